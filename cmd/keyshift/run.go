@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// command is one subcommand. Later subcommands (import, rollout, audit,
+// report, admin, bench) add a file with a command of their own and one line
+// in commands.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *env, args []string) error
+}
+
+// env is what every subcommand gets from the outside world, so that tests
+// call run exactly as main does.
+type env struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"serve", "run the keyshift server", serveCmd},
+		{"migrate", "apply database migrations, or show their status", migrateCmd},
+		{"version", "print the version", versionCmd},
+	}
+}
+
+// Version is set at build time with -ldflags "-X main.Version=…".
+var Version = "dev"
+
+// errUsage marks an error whose message is usage help already printed.
+var errUsage = errors.New("usage")
+
+// run is main without the process: it returns the exit code (0 ok, 1
+// failure, 2 usage).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	e := &env{getenv: getenv, stdout: stdout, stderr: stderr}
+	if len(args) < 2 || args[1] == "-h" || args[1] == "--help" || args[1] == "help" {
+		usage(stdout)
+		if len(args) < 2 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[1] {
+			err := c.run(ctx, e, args[2:])
+			switch {
+			case err == nil, errors.Is(err, flag.ErrHelp):
+				return 0
+			case errors.Is(err, errUsage):
+				return 2
+			default:
+				fmt.Fprintf(stderr, "keyshift %s: %v\n", c.name, err)
+				return 1
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "keyshift: unknown command %q\n\n", args[1])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	var b strings.Builder
+	b.WriteString("keyshift: passwords to passkeys, in stages.\n\nUsage: keyshift <command> [flags]\n\nCommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nRun 'keyshift <command> --help' for a command's flags. Configuration: docs/configuration.md.\n")
+	io.WriteString(w, b.String())
+}
+
+// newFlagSet returns a flag set that prints its help to stdout on --help
+// and reports bad flags as errUsage.
+func newFlagSet(e *env, name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: keyshift %s\n\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args; --help prints to stdout and returns flag.ErrHelp.
+func parseFlags(e *env, fs *flag.FlagSet, args []string) error {
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-help" {
+			fs.SetOutput(e.stdout)
+			fs.Usage()
+			return flag.ErrHelp
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "keyshift %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+func versionCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "version", "version")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "keyshift %s\n", Version)
+	return nil
+}

@@ -1,0 +1,131 @@
+// Package account holds keyshift's domain: users, their credentials
+// (password and passkeys), sessions, audit events, and the service that signs
+// members up and in. It knows nothing of HTTP or SQL: storage comes in
+// through the Store interface declared here, at its consumer.
+package account
+
+import (
+	"time"
+)
+
+// User is a member of the site.
+type User struct {
+	ID string
+	// Email is the address as the member typed it, trimmed and with the domain
+	// lower-cased; it is where mail goes.
+	Email string
+	// EmailKey is the fully lower-cased address: the unique key that makes
+	// "Ada@Example.com" and "ada@example.com" one account.
+	EmailKey      string
+	EmailVerified bool
+	Name          string
+	ExternalID    string
+	// WebAuthnID is the WebAuthn user handle: random, never the email, so a
+	// passkey reveals nothing about its owner.
+	WebAuthnID []byte
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+
+	// Derived when loaded, not stored with the user.
+	HasPassword  bool
+	PasskeyCount int
+}
+
+// CredentialType is password or webauthn.
+type CredentialType string
+
+// The credential types of DESIGN.md point 1.
+const (
+	CredentialPassword CredentialType = "password"
+	CredentialWebAuthn CredentialType = "webauthn"
+)
+
+// Credential is one way a member proves who they are. An account has at most
+// one password credential and any number of webauthn ones (passkeys).
+type Credential struct {
+	ID     string
+	UserID string
+	Type   CredentialType
+
+	// Password credentials.
+	PasswordHash   string
+	PasswordFormat string // "argon2id" for hashes keyshift made; legacy formats arrive with import
+
+	// WebAuthn credentials.
+	CredentialID   []byte
+	PublicKey      []byte // COSE_Key
+	SignCount      uint32
+	AAGUID         []byte
+	Transports     []string
+	Attachment     string // "platform" | "cross-platform" | ""
+	BackupEligible bool
+	BackupState    bool
+	UserHandle     []byte
+	Name           string
+
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	LastUsedAt time.Time // zero when never used
+}
+
+// AuthMethod names how a session was authenticated.
+type AuthMethod string
+
+// The sign-in methods, as counted by telemetry (API.md, Metrics document).
+const (
+	MethodPassword AuthMethod = "password"
+	MethodSignup   AuthMethod = "signup"
+)
+
+// Session is a signed-in browser. Only the SHA-256 of its token is stored.
+type Session struct {
+	ID              string
+	TokenHash       []byte
+	UserID          string
+	AuthMethod      AuthMethod
+	AuthenticatedAt time.Time
+	CreatedAt       time.Time
+	LastSeenAt      time.Time
+	// ExpiresAt is the absolute end; the idle end is LastSeenAt + idle timeout.
+	ExpiresAt time.Time
+	UserAgent string
+	IP        string
+}
+
+// SessionWithUser is what validating a session token yields: the session and
+// its user, loaded together in one query.
+type SessionWithUser struct {
+	Session Session
+	User    User
+}
+
+// Event is one row of the append-only audit log. Later features (passkeys,
+// rollout, recovery) write their own types; telemetry reads them back.
+type Event struct {
+	ID        int64
+	At        time.Time
+	Type      string
+	UserID    string
+	SessionID string
+	Method    string
+	Outcome   string
+	IP        string
+	UserAgent string
+	// Data holds type-specific details as JSON; never secrets.
+	Data map[string]any
+}
+
+// Event types written by this package.
+const (
+	EventSignup         = "signup"
+	EventSignin         = "signin"
+	EventSignout        = "signout"
+	EventSessionRevoked = "session_revoked"
+	EventRehash         = "password_rehashed"
+)
+
+// Outcomes of an attempt.
+const (
+	OutcomeSuccess = "success"
+	OutcomeFailure = "failure"
+)

@@ -1,0 +1,80 @@
+package account
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a stable, snake_case error code. Codes are part of the public API
+// (the "error.code" field of every error answer) and pages switch on them, so
+// a code never changes meaning once released.
+type Code string
+
+// The error codes keyshift answers with. The HTTP status for each lives in one
+// table in package web; the words a person reads live in the message catalog.
+const (
+	EInvalidRequest     Code = "invalid_request"     // malformed body, wrong types, unknown content type
+	EBodyTooLarge       Code = "body_too_large"      // request body over the limit
+	EInvalidEmail       Code = "invalid_email"       // not an address we can deliver to
+	EWeakPassword       Code = "weak_password"       // fails the NIST 800-63B checks; Reason tells which
+	EEmailTaken         Code = "email_taken"         // sign-up for an address that already has an account
+	EInvalidCredentials Code = "invalid_credentials" // wrong email or password: never says which
+	EUnauthenticated    Code = "unauthenticated"     // no valid session
+	ENotFound           Code = "not_found"           // the thing does not exist (or is not the caller's)
+	EPasskeyExists      Code = "passkey_exists"      // that credential id is registered already
+	EThrottled          Code = "too_many_attempts"   // per-account or per-IP back-off in force
+	EBusy               Code = "server_busy"         // hashing slots exhausted; try again shortly
+	ECrossOrigin        Code = "cross_origin"        // state-changing request from another origin
+	EMethodNotAllowed   Code = "method_not_allowed"  // route exists, method does not
+	EInternal           Code = "internal"            // a bug or an outage; details only in the log
+)
+
+// Error is keyshift's one error type: a stable Code for machines, an optional
+// Reason refining it (e.g. weak_password/too_short), an optional Field the
+// error concerns (for forms), and the wrapped cause, which is logged but
+// never shown.
+type Error struct {
+	Code   Code
+	Reason string
+	Field  string
+	// Detail is an English sentence for logs and for API clients when the
+	// message catalog has nothing better.
+	Detail string
+	// RetryAfter is set on throttled and busy errors, in whole seconds.
+	RetryAfter int
+	Err        error
+}
+
+func (e *Error) Error() string {
+	s := string(e.Code)
+	if e.Reason != "" {
+		s += "/" + e.Reason
+	}
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with code and a formatted detail.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err, or EInternal when err carries none.
+func ErrorCode(err error) Code {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Code
+	}
+	return EInternal
+}
+
+// IsCode reports whether err carries code.
+func IsCode(err error, code Code) bool {
+	return err != nil && ErrorCode(err) == code
+}

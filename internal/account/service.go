@@ -1,0 +1,512 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/password"
+	"github.com/keyshift/keyshift/internal/throttle"
+)
+
+// Store is the storage the account service needs. Every method joins the
+// transaction that InTx put in ctx, so a sign-in's session, events and
+// throttle updates commit together or not at all.
+type Store interface {
+	// InTx runs fn in one transaction; Store calls made with the ctx fn
+	// receives are part of it. fn's error rolls everything back.
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+
+	// CreateUser inserts u; EEmailTaken when its EmailKey exists.
+	CreateUser(ctx context.Context, u *User) error
+	// FindUserByEmailKey returns the user with that key; ENotFound otherwise.
+	FindUserByEmailKey(ctx context.Context, key string) (*User, error)
+	// FindUser returns the user with id, with HasPassword and PasskeyCount.
+	FindUser(ctx context.Context, id string) (*User, error)
+
+	// CreateCredential inserts c.
+	CreateCredential(ctx context.Context, c *Credential) error
+	// FindPasswordCredential returns the user's password; ENotFound when the
+	// account has none.
+	FindPasswordCredential(ctx context.Context, userID string) (*Credential, error)
+	// UpdatePasswordHash replaces a password credential's hash and marks it used.
+	UpdatePasswordHash(ctx context.Context, credID, hash, format string, at time.Time) error
+	// TouchCredential sets a credential's last use.
+	TouchCredential(ctx context.Context, credID string, at time.Time) error
+
+	// CreateSession inserts s.
+	CreateSession(ctx context.Context, s *Session) error
+	// FindSessionByToken returns the session whose token hashes to tokenHash,
+	// with its user; ENotFound otherwise.
+	FindSessionByToken(ctx context.Context, tokenHash []byte) (*SessionWithUser, error)
+	// TouchSession records activity on a session.
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	// ListSessions returns the user's sessions, newest first.
+	ListSessions(ctx context.Context, userID string) ([]Session, error)
+	// DeleteSession removes one of the user's sessions; ENotFound when the
+	// user has no session with that id.
+	DeleteSession(ctx context.Context, userID, id string) error
+	// DeleteUserSessions removes every session of the user and says how many.
+	DeleteUserSessions(ctx context.Context, userID string) (int, error)
+	// DeleteExpiredSessions removes sessions past their absolute end or idle
+	// since before idleBefore.
+	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
+
+	// AppendEvent adds one row to the audit log.
+	AppendEvent(ctx context.Context, e *Event) error
+
+	throttle.Store
+}
+
+// PasswordHasher hashes and verifies passwords, through a gate that bounds
+// how many run at once.
+type PasswordHasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+	Verify(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error)
+	VerifyDummy(ctx context.Context, password string) error
+}
+
+// Throttle policies. They are variables so an operator-facing config can
+// tune them later; tests read them to know where limits are.
+var (
+	// PolicyPasswordAccount slows guessing one account's password from
+	// anywhere; a trusted device of the member is exempt (see Client.Device).
+	PolicyPasswordAccount = throttle.Policy{Name: "pw-account", Free: 5, Base: 2 * time.Second, Max: 15 * time.Minute, Forget: 24 * time.Hour}
+	// PolicyPasswordDevice replaces the account policy for a member's
+	// trusted device, so an attacker elsewhere cannot slow the member down.
+	PolicyPasswordDevice = throttle.Policy{Name: "pw-device", Free: 5, Base: 2 * time.Second, Max: 15 * time.Minute, Forget: 24 * time.Hour}
+	// PolicyPasswordIP slows one address guessing across many accounts.
+	PolicyPasswordIP = throttle.Policy{Name: "pw-ip", Free: 30, Base: time.Second, Max: 15 * time.Minute, Forget: time.Hour}
+	// PolicySignupIP limits account creation per address; every attempt counts.
+	PolicySignupIP = throttle.Policy{Name: "signup-ip", Free: 10, Base: 10 * time.Second, Max: time.Hour, Forget: time.Hour}
+)
+
+// maxPasswordBytes bounds what is ever hashed: longer input cannot be a
+// password keyshift accepted (128 characters of at most 4 bytes each), so it
+// is refused before it costs a hash.
+const maxPasswordBytes = password.MaxLength * 4
+
+// touchEvery is how stale LastSeenAt may get before a request writes it:
+// validating a session stays a read on the hot path, and the idle timeout is
+// enforced to within this much.
+const touchEvery = time.Minute
+
+// Client describes who is asking: recorded on sessions and events, and used
+// to choose throttle keys.
+type Client struct {
+	IP        string
+	UserAgent string
+	// Device is set when the request carries a valid device cookie: proof
+	// that this browser signed in as Device.UserID before.
+	Device *Device
+}
+
+// Device is a browser that signed in successfully before.
+type Device struct {
+	UserID string
+	ID     string
+}
+
+// Service signs members up and in and manages their sessions.
+type Service struct {
+	Store           Store
+	Hasher          PasswordHasher
+	Limiter         *throttle.Limiter
+	IdleTimeout     time.Duration
+	AbsoluteTimeout time.Duration
+	Now             func() time.Time
+	Rand            io.Reader
+	Log             *slog.Logger
+}
+
+// SigninResult is a new session and the token that proves it. The token is
+// shown once (in a cookie) and only its hash is stored.
+type SigninResult struct {
+	User    User
+	Session Session
+	Token   string
+}
+
+// Signup creates an account with a password and signs it in.
+func (s *Service) Signup(ctx context.Context, emailIn, pw string, c Client) (*SigninResult, error) {
+	email, key, err := NormalizeEmail(emailIn)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPassword(pw, email); err != nil {
+		return nil, err
+	}
+	ipCheck := throttle.Check{Policy: PolicySignupIP, Subject: c.IP}
+	if err := s.wait(ctx, ipCheck); err != nil {
+		return nil, err
+	}
+	if err := s.Limiter.Fail(ctx, ipCheck); err != nil {
+		return nil, err
+	}
+	// Checked before hashing so a taken address costs no hash; the unique
+	// index decides any race.
+	if _, err := s.Store.FindUserByEmailKey(ctx, key); err == nil {
+		return nil, emailTaken()
+	} else if !IsCode(err, ENotFound) {
+		return nil, err
+	}
+	hash, err := s.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return nil, hashError(err)
+	}
+	now := s.Now()
+	u := &User{ID: s.newID(), Email: email, EmailKey: key, WebAuthnID: s.randomBytes(32), CreatedAt: now, UpdatedAt: now}
+	cred := &Credential{ID: s.newID(), UserID: u.ID, Type: CredentialPassword, PasswordHash: hash, PasswordFormat: "argon2id", CreatedAt: now, UpdatedAt: now}
+	var res *SigninResult
+	err = s.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := s.Store.CreateCredential(ctx, cred); err != nil {
+			return err
+		}
+		if err := s.event(ctx, &Event{Type: EventSignup, UserID: u.ID, Method: string(MethodPassword), Outcome: OutcomeSuccess}, c); err != nil {
+			return err
+		}
+		u.HasPassword = true
+		res, err = s.startSession(ctx, u, MethodSignup, c)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func emailTaken() *Error {
+	return &Error{Code: EEmailTaken, Field: "email", Detail: "an account with this email already exists"}
+}
+
+// checkPassword applies the NIST 800-63B rules of package password.
+func checkPassword(pw, email string) error {
+	err := password.Check(pw, email)
+	if pe, ok := errors.AsType[*password.PolicyError](err); ok {
+		return &Error{Code: EWeakPassword, Reason: pe.Reason, Field: "password", Detail: pe.Error()}
+	}
+	return err
+}
+
+// SigninPassword checks an email and password and starts a session. A wrong
+// password and an unknown email give the same error after the same work.
+func (s *Service) SigninPassword(ctx context.Context, emailIn, pw string, c Client) (*SigninResult, error) {
+	_, key, err := NormalizeEmail(emailIn)
+	if err != nil {
+		return nil, err
+	}
+	if pw == "" || len(pw) > maxPasswordBytes {
+		return nil, invalidCredentials()
+	}
+	u, cred, err := s.findPassword(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	checks := s.passwordChecks(key, u, c)
+	if err := s.wait(ctx, checks...); err != nil {
+		return nil, err
+	}
+	if cred == nil {
+		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
+			return nil, hashError(err)
+		}
+		return nil, s.passwordFailed(ctx, checks, "", c)
+	}
+	ok, rehash, err := s.Hasher.Verify(ctx, pw, cred.PasswordHash)
+	if err != nil {
+		return nil, hashError(err)
+	}
+	if !ok {
+		return nil, s.passwordFailed(ctx, checks, u.ID, c)
+	}
+	newHash := ""
+	if rehash {
+		// Hashed outside the transaction: it is slow and needs no lock. A
+		// failure only postpones the upgrade to the next sign-in.
+		if newHash, err = s.Hasher.Hash(ctx, pw); err != nil {
+			s.Log.Warn("password rehash failed", "user", u.ID, "err", err)
+			newHash = ""
+		}
+	}
+	return s.passwordSucceeded(ctx, u, cred, newHash, checks, c)
+}
+
+// passwordChecks returns the throttle keys of one password attempt: the IP
+// always; the account, unless this browser is a trusted device of this very
+// account (u), which has its own key so that strangers' failures never slow
+// the member down. A device of another account counts for nothing here.
+func (s *Service) passwordChecks(emailKey string, u *User, c Client) []throttle.Check {
+	checks := []throttle.Check{{Policy: PolicyPasswordIP, Subject: c.IP}}
+	if c.Device != nil && u != nil && c.Device.UserID == u.ID {
+		return append(checks, throttle.Check{Policy: PolicyPasswordDevice, Subject: c.Device.ID + ":" + hashSubject(emailKey)})
+	}
+	return append(checks, throttle.Check{Policy: PolicyPasswordAccount, Subject: hashSubject(emailKey)})
+}
+
+// hashSubject keeps addresses out of the throttle table: it also holds keys
+// for addresses that have no account.
+func hashSubject(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:16])
+}
+
+// findPassword returns the user and their password credential; both nil when
+// the address has no account or the account has no password.
+func (s *Service) findPassword(ctx context.Context, key string) (*User, *Credential, error) {
+	u, err := s.Store.FindUserByEmailKey(ctx, key)
+	if IsCode(err, ENotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	cred, err := s.Store.FindPasswordCredential(ctx, u.ID)
+	if IsCode(err, ENotFound) {
+		return u, nil, nil
+	}
+	return u, cred, err
+}
+
+// hashError turns a full hashing gate into EBusy, so the member is told to
+// retry shortly instead of seeing a server error.
+func hashError(err error) error {
+	if be, ok := errors.AsType[*password.BusyError](err); ok {
+		return &Error{Code: EBusy, RetryAfter: max(int(be.RetryAfter.Round(time.Second)/time.Second), 1), Err: err}
+	}
+	return err
+}
+
+func invalidCredentials() *Error {
+	return &Error{Code: EInvalidCredentials, Detail: "wrong email or password"}
+}
+
+// passwordFailed counts a failure and records it, in one transaction.
+func (s *Service) passwordFailed(ctx context.Context, checks []throttle.Check, userID string, c Client) error {
+	err := s.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Limiter.Fail(ctx, checks...); err != nil {
+			return err
+		}
+		return s.event(ctx, &Event{Type: EventSignin, UserID: userID, Method: string(MethodPassword), Outcome: OutcomeFailure}, c)
+	})
+	if err != nil {
+		return err
+	}
+	return invalidCredentials()
+}
+
+func (s *Service) passwordSucceeded(ctx context.Context, u *User, cred *Credential, newHash string, checks []throttle.Check, c Client) (*SigninResult, error) {
+	var res *SigninResult
+	err := s.Store.InTx(ctx, func(ctx context.Context) error {
+		now := s.Now()
+		if newHash != "" {
+			if err := s.Store.UpdatePasswordHash(ctx, cred.ID, newHash, "argon2id", now); err != nil {
+				return err
+			}
+			if err := s.event(ctx, &Event{Type: EventRehash, UserID: u.ID, Data: map[string]any{"from": cred.PasswordFormat}}, c); err != nil {
+				return err
+			}
+		} else if err := s.Store.TouchCredential(ctx, cred.ID, now); err != nil {
+			return err
+		}
+		// Only the account (or device) key is forgiven: an address that
+		// guesses across accounts stays slowed down after one success.
+		if err := s.Limiter.Reset(ctx, checks[1:]...); err != nil {
+			return err
+		}
+		if err := s.event(ctx, &Event{Type: EventSignin, UserID: u.ID, Method: string(MethodPassword), Outcome: OutcomeSuccess}, c); err != nil {
+			return err
+		}
+		u.HasPassword = true
+		var err error
+		res, err = s.startSession(ctx, u, MethodPassword, c)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Counts are loaded fresh: the sign-in answer reports passkeyCount.
+	if full, err := s.Store.FindUser(ctx, u.ID); err == nil {
+		res.User = *full
+	}
+	return res, nil
+}
+
+// wait returns EThrottled when any check must wait.
+func (s *Service) wait(ctx context.Context, checks ...throttle.Check) error {
+	d, err := s.Limiter.Wait(ctx, checks...)
+	if err != nil {
+		return err
+	}
+	if d > 0 {
+		return &Error{Code: EThrottled, RetryAfter: throttle.RetryAfterSeconds(d), Detail: fmt.Sprintf("throttled for %s", d.Round(time.Second))}
+	}
+	return nil
+}
+
+// startSession creates a session with a fresh token. It must run inside the
+// sign-in's transaction; a new token at every sign-in prevents fixation.
+func (s *Service) startSession(ctx context.Context, u *User, m AuthMethod, c Client) (*SigninResult, error) {
+	now := s.Now()
+	token := base64.RawURLEncoding.EncodeToString(s.randomBytes(32))
+	sess := Session{
+		ID: s.newID(), TokenHash: HashToken(token), UserID: u.ID, AuthMethod: m,
+		AuthenticatedAt: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.AbsoluteTimeout),
+		UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
+	}
+	if err := s.Store.CreateSession(ctx, &sess); err != nil {
+		return nil, err
+	}
+	return &SigninResult{User: *u, Session: sess, Token: token}, nil
+}
+
+// HashToken is how a session token is stored: SHA-256. Tokens carry 256 bits
+// of randomness, so a fast hash is enough, and lookups by hash leak nothing
+// useful through timing.
+func HashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// Authenticate returns the live session a token proves, with its user.
+// Expired sessions are deleted on sight.
+func (s *Service) Authenticate(ctx context.Context, token string) (*SessionWithUser, error) {
+	if token == "" || len(token) > 128 {
+		return nil, unauthenticated()
+	}
+	sw, err := s.Store.FindSessionByToken(ctx, HashToken(token))
+	if IsCode(err, ENotFound) {
+		return nil, unauthenticated()
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	if !now.Before(sw.Session.ExpiresAt) || !now.Before(sw.Session.LastSeenAt.Add(s.IdleTimeout)) {
+		if err := s.Store.DeleteSession(ctx, sw.Session.UserID, sw.Session.ID); err != nil && !IsCode(err, ENotFound) {
+			return nil, err
+		}
+		return nil, unauthenticated()
+	}
+	if now.Sub(sw.Session.LastSeenAt) >= touchEvery {
+		if err := s.Store.TouchSession(ctx, sw.Session.ID, now); err != nil {
+			return nil, err
+		}
+		sw.Session.LastSeenAt = now
+	}
+	return sw, nil
+}
+
+func unauthenticated() *Error {
+	return &Error{Code: EUnauthenticated, Detail: "no valid session"}
+}
+
+// Signout ends the session a token proves.
+func (s *Service) Signout(ctx context.Context, sess *Session, c Client) error {
+	return s.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.DeleteSession(ctx, sess.UserID, sess.ID); err != nil && !IsCode(err, ENotFound) {
+			return err
+		}
+		return s.event(ctx, &Event{Type: EventSignout, UserID: sess.UserID, SessionID: sess.ID}, c)
+	})
+}
+
+// Sessions lists the member's live sessions.
+func (s *Service) Sessions(ctx context.Context, userID string) ([]Session, error) {
+	all, err := s.Store.ListSessions(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	live := all[:0]
+	for _, x := range all {
+		if now.Before(x.ExpiresAt) && now.Before(x.LastSeenAt.Add(s.IdleTimeout)) {
+			live = append(live, x)
+		}
+	}
+	return live, nil
+}
+
+// RevokeSession ends one of the member's sessions; ENotFound when it is not
+// theirs, so ids of other members' sessions reveal nothing.
+func (s *Service) RevokeSession(ctx context.Context, userID, id string, c Client) error {
+	return s.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.DeleteSession(ctx, userID, id); err != nil {
+			return err
+		}
+		return s.event(ctx, &Event{Type: EventSessionRevoked, UserID: userID, SessionID: id}, c)
+	})
+}
+
+// RevokeAllSessions ends every session of the member ("sign out everywhere").
+func (s *Service) RevokeAllSessions(ctx context.Context, userID string, c Client) (int, error) {
+	var n int
+	err := s.Store.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if n, err = s.Store.DeleteUserSessions(ctx, userID); err != nil {
+			return err
+		}
+		return s.event(ctx, &Event{Type: EventSessionRevoked, UserID: userID, Data: map[string]any{"all": true, "count": n}}, c)
+	})
+	return n, err
+}
+
+// PurgeExpiredSessions deletes sessions that can no longer be used.
+func (s *Service) PurgeExpiredSessions(ctx context.Context) (int, error) {
+	now := s.Now()
+	return s.Store.DeleteExpiredSessions(ctx, now, now.Add(-s.IdleTimeout))
+}
+
+func (s *Service) event(ctx context.Context, e *Event, c Client) error {
+	e.At = s.Now()
+	e.IP = c.IP
+	e.UserAgent = truncate(c.UserAgent, 512)
+	return s.Store.AppendEvent(ctx, e)
+}
+
+func (s *Service) randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(s.random(), b); err != nil {
+		// crypto/rand never fails on supported systems; a broken source
+		// must not yield predictable tokens.
+		panic(fmt.Sprintf("account: random source failed: %v", err))
+	}
+	return b
+}
+
+func (s *Service) random() io.Reader {
+	if s.Rand != nil {
+		return s.Rand
+	}
+	return rand.Reader
+}
+
+// newID returns a random UUID (version 4) string.
+func (s *Service) newID() string {
+	b := s.randomBytes(16)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -1,0 +1,155 @@
+// Package server assembles keyshift from its parts — store, password
+// hashing, account service, web — and runs it: the HTTP server with graceful
+// shutdown and the background janitor. `keyshift serve`, the end-to-end
+// tests and the benchmarks all build keyshift here, so they run the same
+// thing.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/password"
+	"github.com/keyshift/keyshift/internal/store"
+	"github.com/keyshift/keyshift/internal/throttle"
+	"github.com/keyshift/keyshift/internal/web"
+)
+
+// Server is an assembled keyshift.
+type Server struct {
+	Config   config.Config
+	DB       *store.DB
+	Accounts *account.Service
+	Web      *web.Server
+	Gate     *password.Gate
+	Log      *slog.Logger
+}
+
+// Options adjust assembly for tests and benchmarks.
+type Options struct {
+	Log *slog.Logger
+	// Now replaces the clock (tests of expiry).
+	Now func() time.Time
+	// Registry receives metrics; nil makes a fresh one.
+	Registry *prometheus.Registry
+}
+
+// New opens the database (migrating it), and builds the services and routes.
+// The caller must Close the Server.
+func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	db, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	s, err := assemble(ctx, cfg, db, o)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (*Server, error) {
+	deviceKey, err := db.ServerKey(ctx, "device-cookie", 32)
+	if err != nil {
+		return nil, fmt.Errorf("loading the device-cookie key: %w", err)
+	}
+	gate := password.NewGate(cfg.Password.HashConcurrency, cfg.Password.HashQueueTimeout)
+	hasher := password.NewHasher(password.Params{
+		MemoryKiB: cfg.Password.ArgonMemoryKiB, Iterations: cfg.Password.ArgonIterations,
+		Parallelism: cfg.Password.ArgonParallelism, SaltLen: 16, KeyLen: 32,
+	}, gate)
+	accounts := &account.Service{
+		Store: db, Hasher: hasher, Limiter: &throttle.Limiter{Store: db, Now: o.Now},
+		IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout,
+		Now: o.Now, Log: o.Log,
+	}
+	w, err := web.New(web.Options{
+		Config: cfg, Accounts: accounts, Health: db, DeviceKey: deviceKey,
+		Log: o.Log, Registry: o.Registry, HashGate: gate,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Server{Config: cfg, DB: db, Accounts: accounts, Web: w, Gate: gate, Log: o.Log}, nil
+}
+
+// Close releases the database.
+func (s *Server) Close() error { return s.DB.Close() }
+
+// shutdownGrace is how long in-flight requests get to finish after SIGTERM.
+const shutdownGrace = 20 * time.Second
+
+// janitorEvery is how often expired sessions and stale throttle keys go.
+const janitorEvery = 10 * time.Minute
+
+// Serve answers HTTP on ln until ctx ends, then stops accepting, lets
+// in-flight requests finish (up to shutdownGrace) and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.Web,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	go s.janitor(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.Log.Info("shutting down: finishing in-flight requests", "grace", shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if e := <-errc; !errors.Is(e, http.ErrServerClosed) {
+		err = errors.Join(err, e)
+	}
+	return err
+}
+
+// janitor deletes what can no longer be used, so tables stay small.
+func (s *Server) janitor(ctx context.Context) {
+	t := time.NewTicker(janitorEvery)
+	defer t.Stop()
+	for {
+		s.sweep(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Server) sweep(ctx context.Context) {
+	if n, err := s.Accounts.PurgeExpiredSessions(ctx); err != nil && ctx.Err() == nil {
+		s.Log.Warn("purging expired sessions", "err", err)
+	} else if n > 0 {
+		s.Log.Info("purged expired sessions", "count", n)
+	}
+	if _, err := s.DB.DeleteStaleThrottles(ctx, s.Accounts.Now().Add(-48*time.Hour)); err != nil && ctx.Err() == nil {
+		s.Log.Warn("purging stale throttle keys", "err", err)
+	}
+}

@@ -1,0 +1,121 @@
+package store
+
+import (
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect is everything the two databases disagree on.
+type dialect interface {
+	name() string
+	// rebind rewrites "?" placeholders.
+	rebind(query string) string
+	// time converts a time to the column's representation.
+	time(t time.Time) any
+	// isUnique reports whether err is a unique-constraint violation.
+	isUnique(err error) bool
+}
+
+type sqliteDialect struct{}
+
+func (sqliteDialect) name() string             { return "sqlite" }
+func (sqliteDialect) rebind(q string) string   { return q }
+func (sqliteDialect) time(t time.Time) any     { return t.UnixMilli() }
+func (sqliteDialect) isUnique(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+type postgresDialect struct{}
+
+func (postgresDialect) name() string         { return "postgres" }
+func (postgresDialect) time(t time.Time) any { return t.UTC() }
+func (postgresDialect) isUnique(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// rebind turns each "?" outside quotes into $1, $2, …
+func (postgresDialect) rebind(q string) string {
+	var b strings.Builder
+	n := 0
+	inQuote := false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'':
+			inQuote = !inQuote
+		case c == '?' && !inQuote:
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// dbTime scans a time from either representation: SQLite's integer
+// milliseconds or PostgreSQL's timestamptz. NULL scans as the zero time.
+type dbTime struct{ t *time.Time }
+
+func (d dbTime) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		*d.t = time.Time{}
+	case int64:
+		*d.t = time.UnixMilli(x).UTC()
+	case time.Time:
+		*d.t = x.UTC()
+	default:
+		return fmt.Errorf("store: cannot scan %T into a time", v)
+	}
+	return nil
+}
+
+// nullTime returns the column value for an optional time.
+func (db *DB) nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return db.dialect.time(t)
+}
+
+// dbBool scans booleans stored as SQLite integers or PostgreSQL booleans.
+type dbBool struct{ b *bool }
+
+func (d dbBool) Scan(v any) error {
+	switch x := v.(type) {
+	case bool:
+		*d.b = x
+	case int64:
+		*d.b = x != 0
+	default:
+		return fmt.Errorf("store: cannot scan %T into a bool", v)
+	}
+	return nil
+}
+
+// boolArg returns the column value for a boolean: SQLite's CHECK constraints
+// want 0/1, PostgreSQL wants a boolean.
+func (db *DB) boolArg(b bool) driver.Value {
+	if db.dialect.name() == "sqlite" {
+		if b {
+			return int64(1)
+		}
+		return int64(0)
+	}
+	return b
+}

@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
+)
+
+// AppendEvent implements account.Store.
+func (db *DB) AppendEvent(ctx context.Context, e *account.Event) error {
+	data := []byte("{}")
+	if len(e.Data) > 0 {
+		var err error
+		if data, err = json.Marshal(e.Data); err != nil {
+			return fmt.Errorf("event data: %w", err)
+		}
+	}
+	return db.queryRowW(ctx, `INSERT INTO events (at, type, user_id, session_id, method, outcome, ip, user_agent, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		db.dialect.time(e.At), e.Type, nullString(e.UserID), nullString(e.SessionID), e.Method, e.Outcome, e.IP, e.UserAgent, string(data)).
+		Scan(&e.ID)
+}
+
+// EventFilter selects audit events; zero fields match everything.
+type EventFilter struct {
+	UserID string
+	Type   string
+	Since  time.Time
+	Limit  int // default 100
+}
+
+// FindEvents returns events matching f, oldest first.
+func (db *DB) FindEvents(ctx context.Context, f EventFilter) ([]account.Event, error) {
+	q := `SELECT id, at, type, COALESCE(user_id, ''), COALESCE(session_id, ''), method, outcome, ip, user_agent, data FROM events WHERE 1 = 1`
+	var args []any
+	if f.UserID != "" {
+		q += ` AND user_id = ?`
+		args = append(args, f.UserID)
+	}
+	if f.Type != "" {
+		q += ` AND type = ?`
+		args = append(args, f.Type)
+	}
+	if !f.Since.IsZero() {
+		q += ` AND at >= ?`
+		args = append(args, db.dialect.time(f.Since))
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	q += fmt.Sprintf(` ORDER BY id LIMIT %d`, f.Limit)
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []account.Event
+	for rows.Next() {
+		var e account.Event
+		var data []byte
+		if err := rows.Scan(&e.ID, dbTime{&e.At}, &e.Type, &e.UserID, &e.SessionID, &e.Method, &e.Outcome, &e.IP, &e.UserAgent, &data); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(data, &e.Data); err != nil {
+			return nil, fmt.Errorf("event %d data: %w", e.ID, err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,190 @@
+package store
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed migrations
+var migrationFS embed.FS
+
+// Migration is one numbered schema change, stored as
+// migrations/<dialect>/<NNNN>_<name>.sql.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// MigrationStatus says where a database stands.
+type MigrationStatus struct {
+	Current int // highest applied version, 0 for an empty database
+	Latest  int // highest version this binary knows
+	Pending []Migration
+}
+
+// ErrSchemaTooNew is returned when the database was migrated by a newer
+// keyshift: running older code against it could corrupt data.
+type ErrSchemaTooNew struct{ Current, Latest int }
+
+func (e *ErrSchemaTooNew) Error() string {
+	return fmt.Sprintf("database schema is at version %d but this keyshift knows only up to %d: upgrade keyshift", e.Current, e.Latest)
+}
+
+// migrations returns the embedded migrations of the dialect, in order.
+func (db *DB) migrations() ([]Migration, error) {
+	sub, err := fs.Sub(migrationFS, "migrations/"+db.dialect.name())
+	if err != nil {
+		return nil, err
+	}
+	return loadMigrations(sub)
+}
+
+func loadMigrations(fsys fs.FS) ([]Migration, error) {
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []Migration
+	for _, n := range names {
+		num, name, ok := strings.Cut(strings.TrimSuffix(path.Base(n), ".sql"), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must be NNNN_name.sql", n)
+		}
+		body, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, Migration{Version: v, Name: name, SQL: string(body)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	for i, m := range ms {
+		if m.Version != i+1 {
+			return nil, fmt.Errorf("migration versions must run 1, 2, 3…: found %d at position %d", m.Version, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// Status reports the applied and pending migrations.
+func (db *DB) Status(ctx context.Context) (MigrationStatus, error) {
+	ms, err := db.migrations()
+	if err != nil {
+		return MigrationStatus{}, err
+	}
+	if err := db.ensureMigrationTable(ctx); err != nil {
+		return MigrationStatus{}, err
+	}
+	cur, err := db.currentVersion(ctx)
+	if err != nil {
+		return MigrationStatus{}, err
+	}
+	st := MigrationStatus{Current: cur, Latest: len(ms)}
+	if cur < len(ms) {
+		st.Pending = ms[cur:]
+	}
+	return st, nil
+}
+
+// Migrate applies every pending migration and returns the versions applied.
+// Each migration runs in its own transaction together with the row that
+// records it, so a failing migration leaves the schema as it was. Nodes
+// starting together on PostgreSQL take an advisory lock and apply each
+// migration once; SQLite's BEGIN IMMEDIATE serialises them the same way.
+func (db *DB) Migrate(ctx context.Context) ([]int, error) {
+	ms, err := db.migrations()
+	if err != nil {
+		return nil, err
+	}
+	return db.migrate(ctx, ms)
+}
+
+func (db *DB) migrate(ctx context.Context, ms []Migration) ([]int, error) {
+	if err := db.ensureMigrationTable(ctx); err != nil {
+		return nil, err
+	}
+	var applied []int
+	for {
+		var did int
+		err := db.InTx(ctx, func(ctx context.Context) error {
+			if db.dialect.name() == "postgres" {
+				if _, err := db.exec(ctx, "SELECT pg_advisory_xact_lock(7170616)"); err != nil {
+					return err
+				}
+			}
+			cur, err := db.currentVersion(ctx)
+			if err != nil {
+				return err
+			}
+			if cur > len(ms) {
+				return &ErrSchemaTooNew{Current: cur, Latest: len(ms)}
+			}
+			if cur == len(ms) {
+				return nil
+			}
+			m := ms[cur]
+			if _, err := db.writer(ctx).ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %04d_%s failed, schema left at version %d: %w", m.Version, m.Name, cur, err)
+			}
+			if _, err := db.exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				m.Version, m.Name, db.dialect.time(time.Now())); err != nil {
+				return err
+			}
+			did = m.Version
+			return nil
+		})
+		if err != nil {
+			return applied, err
+		}
+		if did == 0 {
+			return applied, nil
+		}
+		applied = append(applied, did)
+	}
+}
+
+func (db *DB) ensureMigrationTable(ctx context.Context) error {
+	ts := "INTEGER"
+	if db.dialect.name() == "postgres" {
+		ts = "TIMESTAMPTZ"
+	}
+	_, err := db.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at `+ts+` NOT NULL)`)
+	return err
+}
+
+func (db *DB) currentVersion(ctx context.Context) (int, error) {
+	var v int
+	err := db.queryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v)
+	return v, err
+}
+
+// CheckSchema returns nil when every migration this binary knows is applied
+// and none it does not know; /readyz uses it.
+func (db *DB) CheckSchema(ctx context.Context) error {
+	ms, err := db.migrations()
+	if err != nil {
+		return err
+	}
+	cur, err := db.currentVersion(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cur > len(ms):
+		return &ErrSchemaTooNew{Current: cur, Latest: len(ms)}
+	case cur < len(ms):
+		return fmt.Errorf("database schema is at version %d, %d migrations pending: run keyshift migrate", cur, len(ms)-cur)
+	}
+	return nil
+}

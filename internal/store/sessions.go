@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
+)
+
+// CreateSession implements account.Store.
+func (db *DB) CreateSession(ctx context.Context, s *account.Session) error {
+	_, err := db.exec(ctx, `INSERT INTO sessions (id, token_hash, user_id, auth_method, authenticated_at, created_at, last_seen_at, expires_at, user_agent, ip)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.TokenHash, s.UserID, string(s.AuthMethod), db.dialect.time(s.AuthenticatedAt), db.dialect.time(s.CreatedAt),
+		db.dialect.time(s.LastSeenAt), db.dialect.time(s.ExpiresAt), s.UserAgent, s.IP)
+	return err
+}
+
+const sessionColumns = `s.id, s.token_hash, s.user_id, s.auth_method, s.authenticated_at, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip`
+
+func sessionDest(s *account.Session) []any {
+	return []any{&s.ID, &s.TokenHash, &s.UserID, (*string)(&s.AuthMethod), dbTime{&s.AuthenticatedAt}, dbTime{&s.CreatedAt},
+		dbTime{&s.LastSeenAt}, dbTime{&s.ExpiresAt}, &s.UserAgent, &s.IP}
+}
+
+// FindSessionByToken implements account.Store: the session and its user in
+// one indexed query, since every authenticated request starts here.
+func (db *DB) FindSessionByToken(ctx context.Context, tokenHash []byte) (*account.SessionWithUser, error) {
+	var sw account.SessionWithUser
+	dest := append(sessionDest(&sw.Session), userDest(&sw.User)...)
+	err := db.queryRow(ctx, `SELECT `+sessionColumns+`, `+userColumns+`
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, tokenHash).Scan(dest...)
+	if err := scanErr(err, "session"); err != nil {
+		return nil, err
+	}
+	return &sw, nil
+}
+
+// TouchSession implements account.Store. It is a no-op for a session deleted
+// meanwhile.
+func (db *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
+	_, err := db.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, db.dialect.time(at), id)
+	return err
+}
+
+// ListSessions implements account.Store.
+func (db *DB) ListSessions(ctx context.Context, userID string) ([]account.Session, error) {
+	rows, err := db.query(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = ? ORDER BY s.created_at DESC, s.id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []account.Session
+	for rows.Next() {
+		var s account.Session
+		if err := rows.Scan(sessionDest(&s)...); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// DeleteSession implements account.Store.
+func (db *DB) DeleteSession(ctx context.Context, userID, id string) error {
+	res, err := db.exec(ctx, `DELETE FROM sessions WHERE id = ? AND user_id = ?`, id, userID)
+	return affected(res, err, "session")
+}
+
+// DeleteUserSessions implements account.Store.
+func (db *DB) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
+	res, err := db.exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// DeleteExpiredSessions implements account.Store.
+func (db *DB) DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error) {
+	res, err := db.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at < ?`,
+		db.dialect.time(now), db.dialect.time(idleBefore))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

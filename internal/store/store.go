@@ -1,0 +1,214 @@
+// Package store keeps keyshift's data in SQLite or PostgreSQL through one SQL
+// implementation. Queries are written once with "?" placeholders; a small
+// dialect value rewrites placeholders and converts times and booleans where
+// the two databases differ. Schema migrations for each dialect are embedded.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// DB is a keyshift database. It is safe for concurrent use.
+type DB struct {
+	dialect dialect
+	// w takes every write. For SQLite it is one connection with BEGIN
+	// IMMEDIATE, so writers queue in Go instead of failing with SQLITE_BUSY;
+	// for PostgreSQL w and r are the same pool.
+	w *sql.DB
+	r *sql.DB
+
+	queries sync.Map // query text with ? → text for this dialect
+}
+
+// Open connects to database ("sqlite:PATH" or a postgres:// URL), checks that
+// it answers, and applies pending migrations.
+func Open(ctx context.Context, database string) (*DB, error) {
+	db, err := OpenNoMigrate(ctx, database)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// OpenNoMigrate connects without touching the schema (for `keyshift migrate
+// --status` and for tests of migrations).
+func OpenNoMigrate(ctx context.Context, database string) (*DB, error) {
+	var db *DB
+	var err error
+	switch {
+	case strings.HasPrefix(database, "sqlite:"):
+		db, err = openSQLite(strings.TrimPrefix(database, "sqlite:"))
+	case strings.HasPrefix(database, "postgres://"), strings.HasPrefix(database, "postgresql://"):
+		db, err = openPostgres(database)
+	default:
+		return nil, fmt.Errorf("database: %q is neither sqlite:PATH nor a postgres:// URL", redact(database))
+	}
+	if err != nil {
+		return nil, err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.w.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s is unreachable: %w", redact(database), err)
+	}
+	return db, nil
+}
+
+func openSQLite(path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("database: sqlite: needs a file path, e.g. sqlite:keyshift.db")
+	}
+	// Pragmas go in the DSN so every pooled connection gets them. WAL lets
+	// readers run beside the writer; synchronous=NORMAL is durable across
+	// process crashes in WAL mode (an OS crash may lose the last commits).
+	params := "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
+	u := "file:" + (&url.URL{Path: path}).EscapedPath()
+	w, err := sql.Open("sqlite", u+"?"+params+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite", u+"?"+params+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	r.SetConnMaxLifetime(0)
+	return &DB{dialect: sqliteDialect{}, w: w, r: r}, nil
+}
+
+func openPostgres(dsn string) (*DB, error) {
+	p, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", redact(dsn), err)
+	}
+	p.SetMaxOpenConns(16)
+	p.SetMaxIdleConns(16)
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	return &DB{dialect: postgresDialect{}, w: p, r: p}, nil
+}
+
+// redact hides a password in a database URL before it reaches a log line.
+func redact(database string) string {
+	u, err := url.Parse(database)
+	if err != nil || u.User == nil {
+		return database
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Close releases the connections.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	return err
+}
+
+// Dialect names the database: "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.dialect.name() }
+
+// Ping reports whether the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.r.PingContext(ctx) }
+
+type txKey struct{}
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// InTx runs fn in a transaction. Store calls made with the ctx fn receives
+// join it; a nested InTx joins the outer transaction.
+func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+	if _, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
+		return fn(ctx)
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err = fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// reader returns the transaction in ctx or the read pool.
+func (db *DB) reader(ctx context.Context) querier {
+	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
+		return tx
+	}
+	return db.r
+}
+
+// writer returns the transaction in ctx or the write pool.
+func (db *DB) writer(ctx context.Context) querier {
+	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
+		return tx
+	}
+	return db.w
+}
+
+// q returns query rewritten for the dialect, cached.
+func (db *DB) q(query string) string {
+	if v, ok := db.queries.Load(query); ok {
+		return v.(string)
+	}
+	out := db.dialect.rebind(query)
+	db.queries.Store(query, out)
+	return out
+}
+
+func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.writer(ctx).ExecContext(ctx, db.q(query), args...)
+}
+
+func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.reader(ctx).QueryContext(ctx, db.q(query), args...)
+}
+
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.reader(ctx).QueryRowContext(ctx, db.q(query), args...)
+}
+
+// queryRowW is queryRow on the writer, for INSERT … RETURNING.
+func (db *DB) queryRowW(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.writer(ctx).QueryRowContext(ctx, db.q(query), args...)
+}

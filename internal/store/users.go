@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/keyshift/keyshift/internal/account"
+)
+
+// notFound is the coded error for a missing row: never (nil, nil).
+func notFound(what string) error {
+	return account.Errorf(account.ENotFound, "%s not found", what)
+}
+
+// scanErr turns sql.ErrNoRows into a coded not-found error.
+func scanErr(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(what)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// CreateUser implements account.Store.
+func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
+	_, err := db.exec(ctx, `INSERT INTO users (id, email, email_key, email_verified, name, external_id, webauthn_id, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Email, u.EmailKey, db.boolArg(u.EmailVerified), u.Name, nullString(u.ExternalID), u.WebAuthnID,
+		db.dialect.time(u.CreatedAt), db.dialect.time(u.UpdatedAt))
+	if db.dialect.isUnique(err) {
+		return &account.Error{Code: account.EEmailTaken, Field: "email", Detail: "an account with this email already exists", Err: err}
+	}
+	return err
+}
+
+// userColumns are selected by every user query, in scanUser's order. The
+// last two are derived from credentials, so one query answers "who is this
+// and how do they sign in".
+const userColumns = `u.id, u.email, u.email_key, u.email_verified, u.name, COALESCE(u.external_id, ''), u.webauthn_id, u.created_at, u.updated_at,
+	EXISTS (SELECT 1 FROM credentials c WHERE c.user_id = u.id AND c.type = 'password'),
+	(SELECT COUNT(*) FROM credentials c WHERE c.user_id = u.id AND c.type = 'webauthn')`
+
+func userDest(u *account.User) []any {
+	return []any{&u.ID, &u.Email, &u.EmailKey, dbBool{&u.EmailVerified}, &u.Name, &u.ExternalID, &u.WebAuthnID,
+		dbTime{&u.CreatedAt}, dbTime{&u.UpdatedAt}, dbBool{&u.HasPassword}, &u.PasskeyCount}
+}
+
+// FindUserByEmailKey implements account.Store.
+func (db *DB) FindUserByEmailKey(ctx context.Context, key string) (*account.User, error) {
+	var u account.User
+	err := db.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email_key = ?`, key).Scan(userDest(&u)...)
+	if err := scanErr(err, "user"); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// FindUser implements account.Store.
+func (db *DB) FindUser(ctx context.Context, id string) (*account.User, error) {
+	var u account.User
+	err := db.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id).Scan(userDest(&u)...)
+	if err := scanErr(err, "user"); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// CountUsers returns how many accounts exist.
+func (db *DB) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := db.queryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	return n, err
+}

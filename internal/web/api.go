@@ -1,0 +1,207 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
+)
+
+// userJSON is API.md's User.
+type userJSON struct {
+	ID            string `json:"id"`
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"emailVerified"`
+	HasPassword   bool   `json:"hasPassword"`
+	PasskeyCount  int    `json:"passkeyCount"`
+}
+
+func toUserJSON(u account.User) userJSON {
+	return userJSON{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, HasPassword: u.HasPassword, PasskeyCount: u.PasskeyCount}
+}
+
+// signinJSON is API.md's sign-in answer. Next is null until the rollout
+// decides to nudge the member towards a passkey.
+type signinJSON struct {
+	User userJSON `json:"user"`
+	Next *string  `json:"next"`
+}
+
+// sessionJSON describes a session; the token never leaves the cookie.
+type sessionJSON struct {
+	ID              string    `json:"id"`
+	AuthMethod      string    `json:"authMethod"`
+	AuthenticatedAt time.Time `json:"authenticatedAt"`
+	CreatedAt       time.Time `json:"createdAt"`
+	LastSeenAt      time.Time `json:"lastSeenAt"`
+	ExpiresAt       time.Time `json:"expiresAt"`
+	UserAgent       string    `json:"userAgent"`
+	IP              string    `json:"ip"`
+	Current         bool      `json:"current"`
+}
+
+func toSessionJSON(s account.Session, currentID string) sessionJSON {
+	return sessionJSON{
+		ID: s.ID, AuthMethod: string(s.AuthMethod), AuthenticatedAt: s.AuthenticatedAt, CreatedAt: s.CreatedAt,
+		LastSeenAt: s.LastSeenAt, ExpiresAt: s.ExpiresAt, UserAgent: s.UserAgent, IP: s.IP, Current: s.ID == currentID,
+	}
+}
+
+type credentialsBody struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// signup is POST /api/signup.
+func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
+	var body credentialsBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	res, err := s.accounts.Signup(r.Context(), body.Email, body.Password, s.client(r))
+	if err != nil {
+		return err
+	}
+	s.setSession(w, r, res)
+	writeJSON(w, http.StatusCreated, signinJSON{User: toUserJSON(res.User)})
+	return nil
+}
+
+// signinPassword is POST /api/signin/password.
+func (s *Server) signinPassword(w http.ResponseWriter, r *http.Request) error {
+	var body credentialsBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	res, err := s.accounts.SigninPassword(r.Context(), body.Email, body.Password, s.client(r))
+	s.countSignin(account.MethodPassword, err)
+	if err != nil {
+		return err
+	}
+	s.setSession(w, r, res)
+	writeJSON(w, http.StatusOK, signinJSON{User: toUserJSON(res.User)})
+	return nil
+}
+
+// countSignin counts an attempt that got as far as checking a credential;
+// malformed requests are not sign-in attempts.
+func (s *Server) countSignin(m account.AuthMethod, err error) {
+	switch {
+	case err == nil:
+		s.metrics.signins.WithLabelValues(string(m), account.OutcomeSuccess).Inc()
+	case account.IsCode(err, account.EInvalidCredentials):
+		s.metrics.signins.WithLabelValues(string(m), account.OutcomeFailure).Inc()
+	case account.IsCode(err, account.EThrottled), account.IsCode(err, account.EBusy):
+		s.metrics.signins.WithLabelValues(string(m), "refused").Inc()
+	}
+}
+
+// authenticate returns the session of the request or EUnauthenticated.
+func (s *Server) authenticate(r *http.Request) (*account.SessionWithUser, error) {
+	return s.accounts.Authenticate(r.Context(), s.sessionToken(r))
+}
+
+// getSession is GET /api/session.
+func (s *Server) getSession(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		User    userJSON    `json:"user"`
+		Session sessionJSON `json:"session"`
+	}{toUserJSON(sw.User), toSessionJSON(sw.Session, sw.Session.ID)})
+	return nil
+}
+
+// deleteSession is DELETE /api/session: sign out. Without a live session it
+// still clears the cookie and answers 204, so signing out is idempotent.
+func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err == nil {
+		err = s.accounts.Signout(r.Context(), &sw.Session, s.client(r))
+	}
+	if err != nil && !account.IsCode(err, account.EUnauthenticated) {
+		return err
+	}
+	s.clearSession(w)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// listSessions is GET /api/sessions.
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.accounts.Sessions(r.Context(), sw.User.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]sessionJSON, len(list))
+	for i, x := range list {
+		out[i] = toSessionJSON(x, sw.Session.ID)
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Sessions []sessionJSON `json:"sessions"`
+	}{out})
+	return nil
+}
+
+// revokeSession is DELETE /api/sessions/{id}.
+func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if err := s.accounts.RevokeSession(r.Context(), sw.User.ID, id, s.client(r)); err != nil {
+		return err
+	}
+	if id == sw.Session.ID {
+		s.clearSession(w)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// revokeAllSessions is DELETE /api/sessions: sign out everywhere, this
+// browser included.
+func (s *Server) revokeAllSessions(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.accounts.RevokeAllSessions(r.Context(), sw.User.ID, s.client(r)); err != nil {
+		return err
+	}
+	s.clearSession(w)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// healthz answers while the process runs.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+// readyz answers 200 when the database answers and its schema is current.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	ctx := r.Context()
+	err := s.health.Ping(ctx)
+	if err == nil {
+		err = s.health.CheckSchema(ctx)
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }

@@ -1,0 +1,281 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pages holds the parsed templates, one set per page so each page's
+// "content" block is its own.
+type pages struct {
+	byName map[string]*template.Template
+}
+
+func loadPages(msg *catalog) (*pages, error) {
+	funcs := template.FuncMap{
+		"t":       msg.T,
+		"lang":    func() string { return msg.lang },
+		"ago":     func(t time.Time) string { return humanTime(t) },
+		"browser": browserName,
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, n := range names {
+		if strings.HasSuffix(n, "/layout.html") {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		if err != nil {
+			return nil, err
+		}
+		p.byName[strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")] = t
+	}
+	return p, nil
+}
+
+func staticHandler() http.Handler {
+	sub, _ := fs.Sub(staticFS, "static")
+	fsrv := http.StripPrefix("/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fsrv.ServeHTTP(w, r)
+	})
+}
+
+// pageData is what every template receives.
+type pageData struct {
+	Title     string
+	Email     string            // the address typed, to refill a form
+	Errors    map[string]string // field → message
+	FormError string            // an error that concerns no one field
+	User      *account.User
+	Session   *account.Session
+	Sessions  []account.Session
+}
+
+// render writes a page. Pages with account data are never cached.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
+	t, ok := s.pages.byName[name]
+	if !ok {
+		s.log.Error("no such page template", "name", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", d); err != nil {
+		s.log.ErrorContext(r.Context(), "rendering page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// renderError shows err on a page of its own.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	e := s.observeError(r, err)
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	s.render(w, r, Status(e.Code), "error", pageData{Title: s.msg.T("errorpage.title"), FormError: s.message(e)})
+}
+
+// formFailed re-renders a form with err beside the field it concerns.
+func (s *Server) formFailed(w http.ResponseWriter, r *http.Request, page string, d pageData, err error) {
+	e := s.observeError(r, err)
+	if e.Code == account.EInternal {
+		s.renderError(w, r, err)
+		return
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	d.Errors = map[string]string{}
+	if e.Field != "" {
+		d.Errors[e.Field] = s.message(e)
+	} else {
+		d.FormError = s.message(e)
+	}
+	s.render(w, r, Status(e.Code), page, d)
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.authenticate(r); err == nil {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+func (s *Server) signupPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "signup", pageData{Title: s.msg.T("signup.title")})
+}
+
+func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) {
+	d := pageData{Title: s.msg.T("signup.title")}
+	if err := parseForm(w, r); err != nil {
+		s.formFailed(w, r, "signup", d, err)
+		return
+	}
+	d.Email = r.PostFormValue("email")
+	res, err := s.accounts.Signup(r.Context(), d.Email, r.PostFormValue("password"), s.client(r))
+	if err != nil {
+		s.formFailed(w, r, "signup", d, err)
+		return
+	}
+	s.setSession(w, r, res)
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "signin", pageData{Title: s.msg.T("signin.title")})
+}
+
+func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
+	d := pageData{Title: s.msg.T("signin.title")}
+	if err := parseForm(w, r); err != nil {
+		s.formFailed(w, r, "signin", d, err)
+		return
+	}
+	d.Email = r.PostFormValue("email")
+	res, err := s.accounts.SigninPassword(r.Context(), d.Email, r.PostFormValue("password"), s.client(r))
+	s.countSignin(account.MethodPassword, err)
+	if err != nil {
+		s.formFailed(w, r, "signin", d, err)
+		return
+	}
+	s.setSession(w, r, res)
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func (s *Server) signoutForm(w http.ResponseWriter, r *http.Request) {
+	if sw, err := s.authenticate(r); err == nil {
+		if err := s.accounts.Signout(r.Context(), &sw.Session, s.client(r)); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+	}
+	s.clearSession(w)
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		s.toSignin(w, r, err)
+		return
+	}
+	list, err := s.accounts.Sessions(r.Context(), sw.User.ID)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "account", pageData{
+		Title: s.msg.T("account.title"), User: &sw.User, Session: &sw.Session, Sessions: list,
+	})
+}
+
+// toSignin sends a visitor without a session to the sign-in page.
+func (s *Server) toSignin(w http.ResponseWriter, r *http.Request, err error) {
+	if !account.IsCode(err, account.EUnauthenticated) {
+		s.renderError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+func (s *Server) revokeSessionForm(w http.ResponseWriter, r *http.Request) {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		s.toSignin(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	if err := s.accounts.RevokeSession(r.Context(), sw.User.ID, id, s.client(r)); err != nil && !account.IsCode(err, account.ENotFound) {
+		s.renderError(w, r, err)
+		return
+	}
+	if id == sw.Session.ID {
+		s.clearSession(w)
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func (s *Server) revokeAllForm(w http.ResponseWriter, r *http.Request) {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		s.toSignin(w, r, err)
+		return
+	}
+	if _, err := s.accounts.RevokeAllSessions(r.Context(), sw.User.ID, s.client(r)); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.clearSession(w)
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+func (s *Server) notFoundPage(w http.ResponseWriter, r *http.Request) {
+	s.observeError(r, &account.Error{Code: account.ENotFound, Detail: "no such page"})
+	s.render(w, r, http.StatusNotFound, "notfound", pageData{Title: s.msg.T("notfound.title")})
+}
+
+// humanTime formats a time for a person, in UTC until pages learn the
+// member's zone.
+func humanTime(t time.Time) string {
+	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+}
+
+// browserName gives a short, recognisable name for a user agent.
+func browserName(ua string) string {
+	os := ""
+	for _, c := range []struct{ needle, name string }{
+		{"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Android", "Android"}, {"Mac OS X", "Mac"},
+		{"Windows", "Windows"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(ua, c.needle) {
+			os = c.name
+			break
+		}
+	}
+	app := ""
+	for _, c := range []struct{ needle, name string }{
+		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"},
+		{"curl/", "curl"},
+	} {
+		if strings.Contains(ua, c.needle) {
+			app = c.name
+			break
+		}
+	}
+	switch {
+	case app != "" && os != "":
+		return app + " on " + os
+	case app != "":
+		return app
+	case os != "":
+		return os
+	}
+	return ""
+}

@@ -1,0 +1,71 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/keyshift/keyshift/internal/account"
+)
+
+// routes is every route keyshift serves, in one place.
+func (s *Server) routes(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	api := func(pattern string, h apiFunc) {
+		mux.Handle(pattern, s.api(h))
+	}
+
+	// JSON API (API.md).
+	api("POST /api/signup", s.signup)
+	api("POST /api/signin/password", s.signinPassword)
+	api("GET /api/session", s.getSession)
+	api("DELETE /api/session", s.deleteSession)
+	api("GET /api/sessions", s.listSessions)
+	api("DELETE /api/sessions", s.revokeAllSessions)
+	api("DELETE /api/sessions/{id}", s.revokeSession)
+	mux.Handle("/api/", s.api(s.apiFallback(mux)))
+
+	// Pages: they work without JavaScript, as plain form posts.
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("GET /signup", s.signupPage)
+	mux.HandleFunc("POST /signup", s.signupForm)
+	mux.HandleFunc("GET /signin", s.signinPage)
+	mux.HandleFunc("POST /signin", s.signinForm)
+	mux.HandleFunc("POST /signout", s.signoutForm)
+	mux.HandleFunc("GET /account", s.accountPage)
+	mux.HandleFunc("POST /account/sessions/{id}/revoke", s.revokeSessionForm)
+	mux.HandleFunc("POST /account/sessions/revoke-all", s.revokeAllForm)
+	mux.Handle("GET /static/", staticHandler())
+
+	// Operations.
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+
+	mux.HandleFunc("/", s.notFoundPage)
+
+	return s.observe(s.secure(s.crossOrigin(mux)))
+}
+
+// apiFallback answers API paths no route matched: 405 with Allow when the
+// path exists under another method, else 404 — as JSON, like every API error.
+func (s *Server) apiFallback(mux *http.ServeMux) apiFunc {
+	methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var allowed []string
+		for _, m := range methods {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			return &account.Error{Code: account.EMethodNotAllowed, Detail: r.Method + " is not allowed here"}
+		}
+		return &account.Error{Code: account.ENotFound, Detail: "no such endpoint"}
+	}
+}

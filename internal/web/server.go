@@ -1,0 +1,87 @@
+// Package web is keyshift's HTTP face: the JSON API of API.md, the pages
+// members see, and the operational endpoints. Handlers are thin: they decode,
+// call package account, and answer; every error goes through one adapter
+// (errors.go) that picks the status, the words and the log line.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/config"
+)
+
+// Health is what readiness checks ask of the database.
+type Health interface {
+	Ping(ctx context.Context) error
+	CheckSchema(ctx context.Context) error
+}
+
+// Gauges reports the password-hashing gate's occupancy for /metrics.
+type Gauges interface {
+	InUse() int
+	Waiting() int
+}
+
+// Options wires a Server.
+type Options struct {
+	Config   config.Config
+	Accounts *account.Service
+	Health   Health
+	// DeviceKey signs device cookies (see cookies.go); the same on every node.
+	DeviceKey []byte
+	Log       *slog.Logger
+	// Registry receives keyshift's metrics; nil makes a fresh one.
+	Registry *prometheus.Registry
+	HashGate Gauges
+}
+
+// Server serves keyshift over HTTP.
+type Server struct {
+	cfg       config.Config
+	accounts  *account.Service
+	health    Health
+	deviceKey []byte
+	log       *slog.Logger
+	metrics   *metrics
+	msg       *catalog
+	pages     *pages
+	handler   http.Handler
+}
+
+// New builds a Server and its routes.
+func New(o Options) (*Server, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	msg, err := loadCatalog("en")
+	if err != nil {
+		return nil, err
+	}
+	pg, err := loadPages(msg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: o.Config, accounts: o.Accounts, health: o.Health, deviceKey: o.DeviceKey,
+		log: o.Log, msg: msg, pages: pg,
+		metrics: newMetrics(o.Registry, o.HashGate),
+	}
+	s.handler = s.routes(o.Registry)
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// client describes the requester for the account service.
+func (s *Server) client(r *http.Request) account.Client {
+	return account.Client{IP: s.clientIP(r), UserAgent: r.UserAgent(), Device: s.readDevice(r)}
+}
