@@ -1,0 +1,189 @@
+// Package config holds keyshift's configuration: where the server listens, the
+// public origin that passkeys are bound to, storage, mail, and how much work
+// password hashing may take.
+//
+// Values come from Default, then an optional YAML file, then KEYSHIFT_*
+// environment variables, and Validate reports every problem at once, so an
+// operator fixes a broken deployment in one round instead of one error per
+// restart. docs/configuration.md lists every key; a test keeps it honest.
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Config is keyshift's whole configuration. Load builds it; code that builds one
+// by hand should start from Default and call Validate, which also fills the
+// derived fields (RPID) and puts Origin in canonical form.
+type Config struct {
+	// Listen is the address the HTTP server binds, host:port (KEYSHIFT_LISTEN).
+	Listen string
+	// Origin is the public origin pages are served from, scheme://host[:port]
+	// (KEYSHIFT_ORIGIN). Browsers bind passkeys and cookies to it, and
+	// cross-origin checks compare the request's Origin header with it, so
+	// Validate stores it in canonical form: lower case, no default port, no
+	// trailing slash.
+	Origin string
+	// RPID is the WebAuthn relying party ID (KEYSHIFT_RP_ID). Passkeys are
+	// scoped to it forever, so it may be a parent domain of the origin's host to
+	// let passkeys survive a move between subdomains. Empty means the origin's
+	// host; Validate fills it in.
+	RPID string
+	// RPName is the name browsers show when they offer to save a passkey
+	// (KEYSHIFT_RP_NAME).
+	RPName string
+	// Database is "sqlite:PATH" or a "postgres://" / "postgresql://" URL
+	// (KEYSHIFT_DATABASE); DatabaseDriver splits it for the store.
+	Database string
+	// SMTPURLs are the mail servers, smtp:// or smtps://, tried in order until
+	// one accepts a message (KEYSHIFT_SMTP_URL, comma-separated). Empty means
+	// the dev mailer, which keeps mail in memory instead of sending it.
+	SMTPURLs []string
+	// MailFrom is the sender address of every mail keyshift sends
+	// (KEYSHIFT_MAIL_FROM).
+	MailFrom string
+	// AdminToken is the bearer token the admin API accepts
+	// (KEYSHIFT_ADMIN_TOKEN). Empty means no token from configuration; tokens
+	// created with `keyshift admin token create` still work.
+	AdminToken string
+	// Dev turns on conveniences that must never run in production, such as the
+	// dev mailer page and http origins on public hosts (KEYSHIFT_DEV).
+	Dev bool
+	// TrustedProxies are the peers whose X-Forwarded-For header is believed
+	// when finding a client's address for throttling and audit
+	// (KEYSHIFT_TRUSTED_PROXIES). A bare IP is stored as a /32 or /128 prefix.
+	// Empty means no proxy is trusted and the TCP peer is the client.
+	TrustedProxies []netip.Prefix
+
+	// Session bounds how long a sign-in lasts.
+	Session SessionConfig
+	// Password sets the cost of password hashing and how much of it may run at once.
+	Password PasswordConfig
+	// Log chooses what is logged and how.
+	Log LogConfig
+}
+
+// SessionConfig bounds a session's life: a stolen cookie stops working when
+// either limit passes.
+type SessionConfig struct {
+	// IdleTimeout ends a session not used for this long
+	// (KEYSHIFT_SESSION_IDLE_TIMEOUT).
+	IdleTimeout time.Duration
+	// AbsoluteTimeout ends a session this long after sign-in however much it is
+	// used (KEYSHIFT_SESSION_ABSOLUTE_TIMEOUT).
+	AbsoluteTimeout time.Duration
+}
+
+// PasswordConfig sets the Argon2id cost and caps how many hashes run at once,
+// so a burst of sign-ins queues briefly and then fails fast instead of
+// exhausting memory.
+type PasswordConfig struct {
+	// HashConcurrency is how many password hashes may run at once
+	// (KEYSHIFT_HASH_CONCURRENCY); each holds ArgonMemoryKiB of memory.
+	HashConcurrency int
+	// HashQueueTimeout is how long a sign-in waits for a hashing slot before
+	// the server answers 503 (KEYSHIFT_HASH_QUEUE_TIMEOUT).
+	HashQueueTimeout time.Duration
+	// ArgonMemoryKiB is Argon2id's memory cost m in KiB (KEYSHIFT_ARGON2_MEMORY_KIB).
+	ArgonMemoryKiB uint32
+	// ArgonIterations is Argon2id's time cost t (KEYSHIFT_ARGON2_ITERATIONS).
+	ArgonIterations uint32
+	// ArgonParallelism is Argon2id's lanes p (KEYSHIFT_ARGON2_PARALLELISM).
+	ArgonParallelism uint8
+}
+
+// LogConfig chooses what is logged and how.
+type LogConfig struct {
+	// Level is the least severe level logged: debug, info, warn or error
+	// (KEYSHIFT_LOG_LEVEL).
+	Level string
+	// Format is json, text or auto (KEYSHIFT_LOG_FORMAT). The caller resolves
+	// auto, to json when stderr is not a terminal, because only it knows where
+	// logs go.
+	Format string
+}
+
+// Default returns the configuration used when nothing is set: a local
+// development server on http://localhost:8080 with SQLite and the dev mailer.
+// RPID stays empty so that it follows whatever Origin ends up being.
+func Default() Config {
+	return Config{
+		Listen:   "127.0.0.1:8080",
+		Origin:   "http://localhost:8080",
+		RPName:   "keyshift",
+		Database: "sqlite:keyshift.db",
+		MailFrom: "keyshift@localhost",
+		Session: SessionConfig{
+			IdleTimeout:     7 * 24 * time.Hour,
+			AbsoluteTimeout: 30 * 24 * time.Hour,
+		},
+		Password: PasswordConfig{
+			// Capped so that a very large machine still gets a valid default.
+			HashConcurrency:  min(runtime.NumCPU(), maxHashConcurrency),
+			HashQueueTimeout: 2 * time.Second,
+			ArgonMemoryKiB:   19456, // OWASP: m=19 MiB, t=2, p=1
+			ArgonIterations:  2,
+			ArgonParallelism: 1,
+		},
+		Log: LogConfig{Level: "info", Format: "auto"},
+	}
+}
+
+// Load applies defaults, then the YAML file at path (skipped when path == ""),
+// then KEYSHIFT_* variables read through getenv (they win; a nil getenv reads
+// none), then Validate. A file that cannot be read is an error of its own,
+// wrapping the os error (errors.Is(err, fs.ErrNotExist) works); every other
+// problem, from the file, the environment or Validate, comes back together as
+// Problems.
+func Load(path string, getenv func(string) string) (Config, error) {
+	c := Default()
+	var ps Problems
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: reading the config file: %w", err)
+		}
+		ps = append(ps, c.applyYAML(data, path)...)
+	}
+	if getenv != nil {
+		ps = append(ps, c.applyEnv(getenv)...)
+	}
+	ps = append(ps, c.problems()...)
+	if len(ps) > 0 {
+		return Config{}, ps
+	}
+	return c, nil
+}
+
+// SecureCookies reports whether cookies must carry Secure, which is whenever
+// the origin is https: browsers drop Secure cookies on plain http.
+func (c Config) SecureCookies() bool {
+	return strings.HasPrefix(strings.ToLower(c.Origin), "https://")
+}
+
+// OriginHost returns the host[:port] of Origin, as browsers send it in the Host
+// header; it is "" when Origin is not a URL.
+func (c Config) OriginHost() string {
+	u, err := url.Parse(c.Origin)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// DatabaseDriver returns "sqlite" or "postgres", and dsn the driver-specific
+// part: the file path for sqlite, the whole URL for postgres. Both are "" when
+// Database is neither form, which Validate reports.
+func (c Config) DatabaseDriver() (driver, dsn string) {
+	driver, dsn, err := parseDatabase(c.Database)
+	if err != nil {
+		return "", ""
+	}
+	return driver, dsn
+}

@@ -1,0 +1,169 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A setting ties a YAML key to its environment variable and to how a raw
+// string becomes a value in Config. The table is the one list of keys: the YAML
+// reader, the environment reader and Problem messages all use it.
+type setting struct {
+	key  string // dotted YAML key
+	env  string
+	list bool // in YAML a sequence of strings, in the environment comma-separated
+	set  func(c *Config, v string) error
+}
+
+var settings = []setting{
+	{key: "listen", env: "KEYSHIFT_LISTEN", set: text(func(c *Config) *string { return &c.Listen })},
+	{key: "origin", env: "KEYSHIFT_ORIGIN", set: text(func(c *Config) *string { return &c.Origin })},
+	{key: "rp_id", env: "KEYSHIFT_RP_ID", set: text(func(c *Config) *string { return &c.RPID })},
+	{key: "rp_name", env: "KEYSHIFT_RP_NAME", set: text(func(c *Config) *string { return &c.RPName })},
+	{key: "database", env: "KEYSHIFT_DATABASE", set: text(func(c *Config) *string { return &c.Database })},
+	{key: "smtp_url", env: "KEYSHIFT_SMTP_URL", set: strList(func(c *Config) *[]string { return &c.SMTPURLs })},
+	{key: "mail_from", env: "KEYSHIFT_MAIL_FROM", set: text(func(c *Config) *string { return &c.MailFrom })},
+	{key: "admin_token", env: "KEYSHIFT_ADMIN_TOKEN", set: text(func(c *Config) *string { return &c.AdminToken })},
+	{key: "dev", env: "KEYSHIFT_DEV", set: boolean(func(c *Config) *bool { return &c.Dev })},
+	{key: "trusted_proxies", env: "KEYSHIFT_TRUSTED_PROXIES", list: true, set: prefixes(func(c *Config) *[]netip.Prefix { return &c.TrustedProxies })},
+
+	{key: "session.idle_timeout", env: "KEYSHIFT_SESSION_IDLE_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.Session.IdleTimeout })},
+	{key: "session.absolute_timeout", env: "KEYSHIFT_SESSION_ABSOLUTE_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.Session.AbsoluteTimeout })},
+
+	{key: "password.hash_concurrency", env: "KEYSHIFT_HASH_CONCURRENCY", set: number(func(c *Config) *int { return &c.Password.HashConcurrency })},
+	{key: "password.hash_queue_timeout", env: "KEYSHIFT_HASH_QUEUE_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.Password.HashQueueTimeout })},
+	{key: "password.argon2_memory_kib", env: "KEYSHIFT_ARGON2_MEMORY_KIB", set: number(func(c *Config) *uint32 { return &c.Password.ArgonMemoryKiB })},
+	{key: "password.argon2_iterations", env: "KEYSHIFT_ARGON2_ITERATIONS", set: number(func(c *Config) *uint32 { return &c.Password.ArgonIterations })},
+	{key: "password.argon2_parallelism", env: "KEYSHIFT_ARGON2_PARALLELISM", set: number(func(c *Config) *uint8 { return &c.Password.ArgonParallelism })},
+
+	{key: "log.level", env: "KEYSHIFT_LOG_LEVEL", set: text(func(c *Config) *string { return &c.Log.Level })},
+	{key: "log.format", env: "KEYSHIFT_LOG_FORMAT", set: text(func(c *Config) *string { return &c.Log.Format })},
+}
+
+// settingByKey finds a setting by its dotted YAML key.
+var settingByKey = func() map[string]*setting {
+	m := make(map[string]*setting, len(settings))
+	for i := range settings {
+		m[settings[i].key] = &settings[i]
+	}
+	return m
+}()
+
+// applyEnv sets every KEYSHIFT_* variable that has a value. A variable set to
+// "" (or blanks) counts as unset, because container tooling often cannot unset
+// a variable, only empty it.
+func (c *Config) applyEnv(getenv func(string) string) Problems {
+	var ps Problems
+	for _, s := range settings {
+		v := strings.TrimSpace(getenv(s.env))
+		if v != "" {
+			ps.addParse(s.key, s.set(c, v), "from the environment")
+		}
+	}
+	return ps
+}
+
+func text(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		*field(c) = v
+		return nil
+	}
+}
+
+func boolean(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func duration(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf(`%q is not a duration like "168h" or "30m" (units h, m, s, ms; there is no "d")`, v)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+// number reads a base-10 integer that must fit in T; whether it is sensible
+// (not negative, not zero) is Validate's business.
+func number[T int | uint8 | uint32](field func(*Config) *T) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		if int64(T(n)) != n {
+			return fmt.Errorf("%q is out of range (negative or too large)", v)
+		}
+		*field(c) = T(n)
+		return nil
+	}
+}
+
+func strList(field func(*Config) *[]string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		*field(c) = splitList(v)
+		return nil
+	}
+}
+
+func prefixes(field func(*Config) *[]netip.Prefix) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		var ps []netip.Prefix
+		var bad []string
+		for _, s := range splitList(v) {
+			p, err := parseProxy(s)
+			if err != nil {
+				bad = append(bad, strconv.Quote(s))
+			}
+			ps = append(ps, p)
+		}
+		if len(bad) > 0 {
+			return fmt.Errorf("%s: not an IP address or CIDR like 192.0.2.1 or 10.0.0.0/8", strings.Join(bad, ", "))
+		}
+		*field(c) = ps
+		return nil
+	}
+}
+
+// splitList splits a comma-separated list, trimming blanks and dropping empty
+// entries so that "a, b," means [a b].
+func splitList(v string) []string {
+	var out []string
+	for s := range strings.SplitSeq(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// parseProxy reads a CIDR or a bare IP, which stands for that one address.
+// Host bits are masked off and IPv4-mapped IPv6 addresses unmapped, so the
+// prefix matches the peer addresses net/http reports.
+func parseProxy(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("IPv6 zones are not supported")
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}

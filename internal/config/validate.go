@@ -1,0 +1,316 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Limits Validate enforces; each is explained where it is checked.
+const (
+	maxHashConcurrency  = 1024
+	maxHashQueueTimeout = time.Minute
+	minArgonMemoryKiB   = 7168 // OWASP's floor: 7 MiB (with t=5)
+	minAdminTokenLen    = 32
+)
+
+var (
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"auto", "json", "text"}
+)
+
+// Validate reports every problem at once, as Problems. Before checking, it
+// puts Origin in canonical form, fills RPID from Origin when RPID is empty, and
+// lower-cases the log level and format.
+func (c *Config) Validate() error {
+	if ps := c.problems(); len(ps) > 0 {
+		return ps
+	}
+	return nil
+}
+
+func (c *Config) problems() Problems {
+	var ps Problems
+	host := c.checkOrigin(&ps)
+	c.checkRPID(&ps, host)
+	c.checkServer(&ps)
+	c.checkMail(&ps)
+	c.checkSession(&ps)
+	c.checkPassword(&ps)
+	c.checkLog(&ps)
+	return ps
+}
+
+// checkOrigin normalises Origin, derives RPID from it, and returns its host
+// name, or "" when Origin is unusable.
+func (c *Config) checkOrigin(ps *Problems) string {
+	origin, host, err := normalizeOrigin(c.Origin, c.Dev)
+	if err != nil {
+		ps.add("origin", err.Error())
+		return ""
+	}
+	c.Origin = origin
+	if c.RPID == "" {
+		c.RPID = host
+	}
+	return host
+}
+
+// normalizeOrigin returns raw as scheme://host[:port] in lower case without a
+// default port, and its host name: browsers send the Origin header in that
+// form, and keyshift compares it byte for byte.
+func normalizeOrigin(raw string, dev bool) (origin, host string, err error) {
+	u, err := parseOriginURL(raw)
+	if err != nil {
+		return "", "", err
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	switch {
+	case !validHost(host):
+		return "", "", fmt.Errorf("%s has no valid host name (write international names in their xn-- form)", shown(raw))
+	case port != "" && !validPort(port, 1):
+		return "", "", fmt.Errorf("%s has port %q; want a number from 1 to 65535", shown(raw), port)
+	case u.Scheme == "http" && !dev && !isLocal(host):
+		return "", "", fmt.Errorf("%s uses http, which is allowed only for localhost or with dev: true, because WebAuthn and Secure cookies need https in production", shown(raw))
+	}
+	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		port = ""
+	}
+	return u.Scheme + "://" + joinHostPort(host, port), host, nil
+}
+
+// parseOriginURL accepts an absolute http(s) URL with nothing after the host
+// but an optional "/". url.Parse lower-cases the scheme.
+func parseOriginURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return nil, fmt.Errorf("%s is not an http(s) URL like https://login.example.com", shown(raw))
+	case u.User != nil:
+		return nil, fmt.Errorf("%s must not hold a user name or password", shown(raw))
+	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || strings.Contains(raw, "#"):
+		return nil, fmt.Errorf("%s must be just scheme://host[:port], without a path, query or fragment", shown(raw))
+	}
+	return u, nil
+}
+
+func joinHostPort(host, port string) string {
+	if port != "" {
+		return net.JoinHostPort(host, port)
+	}
+	if strings.Contains(host, ":") {
+		return "[" + host + "]"
+	}
+	return host
+}
+
+// isLocal reports whether host never leaves the machine, which browsers treat
+// as a secure context even over http.
+func isLocal(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+func (c *Config) checkRPID(ps *Problems, originHost string) {
+	if msg := rpIDProblem(c.RPID, originHost); msg != "" {
+		ps.addf("rp_id", "%q %s", c.RPID, msg)
+	}
+	if c.RPName == "" {
+		ps.add("rp_name", "must not be empty: browsers show it when they offer to save a passkey")
+	}
+}
+
+// rpIDProblem says what is wrong with rp as the RP ID for an origin whose host
+// is originHost ("" when the origin is unusable), or "" when nothing is. Per
+// WebAuthn Level 3 §5.1.4.1 a browser accepts an RP ID that equals the
+// origin's effective domain or is a registrable suffix of it; "contains a dot"
+// stands in for "registrable", so a bare public suffix like "com" is refused.
+func rpIDProblem(rp, originHost string) string {
+	switch {
+	case rp == originHost:
+		return ""
+	case strings.ContainsAny(rp, ":/"):
+		return "must be a bare host name like example.com, without scheme or port"
+	case rp != strings.ToLower(rp):
+		return "must be lower case"
+	case !isHostname(rp):
+		return "is not a valid host name"
+	case originHost == "":
+		return "" // the origin's own problem is already reported
+	case isIP(originHost):
+		return fmt.Sprintf("must equal the origin's host %q, since an IP address has no parent domain", originHost)
+	case !strings.HasSuffix(originHost, "."+rp):
+		return fmt.Sprintf("is neither the origin's host %q nor a parent domain of it, so browsers would refuse every passkey", originHost)
+	case !strings.Contains(rp, "."):
+		return fmt.Sprintf("is a top-level domain; use the origin's host %q or a parent domain like example.com", originHost)
+	}
+	return ""
+}
+
+func validHost(host string) bool {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Zone() == ""
+	}
+	return isHostname(host)
+}
+
+func isIP(host string) bool {
+	_, err := netip.ParseAddr(host)
+	return err == nil
+}
+
+// isHostname reports whether s is a lower-case ASCII host name: dot-separated
+// labels of letters, digits and inner hyphens (RFC 1123), without a final dot.
+func isHostname(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if !isLabel(label) {
+			return false
+		}
+	}
+	return true
+}
+
+func isLabel(l string) bool {
+	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	for _, r := range l {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func validPort(p string, lowest uint64) bool {
+	n, err := strconv.ParseUint(p, 10, 16)
+	return err == nil && n >= lowest
+}
+
+func (c *Config) checkServer(ps *Problems) {
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
+		ps.addf("listen", "%q is not host:port like 127.0.0.1:8080 or :8080", c.Listen)
+	} else if !validPort(port, 0) {
+		ps.addf("listen", "%q has port %q; want a number from 0 to 65535", c.Listen, port)
+	}
+	if _, _, err := parseDatabase(c.Database); err != nil {
+		ps.add("database", err.Error())
+	}
+	if n := len(c.AdminToken); n > 0 && n < minAdminTokenLen {
+		ps.addf("admin_token", "is %d characters; want at least %d, because it is a bearer secret that grants full admin access (try: openssl rand -hex 32)", n, minAdminTokenLen)
+	}
+	for i, p := range c.TrustedProxies {
+		if !p.IsValid() {
+			ps.addf("trusted_proxies", "entry %d is not a valid IP prefix", i+1)
+		}
+	}
+}
+
+// parseDatabase splits "sqlite:PATH" or a postgres URL into a driver name and
+// what that driver opens. "sqlite://x" is refused: it would silently mean the
+// absolute path "//x".
+func parseDatabase(s string) (driver, dsn string, err error) {
+	if path, ok := strings.CutPrefix(s, "sqlite:"); ok && path != "" && !strings.HasPrefix(path, "//") {
+		return "sqlite", path, nil
+	}
+	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
+		// A host may also come as ?host=/run/postgresql (a Unix socket).
+		if u, err := url.Parse(s); err == nil && (u.Hostname() != "" || u.Query().Get("host") != "") {
+			return "postgres", s, nil
+		}
+	}
+	return "", "", fmt.Errorf("%s is not a database keyshift can open; use sqlite:PATH (like sqlite:keyshift.db or sqlite:/var/lib/keyshift/keyshift.db) or a URL like postgres://keyshift@db.example.com:5432/keyshift", shown(s))
+}
+
+func (c *Config) checkMail(ps *Problems) {
+	for _, s := range c.SMTPURLs {
+		if err := checkSMTPURL(s); err != nil {
+			ps.add("smtp_url", err.Error())
+		}
+	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		ps.addf("mail_from", "%q is not an email address like keyshift@example.com or \"Keyshift <no-reply@example.com>\"", c.MailFrom)
+	}
+}
+
+func checkSMTPURL(s string) error {
+	const want = "want smtp://[user:pass@]host:port or smtps://…, like smtp://mail.example.com:587"
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps"):
+		return fmt.Errorf("%s is not an smtp:// or smtps:// URL; %s", shown(s), want)
+	case u.Hostname() == "":
+		return fmt.Errorf("%s has no host; %s", shown(s), want)
+	case !validPort(u.Port(), 1):
+		return fmt.Errorf("%s has no port; %s", shown(s), want)
+	}
+	return nil
+}
+
+// shown quotes s for a message, hiding the password of a URL: database and SMTP
+// URLs carry credentials, and problems end up in logs.
+func shown(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		if strings.Contains(s, "@") {
+			return "(a malformed URL, not shown because it may hold a password)"
+		}
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(u.Redacted())
+}
+
+func (c *Config) checkSession(ps *Problems) {
+	idle, abs := c.Session.IdleTimeout, c.Session.AbsoluteTimeout
+	if idle <= 0 {
+		ps.addf("session.idle_timeout", "is %s; want more than 0, like 168h", idle)
+	}
+	if abs <= 0 {
+		ps.addf("session.absolute_timeout", "is %s; want more than 0, like 720h", abs)
+	}
+	if idle > 0 && abs > 0 && idle > abs {
+		ps.addf("session.idle_timeout", "is %s, longer than session.absolute_timeout (%s), which would end every session first", idle, abs)
+	}
+}
+
+func (c *Config) checkPassword(ps *Problems) {
+	p := c.Password
+	if p.HashConcurrency < 1 || p.HashConcurrency > maxHashConcurrency {
+		ps.addf("password.hash_concurrency", "is %d; want 1 to %d hashes at once (each holds argon2_memory_kib of memory)", p.HashConcurrency, maxHashConcurrency)
+	}
+	if p.HashQueueTimeout <= 0 || p.HashQueueTimeout > maxHashQueueTimeout {
+		ps.addf("password.hash_queue_timeout", "is %s; want more than 0 and at most %s: a sign-in should get a quick 503, not hang", p.HashQueueTimeout, maxHashQueueTimeout)
+	}
+	if p.ArgonMemoryKiB < minArgonMemoryKiB {
+		ps.addf("password.argon2_memory_kib", "is %d; want at least %d (7 MiB, the OWASP floor for Argon2id)", p.ArgonMemoryKiB, minArgonMemoryKiB)
+	}
+	if p.ArgonIterations < 1 {
+		ps.add("password.argon2_iterations", "is 0; want at least 1")
+	}
+	if p.ArgonParallelism < 1 {
+		ps.add("password.argon2_parallelism", "is 0; want at least 1")
+	}
+}
+
+func (c *Config) checkLog(ps *Problems) {
+	c.Log.Level = strings.ToLower(c.Log.Level)
+	c.Log.Format = strings.ToLower(c.Log.Format)
+	if !slices.Contains(logLevels, c.Log.Level) {
+		ps.addf("log.level", "%q is not one of %s", c.Log.Level, strings.Join(logLevels, ", "))
+	}
+	if !slices.Contains(logFormats, c.Log.Format) {
+		ps.addf("log.format", "%q is not one of %s", c.Log.Format, strings.Join(logFormats, ", "))
+	}
+}

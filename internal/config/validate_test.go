@@ -1,0 +1,286 @@
+package config
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+// production returns a valid https configuration for tests to break one way.
+func production() Config {
+	c := Default()
+	c.Origin = "https://login.example.com"
+	return c
+}
+
+func TestValidateRejects(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		key    string
+		msg    string
+	}{
+		{"an origin that is not http", func(c *Config) { c.Origin = "ftp://x" }, "origin", `"ftp://x" is not an http(s) URL`},
+		{"an origin without a scheme", func(c *Config) { c.Origin = "login.example.com" }, "origin", "not an http(s) URL"},
+		{"an empty origin", func(c *Config) { c.Origin = "" }, "origin", "not an http(s) URL"},
+		{"an origin with a path", func(c *Config) { c.Origin = "https://example.com/auth" }, "origin", "without a path"},
+		{"an origin with a query", func(c *Config) { c.Origin = "https://example.com/?a=1" }, "origin", "without a path, query"},
+		{"an origin with an empty query", func(c *Config) { c.Origin = "https://example.com?" }, "origin", "without a path, query"},
+		{"an origin with a fragment", func(c *Config) { c.Origin = "https://example.com#top" }, "origin", "fragment"},
+		{"an origin with credentials, without showing them", func(c *Config) { c.Origin = "https://u:secret@example.com" }, "origin", "user name or password"},
+		{"an http origin on a public host", func(c *Config) { c.Origin = "http://login.example.com" }, "origin", "https in production"},
+		{"an origin with port 0", func(c *Config) { c.Origin = "https://example.com:0" }, "origin", "from 1 to 65535"},
+		{"an origin with a port too large", func(c *Config) { c.Origin = "https://example.com:70000" }, "origin", "from 1 to 65535"},
+		{"an origin with an underscore in the host", func(c *Config) { c.Origin = "https://ex_ample.com" }, "origin", "no valid host name"},
+		{"an origin with a Unicode host", func(c *Config) { c.Origin = "https://bücher.example" }, "origin", "xn--"},
+		{"an origin with only a port", func(c *Config) { c.Origin = "https://:443" }, "origin", "no valid host name"},
+		{"an origin host with a final dot", func(c *Config) { c.Origin = "https://example.com." }, "origin", "no valid host name"},
+
+		{"an RP ID with a scheme", func(c *Config) { c.RPID = "https://example.com" }, "rp_id", "without scheme or port"},
+		{"an RP ID with a port", func(c *Config) { c.RPID = "login.example.com:443" }, "rp_id", "without scheme or port"},
+		{"an RP ID in upper case", func(c *Config) { c.RPID = "Example.com" }, "rp_id", "lower case"},
+		{"an RP ID that is not a host name", func(c *Config) { c.RPID = "exa mple.com" }, "rp_id", "not a valid host name"},
+		{"an RP ID that is not a parent of the origin", func(c *Config) { c.RPID = "example.org" }, "rp_id", "neither the origin's host"},
+		{"an RP ID that ends the host off a label boundary", func(c *Config) { c.RPID = "ample.com" }, "rp_id", "neither the origin's host"},
+		{"an RP ID that is a child of the origin", func(c *Config) { c.RPID = "a.login.example.com" }, "rp_id", "neither the origin's host"},
+		{"an RP ID that is a top-level domain", func(c *Config) { c.RPID = "com" }, "rp_id", "top-level domain"},
+		{"an RP ID other than an IP origin", func(c *Config) { c.Origin, c.RPID = "http://127.0.0.1:8080", "0.0.1" }, "rp_id", "no parent domain"},
+		{"an empty RP name", func(c *Config) { c.RPName = "" }, "rp_name", "must not be empty"},
+
+		{"a listen address without a port", func(c *Config) { c.Listen = "127.0.0.1" }, "listen", "not host:port"},
+		{"a listen address with a named port", func(c *Config) { c.Listen = ":http" }, "listen", "from 0 to 65535"},
+		{"a listen port too large", func(c *Config) { c.Listen = ":65536" }, "listen", "from 0 to 65535"},
+
+		{"a database of an unknown kind", func(c *Config) { c.Database = "mysql://db/keyshift" }, "database", "sqlite:PATH"},
+		{"a database that is a bare path", func(c *Config) { c.Database = "keyshift.db" }, "database", "postgres://"},
+		{"an sqlite database without a path", func(c *Config) { c.Database = "sqlite:" }, "database", "sqlite:PATH"},
+		{"an sqlite database written as a URL", func(c *Config) { c.Database = "sqlite://keyshift.db" }, "database", "sqlite:PATH"},
+		{"a postgres URL without a host", func(c *Config) { c.Database = "postgres:///keyshift" }, "database", "not a database"},
+		{"a postgres URL with an upper-case scheme", func(c *Config) { c.Database = "POSTGRES://db/keyshift" }, "database", "not a database"},
+		{"an empty database", func(c *Config) { c.Database = "" }, "database", `"" is not a database`},
+
+		{"an SMTP URL of another scheme", func(c *Config) { c.SMTPURLs = []string{"http://mail.example.com:25"} }, "smtp_url", "not an smtp:// or smtps:// URL"},
+		{"an SMTP URL without a port", func(c *Config) { c.SMTPURLs = []string{"smtp://mail.example.com"} }, "smtp_url", "no port"},
+		{"an SMTP URL without a host", func(c *Config) { c.SMTPURLs = []string{"smtp://:25"} }, "smtp_url", "no host"},
+		{"a bad SMTP URL after a good one", func(c *Config) { c.SMTPURLs = []string{"smtp://a.example.com:25", "b.example.com"} }, "smtp_url", `"b.example.com"`},
+		{"a sender that is not an address", func(c *Config) { c.MailFrom = "keyshift" }, "mail_from", "not an email address"},
+		{"an admin token shorter than 32 characters", func(c *Config) { c.AdminToken = strings.Repeat("x", 31) }, "admin_token", "bearer secret"},
+		{"a trusted proxy that is not a prefix", func(c *Config) { c.TrustedProxies = []netip.Prefix{{}} }, "trusted_proxies", "entry 1"},
+
+		{"a zero idle timeout", func(c *Config) { c.Session.IdleTimeout = 0 }, "session.idle_timeout", "more than 0"},
+		{"a negative absolute timeout", func(c *Config) { c.Session.AbsoluteTimeout = -time.Hour }, "session.absolute_timeout", "more than 0"},
+		{"an idle timeout longer than the absolute one", func(c *Config) { c.Session.IdleTimeout = 31 * 24 * time.Hour }, "session.idle_timeout", "longer than session.absolute_timeout"},
+
+		{"no hashing at all", func(c *Config) { c.Password.HashConcurrency = 0 }, "password.hash_concurrency", "1 to 1024"},
+		{"too many hashes at once", func(c *Config) { c.Password.HashConcurrency = 1025 }, "password.hash_concurrency", "1 to 1024"},
+		{"a zero queue timeout", func(c *Config) { c.Password.HashQueueTimeout = 0 }, "password.hash_queue_timeout", "more than 0"},
+		{"a queue timeout over a minute", func(c *Config) { c.Password.HashQueueTimeout = time.Minute + time.Second }, "password.hash_queue_timeout", "at most 1m"},
+		{"Argon2 memory under the OWASP floor", func(c *Config) { c.Password.ArgonMemoryKiB = 7167 }, "password.argon2_memory_kib", "at least 7168"},
+		{"zero Argon2 iterations", func(c *Config) { c.Password.ArgonIterations = 0 }, "password.argon2_iterations", "at least 1"},
+		{"zero Argon2 lanes", func(c *Config) { c.Password.ArgonParallelism = 0 }, "password.argon2_parallelism", "at least 1"},
+
+		{"an unknown log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", `"verbose" is not one of debug, info, warn, error`},
+		{"an unknown log format", func(c *Config) { c.Log.Format = "xml" }, "log.format", `"xml" is not one of auto, json, text`},
+	}
+	for _, tt := range tests {
+		t.Run("rejects "+tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := production()
+			tt.change(&c)
+			p := findProblem(t, c.Validate(), tt.key)
+			if !strings.Contains(p.Msg, tt.msg) {
+				t.Errorf("problem = %q, want it to contain %q", p.Msg, tt.msg)
+			}
+		})
+	}
+}
+
+func TestValidateAccepts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		change func(c *Config)
+	}{
+		{"an RP ID that is a parent domain of the origin", func(c *Config) { c.RPID = "example.com" }},
+		{"an RP ID equal to the origin's host", func(c *Config) { c.RPID = "login.example.com" }},
+		{"http on localhost", func(c *Config) { c.Origin = "http://localhost:3000" }},
+		{"http on a .localhost name", func(c *Config) { c.Origin = "http://app.localhost:3000" }},
+		{"http on 127.0.0.1", func(c *Config) { c.Origin = "http://127.0.0.1:8080" }},
+		{"http on ::1", func(c *Config) { c.Origin = "http://[::1]:8080" }},
+		{"http on a public host in dev mode", func(c *Config) { c.Origin, c.Dev = "http://dev.example.com", true }},
+		{"an https origin on an IP address", func(c *Config) { c.Origin = "https://192.0.2.1:8443" }},
+		{"a listen address on every interface", func(c *Config) { c.Listen = ":8080" }},
+		{"a listen port chosen by the system", func(c *Config) { c.Listen = "127.0.0.1:0" }},
+		{"an IPv6 listen address", func(c *Config) { c.Listen = "[::1]:8080" }},
+		{"an absolute sqlite path", func(c *Config) { c.Database = "sqlite:/var/lib/keyshift/keyshift.db" }},
+		{"an in-memory sqlite database", func(c *Config) { c.Database = "sqlite::memory:" }},
+		{"a postgresql URL", func(c *Config) { c.Database = "postgresql://u:p@db.example.com/keyshift?sslmode=require" }},
+		{"a postgres URL over a Unix socket", func(c *Config) { c.Database = "postgres:///keyshift?host=/run/postgresql" }},
+		{"several SMTP servers", func(c *Config) { c.SMTPURLs = []string{"smtp://a.example.com:587", "smtps://u:p@b.example.com:465"} }},
+		{"a sender with a display name", func(c *Config) { c.MailFrom = "Example <no-reply@example.com>" }},
+		{"an admin token of 32 characters", func(c *Config) { c.AdminToken = strings.Repeat("x", 32) }},
+		{"an idle timeout equal to the absolute one", func(c *Config) { c.Session.IdleTimeout = c.Session.AbsoluteTimeout }},
+		{"the longest queue timeout", func(c *Config) { c.Password.HashQueueTimeout = time.Minute }},
+		{"the OWASP memory floor", func(c *Config) { c.Password.ArgonMemoryKiB = 7168 }},
+		{"the most hashes at once", func(c *Config) { c.Password.HashConcurrency = 1024 }},
+		{"a log level in upper case", func(c *Config) { c.Log.Level = "WARN" }},
+	}
+	for _, tt := range tests {
+		t.Run("accepts "+tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := production()
+			tt.change(&c)
+			if err := c.Validate(); err != nil {
+				t.Errorf("Validate = %v", err)
+			}
+		})
+	}
+}
+
+func TestValidateNormalisesTheOrigin(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"https://login.example.com", "https://login.example.com"},
+		{"https://login.example.com/", "https://login.example.com"},
+		{"HTTPS://Login.Example.COM", "https://login.example.com"},
+		{"https://login.example.com:443", "https://login.example.com"},
+		{"https://login.example.com:8443/", "https://login.example.com:8443"},
+		{"http://localhost:80/", "http://localhost"},
+		{"http://localhost:443", "http://localhost:443"},
+		{"http://[::1]:8080/", "http://[::1]:8080"},
+		{"http://[::1]:80", "http://[::1]"},
+	}
+	for _, tt := range tests {
+		t.Run("turns "+tt.in+" into "+tt.want, func(t *testing.T) {
+			t.Parallel()
+			c := Default()
+			c.Origin = tt.in
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if c.Origin != tt.want {
+				t.Errorf("Origin = %q, want %q", c.Origin, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateDerivesTheRPIDFromTheOrigin(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ origin, want string }{
+		{"https://Login.Example.com:8443/", "login.example.com"},
+		{"http://localhost:8080", "localhost"},
+		{"http://[::1]:8080", "::1"},
+	}
+	for _, tt := range tests {
+		t.Run("derives "+tt.want+" from "+tt.origin, func(t *testing.T) {
+			t.Parallel()
+			c, err := Load("", env(map[string]string{"KEYSHIFT_ORIGIN": tt.origin}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.RPID != tt.want {
+				t.Errorf("RPID = %q, want %q", c.RPID, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateKeepsAnExplicitRPID(t *testing.T) {
+	t.Parallel()
+	c, err := Load("", env(map[string]string{"KEYSHIFT_ORIGIN": "https://login.example.com", "KEYSHIFT_RP_ID": "example.com"}))
+	if err != nil || c.RPID != "example.com" {
+		t.Errorf("RPID = %q, err %v; want example.com", c.RPID, err)
+	}
+}
+
+func TestValidateDoesNotPileAnRPIDProblemOnABadOrigin(t *testing.T) {
+	t.Parallel()
+	c := Default()
+	c.Origin = "ftp://x"
+	if ps := problemsOf(t, c.Validate()); len(ps) != 1 || ps[0].Key != "origin" {
+		t.Errorf("problems = %v, want only the origin's", ps)
+	}
+}
+
+func TestProblemsReadAsOneLineEach(t *testing.T) {
+	t.Parallel()
+	ps := Problems{
+		{Key: "origin", Msg: `"ftp://x" is not an http(s) URL`},
+		{Key: "session.idle_timeout", Msg: "is 0s"},
+		{Key: "listne", Msg: "unknown key (k.yaml:1)"},
+		{Msg: "k.yaml: yaml: line 1: bad"},
+	}
+	want := `config: origin (KEYSHIFT_ORIGIN): "ftp://x" is not an http(s) URL
+config: session.idle_timeout (KEYSHIFT_SESSION_IDLE_TIMEOUT): is 0s
+config: listne: unknown key (k.yaml:1)
+config: k.yaml: yaml: line 1: bad`
+	if got := ps.Error(); got != want {
+		t.Errorf("Error() =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestProblemsNeverShowSecrets(t *testing.T) {
+	t.Parallel()
+	c := production()
+	c.Database = "postgres://keyshift:hunter2@/keyshift"
+	c.SMTPURLs = []string{"smtp://mailer:hunter2@mail.example.com", "smtp://mailer:hunter2@%zz:25"}
+	c.Origin = "https://user:hunter2@example.com"
+	c.AdminToken = "hunter2"
+	err := c.Validate()
+	if n := len(problemsOf(t, err)); n != 5 {
+		t.Errorf("got %d problems, want 5:\n%v", n, err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("a secret leaked into the error:\n%v", err)
+	}
+}
+
+func TestDatabaseDriver(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ database, driver, dsn string }{
+		{"sqlite:keyshift.db", "sqlite", "keyshift.db"},
+		{"sqlite:/var/lib/keyshift/k.db", "sqlite", "/var/lib/keyshift/k.db"},
+		{"postgres://u@db:5432/k", "postgres", "postgres://u@db:5432/k"},
+		{"postgresql://u@db/k?sslmode=disable", "postgres", "postgresql://u@db/k?sslmode=disable"},
+		{"mysql://db/k", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run("splits "+tt.database, func(t *testing.T) {
+			t.Parallel()
+			c := Config{Database: tt.database}
+			if driver, dsn := c.DatabaseDriver(); driver != tt.driver || dsn != tt.dsn {
+				t.Errorf("DatabaseDriver() = %q, %q; want %q, %q", driver, dsn, tt.driver, tt.dsn)
+			}
+		})
+	}
+}
+
+func TestSecureCookiesFollowTheOriginScheme(t *testing.T) {
+	t.Parallel()
+	for origin, want := range map[string]bool{
+		"https://login.example.com": true,
+		"HTTPS://login.example.com": true,
+		"http://localhost:8080":     false,
+	} {
+		if got := (Config{Origin: origin}).SecureCookies(); got != want {
+			t.Errorf("SecureCookies() for %s = %v, want %v", origin, got, want)
+		}
+	}
+}
+
+func TestOriginHostKeepsThePort(t *testing.T) {
+	t.Parallel()
+	for origin, want := range map[string]string{
+		"https://login.example.com":      "login.example.com",
+		"https://login.example.com:8443": "login.example.com:8443",
+		"http://[::1]:8080":              "[::1]:8080",
+		"::":                             "",
+	} {
+		if got := (Config{Origin: origin}).OriginHost(); got != want {
+			t.Errorf("OriginHost() for %s = %q, want %q", origin, got, want)
+		}
+	}
+}
