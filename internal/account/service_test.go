@@ -1,0 +1,384 @@
+package account_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/password"
+	"github.com/keyshift/keyshift/internal/store"
+	"github.com/keyshift/keyshift/internal/testdb"
+	"github.com/keyshift/keyshift/internal/throttle"
+)
+
+// clock is a settable clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// cheap are small argon2id parameters: tests check behaviour, not cost.
+var cheap = password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+
+type fixture struct {
+	svc   *account.Service
+	db    *store.DB
+	clock *clock
+}
+
+func newFixture(t *testing.T, database string, p password.Params) *fixture {
+	t.Helper()
+	db, err := store.Open(context.Background(), database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c := &clock{now: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+	svc := &account.Service{
+		Store:           db,
+		Hasher:          password.NewHasher(p, password.NewGate(2, 5*time.Second)),
+		Limiter:         &throttle.Limiter{Store: db, Now: c.Now},
+		IdleTimeout:     7 * 24 * time.Hour,
+		AbsoluteTimeout: 30 * 24 * time.Hour,
+		Now:             c.Now,
+	}
+	return &fixture{svc: svc, db: db, clock: c}
+}
+
+var alice = account.Client{IP: "192.0.2.1", UserAgent: "test"}
+
+const pw = "correct horse battery staple"
+
+func TestSignupThenSignin(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		f := newFixture(t, database, cheap)
+		ctx := context.Background()
+		up, err := f.svc.Signup(ctx, " Ada@Example.com ", pw, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if up.User.Email != "Ada@example.com" || !up.User.HasPassword || up.Session.AuthMethod != account.MethodSignup {
+			t.Errorf("signup result %+v", up)
+		}
+		in, err := f.svc.SigninPassword(ctx, "ADA@example.com", pw, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.User.ID != up.User.ID || in.Token == up.Token || in.Session.ID == up.Session.ID {
+			t.Errorf("sign-in must start a new session for the same user: %+v", in)
+		}
+		sw, err := f.svc.Authenticate(ctx, in.Token)
+		if err != nil || sw.User.ID != up.User.ID || sw.Session.AuthMethod != account.MethodPassword {
+			t.Fatalf("Authenticate = %+v, %v", sw, err)
+		}
+		evs, err := f.db.FindEvents(ctx, store.EventFilter{UserID: up.User.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var types []string
+		for _, e := range evs {
+			types = append(types, e.Type+"/"+e.Outcome)
+		}
+		if len(types) != 2 || types[0] != "signup/success" || types[1] != "signin/success" {
+			t.Errorf("events = %v", types)
+		}
+	})
+}
+
+func TestSigninRefusals(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		f := newFixture(t, database, cheap)
+		ctx := context.Background()
+		if _, err := f.svc.Signup(ctx, "ada@example.com", pw, alice); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name, email, password string
+			code                  account.Code
+		}{
+			{"a wrong password", "ada@example.com", "wrong horse battery staple", account.EInvalidCredentials},
+			{"an unknown email", "bob@example.com", pw, account.EInvalidCredentials},
+			{"an empty password", "ada@example.com", "", account.EInvalidCredentials},
+			{"a password longer than any accepted one", "ada@example.com", string(make([]byte, 1000)), account.EInvalidCredentials},
+			{"a malformed email", "not-an-email", pw, account.EInvalidEmail},
+		}
+		for _, tt := range tests {
+			_, err := f.svc.SigninPassword(ctx, tt.email, tt.password, account.Client{IP: "198.51.100.7"})
+			if !account.IsCode(err, tt.code) {
+				t.Errorf("%s: err = %v, want %s", tt.name, err, tt.code)
+			}
+		}
+	})
+}
+
+func TestSigninUpgradesAnOutdatedHash(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		ctx := context.Background()
+		old := newFixture(t, database, cheap)
+		up, err := old.svc.Signup(ctx, "ada@example.com", pw, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, _ := old.db.FindPasswordCredential(ctx, up.User.ID)
+
+		stronger := cheap
+		stronger.Iterations = 2
+		f := newFixture(t, database, stronger)
+		if _, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, alice); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := f.db.FindPasswordCredential(ctx, up.User.ID)
+		if after.PasswordHash == before.PasswordHash {
+			t.Fatal("hash was not upgraded")
+		}
+		if ok, rehash, err := f.svc.Hasher.Verify(ctx, pw, after.PasswordHash); !ok || rehash || err != nil {
+			t.Errorf("upgraded hash: ok=%v rehash=%v err=%v", ok, rehash, err)
+		}
+		evs, _ := f.db.FindEvents(ctx, store.EventFilter{Type: account.EventRehash})
+		if len(evs) != 1 {
+			t.Errorf("want one rehash event, got %d", len(evs))
+		}
+	})
+}
+
+func TestSessionsExpire(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newFixture(t, database, cheap)
+		up, err := f.svc.Signup(ctx, "ada@example.com", pw, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Used every six days, the session lives until its absolute end.
+		for range 4 {
+			f.clock.Advance(6 * 24 * time.Hour)
+			if _, err := f.svc.Authenticate(ctx, up.Token); err != nil {
+				t.Fatalf("after %v: %v", f.clock.Now(), err)
+			}
+		}
+		f.clock.Advance(6*24*time.Hour + time.Second) // day 30 and a second
+		if _, err := f.svc.Authenticate(ctx, up.Token); !account.IsCode(err, account.EUnauthenticated) {
+			t.Fatalf("past the absolute timeout: %v", err)
+		}
+
+		idle, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(7*24*time.Hour + time.Second)
+		if _, err := f.svc.Authenticate(ctx, idle.Token); !account.IsCode(err, account.EUnauthenticated) {
+			t.Fatalf("past the idle timeout: %v", err)
+		}
+		if list, _ := f.db.ListSessions(ctx, up.User.ID); len(list) != 0 {
+			t.Errorf("expired sessions are deleted on sight; %d left", len(list))
+		}
+	})
+}
+
+func TestPurgeExpiredSessions(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newFixture(t, database, cheap)
+		if _, err := f.svc.Signup(ctx, "ada@example.com", pw, alice); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(8 * 24 * time.Hour)
+		live, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := f.svc.PurgeExpiredSessions(ctx)
+		if err != nil || n != 1 {
+			t.Fatalf("purged %d, %v; want 1", n, err)
+		}
+		if _, err := f.svc.Authenticate(ctx, live.Token); err != nil {
+			t.Errorf("the live session was purged: %v", err)
+		}
+	})
+}
+
+func TestPasswordThrottling(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newFixture(t, database, cheap)
+		up, err := f.svc.Signup(ctx, "ada@example.com", pw, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		member := account.Client{IP: "192.0.2.1", Device: &account.Device{UserID: up.User.ID, ID: "dev1"}}
+		otherDevice := account.Client{IP: "192.0.2.9", Device: &account.Device{UserID: "someone-else", ID: "dev2"}}
+		for i := range account.PolicyPasswordAccount.Free + 1 {
+			// Each guess from a new address: only the account key stops them.
+			c := account.Client{IP: "203.0.113." + string(rune('1'+i))}
+			if _, err := f.svc.SigninPassword(ctx, "ada@example.com", "wrong guess number one", c); !account.IsCode(err, account.EInvalidCredentials) {
+				t.Fatalf("guess %d: %v", i, err)
+			}
+		}
+		_, err = f.svc.SigninPassword(ctx, "ada@example.com", pw, account.Client{IP: "203.0.113.200"})
+		e, ok := err.(*account.Error)
+		if !ok || e.Code != account.EThrottled || e.RetryAfter < 1 {
+			t.Fatalf("after too many failures: %v", err)
+		}
+		if _, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, otherDevice); !account.IsCode(err, account.EThrottled) {
+			t.Errorf("another account's device must not be exempt: %v", err)
+		}
+		if _, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, member); err != nil {
+			t.Errorf("the member's own device must not be locked out by strangers: %v", err)
+		}
+		f.clock.Advance(time.Duration(e.RetryAfter) * time.Second)
+		if _, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, account.Client{IP: "203.0.113.201"}); err != nil {
+			t.Errorf("after the wait the right password works: %v", err)
+		}
+		// A success forgives the account key: the next wrong guess is free.
+		if _, err := f.svc.SigninPassword(ctx, "ada@example.com", "wrong guess number two", alice); !account.IsCode(err, account.EInvalidCredentials) {
+			t.Errorf("after a success: %v", err)
+		}
+	})
+}
+
+func TestUnknownEmailsAreThrottledLikeKnownOnes(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newFixture(t, database, cheap)
+		for i := range account.PolicyPasswordAccount.Free {
+			c := account.Client{IP: "203.0.113." + string(rune('1'+i))}
+			f.svc.SigninPassword(ctx, "nobody@example.com", "wrong guess number one", c)
+		}
+		_, err := f.svc.SigninPassword(ctx, "nobody@example.com", "wrong guess number one", account.Client{IP: "203.0.113.100"})
+		if !account.IsCode(err, account.EInvalidCredentials) {
+			t.Fatalf("the last free failure: %v", err)
+		}
+		_, err = f.svc.SigninPassword(ctx, "nobody@example.com", "wrong guess number one", account.Client{IP: "203.0.113.101"})
+		if !account.IsCode(err, account.EThrottled) {
+			t.Errorf("unknown addresses must throttle exactly like known ones: %v", err)
+		}
+	})
+}
+
+func TestSignupRefusals(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newFixture(t, database, cheap)
+		if _, err := f.svc.Signup(ctx, "ada@example.com", pw, alice); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name, email, password string
+			code                  account.Code
+			reason                string
+		}{
+			{"the same address in other case", "ADA@EXAMPLE.COM", pw, account.EEmailTaken, ""},
+			{"a short password", "bob@example.com", "short", account.EWeakPassword, password.ReasonTooShort},
+			{"a common password", "bob@example.com", "password1", account.EWeakPassword, password.ReasonCommon},
+			{"the email as password", "bob@example.com", "bob@example.com", account.EWeakPassword, password.ReasonContainsEmail},
+			{"a malformed email", "bob", pw, account.EInvalidEmail, "malformed"},
+		}
+		for _, tt := range tests {
+			_, err := f.svc.Signup(ctx, tt.email, tt.password, account.Client{IP: "198.51.100.1"})
+			e, ok := err.(*account.Error)
+			if !ok || e.Code != tt.code || e.Reason != tt.reason {
+				t.Errorf("%s: %v, want %s/%s", tt.name, err, tt.code, tt.reason)
+			}
+		}
+		if n, _ := f.db.CountUsers(ctx); n != 1 {
+			t.Errorf("refused sign-ups wrote users: %d", n)
+		}
+	})
+}
+
+func TestSignupIsLimitedPerAddress(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newFixture(t, database, cheap)
+		c := account.Client{IP: "198.51.100.50"}
+		var err error
+		// Free+1 attempts are counted before any wait starts (as for
+		// passwords: Free failures, then the first one that earns a wait).
+		for i := range account.PolicySignupIP.Free + 2 {
+			_, err = f.svc.Signup(ctx, "user"+string(rune('a'+i))+"@example.com", pw, c)
+		}
+		if !account.IsCode(err, account.EThrottled) {
+			t.Errorf("sign-up %d from one address: %v", account.PolicySignupIP.Free+2, err)
+		}
+	})
+}
+
+func TestConcurrentSignupsMakeOneAccount(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newFixture(t, database, cheap)
+		var wg sync.WaitGroup
+		errs := make(chan error, 10)
+		for i := range 10 {
+			wg.Go(func() {
+				_, err := f.svc.Signup(ctx, "race@example.com", pw, account.Client{IP: "198.51.100." + string(rune('1'+i))})
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		ok := 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !account.IsCode(err, account.EEmailTaken):
+				t.Errorf("unexpected error: %v", err)
+			}
+		}
+		if n, _ := f.db.CountUsers(ctx); ok != 1 || n != 1 {
+			t.Errorf("%d sign-ups succeeded, %d users; want 1 and 1", ok, n)
+		}
+	})
+}
+
+func TestRevokingSessions(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newFixture(t, database, cheap)
+		a, _ := f.svc.Signup(ctx, "ada@example.com", pw, alice)
+		b, _ := f.svc.Signup(ctx, "bob@example.com", pw, alice)
+		a2, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.RevokeSession(ctx, a.User.ID, b.Session.ID, alice); !account.IsCode(err, account.ENotFound) {
+			t.Errorf("revoking another member's session: %v", err)
+		}
+		if _, err := f.svc.Authenticate(ctx, b.Token); err != nil {
+			t.Errorf("another member's session died: %v", err)
+		}
+		if err := f.svc.RevokeSession(ctx, a.User.ID, a.Session.ID, alice); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Authenticate(ctx, a.Token); !account.IsCode(err, account.EUnauthenticated) {
+			t.Errorf("revoked session still works: %v", err)
+		}
+		if n, err := f.svc.RevokeAllSessions(ctx, a.User.ID, alice); err != nil || n != 1 {
+			t.Errorf("RevokeAllSessions = %d, %v", n, err)
+		}
+		if _, err := f.svc.Authenticate(ctx, a2.Token); !account.IsCode(err, account.EUnauthenticated) {
+			t.Errorf("session survived sign-out everywhere: %v", err)
+		}
+	})
+}
