@@ -26,9 +26,9 @@ type dialect interface {
 
 type sqliteDialect struct{}
 
-func (sqliteDialect) name() string             { return "sqlite" }
-func (sqliteDialect) rebind(q string) string   { return q }
-func (sqliteDialect) time(t time.Time) any     { return t.UnixMilli() }
+func (sqliteDialect) name() string           { return "sqlite" }
+func (sqliteDialect) rebind(q string) string { return q }
+func (sqliteDialect) time(t time.Time) any   { return t.UnixMilli() }
 func (sqliteDialect) isUnique(err error) bool {
 	var se *sqlite.Error
 	if errors.As(err, &se) {
