@@ -28,6 +28,7 @@ type DB struct {
 	r *sql.DB
 
 	queries sync.Map // query text with ? → text for this dialect
+	stmts   sync.Map // stmtKey → *sql.Stmt (SQLite only)
 }
 
 // Open connects to database ("sqlite:PATH" or a postgres:// URL), checks that
@@ -106,20 +107,33 @@ func openPostgres(dsn string) (*DB, error) {
 	return &DB{dialect: postgresDialect{}, w: p, r: p}, nil
 }
 
-// redact hides a password in a database URL before it reaches a log line.
+// redact hides a password in a database URL before it reaches a log line:
+// in the user info, in a password query parameter, or anywhere in a URL that
+// does not parse (then only the scheme is shown).
 func redact(database string) string {
 	u, err := url.Parse(database)
-	if err != nil || u.User == nil {
-		return database
+	if err != nil {
+		scheme, _, _ := strings.Cut(database, ":")
+		return scheme + ":(a URL that does not parse)"
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.String()
 }
 
 // Close releases the connections.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
@@ -196,19 +210,110 @@ func (db *DB) q(query string) string {
 	return out
 }
 
+// SQLite's pure-Go parser is the largest cost of a small query, so SQLite
+// statements are prepared once per connection and reused (database/sql keeps
+// one prepared copy per connection). pgx caches prepared statements by itself,
+// so PostgreSQL queries go straight through.
+func (db *DB) prepared(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
+	key := stmtKey{pool, query}
+	if v, ok := db.stmts.Load(key); ok {
+		return v.(*sql.Stmt), nil
+	}
+	st, err := pool.PrepareContext(ctx, db.q(query))
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := db.stmts.LoadOrStore(key, st); loaded {
+		st.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+type stmtKey struct {
+	pool  *sql.DB
+	query string
+}
+
+// on returns what to run query on: the transaction in ctx or pool, through
+// a prepared statement where that pays.
+func (db *DB) on(ctx context.Context, pool *sql.DB, query string) (querier, string, error) {
+	tx, inTx := ctx.Value(txKey{}).(*sql.Tx)
+	if db.dialect.name() != "sqlite" {
+		if inTx {
+			return tx, db.q(query), nil
+		}
+		return pool, db.q(query), nil
+	}
+	if inTx {
+		// The transaction holds the writer's only connection, so nothing
+		// can be prepared on the pool now; reuse a statement prepared
+		// earlier outside a transaction, else run the text.
+		if v, ok := db.stmts.Load(stmtKey{db.w, query}); ok {
+			return stmtQuerier{tx.StmtContext(ctx, v.(*sql.Stmt))}, "", nil
+		}
+		return tx, db.q(query), nil
+	}
+	st, err := db.prepared(ctx, pool, query)
+	if err != nil {
+		return nil, "", err
+	}
+	return stmtQuerier{st}, "", nil
+}
+
+// stmtQuerier lets a prepared statement stand where a querier goes; the
+// query text is ignored.
+type stmtQuerier struct{ st *sql.Stmt }
+
+func (s stmtQuerier) ExecContext(ctx context.Context, _ string, args ...any) (sql.Result, error) {
+	return s.st.ExecContext(ctx, args...)
+}
+
+func (s stmtQuerier) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
+	return s.st.QueryContext(ctx, args...)
+}
+
+func (s stmtQuerier) QueryRowContext(ctx context.Context, _ string, args ...any) *sql.Row {
+	return s.st.QueryRowContext(ctx, args...)
+}
+
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return db.writer(ctx).ExecContext(ctx, db.q(query), args...)
+	q, text, err := db.on(ctx, db.w, query)
+	if err != nil {
+		return nil, err
+	}
+	return q.ExecContext(ctx, text, args...)
 }
 
 func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return db.reader(ctx).QueryContext(ctx, db.q(query), args...)
+	q, text, err := db.on(ctx, db.r, query)
+	if err != nil {
+		return nil, err
+	}
+	return q.QueryContext(ctx, text, args...)
 }
 
-func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.reader(ctx).QueryRowContext(ctx, db.q(query), args...)
+// queryRow runs a single-row query on the read pool (or the transaction).
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) rowScanner {
+	return db.queryRowOn(ctx, db.r, query, args...)
 }
 
 // queryRowW is queryRow on the writer, for INSERT … RETURNING.
-func (db *DB) queryRowW(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.writer(ctx).QueryRowContext(ctx, db.q(query), args...)
+func (db *DB) queryRowW(ctx context.Context, query string, args ...any) rowScanner {
+	return db.queryRowOn(ctx, db.w, query, args...)
 }
+
+func (db *DB) queryRowOn(ctx context.Context, pool *sql.DB, query string, args ...any) rowScanner {
+	q, text, err := db.on(ctx, pool, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return q.QueryRowContext(ctx, text, args...)
+}
+
+// rowScanner is *sql.Row, or errRow when preparing failed.
+type rowScanner interface{ Scan(dest ...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }

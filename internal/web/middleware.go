@@ -1,6 +1,7 @@
 package web
 
 import (
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -58,8 +59,10 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			elapsed := time.Since(start)
 			s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
 			s.metrics.duration.WithLabelValues(route).Observe(elapsed.Seconds())
-			s.log.InfoContext(r.Context(), "request", "method", r.Method, "route", route, "path", r.URL.Path,
-				"status", status, "duration_ms", float64(elapsed.Microseconds())/1000, "ip", s.clientIP(r))
+			if s.log.Enabled(r.Context(), slog.LevelInfo) {
+				s.log.InfoContext(r.Context(), "request", "method", r.Method, "route", route, "path", r.URL.Path,
+					"status", status, "duration_ms", float64(elapsed.Microseconds())/1000, "ip", s.clientIP(r))
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})
