@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/keyshift/keyshift/internal/password"
 	"github.com/keyshift/keyshift/internal/throttle"
@@ -439,6 +441,10 @@ func (s *Service) Sessions(ctx context.Context, userID string) ([]Session, error
 // RevokeSession ends one of the member's sessions; ENotFound when it is not
 // theirs, so ids of other members' sessions reveal nothing.
 func (s *Service) RevokeSession(ctx context.Context, userID, id string, c Client) error {
+	if !plausibleID(id) {
+		// Not one of the ids newID makes; PostgreSQL would refuse it as text.
+		return &Error{Code: ENotFound, Detail: "no such session"}
+	}
 	return s.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.DeleteSession(ctx, userID, id); err != nil {
 			return err
@@ -497,6 +503,12 @@ func (s *Service) newID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// plausibleID reports whether id, from outside (a URL path), could be an id
+// newID made: short, valid UTF-8 text without NUL bytes.
+func plausibleID(id string) bool {
+	return id != "" && len(id) <= 64 && utf8.ValidString(id) && !strings.ContainsRune(id, 0)
 }
 
 func truncate(s string, n int) string {

@@ -222,7 +222,7 @@ func TestPasswordThrottling(t *testing.T) {
 		}
 		member := account.Client{IP: "192.0.2.1", Device: &account.Device{UserID: up.User.ID, ID: "dev1"}}
 		otherDevice := account.Client{IP: "192.0.2.9", Device: &account.Device{UserID: "someone-else", ID: "dev2"}}
-		for i := range account.PolicyPasswordAccount.Free + 1 {
+		for i := range account.PolicyPasswordAccount.Free {
 			// Each guess from a new address: only the account key stops them.
 			c := account.Client{IP: "203.0.113." + string(rune('1'+i))}
 			if _, err := f.svc.SigninPassword(ctx, "ada@example.com", "wrong guess number one", c); !account.IsCode(err, account.EInvalidCredentials) {
@@ -256,7 +256,7 @@ func TestUnknownEmailsAreThrottledLikeKnownOnes(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		f := newFixture(t, database, cheap)
-		for i := range account.PolicyPasswordAccount.Free {
+		for i := range account.PolicyPasswordAccount.Free - 1 {
 			c := account.Client{IP: "203.0.113." + string(rune('1'+i))}
 			f.svc.SigninPassword(ctx, "nobody@example.com", "wrong guess number one", c)
 		}
@@ -310,13 +310,12 @@ func TestSignupIsLimitedPerAddress(t *testing.T) {
 		f := newFixture(t, database, cheap)
 		c := account.Client{IP: "198.51.100.50"}
 		var err error
-		// Free+1 attempts are counted before any wait starts (as for
-		// passwords: Free failures, then the first one that earns a wait).
-		for i := range account.PolicySignupIP.Free + 2 {
+		// Free attempts go through; the next one waits.
+		for i := range account.PolicySignupIP.Free + 1 {
 			_, err = f.svc.Signup(ctx, "user"+string(rune('a'+i))+"@example.com", pw, c)
 		}
 		if !account.IsCode(err, account.EThrottled) {
-			t.Errorf("sign-up %d from one address: %v", account.PolicySignupIP.Free+2, err)
+			t.Errorf("sign-up %d from one address: %v", account.PolicySignupIP.Free+1, err)
 		}
 	})
 }

@@ -2,8 +2,9 @@
 // account, attempts per IP, sign-ups per IP) has a key whose failures are
 // counted in the shared database, so several keyshift nodes enforce one limit.
 //
-// A key allows Free failures, then each further failure doubles the wait
-// (Base, 2·Base, 4·Base, …) up to Max. The wait is never permanent: after Max
+// A key allows Free failures without any wait; after the Free-th, the next
+// attempt waits Base, and each further failure doubles the wait (Base,
+// 2·Base, 4·Base, …) up to Max. The wait is never permanent: after Max
 // the key opens again for one try, and Forget after the last failure the
 // count starts over. So an attacker can slow a member's password down but
 // never lock the member out for good, and the member's other doors (a
@@ -50,10 +51,10 @@ func (p Policy) Key(subject string) string { return p.Name + ":" + subject }
 // Wait returns how long a key in state s must wait from now before the next
 // attempt is allowed; zero when it may go ahead.
 func (p Policy) Wait(s State, now time.Time) time.Duration {
-	if s.Failures <= p.Free || now.Sub(s.LastFailureAt) >= p.Forget {
+	if s.Failures < p.Free || now.Sub(s.LastFailureAt) >= p.Forget {
 		return 0
 	}
-	until := s.LastFailureAt.Add(p.backoff(s.Failures - p.Free))
+	until := s.LastFailureAt.Add(p.backoff(s.Failures - p.Free + 1))
 	if d := until.Sub(now); d > 0 {
 		return d
 	}

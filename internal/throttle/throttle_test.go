@@ -15,11 +15,11 @@ func TestPolicyWait(t *testing.T) {
 		since    time.Duration // now - last failure
 		want     time.Duration
 	}{
-		{"lets the free failures through", 3, 0, 0},
-		{"waits the base after the first failure past free", 4, 0, time.Second},
-		{"doubles the wait with each further failure", 6, 0, 4 * time.Second},
-		{"counts the wait from the last failure", 6, 3 * time.Second, time.Second},
-		{"opens again once the wait has passed", 6, 5 * time.Second, 0},
+		{"lets attempts through before free failures", 2, 0, 0},
+		{"waits the base once the free failures are used", 3, 0, time.Second},
+		{"doubles the wait with each further failure", 5, 0, 4 * time.Second},
+		{"counts the wait from the last failure", 5, 3 * time.Second, time.Second},
+		{"opens again once the wait has passed", 5, 5 * time.Second, 0},
 		{"caps the wait at max", 20, 0, 10 * time.Second},
 		{"never overflows with absurd counts", 1 << 30, 0, 10 * time.Second},
 		{"forgets old failures", 20, time.Hour, 0},

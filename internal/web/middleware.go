@@ -104,6 +104,8 @@ func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := &account.Error{Code: account.ECrossOrigin, Detail: "cross-origin request refused"}
 		if isAPI(r) {
+			// Like every API answer (see api): never cached.
+			w.Header().Set("Cache-Control", "no-store")
 			s.writeError(w, r, err)
 			return
 		}

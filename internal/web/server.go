@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -81,7 +82,10 @@ func New(o Options) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// client describes the requester for the account service.
+// client describes the requester for the account service. Header values are
+// bytes, not text: a User-Agent that is not UTF-8 is repaired here, or
+// PostgreSQL would refuse the session and event rows that record it.
 func (s *Server) client(r *http.Request) account.Client {
-	return account.Client{IP: s.clientIP(r), UserAgent: r.UserAgent(), Device: s.readDevice(r)}
+	ua := strings.ToValidUTF8(r.UserAgent(), "\uFFFD")
+	return account.Client{IP: s.clientIP(r), UserAgent: ua, Device: s.readDevice(r)}
 }
