@@ -185,7 +185,6 @@ func TestServeReportsAnUnreachableDatabase(t *testing.T) {
 			name:     "hides a password given as a query parameter",
 			database: "postgres://keyshift@127.0.0.1:1/x?password=Sup3r-Secret-Pw&sslmode=disable&connect_timeout=2",
 			secret:   "Sup3r-Secret-Pw",
-			skip:     "known bug: store.redact (and config's shown) only hide the userinfo password, not ?password=",
 		},
 	}
 	for _, tt := range tests {

@@ -262,14 +262,26 @@ func checkSMTPURL(s string) error {
 // shown quotes s for a message, hiding the password of a URL: database and SMTP
 // URLs carry credentials, and problems end up in logs.
 func shown(s string) string {
+	return strconv.Quote(Redact(s))
+}
+
+// Redact returns a URL fit for logs and error messages: a password in the
+// userinfo or in a password= query parameter (as libpq and pgx accept) is
+// replaced by xxxxx, and a URL that does not parse but may hold a secret is
+// not shown at all.
+func Redact(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
-		if strings.Contains(s, "@") {
+		if strings.Contains(s, "@") || strings.Contains(strings.ToLower(s), "password") {
 			return "(a malformed URL, not shown because it may hold a password)"
 		}
-		return strconv.Quote(s)
+		return s
 	}
-	return strconv.Quote(u.Redacted())
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
 
 func (c *Config) checkSession(ps *Problems) {

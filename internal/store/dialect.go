@@ -38,6 +38,12 @@ func (sqliteDialect) isUnique(err error) bool {
 	return false
 }
 
+// isSQLiteBusy reports whether err is SQLite's "database is locked".
+func isSQLiteBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 type postgresDialect struct{}
 
 func (postgresDialect) name() string         { return "postgres" }

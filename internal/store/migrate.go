@@ -115,10 +115,8 @@ func (db *DB) migrate(ctx context.Context, ms []Migration) ([]int, error) {
 	for {
 		var did int
 		err := db.InTx(ctx, func(ctx context.Context) error {
-			if db.dialect.name() == "postgres" {
-				if _, err := db.exec(ctx, "SELECT pg_advisory_xact_lock(7170616)"); err != nil {
-					return err
-				}
+			if err := db.lockMigrations(ctx); err != nil {
+				return err
 			}
 			cur, err := db.currentVersion(ctx)
 			if err != nil {
@@ -151,16 +149,35 @@ func (db *DB) migrate(ctx context.Context, ms []Migration) ([]int, error) {
 	}
 }
 
+// lockMigrations makes the transaction in ctx the only one migrating until
+// it ends. SQLite's BEGIN IMMEDIATE already is.
+func (db *DB) lockMigrations(ctx context.Context) error {
+	if db.dialect.name() != "postgres" {
+		return nil
+	}
+	_, err := db.exec(ctx, "SELECT pg_advisory_xact_lock(7170616)")
+	return err
+}
+
+// ensureMigrationTable creates schema_migrations under the migration lock:
+// PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against itself, and
+// nodes starting together on an empty database would otherwise fail with a
+// duplicate key in pg_type.
 func (db *DB) ensureMigrationTable(ctx context.Context) error {
 	ts := "INTEGER"
 	if db.dialect.name() == "postgres" {
 		ts = "TIMESTAMPTZ"
 	}
-	_, err := db.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT NOT NULL,
-		applied_at `+ts+` NOT NULL)`)
-	return err
+	return db.InTx(ctx, func(ctx context.Context) error {
+		if err := db.lockMigrations(ctx); err != nil {
+			return err
+		}
+		_, err := db.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at `+ts+` NOT NULL)`)
+		return err
+	})
 }
 
 func (db *DB) currentVersion(ctx context.Context) (int, error) {

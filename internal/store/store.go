@@ -63,11 +63,28 @@ func OpenNoMigrate(ctx context.Context, database string) (*DB, error) {
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := db.w.PingContext(pingCtx); err != nil {
+	if err := db.ping(pingCtx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("database %s is unreachable: %w", redact(database), err)
 	}
 	return db, nil
+}
+
+// ping connects the writer. While one process turns a fresh SQLite file to
+// WAL, others opening it get SQLITE_BUSY at once, without waiting out
+// busy_timeout (nodes starting together hit this): they try again shortly.
+func (db *DB) ping(ctx context.Context) error {
+	for {
+		err := db.w.PingContext(ctx)
+		if !isSQLiteBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 func openSQLite(path string) (*DB, error) {
