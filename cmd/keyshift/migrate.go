@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	iofs "io/fs"
+	"os"
 
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/store"
@@ -18,6 +21,14 @@ func migrateCmd(ctx context.Context, e *env, args []string) error {
 	cfg, err := config.Load(*cfgPath, e.getenv)
 	if err != nil {
 		return err
+	}
+	if *status {
+		// Status changes nothing: not even creating a SQLite file.
+		if driver, path := cfg.DatabaseDriver(); driver == "sqlite" {
+			if _, err := os.Stat(path); errors.Is(err, iofs.ErrNotExist) {
+				return printMissingSQLite(e)
+			}
+		}
 	}
 	db, err := store.OpenNoMigrate(ctx, cfg.Database)
 	if err != nil {
@@ -47,5 +58,19 @@ func migrateCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s schema at version %d (up to date)\n", db.Dialect(), st.Current)
+	return nil
+}
+
+func printMissingSQLite(e *env) error {
+	ms, err := store.Migrations("sqlite")
+	if err != nil {
+		return err
+	}
+	// Reported exactly like an empty database: the file appears with the
+	// first migrate or serve.
+	fmt.Fprintf(e.stdout, "sqlite schema at version 0 of %d\n", len(ms))
+	for _, m := range ms {
+		fmt.Fprintf(e.stdout, "pending: %04d_%s\n", m.Version, m.Name)
+	}
 	return nil
 }

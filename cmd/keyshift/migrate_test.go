@@ -1,7 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -112,4 +116,23 @@ func atoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestMigrateStatusChangesNothing: --status on a database that does not
+// exist yet reports it and leaves no file behind, and on an existing
+// database it creates no table.
+func TestMigrateStatusChangesNothing(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "keyshift.db")
+	env := map[string]string{"KEYSHIFT_DATABASE": "sqlite:" + path}
+	checkStatus(t, env, "sqlite", false)
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("migrate --status created %s (stat: %v)", path, err)
+	}
+	testdb.Each(t, func(t *testing.T, database string) {
+		env := map[string]string{"KEYSHIFT_DATABASE": database}
+		dialect, _, _ := strings.Cut(database, ":")
+		checkStatus(t, env, dialect, false)
+		checkStatus(t, env, dialect, false) // still nothing applied, nothing created
+	})
 }

@@ -20,11 +20,11 @@ func (db *DB) CreateCredential(ctx context.Context, c *account.Credential) error
 		nullBytes(c.CredentialID), nullBytes(c.PublicKey), int64(c.SignCount), nullBytes(c.AAGUID),
 		strings.Join(c.Transports, ","), c.Attachment, db.boolArg(c.BackupEligible), db.boolArg(c.BackupState),
 		nullBytes(c.UserHandle), c.Name, db.dialect.time(c.CreatedAt), db.dialect.time(c.UpdatedAt), db.nullTime(c.LastUsedAt))
-	if db.dialect.isUnique(err) {
-		if c.Type == account.CredentialPassword {
-			return &account.Error{Code: account.EInvalidRequest, Detail: "the account already has a password", Err: err}
-		}
+	switch {
+	case db.dialect.uniqueOn(err, "credentials", "credential_id"):
 		return &account.Error{Code: account.EPasskeyExists, Detail: "this passkey is already registered", Err: err}
+	case c.Type == account.CredentialPassword && db.dialect.isUnique(err):
+		return &account.Error{Code: account.EInvalidRequest, Detail: "the account already has a password", Err: err}
 	}
 	return err
 }

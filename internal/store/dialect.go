@@ -22,6 +22,8 @@ type dialect interface {
 	time(t time.Time) any
 	// isUnique reports whether err is a unique-constraint violation.
 	isUnique(err error) bool
+	// uniqueOn reports whether err is a unique violation on table.column.
+	uniqueOn(err error, table, column string) bool
 }
 
 type sqliteDialect struct{}
@@ -38,6 +40,11 @@ func (sqliteDialect) isUnique(err error) bool {
 	return false
 }
 
+// uniqueOn reads SQLite's message, "UNIQUE constraint failed: t.c".
+func (d sqliteDialect) uniqueOn(err error, table, column string) bool {
+	return d.isUnique(err) && strings.Contains(err.Error(), table+"."+column)
+}
+
 // isSQLiteBusy reports whether err is SQLite's "database is locked".
 func isSQLiteBusy(err error) bool {
 	var se *sqlite.Error
@@ -51,6 +58,13 @@ func (postgresDialect) time(t time.Time) any { return t.UTC() }
 func (postgresDialect) isUnique(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// uniqueOn relies on PostgreSQL's default constraint names, t_c_key, which
+// every migration keeps.
+func (postgresDialect) uniqueOn(err error, table, column string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == table+"_"+column+"_key"
 }
 
 // rebind turns each "?" outside quotes into $1, $2, …

@@ -51,7 +51,8 @@ func (db *DB) FindEvents(ctx context.Context, f EventFilter) ([]account.Event, e
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	q += fmt.Sprintf(` ORDER BY id LIMIT %d`, f.Limit)
+	q += ` ORDER BY id LIMIT ?`
+	args = append(args, f.Limit)
 	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, err

@@ -39,8 +39,12 @@ func (e *ErrSchemaTooNew) Error() string {
 }
 
 // migrations returns the embedded migrations of the dialect, in order.
-func (db *DB) migrations() ([]Migration, error) {
-	sub, err := fs.Sub(migrationFS, "migrations/"+db.dialect.name())
+func (db *DB) migrations() ([]Migration, error) { return Migrations(db.dialect.name()) }
+
+// Migrations returns the embedded migrations of a dialect ("sqlite" or
+// "postgres"), in order.
+func Migrations(dialect string) ([]Migration, error) {
+	sub, err := fs.Sub(migrationFS, "migrations/"+dialect)
 	if err != nil {
 		return nil, err
 	}
@@ -78,9 +82,6 @@ func loadMigrations(fsys fs.FS) ([]Migration, error) {
 func (db *DB) Status(ctx context.Context) (MigrationStatus, error) {
 	ms, err := db.migrations()
 	if err != nil {
-		return MigrationStatus{}, err
-	}
-	if err := db.ensureMigrationTable(ctx); err != nil {
 		return MigrationStatus{}, err
 	}
 	cur, err := db.currentVersion(ctx)
@@ -155,7 +156,9 @@ func (db *DB) lockMigrations(ctx context.Context) error {
 	if db.dialect.name() != "postgres" {
 		return nil
 	}
-	_, err := db.exec(ctx, "SELECT pg_advisory_xact_lock(7170616)")
+	// Keyed by schema too, so databases that share one server in separate
+	// schemas (tests, several tenants) do not queue behind each other.
+	_, err := db.exec(ctx, "SELECT pg_advisory_xact_lock(7170616, hashtext(current_schema()))")
 	return err
 }
 
@@ -180,7 +183,17 @@ func (db *DB) ensureMigrationTable(ctx context.Context) error {
 	})
 }
 
+// currentVersion returns the highest applied migration; 0 when the database
+// was never migrated (it creates nothing, so status checks stay read-only).
 func (db *DB) currentVersion(ctx context.Context) (int, error) {
+	exists := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+	if db.dialect.name() == "postgres" {
+		exists = "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'"
+	}
+	var n int
+	if err := db.queryRow(ctx, exists).Scan(&n); err != nil || n == 0 {
+		return 0, err
+	}
 	var v int
 	err := db.queryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v)
 	return v, err

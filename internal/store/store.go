@@ -15,7 +15,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"github.com/keyshift/keyshift/internal/config"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // DB is a keyshift database. It is safe for concurrent use.
@@ -124,26 +125,8 @@ func openPostgres(dsn string) (*DB, error) {
 	return &DB{dialect: postgresDialect{}, w: p, r: p}, nil
 }
 
-// redact hides a password in a database URL before it reaches a log line:
-// in the user info, in a password query parameter, or anywhere in a URL that
-// does not parse (then only the scheme is shown).
-func redact(database string) string {
-	u, err := url.Parse(database)
-	if err != nil {
-		scheme, _, _ := strings.Cut(database, ":")
-		return scheme + ":(a URL that does not parse)"
-	}
-	if u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		}
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
-}
+// redact hides a password in a database URL before it reaches a log line.
+func redact(database string) string { return config.Redact(database) }
 
 // Close releases the connections.
 func (db *DB) Close() error {

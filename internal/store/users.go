@@ -38,7 +38,7 @@ func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Email, u.EmailKey, db.boolArg(u.EmailVerified), u.Name, nullString(u.ExternalID), u.WebAuthnID,
 		db.dialect.time(u.CreatedAt), db.dialect.time(u.UpdatedAt))
-	if db.dialect.isUnique(err) {
+	if db.dialect.uniqueOn(err, "users", "email_key") {
 		return &account.Error{Code: account.EEmailTaken, Field: "email", Detail: "an account with this email already exists", Err: err}
 	}
 	return err
