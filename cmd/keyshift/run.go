@@ -10,7 +10,7 @@ import (
 )
 
 // command is one subcommand. Later subcommands (import, rollout, audit,
-// report, admin, bench) add a file with a command of their own and one line
+// report, admin) add a file with a command of their own and one line
 // in commands.
 type command struct {
 	name    string
@@ -32,6 +32,7 @@ func init() {
 	commands = []command{
 		{"serve", "run the keyshift server", serveCmd},
 		{"migrate", "apply database migrations, or show their status", migrateCmd},
+		{"bench", "measure sign-in and session speed on this machine", benchCmd},
 		{"version", "print the version", versionCmd},
 	}
 }

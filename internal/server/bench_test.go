@@ -1,19 +1,13 @@
 package server_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/keyshift/keyshift/internal/bench"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/password"
 	"github.com/keyshift/keyshift/internal/server/servertest"
@@ -22,7 +16,8 @@ import (
 
 // The benchmarks run keyshift as deployed: default Argon2id parameters, one
 // hashing slot per core, the real store over loopback HTTP. Figures and the
-// command that produced them are in docs/benchmarks.md.
+// command that produced them are in docs/benchmarks.md; `keyshift bench`
+// runs the same scenarios through the same package (internal/bench).
 
 const benchPassword = "correct horse battery staple"
 
@@ -40,22 +35,6 @@ func eachBackend(b *testing.B, fn func(b *testing.B, database string)) {
 	}
 }
 
-func newHTTPClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
-}
-
-// post sends body as JSON and returns the status; safe from any goroutine.
-func post(c *http.Client, url string, body any) (int, error) {
-	buf, _ := json.Marshal(body)
-	res, err := c.Post(url, "application/json", bytes.NewReader(buf))
-	if err != nil {
-		return 0, err
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	return res.StatusCode, nil
-}
-
 // BenchmarkBareArgon2id is the floor for a password sign-in: one Verify at
 // the default parameters, no HTTP, no database.
 func BenchmarkBareArgon2id(b *testing.B) {
@@ -65,7 +44,6 @@ func BenchmarkBareArgon2id(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ResetTimer()
 	for b.Loop() {
 		if ok, _, err := h.Verify(ctx, benchPassword, enc); !ok || err != nil {
 			b.Fatal("verify failed", err)
@@ -78,13 +56,14 @@ func BenchmarkBareArgon2id(b *testing.B) {
 func BenchmarkPasswordSignin(b *testing.B) {
 	eachBackend(b, func(b *testing.B, database string) {
 		in := servertest.Start(b, database, defaults)
-		in.Client(b).Signup("bench@example.com", benchPassword)
-		c := newHTTPClient()
-		body := map[string]string{"email": "bench@example.com", "password": benchPassword}
-		b.ResetTimer()
+		t := bench.NewTarget(in.URL)
+		ctx := context.Background()
+		if _, err := t.Signup(ctx, "bench@example.com", benchPassword); err != nil {
+			b.Fatal(err)
+		}
 		for b.Loop() {
-			if status, err := post(c, in.URL+"/api/signin/password", body); status != http.StatusOK {
-				b.Fatalf("status %d, %v", status, err)
+			if err := t.Signin(ctx, "bench@example.com", benchPassword); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})
@@ -95,25 +74,17 @@ func BenchmarkPasswordSignin(b *testing.B) {
 func BenchmarkSessionValidation(b *testing.B) {
 	eachBackend(b, func(b *testing.B, database string) {
 		in := servertest.Start(b, database)
-		cl := in.Client(b)
-		cl.Signup("bench@example.com", benchPassword)
-		cookie := "ks_session=" + cl.Cookie("ks_session")
-		c := newHTTPClient()
+		t := bench.NewTarget(in.URL)
+		ctx := context.Background()
+		cookie, err := t.Signup(ctx, "bench@example.com", benchPassword)
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.SetParallelism(16) // 16 × GOMAXPROCS(2) = 32 clients
-		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				req, _ := http.NewRequest(http.MethodGet, in.URL+"/api/session", nil)
-				req.Header.Set("Cookie", cookie)
-				res, err := c.Do(req)
-				if err != nil {
+				if err := t.Session(ctx, cookie); err != nil {
 					b.Error(err)
-					return
-				}
-				io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != http.StatusOK {
-					b.Errorf("status %d", res.StatusCode)
 					return
 				}
 			}
@@ -127,62 +98,32 @@ func BenchmarkSessionValidation(b *testing.B) {
 // it near (slots × 19 MiB) above the baseline, whatever the request count.
 func BenchmarkConcurrentSignins(b *testing.B) {
 	in := servertest.Start(b, "sqlite:"+testdb.SQLitePath(b), defaults)
-	in.Client(b).Signup("bench@example.com", benchPassword)
-	body := map[string]string{"email": "bench@example.com", "password": benchPassword}
+	ctx := context.Background()
+	if _, err := bench.NewTarget(in.URL).Signup(ctx, "bench@example.com", benchPassword); err != nil {
+		b.Fatal(err)
+	}
 	var peak, base float64
 	var refused int
-	b.ResetTimer()
 	for b.Loop() {
-		base = max(base, rssMiB("VmRSS"))
-		resetPeakRSS()
-		statuses := fire200(in.URL, body)
-		peak = max(peak, rssMiB("VmHWM"))
-		if statuses[http.StatusOK]+statuses[http.StatusServiceUnavailable] != 200 {
-			b.Fatalf("statuses %v", statuses)
+		base = max(base, bench.RSSMiB())
+		bench.ResetPeakRSS()
+		outcomes := burst(ctx, in.URL)
+		peak = max(peak, bench.PeakRSSMiB())
+		if outcomes["ok"]+outcomes["status 503"] != 200 {
+			b.Fatalf("outcomes %v", outcomes)
 		}
-		refused = statuses[http.StatusServiceUnavailable]
+		refused = outcomes["status 503"]
 	}
-	b.ReportMetric(float64(refused), "refused-503")
 	b.ReportMetric(peak, "peak-RSS-MiB")
 	b.ReportMetric(base, "base-RSS-MiB")
+	b.ReportMetric(float64(refused), "refused-503")
 }
 
-// fire200 sends 200 sign-ins at once, each from its own client, and
-// counts the answers by status (0 for a transport error).
-func fire200(base string, body any) map[int]int {
-	var mu sync.Mutex
-	statuses := map[int]int{}
-	var wg sync.WaitGroup
-	for range 200 {
-		wg.Go(func() {
-			status, _ := post(&http.Client{}, base+"/api/signin/password", body)
-			mu.Lock()
-			statuses[status]++
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	return statuses
-}
-
-// resetPeakRSS resets VmHWM (Linux: writing 5 to clear_refs).
-func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-// rssMiB reads a Vm* line of /proc/self/status in MiB.
-func rssMiB(field string) float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-			return kb / 1024
-		}
-	}
-	return 0
+// burst sends 200 sign-ins at once, each from its own client.
+func burst(ctx context.Context, url string) map[string]int {
+	return bench.Burst(ctx, 200, func(ctx context.Context) error {
+		return bench.NewTarget(url).Signin(ctx, "bench@example.com", benchPassword)
+	})
 }
 
 // TestPeakMemoryIsBoundedByTheGate checks the property the benchmark
@@ -195,7 +136,10 @@ func TestPeakMemoryIsBoundedByTheGate(t *testing.T) {
 		c.Password.HashConcurrency = 2
 		c.Password.HashQueueTimeout = time.Minute
 	})
-	in.Client(t).Signup("bench@example.com", benchPassword)
+	ctx := context.Background()
+	if _, err := bench.NewTarget(in.URL).Signup(ctx, "bench@example.com", benchPassword); err != nil {
+		t.Fatal(err)
+	}
 	stop := make(chan struct{})
 	maxInUse := 0
 	var wg sync.WaitGroup
@@ -210,13 +154,19 @@ func TestPeakMemoryIsBoundedByTheGate(t *testing.T) {
 			}
 		}
 	})
-	statuses := fire200(in.URL, map[string]string{"email": "bench@example.com", "password": benchPassword})
+	outcomes := burst(ctx, in.URL)
 	close(stop)
 	wg.Wait()
-	if statuses[http.StatusOK]+statuses[http.StatusServiceUnavailable] != 200 || statuses[http.StatusOK] < 2*64 {
-		t.Errorf("statuses %v: want 200 answers, 200 or 503, at least 128 of them 200", statuses)
+	if outcomes["ok"]+outcomes["status 503"] != 200 || outcomes["ok"] < 2*64 {
+		t.Errorf("outcomes %v: want 200 answers, 200 or 503, at least 128 of them 200", outcomes)
 	}
 	if maxInUse > 2 || maxInUse == 0 {
 		t.Errorf("hashes at once peaked at %d, want 1..2", maxInUse)
 	}
+	// The burst leaves keyshift answering.
+	res, err := http.Get(in.URL + "/readyz")
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Errorf("keyshift is not ready after the burst: %v", err)
+	}
+	res.Body.Close()
 }

@@ -4,8 +4,12 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
@@ -58,6 +62,48 @@ func TestOperationalEndpoints(t *testing.T) {
 		for _, m := range regexp.MustCompile(`keyshift_http_requests_total\{[^}]*route="([^"]*)"`).FindAllStringSubmatch(metrics, -1) {
 			if !strings.Contains(m[1], "/") {
 				t.Errorf("route label %q is not a pattern", m[1])
+			}
+		}
+	})
+}
+
+// TestAFullHashingGateAnswers503WithRetryAfter: when every hashing slot is
+// taken and the queue wait runs out, a sign-in is refused with 503
+// server_busy and a Retry-After, never left hanging or answered 500.
+func TestAFullHashingGateAnswers503WithRetryAfter(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		s := startSite(t, database)
+		s.member("ada@example.com")
+		busy := servertest.Start(t, database, func(c *config.Config) {
+			c.Password.HashConcurrency = 1
+			c.Password.HashQueueTimeout = time.Millisecond
+			// Production cost, so that one hash outlasts the queue wait.
+			c.Password.ArgonMemoryKiB = config.Default().Password.ArgonMemoryKiB
+			c.Password.ArgonIterations = 4
+		})
+		var mu sync.Mutex
+		var refused []*servertest.Response
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				r := busy.Client(t).Signin("ada@example.com", goodPassword)
+				if r.Status == http.StatusServiceUnavailable {
+					mu.Lock()
+					refused = append(refused, r)
+					mu.Unlock()
+				} else if r.Status != http.StatusOK {
+					t.Errorf("status %d %s, want 200 or 503", r.Status, r.Body)
+				}
+			})
+		}
+		wg.Wait()
+		if len(refused) == 0 {
+			t.Fatal("eight sign-ins at once through one slot with a 1 ms queue: none refused")
+		}
+		for _, r := range refused {
+			if r.ErrorCode() != "server_busy" || r.Header.Get("Retry-After") == "" {
+				t.Errorf("refusal %s with Retry-After %q, want server_busy with Retry-After", r.Body, r.Header.Get("Retry-After"))
 			}
 		}
 	})

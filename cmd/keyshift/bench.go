@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/bench"
+	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/password"
+	"github.com/keyshift/keyshift/internal/server"
+)
+
+const benchPassword = "correct horse battery staple"
+
+// benchCmd runs keyshift in this process against a fresh database and
+// measures it over loopback HTTP, as docs/benchmarks.md reports.
+func benchCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "bench", "bench [--database sqlite:PATH|postgres://…] [--duration 5s] [--concurrency 32]")
+	database := fs.String("database", "", "database to measure; default a fresh SQLite file in a temporary directory. It must be empty or a scratch database: bench creates accounts")
+	duration := fs.Duration("duration", 5*time.Second, "how long each timed scenario runs")
+	concurrency := fs.Int("concurrency", 32, "concurrent clients for session validation")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	cfg := config.Default()
+	cfg.Password.HashQueueTimeout = time.Minute // measure work, not refusals
+	if *database == "" {
+		dir, err := os.MkdirTemp("", "keyshift-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		*database = "sqlite:" + filepath.Join(dir, "bench.db")
+	}
+	cfg.Database = *database
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	cfg.Listen = ln.Addr().String()
+	cfg.Origin = "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	if err := cfg.Validate(); err != nil {
+		ln.Close()
+		return err
+	}
+	s, err := server.New(ctx, cfg, server.Options{})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer s.Close()
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go s.Serve(sctx, ln)
+	return runBench(ctx, e, s, cfg, *duration, *concurrency)
+}
+
+func runBench(ctx context.Context, e *env, s *server.Server, cfg config.Config, d time.Duration, conc int) error {
+	t := bench.NewTarget(cfg.Origin)
+	email := fmt.Sprintf("bench-%d@example.com", time.Now().UnixNano())
+	cookie, err := t.Signup(ctx, email, benchPassword)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "keyshift bench: %s, %d CPUs, GOMAXPROCS %d, argon2id m=%d KiB t=%d p=%d, %d hashing slots\n\n",
+		s.DB.Dialect(), runtime.NumCPU(), runtime.GOMAXPROCS(0), cfg.Password.ArgonMemoryKiB,
+		cfg.Password.ArgonIterations, cfg.Password.ArgonParallelism, cfg.Password.HashConcurrency)
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tconcurrency\tops/s\tp50\tp99\terrors\t")
+	row := func(name string, c int, r bench.Result) {
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%d\t\n", name, c, r.Rate(), r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Errors)
+	}
+
+	hasher := password.NewHasher(password.Params{MemoryKiB: cfg.Password.ArgonMemoryKiB, Iterations: cfg.Password.ArgonIterations,
+		Parallelism: cfg.Password.ArgonParallelism, SaltLen: 16, KeyLen: 32}, password.NewGate(1, time.Minute))
+	enc, err := hasher.Hash(ctx, benchPassword)
+	if err != nil {
+		return err
+	}
+	row("argon2id verify, bare", 1, bench.Run(ctx, d, 1, func(ctx context.Context) error {
+		_, _, err := hasher.Verify(ctx, benchPassword, enc)
+		return err
+	}))
+	row("password sign-in, HTTP", 1, bench.Run(ctx, d, 1, func(ctx context.Context) error {
+		return t.Signin(ctx, email, benchPassword)
+	}))
+	row("session validation, HTTP", conc, bench.Run(ctx, d, conc, func(ctx context.Context) error {
+		return t.Session(ctx, cookie)
+	}))
+	tw.Flush()
+
+	base := bench.RSSMiB()
+	bench.ResetPeakRSS()
+	start := time.Now()
+	outcomes := bench.Burst(ctx, 200, func(ctx context.Context) error { return bench.NewTarget(cfg.Origin).Signin(ctx, email, benchPassword) })
+	fmt.Fprintf(e.stdout, "\n200 concurrent password sign-ins: %s, outcomes %v\nresident memory: %.0f MiB before, %.0f MiB peak (this process: server and clients)\n",
+		time.Since(start).Round(time.Millisecond), outcomes, base, bench.PeakRSSMiB())
+	return nil
+}

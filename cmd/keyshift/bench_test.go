@@ -1,0 +1,29 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestBenchMeasuresEveryScenario runs `keyshift bench` briefly on a fresh
+// SQLite file and checks that each scenario produced a rate without errors.
+func TestBenchMeasuresEveryScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real Argon2id at production cost")
+	}
+	t.Parallel()
+	r := runBounded(t, map[string]string{}, "bench", "--duration", "300ms", "--concurrency", "4")
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, scenario := range []string{"argon2id verify, bare", "password sign-in, HTTP", "session validation, HTTP"} {
+		row := regexp.MustCompile(regexp.QuoteMeta(scenario) + `\s+\d+\s+(\d+)\s+\S+\s+\S+\s+(\d+)`).FindStringSubmatch(r.stdout)
+		if row == nil || row[1] == "0" || row[2] != "0" {
+			t.Errorf("scenario %q: no rate or errors in\n%s", scenario, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stdout, "200 concurrent password sign-ins") || !strings.Contains(r.stdout, "MiB peak") {
+		t.Errorf("no burst figures in\n%s", r.stdout)
+	}
+}

@@ -1,0 +1,69 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestRunCountsCallsAndErrors(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int64
+	r := Run(context.Background(), 50*time.Millisecond, 4, func(ctx context.Context) error {
+		if n.Add(1)%2 == 0 {
+			return errors.New("even")
+		}
+		time.Sleep(time.Millisecond)
+		return nil
+	})
+	if r.Ops == 0 || r.Errors == 0 || r.Errors > r.Ops || r.Rate() <= 0 {
+		t.Errorf("result %+v", r)
+	}
+	if r.P50 > r.P99 {
+		t.Errorf("p50 %v above p99 %v", r.P50, r.P99)
+	}
+}
+
+func TestSummarisePercentiles(t *testing.T) {
+	t.Parallel()
+	var lat []time.Duration
+	for i := 100; i >= 1; i-- {
+		lat = append(lat, time.Duration(i)*time.Millisecond)
+	}
+	r := summarise(lat, 0, time.Second)
+	if r.P50 != 51*time.Millisecond || r.P99 != 100*time.Millisecond || r.Rate() != 100 {
+		t.Errorf("got p50 %v p99 %v rate %v", r.P50, r.P99, r.Rate())
+	}
+}
+
+func TestBurstCountsOutcomes(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int64
+	got := Burst(context.Background(), 10, func(context.Context) error {
+		if n.Add(1) <= 3 {
+			return errors.New("status 503")
+		}
+		return nil
+	})
+	if got["ok"] != 7 || got["status 503"] != 3 {
+		t.Errorf("outcomes %v", got)
+	}
+}
+
+func TestPeakRSSSeesAnAllocation(t *testing.T) {
+	if RSSMiB() == 0 {
+		t.Skip("no /proc/self/status on this system")
+	}
+	ResetPeakRSS()
+	before := PeakRSSMiB()
+	buf := make([]byte, 64<<20)
+	for i := range buf {
+		buf[i] = byte(i) // touch every page so it is resident
+	}
+	if grown := PeakRSSMiB() - before; grown < 48 {
+		t.Errorf("peak grew %.0f MiB after touching 64 MiB", grown)
+	}
+	_ = buf[len(buf)-1]
+}

@@ -1,0 +1,92 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Target is a keyshift reached over HTTP, with a pooled client as a busy
+// reverse proxy would hold.
+type Target struct {
+	URL  string
+	HTTP *http.Client
+}
+
+// NewTarget returns a Target for the origin url.
+func NewTarget(url string) *Target {
+	return &Target{URL: strings.TrimSuffix(url, "/"), HTTP: &http.Client{
+		Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256},
+	}}
+}
+
+// post sends body as JSON and returns the answer's status and cookies.
+func (t *Target) post(ctx context.Context, path string, body any) (*http.Response, error) {
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL+path, bytes.NewReader(buf))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := t.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res, nil
+}
+
+func expect(res *http.Response, err error, status int) (*http.Response, error) {
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode != status {
+		return nil, fmt.Errorf("status %d", res.StatusCode)
+	}
+	return res, nil
+}
+
+// Signup creates an account and returns its session cookie ("name=value").
+func (t *Target) Signup(ctx context.Context, email, password string) (string, error) {
+	res, err := t.post(ctx, "/api/signup", map[string]string{"email": email, "password": password})
+	if res, err = expect(res, err, http.StatusCreated); err != nil {
+		return "", fmt.Errorf("signup: %w", err)
+	}
+	for _, c := range res.Cookies() {
+		if strings.HasSuffix(c.Name, "ks_session") {
+			return c.Name + "=" + c.Value, nil
+		}
+	}
+	return "", fmt.Errorf("signup: no session cookie")
+}
+
+// Signin signs in with a password; an error unless the answer is 200.
+func (t *Target) Signin(ctx context.Context, email, password string) error {
+	res, err := t.post(ctx, "/api/signin/password", map[string]string{"email": email, "password": password})
+	_, err = expect(res, err, http.StatusOK)
+	return err
+}
+
+// Session validates a session cookie with GET /api/session.
+func (t *Target) Session(ctx context.Context, cookie string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.URL+"/api/session", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Cookie", cookie)
+	res, err := t.HTTP.Do(req)
+	_, err = expect(res, err, http.StatusOK)
+	if res != nil {
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	return err
+}
