@@ -67,6 +67,25 @@ type Config struct {
 	Password PasswordConfig
 	// Log chooses what is logged and how.
 	Log LogConfig
+	// Passkey is the WebAuthn relying-party policy.
+	Passkey PasskeyConfig
+}
+
+// PasskeyConfig is the operator's passkey policy.
+type PasskeyConfig struct {
+	// AllowRoaming lets members register roaming authenticators (hardware
+	// security keys) besides platform and synced passkeys
+	// (KEYSHIFT_PASSKEY_ALLOW_ROAMING).
+	AllowRoaming bool
+	// Algorithms are the COSE algorithms offered at registration, most
+	// preferred first: ES256, EdDSA, RS256 (KEYSHIFT_PASSKEY_ALGORITHMS).
+	Algorithms []string
+	// ChallengeTimeout is how long a ceremony's challenge stays valid
+	// (KEYSHIFT_PASSKEY_CHALLENGE_TIMEOUT).
+	ChallengeTimeout time.Duration
+	// ReauthWindow is how recent a sign-in must be for sensitive actions
+	// (adding or removing a passkey) (KEYSHIFT_REAUTH_WINDOW).
+	ReauthWindow time.Duration
 }
 
 // SessionConfig bounds a session's life: a stolen cookie stops working when
@@ -122,6 +141,12 @@ func Default() Config {
 		Session: SessionConfig{
 			IdleTimeout:     7 * 24 * time.Hour,
 			AbsoluteTimeout: 30 * 24 * time.Hour,
+		},
+		Passkey: PasskeyConfig{
+			AllowRoaming:     true,
+			Algorithms:       []string{"ES256", "EdDSA", "RS256"},
+			ChallengeTimeout: 5 * time.Minute,
+			ReauthWindow:     5 * time.Minute,
 		},
 		Password: PasswordConfig{
 			// Capped so that a very large machine still gets a valid default.

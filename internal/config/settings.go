@@ -39,6 +39,11 @@ var settings = []setting{
 	{key: "password.argon2_iterations", env: "KEYSHIFT_ARGON2_ITERATIONS", set: number(func(c *Config) *uint32 { return &c.Password.ArgonIterations })},
 	{key: "password.argon2_parallelism", env: "KEYSHIFT_ARGON2_PARALLELISM", set: number(func(c *Config) *uint8 { return &c.Password.ArgonParallelism })},
 
+	{key: "passkey.allow_roaming", env: "KEYSHIFT_PASSKEY_ALLOW_ROAMING", set: boolean(func(c *Config) *bool { return &c.Passkey.AllowRoaming })},
+	{key: "passkey.algorithms", env: "KEYSHIFT_PASSKEY_ALGORITHMS", list: true, set: strList(func(c *Config) *[]string { return &c.Passkey.Algorithms })},
+	{key: "passkey.challenge_timeout", env: "KEYSHIFT_PASSKEY_CHALLENGE_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.Passkey.ChallengeTimeout })},
+	{key: "passkey.reauth_window", env: "KEYSHIFT_REAUTH_WINDOW", set: duration(func(c *Config) *time.Duration { return &c.Passkey.ReauthWindow })},
+
 	{key: "log.level", env: "KEYSHIFT_LOG_LEVEL", set: text(func(c *Config) *string { return &c.Log.Level })},
 	{key: "log.format", env: "KEYSHIFT_LOG_FORMAT", set: text(func(c *Config) *string { return &c.Log.Format })},
 }

@@ -43,6 +43,7 @@ func (c *Config) problems() Problems {
 	c.checkMail(&ps)
 	c.checkSession(&ps)
 	c.checkPassword(&ps)
+	c.checkPasskey(&ps)
 	c.checkLog(&ps)
 	return ps
 }
@@ -313,6 +314,27 @@ func (c *Config) checkPassword(ps *Problems) {
 	}
 	if p.ArgonParallelism < 1 {
 		ps.add("password.argon2_parallelism", "is 0; want at least 1")
+	}
+}
+
+// PasskeyAlgorithms are the COSE algorithm names keyshift can verify.
+var PasskeyAlgorithms = []string{"ES256", "ES384", "ES512", "EdDSA", "RS256", "PS256"}
+
+func (c *Config) checkPasskey(ps *Problems) {
+	p := c.Passkey
+	if len(p.Algorithms) == 0 {
+		ps.add("passkey.algorithms", "is empty; want at least one of "+strings.Join(PasskeyAlgorithms, ", "))
+	}
+	for _, a := range p.Algorithms {
+		if !slices.Contains(PasskeyAlgorithms, a) {
+			ps.addf("passkey.algorithms", "%q is not one of %s", a, strings.Join(PasskeyAlgorithms, ", "))
+		}
+	}
+	if p.ChallengeTimeout < 30*time.Second || p.ChallengeTimeout > time.Hour {
+		ps.addf("passkey.challenge_timeout", "is %s; want 30s to 1h (browsers give a ceremony about 5 minutes)", p.ChallengeTimeout)
+	}
+	if p.ReauthWindow < time.Minute || p.ReauthWindow > 24*time.Hour {
+		ps.addf("passkey.reauth_window", "is %s; want 1m to 24h", p.ReauthWindow)
 	}
 }
 

@@ -80,6 +80,10 @@ func TestValidateRejects(t *testing.T) {
 		{"Argon2 memory under the OWASP floor", func(c *Config) { c.Password.ArgonMemoryKiB = 7167 }, "password.argon2_memory_kib", "at least 7168"},
 		{"zero Argon2 iterations", func(c *Config) { c.Password.ArgonIterations = 0 }, "password.argon2_iterations", "at least 1"},
 		{"zero Argon2 lanes", func(c *Config) { c.Password.ArgonParallelism = 0 }, "password.argon2_parallelism", "at least 1"},
+		{"no passkey algorithms", func(c *Config) { c.Passkey.Algorithms = nil }, "passkey.algorithms", "at least one"},
+		{"an unknown passkey algorithm", func(c *Config) { c.Passkey.Algorithms = []string{"ES256", "MD5"} }, "passkey.algorithms", `"MD5" is not one of`},
+		{"a challenge that expires too soon", func(c *Config) { c.Passkey.ChallengeTimeout = time.Second }, "passkey.challenge_timeout", "30s to 1h"},
+		{"a reauth window of a week", func(c *Config) { c.Passkey.ReauthWindow = 7 * 24 * time.Hour }, "passkey.reauth_window", "1m to 24h"},
 
 		{"an unknown log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", `"verbose" is not one of debug, info, warn, error`},
 		{"an unknown log format", func(c *Config) { c.Log.Format = "xml" }, "log.format", `"xml" is not one of auto, json, text`},
