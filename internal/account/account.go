@@ -73,9 +73,17 @@ type AuthMethod string
 
 // The sign-in methods, as counted by telemetry (API.md, Metrics document).
 const (
-	MethodPassword AuthMethod = "password"
-	MethodSignup   AuthMethod = "signup"
+	MethodPassword           AuthMethod = "password"
+	MethodSignup             AuthMethod = "signup"
+	MethodPasskeyConditional AuthMethod = "passkey_conditional"
+	MethodPasskeyModal       AuthMethod = "passkey_modal"
+	MethodPasskeyUsername    AuthMethod = "passkey_username"
 )
+
+// IsPasskey reports whether m is one of the passkey methods.
+func (m AuthMethod) IsPasskey() bool {
+	return m == MethodPasskeyConditional || m == MethodPasskeyModal || m == MethodPasskeyUsername
+}
 
 // Session is a signed-in browser. Only the SHA-256 of its token is stored.
 type Session struct {
@@ -88,8 +96,21 @@ type Session struct {
 	LastSeenAt      time.Time
 	// ExpiresAt is the absolute end; the idle end is LastSeenAt + idle timeout.
 	ExpiresAt time.Time
-	UserAgent string
-	IP        string
+	// SteppedUpAt is the last fresh passkey assertion in this session (zero
+	// when none); sensitive actions compare it and AuthenticatedAt with the
+	// reauth window.
+	SteppedUpAt time.Time
+	UserAgent   string
+	IP          string
+}
+
+// FreshAt returns when this session last proved its member present: the
+// later of sign-in and step-up.
+func (s Session) FreshAt() time.Time {
+	if s.SteppedUpAt.After(s.AuthenticatedAt) {
+		return s.SteppedUpAt
+	}
+	return s.AuthenticatedAt
 }
 
 // SessionWithUser is what validating a session token yields: the session and
@@ -122,6 +143,15 @@ const (
 	EventSignout        = "signout"
 	EventSessionRevoked = "session_revoked"
 	EventRehash         = "password_rehashed"
+	EventPasskeyAdded   = "passkey_added"
+	EventPasskeyRemoved = "passkey_removed"
+	EventPasskeyRenamed = "passkey_renamed"
+	// EventPasskeyRegisterError records a browser's refusal to create a
+	// passkey (InvalidStateError: one exists on that device already).
+	EventPasskeyRegisterError = "passkey_register_error"
+	// EventPasskeyCloneWarning records a sign-count regression: two copies
+	// of one private key may exist. The sign-in is refused.
+	EventPasskeyCloneWarning = "passkey_clone_warning"
 )
 
 // Outcomes of an attempt.

@@ -22,6 +22,9 @@ const (
 	EUnauthenticated    Code = "unauthenticated"     // no valid session
 	ENotFound           Code = "not_found"           // the thing does not exist (or is not the caller's)
 	EPasskeyExists      Code = "passkey_exists"      // that credential id is registered already
+	EPasskeyRejected    Code = "passkey_rejected"    // a passkey assertion failed verification
+	EInvalidCredential  Code = "invalid_credential"  // a malformed or unverifiable WebAuthn credential
+	EReauthRequired     Code = "reauth_required"     // the action needs a recent sign-in or step-up
 	EThrottled          Code = "too_many_attempts"   // per-account or per-IP back-off in force
 	EBusy               Code = "server_busy"         // hashing slots exhausted; try again shortly
 	ECrossOrigin        Code = "cross_origin"        // state-changing request from another origin

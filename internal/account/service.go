@@ -164,8 +164,8 @@ func (s *Service) Signup(ctx context.Context, emailIn, pw string, c Client) (*Si
 		return nil, hashError(err)
 	}
 	now := s.Now()
-	u := &User{ID: s.newID(), Email: email, EmailKey: key, WebAuthnID: s.randomBytes(32), CreatedAt: now, UpdatedAt: now}
-	cred := &Credential{ID: s.newID(), UserID: u.ID, Type: CredentialPassword, PasswordHash: hash, PasswordFormat: "argon2id", CreatedAt: now, UpdatedAt: now}
+	u := &User{ID: s.NewID(), Email: email, EmailKey: key, WebAuthnID: s.randomBytes(32), CreatedAt: now, UpdatedAt: now}
+	cred := &Credential{ID: s.NewID(), UserID: u.ID, Type: CredentialPassword, PasswordHash: hash, PasswordFormat: "argon2id", CreatedAt: now, UpdatedAt: now}
 	var res *SigninResult
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.CreateUser(ctx, u); err != nil {
@@ -178,7 +178,7 @@ func (s *Service) Signup(ctx context.Context, emailIn, pw string, c Client) (*Si
 			return err
 		}
 		u.HasPassword = true
-		res, err = s.startSession(ctx, u, MethodSignup, c)
+		res, err = s.StartSession(ctx, u, MethodSignup, c)
 		return err
 	})
 	if err != nil {
@@ -330,7 +330,7 @@ func (s *Service) passwordSucceeded(ctx context.Context, u *User, cred *Credenti
 		}
 		u.HasPassword = true
 		var err error
-		res, err = s.startSession(ctx, u, MethodPassword, c)
+		res, err = s.StartSession(ctx, u, MethodPassword, c)
 		return err
 	})
 	if err != nil {
@@ -355,13 +355,15 @@ func (s *Service) wait(ctx context.Context, checks ...throttle.Check) error {
 	return nil
 }
 
-// startSession creates a session with a fresh token. It must run inside the
-// sign-in's transaction; a new token at every sign-in prevents fixation.
-func (s *Service) startSession(ctx context.Context, u *User, m AuthMethod, c Client) (*SigninResult, error) {
+// StartSession creates a session with a fresh token. It must run inside the
+// sign-in's transaction (so the session, its events and the credential's
+// update commit together); a new token at every sign-in prevents fixation.
+// Other sign-in methods (passkeys, email) end here too.
+func (s *Service) StartSession(ctx context.Context, u *User, m AuthMethod, c Client) (*SigninResult, error) {
 	now := s.Now()
 	token := base64.RawURLEncoding.EncodeToString(s.randomBytes(32))
 	sess := Session{
-		ID: s.newID(), TokenHash: HashToken(token), UserID: u.ID, AuthMethod: m,
+		ID: s.NewID(), TokenHash: HashToken(token), UserID: u.ID, AuthMethod: m,
 		AuthenticatedAt: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.AbsoluteTimeout),
 		UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
 	}
@@ -442,7 +444,7 @@ func (s *Service) Sessions(ctx context.Context, userID string) ([]Session, error
 // theirs, so ids of other members' sessions reveal nothing.
 func (s *Service) RevokeSession(ctx context.Context, userID, id string, c Client) error {
 	if !plausibleID(id) {
-		// Not one of the ids newID makes; PostgreSQL would refuse it as text.
+		// Not one of the ids NewID makes; PostgreSQL would refuse it as text.
 		return &Error{Code: ENotFound, Detail: "no such session"}
 	}
 	return s.Store.InTx(ctx, func(ctx context.Context) error {
@@ -496,8 +498,9 @@ func (s *Service) random() io.Reader {
 	return rand.Reader
 }
 
-// newID returns a random UUID (version 4) string.
-func (s *Service) newID() string {
+// NewID returns a random UUID (version 4) string, the form of every id
+// keyshift makes.
+func (s *Service) NewID() string {
 	b := s.randomBytes(16)
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
@@ -506,7 +509,7 @@ func (s *Service) newID() string {
 }
 
 // plausibleID reports whether id, from outside (a URL path), could be an id
-// newID made: short, valid UTF-8 text without NUL bytes.
+// NewID made: short, valid UTF-8 text without NUL bytes.
 func plausibleID(id string) bool {
 	return id != "" && len(id) <= 64 && utf8.ValidString(id) && !strings.ContainsRune(id, 0)
 }

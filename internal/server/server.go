@@ -18,6 +18,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/password"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/throttle"
@@ -29,6 +30,7 @@ type Server struct {
 	Config   config.Config
 	DB       *store.DB
 	Accounts *account.Service
+	Passkeys *passkey.Service
 	Web      *web.Server
 	Gate     *password.Gate
 	Log      *slog.Logger
@@ -79,14 +81,25 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 		IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout,
 		Now: o.Now, Log: o.Log,
 	}
+	decoyKey, err := db.ServerKey(ctx, "passkey-decoy", 32)
+	if err != nil {
+		return nil, fmt.Errorf("loading the passkey decoy key: %w", err)
+	}
+	passkeys, err := passkey.New(passkey.Config{
+		RPID: cfg.RPID, RPName: cfg.RPName, Origin: cfg.Origin, AllowRoaming: cfg.Passkey.AllowRoaming,
+		Algorithms: cfg.Passkey.Algorithms, ChallengeTTL: cfg.Passkey.ChallengeTimeout, DecoyKey: decoyKey,
+	}, db, accounts, o.Now, o.Log)
+	if err != nil {
+		return nil, err
+	}
 	w, err := web.New(web.Options{
-		Config: cfg, Accounts: accounts, Health: db, DeviceKey: deviceKey,
+		Config: cfg, Accounts: accounts, Passkeys: passkeys, Health: db, DeviceKey: deviceKey,
 		Log: o.Log, Registry: o.Registry, HashGate: gate,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Server{Config: cfg, DB: db, Accounts: accounts, Web: w, Gate: gate, Log: o.Log}, nil
+	return &Server{Config: cfg, DB: db, Accounts: accounts, Passkeys: passkeys, Web: w, Gate: gate, Log: o.Log}, nil
 }
 
 // Close releases the database.
@@ -148,6 +161,9 @@ func (s *Server) sweep(ctx context.Context) {
 		s.Log.Warn("purging expired sessions", "err", err)
 	} else if n > 0 {
 		s.Log.Info("purged expired sessions", "count", n)
+	}
+	if _, err := s.DB.DeleteExpiredFlows(ctx, s.Accounts.Now()); err != nil && ctx.Err() == nil {
+		s.Log.Warn("purging expired passkey ceremonies", "err", err)
 	}
 	if _, err := s.DB.DeleteStaleThrottles(ctx, s.Accounts.Now().Add(-48*time.Hour)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging stale throttle keys", "err", err)

@@ -16,11 +16,11 @@ func (db *DB) CreateSession(ctx context.Context, s *account.Session) error {
 	return err
 }
 
-const sessionColumns = `s.id, s.token_hash, s.user_id, s.auth_method, s.authenticated_at, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip`
+const sessionColumns = `s.id, s.token_hash, s.user_id, s.auth_method, s.authenticated_at, s.created_at, s.last_seen_at, s.expires_at, s.stepped_up_at, s.user_agent, s.ip`
 
 func sessionDest(s *account.Session) []any {
 	return []any{&s.ID, &s.TokenHash, &s.UserID, (*string)(&s.AuthMethod), dbTime{&s.AuthenticatedAt}, dbTime{&s.CreatedAt},
-		dbTime{&s.LastSeenAt}, dbTime{&s.ExpiresAt}, &s.UserAgent, &s.IP}
+		dbTime{&s.LastSeenAt}, dbTime{&s.ExpiresAt}, dbTime{&s.SteppedUpAt}, &s.UserAgent, &s.IP}
 }
 
 // FindSessionByToken implements account.Store: the session and its user in

@@ -90,7 +90,7 @@ func (s *Server) countSignin(m account.AuthMethod, err error) {
 	switch {
 	case err == nil:
 		s.metrics.signins.WithLabelValues(string(m), account.OutcomeSuccess).Inc()
-	case account.IsCode(err, account.EInvalidCredentials):
+	case account.IsCode(err, account.EInvalidCredentials), account.IsCode(err, account.EPasskeyRejected):
 		s.metrics.signins.WithLabelValues(string(m), account.OutcomeFailure).Inc()
 	case account.IsCode(err, account.EThrottled), account.IsCode(err, account.EBusy):
 		s.metrics.signins.WithLabelValues(string(m), "refused").Inc()

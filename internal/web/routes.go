@@ -25,6 +25,14 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("GET /api/sessions", s.listSessions)
 	api("DELETE /api/sessions", s.revokeAllSessions)
 	api("DELETE /api/sessions/{id}", s.revokeSession)
+	api("POST /api/passkeys/register/begin", s.passkeyRegisterBegin)
+	api("POST /api/passkeys/register/finish", s.passkeyRegisterFinish)
+	api("POST /api/passkeys/register/error", s.passkeyRegisterError)
+	api("POST /api/passkeys/login/begin", s.passkeyLoginBegin)
+	api("POST /api/passkeys/login/finish", s.passkeyLoginFinish)
+	api("GET /api/passkeys", s.listPasskeys)
+	api("PATCH /api/passkeys/{id}", s.renamePasskey)
+	api("DELETE /api/passkeys/{id}", s.deletePasskey)
 	mux.Handle("/api/", s.api(s.apiFallback(mux)))
 
 	// Pages: they work without JavaScript, as plain form posts.

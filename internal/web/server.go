@@ -14,6 +14,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/passkey"
 )
 
 // Health is what readiness checks ask of the database.
@@ -32,6 +33,7 @@ type Gauges interface {
 type Options struct {
 	Config   config.Config
 	Accounts *account.Service
+	Passkeys *passkey.Service
 	Health   Health
 	// DeviceKey signs device cookies (see cookies.go); the same on every node.
 	DeviceKey []byte
@@ -45,6 +47,7 @@ type Options struct {
 type Server struct {
 	cfg       config.Config
 	accounts  *account.Service
+	passkeys  *passkey.Service
 	health    Health
 	deviceKey []byte
 	log       *slog.Logger
@@ -71,7 +74,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: o.Config, accounts: o.Accounts, health: o.Health, deviceKey: o.DeviceKey,
+		cfg: o.Config, accounts: o.Accounts, passkeys: o.Passkeys, health: o.Health, deviceKey: o.DeviceKey,
 		log: o.Log, msg: msg, pages: pg,
 		metrics: newMetrics(o.Registry, o.HashGate),
 	}

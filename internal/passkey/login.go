@@ -1,0 +1,206 @@
+package passkey
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/keyshift/keyshift/internal/account"
+)
+
+// Request is what BeginLogin hands the browser.
+type Request struct {
+	FlowID  string
+	Options protocol.PublicKeyCredentialRequestOptions
+}
+
+// BeginLogin starts a passkey sign-in. With no email it is discoverable
+// (conditional UI and the "Sign in with a passkey" button): the
+// authenticator offers whatever passkeys it holds for the RP ID. With an
+// email it is username-first: allowCredentials lists that member's
+// passkeys — or, for an address without passkeys, stable decoy ids, so the
+// answer never tells whether an account exists.
+func (s *Service) BeginLogin(ctx context.Context, email string) (*Request, error) {
+	if email == "" {
+		assertion, sd, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
+		if err != nil {
+			return nil, err
+		}
+		return s.saveLogin(ctx, "", sd, assertion, false)
+	}
+	_, key, err := account.NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.store.FindUserByEmailKey(ctx, key)
+	if err != nil && !account.IsCode(err, account.ENotFound) {
+		return nil, err
+	}
+	var creds []account.Credential
+	if u != nil {
+		if creds, err = s.store.ListPasskeys(ctx, u.ID); err != nil {
+			return nil, err
+		}
+	}
+	if len(creds) == 0 {
+		// A discoverable session that only the decoys may answer: no real
+		// credential matches them, so finishing always fails.
+		assertion, sd, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired),
+			webauthn.WithAllowedCredentials(s.decoys(key)))
+		if err != nil {
+			return nil, err
+		}
+		return s.saveLogin(ctx, "", sd, assertion, true)
+	}
+	assertion, sd, err := s.wa.BeginLogin(waUser{u: u, creds: toWebAuthn(creds)},
+		webauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		return nil, err
+	}
+	return s.saveLogin(ctx, u.ID, sd, assertion, true)
+}
+
+func (s *Service) saveLogin(ctx context.Context, userID string, sd *webauthn.SessionData, a *protocol.CredentialAssertion, username bool) (*Request, error) {
+	id, err := s.saveFlow(ctx, KindLogin, userID, "", sd, username)
+	if err != nil {
+		return nil, err
+	}
+	return &Request{FlowID: id, Options: a.Response}, nil
+}
+
+// FinishLogin verifies an assertion (§7.2: go-webauthn checks client data,
+// challenge, origin, RP ID hash, UP, UV — required here —, the signature
+// and BE consistency) and the RP's own steps: the ceremony is single-use
+// and unexpired, the credential exists and belongs to the user handle, and
+// the sign count did not go backwards (§7.2 step 22: both non-zero and not
+// increasing means a possible clone: refused and audited). On success the
+// credential's count, BE/BS and last use are updated and a session starts,
+// in one transaction. mediation is "conditional" or "modal" as the page
+// reports it, for telemetry.
+func (s *Service) FinishLogin(ctx context.Context, flowID string, credential []byte, mediation string, c account.Client) (*account.SigninResult, error) {
+	_, fd, err := s.takeFlow(ctx, flowID, KindLogin, account.EPasskeyRejected)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(credential)
+	if err != nil {
+		return nil, rejectCredential(err)
+	}
+	u, stored, verified, err := s.verifyAssertion(ctx, fd, parsed)
+	if err != nil {
+		return nil, s.loginFailed(ctx, u, err, c)
+	}
+	if verified.Authenticator.CloneWarning {
+		return nil, s.cloneWarning(ctx, u, stored, verified, c)
+	}
+	method := methodOf(fd.Username, mediation)
+	var res *account.SigninResult
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		flags := parsed.Response.AuthenticatorData.Flags
+		if err := s.store.UpdatePasskeyUse(ctx, stored.ID, verified.Authenticator.SignCount,
+			flags.HasBackupEligible(), flags.HasBackupState(), s.now()); err != nil {
+			return err
+		}
+		if err := s.event(ctx, &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(method),
+			Outcome: account.OutcomeSuccess, Data: map[string]any{"passkey": stored.ID}}, c); err != nil {
+			return err
+		}
+		var err error
+		res, err = s.accounts.StartSession(ctx, u, method, c)
+		return err
+	})
+	return res, err
+}
+
+func methodOf(username bool, mediation string) account.AuthMethod {
+	switch {
+	case username:
+		return account.MethodPasskeyUsername
+	case mediation == "conditional":
+		return account.MethodPasskeyConditional
+	}
+	return account.MethodPasskeyModal
+}
+
+// verifyAssertion finds the member and credential the assertion names and
+// lets go-webauthn verify it. It returns the member (when known, for the
+// audit of a failure), the stored credential and the verified one.
+func (s *Service) verifyAssertion(ctx context.Context, fd *flowData, parsed *protocol.ParsedCredentialAssertionData) (*account.User, *account.Credential, *webauthn.Credential, error) {
+	stored, err := s.store.FindPasskeyByCredentialID(ctx, parsed.RawID)
+	if account.IsCode(err, account.ENotFound) {
+		return nil, nil, nil, rejected("unknown_credential", err)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	u, err := s.store.FindUser(ctx, stored.UserID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	creds, err := s.store.ListPasskeys(ctx, u.ID)
+	if err != nil {
+		return u, nil, nil, err
+	}
+	wu := waUser{u: u, creds: toWebAuthn(creds)}
+	var verified *webauthn.Credential
+	if len(fd.Session.UserID) > 0 {
+		// Username-first: the credential must be the named member's.
+		if !bytes.Equal(fd.Session.UserID, u.WebAuthnID) {
+			return u, stored, nil, rejected("wrong_user", nil)
+		}
+		verified, err = s.wa.ValidateLogin(wu, fd.Session, parsed)
+	} else {
+		// Discoverable: the user handle the authenticator returns must be
+		// the one of the member who owns the credential.
+		verified, err = s.wa.ValidateDiscoverableLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
+			if !bytes.Equal(userHandle, u.WebAuthnID) {
+				return nil, errors.New("user handle does not match the credential's owner")
+			}
+			return wu, nil
+		}, fd.Session, parsed)
+	}
+	if err != nil {
+		return u, stored, nil, rejected("verification_failed", err)
+	}
+	return u, stored, verified, nil
+}
+
+func rejected(reason string, err error) error {
+	return &account.Error{Code: account.EPasskeyRejected, Reason: reason, Detail: "passkey sign-in refused", Err: err}
+}
+
+// loginFailed records a refused assertion and returns err.
+func (s *Service) loginFailed(ctx context.Context, u *account.User, err error, c account.Client) error {
+	if !account.IsCode(err, account.EPasskeyRejected) {
+		return err
+	}
+	userID := ""
+	if u != nil {
+		userID = u.ID
+	}
+	reason := ""
+	if e, ok := errors.AsType[*account.Error](err); ok {
+		reason = e.Reason
+	}
+	if aerr := s.event(ctx, &account.Event{Type: account.EventSignin, UserID: userID, Method: "passkey",
+		Outcome: account.OutcomeFailure, Data: map[string]any{"reason": reason}}, c); aerr != nil {
+		return fmt.Errorf("recording a refused passkey: %w (refused because: %v)", aerr, err)
+	}
+	return err
+}
+
+// cloneWarning refuses a sign-in whose sign count went backwards and
+// writes it to the audit log; the stored count is left as it was.
+func (s *Service) cloneWarning(ctx context.Context, u *account.User, stored *account.Credential, verified *webauthn.Credential, c account.Client) error {
+	s.log.Warn("passkey sign count went backwards: possible cloned authenticator", "user", u.ID, "passkey", stored.ID,
+		"stored", stored.SignCount, "received", verified.Authenticator.SignCount)
+	if err := s.event(ctx, &account.Event{Type: account.EventPasskeyCloneWarning, UserID: u.ID, Outcome: account.OutcomeFailure,
+		Data: map[string]any{"passkey": stored.ID, "stored": stored.SignCount, "received": verified.Authenticator.SignCount}}, c); err != nil {
+		return err
+	}
+	return rejected("sign_count_regression", nil)
+}

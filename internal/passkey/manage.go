@@ -1,0 +1,69 @@
+package passkey
+
+import (
+	"context"
+
+	"github.com/keyshift/keyshift/internal/account"
+)
+
+// List returns the member's passkeys, oldest first.
+func (s *Service) List(ctx context.Context, userID string) ([]Passkey, error) {
+	cs, err := s.store.ListPasskeys(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Passkey, len(cs))
+	for i, c := range cs {
+		out[i] = view(c)
+	}
+	return out, nil
+}
+
+// Rename gives one of the member's passkeys a new name.
+func (s *Service) Rename(ctx context.Context, userID, id, name string, c account.Client) (*Passkey, error) {
+	name, err := cleanName(name)
+	if err != nil {
+		return nil, err
+	}
+	if !validFlowID(id) {
+		return nil, account.Errorf(account.ENotFound, "no such passkey")
+	}
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.RenamePasskey(ctx, userID, id, name, s.now()); err != nil {
+			return err
+		}
+		return s.event(ctx, &account.Event{Type: account.EventPasskeyRenamed, UserID: userID, Data: map[string]any{"passkey": id}}, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.find(ctx, userID, id)
+}
+
+func (s *Service) find(ctx context.Context, userID, id string) (*Passkey, error) {
+	all, err := s.List(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range all {
+		if p.ID == id {
+			return &p, nil
+		}
+	}
+	return nil, account.Errorf(account.ENotFound, "no such passkey")
+}
+
+// Delete removes one of the member's passkeys; it can never sign in again
+// (the row, and so its public key, is gone). ENotFound when it is not
+// theirs.
+func (s *Service) Delete(ctx context.Context, userID, id string, c account.Client) error {
+	if !validFlowID(id) {
+		return account.Errorf(account.ENotFound, "no such passkey")
+	}
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.DeletePasskey(ctx, userID, id); err != nil {
+			return err
+		}
+		return s.event(ctx, &account.Event{Type: account.EventPasskeyRemoved, UserID: userID, Data: map[string]any{"passkey": id}}, c)
+	})
+}

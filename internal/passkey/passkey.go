@@ -1,0 +1,311 @@
+// Package passkey runs keyshift's WebAuthn ceremonies — registration,
+// sign-in (conditional, modal, username-first) — over go-webauthn, and
+// manages members' passkeys. No HTTP in here: package web decodes and
+// answers.
+//
+// go-webauthn verifies the cryptography and most of the relying party's
+// steps (WebAuthn Level 3 §7.1 and §7.2). This package does the steps the
+// library leaves to the RP: challenges that are single-use and expire
+// (stored in the database, so any node finishes what another began),
+// credential-id uniqueness across users (§7.1 step 26), refusing a
+// sign-count regression (§7.2 step 22), keeping BE/BS and last use current,
+// and the operator's policy on authenticators and algorithms.
+package passkey
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/keyshift/keyshift/internal/aaguid"
+	"github.com/keyshift/keyshift/internal/account"
+)
+
+// Flow kinds.
+const (
+	KindRegister = "register"
+	KindLogin    = "login"
+)
+
+// Flow is one ceremony in progress: the go-webauthn session data under a
+// random id the browser sends back.
+type Flow struct {
+	ID        string
+	Kind      string
+	UserID    string // the member registering, or the named member of a username-first sign-in
+	SessionID string
+	Data      []byte // JSON of flowData
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// flowData is what a Flow keeps besides its columns.
+type flowData struct {
+	Session webauthn.SessionData `json:"session"`
+	// Username marks a username-first sign-in (telemetry counts it apart).
+	Username bool `json:"username,omitempty"`
+}
+
+// Store is the storage the passkey service needs.
+type Store interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	CreateFlow(ctx context.Context, f *Flow) error
+	// TakeFlow deletes and returns the flow in one step; ENotFound when it
+	// does not exist (never begun, finished already, or purged).
+	TakeFlow(ctx context.Context, id, kind string) (*Flow, error)
+	FindUser(ctx context.Context, id string) (*account.User, error)
+	FindUserByEmailKey(ctx context.Context, key string) (*account.User, error)
+	FindUserByWebAuthnID(ctx context.Context, handle []byte) (*account.User, error)
+	ListPasskeys(ctx context.Context, userID string) ([]account.Credential, error)
+	FindPasskeyByCredentialID(ctx context.Context, credentialID []byte) (*account.Credential, error)
+	CreateCredential(ctx context.Context, c *account.Credential) error
+	UpdatePasskeyUse(ctx context.Context, id string, signCount uint32, backupEligible, backupState bool, at time.Time) error
+	RenamePasskey(ctx context.Context, userID, id, name string, at time.Time) error
+	DeletePasskey(ctx context.Context, userID, id string) error
+	AppendEvent(ctx context.Context, e *account.Event) error
+}
+
+// Passkey is a member's passkey as the account page and API show it.
+type Passkey struct {
+	ID             string
+	Name           string
+	Provider       string
+	CreatedAt      time.Time
+	LastUsedAt     time.Time
+	BackupEligible bool
+	BackedUp       bool
+	// Synced is true when the authenticator reports the credential backed
+	// up (BS): it lives in a password manager or platform keychain and
+	// survives losing one device. Otherwise it is on this device only.
+	Synced     bool
+	Transports []string
+	Attachment string
+}
+
+// Config is the relying party and the operator's policy.
+type Config struct {
+	RPID         string
+	RPName       string
+	Origin       string
+	AllowRoaming bool
+	Algorithms   []string // COSE names, most preferred first
+	ChallengeTTL time.Duration
+	// DecoyKey makes stable fake credential ids for username-first sign-in
+	// of addresses without passkeys, so the answer does not tell them apart.
+	DecoyKey []byte
+}
+
+// Service runs ceremonies and manages passkeys.
+type Service struct {
+	store    Store
+	accounts *account.Service
+	wa       *webauthn.WebAuthn
+	cfg      Config
+	params   []protocol.CredentialParameter
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// New builds a Service.
+func New(cfg Config, store Store, accounts *account.Service, now func() time.Time, log *slog.Logger) (*Service, error) {
+	params, err := credentialParameters(cfg.Algorithms)
+	if err != nil {
+		return nil, err
+	}
+	sel := protocol.AuthenticatorSelection{
+		ResidentKey:      protocol.ResidentKeyRequirementRequired,
+		UserVerification: protocol.VerificationRequired,
+	}
+	if !cfg.AllowRoaming {
+		sel.AuthenticatorAttachment = protocol.Platform
+	}
+	wa, err := webauthn.New(&webauthn.Config{
+		RPID:                   cfg.RPID,
+		RPDisplayName:          cfg.RPName,
+		RPOrigins:              []string{cfg.Origin},
+		AttestationPreference:  protocol.PreferNoAttestation,
+		AuthenticatorSelection: sel,
+		Timeouts: webauthn.TimeoutsConfig{
+			Login:        webauthn.TimeoutConfig{Timeout: cfg.ChallengeTTL, TimeoutUVD: cfg.ChallengeTTL},
+			Registration: webauthn.TimeoutConfig{Timeout: cfg.ChallengeTTL, TimeoutUVD: cfg.ChallengeTTL},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("webauthn: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, accounts: accounts, wa: wa, cfg: cfg, params: params, now: now, log: log}, nil
+}
+
+var algorithms = map[string]webauthncose.COSEAlgorithmIdentifier{
+	"ES256": webauthncose.AlgES256, "ES384": webauthncose.AlgES384, "ES512": webauthncose.AlgES512,
+	"EdDSA": webauthncose.AlgEdDSA, "RS256": webauthncose.AlgRS256, "PS256": webauthncose.AlgPS256,
+}
+
+func credentialParameters(names []string) ([]protocol.CredentialParameter, error) {
+	var out []protocol.CredentialParameter
+	for _, n := range names {
+		alg, ok := algorithms[n]
+		if !ok {
+			return nil, fmt.Errorf("passkey: unknown algorithm %q", n)
+		}
+		out = append(out, protocol.CredentialParameter{Type: protocol.PublicKeyCredentialType, Algorithm: alg})
+	}
+	return out, nil
+}
+
+// waUser adapts a member and their passkeys to go-webauthn.
+type waUser struct {
+	u     *account.User
+	creds []webauthn.Credential
+}
+
+func (w waUser) WebAuthnID() []byte                         { return w.u.WebAuthnID }
+func (w waUser) WebAuthnName() string                       { return w.u.Email }
+func (w waUser) WebAuthnDisplayName() string                { return displayName(w.u) }
+func (w waUser) WebAuthnCredentials() []webauthn.Credential { return w.creds }
+
+func displayName(u *account.User) string {
+	if u.Name != "" {
+		return u.Name
+	}
+	return u.Email
+}
+
+// toWebAuthn turns stored passkeys into go-webauthn credentials.
+func toWebAuthn(cs []account.Credential) []webauthn.Credential {
+	out := make([]webauthn.Credential, len(cs))
+	for i, c := range cs {
+		tr := make([]protocol.AuthenticatorTransport, len(c.Transports))
+		for j, t := range c.Transports {
+			tr[j] = protocol.AuthenticatorTransport(t)
+		}
+		out[i] = webauthn.Credential{
+			ID: c.CredentialID, PublicKey: c.PublicKey, AttestationType: "none", Transport: tr,
+			Flags:         webauthn.CredentialFlags{UserPresent: true, UserVerified: true, BackupEligible: c.BackupEligible, BackupState: c.BackupState},
+			Authenticator: webauthn.Authenticator{AAGUID: c.AAGUID, SignCount: c.SignCount, Attachment: protocol.AuthenticatorAttachment(c.Attachment)},
+		}
+	}
+	return out
+}
+
+func descriptors(cs []account.Credential) []protocol.CredentialDescriptor {
+	out := make([]protocol.CredentialDescriptor, len(cs))
+	for i, c := range toWebAuthn(cs) {
+		out[i] = c.Descriptor()
+	}
+	return out
+}
+
+// view is how a member sees a stored passkey.
+func view(c account.Credential) Passkey {
+	return Passkey{
+		ID: c.ID, Name: c.Name, Provider: aaguid.Name(c.AAGUID), CreatedAt: c.CreatedAt, LastUsedAt: c.LastUsedAt,
+		BackupEligible: c.BackupEligible, BackedUp: c.BackupState, Synced: c.BackupState,
+		Transports: c.Transports, Attachment: c.Attachment,
+	}
+}
+
+// newFlowID returns 128 random bits, base64url.
+func newFlowID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// saveFlow stores a ceremony. The library's own expiry uses the wall clock;
+// keyshift enforces expiry itself from the stored row (testable with an
+// injected clock), so the session data carries none.
+func (s *Service) saveFlow(ctx context.Context, kind, userID, sessionID string, sd *webauthn.SessionData, username bool) (string, error) {
+	sd.Expires = time.Time{}
+	data, err := json.Marshal(flowData{Session: *sd, Username: username})
+	if err != nil {
+		return "", err
+	}
+	now := s.now()
+	f := &Flow{ID: newFlowID(), Kind: kind, UserID: userID, SessionID: sessionID, Data: data, CreatedAt: now, ExpiresAt: now.Add(s.cfg.ChallengeTTL)}
+	if err := s.store.CreateFlow(ctx, f); err != nil {
+		return "", err
+	}
+	return f.ID, nil
+}
+
+// takeFlow consumes a ceremony: whatever happens next, its challenge can
+// never be used again. Missing, finished and expired flows are all refused
+// with code.
+func (s *Service) takeFlow(ctx context.Context, id, kind string, code account.Code) (*Flow, *flowData, error) {
+	if !validFlowID(id) {
+		return nil, nil, &account.Error{Code: code, Reason: "unknown_flow", Detail: "no such ceremony"}
+	}
+	f, err := s.store.TakeFlow(ctx, id, kind)
+	if account.IsCode(err, account.ENotFound) {
+		return nil, nil, &account.Error{Code: code, Reason: "unknown_flow", Detail: "ceremony unknown or already finished"}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !s.now().Before(f.ExpiresAt) {
+		return nil, nil, &account.Error{Code: code, Reason: "expired", Detail: "ceremony expired"}
+	}
+	var fd flowData
+	if err := json.Unmarshal(f.Data, &fd); err != nil {
+		return nil, nil, fmt.Errorf("flow %s: %w", f.ID, err)
+	}
+	return f, &fd, nil
+}
+
+// validFlowID reports whether id could be one newFlowID made; anything else
+// never reaches the database (PostgreSQL refuses NUL and invalid UTF-8).
+func validFlowID(id string) bool {
+	return id != "" && len(id) <= 64 && utf8.ValidString(id) && !strings.ContainsRune(id, 0)
+}
+
+// cleanName checks a passkey name from a member: trimmed, 1–64 characters,
+// no control characters.
+func cleanName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	bad := &account.Error{Code: account.EInvalidRequest, Field: "name", Reason: "invalid_name", Detail: "a passkey name is 1 to 64 characters"}
+	if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > 64 {
+		return "", bad
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return "", bad
+		}
+	}
+	return name, nil
+}
+
+// decoys returns stable fake credential ids for an address that has no
+// passkeys, so a username-first answer looks the same for every address.
+func (s *Service) decoys(emailKey string) []protocol.CredentialDescriptor {
+	m := hmac.New(sha256.New, s.cfg.DecoyKey)
+	m.Write([]byte("decoy\x00" + emailKey))
+	sum := m.Sum(nil)
+	return []protocol.CredentialDescriptor{{
+		Type: protocol.PublicKeyCredentialType, CredentialID: sum[:16],
+		Transport: []protocol.AuthenticatorTransport{protocol.Internal, protocol.Hybrid},
+	}}
+}
+
+func (s *Service) event(ctx context.Context, e *account.Event, c account.Client) error {
+	e.At = s.now()
+	e.IP = c.IP
+	e.UserAgent = c.UserAgent
+	return s.store.AppendEvent(ctx, e)
+}

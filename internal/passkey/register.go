@@ -1,0 +1,179 @@
+package passkey
+
+import (
+	"context"
+	"errors"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/keyshift/keyshift/internal/aaguid"
+	"github.com/keyshift/keyshift/internal/account"
+)
+
+// Creation is what BeginRegistration hands the browser.
+type Creation struct {
+	FlowID  string
+	Options protocol.PublicKeyCredentialCreationOptions
+}
+
+// BeginRegistration starts adding a passkey for a signed-in member
+// (WebAuthn L3 §7.1 steps 1–2 are the browser's; this is the RP's options):
+// a discoverable credential with user verification, no attestation, the
+// configured algorithms, and the member's passkeys excluded so an
+// authenticator that already holds one answers InvalidStateError.
+func (s *Service) BeginRegistration(ctx context.Context, u *account.User, sessionID string) (*Creation, error) {
+	existing, err := s.store.ListPasskeys(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	sel := s.wa.Config.AuthenticatorSelection
+	// WithAuthenticatorSelection replaces the whole struct, so it goes
+	// before WithResidentKeyRequirement (see DEPENDENCIES.md).
+	creation, sd, err := s.wa.BeginRegistration(waUser{u: u, creds: toWebAuthn(existing)},
+		webauthn.WithAuthenticatorSelection(sel),
+		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired),
+		webauthn.WithExclusions(descriptors(existing)),
+		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
+		webauthn.WithCredentialParameters(s.params),
+	)
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.saveFlow(ctx, KindRegister, u.ID, sessionID, sd, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Creation{FlowID: id, Options: creation.Response}, nil
+}
+
+// FinishRegistration verifies the browser's new credential (§7.1 steps
+// 3–25 in go-webauthn: client data, challenge, origin, RP ID hash, UP and
+// UV flags, algorithm, attestation "none") and stores it. A credential id
+// registered already — to anyone — is EPasskeyExists and nothing is written
+// (§7.1 step 26). name defaults to the provider's name.
+func (s *Service) FinishRegistration(ctx context.Context, u *account.User, flowID string, credential []byte, name string, c account.Client) (*Passkey, error) {
+	f, fd, err := s.takeFlow(ctx, flowID, KindRegister, account.EInvalidCredential)
+	if err != nil {
+		return nil, err
+	}
+	if f.UserID != u.ID {
+		return nil, &account.Error{Code: account.EInvalidCredential, Reason: "unknown_flow", Detail: "ceremony belongs to another member"}
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(credential)
+	if err != nil {
+		return nil, rejectCredential(err)
+	}
+	existing, err := s.store.ListPasskeys(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := s.wa.CreateCredential(waUser{u: u, creds: toWebAuthn(existing)}, fd.Session, parsed)
+	if err != nil {
+		return nil, rejectCredential(err)
+	}
+	if !s.cfg.AllowRoaming && cred.Authenticator.Attachment == protocol.CrossPlatform {
+		return nil, &account.Error{Code: account.EInvalidCredential, Reason: "roaming_not_allowed", Detail: "security keys are not allowed here"}
+	}
+	if name == "" {
+		name = defaultName(cred.Authenticator.AAGUID)
+	}
+	if name, err = cleanName(name); err != nil {
+		return nil, err
+	}
+	stored := s.credential(u, cred, name)
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.CreateCredential(ctx, stored); err != nil {
+			return err
+		}
+		return s.event(ctx, &account.Event{Type: account.EventPasskeyAdded, UserID: u.ID, SessionID: f.SessionID,
+			Data: map[string]any{"passkey": stored.ID, "provider": aaguid.Name(stored.AAGUID), "synced": stored.BackupState}}, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	v := view(*stored)
+	return &v, nil
+}
+
+// defaultName names a new passkey after its provider ("iCloud Keychain").
+func defaultName(id []byte) string {
+	if n, ok := aaguid.Lookup(id); ok {
+		return n
+	}
+	return "Passkey"
+}
+
+func (s *Service) credential(u *account.User, cred *webauthn.Credential, name string) *account.Credential {
+	now := s.now()
+	tr := make([]string, len(cred.Transport))
+	for i, t := range cred.Transport {
+		tr[i] = string(t)
+	}
+	return &account.Credential{
+		ID: s.accounts.NewID(), UserID: u.ID, Type: account.CredentialWebAuthn,
+		CredentialID: cred.ID, PublicKey: cred.PublicKey, SignCount: cred.Authenticator.SignCount,
+		AAGUID: cred.Authenticator.AAGUID, Transports: tr, Attachment: string(cred.Authenticator.Attachment),
+		BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState,
+		UserHandle: u.WebAuthnID, Name: name, CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+// rejectCredential turns a parse or verification failure into
+// EInvalidCredential, keeping go-webauthn's detail for the log.
+func rejectCredential(err error) error {
+	reason := "unverifiable"
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		reason = pe.Type
+	}
+	return &account.Error{Code: account.EInvalidCredential, Reason: reasonWord(reason), Detail: "credential rejected", Err: err}
+}
+
+// reasonWord keeps reasons snake_case words (go-webauthn's types are
+// kebab-case like "invalid_request" or "verification_error").
+func reasonWord(s string) string {
+	out := []rune{}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			out = append(out, r)
+		case r >= 'A' && r <= 'Z':
+			out = append(out, r+'a'-'A')
+		default:
+			out = append(out, '_')
+		}
+	}
+	return string(out)
+}
+
+// RegisterError records why a browser refused to create a passkey and
+// returns the code and catalog key of what the page should say.
+// InvalidStateError means an authenticator excluded by excludeCredentials
+// answered: this device or password manager already holds one of the
+// member's passkeys.
+func (s *Service) RegisterError(ctx context.Context, u *account.User, flowID, name string, c account.Client) (string, error) {
+	code := "failed"
+	switch name {
+	case "InvalidStateError":
+		code = "passkey_on_device"
+	case "NotAllowedError", "AbortError":
+		code = "cancelled"
+	case "NotSupportedError":
+		code = "not_supported"
+	case "SecurityError":
+		code = "security"
+	}
+	// The ceremony is over either way; its challenge must not linger.
+	if validFlowID(flowID) {
+		if _, err := s.store.TakeFlow(ctx, flowID, KindRegister); err != nil && !account.IsCode(err, account.ENotFound) {
+			return "", err
+		}
+	}
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	err := s.event(ctx, &account.Event{Type: account.EventPasskeyRegisterError, UserID: u.ID, Outcome: code,
+		Data: map[string]any{"name": reasonWord(name)}}, c)
+	return code, err
+}

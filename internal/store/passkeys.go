@@ -1,0 +1,136 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/passkey"
+)
+
+// CreateFlow implements passkey.Store.
+func (db *DB) CreateFlow(ctx context.Context, f *passkey.Flow) error {
+	_, err := db.exec(ctx, `INSERT INTO webauthn_flows (id, kind, user_id, session_id, data, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		f.ID, f.Kind, nullString(f.UserID), nullString(f.SessionID), string(f.Data),
+		db.dialect.time(f.CreatedAt), db.dialect.time(f.ExpiresAt))
+	return err
+}
+
+// TakeFlow implements passkey.Store: one DELETE … RETURNING, so of two
+// requests finishing the same ceremony at once exactly one gets the row.
+func (db *DB) TakeFlow(ctx context.Context, id, kind string) (*passkey.Flow, error) {
+	f := passkey.Flow{ID: id, Kind: kind}
+	var data string
+	err := db.queryRowW(ctx, `DELETE FROM webauthn_flows WHERE id = ? AND kind = ?
+		RETURNING COALESCE(user_id, ''), COALESCE(session_id, ''), data, created_at, expires_at`, id, kind).
+		Scan(&f.UserID, &f.SessionID, &data, dbTime{&f.CreatedAt}, dbTime{&f.ExpiresAt})
+	if err := scanErr(err, "ceremony"); err != nil {
+		return nil, err
+	}
+	f.Data = []byte(data)
+	return &f, nil
+}
+
+// DeleteExpiredFlows removes ceremonies nobody finished.
+func (db *DB) DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error) {
+	res, err := db.exec(ctx, `DELETE FROM webauthn_flows WHERE expires_at <= ?`, db.dialect.time(now))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// FindUserByWebAuthnID implements passkey.Store.
+func (db *DB) FindUserByWebAuthnID(ctx context.Context, handle []byte) (*account.User, error) {
+	var u account.User
+	err := db.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.webauthn_id = ?`, handle).Scan(userDest(&u)...)
+	if err := scanErr(err, "user"); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+const passkeyColumns = `id, user_id, credential_id, public_key, sign_count, aaguid, transports, attachment,
+	backup_eligible, backup_state, user_handle, name, created_at, updated_at, last_used_at`
+
+func passkeyDest(c *account.Credential, transports *string) []any {
+	return []any{&c.ID, &c.UserID, &c.CredentialID, &c.PublicKey, &c.SignCount, &c.AAGUID, transports, &c.Attachment,
+		dbBool{&c.BackupEligible}, dbBool{&c.BackupState}, &c.UserHandle, &c.Name,
+		dbTime{&c.CreatedAt}, dbTime{&c.UpdatedAt}, dbTime{&c.LastUsedAt}}
+}
+
+func splitTransports(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// ListPasskeys implements passkey.Store: the user's WebAuthn credentials,
+// oldest first.
+func (db *DB) ListPasskeys(ctx context.Context, userID string) ([]account.Credential, error) {
+	rows, err := db.query(ctx, `SELECT `+passkeyColumns+` FROM credentials
+		WHERE user_id = ? AND type = 'webauthn' ORDER BY created_at, id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []account.Credential
+	for rows.Next() {
+		c := account.Credential{Type: account.CredentialWebAuthn}
+		var tr string
+		if err := rows.Scan(passkeyDest(&c, &tr)...); err != nil {
+			return nil, err
+		}
+		c.Transports = splitTransports(tr)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// FindPasskeyByCredentialID implements passkey.Store.
+func (db *DB) FindPasskeyByCredentialID(ctx context.Context, credentialID []byte) (*account.Credential, error) {
+	c := account.Credential{Type: account.CredentialWebAuthn}
+	var tr string
+	err := db.queryRow(ctx, `SELECT `+passkeyColumns+` FROM credentials
+		WHERE credential_id = ? AND type = 'webauthn'`, credentialID).Scan(passkeyDest(&c, &tr)...)
+	if err := scanErr(err, "passkey"); err != nil {
+		return nil, err
+	}
+	c.Transports = splitTransports(tr)
+	return &c, nil
+}
+
+// UpdatePasskeyUse implements passkey.Store: after a verified assertion, the
+// new sign count, the backup flags as the authenticator reports them now,
+// and the time of use.
+func (db *DB) UpdatePasskeyUse(ctx context.Context, id string, signCount uint32, backupEligible, backupState bool, at time.Time) error {
+	res, err := db.exec(ctx, `UPDATE credentials SET sign_count = ?, backup_eligible = ?, backup_state = ?, last_used_at = ?, updated_at = ?
+		WHERE id = ? AND type = 'webauthn'`,
+		int64(signCount), db.boolArg(backupEligible), db.boolArg(backupState), db.dialect.time(at), db.dialect.time(at), id)
+	return affected(res, err, "passkey")
+}
+
+// RenamePasskey implements passkey.Store; ENotFound unless the passkey is
+// the user's.
+func (db *DB) RenamePasskey(ctx context.Context, userID, id, name string, at time.Time) error {
+	res, err := db.exec(ctx, `UPDATE credentials SET name = ?, updated_at = ? WHERE id = ? AND user_id = ? AND type = 'webauthn'`,
+		name, db.dialect.time(at), id, userID)
+	return affected(res, err, "passkey")
+}
+
+// DeletePasskey implements passkey.Store; ENotFound unless the passkey is
+// the user's.
+func (db *DB) DeletePasskey(ctx context.Context, userID, id string) error {
+	res, err := db.exec(ctx, `DELETE FROM credentials WHERE id = ? AND user_id = ? AND type = 'webauthn'`, id, userID)
+	return affected(res, err, "passkey")
+}
+
+// SetSteppedUp implements passkey.Store: records a fresh assertion on a session.
+func (db *DB) SetSteppedUp(ctx context.Context, sessionID string, at time.Time) error {
+	res, err := db.exec(ctx, `UPDATE sessions SET stepped_up_at = ? WHERE id = ?`, db.dialect.time(at), sessionID)
+	return affected(res, err, "session")
+}

@@ -1,0 +1,200 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/passkey"
+)
+
+// passkeyJSON is API.md's Passkey.
+type passkeyJSON struct {
+	ID             string     `json:"id"`
+	Name           string     `json:"name"`
+	Provider       string     `json:"provider"`
+	CreatedAt      time.Time  `json:"createdAt"`
+	LastUsedAt     *time.Time `json:"lastUsedAt"`
+	BackupEligible bool       `json:"backupEligible"`
+	BackedUp       bool       `json:"backedUp"`
+	Synced         bool       `json:"synced"`
+	Transports     []string   `json:"transports"`
+	Attachment     string     `json:"attachment"`
+}
+
+func toPasskeyJSON(p passkey.Passkey) passkeyJSON {
+	j := passkeyJSON{ID: p.ID, Name: p.Name, Provider: p.Provider, CreatedAt: p.CreatedAt,
+		BackupEligible: p.BackupEligible, BackedUp: p.BackedUp, Synced: p.Synced,
+		Transports: p.Transports, Attachment: p.Attachment}
+	if j.Transports == nil {
+		j.Transports = []string{}
+	}
+	if !p.LastUsedAt.IsZero() {
+		j.LastUsedAt = &p.LastUsedAt
+	}
+	return j
+}
+
+// ceremonyBody is what every finish step posts.
+type ceremonyBody struct {
+	FlowID     string          `json:"flowId"`
+	Credential json.RawMessage `json:"credential"`
+	Name       string          `json:"name"`
+	Mediation  string          `json:"mediation"`
+	Email      string          `json:"email"`
+}
+
+// requireFresh refuses a sensitive action when the session's last sign-in
+// or step-up is older than the reauth window.
+func (s *Server) requireFresh(sw *account.SessionWithUser) error {
+	if s.accounts.Now().Sub(sw.Session.FreshAt()) > s.cfg.Passkey.ReauthWindow {
+		return &account.Error{Code: account.EReauthRequired, Detail: "sign in again to confirm"}
+	}
+	return nil
+}
+
+// passkeyRegisterBegin is POST /api/passkeys/register/begin.
+func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	if err := decodeJSON(w, r, &struct{}{}); err != nil {
+		return err
+	}
+	if err := s.requireFresh(sw); err != nil {
+		return err
+	}
+	c, err := s.passkeys.BeginRegistration(r.Context(), &sw.User, sw.Session.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"flowId": c.FlowID, "publicKey": c.Options})
+	return nil
+}
+
+// passkeyRegisterFinish is POST /api/passkeys/register/finish.
+func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	var body ceremonyBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	p, err := s.passkeys.FinishRegistration(r.Context(), &sw.User, body.FlowID, body.Credential, body.Name, s.client(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"passkey": toPasskeyJSON(*p)})
+	return nil
+}
+
+// passkeyRegisterError is POST /api/passkeys/register/error: the page
+// reports why create() failed and gets the words to show.
+func (s *Server) passkeyRegisterError(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	var body ceremonyBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	code, err := s.passkeys.RegisterError(r.Context(), &sw.User, body.FlowID, body.Name, s.client(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"code": code, "message": s.msg.T("passkey.register_error." + code)})
+	return nil
+}
+
+// passkeyLoginBegin is POST /api/passkeys/login/begin.
+func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) error {
+	var body ceremonyBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	req, err := s.passkeys.BeginLogin(r.Context(), body.Email)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"flowId": req.FlowID, "publicKey": req.Options})
+	return nil
+}
+
+// passkeyLoginFinish is POST /api/passkeys/login/finish.
+func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) error {
+	var body ceremonyBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	res, err := s.passkeys.FinishLogin(r.Context(), body.FlowID, body.Credential, body.Mediation, s.client(r))
+	method := account.MethodPasskeyModal
+	if res != nil {
+		method = res.Session.AuthMethod
+	} else if body.Mediation == "conditional" {
+		method = account.MethodPasskeyConditional
+	}
+	s.countSignin(method, err)
+	if err != nil {
+		return err
+	}
+	s.setSession(w, r, res)
+	writeJSON(w, http.StatusOK, signinJSON{User: toUserJSON(res.User)})
+	return nil
+}
+
+// listPasskeys is GET /api/passkeys.
+func (s *Server) listPasskeys(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.passkeys.List(r.Context(), sw.User.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]passkeyJSON, len(list))
+	for i, p := range list {
+		out[i] = toPasskeyJSON(p)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"passkeys": out})
+	return nil
+}
+
+// renamePasskey is PATCH /api/passkeys/{id}.
+func (s *Server) renamePasskey(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	var body ceremonyBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	p, err := s.passkeys.Rename(r.Context(), sw.User.ID, r.PathValue("id"), body.Name, s.client(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"passkey": toPasskeyJSON(*p)})
+	return nil
+}
+
+// deletePasskey is DELETE /api/passkeys/{id}; it needs a recent sign-in.
+func (s *Server) deletePasskey(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	if err := s.requireFresh(sw); err != nil {
+		return err
+	}
+	if err := s.passkeys.Delete(r.Context(), sw.User.ID, r.PathValue("id"), s.client(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
