@@ -3,6 +3,7 @@ package aaguid
 import (
 	"bytes"
 	"errors"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -212,6 +213,23 @@ func TestProvidersFileIsValid(t *testing.T) {
 	}
 	if got := len(table()); got != len(m) {
 		t.Errorf("the table the server uses has %d entries, want %d", got, len(m))
+	}
+}
+
+func TestEveryHardwareKeyHasItsSourceInTheNotice(t *testing.T) {
+	t.Parallel()
+	notice, err := os.ReadFile("providers.LICENSE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := parseTable(providersJSON)
+	for key, name := range m {
+		if !strings.HasPrefix(name, "YubiKey") && !strings.HasPrefix(name, "Security Key") {
+			continue
+		}
+		if !bytes.Contains(notice, []byte(Format(key[:]))) {
+			t.Errorf("%s (%s) has no source in providers.LICENSE", Format(key[:]), name)
+		}
 	}
 }
 
