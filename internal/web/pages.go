@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/passkey"
 )
 
 //go:embed templates/*.html
@@ -68,6 +69,17 @@ type pageData struct {
 	User      *account.User
 	Session   *account.Session
 	Sessions  []account.Session
+	Passkeys  []passkey.Passkey
+	// Notice confirms what just happened, in the section it concerns.
+	Notice string
+	// PasskeyError is a refused rename or removal, shown in the form of
+	// the passkey it concerns.
+	PasskeyError *passkeyError
+}
+
+// passkeyError is a refusal beside one passkey's forms.
+type passkeyError struct {
+	ID, Message string
 }
 
 // render writes a page. Pages with account data are never cached.
@@ -178,20 +190,83 @@ func (s *Server) signoutForm(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }
 
+// passkeyNotices are the confirmations the account page shows after a
+// passkey ceremony in the page (?passkey=…); anything else shows none.
+var passkeyNotices = map[string]string{"added": "passkeys.added_notice", "used": "passkeys.used_notice"}
+
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 	sw, err := s.authenticate(r)
 	if err != nil {
 		s.toSignin(w, r, err)
 		return
 	}
-	list, err := s.accounts.Sessions(r.Context(), sw.User.ID)
+	d := pageData{}
+	if key, ok := passkeyNotices[r.URL.Query().Get("passkey")]; ok {
+		d.Notice = s.msg.T(key)
+	}
+	s.renderAccount(w, r, http.StatusOK, sw, d)
+}
+
+// renderAccount shows the account page of sw's member with d's notices.
+func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, sw *account.SessionWithUser, d pageData) {
+	sessions, err := s.accounts.Sessions(r.Context(), sw.User.ID)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "account", pageData{
-		Title: s.msg.T("account.title"), User: &sw.User, Session: &sw.Session, Sessions: list,
+	passkeys, err := s.passkeys.List(r.Context(), sw.User.ID)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	d.Title, d.User, d.Session, d.Sessions, d.Passkeys = s.msg.T("account.title"), &sw.User, &sw.Session, sessions, passkeys
+	s.render(w, r, status, "account", d)
+}
+
+// renamePasskeyForm is the rename form of a passkey, without JavaScript.
+func (s *Server) renamePasskeyForm(w http.ResponseWriter, r *http.Request) {
+	s.passkeyForm(w, r, func(sw *account.SessionWithUser, id string) error {
+		_, err := s.passkeys.Rename(r.Context(), sw.User.ID, id, r.PostFormValue("name"), s.client(r))
+		return err
 	})
+}
+
+// deletePasskeyForm is the remove form of a passkey, without JavaScript;
+// like the API, it needs a recent sign-in.
+func (s *Server) deletePasskeyForm(w http.ResponseWriter, r *http.Request) {
+	s.passkeyForm(w, r, func(sw *account.SessionWithUser, id string) error {
+		if err := s.requireFresh(sw); err != nil {
+			return err
+		}
+		return s.passkeys.Delete(r.Context(), sw.User.ID, id, s.client(r))
+	})
+}
+
+// passkeyForm runs a form post about the passkey in the path, then sends
+// the member back to their passkeys; a refusal is shown beside that
+// passkey's forms.
+func (s *Server) passkeyForm(w http.ResponseWriter, r *http.Request, act func(sw *account.SessionWithUser, id string) error) {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		s.toSignin(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	err = parseForm(w, r)
+	if err == nil {
+		err = act(sw, id)
+	}
+	if err == nil || account.IsCode(err, account.ENotFound) {
+		// Gone already (another tab, another device): the list shows it.
+		http.Redirect(w, r, "/account#passkeys", http.StatusSeeOther)
+		return
+	}
+	e := s.observeError(r, err)
+	if e.Code == account.EInternal {
+		s.renderError(w, r, err)
+		return
+	}
+	s.renderAccount(w, r, Status(e.Code), sw, pageData{PasskeyError: &passkeyError{ID: id, Message: s.message(e)}})
 }
 
 // toSignin sends a visitor without a session to the sign-in page.

@@ -45,6 +45,8 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	mux.HandleFunc("GET /account", s.accountPage)
 	mux.HandleFunc("POST /account/sessions/{id}/revoke", s.revokeSessionForm)
 	mux.HandleFunc("POST /account/sessions/revoke-all", s.revokeAllForm)
+	mux.HandleFunc("POST /account/passkeys/{id}/rename", s.renamePasskeyForm)
+	mux.HandleFunc("POST /account/passkeys/{id}/delete", s.deletePasskeyForm)
 	mux.Handle("GET /static/", staticHandler())
 
 	// Operations.
