@@ -1,0 +1,360 @@
+// keyshift.js — passkeys in the page, with the browser's own WebAuthn API.
+//
+// Everything here is an addition: without JavaScript, or in a browser without
+// WebAuthn, the passkey controls stay hidden and the forms work as plain form
+// posts. Words a person reads come from the page (data-msg-* attributes and
+// hidden elements rendered from the message catalog) or from the server's
+// answers, never from this file.
+(() => {
+  "use strict";
+
+  const supported = typeof window.PublicKeyCredential === "function" &&
+    !!(navigator.credentials && navigator.credentials.create && navigator.credentials.get) &&
+    window.isSecureContext !== false;
+
+  // ---- base64url and the WebAuthn JSON forms, for browsers without the
+  // Level 3 helpers (parse*OptionsFromJSON, toJSON). ----
+
+  const fromB64url = (s) => {
+    const b64 = s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4);
+    const bin = atob(b64);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out.buffer;
+  };
+
+  const toB64url = (buf) => {
+    const bytes = new Uint8Array(buf);
+    let bin = "";
+    for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  };
+
+  const withIDs = (list) => (list || []).map((c) => Object.assign({}, c, { id: fromB64url(c.id) }));
+
+  const creationOptions = (json) => {
+    if (typeof PublicKeyCredential.parseCreationOptionsFromJSON === "function") {
+      return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+    }
+    return Object.assign({}, json, {
+      challenge: fromB64url(json.challenge),
+      user: Object.assign({}, json.user, { id: fromB64url(json.user.id) }),
+      excludeCredentials: withIDs(json.excludeCredentials),
+    });
+  };
+
+  const requestOptions = (json) => {
+    if (typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function") {
+      return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+    }
+    return Object.assign({}, json, {
+      challenge: fromB64url(json.challenge),
+      allowCredentials: withIDs(json.allowCredentials),
+    });
+  };
+
+  const credentialJSON = (cred) => {
+    if (typeof cred.toJSON === "function") return cred.toJSON();
+    const r = cred.response;
+    const response = { clientDataJSON: toB64url(r.clientDataJSON) };
+    if (r.attestationObject) {
+      response.attestationObject = toB64url(r.attestationObject);
+      if (r.getTransports) response.transports = r.getTransports();
+      if (r.getAuthenticatorData) response.authenticatorData = toB64url(r.getAuthenticatorData());
+      if (r.getPublicKeyAlgorithm) response.publicKeyAlgorithm = r.getPublicKeyAlgorithm();
+      const pk = r.getPublicKey && r.getPublicKey();
+      if (pk) response.publicKey = toB64url(pk);
+    } else {
+      response.authenticatorData = toB64url(r.authenticatorData);
+      response.signature = toB64url(r.signature);
+      if (r.userHandle) response.userHandle = toB64url(r.userHandle);
+    }
+    return {
+      id: cred.id,
+      rawId: toB64url(cred.rawId),
+      type: cred.type,
+      authenticatorAttachment: cred.authenticatorAttachment || undefined,
+      clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+      response,
+    };
+  };
+
+  // ---- the JSON API ----
+
+  // api sends a JSON request and resolves to {ok, status, body}; a network
+  // failure resolves with status 0 and no body, so callers have one path.
+  const api = async (method, path, body) => {
+    try {
+      const res = await fetch(path, {
+        method,
+        headers: body === undefined ? {} : { "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "same-origin",
+      });
+      let data = null;
+      if (res.status !== 204) {
+        try { data = await res.json(); } catch (e) { data = null; }
+      }
+      return { ok: res.ok, status: res.status, body: data };
+    } catch (e) {
+      return { ok: false, status: 0, body: null };
+    }
+  };
+
+  // errorMessage is the server's words for a failed answer, else fallback.
+  const errorMessage = (res, fallback) =>
+    (res.body && res.body.error && res.body.error.message) || fallback;
+
+  const say = (el, text) => {
+    if (el) el.textContent = text || "";
+  };
+
+  const show = (el, on) => {
+    if (el) el.hidden = !on;
+  };
+
+  // A browser's refusal that needs no words: the member cancelled, or the
+  // page stopped the request itself.
+  const quiet = (err) => err && (err.name === "NotAllowedError" || err.name === "AbortError");
+
+  // go loads url, from the server even when only its fragment differs
+  // from the page's address (assign() would merely scroll then).
+  const go = (url) => {
+    const u = new URL(url, window.location.href);
+    if (u.pathname === window.location.pathname && u.search === window.location.search) {
+      window.history.replaceState(null, "", u.href);
+      window.location.reload();
+    } else {
+      window.location.assign(u.href);
+    }
+  };
+
+  // ---- sign-in: conditional mediation (passkeys offered in the email
+  // field's autofill) and a modal "Sign in with a passkey" button ----
+
+  let leaving = false; // signed in: the page is on its way elsewhere
+
+  // signIn finishes a passkey sign-in and goes on to the account, or
+  // answers the refusal to show.
+  const signIn = async (flowId, cred, mediation, to) => {
+    const res = await api("POST", "/api/passkeys/login/finish", {
+      flowId, credential: credentialJSON(cred), mediation,
+    });
+    if (res.ok) {
+      leaving = true;
+      go(to || "/account");
+      return null;
+    }
+    return res;
+  };
+
+  const setupSignin = (box) => {
+    const form = document.getElementById("signin-form");
+    const button = document.getElementById("passkey-button");
+    const message = document.getElementById("passkey-message");
+    let autofill = null; // {controller, done} of the conditional request, while it runs
+
+    const mark = (state) => {
+      if (form) form.dataset.passkeyAutofill = state;
+    };
+
+    const fail = (res) => say(message, errorMessage(res, box.dataset.msgFailed));
+
+    // startAutofill offers the member's passkeys in the email field's
+    // autofill. Cancelled — by the member, or by the page before another
+    // request — it ends without a word. form[data-passkey-autofill] tells
+    // its state: waiting, then ended (or unavailable).
+    const startAutofill = () => {
+      const controller = new AbortController();
+      const signal = controller.signal;
+      const run = async () => {
+        const available = typeof PublicKeyCredential.isConditionalMediationAvailable === "function" &&
+          await PublicKeyCredential.isConditionalMediationAvailable().catch(() => false);
+        if (!available) return "unavailable";
+        const begin = await api("POST", "/api/passkeys/login/begin", {});
+        if (!begin.ok || signal.aborted) return "ended";
+        let cred;
+        try {
+          cred = await navigator.credentials.get({
+            mediation: "conditional",
+            publicKey: requestOptions(begin.body.publicKey),
+            signal,
+          });
+        } catch (err) {
+          if (!quiet(err)) console.debug("keyshift: passkey autofill ended:", err.name);
+          return "ended";
+        }
+        if (!cred) return "ended";
+        const res = await signIn(begin.body.flowId, cred, "conditional");
+        if (res) fail(res);
+        return "ended";
+      };
+      mark("waiting");
+      autofill = { controller, done: run().then(mark) };
+    };
+
+    const stopAutofill = async () => {
+      if (!autofill) return;
+      const a = autofill;
+      autofill = null;
+      a.controller.abort();
+      await a.done;
+    };
+
+    button.addEventListener("click", async () => {
+      if (leaving || button.disabled) return;
+      button.disabled = true;
+      say(message, "");
+      try {
+        // A pending conditional request makes every other get() fail.
+        await stopAutofill();
+        if (leaving) return;
+        const begin = await api("POST", "/api/passkeys/login/begin", {});
+        if (!begin.ok) {
+          fail(begin);
+          return;
+        }
+        let cred;
+        try {
+          cred = await navigator.credentials.get({ publicKey: requestOptions(begin.body.publicKey) });
+        } catch (err) {
+          say(message, quiet(err) ? box.dataset.msgNotAllowed : box.dataset.msgFailed);
+          return;
+        }
+        const res = await signIn(begin.body.flowId, cred, "modal");
+        if (res) fail(res);
+      } finally {
+        button.disabled = false;
+        // Still here: the autofill offers the passkeys again.
+        if (!leaving && !autofill) startAutofill();
+      }
+    });
+
+    startAutofill();
+  };
+
+  // ---- the account page: add, rename and remove passkeys ----
+
+  // setupPasskeys makes "Add a passkey" and "Use that passkey to sign in"
+  // work; they are shown only where WebAuthn is.
+  const setupPasskeys = (section) => {
+    const add = document.getElementById("add-passkey");
+    const message = document.getElementById("add-passkey-message");
+    const onDevice = document.getElementById("passkey-on-device");
+    const use = document.getElementById("use-passkey");
+    const failed = section.dataset.msgFailed;
+
+    if (add) {
+      add.addEventListener("click", async () => {
+        if (add.disabled) return;
+        add.disabled = true;
+        say(message, "");
+        show(onDevice, false);
+        try {
+          const begin = await api("POST", "/api/passkeys/register/begin", {});
+          if (!begin.ok) {
+            say(message, errorMessage(begin, failed));
+            return;
+          }
+          const flowId = begin.body.flowId;
+          let cred;
+          try {
+            cred = await navigator.credentials.create({ publicKey: creationOptions(begin.body.publicKey) });
+          } catch (err) {
+            // The server words the browser's refusal, and records it.
+            const res = await api("POST", "/api/passkeys/register/error", { flowId, name: err.name || "Error" });
+            const code = res.ok && res.body ? res.body.code : "";
+            say(message, res.ok && res.body ? res.body.message : failed);
+            show(onDevice, code === "passkey_on_device");
+            return;
+          }
+          const res = await api("POST", "/api/passkeys/register/finish", { flowId, credential: credentialJSON(cred) });
+          if (res.ok) {
+            go("/account?passkey=added#passkeys");
+            return;
+          }
+          say(message, errorMessage(res, failed));
+        } finally {
+          add.disabled = false;
+        }
+      });
+    }
+
+    // "Use that passkey to sign in": the device already holds one of the
+    // member's passkeys; sign in with exactly those (username-first).
+    if (use) {
+      use.addEventListener("click", async () => {
+        if (use.disabled) return;
+        use.disabled = true;
+        try {
+          const begin = await api("POST", "/api/passkeys/login/begin", { email: section.dataset.email });
+          if (!begin.ok) {
+            say(message, errorMessage(begin, failed));
+            return;
+          }
+          let cred;
+          try {
+            cred = await navigator.credentials.get({ publicKey: requestOptions(begin.body.publicKey) });
+          } catch (err) {
+            say(message, quiet(err) ? section.dataset.msgNotAllowed : failed);
+            return;
+          }
+          const res = await signIn(begin.body.flowId, cred, "username", "/account?passkey=used#passkeys");
+          if (res) say(message, errorMessage(res, failed));
+        } finally {
+          use.disabled = false;
+        }
+      });
+    }
+  };
+
+  // setupManage sends the rename and remove forms through the API and shows
+  // a refusal beside the form; without JavaScript they post as they are.
+  const setupManage = (section) => {
+    const failed = section.dataset.msgFailed;
+
+    section.addEventListener("submit", async (ev) => {
+      const form = ev.target;
+      const id = form.dataset.passkey;
+      if (!id) return;
+      ev.preventDefault();
+      const error = form.querySelector(".error");
+      const submit = form.querySelector("button[type=submit]");
+      if (submit.disabled) return;
+      submit.disabled = true;
+      say(error, "");
+      try {
+        const path = "/api/passkeys/" + encodeURIComponent(id);
+        const res = form.dataset.action === "delete"
+          ? await api("DELETE", path)
+          : await api("PATCH", path, { name: form.elements.name.value });
+        if (res.ok) {
+          window.location.reload();
+          return;
+        }
+        say(error, errorMessage(res, failed));
+      } finally {
+        submit.disabled = false;
+      }
+    });
+  };
+
+  // ---- start ----
+
+  const start = () => {
+    const passkeys = document.getElementById("passkeys");
+    if (passkeys) setupManage(passkeys);
+    if (!supported) return; // the passkey controls stay hidden
+    for (const el of document.querySelectorAll("[data-requires~=webauthn]")) el.hidden = false;
+    for (const el of document.querySelectorAll("[data-without~=webauthn]")) el.hidden = true;
+    const signin = document.getElementById("passkey-signin");
+    if (signin) setupSignin(signin);
+    if (passkeys) setupPasskeys(passkeys);
+  };
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
