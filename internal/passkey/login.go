@@ -76,45 +76,71 @@ func (s *Service) saveLogin(ctx context.Context, userID string, sd *webauthn.Ses
 // challenge, origin, RP ID hash, UP, UV — required here —, the signature
 // and BE consistency) and the RP's own steps: the ceremony is single-use
 // and unexpired, the credential exists and belongs to the user handle, and
-// the sign count did not go backwards (§7.2 step 22: both non-zero and not
-// increasing means a possible clone: refused and audited). On success the
-// credential's count, BE/BS and last use are updated and a session starts,
-// in one transaction. mediation is "conditional" or "modal" as the page
-// reports it, for telemetry.
+// the sign count did not go backwards (§7.2 step 22: when either count is
+// non-zero, a new one not above the stored one means a possible clone:
+// refused and audited). mediation is
+// "conditional" or "modal" as the page reports it, for telemetry.
+//
+// Every attempt uses the ceremony up. The reads (ceremony, credential with
+// its member) and the signature check come first, outside any transaction;
+// then one write transaction consumes the ceremony — of two requests
+// finishing it at once exactly one gets it, the other is refused and
+// writes nothing — starts the session, records the event and updates the
+// credential's count, BE/BS and last use.
 func (s *Service) FinishLogin(ctx context.Context, flowID string, credential []byte, mediation string, c account.Client) (*account.SigninResult, error) {
-	_, fd, err := s.takeFlow(ctx, flowID, KindLogin, account.EPasskeyRejected)
+	_, fd, err := s.findFlow(ctx, flowID, KindLogin, account.EPasskeyRejected)
 	if err != nil {
 		return nil, err
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(credential)
 	if err != nil {
-		return nil, rejectCredential(err)
+		return nil, s.loginFailed(ctx, flowID, nil, rejectCredential(err), c)
 	}
 	u, stored, verified, err := s.verifyAssertion(ctx, fd, parsed)
 	if err != nil {
-		return nil, s.loginFailed(ctx, u, err, c)
+		return nil, s.loginFailed(ctx, flowID, u, err, c)
 	}
 	if verified.Authenticator.CloneWarning {
-		return nil, s.cloneWarning(ctx, u, stored, verified, c)
+		return nil, s.cloneWarning(ctx, flowID, u, stored, parsed.Response.AuthenticatorData.Counter, c)
 	}
 	method := methodOf(fd.Username, mediation)
 	var res *account.SigninResult
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		flags := parsed.Response.AuthenticatorData.Flags
-		if err := s.store.UpdatePasskeyUse(ctx, stored.ID, verified.Authenticator.SignCount,
-			flags.HasBackupEligible(), flags.HasBackupState(), s.now()); err != nil {
+		if err := s.consumeFlow(ctx, flowID, KindLogin, account.EPasskeyRejected); err != nil {
+			return err
+		}
+		var err error
+		if res, err = s.accounts.StartSession(ctx, u, method, c); err != nil {
 			return err
 		}
 		if err := s.event(ctx, &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(method),
 			Outcome: account.OutcomeSuccess, Data: map[string]any{"passkey": stored.ID}}, c); err != nil {
 			return err
 		}
-		var err error
-		res, err = s.accounts.StartSession(ctx, u, method, c)
+		// Last, so the credential's row is locked for the shortest time.
+		flags := parsed.Response.AuthenticatorData.Flags
+		err = s.store.UpdatePasskeyUse(ctx, stored.ID, verified.Authenticator.SignCount,
+			flags.HasBackupEligible(), flags.HasBackupState(), s.now())
+		if account.IsCode(err, account.ENotFound) {
+			return errCountMoved
+		}
 		return err
 	})
-	return res, err
+	if errors.Is(err, errCountMoved) {
+		// Another sign-in stored this count or a later one since it was
+		// read (or the passkey was removed): the same count twice at once
+		// is what a cloned authenticator looks like.
+		return nil, s.cloneWarning(ctx, flowID, u, stored, parsed.Response.AuthenticatorData.Counter, c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }
+
+// errCountMoved is UpdatePasskeyUse refusing the count inside FinishLogin's
+// transaction.
+var errCountMoved = errors.New("passkey sign count moved meanwhile")
 
 func methodOf(username bool, mediation string) account.AuthMethod {
 	switch {
@@ -130,39 +156,42 @@ func methodOf(username bool, mediation string) account.AuthMethod {
 // lets go-webauthn verify it. It returns the member (when known, for the
 // audit of a failure), the stored credential and the verified one.
 func (s *Service) verifyAssertion(ctx context.Context, fd *flowData, parsed *protocol.ParsedCredentialAssertionData) (*account.User, *account.Credential, *webauthn.Credential, error) {
-	stored, err := s.store.FindPasskeyByCredentialID(ctx, parsed.RawID)
+	stored, u, err := s.store.FindPasskeyWithUser(ctx, parsed.RawID)
 	if account.IsCode(err, account.ENotFound) {
 		return nil, nil, nil, rejected("unknown_credential", err)
 	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	u, err := s.store.FindUser(ctx, stored.UserID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	creds, err := s.store.ListPasskeys(ctx, u.ID)
-	if err != nil {
-		return u, nil, nil, err
-	}
-	wu := waUser{u: u, creds: toWebAuthn(creds)}
 	var verified *webauthn.Credential
 	if len(fd.Session.UserID) > 0 {
 		// Username-first: the credential must be the named member's.
 		if !bytes.Equal(fd.Session.UserID, u.WebAuthnID) {
 			return u, stored, nil, rejected("wrong_user", nil)
 		}
-		verified, err = s.wa.ValidateLogin(wu, fd.Session, parsed)
-	} else {
-		// Discoverable: the user handle the authenticator returns must be
-		// the one of the member who owns the credential.
-		verified, err = s.wa.ValidateDiscoverableLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
-			if !bytes.Equal(userHandle, u.WebAuthnID) {
-				return nil, errors.New("user handle does not match the credential's owner")
-			}
-			return wu, nil
-		}, fd.Session, parsed)
+		// go-webauthn checks that the member owns every credential the
+		// ceremony allowed, so it needs them all.
+		creds, err := s.store.ListPasskeys(ctx, u.ID)
+		if err != nil {
+			return u, stored, nil, err
+		}
+		verified, err = s.wa.ValidateLogin(waUser{u: u, creds: toWebAuthn(creds)}, fd.Session, parsed)
+		if err != nil {
+			return u, stored, nil, rejected("verification_failed", err)
+		}
+		return u, stored, verified, nil
 	}
+	// Discoverable: the user handle the authenticator returns must be the
+	// one of the member who owns the credential. With no allowCredentials
+	// go-webauthn only looks up the credential the assertion names, so that
+	// one is all it gets.
+	wu := waUser{u: u, creds: toWebAuthn([]account.Credential{*stored})}
+	verified, err = s.wa.ValidateDiscoverableLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
+		if !bytes.Equal(userHandle, u.WebAuthnID) {
+			return nil, errors.New("user handle does not match the credential's owner")
+		}
+		return wu, nil
+	}, fd.Session, parsed)
 	if err != nil {
 		return u, stored, nil, rejected("verification_failed", err)
 	}
@@ -173,33 +202,48 @@ func rejected(reason string, err error) error {
 	return &account.Error{Code: account.EPasskeyRejected, Reason: reason, Detail: "passkey sign-in refused", Err: err}
 }
 
-// loginFailed records a refused assertion and returns err.
-func (s *Service) loginFailed(ctx context.Context, u *account.User, err error, c account.Client) error {
-	if !account.IsCode(err, account.EPasskeyRejected) {
-		return err
-	}
-	userID := ""
+// loginFailed uses the ceremony up and, for a refused assertion, records
+// the refusal, in one transaction; it returns err.
+func (s *Service) loginFailed(ctx context.Context, flowID string, u *account.User, err error, c account.Client) error {
+	rejection := account.IsCode(err, account.EPasskeyRejected)
+	userID, reason := "", ""
 	if u != nil {
 		userID = u.ID
 	}
-	reason := ""
 	if e, ok := errors.AsType[*account.Error](err); ok {
 		reason = e.Reason
 	}
-	if aerr := s.event(ctx, &account.Event{Type: account.EventSignin, UserID: userID, Method: "passkey",
-		Outcome: account.OutcomeFailure, Data: map[string]any{"reason": reason}}, c); aerr != nil {
-		return fmt.Errorf("recording a refused passkey: %w (refused because: %v)", aerr, err)
+	werr := s.store.InTx(ctx, func(ctx context.Context) error {
+		if _, err := s.store.TakeFlow(ctx, flowID, KindLogin); err != nil && !account.IsCode(err, account.ENotFound) {
+			return err
+		}
+		if !rejection {
+			return nil
+		}
+		return s.event(ctx, &account.Event{Type: account.EventSignin, UserID: userID, Method: "passkey",
+			Outcome: account.OutcomeFailure, Data: map[string]any{"reason": reason}}, c)
+	})
+	if werr != nil {
+		return fmt.Errorf("recording a refused passkey: %w (refused because: %v)", werr, err)
 	}
 	return err
 }
 
 // cloneWarning refuses a sign-in whose sign count went backwards and
-// writes it to the audit log; the stored count is left as it was.
-func (s *Service) cloneWarning(ctx context.Context, u *account.User, stored *account.Credential, verified *webauthn.Credential, c account.Client) error {
+// writes it to the audit log; the stored count is left as it was and the
+// ceremony is used up. received is the count in the assertion (go-webauthn
+// leaves the verified credential's count at the stored one when it warns).
+func (s *Service) cloneWarning(ctx context.Context, flowID string, u *account.User, stored *account.Credential, received uint32, c account.Client) error {
 	s.log.Warn("passkey sign count went backwards: possible cloned authenticator", "user", u.ID, "passkey", stored.ID,
-		"stored", stored.SignCount, "received", verified.Authenticator.SignCount)
-	if err := s.event(ctx, &account.Event{Type: account.EventPasskeyCloneWarning, UserID: u.ID, Outcome: account.OutcomeFailure,
-		Data: map[string]any{"passkey": stored.ID, "stored": stored.SignCount, "received": verified.Authenticator.SignCount}}, c); err != nil {
+		"stored", stored.SignCount, "received", received)
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		if _, err := s.store.TakeFlow(ctx, flowID, KindLogin); err != nil && !account.IsCode(err, account.ENotFound) {
+			return err
+		}
+		return s.event(ctx, &account.Event{Type: account.EventPasskeyCloneWarning, UserID: u.ID, Outcome: account.OutcomeFailure,
+			Data: map[string]any{"passkey": stored.ID, "stored": stored.SignCount, "received": received}}, c)
+	})
+	if err != nil {
 		return err
 	}
 	return rejected("sign_count_regression", nil)

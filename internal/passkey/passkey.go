@@ -19,6 +19,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -63,15 +64,23 @@ type flowData struct {
 type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	CreateFlow(ctx context.Context, f *Flow) error
-	// TakeFlow deletes and returns the flow in one step; ENotFound when it
+	// FindFlow returns the flow without consuming it; ENotFound when it
 	// does not exist (never begun, finished already, or purged).
+	FindFlow(ctx context.Context, id, kind string) (*Flow, error)
+	// TakeFlow deletes and returns the flow in one step; ENotFound as
+	// FindFlow.
 	TakeFlow(ctx context.Context, id, kind string) (*Flow, error)
-	FindUser(ctx context.Context, id string) (*account.User, error)
 	FindUserByEmailKey(ctx context.Context, key string) (*account.User, error)
 	FindUserByWebAuthnID(ctx context.Context, handle []byte) (*account.User, error)
 	ListPasskeys(ctx context.Context, userID string) ([]account.Credential, error)
-	FindPasskeyByCredentialID(ctx context.Context, credentialID []byte) (*account.Credential, error)
+	// FindPasskeyWithUser returns the passkey with credentialID and the
+	// member who owns it, in one query; ENotFound when there is none.
+	FindPasskeyWithUser(ctx context.Context, credentialID []byte) (*account.Credential, *account.User, error)
 	CreateCredential(ctx context.Context, c *account.Credential) error
+	// UpdatePasskeyUse records a verified use: count, flags, time. It is
+	// ENotFound unless signCount is above the stored count or both are zero
+	// (§7.2 step 22, checked in the write so that concurrent uses with one
+	// count cannot both pass), and when the passkey is gone.
 	UpdatePasskeyUse(ctx context.Context, id string, signCount uint32, backupEligible, backupState bool, at time.Time) error
 	RenamePasskey(ctx context.Context, userID, id, name string, at time.Time) error
 	DeletePasskey(ctx context.Context, userID, id string) error
@@ -250,11 +259,53 @@ func (s *Service) saveFlow(ctx context.Context, kind, userID, sessionID string, 
 // with code.
 func (s *Service) takeFlow(ctx context.Context, id, kind string, code account.Code) (*Flow, *flowData, error) {
 	if !validFlowID(id) {
-		return nil, nil, &account.Error{Code: code, Reason: "unknown_flow", Detail: "no such ceremony"}
+		return nil, nil, unknownFlow(code, "no such ceremony")
 	}
 	f, err := s.store.TakeFlow(ctx, id, kind)
+	return s.openFlow(f, err, code)
+}
+
+// findFlow is takeFlow that leaves a live ceremony in place, for a finish
+// step that uses it up later, in its write transaction (consumeFlow). An
+// expired one is deleted at once.
+func (s *Service) findFlow(ctx context.Context, id, kind string, code account.Code) (*Flow, *flowData, error) {
+	if !validFlowID(id) {
+		return nil, nil, unknownFlow(code, "no such ceremony")
+	}
+	found, err := s.store.FindFlow(ctx, id, kind)
+	f, fd, err := s.openFlow(found, err, code)
+	if e, ok := errors.AsType[*account.Error](err); ok && e.Reason == "expired" {
+		if _, terr := s.store.TakeFlow(ctx, id, kind); terr != nil && !account.IsCode(terr, account.ENotFound) {
+			return nil, nil, terr
+		}
+	}
+	return f, fd, err
+}
+
+// consumeFlow deletes a ceremony found by findFlow, refusing with code
+// when it is gone — another request finished it meanwhile — or expired.
+func (s *Service) consumeFlow(ctx context.Context, id, kind string, code account.Code) error {
+	f, err := s.store.TakeFlow(ctx, id, kind)
 	if account.IsCode(err, account.ENotFound) {
-		return nil, nil, &account.Error{Code: code, Reason: "unknown_flow", Detail: "ceremony unknown or already finished"}
+		return unknownFlow(code, "ceremony unknown or already finished")
+	}
+	if err != nil {
+		return err
+	}
+	if !s.now().Before(f.ExpiresAt) {
+		return &account.Error{Code: code, Reason: "expired", Detail: "ceremony expired"}
+	}
+	return nil
+}
+
+func unknownFlow(code account.Code, detail string) error {
+	return &account.Error{Code: code, Reason: "unknown_flow", Detail: detail}
+}
+
+// openFlow checks a flow the store returned and decodes its data.
+func (s *Service) openFlow(f *Flow, err error, code account.Code) (*Flow, *flowData, error) {
+	if account.IsCode(err, account.ENotFound) {
+		return nil, nil, unknownFlow(code, "ceremony unknown or already finished")
 	}
 	if err != nil {
 		return nil, nil, err

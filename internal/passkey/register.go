@@ -3,6 +3,7 @@ package passkey
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -53,6 +54,14 @@ func (s *Service) BeginRegistration(ctx context.Context, u *account.User, sessio
 // registered already — to anyone — is EPasskeyExists and nothing is written
 // (§7.1 step 26). name defaults to the provider's name.
 func (s *Service) FinishRegistration(ctx context.Context, u *account.User, flowID string, credential []byte, name string, c account.Client) (*Passkey, error) {
+	// A name the member typed is checked before the ceremony is used up:
+	// the authenticator has made the credential already, so the page can
+	// ask for another name and finish with the same answer.
+	if name != "" {
+		if _, err := cleanName(name); err != nil {
+			return nil, err
+		}
+	}
 	f, fd, err := s.takeFlow(ctx, flowID, KindRegister, account.EInvalidCredential)
 	if err != nil {
 		return nil, err
@@ -106,17 +115,33 @@ func defaultName(id []byte) string {
 
 func (s *Service) credential(u *account.User, cred *webauthn.Credential, name string) *account.Credential {
 	now := s.now()
-	tr := make([]string, len(cred.Transport))
-	for i, t := range cred.Transport {
-		tr[i] = string(t)
-	}
 	return &account.Credential{
 		ID: s.accounts.NewID(), UserID: u.ID, Type: account.CredentialWebAuthn,
 		CredentialID: cred.ID, PublicKey: cred.PublicKey, SignCount: cred.Authenticator.SignCount,
-		AAGUID: cred.Authenticator.AAGUID, Transports: tr, Attachment: string(cred.Authenticator.Attachment),
+		AAGUID: cred.Authenticator.AAGUID, Transports: transports(cred.Transport), Attachment: string(cred.Authenticator.Attachment),
 		BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState,
 		UserHandle: u.WebAuthnID, Name: name, CreatedAt: now, UpdatedAt: now,
 	}
+}
+
+// knownTransports are the AuthenticatorTransport values of WebAuthn L3
+// §5.8.4.
+var knownTransports = []protocol.AuthenticatorTransport{
+	protocol.USB, protocol.NFC, protocol.BLE, protocol.SmartCard, protocol.Hybrid, protocol.Internal,
+}
+
+// transports keeps the known transports the browser reported, once each, in
+// its order. Clients ignore values they do not know (§5.8.4), and what is
+// stored goes back out in excludeCredentials and allowCredentials, so
+// anything else — a NUL, a comma, 60 KiB of text — is dropped here.
+func transports(reported []protocol.AuthenticatorTransport) []string {
+	var out []string
+	for _, t := range reported {
+		if slices.Contains(knownTransports, t) && !slices.Contains(out, string(t)) {
+			out = append(out, string(t))
+		}
+	}
+	return out
 }
 
 // rejectCredential turns a parse or verification failure into

@@ -33,6 +33,20 @@ func (db *DB) TakeFlow(ctx context.Context, id, kind string) (*passkey.Flow, err
 	return &f, nil
 }
 
+// FindFlow implements passkey.Store: the flow, left in place.
+func (db *DB) FindFlow(ctx context.Context, id, kind string) (*passkey.Flow, error) {
+	f := passkey.Flow{ID: id, Kind: kind}
+	var data string
+	err := db.queryRow(ctx, `SELECT COALESCE(user_id, ''), COALESCE(session_id, ''), data, created_at, expires_at
+		FROM webauthn_flows WHERE id = ? AND kind = ?`, id, kind).
+		Scan(&f.UserID, &f.SessionID, &data, dbTime{&f.CreatedAt}, dbTime{&f.ExpiresAt})
+	if err := scanErr(err, "ceremony"); err != nil {
+		return nil, err
+	}
+	f.Data = []byte(data)
+	return &f, nil
+}
+
 // DeleteExpiredFlows removes ceremonies nobody finished.
 func (db *DB) DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error) {
 	res, err := db.exec(ctx, `DELETE FROM webauthn_flows WHERE expires_at <= ?`, db.dialect.time(now))
@@ -104,13 +118,44 @@ func (db *DB) FindPasskeyByCredentialID(ctx context.Context, credentialID []byte
 	return &c, nil
 }
 
+// passkeyColumnsC is passkeyColumns qualified with the alias c, for joins.
+var passkeyColumnsC = func() string {
+	cols := strings.Split(passkeyColumns, ",")
+	for i, c := range cols {
+		cols[i] = "c." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}()
+
+// FindPasskeyWithUser implements passkey.Store: the passkey and its owner
+// in one indexed query, as a sign-in needs them.
+func (db *DB) FindPasskeyWithUser(ctx context.Context, credentialID []byte) (*account.Credential, *account.User, error) {
+	c := account.Credential{Type: account.CredentialWebAuthn}
+	var u account.User
+	var tr string
+	err := db.queryRow(ctx, `SELECT `+passkeyColumnsC+`, `+userColumns+`
+		FROM credentials c JOIN users u ON u.id = c.user_id
+		WHERE c.credential_id = ? AND c.type = 'webauthn'`, credentialID).
+		Scan(append(passkeyDest(&c, &tr), userDest(&u)...)...)
+	if err := scanErr(err, "passkey"); err != nil {
+		return nil, nil, err
+	}
+	c.Transports = splitTransports(tr)
+	return &c, &u, nil
+}
+
 // UpdatePasskeyUse implements passkey.Store: after a verified assertion, the
 // new sign count, the backup flags as the authenticator reports them now,
-// and the time of use.
+// and the time of use. The sign-count rule of WebAuthn L3 §7.2 step 22 is
+// checked again in the UPDATE itself — the new count is above the stored
+// one, or both are zero — so that of two sign-ins with the same count
+// (a cloned authenticator used twice at once) only one is written;
+// ENotFound for the other, and when the passkey is gone.
 func (db *DB) UpdatePasskeyUse(ctx context.Context, id string, signCount uint32, backupEligible, backupState bool, at time.Time) error {
 	res, err := db.exec(ctx, `UPDATE credentials SET sign_count = ?, backup_eligible = ?, backup_state = ?, last_used_at = ?, updated_at = ?
-		WHERE id = ? AND type = 'webauthn'`,
-		int64(signCount), db.boolArg(backupEligible), db.boolArg(backupState), db.dialect.time(at), db.dialect.time(at), id)
+		WHERE id = ? AND type = 'webauthn' AND (sign_count < ? OR (sign_count = 0 AND sign_count = ?))`,
+		int64(signCount), db.boolArg(backupEligible), db.boolArg(backupState), db.dialect.time(at), db.dialect.time(at), id,
+		int64(signCount), int64(signCount))
 	return affected(res, err, "passkey")
 }
 
