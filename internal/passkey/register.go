@@ -189,9 +189,17 @@ func (s *Service) RegisterError(ctx context.Context, u *account.User, flowID, na
 	case "SecurityError":
 		code = "security"
 	}
-	// The ceremony is over either way; its challenge must not linger.
+	// The ceremony is over either way; its challenge must not linger. Only
+	// the member's own ceremony is ended: an id of someone else's does
+	// nothing.
 	if validFlowID(flowID) {
-		if _, err := s.store.TakeFlow(ctx, flowID, KindRegister); err != nil && !account.IsCode(err, account.ENotFound) {
+		f, err := s.store.FindFlow(ctx, flowID, KindRegister)
+		switch {
+		case err == nil && f.UserID == u.ID:
+			if _, err := s.store.TakeFlow(ctx, flowID, KindRegister); err != nil && !account.IsCode(err, account.ENotFound) {
+				return "", err
+			}
+		case err != nil && !account.IsCode(err, account.ENotFound):
 			return "", err
 		}
 	}

@@ -374,6 +374,14 @@ func TestPasskeyRegisterErrorReport(t *testing.T) {
 		}
 		wantAPIError(t, s.Client(t).JSON(http.MethodPost, "/api/passkeys/register/error", map[string]any{"name": "InvalidStateError"}),
 			http.StatusUnauthorized, "unauthenticated")
+
+		// Another member's ceremony id ends nothing: that ceremony still
+		// finishes.
+		owner := newPasskeyMember(t, s, "owner@example.com")
+		other := newPasskeyMember(t, s, "other@example.com")
+		cer := begin(t, owner.c, "/api/passkeys/register/begin", map[string]any{})
+		wantStatus(t, other.c.JSON(http.MethodPost, "/api/passkeys/register/error", map[string]any{"flowId": cer.FlowID, "name": "NotAllowedError"}), http.StatusOK)
+		wantStatus(t, finishRegister(owner.c, cer.FlowID, newSoftKey(t, s).attestationFor(cer).JSON(), ""), http.StatusCreated)
 	})
 }
 
