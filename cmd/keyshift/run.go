@@ -33,6 +33,7 @@ func init() {
 		{"serve", "run the keyshift server", serveCmd},
 		{"migrate", "apply database migrations, or show their status", migrateCmd},
 		{"bench", "measure sign-in and session speed on this machine", benchCmd},
+		{"admin", "operator tasks: list stuck mail (admin mail)", adminCmd},
 		{"version", "print the version", versionCmd},
 	}
 }

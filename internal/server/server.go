@@ -18,6 +18,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/mail"
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/password"
 	"github.com/keyshift/keyshift/internal/store"
@@ -34,6 +35,9 @@ type Server struct {
 	Web      *web.Server
 	Gate     *password.Gate
 	Log      *slog.Logger
+	// Outbox queues mail; the worker Serve runs delivers it.
+	Outbox     *mail.Outbox
+	mailWorker *mail.Worker
 }
 
 // Options adjust assembly for tests and benchmarks.
@@ -43,6 +47,8 @@ type Options struct {
 	Now func() time.Time
 	// Registry receives metrics; nil makes a fresh one.
 	Registry *prometheus.Registry
+	// MailPolicy tunes mail delivery (tests); zero values are the defaults.
+	MailPolicy mail.Policy
 }
 
 // New opens the database (migrating it), and builds the services and routes.
@@ -92,14 +98,38 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	if err != nil {
 		return nil, err
 	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	outbox, worker, err := newMail(cfg, db, o)
+	if err != nil {
+		return nil, err
+	}
 	w, err := web.New(web.Options{
 		Config: cfg, Accounts: accounts, Passkeys: passkeys, Health: db, DeviceKey: deviceKey,
-		Log: o.Log, Registry: o.Registry, HashGate: gate,
+		Log: o.Log, Registry: o.Registry, HashGate: gate, Mail: outbox,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Server{Config: cfg, DB: db, Accounts: accounts, Passkeys: passkeys, Web: w, Gate: gate, Log: o.Log}, nil
+	return &Server{Config: cfg, DB: db, Accounts: accounts, Passkeys: passkeys, Web: w, Gate: gate, Log: o.Log,
+		Outbox: outbox, mailWorker: worker}, nil
+}
+
+// newMail builds the outbox and its worker: SMTP delivery through
+// cfg.SMTPURLs in order, or the dev mailer when there are none.
+func newMail(cfg config.Config, db *store.DB, o Options) (*mail.Outbox, *mail.Worker, error) {
+	var sender mail.Sender = mail.DevSender{Log: o.Log}
+	if len(cfg.SMTPURLs) > 0 {
+		s, err := mail.NewSMTP(cfg.SMTPURLs, cfg.MailFrom, 30*time.Second)
+		if err != nil {
+			return nil, nil, err
+		}
+		sender = s
+	}
+	outbox := mail.NewOutbox(db, o.Now)
+	metrics := mail.NewMetrics(o.Registry, db)
+	return outbox, mail.NewWorker(outbox, sender, o.MailPolicy, o.Log, metrics), nil
 }
 
 // Close releases the database.
@@ -107,6 +137,9 @@ func (s *Server) Close() error { return s.DB.Close() }
 
 // shutdownGrace is how long in-flight requests get to finish after SIGTERM.
 const shutdownGrace = 20 * time.Second
+
+// sentMailKept is how long sent mail stays in the outbox (and on /dev/mail).
+const sentMailKept = 7 * 24 * time.Hour
 
 // janitorEvery is how often expired sessions and stale throttle keys go.
 const janitorEvery = 10 * time.Minute
@@ -125,6 +158,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	go s.janitor(ctx)
+	mailCtx, stopMail := context.WithCancel(ctx)
+	mailDone := make(chan struct{})
+	go func() { s.mailWorker.Run(mailCtx); close(mailDone) }()
+	defer func() { stopMail(); <-mailDone }() // sends under way finish and are recorded
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -167,5 +204,8 @@ func (s *Server) sweep(ctx context.Context) {
 	}
 	if _, err := s.DB.DeleteStaleThrottles(ctx, s.Accounts.Now().Add(-48*time.Hour)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging stale throttle keys", "err", err)
+	}
+	if _, err := s.DB.DeleteSentOutbox(ctx, s.Accounts.Now().Add(-sentMailKept)); err != nil && ctx.Err() == nil {
+		s.Log.Warn("purging sent mail", "err", err)
 	}
 }

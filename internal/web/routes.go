@@ -53,6 +53,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /dev/mail", s.devMail) // 404 unless dev mode or a localhost origin
 
 	mux.HandleFunc("/", s.notFoundPage)
 

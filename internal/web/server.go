@@ -41,6 +41,8 @@ type Options struct {
 	// Registry receives keyshift's metrics; nil makes a fresh one.
 	Registry *prometheus.Registry
 	HashGate Gauges
+	// Mail lists recent mail for the dev mailer page (devmail.go); nil hides it.
+	Mail DevMail
 }
 
 // Server serves keyshift over HTTP.
@@ -52,6 +54,7 @@ type Server struct {
 	deviceKey []byte
 	log       *slog.Logger
 	metrics   *metrics
+	mail      DevMail
 	msg       *catalog
 	pages     *pages
 	handler   http.Handler
@@ -75,7 +78,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, accounts: o.Accounts, passkeys: o.Passkeys, health: o.Health, deviceKey: o.DeviceKey,
-		log: o.Log, msg: msg, pages: pg,
+		log: o.Log, msg: msg, pages: pg, mail: o.Mail,
 		metrics: newMetrics(o.Registry, o.HashGate),
 	}
 	s.handler = s.routes(o.Registry)

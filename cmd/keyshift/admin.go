@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/store"
+)
+
+// adminCommands are the subcommands of `keyshift admin`; later ones (token,
+// …) add a line here.
+var adminCommands = []command{
+	{"mail", "list mail that failed or keeps failing to send", adminMailCmd},
+}
+
+func adminCmd(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 {
+		for _, c := range adminCommands {
+			if c.name == args[0] {
+				return c.run(ctx, e, args[1:])
+			}
+		}
+	}
+	w := e.stderr
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		w = e.stdout
+	} else {
+		fmt.Fprintf(e.stderr, "keyshift admin: unknown subcommand %q\n\n", args[0])
+	}
+	var b strings.Builder
+	b.WriteString("Usage: keyshift admin <subcommand> [flags]\n\nSubcommands:\n")
+	for _, c := range adminCommands {
+		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, b.String())
+	if w == e.stdout && len(args) > 0 {
+		return nil
+	}
+	return errUsage
+}
+
+// adminMailCmd lists stuck mail: failed for good, or still queued after
+// failed attempts — what the keyshift_mail_stuck metric alerts about.
+func adminMailCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "admin mail", "admin mail [--config FILE] [--all] [--limit N]")
+	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	all := fs.Bool("all", false, "list every queued mail too, not only mail that failed an attempt")
+	limit := fs.Int("limit", 100, "list at most `n` mails, newest first")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgPath, e.getenv)
+	if err != nil {
+		return err
+	}
+	db, err := store.OpenNoMigrate(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.CheckSchema(ctx); err != nil {
+		return err
+	}
+	ms, err := db.FindOutbox(ctx, mail.Filter{
+		Statuses: []mail.Status{mail.StatusQueued, mail.StatusFailed}, Troubled: !*all, Limit: *limit,
+	})
+	if err != nil {
+		return err
+	}
+	if len(ms) == 0 {
+		fmt.Fprintln(e.stdout, "no stuck mail")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tATTEMPTS\tQUEUED\tNEXT TRY\tTO\tKIND\tSUBJECT\tLAST ERROR")
+	for _, m := range ms {
+		next := m.DueAt.Format(time.RFC3339)
+		if m.Status == mail.StatusFailed {
+			next = "never"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Status, m.Attempts,
+			m.CreatedAt.Format(time.RFC3339), next, m.To, m.Kind, m.Subject, oneLine(m.LastError))
+	}
+	return tw.Flush()
+}
+
+// oneLine keeps an SMTP error on one short line of the table.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}

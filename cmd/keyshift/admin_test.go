@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/store"
+	"github.com/keyshift/keyshift/internal/testdb"
+)
+
+func TestAdminMailListsStuckMail(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		ctx := context.Background()
+		env := map[string]string{"KEYSHIFT_DATABASE": database}
+		db, err := store.Open(ctx, database)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+
+		if r := runCmd(t, ctx, env, "admin", "mail"); r.code != 0 || strings.TrimSpace(r.stdout) != "no stuck mail" {
+			t.Fatalf("empty outbox: code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+
+		now := time.Now()
+		for _, subject := range []string{"refused", "retrying", "waiting"} {
+			m := &mail.Mail{Message: mail.Message{To: subject + "@example.com", Subject: subject, Text: "t", Kind: "test"}, CreatedAt: now, DueAt: now}
+			if err := db.CreateOutbox(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		claimed, err := db.ClaimOutbox(ctx, now, now.Add(time.Minute), "lease", 2)
+		if err != nil || len(claimed) != 2 {
+			t.Fatalf("claim = %d, %v", len(claimed), err)
+		}
+		if err := db.MarkOutboxFailed(ctx, claimed[0].ID, "lease", now, "smtp://mx:25: 550 5.0.0 no such\nuser"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MarkOutboxRetry(ctx, claimed[1].ID, "lease", now.Add(time.Minute), "dial tcp: connection refused"); err != nil {
+			t.Fatal(err)
+		}
+
+		r := runCmd(t, ctx, env, "admin", "mail")
+		if r.code != 0 {
+			t.Fatalf("admin mail: code %d, stderr %q", r.code, r.stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID") {
+			t.Fatalf("admin mail printed %d lines, want a header and 2 mails:\n%s", len(lines), r.stdout)
+		}
+		for _, want := range []string{"failed", "refused@example.com", "550 5.0.0 no such user", "never", "queued", "connection refused"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("admin mail lacks %q:\n%s", want, r.stdout)
+			}
+		}
+		if strings.Contains(r.stdout, "waiting@") {
+			t.Errorf("admin mail lists mail that never failed:\n%s", r.stdout)
+		}
+		if r := runCmd(t, ctx, env, "admin", "mail", "--all"); !strings.Contains(r.stdout, "waiting@example.com") {
+			t.Errorf("admin mail --all lacks the waiting mail:\n%s", r.stdout)
+		}
+	})
+}
+
+func TestAdminUsage(t *testing.T) {
+	if r := runCmd(t, context.Background(), nil, "admin"); r.code != 2 || !strings.Contains(r.stdout, "mail") {
+		t.Errorf("admin: code %d, stdout %q", r.code, r.stdout)
+	}
+	if r := runCmd(t, context.Background(), nil, "admin", "--help"); r.code != 0 {
+		t.Errorf("admin --help: code %d", r.code)
+	}
+	if r := runCmd(t, context.Background(), nil, "admin", "nope"); r.code != 2 || !strings.Contains(r.stderr, `unknown subcommand "nope"`) {
+		t.Errorf("admin nope: code %d, stderr %q", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,383 @@
+package mail_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/store"
+	"github.com/keyshift/keyshift/internal/testdb"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// clock is a test clock that moves only when told.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// fast is the policy of most tests: polls often, retries after 30 s of the
+// test clock.
+var fast = mail.Policy{Poll: 20 * time.Millisecond, SendTimeout: 5 * time.Second}
+
+type rig struct {
+	database string
+	db       *store.DB
+	clock    *clock
+	outbox   *mail.Outbox
+}
+
+func newRig(t *testing.T, database string) *rig {
+	t.Helper()
+	r := &rig{database: database, clock: &clock{t: t0}}
+	r.db = r.open(t)
+	r.outbox = mail.NewOutbox(r.db, r.clock.Now)
+	return r
+}
+
+// open opens another handle on the rig's database: what a new process or
+// another node would have.
+func (r *rig) open(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), r.database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func smtpSender(t *testing.T, urls ...string) *mail.SMTP {
+	t.Helper()
+	s, err := mail.NewSMTP(urls, "Keyshift <keyshift@example.com>", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// run runs w until the test ends.
+func run(t *testing.T, w *mail.Worker) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// eventually polls cond until it holds or 10 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (r *rig) enqueue(t *testing.T, msg mail.Message) {
+	t.Helper()
+	err := r.db.InTx(context.Background(), func(ctx context.Context) error { return r.outbox.Enqueue(ctx, msg) })
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (r *rig) rows(t *testing.T) []mail.Mail {
+	t.Helper()
+	ms, err := r.db.FindOutbox(context.Background(), mail.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
+func (r *rig) only(t *testing.T) mail.Mail {
+	t.Helper()
+	ms := r.rows(t)
+	if len(ms) != 1 {
+		t.Fatalf("outbox has %d rows, want 1", len(ms))
+	}
+	return ms[0]
+}
+
+func sample(t *testing.T, to string) mail.Message {
+	t.Helper()
+	msg, err := mail.Render("sample", "sample", to, "Keyshift", map[string]any{
+		"Site": "Keyshift", "Name": "Ada <3", "Link": "https://auth.example.com/email/verify?token=AbC_123-xyz&x=1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
+}
+
+func TestDeliversTheMailAsRendered(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		r := newRig(t, database)
+		srv := startSMTP(t, "127.0.0.1:0", nil)
+		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.url()), fast, nil, nil))
+		r.enqueue(t, sample(t, "ada@example.com"))
+
+		eventually(t, "the server has the mail", func() bool { return len(srv.messages()) == 1 })
+		got := srv.messages()[0]
+		if got.from != "keyshift@example.com" || len(got.to) != 1 || got.to[0] != "ada@example.com" {
+			t.Errorf("envelope from %q to %q", got.from, got.to)
+		}
+		d := decode(t, got.raw)
+		link := "https://auth.example.com/email/verify?token=AbC_123-xyz&x=1"
+		if d.subject != "Hello from Keyshift" {
+			t.Errorf("subject %q", d.subject)
+		}
+		if !strings.Contains(d.text, "Hello Ada <3,") || !strings.Contains(d.text, link) {
+			t.Errorf("text body lacks the name or link:\n%s", d.text)
+		}
+		if !strings.Contains(d.html, "Ada &lt;3") || !strings.Contains(d.html, `href="https://auth.example.com/email/verify?token=AbC_123-xyz&amp;x=1"`) {
+			t.Errorf("HTML body lacks the escaped name or link:\n%s", d.html)
+		}
+		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })
+		if m := r.only(t); m.Provider != srv.url() || m.Attempts != 1 || !m.DoneAt.Equal(t0) {
+			t.Errorf("row = %+v, want provider %s, 1 attempt, done at t0", m, srv.url())
+		}
+	})
+}
+
+func TestFallsBackToTheNextServer(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		r := newRig(t, database)
+		fallback := startSMTP(t, "127.0.0.1:0", nil)
+		run(t, mail.NewWorker(r.outbox, smtpSender(t, "smtp://"+closedAddr(t), fallback.url()), fast, nil, nil))
+		r.enqueue(t, sample(t, "ada@example.com"))
+		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })
+		if n := len(fallback.messages()); n != 1 {
+			t.Errorf("fallback received %d mails, want 1", n)
+		}
+		if p := r.only(t).Provider; p != fallback.url() {
+			t.Errorf("provider %q, want the fallback %s", p, fallback.url())
+		}
+	})
+}
+
+func TestKeepsMailQueuedWhileEveryServerIsDown(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		r := newRig(t, database)
+		primary, fallback := closedAddr(t), closedAddr(t)
+		run(t, mail.NewWorker(r.outbox, smtpSender(t, "smtp://"+primary, "smtp://"+fallback), fast, nil, nil))
+		r.enqueue(t, sample(t, "ada@example.com"))
+		eventually(t, "the first attempt failed", func() bool { return r.only(t).LastError != "" })
+		m := r.only(t)
+		if m.Status != mail.StatusQueued || m.Attempts != 1 || !m.DueAt.Equal(t0.Add(30*time.Second)) {
+			t.Fatalf("after a failed attempt: %+v, want queued, 1 attempt, due in 30 s", m)
+		}
+
+		srv := startSMTP(t, primary, nil)
+		time.Sleep(100 * time.Millisecond) // several polls: nothing is due yet
+		if n := len(srv.messages()); n != 0 {
+			t.Fatalf("sent %d mails before the retry was due", n)
+		}
+		r.clock.Advance(30 * time.Second)
+		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })
+		if n := len(srv.messages()); n != 1 {
+			t.Errorf("server received %d mails, want 1", n)
+		}
+		if a := r.only(t).Attempts; a != 2 {
+			t.Errorf("attempts = %d, want 2", a)
+		}
+	})
+}
+
+func TestRetriesATemporaryRefusal(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		r := newRig(t, database)
+		srv := startSMTP(t, "127.0.0.1:0", func(n int) error {
+			if n == 1 {
+				return smtpErr(451, "try again later")
+			}
+			return nil
+		})
+		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.url()), fast, nil, nil))
+		r.enqueue(t, sample(t, "ada@example.com"))
+		eventually(t, "the first attempt failed", func() bool { return r.only(t).LastError != "" })
+		if m := r.only(t); m.Status != mail.StatusQueued || !strings.Contains(m.LastError, "451") {
+			t.Fatalf("after a 451: %+v, want queued with the reply kept", m)
+		}
+		r.clock.Advance(30 * time.Second)
+		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })
+		if n := len(srv.messages()); n != 1 {
+			t.Errorf("server accepted %d mails, want 1", n)
+		}
+	})
+}
+
+func TestGivesUpOnAPermanentRefusal(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		r := newRig(t, database)
+		srv := startSMTP(t, "127.0.0.1:0", func(int) error { return smtpErr(550, "no such user") })
+		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.url()), fast, nil, nil))
+		r.enqueue(t, sample(t, "nobody@example.com"))
+		eventually(t, "the row is marked failed", func() bool { return r.only(t).Status == mail.StatusFailed })
+		if m := r.only(t); m.Attempts != 1 || !strings.Contains(m.LastError, "550") {
+			t.Errorf("failed row = %+v, want 1 attempt and the 550 reply", m)
+		}
+		stuck, err := r.db.FindOutbox(context.Background(), mail.Filter{Statuses: []mail.Status{mail.StatusFailed}})
+		if err != nil || len(stuck) != 1 {
+			t.Errorf("FindOutbox(failed) = %d rows, %v; want 1", len(stuck), err)
+		}
+	})
+}
+
+func TestGivesUpAfterMaxAttempts(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		r := newRig(t, database)
+		p := fast
+		p.MaxAttempts = 3
+		w := mail.NewWorker(r.outbox, smtpSender(t, "smtp://"+closedAddr(t)), p, nil, nil)
+		r.enqueue(t, sample(t, "ada@example.com"))
+		for i := range 3 {
+			if n, err := w.RunOnce(context.Background()); n != 1 || err != nil {
+				t.Fatalf("attempt %d claimed %d, %v", i+1, n, err)
+			}
+			r.clock.Advance(time.Hour)
+		}
+		if m := r.only(t); m.Status != mail.StatusFailed || m.Attempts != 3 {
+			t.Errorf("after 3 attempts: %+v, want failed", m)
+		}
+	})
+}
+
+func TestDeliversAfterACrashBeforeDelivery(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		r := newRig(t, database)
+		r.enqueue(t, sample(t, "ada@example.com")) // committed; the process dies before any worker ran
+		r.db.Close()
+
+		srv := startSMTP(t, "127.0.0.1:0", nil)
+		db := r.open(t)
+		run(t, mail.NewWorker(mail.NewOutbox(db, r.clock.Now), smtpSender(t, srv.url()), fast, nil, nil))
+		eventually(t, "the server has the mail", func() bool { return len(srv.messages()) == 1 })
+	})
+}
+
+func TestRedeliversMailAWorkerDiedHolding(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		r := newRig(t, database)
+		r.enqueue(t, sample(t, "ada@example.com"))
+		// A worker claims the mail and dies before sending it.
+		if ms, err := r.db.ClaimOutbox(context.Background(), t0, t0.Add(5*time.Minute), "dead", 10); err != nil || len(ms) != 1 {
+			t.Fatalf("claim = %d, %v", len(ms), err)
+		}
+		srv := startSMTP(t, "127.0.0.1:0", nil)
+		run(t, mail.NewWorker(mail.NewOutbox(r.open(t), r.clock.Now), smtpSender(t, srv.url()), fast, nil, nil))
+		time.Sleep(100 * time.Millisecond)
+		if n := len(srv.messages()); n != 0 {
+			t.Fatalf("sent %d mails while another worker's lease held", n)
+		}
+		r.clock.Advance(5 * time.Minute)
+		eventually(t, "the server has the mail", func() bool { return len(srv.messages()) == 1 })
+	})
+}
+
+func TestTwoWorkersSendEachMailOnce(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		r := newRig(t, database)
+		srv := startSMTP(t, "127.0.0.1:0", nil)
+		const n = 50
+		for i := range n {
+			r.enqueue(t, mail.Message{To: fmt.Sprintf("u%d@example.com", i), Subject: fmt.Sprintf("mail %d", i), Text: "hi"})
+		}
+		p := fast
+		p.Batch = 5
+		for range 2 {
+			run(t, mail.NewWorker(mail.NewOutbox(r.open(t), r.clock.Now), smtpSender(t, srv.url()), p, nil, nil))
+		}
+		eventually(t, "every mail is marked sent", func() bool {
+			n, err := r.db.CountOutbox(context.Background(), mail.StatusSent)
+			return err == nil && n == 50
+		})
+		seen := map[string]int{}
+		for _, m := range srv.messages() {
+			seen[decode(t, m.raw).subject]++
+		}
+		for i := range n {
+			if c := seen[fmt.Sprintf("mail %d", i)]; c != 1 {
+				t.Errorf("mail %d delivered %d times", i, c)
+			}
+		}
+		if len(srv.messages()) != n {
+			t.Errorf("server received %d mails, want %d", len(srv.messages()), n)
+		}
+	})
+}
+
+func TestRollbackLeavesNoMail(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		r := newRig(t, database)
+		boom := errors.New("boom")
+		err := r.db.InTx(context.Background(), func(ctx context.Context) error {
+			if err := r.outbox.Enqueue(ctx, sample(t, "ada@example.com")); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx = %v", err)
+		}
+		if ms := r.rows(t); len(ms) != 0 {
+			t.Errorf("outbox has %d rows after a rollback, want 0", len(ms))
+		}
+	})
+}
+
+func TestWakesPromptlyAfterCommit(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		r := newRig(t, database)
+		srv := startSMTP(t, "127.0.0.1:0", nil)
+		p := fast
+		p.Poll = time.Hour // only the wake-up can deliver in time
+		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.url()), p, nil, nil))
+		time.Sleep(50 * time.Millisecond) // the first poll has run
+		err := r.db.InTx(context.Background(), func(ctx context.Context) error {
+			if err := r.outbox.Enqueue(ctx, sample(t, "ada@example.com")); err != nil {
+				return err
+			}
+			time.Sleep(200 * time.Millisecond) // the worker woke before this commit
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the server has the mail", func() bool { return len(srv.messages()) == 1 })
+	})
+}
+
+func TestDevMailerKeepsTheMail(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		r := newRig(t, database)
+		run(t, mail.NewWorker(r.outbox, mail.DevSender{}, fast, nil, nil))
+		r.enqueue(t, sample(t, "ada@example.com"))
+		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })
+		recent, err := r.outbox.Recent(context.Background(), 10)
+		if err != nil || len(recent) != 1 || recent[0].Provider != "dev" || !strings.Contains(recent[0].Text, "email/verify") {
+			t.Errorf("Recent = %+v, %v; want the mail, delivered to dev", recent, err)
+		}
+	})
+}

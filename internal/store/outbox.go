@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/mail"
+)
+
+const outboxColumns = `id, kind, to_addr, subject, text_body, html_body, status, attempts, lease, last_error, provider, created_at, due_at, done_at`
+
+func scanMail(r rowScanner) (mail.Mail, error) {
+	var m mail.Mail
+	var status string
+	err := r.Scan(&m.ID, &m.Kind, &m.To, &m.Subject, &m.Text, &m.HTML, &status, &m.Attempts, &m.Lease, &m.LastError,
+		&m.Provider, dbTime{&m.CreatedAt}, dbTime{&m.DueAt}, dbTime{&m.DoneAt})
+	m.Status = mail.Status(status)
+	return m, err
+}
+
+// CreateOutbox implements mail.Store.
+func (db *DB) CreateOutbox(ctx context.Context, m *mail.Mail) error {
+	return db.queryRowW(ctx, `INSERT INTO outbox (kind, to_addr, subject, text_body, html_body, status, created_at, due_at)
+		VALUES (?, ?, ?, ?, ?, 'queued', ?, ?) RETURNING id`,
+		m.Kind, m.To, m.Subject, m.Text, m.HTML, db.dialect.time(m.CreatedAt), db.dialect.time(m.DueAt)).Scan(&m.ID)
+}
+
+// ClaimOutbox implements mail.Store in one statement. On PostgreSQL, FOR
+// UPDATE SKIP LOCKED lets several nodes claim at once without waiting for or
+// taking each other's rows; SQLite has a single writer, so the statement
+// runs alone.
+func (db *DB) ClaimOutbox(ctx context.Context, now, leaseUntil time.Time, lease string, limit int) ([]mail.Mail, error) {
+	lock := ""
+	if db.dialect.name() == "postgres" {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := db.queryW(ctx, `UPDATE outbox SET due_at = ?, lease = ?, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND due_at <= ? ORDER BY due_at, id LIMIT ?`+lock+`)
+		RETURNING `+outboxColumns,
+		db.dialect.time(leaseUntil), lease, db.dialect.time(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	return collectMail(rows)
+}
+
+// queryW is query on the writer, for UPDATE … RETURNING of many rows.
+func (db *DB) queryW(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	q, text, err := db.on(ctx, db.w, query)
+	if err != nil {
+		return nil, err
+	}
+	return q.QueryContext(ctx, text, args...)
+}
+
+func collectMail(rows *sql.Rows) ([]mail.Mail, error) {
+	defer rows.Close()
+	var out []mail.Mail
+	for rows.Next() {
+		m, err := scanMail(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// MarkOutboxSent implements mail.Store. A mail counts as sent even if its
+// lease ran out meanwhile: a server accepted it.
+func (db *DB) MarkOutboxSent(ctx context.Context, id int64, lease string, at time.Time, provider string) error {
+	_, err := db.exec(ctx, `UPDATE outbox SET status = 'sent', done_at = ?, provider = ?, lease = '', last_error = ''
+		WHERE id = ? AND status = 'queued'`, db.dialect.time(at), provider, id)
+	return err
+}
+
+// MarkOutboxRetry implements mail.Store. It changes nothing when another
+// worker has claimed the mail since (the lease differs).
+func (db *DB) MarkOutboxRetry(ctx context.Context, id int64, lease string, due time.Time, lastErr string) error {
+	_, err := db.exec(ctx, `UPDATE outbox SET due_at = ?, last_error = ?, lease = ''
+		WHERE id = ? AND status = 'queued' AND lease = ?`, db.dialect.time(due), lastErr, id, lease)
+	return err
+}
+
+// MarkOutboxFailed implements mail.Store.
+func (db *DB) MarkOutboxFailed(ctx context.Context, id int64, lease string, at time.Time, lastErr string) error {
+	_, err := db.exec(ctx, `UPDATE outbox SET status = 'failed', done_at = ?, last_error = ?, lease = ''
+		WHERE id = ? AND status = 'queued' AND lease = ?`, db.dialect.time(at), lastErr, id, lease)
+	return err
+}
+
+// FindOutbox implements mail.Store.
+func (db *DB) FindOutbox(ctx context.Context, f mail.Filter) ([]mail.Mail, error) {
+	q := `SELECT ` + outboxColumns + ` FROM outbox WHERE 1 = 1`
+	var args []any
+	if len(f.Statuses) > 0 {
+		q += ` AND status IN (?` + strings.Repeat(", ?", len(f.Statuses)-1) + `)`
+		for _, s := range f.Statuses {
+			args = append(args, string(s))
+		}
+	}
+	if f.Troubled {
+		q += ` AND last_error <> ''`
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, f.Limit)
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collectMail(rows)
+}
+
+// CountOutbox implements mail.Store.
+func (db *DB) CountOutbox(ctx context.Context, status mail.Status) (int, error) {
+	var n int
+	err := db.queryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE status = ?`, string(status)).Scan(&n)
+	return n, err
+}
+
+// DeleteSentOutbox removes mail sent before t; failed mail stays until an
+// operator deals with it.
+func (db *DB) DeleteSentOutbox(ctx context.Context, t time.Time) (int, error) {
+	res, err := db.exec(ctx, `DELETE FROM outbox WHERE status = 'sent' AND done_at < ?`, db.dialect.time(t))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+var _ mail.Store = (*DB)(nil)

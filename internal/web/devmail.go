@@ -1,0 +1,90 @@
+package web
+
+import (
+	"context"
+	"html/template"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/keyshift/keyshift/internal/mail"
+)
+
+// DevMail lists the newest mails in the outbox, for the dev mailer page.
+type DevMail interface {
+	Recent(ctx context.Context, n int) ([]mail.Mail, error)
+}
+
+// devMailShown is how many mails /dev/mail lists.
+const devMailShown = 50
+
+// devMailAllowed reports whether /dev/mail may be served: only in dev mode
+// or when the origin is this machine, because the page shows every sign-in
+// link keyshift mails.
+func (s *Server) devMailAllowed() bool {
+	if s.mail == nil {
+		return false
+	}
+	if s.cfg.Dev {
+		return true
+	}
+	u, err := url.Parse(s.cfg.Origin)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// devMail is GET /dev/mail: the mails the outbox holds, newest first. With
+// no SMTP server configured they were "delivered" to the dev mailer and this
+// is where to read them.
+func (s *Server) devMail(w http.ResponseWriter, r *http.Request) {
+	if !s.devMailAllowed() {
+		s.notFoundPage(w, r)
+		return
+	}
+	mails, err := s.mail.Recent(r.Context(), devMailShown)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if err := devMailPage.Execute(w, mails); err != nil {
+		s.log.Warn("rendering /dev/mail", "err", err)
+	}
+}
+
+// The page shows the plain-text body only: the HTML part would need its own
+// sandbox, and the text holds every link and code.
+var devMailPage = template.Must(template.New("devmail").Parse(`<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Dev mailer — keyshift</title></head>
+<body>
+<h1>Dev mailer</h1>
+<p>No SMTP server is configured (KEYSHIFT_SMTP_URL), so mail is kept here instead of being sent. Newest first.</p>
+{{range .}}
+<article id="mail-{{.ID}}">
+<h2>{{.Subject}}</h2>
+<dl>
+<dt>To</dt><dd>{{.To}}</dd>
+<dt>Kind</dt><dd>{{.Kind}}</dd>
+<dt>Queued</dt><dd>{{.CreatedAt.Format "2006-01-02 15:04:05 MST"}}</dd>
+<dt>Status</dt><dd>{{.Status}}{{with .Provider}} ({{.}}){{end}}</dd>
+</dl>
+<pre>{{.Text}}</pre>
+</article>
+<hr>
+{{else}}
+<p>No mail yet.</p>
+{{end}}
+</body>
+</html>
+`))
