@@ -78,6 +78,8 @@ const (
 	MethodPasskeyConditional AuthMethod = "passkey_conditional"
 	MethodPasskeyModal       AuthMethod = "passkey_modal"
 	MethodPasskeyUsername    AuthMethod = "passkey_username"
+	MethodEmailLink          AuthMethod = "email_link"
+	MethodEmailCode          AuthMethod = "email_code"
 )
 
 // IsPasskey reports whether m is one of the passkey methods.

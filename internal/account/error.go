@@ -23,6 +23,7 @@ const (
 	ENotFound           Code = "not_found"           // the thing does not exist (or is not the caller's)
 	EPasskeyExists      Code = "passkey_exists"      // that credential id is registered already
 	EPasskeyRejected    Code = "passkey_rejected"    // a passkey assertion failed verification
+	EInvalidCode        Code = "invalid_code"        // an email sign-in link or code that is unknown, used, expired or wrong: never says which
 	EInvalidCredential  Code = "invalid_credential"  // a malformed or unverifiable WebAuthn credential
 	EReauthRequired     Code = "reauth_required"     // the action needs a recent sign-in or step-up
 	EThrottled          Code = "too_many_attempts"   // per-account or per-IP back-off in force

@@ -18,6 +18,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/emailauth"
 	"github.com/keyshift/keyshift/internal/mail"
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/password"
@@ -105,9 +106,16 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	if err != nil {
 		return nil, err
 	}
+	codeKey, err := db.ServerKey(ctx, "email-code", 32)
+	if err != nil {
+		return nil, fmt.Errorf("loading the email-code key: %w", err)
+	}
+	email := emailauth.New(emailauth.Config{
+		Origin: cfg.Origin, Site: cfg.RPName, SignupOpen: true, CodeKey: codeKey,
+	}, db, accounts, outbox)
 	w, err := web.New(web.Options{
 		Config: cfg, Accounts: accounts, Passkeys: passkeys, Health: db, DeviceKey: deviceKey,
-		Log: o.Log, Registry: o.Registry, HashGate: gate, Mail: outbox,
+		Log: o.Log, Registry: o.Registry, HashGate: gate, Mail: outbox, Email: email,
 	})
 	if err != nil {
 		return nil, err
@@ -201,6 +209,9 @@ func (s *Server) sweep(ctx context.Context) {
 	}
 	if _, err := s.DB.DeleteExpiredFlows(ctx, s.Accounts.Now()); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging expired passkey ceremonies", "err", err)
+	}
+	if _, err := s.DB.DeleteExpiredEmailFlows(ctx, s.Accounts.Now()); err != nil && ctx.Err() == nil {
+		s.Log.Warn("purging expired email sign-ins", "err", err)
 	}
 	if _, err := s.DB.DeleteStaleThrottles(ctx, s.Accounts.Now().Add(-48*time.Hour)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging stale throttle keys", "err", err)

@@ -21,6 +21,7 @@ var statusOf = map[account.Code]int{
 	account.ENotFound:           http.StatusNotFound,
 	account.EPasskeyExists:      http.StatusConflict,
 	account.EPasskeyRejected:    http.StatusUnauthorized,
+	account.EInvalidCode:        http.StatusUnauthorized,
 	account.EInvalidCredential:  http.StatusBadRequest,
 	account.EReauthRequired:     http.StatusForbidden,
 	account.EThrottled:          http.StatusTooManyRequests,

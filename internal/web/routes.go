@@ -33,6 +33,8 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("GET /api/passkeys", s.listPasskeys)
 	api("PATCH /api/passkeys/{id}", s.renamePasskey)
 	api("DELETE /api/passkeys/{id}", s.deletePasskey)
+	api("POST /api/email/start", s.emailStart)
+	api("POST /api/email/finish", s.emailFinish)
 	mux.Handle("/api/", s.api(s.apiFallback(mux)))
 
 	// Pages: they work without JavaScript, as plain form posts.
@@ -42,6 +44,10 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	mux.HandleFunc("GET /signin", s.signinPage)
 	mux.HandleFunc("POST /signin", s.signinForm)
 	mux.HandleFunc("POST /signout", s.signoutForm)
+	mux.HandleFunc("POST /signin/email", s.emailStartForm)
+	mux.HandleFunc("POST /email/code", s.emailCodeForm)
+	mux.HandleFunc("GET /email/verify", s.emailVerifyPage)
+	mux.HandleFunc("POST /email/verify", s.emailVerifyForm)
 	mux.HandleFunc("GET /account", s.accountPage)
 	mux.HandleFunc("POST /account/sessions/{id}/revoke", s.revokeSessionForm)
 	mux.HandleFunc("POST /account/sessions/revoke-all", s.revokeAllForm)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/emailauth"
 	"github.com/keyshift/keyshift/internal/passkey"
 )
 
@@ -43,6 +44,8 @@ type Options struct {
 	HashGate Gauges
 	// Mail lists recent mail for the dev mailer page (devmail.go); nil hides it.
 	Mail DevMail
+	// Email runs email sign-in (email.go).
+	Email *emailauth.Service
 }
 
 // Server serves keyshift over HTTP.
@@ -55,6 +58,7 @@ type Server struct {
 	log       *slog.Logger
 	metrics   *metrics
 	mail      DevMail
+	email     *emailauth.Service
 	msg       *catalog
 	pages     *pages
 	handler   http.Handler
@@ -78,7 +82,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, accounts: o.Accounts, passkeys: o.Passkeys, health: o.Health, deviceKey: o.DeviceKey,
-		log: o.Log, msg: msg, pages: pg, mail: o.Mail,
+		log: o.Log, msg: msg, pages: pg, mail: o.Mail, email: o.Email,
 		metrics: newMetrics(o.Registry, o.HashGate),
 	}
 	s.handler = s.routes(o.Registry)

@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/emailauth"
+)
+
+// emailFlowColumns are returned by every email-flow statement, in
+// scanEmailFlow's order.
+const emailFlowColumns = `id, email, email_key, token_hash, code_hash, attempts, created_at, expires_at`
+
+func scanEmailFlow(row rowScanner) (*emailauth.Flow, error) {
+	var f emailauth.Flow
+	err := row.Scan(&f.ID, &f.Email, &f.EmailKey, &f.TokenHash, &f.CodeHash, &f.Attempts, dbTime{&f.CreatedAt}, dbTime{&f.ExpiresAt})
+	if err := scanErr(err, "email sign-in"); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// CreateEmailFlow implements emailauth.Store.
+func (db *DB) CreateEmailFlow(ctx context.Context, f *emailauth.Flow) error {
+	_, err := db.exec(ctx, `INSERT INTO email_flows (id, email, email_key, token_hash, code_hash, attempts, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ID, f.Email, f.EmailKey, f.TokenHash, f.CodeHash, f.Attempts,
+		db.dialect.time(f.CreatedAt), db.dialect.time(f.ExpiresAt))
+	return err
+}
+
+// TakeEmailFlowByToken implements emailauth.Store: one DELETE … RETURNING,
+// so of concurrent redemptions exactly one gets the row.
+func (db *DB) TakeEmailFlowByToken(ctx context.Context, tokenHash []byte, now time.Time, maxAttempts int) (*emailauth.Flow, error) {
+	return scanEmailFlow(db.queryRowW(ctx, `DELETE FROM email_flows WHERE token_hash = ? AND expires_at > ? AND attempts < ?
+		RETURNING `+emailFlowColumns, tokenHash, db.dialect.time(now), maxAttempts))
+}
+
+// TakeEmailFlow implements emailauth.Store, as TakeEmailFlowByToken.
+func (db *DB) TakeEmailFlow(ctx context.Context, id string, now time.Time) (*emailauth.Flow, error) {
+	return scanEmailFlow(db.queryRowW(ctx, `DELETE FROM email_flows WHERE id = ? AND expires_at > ?
+		RETURNING `+emailFlowColumns, id, db.dialect.time(now)))
+}
+
+// TryEmailCode implements emailauth.Store: the try is counted in the same
+// statement that checks the limit, so concurrent tries cannot exceed it.
+func (db *DB) TryEmailCode(ctx context.Context, id string, now time.Time, maxAttempts int) (*emailauth.Flow, error) {
+	return scanEmailFlow(db.queryRowW(ctx, `UPDATE email_flows SET attempts = attempts + 1
+		WHERE id = ? AND expires_at > ? AND attempts < ?
+		RETURNING `+emailFlowColumns, id, db.dialect.time(now), maxAttempts))
+}
+
+// DeleteExpiredEmailFlows removes flows nobody finished.
+func (db *DB) DeleteExpiredEmailFlows(ctx context.Context, now time.Time) (int, error) {
+	res, err := db.exec(ctx, `DELETE FROM email_flows WHERE expires_at <= ?`, db.dialect.time(now))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// VerifyUserEmail implements emailauth.Store.
+func (db *DB) VerifyUserEmail(ctx context.Context, userID string, at time.Time) error {
+	res, err := db.exec(ctx, `UPDATE users SET email_verified = ?, updated_at = ? WHERE id = ?`,
+		db.boolArg(true), db.dialect.time(at), userID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return notFound("user")
+	}
+	return nil
+}

@@ -1,0 +1,186 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+
+	"github.com/keyshift/keyshift/internal/account"
+)
+
+// emailStartBody is POST /api/email/start.
+type emailStartBody struct {
+	Email string `json:"email"`
+}
+
+// emailFinishBody is POST /api/email/finish: a token, or a flow id and code.
+type emailFinishBody struct {
+	Token  string `json:"token"`
+	FlowID string `json:"flowId"`
+	Code   string `json:"code"`
+}
+
+// emailStart is POST /api/email/start: 202 with the flow id, the same
+// answer whether or not the address has an account.
+func (s *Server) emailStart(w http.ResponseWriter, r *http.Request) error {
+	var body emailStartBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	id, err := s.email.Start(r.Context(), body.Email, s.client(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, struct {
+		FlowID string `json:"flowId"`
+	}{id})
+	return nil
+}
+
+// emailFinish is POST /api/email/finish: the sign-in answer, or 401
+// invalid_code for anything wrong.
+func (s *Server) emailFinish(w http.ResponseWriter, r *http.Request) error {
+	var body emailFinishBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	res, err := s.finishEmail(r, body)
+	if err != nil {
+		return err
+	}
+	s.setSession(w, r, res)
+	writeJSON(w, http.StatusOK, signinJSON{User: toUserJSON(res.User)})
+	return nil
+}
+
+// finishEmail redeems a token, or a flow id and code, and counts the
+// attempt.
+func (s *Server) finishEmail(r *http.Request, body emailFinishBody) (*account.SigninResult, error) {
+	var (
+		res *account.SigninResult
+		err error
+		m   account.AuthMethod
+	)
+	switch {
+	case body.Token != "" && body.FlowID == "" && body.Code == "":
+		m = account.MethodEmailLink
+		res, err = s.email.FinishLink(r.Context(), body.Token, s.client(r))
+	case body.Token == "" && body.FlowID != "" && body.Code != "":
+		m = account.MethodEmailCode
+		res, err = s.email.FinishCode(r.Context(), body.FlowID, body.Code, s.client(r))
+	default:
+		return nil, badRequest(`send {"token"} or {"flowId","code"}`)
+	}
+	switch {
+	case err == nil:
+		s.metrics.signins.WithLabelValues(string(m), account.OutcomeSuccess).Inc()
+	case account.IsCode(err, account.EInvalidCode):
+		s.metrics.signins.WithLabelValues(string(m), account.OutcomeFailure).Inc()
+	}
+	return res, err
+}
+
+// emailPageData is what the email sign-in pages receive.
+type emailPageData struct {
+	pageData
+	Token  string // the link's token, posted back by the Continue button
+	FlowID string // the flow the code form finishes
+}
+
+// renderEmail writes an email sign-in page, as render does.
+func (s *Server) renderEmail(w http.ResponseWriter, r *http.Request, status int, name string, d emailPageData) {
+	var buf bytes.Buffer
+	t, ok := s.pages.byName[name]
+	if !ok {
+		s.log.Error("no such page template", "name", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if err := t.ExecuteTemplate(&buf, "layout.html", d); err != nil {
+		s.log.ErrorContext(r.Context(), "rendering page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	// The page's URL may hold a sign-in token: never send it on.
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// emailFailed re-renders an email page with err as its form error.
+func (s *Server) emailFailed(w http.ResponseWriter, r *http.Request, name string, d emailPageData, err error) {
+	e := s.observeError(r, err)
+	if e.Code == account.EInternal {
+		s.renderError(w, r, err)
+		return
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	d.FormError = s.message(e)
+	s.renderEmail(w, r, Status(e.Code), name, d)
+}
+
+// emailStartForm is POST /signin/email: "Email me a sign-in link" without
+// JavaScript. It answers with the "check your email" page and its code form.
+func (s *Server) emailStartForm(w http.ResponseWriter, r *http.Request) {
+	d := emailPageData{pageData: pageData{Title: s.msg.T("signin.title")}}
+	if err := parseForm(w, r); err != nil {
+		s.emailFailed(w, r, "signin", d, err)
+		return
+	}
+	d.Email = r.PostFormValue("email")
+	id, err := s.email.Start(r.Context(), d.Email, s.client(r))
+	if err != nil {
+		s.emailFailed(w, r, "signin", d, err)
+		return
+	}
+	d.Title, d.FlowID = s.msg.T("email.sent_title"), id
+	s.renderEmail(w, r, http.StatusOK, "email_sent", d)
+}
+
+// emailCodeForm is POST /email/code: the code typed on the "check your
+// email" page.
+func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) {
+	d := emailPageData{pageData: pageData{Title: s.msg.T("email.sent_title")}}
+	if err := parseForm(w, r); err != nil {
+		s.emailFailed(w, r, "email_sent", d, err)
+		return
+	}
+	d.FlowID, d.Email = r.PostFormValue("flowId"), r.PostFormValue("email")
+	res, err := s.finishEmail(r, emailFinishBody{FlowID: d.FlowID, Code: r.PostFormValue("code")})
+	if err != nil {
+		s.emailFailed(w, r, "email_sent", d, err)
+		return
+	}
+	s.setSession(w, r, res)
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+// emailVerifyPage is GET /email/verify?token=…: the link's landing page. It
+// does not sign in — mail scanners follow links — but shows a Continue
+// button that posts the token.
+func (s *Server) emailVerifyPage(w http.ResponseWriter, r *http.Request) {
+	d := emailPageData{pageData: pageData{Title: s.msg.T("email.verify_title")}, Token: r.URL.Query().Get("token")}
+	s.renderEmail(w, r, http.StatusOK, "email_verify", d)
+}
+
+// emailVerifyForm is POST /email/verify: the Continue button. It signs in
+// and goes to the account page.
+func (s *Server) emailVerifyForm(w http.ResponseWriter, r *http.Request) {
+	d := emailPageData{pageData: pageData{Title: s.msg.T("email.verify_title")}}
+	if err := parseForm(w, r); err != nil {
+		s.emailFailed(w, r, "email_verify", d, err)
+		return
+	}
+	res, err := s.finishEmail(r, emailFinishBody{Token: r.PostFormValue("token")})
+	if err != nil {
+		s.emailFailed(w, r, "email_verify", d, err)
+		return
+	}
+	s.setSession(w, r, res)
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
