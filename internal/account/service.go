@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -75,6 +74,21 @@ type PasswordHasher interface {
 	VerifyDummy(ctx context.Context, password string) error
 }
 
+// EmailVerifier queues the mail that asks a new member to confirm their
+// address. It joins the transaction in ctx: the account and its mail commit
+// together.
+type EmailVerifier interface {
+	Send(ctx context.Context, u *User) error
+}
+
+// Notifier tells members by mail about sign-ins they may not have made. It
+// joins the transaction in ctx: the session and its notice commit together.
+type Notifier interface {
+	// NewDevice tells u that a browser with no device cookie of theirs
+	// signed in with m.
+	NewDevice(ctx context.Context, u *User, m AuthMethod, c Client) error
+}
+
 // Throttle policies. They are variables so an operator-facing config can
 // tune them later; tests read them to know where limits are.
 var (
@@ -126,6 +140,10 @@ type Service struct {
 	Now             func() time.Time
 	Rand            io.Reader
 	Log             *slog.Logger
+	// Verifier mails sign-ups a link to confirm their address; nil sends none.
+	Verifier EmailVerifier
+	// Notices tells members of sign-ins from new devices; nil sends none.
+	Notices Notifier
 }
 
 // SigninResult is a new session and the token that proves it. The token is
@@ -177,8 +195,13 @@ func (s *Service) Signup(ctx context.Context, emailIn, pw string, c Client) (*Si
 		if err := s.event(ctx, &Event{Type: EventSignup, UserID: u.ID, Method: string(MethodPassword), Outcome: OutcomeSuccess}, c); err != nil {
 			return err
 		}
+		if s.Verifier != nil {
+			if err := s.Verifier.Send(ctx, u); err != nil {
+				return err
+			}
+		}
 		u.HasPassword = true
-		res, err = s.StartSession(ctx, u, MethodSignup, c)
+		res, err = s.StartFirstSession(ctx, u, MethodSignup, c)
 		return err
 	})
 	if err != nil {
@@ -358,10 +381,23 @@ func (s *Service) wait(ctx context.Context, checks ...throttle.Check) error {
 // StartSession creates a session with a fresh token. It must run inside the
 // sign-in's transaction (so the session, its events and the credential's
 // update commit together); a new token at every sign-in prevents fixation.
-// Other sign-in methods (passkeys, email) end here too.
+// Other sign-in methods (passkeys, email) end here too. A browser that
+// carries no device cookie of u's is a new device: u is told by mail, in
+// the same transaction.
 func (s *Service) StartSession(ctx context.Context, u *User, m AuthMethod, c Client) (*SigninResult, error) {
+	if s.Notices != nil && (c.Device == nil || c.Device.UserID != u.ID) {
+		if err := s.Notices.NewDevice(ctx, u, m, c); err != nil {
+			return nil, err
+		}
+	}
+	return s.StartFirstSession(ctx, u, m, c)
+}
+
+// StartFirstSession is StartSession for the sign-in that created u: there
+// is no other device to tell apart, so no notice is sent.
+func (s *Service) StartFirstSession(ctx context.Context, u *User, m AuthMethod, c Client) (*SigninResult, error) {
 	now := s.Now()
-	token := base64.RawURLEncoding.EncodeToString(s.randomBytes(32))
+	token := s.NewToken()
 	sess := Session{
 		ID: s.NewID(), TokenHash: HashToken(token), UserID: u.ID, AuthMethod: m,
 		AuthenticatedAt: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.AbsoluteTimeout),

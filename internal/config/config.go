@@ -69,6 +69,16 @@ type Config struct {
 	Log LogConfig
 	// Passkey is the WebAuthn relying-party policy.
 	Passkey PasskeyConfig
+	// Notify chooses which optional security notices are mailed.
+	Notify NotifyConfig
+}
+
+// NotifyConfig chooses optional security notices. Notices of passkeys added
+// or removed are always sent.
+type NotifyConfig struct {
+	// NewDevice mails the member when a browser without their device cookie
+	// signs in (KEYSHIFT_NOTIFY_NEW_DEVICE).
+	NewDevice bool
 }
 
 // PasskeyConfig is the operator's passkey policy.
@@ -148,6 +158,7 @@ func Default() Config {
 			ChallengeTimeout: 5 * time.Minute,
 			ReauthWindow:     5 * time.Minute,
 		},
+		Notify: NotifyConfig{NewDevice: true},
 		Password: PasswordConfig{
 			// Capped so that a very large machine still gets a valid default.
 			HashConcurrency:  min(runtime.NumCPU(), maxHashConcurrency),

@@ -44,6 +44,8 @@ var settings = []setting{
 	{key: "passkey.challenge_timeout", env: "KEYSHIFT_PASSKEY_CHALLENGE_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.Passkey.ChallengeTimeout })},
 	{key: "passkey.reauth_window", env: "KEYSHIFT_REAUTH_WINDOW", set: duration(func(c *Config) *time.Duration { return &c.Passkey.ReauthWindow })},
 
+	{key: "notify.new_device", env: "KEYSHIFT_NOTIFY_NEW_DEVICE", set: boolean(func(c *Config) *bool { return &c.Notify.NewDevice })},
+
 	{key: "log.level", env: "KEYSHIFT_LOG_LEVEL", set: text(func(c *Config) *string { return &c.Log.Level })},
 	{key: "log.format", env: "KEYSHIFT_LOG_FORMAT", set: text(func(c *Config) *string { return &c.Log.Format })},
 }

@@ -256,14 +256,18 @@ func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Cl
 		if err != nil {
 			return err
 		}
-		u, err := s.member(ctx, f, m, c)
+		u, created, err := s.member(ctx, f, m, c)
 		if err != nil {
 			return err
 		}
 		if err := s.event(ctx, &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(m), Outcome: account.OutcomeSuccess}, c); err != nil {
 			return err
 		}
-		res, err = s.accounts.StartSession(ctx, u, m, c)
+		start := s.accounts.StartSession
+		if created {
+			start = s.accounts.StartFirstSession // no other device to warn
+		}
+		res, err = start(ctx, u, m, c)
 		return err
 	})
 	if account.IsCode(err, account.EInvalidCode) {
@@ -281,33 +285,33 @@ func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Cl
 
 // member returns the account f signs in to, with its address verified: the
 // mail reached it. An unknown address gets a new account when sign-up is
-// open.
-func (s *Service) member(ctx context.Context, f *Flow, m account.AuthMethod, c account.Client) (*account.User, error) {
+// open; created says so.
+func (s *Service) member(ctx context.Context, f *Flow, m account.AuthMethod, c account.Client) (u *account.User, created bool, err error) {
 	now := s.accounts.Now()
-	u, err := s.store.FindUserByEmailKey(ctx, f.EmailKey)
+	u, err = s.store.FindUserByEmailKey(ctx, f.EmailKey)
 	if account.IsCode(err, account.ENotFound) {
 		if !s.cfg.SignupOpen {
-			return nil, invalidCode()
+			return nil, false, invalidCode()
 		}
 		u = &account.User{
 			ID: s.accounts.NewID(), Email: f.Email, EmailKey: f.EmailKey, EmailVerified: true,
 			WebAuthnID: s.randomBytes(32), CreatedAt: now, UpdatedAt: now,
 		}
 		if err := s.store.CreateUser(ctx, u); err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return u, s.event(ctx, &account.Event{Type: account.EventSignup, UserID: u.ID, Method: string(m), Outcome: account.OutcomeSuccess}, c)
+		return u, true, s.event(ctx, &account.Event{Type: account.EventSignup, UserID: u.ID, Method: string(m), Outcome: account.OutcomeSuccess}, c)
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !u.EmailVerified {
 		if err := s.store.VerifyUserEmail(ctx, u.ID, now); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		u.EmailVerified = true
 	}
-	return u, nil
+	return u, false, nil
 }
 
 // failed records a failed redemption and returns EInvalidCode, which never

@@ -61,9 +61,44 @@ func (s *Service) Delete(ctx context.Context, userID, id string, c account.Clien
 		return account.Errorf(account.ENotFound, "no such passkey")
 	}
 	return s.store.InTx(ctx, func(ctx context.Context) error {
+		name, err := s.passkeyName(ctx, userID, id)
+		if err != nil {
+			return err
+		}
 		if err := s.store.DeletePasskey(ctx, userID, id); err != nil {
+			return err
+		}
+		if err := s.notifyRemoved(ctx, userID, name, c); err != nil {
 			return err
 		}
 		return s.event(ctx, &account.Event{Type: account.EventPasskeyRemoved, UserID: userID, Data: map[string]any{"passkey": id}}, c)
 	})
+}
+
+// passkeyName returns the name of the member's passkey id, for the notice
+// of its removal; ENotFound when it is not theirs.
+func (s *Service) passkeyName(ctx context.Context, userID, id string) (string, error) {
+	all, err := s.store.ListPasskeys(ctx, userID)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range all {
+		if p.ID == id {
+			return p.Name, nil
+		}
+	}
+	return "", account.Errorf(account.ENotFound, "no such passkey")
+}
+
+// notifyRemoved tells the member, in the deletion's transaction, that a
+// passkey is gone.
+func (s *Service) notifyRemoved(ctx context.Context, userID, name string, c account.Client) error {
+	if s.Notices == nil {
+		return nil
+	}
+	u, err := s.store.FindUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	return s.Notices.PasskeyRemoved(ctx, u, name, c)
 }

@@ -85,6 +85,15 @@ type Store interface {
 	RenamePasskey(ctx context.Context, userID, id, name string, at time.Time) error
 	DeletePasskey(ctx context.Context, userID, id string) error
 	AppendEvent(ctx context.Context, e *account.Event) error
+	FindUser(ctx context.Context, id string) (*account.User, error)
+}
+
+// Notifier tells members by mail that their passkeys changed. Each method
+// joins the transaction in ctx, so the change and its notice commit
+// together (package notice).
+type Notifier interface {
+	PasskeyAdded(ctx context.Context, u *account.User, name string, c account.Client) error
+	PasskeyRemoved(ctx context.Context, u *account.User, name string, c account.Client) error
 }
 
 // Passkey is a member's passkey as the account page and API show it.
@@ -126,6 +135,8 @@ type Service struct {
 	params   []protocol.CredentialParameter
 	now      func() time.Time
 	log      *slog.Logger
+	// Notices tells members of passkeys added and removed; nil sends none.
+	Notices Notifier
 }
 
 // New builds a Service.

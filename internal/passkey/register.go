@@ -95,6 +95,11 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, flowI
 		if err := s.store.CreateCredential(ctx, stored); err != nil {
 			return err
 		}
+		if s.Notices != nil {
+			if err := s.Notices.PasskeyAdded(ctx, u, stored.Name, c); err != nil {
+				return err
+			}
+		}
 		return s.event(ctx, &account.Event{Type: account.EventPasskeyAdded, UserID: u.ID, SessionID: f.SessionID,
 			Data: map[string]any{"passkey": stored.ID, "provider": aaguid.Name(stored.AAGUID), "synced": stored.BackupState}}, c)
 	})

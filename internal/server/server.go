@@ -19,7 +19,9 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/emailauth"
+	"github.com/keyshift/keyshift/internal/emailverify"
 	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/notice"
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/password"
 	"github.com/keyshift/keyshift/internal/store"
@@ -106,6 +108,10 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	if err != nil {
 		return nil, err
 	}
+	notices := notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, outbox, o.Now)
+	accounts.Notices, passkeys.Notices = notices, notices
+	verify := emailverify.New(emailverify.Config{Origin: cfg.Origin, Site: cfg.RPName}, db, accounts, outbox)
+	accounts.Verifier = verify
 	codeKey, err := db.ServerKey(ctx, "email-code", 32)
 	if err != nil {
 		return nil, fmt.Errorf("loading the email-code key: %w", err)
@@ -116,6 +122,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	w, err := web.New(web.Options{
 		Config: cfg, Accounts: accounts, Passkeys: passkeys, Health: db, DeviceKey: deviceKey,
 		Log: o.Log, Registry: o.Registry, HashGate: gate, Mail: outbox, Email: email,
+		Verify: verify,
 	})
 	if err != nil {
 		return nil, err
@@ -212,6 +219,9 @@ func (s *Server) sweep(ctx context.Context) {
 	}
 	if _, err := s.DB.DeleteExpiredEmailFlows(ctx, s.Accounts.Now()); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging expired email sign-ins", "err", err)
+	}
+	if _, err := s.DB.DeleteExpiredEmailVerifications(ctx, s.Accounts.Now()); err != nil && ctx.Err() == nil {
+		s.Log.Warn("purging expired email confirmations", "err", err)
 	}
 	if _, err := s.DB.DeleteStaleThrottles(ctx, s.Accounts.Now().Add(-48*time.Hour)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging stale throttle keys", "err", err)

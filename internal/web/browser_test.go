@@ -144,8 +144,10 @@ func TestBrowserSignUpAddPasskeySignOutSignInWithTheButton(t *testing.T) {
 	a.SetUserVerified(true)
 	b.tab.Run(chromedp.Click(chromedp.CSS("#passkey-button")))
 	b.tab.WaitLocation("/account")
-	if m := b.authMethod(); m != "passkey_modal" {
-		t.Errorf("signed in with %q, want passkey_modal", m)
+	// The browser remembers the passkey just added: the button asks for
+	// this member's passkeys (username-first).
+	if m := b.authMethod(); m != "passkey_username" {
+		t.Errorf("signed in with %q, want passkey_username", m)
 	}
 	wantWords(t, "the passkey's details", b.tab.Text("#passkeys li .meta"), "last used")
 }
@@ -173,8 +175,10 @@ func TestBrowserWithoutTheJSONHelpersPasskeysStillWork(t *testing.T) {
 	a.SetUserVerified(true)
 	b.tab.Run(chromedp.Click(chromedp.CSS("#passkey-button")))
 	b.tab.WaitLocation("/account")
-	if m := b.authMethod(); m != "passkey_modal" {
-		t.Errorf("signed in with %q, want passkey_modal", m)
+	// The browser remembers the passkey just added: the button asks for
+	// this member's passkeys (username-first).
+	if m := b.authMethod(); m != "passkey_username" {
+		t.Errorf("signed in with %q, want passkey_username", m)
 	}
 	a.SetUserVerified(false)
 	b.signOut()
@@ -336,8 +340,8 @@ func TestBrowserPasskeyGoneFromTheDeviceLeavesThePassword(t *testing.T) {
 	b.tab.Run(chromedp.Click(chromedp.CSS("#passkey-button")))
 	wantWords(t, "the message", b.message("#passkey-message"), "no passkey for this site", "password")
 
+	// The browser remembers the member: only the password is typed.
 	b.tab.Run(
-		chromedp.SendKeys(chromedp.CSS("#email"), "ada@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#password"), goodPassword),
 		chromedp.Click(chromedp.CSS("#password-submit")),
 	)
@@ -433,8 +437,8 @@ func TestBrowserWithoutWebAuthnThePasswordStillWorks(t *testing.T) {
 	if got := browsertest.Eval[string](b.tab, `document.getElementById("signin-form").dataset.passkeyAutofill || ""`); got != "" {
 		t.Errorf("the autofill started (%q) without WebAuthn", got)
 	}
+	// The browser remembers the member: only the password is typed.
 	b.tab.Run(
-		chromedp.SendKeys(chromedp.CSS("#email"), "ada@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#password"), goodPassword),
 		chromedp.Click(chromedp.CSS("#password-submit")),
 	)

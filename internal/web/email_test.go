@@ -96,7 +96,8 @@ func (b *mailbox) count(to string) int {
 	return n
 }
 
-// nth waits (bounded polling) for the n-th mail (1-based) to to.
+// nth waits (bounded polling) for the n-th sign-in mail (1-based) to to;
+// other mail (confirmations, notices) is skipped.
 func (b *mailbox) nth(t *testing.T, to string, n int) signinMail {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -105,7 +106,7 @@ func (b *mailbox) nth(t *testing.T, to string, n int) signinMail {
 		var seen []mailboxMail
 		for _, m := range b.got {
 			for _, r := range m.to {
-				if strings.EqualFold(r, to) {
+				if strings.EqualFold(r, to) && isSigninMail(m.raw) {
 					seen = append(seen, m)
 				}
 			}
@@ -118,6 +119,16 @@ func (b *mailbox) nth(t *testing.T, to string, n int) signinMail {
 	}
 	t.Fatalf("no mail #%d to %s within 15s", n, to)
 	return signinMail{}
+}
+
+// isSigninMail reports whether raw is a sign-in mail, by its subject.
+func isSigninMail(raw []byte) bool {
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return false
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	return err == nil && strings.Contains(subject, "sign-in code")
 }
 
 // signinMail is what a member reads in a sign-in mail.

@@ -75,6 +75,18 @@ type pageData struct {
 	// PasskeyError is a refused rename or removal, shown in the form of
 	// the passkey it concerns.
 	PasskeyError *passkeyError
+	// Remembered is who last signed in on this browser: /signin greets
+	// them and offers their last way of signing in first.
+	Remembered *remembered
+}
+
+// Step is the sign-in method /signin offers first: the remembered one, or
+// "" for the usual page (passkey, then password, then email).
+func (d pageData) Step() string {
+	if d.Remembered == nil {
+		return ""
+	}
+	return d.Remembered.Method
 }
 
 // passkeyError is a refusal beside one passkey's forms.
@@ -159,7 +171,29 @@ func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "signin", pageData{Title: s.msg.T("signin.title")})
+	s.render(w, r, http.StatusOK, "signin", pageData{Title: s.msg.T("signin.title"), Remembered: s.readRemember(r)})
+}
+
+// forgetForm is POST /signin/forget, "Not you?": the browser forgets who
+// signed in on it last, and /signin is the usual page again.
+func (s *Server) forgetForm(w http.ResponseWriter, r *http.Request) {
+	s.forgetRemember(w)
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// rememberedAs returns the remembered member when email is their address,
+// so that a refused sign-in keeps greeting them; else nil.
+func (s *Server) rememberedAs(r *http.Request, email string) *remembered {
+	m := s.readRemember(r)
+	if m == nil {
+		return nil
+	}
+	_, typed, err := account.NormalizeEmail(email)
+	_, known, _ := account.NormalizeEmail(m.Email)
+	if err != nil || typed != known {
+		return nil
+	}
+	return m
 }
 
 func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
@@ -169,6 +203,7 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Email = r.PostFormValue("email")
+	d.Remembered = s.rememberedAs(r, d.Email)
 	res, err := s.accounts.SigninPassword(r.Context(), d.Email, r.PostFormValue("password"), s.client(r))
 	s.countSignin(account.MethodPassword, err)
 	if err != nil {

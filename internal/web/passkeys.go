@@ -88,6 +88,7 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
+	s.rememberPasskey(w, &sw.User)
 	writeJSON(w, http.StatusCreated, map[string]any{"passkey": toPasskeyJSON(*p)})
 	return nil
 }

@@ -35,6 +35,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("DELETE /api/passkeys/{id}", s.deletePasskey)
 	api("POST /api/email/start", s.emailStart)
 	api("POST /api/email/finish", s.emailFinish)
+	api("POST /api/email/confirm", s.emailConfirm)
 	mux.Handle("/api/", s.api(s.apiFallback(mux)))
 
 	// Pages: they work without JavaScript, as plain form posts.
@@ -43,11 +44,14 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	mux.HandleFunc("POST /signup", s.signupForm)
 	mux.HandleFunc("GET /signin", s.signinPage)
 	mux.HandleFunc("POST /signin", s.signinForm)
+	mux.HandleFunc("POST /signin/forget", s.forgetForm)
 	mux.HandleFunc("POST /signout", s.signoutForm)
 	mux.HandleFunc("POST /signin/email", s.emailStartForm)
 	mux.HandleFunc("POST /email/code", s.emailCodeForm)
 	mux.HandleFunc("GET /email/verify", s.emailVerifyPage)
 	mux.HandleFunc("POST /email/verify", s.emailVerifyForm)
+	mux.HandleFunc("GET /email/confirm", s.emailConfirmPage)
+	mux.HandleFunc("POST /email/confirm", s.emailConfirmForm)
 	mux.HandleFunc("GET /account", s.accountPage)
 	mux.HandleFunc("POST /account/sessions/{id}/revoke", s.revokeSessionForm)
 	mux.HandleFunc("POST /account/sessions/revoke-all", s.revokeAllForm)

@@ -15,6 +15,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/emailauth"
+	"github.com/keyshift/keyshift/internal/emailverify"
 	"github.com/keyshift/keyshift/internal/passkey"
 )
 
@@ -46,6 +47,8 @@ type Options struct {
 	Mail DevMail
 	// Email runs email sign-in (email.go).
 	Email *emailauth.Service
+	// Verify confirms addresses after sign-up (confirm.go).
+	Verify *emailverify.Service
 }
 
 // Server serves keyshift over HTTP.
@@ -59,6 +62,7 @@ type Server struct {
 	metrics   *metrics
 	mail      DevMail
 	email     *emailauth.Service
+	verify    *emailverify.Service
 	msg       *catalog
 	pages     *pages
 	handler   http.Handler
@@ -82,7 +86,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, accounts: o.Accounts, passkeys: o.Passkeys, health: o.Health, deviceKey: o.DeviceKey,
-		log: o.Log, msg: msg, pages: pg, mail: o.Mail, email: o.Email,
+		log: o.Log, msg: msg, pages: pg, mail: o.Mail, email: o.Email, verify: o.Verify,
 		metrics: newMetrics(o.Registry, o.HashGate),
 	}
 	s.handler = s.routes(o.Registry)

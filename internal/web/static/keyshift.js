@@ -209,7 +209,9 @@
         // A pending conditional request makes every other get() fail.
         await stopAutofill();
         if (leaving) return;
-        const begin = await api("POST", "/api/passkeys/login/begin", {});
+        // A member this browser remembers signing in with a passkey is
+        // asked for their own passkeys (username-first).
+        const begin = await api("POST", "/api/passkeys/login/begin", box.dataset.email ? { email: box.dataset.email } : {});
         if (!begin.ok) {
           fail(begin);
           return;
@@ -231,6 +233,9 @@
     });
 
     startAutofill();
+    // The remembered passkey step: the button is the way in. (autofocus
+    // did nothing while the button was hidden.)
+    if (box.dataset.email && !document.querySelector("[aria-invalid=true]")) button.focus();
   };
 
   // ---- the account page: add, rename and remove passkeys ----

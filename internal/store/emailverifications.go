@@ -1,0 +1,39 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/emailverify"
+)
+
+// CreateEmailVerification implements emailverify.Store.
+func (db *DB) CreateEmailVerification(ctx context.Context, v *emailverify.Verification) error {
+	_, err := db.exec(ctx, `INSERT INTO email_verifications (token_hash, user_id, email_key, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?)`,
+		v.TokenHash, v.UserID, v.EmailKey, db.dialect.time(v.CreatedAt), db.dialect.time(v.ExpiresAt))
+	return err
+}
+
+// TakeEmailVerification implements emailverify.Store: one DELETE …
+// RETURNING, so a link works once however many requests race.
+func (db *DB) TakeEmailVerification(ctx context.Context, tokenHash []byte, now time.Time) (*emailverify.Verification, error) {
+	var v emailverify.Verification
+	err := db.queryRowW(ctx, `DELETE FROM email_verifications WHERE token_hash = ? AND expires_at > ?
+		RETURNING token_hash, user_id, email_key, created_at, expires_at`, tokenHash, db.dialect.time(now)).
+		Scan(&v.TokenHash, &v.UserID, &v.EmailKey, dbTime{&v.CreatedAt}, dbTime{&v.ExpiresAt})
+	if err := scanErr(err, "email verification"); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// DeleteExpiredEmailVerifications removes links nobody used in time.
+func (db *DB) DeleteExpiredEmailVerifications(ctx context.Context, now time.Time) (int, error) {
+	res, err := db.exec(ctx, `DELETE FROM email_verifications WHERE expires_at <= ?`, db.dialect.time(now))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
