@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/mail/mailtest"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
@@ -134,29 +135,29 @@ func sample(t *testing.T, to string) mail.Message {
 func TestDeliversTheMailAsRendered(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		r := newRig(t, database)
-		srv := startSMTP(t, "127.0.0.1:0", nil)
-		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.url()), fast, nil, nil))
+		srv := mailtest.Start(t)
+		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.URL()), fast, nil, nil))
 		r.enqueue(t, sample(t, "ada@example.com"))
 
-		eventually(t, "the server has the mail", func() bool { return len(srv.messages()) == 1 })
-		got := srv.messages()[0]
-		if got.from != "keyshift@example.com" || len(got.to) != 1 || got.to[0] != "ada@example.com" {
-			t.Errorf("envelope from %q to %q", got.from, got.to)
+		eventually(t, "the server has the mail", func() bool { return len(srv.Messages()) == 1 })
+		got := srv.Messages()[0]
+		if got.From != "keyshift@example.com" || len(got.To) != 1 || got.To[0] != "ada@example.com" {
+			t.Errorf("envelope from %q to %q", got.From, got.To)
 		}
-		d := decode(t, got.raw)
+		d := mailtest.Decode(t, got.Raw)
 		link := "https://auth.example.com/email/verify?token=AbC_123-xyz&x=1"
-		if d.subject != "Hello from Keyshift" {
-			t.Errorf("subject %q", d.subject)
+		if d.Subject != "Hello from Keyshift" {
+			t.Errorf("subject %q", d.Subject)
 		}
-		if !strings.Contains(d.text, "Hello Ada <3,") || !strings.Contains(d.text, link) {
-			t.Errorf("text body lacks the name or link:\n%s", d.text)
+		if !strings.Contains(d.Text, "Hello Ada <3,") || !strings.Contains(d.Text, link) {
+			t.Errorf("text body lacks the name or link:\n%s", d.Text)
 		}
-		if !strings.Contains(d.html, "Ada &lt;3") || !strings.Contains(d.html, `href="https://auth.example.com/email/verify?token=AbC_123-xyz&amp;x=1"`) {
-			t.Errorf("HTML body lacks the escaped name or link:\n%s", d.html)
+		if !strings.Contains(d.HTML, "Ada &lt;3") || !strings.Contains(d.HTML, `href="https://auth.example.com/email/verify?token=AbC_123-xyz&amp;x=1"`) {
+			t.Errorf("HTML body lacks the escaped name or link:\n%s", d.HTML)
 		}
 		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })
-		if m := r.only(t); m.Provider != srv.url() || m.Attempts != 1 || !m.DoneAt.Equal(t0) {
-			t.Errorf("row = %+v, want provider %s, 1 attempt, done at t0", m, srv.url())
+		if m := r.only(t); m.Provider != srv.URL() || m.Attempts != 1 || !m.DoneAt.Equal(t0) {
+			t.Errorf("row = %+v, want provider %s, 1 attempt, done at t0", m, srv.URL())
 		}
 	})
 }
@@ -164,15 +165,15 @@ func TestDeliversTheMailAsRendered(t *testing.T) {
 func TestFallsBackToTheNextServer(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		r := newRig(t, database)
-		fallback := startSMTP(t, "127.0.0.1:0", nil)
-		run(t, mail.NewWorker(r.outbox, smtpSender(t, "smtp://"+closedAddr(t), fallback.url()), fast, nil, nil))
+		fallback := mailtest.Start(t)
+		run(t, mail.NewWorker(r.outbox, smtpSender(t, "smtp://"+mailtest.ClosedAddr(t), fallback.URL()), fast, nil, nil))
 		r.enqueue(t, sample(t, "ada@example.com"))
 		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })
-		if n := len(fallback.messages()); n != 1 {
+		if n := len(fallback.Messages()); n != 1 {
 			t.Errorf("fallback received %d mails, want 1", n)
 		}
-		if p := r.only(t).Provider; p != fallback.url() {
-			t.Errorf("provider %q, want the fallback %s", p, fallback.url())
+		if p := r.only(t).Provider; p != fallback.URL() {
+			t.Errorf("provider %q, want the fallback %s", p, fallback.URL())
 		}
 	})
 }
@@ -180,7 +181,7 @@ func TestFallsBackToTheNextServer(t *testing.T) {
 func TestKeepsMailQueuedWhileEveryServerIsDown(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		r := newRig(t, database)
-		primary, fallback := closedAddr(t), closedAddr(t)
+		primary, fallback := mailtest.ClosedAddr(t), mailtest.ClosedAddr(t)
 		run(t, mail.NewWorker(r.outbox, smtpSender(t, "smtp://"+primary, "smtp://"+fallback), fast, nil, nil))
 		r.enqueue(t, sample(t, "ada@example.com"))
 		eventually(t, "the first attempt failed", func() bool { return r.only(t).LastError != "" })
@@ -189,14 +190,14 @@ func TestKeepsMailQueuedWhileEveryServerIsDown(t *testing.T) {
 			t.Fatalf("after a failed attempt: %+v, want queued, 1 attempt, due in 30 s", m)
 		}
 
-		srv := startSMTP(t, primary, nil)
+		srv := mailtest.Start(t, mailtest.At(primary))
 		time.Sleep(100 * time.Millisecond) // several polls: nothing is due yet
-		if n := len(srv.messages()); n != 0 {
+		if n := len(srv.Messages()); n != 0 {
 			t.Fatalf("sent %d mails before the retry was due", n)
 		}
 		r.clock.Advance(30 * time.Second)
 		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })
-		if n := len(srv.messages()); n != 1 {
+		if n := len(srv.Messages()); n != 1 {
 			t.Errorf("server received %d mails, want 1", n)
 		}
 		if a := r.only(t).Attempts; a != 2 {
@@ -208,13 +209,13 @@ func TestKeepsMailQueuedWhileEveryServerIsDown(t *testing.T) {
 func TestRetriesATemporaryRefusal(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		r := newRig(t, database)
-		srv := startSMTP(t, "127.0.0.1:0", func(n int) error {
+		srv := mailtest.Start(t, mailtest.Reply(func(n int) error {
 			if n == 1 {
-				return smtpErr(451, "try again later")
+				return mailtest.Refusal(451, "try again later")
 			}
 			return nil
-		})
-		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.url()), fast, nil, nil))
+		}))
+		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.URL()), fast, nil, nil))
 		r.enqueue(t, sample(t, "ada@example.com"))
 		eventually(t, "the first attempt failed", func() bool { return r.only(t).LastError != "" })
 		if m := r.only(t); m.Status != mail.StatusQueued || !strings.Contains(m.LastError, "451") {
@@ -222,7 +223,7 @@ func TestRetriesATemporaryRefusal(t *testing.T) {
 		}
 		r.clock.Advance(30 * time.Second)
 		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })
-		if n := len(srv.messages()); n != 1 {
+		if n := len(srv.Messages()); n != 1 {
 			t.Errorf("server accepted %d mails, want 1", n)
 		}
 	})
@@ -231,8 +232,8 @@ func TestRetriesATemporaryRefusal(t *testing.T) {
 func TestGivesUpOnAPermanentRefusal(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		r := newRig(t, database)
-		srv := startSMTP(t, "127.0.0.1:0", func(int) error { return smtpErr(550, "no such user") })
-		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.url()), fast, nil, nil))
+		srv := mailtest.Start(t, mailtest.Reply(func(int) error { return mailtest.Refusal(550, "no such user") }))
+		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.URL()), fast, nil, nil))
 		r.enqueue(t, sample(t, "nobody@example.com"))
 		eventually(t, "the row is marked failed", func() bool { return r.only(t).Status == mail.StatusFailed })
 		if m := r.only(t); m.Attempts != 1 || !strings.Contains(m.LastError, "550") {
@@ -250,7 +251,7 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 		r := newRig(t, database)
 		p := fast
 		p.MaxAttempts = 3
-		w := mail.NewWorker(r.outbox, smtpSender(t, "smtp://"+closedAddr(t)), p, nil, nil)
+		w := mail.NewWorker(r.outbox, smtpSender(t, "smtp://"+mailtest.ClosedAddr(t)), p, nil, nil)
 		r.enqueue(t, sample(t, "ada@example.com"))
 		for i := range 3 {
 			if n, err := w.RunOnce(context.Background()); n != 1 || err != nil {
@@ -270,10 +271,10 @@ func TestDeliversAfterACrashBeforeDelivery(t *testing.T) {
 		r.enqueue(t, sample(t, "ada@example.com")) // committed; the process dies before any worker ran
 		r.db.Close()
 
-		srv := startSMTP(t, "127.0.0.1:0", nil)
+		srv := mailtest.Start(t)
 		db := r.open(t)
-		run(t, mail.NewWorker(mail.NewOutbox(db, r.clock.Now), smtpSender(t, srv.url()), fast, nil, nil))
-		eventually(t, "the server has the mail", func() bool { return len(srv.messages()) == 1 })
+		run(t, mail.NewWorker(mail.NewOutbox(db, r.clock.Now), smtpSender(t, srv.URL()), fast, nil, nil))
+		eventually(t, "the server has the mail", func() bool { return len(srv.Messages()) == 1 })
 	})
 }
 
@@ -285,21 +286,21 @@ func TestRedeliversMailAWorkerDiedHolding(t *testing.T) {
 		if ms, err := r.db.ClaimOutbox(context.Background(), t0, t0.Add(5*time.Minute), "dead", 10); err != nil || len(ms) != 1 {
 			t.Fatalf("claim = %d, %v", len(ms), err)
 		}
-		srv := startSMTP(t, "127.0.0.1:0", nil)
-		run(t, mail.NewWorker(mail.NewOutbox(r.open(t), r.clock.Now), smtpSender(t, srv.url()), fast, nil, nil))
+		srv := mailtest.Start(t)
+		run(t, mail.NewWorker(mail.NewOutbox(r.open(t), r.clock.Now), smtpSender(t, srv.URL()), fast, nil, nil))
 		time.Sleep(100 * time.Millisecond)
-		if n := len(srv.messages()); n != 0 {
+		if n := len(srv.Messages()); n != 0 {
 			t.Fatalf("sent %d mails while another worker's lease held", n)
 		}
 		r.clock.Advance(5 * time.Minute)
-		eventually(t, "the server has the mail", func() bool { return len(srv.messages()) == 1 })
+		eventually(t, "the server has the mail", func() bool { return len(srv.Messages()) == 1 })
 	})
 }
 
 func TestTwoWorkersSendEachMailOnce(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		r := newRig(t, database)
-		srv := startSMTP(t, "127.0.0.1:0", nil)
+		srv := mailtest.Start(t)
 		const n = 50
 		for i := range n {
 			r.enqueue(t, mail.Message{To: fmt.Sprintf("u%d@example.com", i), Subject: fmt.Sprintf("mail %d", i), Text: "hi"})
@@ -307,23 +308,23 @@ func TestTwoWorkersSendEachMailOnce(t *testing.T) {
 		p := fast
 		p.Batch = 5
 		for range 2 {
-			run(t, mail.NewWorker(mail.NewOutbox(r.open(t), r.clock.Now), smtpSender(t, srv.url()), p, nil, nil))
+			run(t, mail.NewWorker(mail.NewOutbox(r.open(t), r.clock.Now), smtpSender(t, srv.URL()), p, nil, nil))
 		}
 		eventually(t, "every mail is marked sent", func() bool {
 			n, err := r.db.CountOutbox(context.Background(), mail.StatusSent)
 			return err == nil && n == 50
 		})
 		seen := map[string]int{}
-		for _, m := range srv.messages() {
-			seen[decode(t, m.raw).subject]++
+		for _, m := range srv.Messages() {
+			seen[mailtest.Decode(t, m.Raw).Subject]++
 		}
 		for i := range n {
 			if c := seen[fmt.Sprintf("mail %d", i)]; c != 1 {
 				t.Errorf("mail %d delivered %d times", i, c)
 			}
 		}
-		if len(srv.messages()) != n {
-			t.Errorf("server received %d mails, want %d", len(srv.messages()), n)
+		if len(srv.Messages()) != n {
+			t.Errorf("server received %d mails, want %d", len(srv.Messages()), n)
 		}
 	})
 }
@@ -350,10 +351,10 @@ func TestRollbackLeavesNoMail(t *testing.T) {
 func TestWakesPromptlyAfterCommit(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		r := newRig(t, database)
-		srv := startSMTP(t, "127.0.0.1:0", nil)
+		srv := mailtest.Start(t)
 		p := fast
 		p.Poll = time.Hour // only the wake-up can deliver in time
-		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.url()), p, nil, nil))
+		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.URL()), p, nil, nil))
 		time.Sleep(50 * time.Millisecond) // the first poll has run
 		err := r.db.InTx(context.Background(), func(ctx context.Context) error {
 			if err := r.outbox.Enqueue(ctx, sample(t, "ada@example.com")); err != nil {
@@ -365,7 +366,7 @@ func TestWakesPromptlyAfterCommit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the server has the mail", func() bool { return len(srv.messages()) == 1 })
+		eventually(t, "the server has the mail", func() bool { return len(srv.Messages()) == 1 })
 	})
 }
 

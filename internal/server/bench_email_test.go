@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"runtime"
@@ -15,10 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/mail/mailtest"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/store"
 )
@@ -37,10 +35,10 @@ import (
 // nor email-ip (30 free) throttles: the policies stay as shipped.
 func BenchmarkEmailStart(b *testing.B) {
 	eachBackend(b, func(b *testing.B, database string) {
-		smtpd := startBenchSMTP(b, 50*time.Millisecond)
+		smtpd := mailtest.Start(b, mailtest.Delay(50*time.Millisecond))
 		in := servertest.Start(b, database, func(c *config.Config) {
 			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-			c.SMTPURLs = []string{smtpd.url()}
+			c.SMTPURLs = []string{smtpd.URL()}
 		})
 		client := &http.Client{
 			Timeout:   30 * time.Second,
@@ -78,7 +76,7 @@ func BenchmarkEmailStart(b *testing.B) {
 		}
 		// What the slow SMTP server took meanwhile: far fewer than the
 		// requests answered, the rest still queued.
-		b.ReportMetric(float64(smtpd.accepted.Load()), "mails-sent-meanwhile")
+		b.ReportMetric(float64(smtpd.Count()), "mails-sent-meanwhile")
 	})
 }
 
@@ -115,14 +113,14 @@ const outboxBatch = 500
 // SMTP connection; each outcome is a write to the outbox.
 func BenchmarkOutboxDelivery(b *testing.B) {
 	eachBackend(b, func(b *testing.B, database string) {
-		smtpd := startBenchSMTP(b, 0)
+		smtpd := mailtest.Start(b)
 		ctx := context.Background()
 		db, err := store.Open(ctx, database)
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer db.Close()
-		sender, err := mail.NewSMTP([]string{smtpd.url()}, "keyshift@localhost", 30*time.Second)
+		sender, err := mail.NewSMTP([]string{smtpd.URL()}, "keyshift@localhost", 30*time.Second)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -174,48 +172,4 @@ func waitSent(ctx context.Context, db *store.DB, want int, limit time.Duration) 
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-}
-
-// benchSMTP is an SMTP server on 127.0.0.1 that takes delay to accept each
-// message and keeps only a count (as the mail package's tests do, with
-// github.com/emersion/go-smtp).
-type benchSMTP struct {
-	addr     string
-	delay    time.Duration
-	accepted atomic.Int64
-}
-
-func startBenchSMTP(b *testing.B, delay time.Duration) *benchSMTP {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := &benchSMTP{addr: ln.Addr().String(), delay: delay}
-	srv := smtp.NewServer(s)
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	go srv.Serve(ln)
-	b.Cleanup(func() { srv.Close() })
-	return s
-}
-
-func (s *benchSMTP) url() string { return "smtp://" + s.addr }
-
-// NewSession implements smtp.Backend.
-func (s *benchSMTP) NewSession(*smtp.Conn) (smtp.Session, error) { return benchSession{s}, nil }
-
-type benchSession struct{ s *benchSMTP }
-
-func (benchSession) Reset()                               {}
-func (benchSession) Logout() error                        { return nil }
-func (benchSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (benchSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (x benchSession) Data(r io.Reader) error {
-	if _, err := io.Copy(io.Discard, r); err != nil {
-		return err
-	}
-	time.Sleep(x.s.delay)
-	x.s.accepted.Add(1)
-	return nil
 }

@@ -1,16 +1,10 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net"
+	"fmt"
 	"net/http"
-	"net/mail"
 	"net/url"
 	"regexp"
 	"strings"
@@ -18,76 +12,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/mail/mailtest"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
-// mailbox is a real SMTP server on 127.0.0.1 that keeps every mail.
-type mailbox struct {
-	addr string
-	mu   sync.Mutex
-	got  []mailboxMail
-}
-
-type mailboxMail struct {
-	to  []string
-	raw []byte
-}
-
-func startMailbox(t *testing.T) *mailbox {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &mailbox{addr: ln.Addr().String()}
-	srv := smtp.NewServer(mailboxBackend{b})
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return b
-}
-
-type mailboxBackend struct{ b *mailbox }
-
-func (mb mailboxBackend) NewSession(*smtp.Conn) (smtp.Session, error) {
-	return &mailboxSession{b: mb.b}, nil
-}
-
-type mailboxSession struct {
-	b  *mailbox
-	to []string
-}
-
-func (x *mailboxSession) Reset()                               { x.to = nil }
-func (x *mailboxSession) Logout() error                        { return nil }
-func (x *mailboxSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (x *mailboxSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	x.to = append(x.to, to)
-	return nil
-}
-func (x *mailboxSession) Data(r io.Reader) error {
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	x.b.mu.Lock()
-	defer x.b.mu.Unlock()
-	x.b.got = append(x.b.got, mailboxMail{to: x.to, raw: raw})
-	return nil
-}
+// mailbox is a real SMTP server on 127.0.0.1 that keeps every mail, with
+// the web tests' ways of finding a mail in it.
+type mailbox struct{ *mailtest.Server }
 
 // count returns how many mails reached to.
-func (b *mailbox) count(to string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+func (b mailbox) count(to string) int {
 	n := 0
-	for _, m := range b.got {
-		for _, r := range m.to {
+	for _, m := range b.Messages() {
+		for _, r := range m.To {
 			if strings.EqualFold(r, to) {
 				n++
 			}
@@ -96,39 +35,45 @@ func (b *mailbox) count(to string) int {
 	return n
 }
 
-// nth waits (bounded polling) for the n-th sign-in mail (1-based) to to;
-// other mail (confirmations, notices) is skipped.
-func (b *mailbox) nth(t *testing.T, to string, n int) signinMail {
+// find waits (bounded polling) until pick finds a mail among those received
+// so far, and returns it decoded; what names the mail in the failure.
+func (b mailbox) find(t *testing.T, what string, pick func([]mailtest.Message) (mailtest.Message, bool)) mailtest.Message {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		b.mu.Lock()
-		var seen []mailboxMail
-		for _, m := range b.got {
-			for _, r := range m.to {
-				if strings.EqualFold(r, to) && isSigninMail(m.raw) {
+		if m, ok := pick(b.Messages()); ok {
+			return m
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %s within 15s", what)
+	return mailtest.Message{}
+}
+
+// nth waits (bounded polling) for the n-th sign-in mail (1-based) to to;
+// other mail (confirmations, notices) is skipped.
+func (b mailbox) nth(t *testing.T, to string, n int) signinMail {
+	t.Helper()
+	m := b.find(t, fmt.Sprintf("mail #%d to %s", n, to), func(got []mailtest.Message) (mailtest.Message, bool) {
+		var seen []mailtest.Message
+		for _, m := range got {
+			for _, r := range m.To {
+				if strings.EqualFold(r, to) && isSigninMail(t, m.Raw) {
 					seen = append(seen, m)
 				}
 			}
 		}
-		b.mu.Unlock()
 		if len(seen) >= n {
-			return parseSigninMail(t, seen[n-1].raw)
+			return seen[n-1], true
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no mail #%d to %s within 15s", n, to)
-	return signinMail{}
+		return mailtest.Message{}, false
+	})
+	return parseSigninMail(t, m.Raw)
 }
 
 // isSigninMail reports whether raw is a sign-in mail, by its subject.
-func isSigninMail(raw []byte) bool {
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return false
-	}
-	subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
-	return err == nil && strings.Contains(subject, "sign-in code")
+func isSigninMail(t *testing.T, raw []byte) bool {
+	return strings.Contains(mailtest.Decode(t, raw).Subject, "sign-in code")
 }
 
 // signinMail is what a member reads in a sign-in mail.
@@ -146,12 +91,8 @@ var (
 
 func parseSigninMail(t *testing.T, raw []byte) signinMail {
 	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatalf("reading the mail: %v", err)
-	}
-	var sm signinMail
-	walkMIME(t, &sm, m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body)
+	d := mailtest.Decode(t, raw)
+	sm := signinMail{text: d.Text, html: d.HTML}
 	lm := linkRE.FindStringSubmatch(sm.text)
 	cm := codeRE.FindStringSubmatch(sm.text)
 	if lm == nil || cm == nil {
@@ -164,53 +105,16 @@ func parseSigninMail(t *testing.T, raw []byte) signinMail {
 	return sm
 }
 
-func walkMIME(t *testing.T, sm *signinMail, ctype, enc string, body io.Reader) {
-	t.Helper()
-	mt, params, err := mime.ParseMediaType(ctype)
-	if err != nil {
-		t.Fatalf("content type %q: %v", ctype, err)
-	}
-	if strings.HasPrefix(mt, "multipart/") {
-		mr := multipart.NewReader(body, params["boundary"])
-		for {
-			p, err := mr.NextPart()
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			walkMIME(t, sm, p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p)
-		}
-	}
-	switch strings.ToLower(enc) {
-	case "quoted-printable":
-		body = quotedprintable.NewReader(body)
-	case "base64":
-		body = base64.NewDecoder(base64.StdEncoding, body)
-	}
-	b, err := io.ReadAll(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	switch mt {
-	case "text/plain":
-		sm.text = string(b)
-	case "text/html":
-		sm.html = string(b)
-	}
-}
-
 // emailSite is keyshift delivering its mail to a real SMTP server.
 type emailSite struct {
 	*servertest.Instance
-	box *mailbox
+	box mailbox
 }
 
 func startEmailSite(t *testing.T, database string) *emailSite {
 	t.Helper()
-	box := startMailbox(t)
-	in := servertest.Start(t, database, func(c *config.Config) { c.SMTPURLs = []string{"smtp://" + box.addr} })
+	box := mailbox{mailtest.Start(t)}
+	in := servertest.Start(t, database, func(c *config.Config) { c.SMTPURLs = []string{box.URL()} })
 	return &emailSite{Instance: in, box: box}
 }
 

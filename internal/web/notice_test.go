@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"mime"
+	"fmt"
 	"net/http"
-	"net/mail"
 	"net/url"
 	"regexp"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/mail/mailtest"
 	"github.com/keyshift/keyshift/internal/notice"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/testdb"
@@ -23,57 +23,33 @@ import (
 // mail to a real SMTP server.
 type noticeSite struct {
 	*liveSite
-	box *mailbox
+	box mailbox
 }
 
 func startNoticeSite(t *testing.T, database string, opts ...servertest.Option) *noticeSite {
 	t.Helper()
-	box := startMailbox(t)
-	opts = append([]servertest.Option{func(c *config.Config) { c.SMTPURLs = []string{"smtp://" + box.addr} }}, opts...)
+	box := mailbox{mailtest.Start(t)}
+	opts = append([]servertest.Option{func(c *config.Config) { c.SMTPURLs = []string{box.URL()} }}, opts...)
 	return &noticeSite{liveSite: startPasskeySite(t, database, opts...), box: box}
-}
-
-// readMail is what a member reads in any mail.
-type readMail struct {
-	subject, text, html string
 }
 
 // waitMail waits (bounded polling) for a mail to to whose subject contains
 // subject, and returns it decoded.
-func (b *mailbox) waitMail(t *testing.T, to, subject string) readMail {
+func (b mailbox) waitMail(t *testing.T, to, subject string) mailtest.Decoded {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		b.mu.Lock()
-		got := append([]mailboxMail(nil), b.got...)
-		b.mu.Unlock()
+	var d mailtest.Decoded
+	b.find(t, fmt.Sprintf("mail %q to %s", subject, to), func(got []mailtest.Message) (mailtest.Message, bool) {
 		for _, m := range got {
-			if len(m.to) == 0 || !strings.EqualFold(m.to[0], to) {
+			if len(m.To) == 0 || !strings.EqualFold(m.To[0], to) {
 				continue
 			}
-			if rm := decodeMail(t, m.raw); strings.Contains(rm.subject, subject) {
-				return rm
+			if d = mailtest.Decode(t, m.Raw); strings.Contains(d.Subject, subject) {
+				return m, true
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no mail %q to %s within 15s", subject, to)
-	return readMail{}
-}
-
-func decodeMail(t *testing.T, raw []byte) readMail {
-	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatalf("reading the mail: %v", err)
-	}
-	var sm signinMail
-	walkMIME(t, &sm, m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body)
-	subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
-	if err != nil {
-		t.Fatalf("subject: %v", err)
-	}
-	return readMail{subject: subject, text: sm.text, html: sm.html}
+		return mailtest.Message{}, false
+	})
+	return d
 }
 
 // queued counts the outbox rows of kind to to, sent or not: what the
@@ -97,15 +73,15 @@ var confirmRE = regexp.MustCompile(`https?://[^\s"<>]+/email/confirm\?token=([A-
 
 // confirmToken waits for the n-th confirmation mail to to and returns its
 // link and token.
-func confirmToken(t *testing.T, b *mailbox, to string) (link, token string) {
+func confirmToken(t *testing.T, b mailbox, to string) (link, token string) {
 	t.Helper()
 	m := b.waitMail(t, to, "Confirm your email address")
-	lm := confirmRE.FindStringSubmatch(m.text)
+	lm := confirmRE.FindStringSubmatch(m.Text)
 	if lm == nil {
-		t.Fatalf("no confirmation link in the mail:\n%s", m.text)
+		t.Fatalf("no confirmation link in the mail:\n%s", m.Text)
 	}
-	if !strings.Contains(m.html, "token="+lm[1]) {
-		t.Errorf("the HTML part lacks the link:\n%s", m.html)
+	if !strings.Contains(m.HTML, "token="+lm[1]) {
+		t.Errorf("the HTML part lacks the link:\n%s", m.HTML)
 	}
 	return lm[0], lm[1]
 }
@@ -236,13 +212,13 @@ func TestPasskeyNotices(t *testing.T) {
 
 // wantNotice checks that a notice says what, when, from where, and what to
 // do, in both parts.
-func wantNotice(t *testing.T, s *noticeSite, m readMail, what string) {
+func wantNotice(t *testing.T, s *noticeSite, m mailtest.Decoded, what string) {
 	t.Helper()
 	when := s.Clock.Now().UTC().Format("2 January 2006")
-	for part, body := range map[string]string{"text": m.text, "html": m.html} {
+	for part, body := range map[string]string{"text": m.Text, "html": m.HTML} {
 		for _, want := range []string{what, when, "127.0.0.1", "Go-http-client", s.URL + "/account", "If it was not you"} {
 			if !strings.Contains(body, want) {
-				t.Errorf("the %s part of %q lacks %q:\n%s", part, m.subject, want, body)
+				t.Errorf("the %s part of %q lacks %q:\n%s", part, m.Subject, want, body)
 			}
 		}
 	}
