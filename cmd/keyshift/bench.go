@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
+	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/bench"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/password"
@@ -25,7 +28,7 @@ func benchCmd(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "bench", "bench [--database sqlite:PATH|postgres://…] [--duration 5s] [--concurrency 32]")
 	database := fs.String("database", "", "database to measure; default a fresh SQLite file in a temporary directory. It must be empty or a scratch database: bench creates accounts")
 	duration := fs.Duration("duration", 5*time.Second, "how long each timed scenario runs")
-	concurrency := fs.Int("concurrency", 32, "concurrent clients for session validation")
+	concurrency := fs.Int("concurrency", 32, "concurrent clients for session validation and passkey sign-in")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -94,7 +97,29 @@ func runBench(ctx context.Context, e *env, s *server.Server, cfg config.Config, 
 	row("session validation, HTTP", conc, bench.Run(ctx, d, conc, func(ctx context.Context) error {
 		return t.Session(ctx, cookie)
 	}))
+
+	bare, err := bench.NewBareLogin()
+	if err != nil {
+		return err
+	}
+	keys, err := passkeyMembers(ctx, s, t, max(conc, 1))
+	if err != nil {
+		return err
+	}
+	var next atomic.Int64
+	signin := func(ctx context.Context) error {
+		return t.PasskeySignin(ctx, keys[int(next.Add(1))%len(keys)])
+	}
+	cores := runtime.GOMAXPROCS(0)
+	bareRate := bench.Run(ctx, d, cores, bare.Verify)
+	row("passkey verify, bare go-webauthn", cores, bareRate)
+	row("passkey sign-in, HTTP", 1, bench.Run(ctx, d, 1, signin))
+	pk := bench.Run(ctx, d, conc, signin)
+	row("passkey sign-in, HTTP", conc, pk)
 	tw.Flush()
+	if bareRate.Rate() > 0 {
+		fmt.Fprintf(e.stdout, "\npasskey sign-ins at %d clients: %.0f%% of the bare go-webauthn rate\n", conc, 100*pk.Rate()/bareRate.Rate())
+	}
 
 	base := bench.RSSMiB()
 	bench.ResetPeakRSS()
@@ -103,4 +128,44 @@ func runBench(ctx context.Context, e *env, s *server.Server, cfg config.Config, 
 	fmt.Fprintf(e.stdout, "\n200 concurrent password sign-ins: %s, outcomes %v\nresident memory: %.0f MiB before, %.0f MiB peak (this process: server and clients)\n",
 		time.Since(start).Round(time.Millisecond), outcomes, base, bench.PeakRSSMiB())
 	return nil
+}
+
+// passkeyMembers signs up n members, each from its own documentation
+// address (192.0.2.0/24, so sign-up throttling does not refuse them),
+// registers a software passkey for each through the passkey service and
+// signs each in once over HTTP, so that the timed sign-ins come from
+// returning browsers. The sign-in scenario spreads its clients over the n
+// credentials, as distinct people signing in at once would.
+func passkeyMembers(ctx context.Context, s *server.Server, t *bench.Target, n int) ([]*bench.Passkey, error) {
+	stamp := time.Now().UnixNano()
+	keys := make([]*bench.Passkey, n)
+	for i := range keys {
+		c := account.Client{IP: fmt.Sprintf("192.0.2.%d", i%250+1), UserAgent: "keyshift bench"}
+		res, err := s.Accounts.Signup(ctx, fmt.Sprintf("bench-pk%d-%d@example.com", i, stamp), benchPassword, c)
+		if err != nil {
+			return nil, fmt.Errorf("passkey member: %w", err)
+		}
+		cr, err := s.Passkeys.BeginRegistration(ctx, &res.User, res.Session.ID)
+		if err != nil {
+			return nil, err
+		}
+		opts, err := json.Marshal(cr.Options)
+		if err != nil {
+			return nil, err
+		}
+		if keys[i], err = bench.NewPasskey(s.Config.Origin); err != nil {
+			return nil, err
+		}
+		cred, err := keys[i].Create(opts)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.Passkeys.FinishRegistration(ctx, &res.User, cr.FlowID, cred, "", c); err != nil {
+			return nil, fmt.Errorf("passkey member: %w", err)
+		}
+		if err := t.PasskeySignin(ctx, keys[i]); err != nil {
+			return nil, fmt.Errorf("passkey member: %w", err)
+		}
+	}
+	return keys, nil
 }

@@ -59,6 +59,29 @@ func Run(ctx context.Context, d time.Duration, concurrency int, op func(ctx cont
 	return summarise(slices.Concat(lat...), int(errs.Load()), time.Since(start))
 }
 
+// RunN calls op n times in all, from concurrency goroutines, and measures
+// every call: Run with a count instead of a duration, for Go benchmarks
+// (b.N) that also want latency percentiles.
+func RunN(ctx context.Context, n, concurrency int, op func(ctx context.Context) error) Result {
+	var next, errs atomic.Int64
+	lat := make([][]time.Duration, concurrency)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range concurrency {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) && ctx.Err() == nil {
+				t0 := time.Now()
+				if err := op(ctx); err != nil {
+					errs.Add(1)
+				}
+				lat[i] = append(lat[i], time.Since(t0))
+			}
+		})
+	}
+	wg.Wait()
+	return summarise(slices.Concat(lat...), int(errs.Load()), time.Since(start))
+}
+
 func summarise(all []time.Duration, errs int, elapsed time.Duration) Result {
 	slices.Sort(all)
 	r := Result{Ops: len(all), Errors: errs, Elapsed: elapsed}

@@ -30,6 +30,7 @@ type DB struct {
 
 	queries sync.Map // query text with ? → text for this dialect
 	stmts   sync.Map // stmtKey → *sql.Stmt (SQLite only)
+	missed  sync.Map // query → struct{}: ran unprepared in a transaction (SQLite only)
 }
 
 // Open connects to database ("sqlite:PATH" or a postgres:// URL), checks that
@@ -166,6 +167,7 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	defer db.prepareMissed(ctx) // runs once the transaction has ended
 	defer func() {
 		if p := recover(); p != nil {
 			tx.Rollback()
@@ -252,6 +254,7 @@ func (db *DB) on(ctx context.Context, pool *sql.DB, query string) (querier, stri
 		if v, ok := db.stmts.Load(stmtKey{db.w, query}); ok {
 			return stmtQuerier{tx.StmtContext(ctx, v.(*sql.Stmt))}, "", nil
 		}
+		db.missed.Store(query, struct{}{})
 		return tx, db.q(query), nil
 	}
 	st, err := db.prepared(ctx, pool, query)
@@ -259,6 +262,17 @@ func (db *DB) on(ctx context.Context, pool *sql.DB, query string) (querier, stri
 		return nil, "", err
 	}
 	return stmtQuerier{st}, "", nil
+}
+
+// prepareMissed prepares on the writer the statements that ran unprepared
+// inside a transaction, now that the transaction has given the connection
+// back, so later transactions reuse them instead of parsing them again.
+func (db *DB) prepareMissed(ctx context.Context) {
+	db.missed.Range(func(query, _ any) bool {
+		db.missed.Delete(query)
+		db.prepared(context.WithoutCancel(ctx), db.w, query.(string)) // on failure the next transaction parses again
+		return true
+	})
 }
 
 // stmtQuerier lets a prepared statement stand where a querier goes; the
