@@ -195,9 +195,9 @@ func ParseFormat(name string) (Format, error) {
 // ambiguous are names operators plausibly write that stand for several
 // formats; ParseFormat refuses them with the choices.
 var ambiguous = map[string]string{
-	"passlib":   "pbkdf2-sha1, pbkdf2-sha256, pbkdf2-sha512, scrypt, bcrypt, argon2id, sha256-crypt, sha512-crypt",
-	"sha-crypt": "sha256-crypt, sha512-crypt",
-	"crypt":     "bcrypt, md5-crypt, sha256-crypt, sha512-crypt",
+	"passlib":    "pbkdf2-sha1, pbkdf2-sha256, pbkdf2-sha512, scrypt, bcrypt, argon2id, sha256-crypt, sha512-crypt",
+	"sha-crypt":  "sha256-crypt, sha512-crypt",
+	"crypt":      "bcrypt, md5-crypt, sha256-crypt, sha512-crypt",
 	"salted-md5": "md5-salt-prefix, md5-salt-suffix", "salted-sha1": "sha1-salt-prefix, sha1-salt-suffix",
 	"salted-sha256": "sha256-salt-prefix, sha256-salt-suffix",
 }
