@@ -26,6 +26,36 @@ func TestRunCountsCallsAndErrors(t *testing.T) {
 	}
 }
 
+// A call that outlasts the duration still counts: on a loaded machine one
+// Argon2id sign-in can take longer than a short run.
+func TestRunCountsACallLongerThanTheDuration(t *testing.T) {
+	t.Parallel()
+	r := Run(context.Background(), time.Millisecond, 2, func(ctx context.Context) error {
+		time.Sleep(20 * time.Millisecond)
+		return nil
+	})
+	if r.Ops != 2 || r.Errors != 0 || r.Rate() <= 0 || r.Elapsed < 20*time.Millisecond {
+		t.Errorf("result %+v, want one finished call per goroutine", r)
+	}
+}
+
+// Cancelling ctx stops the run without counting the cut-off calls as errors.
+func TestRunStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	var n atomic.Int64
+	r := Run(ctx, time.Hour, 2, func(ctx context.Context) error {
+		if n.Add(1) == 5 {
+			cancel()
+		}
+		<-time.After(time.Millisecond)
+		return ctx.Err()
+	})
+	if r.Errors != 0 || r.Ops > 6 {
+		t.Errorf("result %+v", r)
+	}
+}
+
 func TestSummarisePercentiles(t *testing.T) {
 	t.Parallel()
 	var lat []time.Duration

@@ -178,7 +178,10 @@ func (tab *Tab) where() string {
 // without a fragment) and fails the test after Timeout.
 func (tab *Tab) WaitLocation(path string) {
 	tab.t.Helper()
-	tab.Wait("the page "+path, fmt.Sprintf("location.pathname + location.search === %q", path))
+	// The new document must also be parsed: the location changes as soon as
+	// the navigation commits, and on a loaded machine a test that looks for
+	// an element right after would otherwise find the page still empty.
+	tab.Wait("the page "+path, fmt.Sprintf("location.pathname + location.search === %q && document.readyState === \"complete\"", path))
 }
 
 // Wait evaluates a JavaScript expression in the page every 20 ms until it
