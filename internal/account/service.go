@@ -409,14 +409,6 @@ func (s *Service) StartFirstSession(ctx context.Context, u *User, m AuthMethod, 
 	return &SigninResult{User: *u, Session: sess, Token: token}, nil
 }
 
-// HashToken is how a session token is stored: SHA-256. Tokens carry 256 bits
-// of randomness, so a fast hash is enough, and lookups by hash leak nothing
-// useful through timing.
-func HashToken(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
-}
-
 // Authenticate returns the live session a token proves, with its user.
 // Expired sessions are deleted on sight.
 func (s *Service) Authenticate(ctx context.Context, token string) (*SessionWithUser, error) {

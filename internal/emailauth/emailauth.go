@@ -11,7 +11,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -31,7 +30,7 @@ type Flow struct {
 	ID       string
 	Email    string // where the mail went, as the member typed it (normalised)
 	EmailKey string // the account key the flow signs in to (or creates)
-	// TokenHash is the SHA-256 of the link's token.
+	// TokenHash is account.HashToken of the link's token (account.NewToken).
 	TokenHash []byte
 	// CodeHash is HMAC-SHA256 of the code under the server's code key,
 	// salted with the flow id.
@@ -116,7 +115,8 @@ type Service struct {
 	accounts *account.Service
 	mailer   Mailer
 	cfg      Config
-	// Rand is the randomness of tokens and codes (nil: crypto/rand).
+	// Rand is the randomness of codes (nil: crypto/rand); the link's token
+	// comes from accounts.NewToken like every other one-time token.
 	Rand io.Reader
 }
 
@@ -152,11 +152,11 @@ func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (
 		return "", err
 	}
 	known := err == nil
-	token := base64.RawURLEncoding.EncodeToString(s.randomBytes(32))
+	token := s.accounts.NewToken()
 	code := s.newCode()
 	now := s.accounts.Now()
 	f := &Flow{
-		ID: s.accounts.NewID(), Email: email, EmailKey: key, TokenHash: hashToken(token),
+		ID: s.accounts.NewID(), Email: email, EmailKey: key, TokenHash: account.HashToken(token),
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL),
 	}
 	f.CodeHash = s.hashCode(f.ID, code)
@@ -204,11 +204,11 @@ func (s *Service) render(to, token, code string, newAccount bool) (mail.Message,
 // FinishLink signs in with the token of a mailed link. Any failure —
 // unknown, used or expired token — is EInvalidCode.
 func (s *Service) FinishLink(ctx context.Context, token string, c account.Client) (*account.SigninResult, error) {
-	if !plausibleToken(token) {
+	if !account.PlausibleToken(token) {
 		return nil, s.failed(ctx, account.MethodEmailLink, c)
 	}
 	return s.finish(ctx, account.MethodEmailLink, c, func(ctx context.Context, now time.Time) (*Flow, error) {
-		return s.store.TakeEmailFlowByToken(ctx, hashToken(token), now, s.cfg.MaxAttempts)
+		return s.store.TakeEmailFlowByToken(ctx, account.HashToken(token), now, s.cfg.MaxAttempts)
 	})
 }
 
@@ -370,14 +370,6 @@ func (s *Service) hashCode(flowID, code string) []byte {
 	return m.Sum(nil)
 }
 
-// hashToken is how a link's token is stored. Tokens carry 256 bits of
-// randomness, so SHA-256 suffices and a lookup by hash leaks nothing useful
-// through timing.
-func hashToken(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
-}
-
 // hashSubject keeps addresses out of the throttle table.
 func hashSubject(s string) string {
 	sum := sha256.Sum256([]byte(s))
@@ -395,21 +387,6 @@ func (s *Service) randomBytes(n int) []byte {
 		panic(fmt.Sprintf("emailauth: random source failed: %v", err))
 	}
 	return b
-}
-
-// plausibleToken reports whether t could be a token Start made: base64url
-// of modest length.
-func plausibleToken(t string) bool {
-	if t == "" || len(t) > 128 {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // plausibleCode reports whether c is six ASCII digits.

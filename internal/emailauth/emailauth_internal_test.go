@@ -41,10 +41,6 @@ func TestPlausibleInput(t *testing.T) {
 		ok   bool
 		got  bool
 	}{
-		{"accepts a base64url token", true, plausibleToken("abcXYZ019-_")},
-		{"refuses an empty token", false, plausibleToken("")},
-		{"refuses padding", false, plausibleToken("abc=")},
-		{"refuses a token over 128 bytes", false, plausibleToken(string(make([]byte, 129)))},
 		{"accepts six digits", true, plausibleCode("012345")},
 		{"refuses five digits", false, plausibleCode("01234")},
 		{"refuses letters", false, plausibleCode("01234a")},
