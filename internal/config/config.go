@@ -45,6 +45,10 @@ type Config struct {
 	// one accepts a message (KEYSHIFT_SMTP_URL, comma-separated). Empty means
 	// the dev mailer, which keeps mail in memory instead of sending it.
 	SMTPURLs []string
+	// SMTPCAFile is a PEM file of CA certificates trusted for SMTP servers
+	// besides the system's (KEYSHIFT_SMTP_CA_FILE), for a relay whose
+	// certificate a private CA signed. Empty means the system's roots only.
+	SMTPCAFile string
 	// MailFrom is the sender address of every mail keyshift sends
 	// (KEYSHIFT_MAIL_FROM).
 	MailFrom string

@@ -25,6 +25,7 @@ var settings = []setting{
 	{key: "rp_name", env: "KEYSHIFT_RP_NAME", set: text(func(c *Config) *string { return &c.RPName })},
 	{key: "database", env: "KEYSHIFT_DATABASE", set: text(func(c *Config) *string { return &c.Database })},
 	{key: "smtp_url", env: "KEYSHIFT_SMTP_URL", set: strList(func(c *Config) *[]string { return &c.SMTPURLs })},
+	{key: "smtp_ca_file", env: "KEYSHIFT_SMTP_CA_FILE", set: text(func(c *Config) *string { return &c.SMTPCAFile })},
 	{key: "mail_from", env: "KEYSHIFT_MAIL_FROM", set: text(func(c *Config) *string { return &c.MailFrom })},
 	{key: "admin_token", env: "KEYSHIFT_ADMIN_TOKEN", set: text(func(c *Config) *string { return &c.AdminToken })},
 	{key: "dev", env: "KEYSHIFT_DEV", set: boolean(func(c *Config) *bool { return &c.Dev })},

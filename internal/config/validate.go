@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	keyshiftmail "github.com/keyshift/keyshift/internal/mail"
 )
 
 // Limits Validate enforces; each is explained where it is checked.
@@ -241,21 +243,22 @@ func (c *Config) checkMail(ps *Problems) {
 			ps.add("smtp_url", err.Error())
 		}
 	}
+	if c.SMTPCAFile != "" {
+		if _, err := keyshiftmail.LoadCAFile(c.SMTPCAFile); err != nil {
+			ps.addf("smtp_ca_file", "%v; want a PEM file of CA certificates", err)
+		}
+	}
 	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
 		ps.addf("mail_from", "%q is not an email address like keyshift@example.com or \"Keyshift <no-reply@example.com>\"", c.MailFrom)
 	}
 }
 
+// checkSMTPURL applies package mail's reading of an SMTP URL, so what
+// Validate accepts is exactly what the mailer can use.
 func checkSMTPURL(s string) error {
-	const want = "want smtp://[user:pass@]host:port or smtps://…, like smtp://mail.example.com:587"
-	u, err := url.Parse(s)
-	switch {
-	case err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps"):
-		return fmt.Errorf("%s is not an smtp:// or smtps:// URL; %s", shown(s), want)
-	case u.Hostname() == "":
-		return fmt.Errorf("%s has no host; %s", shown(s), want)
-	case !validPort(u.Port(), 1):
-		return fmt.Errorf("%s has no port; %s", shown(s), want)
+	const want = "want smtp://[user:pass@]host:port (STARTTLS), smtps://…:465 (TLS) or smtp://host:port?tls=none (a relay without TLS, no credentials), like smtp://mail.example.com:587"
+	if _, err := keyshiftmail.ParseServer(s); err != nil {
+		return fmt.Errorf("%s %v; %s", shown(s), err, want)
 	}
 	return nil
 }

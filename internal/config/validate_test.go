@@ -2,9 +2,12 @@ package config
 
 import (
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyshift/keyshift/internal/mail/mailtest"
 )
 
 // production returns a valid https configuration for tests to break one way.
@@ -65,6 +68,12 @@ func TestValidateRejects(t *testing.T) {
 		{"an SMTP URL without a port", func(c *Config) { c.SMTPURLs = []string{"smtp://mail.example.com"} }, "smtp_url", "no port"},
 		{"an SMTP URL without a host", func(c *Config) { c.SMTPURLs = []string{"smtp://:25"} }, "smtp_url", "no host"},
 		{"a bad SMTP URL after a good one", func(c *Config) { c.SMTPURLs = []string{"smtp://a.example.com:25", "b.example.com"} }, "smtp_url", `"b.example.com"`},
+		{"credentials over an SMTP relay without TLS", func(c *Config) { c.SMTPURLs = []string{"smtp://u:secret@relay.internal:25?tls=none"} }, "smtp_url", "clear text"},
+		{"an SMTP TLS mode that is not known", func(c *Config) { c.SMTPURLs = []string{"smtp://mail.example.com:587?tls=maybe"} }, "smtp_url", `tls="maybe"`},
+		{"a tls parameter on smtps", func(c *Config) { c.SMTPURLs = []string{"smtps://mail.example.com:465?tls=none"} }, "smtp_url", "always TLS"},
+		{"an unknown SMTP URL parameter", func(c *Config) { c.SMTPURLs = []string{"smtp://mail.example.com:587?tsl=none"} }, "smtp_url", `unknown parameter "tsl"`},
+		{"an SMTP CA file that does not exist", func(c *Config) { c.SMTPCAFile = filepath.Join(t.TempDir(), "missing.pem") }, "smtp_ca_file", "PEM file"},
+		{"an SMTP CA file without a certificate", func(c *Config) { c.SMTPCAFile = writeFile(t, "not a certificate\n") }, "smtp_ca_file", "no PEM certificate"},
 		{"a sender that is not an address", func(c *Config) { c.MailFrom = "keyshift" }, "mail_from", "not an email address"},
 		{"an admin token shorter than 32 characters", func(c *Config) { c.AdminToken = strings.Repeat("x", 31) }, "admin_token", "bearer secret"},
 		{"a trusted proxy that is not a prefix", func(c *Config) { c.TrustedProxies = []netip.Prefix{{}} }, "trusted_proxies", "entry 1"},
@@ -123,6 +132,9 @@ func TestValidateAccepts(t *testing.T) {
 		{"a postgresql URL", func(c *Config) { c.Database = "postgresql://u:p@db.example.com/keyshift?sslmode=require" }},
 		{"a postgres URL over a Unix socket", func(c *Config) { c.Database = "postgres:///keyshift?host=/run/postgresql" }},
 		{"several SMTP servers", func(c *Config) { c.SMTPURLs = []string{"smtp://a.example.com:587", "smtps://u:p@b.example.com:465"} }},
+		{"an SMTP relay without TLS", func(c *Config) { c.SMTPURLs = []string{"smtp://relay.internal:25?tls=none"} }},
+		{"STARTTLS named explicitly", func(c *Config) { c.SMTPURLs = []string{"smtp://u:p@mail.example.com:587?tls=starttls"} }},
+		{"an SMTP CA file of a private CA", func(c *Config) { c.SMTPCAFile = mailtest.NewCA(t).WriteFile(t) }},
 		{"a sender with a display name", func(c *Config) { c.MailFrom = "Example <no-reply@example.com>" }},
 		{"an admin token of 32 characters", func(c *Config) { c.AdminToken = strings.Repeat("x", 32) }},
 		{"an idle timeout equal to the absolute one", func(c *Config) { c.Session.IdleTimeout = c.Session.AbsoluteTimeout }},

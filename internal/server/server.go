@@ -136,7 +136,15 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 func newMail(cfg config.Config, db *store.DB, o Options) (*mail.Outbox, *mail.Worker, error) {
 	var sender mail.Sender = mail.DevSender{Log: o.Log}
 	if len(cfg.SMTPURLs) > 0 {
-		s, err := mail.NewSMTP(cfg.SMTPURLs, cfg.MailFrom, 30*time.Second)
+		var opts []mail.SMTPOption
+		if cfg.SMTPCAFile != "" {
+			roots, err := mail.LoadCAFile(cfg.SMTPCAFile)
+			if err != nil {
+				return nil, nil, fmt.Errorf("smtp_ca_file: %w", err)
+			}
+			opts = append(opts, mail.WithRootCAs(roots))
+		}
+		s, err := mail.NewSMTP(cfg.SMTPURLs, cfg.MailFrom, 30*time.Second, opts...)
 		if err != nil {
 			return nil, nil, err
 		}

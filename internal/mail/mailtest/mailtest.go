@@ -1,12 +1,15 @@
 // Package mailtest runs a real SMTP server on 127.0.0.1 (over
 // github.com/emersion/go-smtp) that keeps what it accepts, and decodes the
-// MIME of the mails it got. It is for tests only: it is an ordinary package
+// MIME of the mails it got. The server can offer STARTTLS or speak TLS from
+// the first byte, with a certificate from a CA made in the test (NewCA),
+// and can require AUTH PLAIN or LOGIN. It is for tests only: it is an ordinary package
 // so that every package's tests can use it, but nothing outside tests
 // should import it.
 package mailtest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/base64"
 	"io"
 	"mime"
@@ -14,24 +17,26 @@ import (
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
 // Server is an SMTP server on 127.0.0.1 that keeps every mail it accepts.
 // It is closed when the test ends.
 type Server struct {
-	addr  string
-	reply func(n int) error
-	delay time.Duration
+	addr string
+	config
 
 	mu    sync.Mutex
 	got   []Message
 	datas int
+	auths int
 }
 
 // Message is one mail the server accepted: its envelope and raw content.
@@ -39,15 +44,46 @@ type Message struct {
 	From string
 	To   []string
 	Raw  []byte
+	// TLS reports whether the connection was encrypted when the mail came.
+	TLS bool
+	// User is who authenticated on the connection ("" without AUTH).
+	User string
 }
 
 // Option configures Start.
 type Option func(*config)
 
 type config struct {
-	addr  string
-	reply func(n int) error
-	delay time.Duration
+	addr     string
+	reply    func(n int) error
+	delay    time.Duration
+	cert     *tls.Certificate
+	implicit bool     // TLS from the first byte (smtps) rather than STARTTLS
+	user     string   // AUTH required when set
+	pass     string   //
+	mechs    []string // offered AUTH mechanisms
+}
+
+// STARTTLS makes the server offer STARTTLS with cert (see CA.ServerCert);
+// AUTH is then offered only after it.
+func STARTTLS(cert tls.Certificate) Option {
+	return func(c *config) { c.cert, c.implicit = &cert, false }
+}
+
+// ImplicitTLS makes the server speak TLS from the first byte with cert, as
+// port 465 does (smtps://).
+func ImplicitTLS(cert tls.Certificate) Option {
+	return func(c *config) { c.cert, c.implicit = &cert, true }
+}
+
+// Auth makes the server refuse MAIL until the client authenticated as user
+// with pass, offering mechs (default PLAIN and LOGIN). A server without TLS
+// then offers AUTH in clear text, as a careless relay would.
+func Auth(user, pass string, mechs ...string) Option {
+	if len(mechs) == 0 {
+		mechs = []string{sasl.Plain, sasl.Login}
+	}
+	return func(c *config) { c.user, c.pass, c.mechs = user, pass, mechs }
 }
 
 // Reply makes the server answer the n-th DATA (1-based, counting refused
@@ -81,18 +117,64 @@ func Start(t testing.TB, opts ...Option) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{addr: ln.Addr().String(), reply: c.reply, delay: c.delay}
+	s := &Server{addr: ln.Addr().String(), config: c}
 	srv := smtp.NewServer(backend{s})
 	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
+	// Without TLS there is nothing to wait for: AUTH is offered in clear
+	// text, so a test can show the client refuses to use it.
+	srv.AllowInsecureAuth = c.cert == nil
+	if c.cert != nil {
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*c.cert}, MinVersion: tls.VersionTLS12}
+		if c.implicit {
+			ln = tls.NewListener(ln, srv.TLSConfig)
+		}
+	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return s
 }
 
-// URL is the server's address for keyshift's SMTP settings,
-// "smtp://127.0.0.1:PORT".
-func (s *Server) URL() string { return "smtp://" + s.addr }
+// URL is the server's address for keyshift's SMTP settings, with the
+// server's own credentials when it requires AUTH: "smtps://…" for implicit
+// TLS, "smtp://…" for STARTTLS, and "smtp://127.0.0.1:PORT?tls=none" for a
+// server without TLS (keyshift requires STARTTLS unless told otherwise).
+func (s *Server) URL() string {
+	if s.user == "" {
+		return s.url(nil)
+	}
+	return s.URLAs(s.user, s.pass)
+}
+
+// URLAs is URL with other credentials, such as a wrong password.
+func (s *Server) URLAs(user, pass string) string { return s.url(url.UserPassword(user, pass)) }
+
+func (s *Server) url(user *url.Userinfo) string {
+	u := url.URL{Scheme: "smtp", Host: s.addr, User: user}
+	switch {
+	case s.cert == nil:
+		u.RawQuery = "tls=none"
+	case s.implicit:
+		u.Scheme = "smtps"
+	}
+	return u.String()
+}
+
+// Name is how keyshift names the server in the outbox and metrics:
+// scheme://host:port, never the credentials.
+func (s *Server) Name() string {
+	if s.cert != nil && s.implicit {
+		return "smtps://" + s.addr
+	}
+	return "smtp://" + s.addr
+}
+
+// AuthAttempts counts the AUTH commands the server received, right or
+// wrong: a client that must not send credentials leaves it at zero.
+func (s *Server) AuthAttempts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.auths
+}
 
 // Addr is the server's host:port.
 func (s *Server) Addr() string { return s.addr }
@@ -142,17 +224,73 @@ func ClosedAddr(t testing.TB) string {
 
 type backend struct{ s *Server }
 
-func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{s: b.s}, nil }
+func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	return &session{s: b.s, conn: c}, nil
+}
 
 type session struct {
 	s    *Server
+	conn *smtp.Conn
+	user string // authenticated as
 	from string
 	to   []string
+}
+
+// AuthMechanisms implements smtp.AuthSession: none unless Auth was given.
+func (x *session) AuthMechanisms() []string { return x.s.mechs }
+
+// Auth implements smtp.AuthSession, counting every attempt.
+func (x *session) Auth(mech string) (sasl.Server, error) {
+	x.s.mu.Lock()
+	x.s.auths++
+	x.s.mu.Unlock()
+	check := func(user, pass string) error {
+		if user != x.s.user || pass != x.s.pass {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "authentication failed"}
+		}
+		x.user = user
+		return nil
+	}
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(_, user, pass string) error { return check(user, pass) }), nil
+	case sasl.Login:
+		return &loginServer{check: check}, nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+// loginServer is the server side of AUTH LOGIN (draft-murchison-sasl-login),
+// which go-sasl has only as a client: ask for the user, then the password.
+type loginServer struct {
+	check     func(user, pass string) error
+	user      string
+	askedUser bool
+	askedPass bool
+}
+
+func (l *loginServer) Next(resp []byte) (challenge []byte, done bool, err error) {
+	switch {
+	case !l.askedUser:
+		l.askedUser = true
+		if resp != nil { // an initial response carries the user name
+			l.user, l.askedPass = string(resp), true
+			return []byte("Password:"), false, nil
+		}
+		return []byte("Username:"), false, nil
+	case !l.askedPass:
+		l.user, l.askedPass = string(resp), true
+		return []byte("Password:"), false, nil
+	}
+	return nil, true, l.check(l.user, string(resp))
 }
 
 func (x *session) Reset()        { x.from, x.to = "", nil }
 func (x *session) Logout() error { return nil }
 func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	if x.s.user != "" && x.user == "" {
+		return smtp.ErrAuthRequired
+	}
 	x.from = from
 	return nil
 }
@@ -176,7 +314,8 @@ func (x *session) Data(r io.Reader) error {
 			return err
 		}
 	}
-	x.s.got = append(x.s.got, Message{From: x.from, To: append([]string(nil), x.to...), Raw: raw})
+	_, isTLS := x.conn.TLSConnectionState()
+	x.s.got = append(x.s.got, Message{From: x.from, To: append([]string(nil), x.to...), Raw: raw, TLS: isTLS, User: x.user})
 	return nil
 }
 
