@@ -18,6 +18,7 @@ const (
 	EInvalidEmail       Code = "invalid_email"       // not an address we can deliver to
 	EWeakPassword       Code = "weak_password"       // fails the NIST 800-63B checks; Reason tells which
 	EEmailTaken         Code = "email_taken"         // sign-up for an address that already has an account
+	ESignupClosed       Code = "signup_closed"       // the operator closed sign-up (signup.open: false)
 	EInvalidCredentials Code = "invalid_credentials" // wrong email or password: never says which
 	EUnauthenticated    Code = "unauthenticated"     // no valid session
 	ENotFound           Code = "not_found"           // the thing does not exist (or is not the caller's)

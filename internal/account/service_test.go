@@ -381,3 +381,26 @@ func TestRevokingSessions(t *testing.T) {
 		}
 	})
 }
+
+func TestClosedSignupCreatesNothingAndCountsNothing(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newFixture(t, database, cheap)
+		f.svc.SignupClosed = true
+		c := account.Client{IP: "198.51.100.60"}
+		for range account.PolicySignupIP.Free + 2 {
+			if _, err := f.svc.Signup(ctx, "grace@example.com", pw, c); !account.IsCode(err, account.ESignupClosed) {
+				t.Fatalf("sign-up while closed: %v, want signup_closed", err)
+			}
+		}
+		if _, err := f.db.FindUserByEmailKey(ctx, "grace@example.com"); !account.IsCode(err, account.ENotFound) {
+			t.Errorf("an account was created (%v)", err)
+		}
+		// Refusals did not count against the address: reopening, it signs up at once.
+		f.svc.SignupClosed = false
+		if _, err := f.svc.Signup(ctx, "grace@example.com", pw, c); err != nil {
+			t.Errorf("sign-up after reopening: %v", err)
+		}
+	})
+}

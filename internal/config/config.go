@@ -75,6 +75,16 @@ type Config struct {
 	Passkey PasskeyConfig
 	// Notify chooses which optional security notices are mailed.
 	Notify NotifyConfig
+	// Signup decides whether strangers may create accounts.
+	Signup SignupConfig
+}
+
+// SignupConfig decides who may create an account.
+type SignupConfig struct {
+	// Open lets anyone create an account, with a password or by email
+	// sign-in (KEYSHIFT_SIGNUP_OPEN). When false only existing members
+	// (imported, or created by an operator) can sign in.
+	Open bool
 }
 
 // NotifyConfig chooses optional security notices. Notices of passkeys added
@@ -163,6 +173,7 @@ func Default() Config {
 			ReauthWindow:     5 * time.Minute,
 		},
 		Notify: NotifyConfig{NewDevice: true},
+		Signup: SignupConfig{Open: true},
 		Password: PasswordConfig{
 			// Capped so that a very large machine still gets a valid default.
 			HashConcurrency:  min(runtime.NumCPU(), maxHashConcurrency),

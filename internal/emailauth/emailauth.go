@@ -81,8 +81,9 @@ var (
 
 // Event types written by this package.
 const (
-	// EventStarted records a sign-in mail queued (or, for an unknown
-	// address while sign-up is closed, a flow that sends nothing).
+	// EventStarted records a sign-in mail queued, or (data "sent": false)
+	// a start for an unknown address while sign-up is closed, which stores
+	// no flow and sends nothing.
 	EventStarted = "email_signin_started"
 )
 
@@ -103,7 +104,8 @@ type Config struct {
 	// MaxAttempts is how many code tries a flow allows (default 5).
 	MaxAttempts int
 	// SignupOpen lets a flow for an unknown address create the account;
-	// when false, such a flow sends nothing and cannot be redeemed.
+	// when false, starting one for an unknown address stores nothing but
+	// its audit event and sends nothing, and the answer is the same.
 	SignupOpen bool
 	// CodeKey is the server secret codes are hashed under.
 	CodeKey []byte
@@ -173,10 +175,10 @@ func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (
 		if err := s.accounts.Limiter.Fail(ctx, checks...); err != nil {
 			return err
 		}
-		if err := s.store.CreateEmailFlow(ctx, f); err != nil {
-			return err
-		}
 		if send {
+			if err := s.store.CreateEmailFlow(ctx, f); err != nil {
+				return err
+			}
 			if err := s.mailer.Enqueue(ctx, msg); err != nil {
 				return err
 			}

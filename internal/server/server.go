@@ -88,7 +88,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	accounts := &account.Service{
 		Store: db, Hasher: hasher, Limiter: &throttle.Limiter{Store: db, Now: o.Now},
 		IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout,
-		Now: o.Now, Log: o.Log,
+		Now: o.Now, Log: o.Log, SignupClosed: !cfg.Signup.Open,
 	}
 	decoyKey, err := db.ServerKey(ctx, "passkey-decoy", 32)
 	if err != nil {
@@ -117,7 +117,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 		return nil, fmt.Errorf("loading the email-code key: %w", err)
 	}
 	email := emailauth.New(emailauth.Config{
-		Origin: cfg.Origin, Site: cfg.RPName, SignupOpen: true, CodeKey: codeKey,
+		Origin: cfg.Origin, Site: cfg.RPName, SignupOpen: cfg.Signup.Open, CodeKey: codeKey,
 	}, db, accounts, outbox)
 	w, err := web.New(web.Options{
 		Config: cfg, Accounts: accounts, Passkeys: passkeys, Health: db, DeviceKey: deviceKey,

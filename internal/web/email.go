@@ -89,6 +89,7 @@ type emailPageData struct {
 
 // renderEmail writes an email sign-in page, as render does.
 func (s *Server) renderEmail(w http.ResponseWriter, r *http.Request, status int, name string, d emailPageData) {
+	d.SignupClosed = !s.cfg.Signup.Open
 	var buf bytes.Buffer
 	t, ok := s.pages.byName[name]
 	if !ok {

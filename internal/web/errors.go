@@ -16,6 +16,7 @@ var statusOf = map[account.Code]int{
 	account.EInvalidEmail:       http.StatusBadRequest,
 	account.EWeakPassword:       http.StatusBadRequest,
 	account.EEmailTaken:         http.StatusConflict,
+	account.ESignupClosed:       http.StatusForbidden,
 	account.EInvalidCredentials: http.StatusUnauthorized,
 	account.EUnauthenticated:    http.StatusUnauthorized,
 	account.ENotFound:           http.StatusNotFound,

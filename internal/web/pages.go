@@ -78,6 +78,9 @@ type pageData struct {
 	// Remembered is who last signed in on this browser: /signin greets
 	// them and offers their last way of signing in first.
 	Remembered *remembered
+	// SignupClosed hides sign-up links and the sign-up form (signup.open);
+	// render sets it for every page.
+	SignupClosed bool
 }
 
 // Step is the sign-in method /signin offers first: the remembered one, or
@@ -102,6 +105,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	d.SignupClosed = !s.cfg.Signup.Open
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", d); err != nil {
 		s.log.ErrorContext(r.Context(), "rendering page", "page", name, "err", err)
