@@ -34,6 +34,14 @@ const (
 	EInternal           Code = "internal"            // a bug or an outage; details only in the log
 )
 
+// Codes too long for the table above, in a block of their own so its
+// alignment (and other branches' edits to it) stay untouched.
+const (
+	// EEmailVerified answers a request for a confirmation mail for an
+	// address that is verified already.
+	EEmailVerified Code = "email_already_verified"
+)
+
 // Error is keyshift's one error type: a stable Code for machines, an optional
 // Reason refining it (e.g. weak_password/too_short), an optional Field the
 // error concerns (for forms), and the wrapped cause, which is logged but

@@ -8,12 +8,14 @@ package emailverify
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/throttle"
 )
 
 // Verification is one confirmation mail waiting for its link to be used.
@@ -49,8 +51,18 @@ type Mailer interface {
 	Enqueue(ctx context.Context, msg mail.Message) error
 }
 
-// EventVerified records an address confirmed by its link.
-const EventVerified = "email_verified"
+// Event types written by this package.
+const (
+	// EventVerified records an address confirmed by its link.
+	EventVerified = "email_verified"
+	// EventResent records a confirmation mail the member asked for again.
+	EventResent = "email_verification_resent"
+)
+
+// PolicyResend limits the confirmation mails a member may ask for again:
+// every resend counts, as each costs an inbox a mail. After three, the
+// next waits 5 minutes, doubling up to an hour; a day without one forgets.
+var PolicyResend = throttle.Policy{Name: "verify-resend", Free: 3, Base: 5 * time.Minute, Max: time.Hour, Forget: 24 * time.Hour}
 
 // DefaultTTL is how long a confirmation link works.
 const DefaultTTL = 7 * 24 * time.Hour
@@ -100,6 +112,44 @@ func (s *Service) Send(ctx context.Context, u *account.User) error {
 		return err
 	}
 	return s.mailer.Enqueue(ctx, msg)
+}
+
+// Resend queues a fresh confirmation mail to the member's address when it
+// is not verified yet: EEmailVerified when it is, EThrottled past
+// PolicyResend (per account). Links sent before stay valid until they
+// expire or one of them is used: a member who clicks the first mail after
+// the second arrived should not meet a dead link, and every link confirms
+// only the address it went to.
+func (s *Service) Resend(ctx context.Context, userID string, c account.Client) (*account.User, error) {
+	u, err := s.store.FindUser(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if u.EmailVerified {
+		return nil, &account.Error{Code: account.EEmailVerified, Detail: "the address is verified already"}
+	}
+	check := throttle.Check{Policy: PolicyResend, Subject: u.ID}
+	d, err := s.accounts.Limiter.Wait(ctx, check)
+	if err != nil {
+		return nil, err
+	}
+	if d > 0 {
+		return nil, &account.Error{Code: account.EThrottled, RetryAfter: throttle.RetryAfterSeconds(d), Detail: fmt.Sprintf("resend throttled for %s", d.Round(time.Second))}
+	}
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.accounts.Limiter.Fail(ctx, check); err != nil {
+			return err
+		}
+		if err := s.Send(ctx, u); err != nil {
+			return err
+		}
+		return s.store.AppendEvent(ctx, &account.Event{Type: EventResent, UserID: u.ID, Outcome: account.OutcomeSuccess,
+			At: s.accounts.Now(), IP: c.IP, UserAgent: truncate(c.UserAgent, 512)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 // Confirm redeems a link's token: the address it was sent to is verified,

@@ -2,6 +2,9 @@ package web
 
 import (
 	"net/http"
+	"strconv"
+
+	"github.com/keyshift/keyshift/internal/account"
 )
 
 // emailConfirmBody is POST /api/email/confirm.
@@ -48,4 +51,46 @@ func (s *Server) emailConfirmForm(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Title = s.msg.T("confirm.done_title")
 	s.renderEmail(w, r, http.StatusOK, "email_confirmed", d)
+}
+
+// resendVerification is POST /api/account/email/verification (signed in):
+// 202 {"email"} with a fresh confirmation mail queued · 409
+// email_already_verified · 429 too_many_attempts past the per-account limit.
+func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	u, err := s.verify.Resend(r.Context(), sw.User.ID, s.client(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, struct {
+		Email string `json:"email"`
+	}{u.Email})
+	return nil
+}
+
+// resendVerificationForm is the account page's "Send the confirmation
+// email again" button. Success redirects to /account with a notice; a
+// refusal shows the account page with the message in the email section.
+func (s *Server) resendVerificationForm(w http.ResponseWriter, r *http.Request) {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		s.toSignin(w, r, err)
+		return
+	}
+	if _, err := s.verify.Resend(r.Context(), sw.User.ID, s.client(r)); err != nil {
+		e := s.observeError(r, err)
+		if e.Code == account.EInternal {
+			s.renderError(w, r, err)
+			return
+		}
+		if e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+		}
+		s.renderAccount(w, r, Status(e.Code), sw, pageData{EmailError: s.message(e)})
+		return
+	}
+	http.Redirect(w, r, "/account?email=verification_sent", http.StatusSeeOther)
 }

@@ -17,6 +17,7 @@ var statusOf = map[account.Code]int{
 	account.EWeakPassword:       http.StatusBadRequest,
 	account.EEmailTaken:         http.StatusConflict,
 	account.ESignupClosed:       http.StatusForbidden,
+	account.EEmailVerified:      http.StatusConflict,
 	account.EInvalidCredentials: http.StatusUnauthorized,
 	account.EUnauthenticated:    http.StatusUnauthorized,
 	account.ENotFound:           http.StatusNotFound,

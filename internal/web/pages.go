@@ -72,6 +72,9 @@ type pageData struct {
 	Passkeys  []passkey.Passkey
 	// Notice confirms what just happened, in the section it concerns.
 	Notice string
+	// EmailNotice and EmailError are the email section's own: a
+	// confirmation mail sent again, or why it was not.
+	EmailNotice, EmailError string
 	// PasskeyError is a refused rename or removal, shown in the form of
 	// the passkey it concerns.
 	PasskeyError *passkeyError
@@ -242,6 +245,9 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 	d := pageData{}
 	if key, ok := passkeyNotices[r.URL.Query().Get("passkey")]; ok {
 		d.Notice = s.msg.T(key)
+	}
+	if r.URL.Query().Get("email") == "verification_sent" && !sw.User.EmailVerified {
+		d.EmailNotice = s.msg.T("account.verification_sent", sw.User.Email)
 	}
 	s.renderAccount(w, r, http.StatusOK, sw, d)
 }

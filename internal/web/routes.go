@@ -36,6 +36,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("POST /api/email/start", s.emailStart)
 	api("POST /api/email/finish", s.emailFinish)
 	api("POST /api/email/confirm", s.emailConfirm)
+	api("POST /api/account/email/verification", s.resendVerification)
 	mux.Handle("/api/", s.api(s.apiFallback(mux)))
 
 	// Pages: they work without JavaScript, as plain form posts.
@@ -52,6 +53,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	mux.HandleFunc("POST /email/verify", s.emailVerifyForm)
 	mux.HandleFunc("GET /email/confirm", s.emailConfirmPage)
 	mux.HandleFunc("POST /email/confirm", s.emailConfirmForm)
+	mux.HandleFunc("POST /account/email/verification", s.resendVerificationForm)
 	mux.HandleFunc("GET /account", s.accountPage)
 	mux.HandleFunc("POST /account/sessions/{id}/revoke", s.revokeSessionForm)
 	mux.HandleFunc("POST /account/sessions/revoke-all", s.revokeAllForm)
