@@ -31,6 +31,12 @@ type User struct {
 	PasskeyCount int
 }
 
+// NeedsPasskey reports whether u should be offered a passkey at once: they
+// have neither a passkey nor a password, so email is their only way in —
+// as for a member just imported, whose first sign-in is by email.
+// Members with a password are left to the rollout's nudge.
+func (u User) NeedsPasskey() bool { return u.PasskeyCount == 0 && !u.HasPassword }
+
 // CredentialType is password or webauthn.
 type CredentialType string
 

@@ -21,11 +21,26 @@ func toUserJSON(u account.User) userJSON {
 	return userJSON{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, HasPassword: u.HasPassword, PasskeyCount: u.PasskeyCount}
 }
 
-// signinJSON is API.md's sign-in answer. Next is null until the rollout
-// decides to nudge the member towards a passkey.
+// signinJSON is API.md's sign-in answer. Next is "enroll_passkey" for a
+// member whose only way in is email (see signinAnswer); otherwise null
+// until the rollout decides to nudge the member towards a passkey.
 type signinJSON struct {
 	User userJSON `json:"user"`
 	Next *string  `json:"next"`
+}
+
+// nextEnrollPasskey is the sign-in answer's "next" asking the client to
+// offer a passkey (API.md).
+const nextEnrollPasskey = "enroll_passkey"
+
+// signinAnswer is the sign-in answer for u.
+func signinAnswer(u account.User) signinJSON {
+	out := signinJSON{User: toUserJSON(u)}
+	if u.NeedsPasskey() {
+		next := nextEnrollPasskey
+		out.Next = &next
+	}
+	return out
 }
 
 // sessionJSON describes a session; the token never leaves the cookie.

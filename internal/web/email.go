@@ -49,7 +49,7 @@ func (s *Server) emailFinish(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSession(w, r, res)
-	writeJSON(w, http.StatusOK, signinJSON{User: toUserJSON(res.User)})
+	writeJSON(w, http.StatusOK, signinAnswer(res.User))
 	return nil
 }
 
