@@ -1,0 +1,250 @@
+package emailverify_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/emailverify"
+	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/store"
+	"github.com/keyshift/keyshift/internal/testdb"
+	"github.com/keyshift/keyshift/internal/throttle"
+)
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type rig struct {
+	db       *store.DB
+	clock    *clock
+	accounts *account.Service
+	verify   *emailverify.Service
+}
+
+func newRig(t *testing.T, database string) *rig {
+	t.Helper()
+	db, err := store.Open(context.Background(), database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	accounts := &account.Service{Store: db, Limiter: &throttle.Limiter{Store: db, Now: c.Now}, Now: c.Now}
+	v := emailverify.New(emailverify.Config{Origin: "https://login.example.com", Site: "Example"}, db, accounts, mail.NewOutbox(db, c.Now))
+	return &rig{db: db, clock: c, accounts: accounts, verify: v}
+}
+
+func (r *rig) member(t *testing.T, email string) *account.User {
+	t.Helper()
+	email, key, err := account.NormalizeEmail(email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &account.User{ID: r.accounts.NewID(), Email: email, EmailKey: key, WebAuthnID: []byte(r.accounts.NewToken()), CreatedAt: r.clock.Now(), UpdatedAt: r.clock.Now()}
+	if err := r.db.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// send queues a confirmation mail for u in a transaction of its own.
+func (r *rig) send(t *testing.T, u *account.User) {
+	t.Helper()
+	if err := r.db.InTx(context.Background(), func(ctx context.Context) error { return r.verify.Send(ctx, u) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var linkRE = regexp.MustCompile(`https://login\.example\.com/email/confirm\?token=([A-Za-z0-9_-]+)`)
+
+// tokens returns the tokens of the confirmation mails to to, oldest first.
+func (r *rig) tokens(t *testing.T, to string) []string {
+	t.Helper()
+	ms, err := r.db.FindOutbox(context.Background(), mail.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for i := len(ms) - 1; i >= 0; i-- {
+		if m := ms[i]; m.Kind == "verify_email" && m.To == to {
+			lm := linkRE.FindStringSubmatch(m.Text)
+			if lm == nil || !strings.Contains(m.HTML, `href="`+lm[0]+`"`) {
+				t.Fatalf("no link in both parts of the mail:\n%s\n%s", m.Text, m.HTML)
+			}
+			out = append(out, lm[1])
+		}
+	}
+	return out
+}
+
+func (r *rig) verified(t *testing.T, id string) bool {
+	t.Helper()
+	u, err := r.db.FindUser(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.EmailVerified
+}
+
+var client = account.Client{IP: "192.0.2.9", UserAgent: "test"}
+
+func TestConfirmationMailAndLink(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		r := newRig(t, database)
+		u := r.member(t, "Ada@Example.com")
+		r.send(t, u)
+
+		ms, _ := r.db.FindOutbox(context.Background(), mail.Filter{})
+		if len(ms) != 1 || ms[0].To != "Ada@example.com" || ms[0].Subject != "Confirm your email address for Example" ||
+			!strings.Contains(ms[0].Text, "The link works once, for 7 days.") {
+			t.Fatalf("outbox %+v", ms)
+		}
+		token := r.tokens(t, "Ada@example.com")[0]
+		if raw, err := base64.RawURLEncoding.DecodeString(token); err != nil || len(raw) != 32 {
+			t.Errorf("token %q is not 256 bits of base64url", token)
+		}
+		if r.verified(t, u.ID) {
+			t.Fatal("verified before the link was used")
+		}
+		got, err := r.verify.Confirm(context.Background(), token, client)
+		if err != nil || got.ID != u.ID || !got.EmailVerified || !r.verified(t, u.ID) {
+			t.Fatalf("confirm: %+v, %v", got, err)
+		}
+		evs, err := r.db.FindEvents(context.Background(), store.EventFilter{UserID: u.ID, Type: emailverify.EventVerified})
+		if err != nil || len(evs) != 1 || evs[0].IP != "192.0.2.9" {
+			t.Errorf("events %+v, %v; want one %s from the client", evs, err, emailverify.EventVerified)
+		}
+		if _, err := r.verify.Confirm(context.Background(), token, client); !account.IsCode(err, account.EInvalidCode) {
+			t.Errorf("replayed link: %v, want invalid_code", err)
+		}
+	})
+}
+
+func TestConfirmRefusals(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		r := newRig(t, database)
+		tests := []struct {
+			name  string
+			token func(t *testing.T) (token, userID string)
+		}{
+			{"an expired link", func(t *testing.T) (string, string) {
+				u := r.member(t, "expired@example.com")
+				r.send(t, u)
+				// The link dies at its expiry; later cases send their own.
+				r.clock.Advance(emailverify.DefaultTTL)
+				return r.tokens(t, u.Email)[0], u.ID
+			}},
+			{"a link to an address the member no longer has", func(t *testing.T) (string, string) {
+				u := r.member(t, "new@example.com")
+				before := *u
+				before.Email, before.EmailKey = "old@example.com", "old@example.com"
+				r.send(t, &before)
+				return r.tokens(t, "old@example.com")[0], u.ID
+			}},
+			{"a token never issued", func(t *testing.T) (string, string) {
+				return r.accounts.NewToken(), r.member(t, "never@example.com").ID
+			}},
+			{"a token that is not base64url", func(t *testing.T) (string, string) {
+				return "a b/c=", r.member(t, "junk@example.com").ID
+			}},
+			{"an empty token", func(t *testing.T) (string, string) { return "", r.member(t, "empty@example.com").ID }},
+		}
+		for _, tt := range tests {
+			token, id := tt.token(t)
+			if _, err := r.verify.Confirm(context.Background(), token, client); !account.IsCode(err, account.EInvalidCode) {
+				t.Errorf("%s: %v, want invalid_code", tt.name, err)
+			}
+			if r.verified(t, id) {
+				t.Errorf("%s: the address became verified", tt.name)
+			}
+		}
+	})
+}
+
+func TestConfirmationIsWrittenOnlyWhenTheSignupCommits(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		r := newRig(t, database)
+		u := r.member(t, "ada@example.com")
+		// Known randomness: the token Send makes is these 32 bytes.
+		seed := bytes.Repeat([]byte{0x5a}, 32)
+		r.accounts.Rand = bytes.NewReader(seed)
+		failed := errors.New("the sign-up failed later")
+		err := r.db.InTx(context.Background(), func(ctx context.Context) error {
+			if err := r.verify.Send(ctx, u); err != nil {
+				return err
+			}
+			return failed
+		})
+		r.accounts.Rand = nil
+		if !errors.Is(err, failed) {
+			t.Fatalf("tx: %v", err)
+		}
+		if n := len(r.tokens(t, "ada@example.com")); n != 0 {
+			t.Errorf("a rolled-back sign-up queued %d mails", n)
+		}
+		if _, err := r.verify.Confirm(context.Background(), base64.RawURLEncoding.EncodeToString(seed), client); !account.IsCode(err, account.EInvalidCode) {
+			t.Errorf("the rolled-back link works: %v", err)
+		}
+	})
+}
+
+func TestResend(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		r := newRig(t, database)
+		ctx := context.Background()
+		u := r.member(t, "ada@example.com")
+		r.send(t, u) // the sign-up's mail; resends are counted apart
+		for i := range emailverify.PolicyResend.Free {
+			if _, err := r.verify.Resend(ctx, u.ID, client); err != nil {
+				t.Fatalf("resend %d: %v", i+1, err)
+			}
+		}
+		_, err := r.verify.Resend(ctx, u.ID, client)
+		if e, ok := errors.AsType[*account.Error](err); !ok || e.Code != account.EThrottled || e.RetryAfter != int(emailverify.PolicyResend.Base/time.Second) {
+			t.Fatalf("resend past the limit: %v, want too_many_attempts with Retry-After %v", err, emailverify.PolicyResend.Base)
+		}
+		r.clock.Advance(emailverify.PolicyResend.Base)
+		if _, err := r.verify.Resend(ctx, u.ID, client); err != nil {
+			t.Fatalf("resend after the wait: %v", err)
+		}
+		tokens := r.tokens(t, "ada@example.com")
+		if len(tokens) != emailverify.PolicyResend.Free+2 {
+			t.Fatalf("%d confirmation mails, want the sign-up's and %d resends", len(tokens), emailverify.PolicyResend.Free+1)
+		}
+		evs, _ := r.db.FindEvents(ctx, store.EventFilter{UserID: u.ID, Type: emailverify.EventResent})
+		if len(evs) != emailverify.PolicyResend.Free+1 {
+			t.Errorf("%d resend events, want %d", len(evs), emailverify.PolicyResend.Free+1)
+		}
+		// Every link sent works until one is used; the address is then verified.
+		if _, err := r.verify.Confirm(ctx, tokens[0], client); err != nil {
+			t.Fatalf("the sign-up's link after resends: %v", err)
+		}
+		if _, err := r.verify.Resend(ctx, u.ID, client); !account.IsCode(err, account.EEmailVerified) {
+			t.Errorf("resend once verified: %v, want email_already_verified", err)
+		}
+		if _, err := r.verify.Resend(ctx, "no-such-user", client); !account.IsCode(err, account.ENotFound) {
+			t.Errorf("resend for a missing user: %v, want not_found", err)
+		}
+	})
+}
