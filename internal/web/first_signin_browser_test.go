@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"os"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -35,6 +36,9 @@ func TestBrowserImportedMemberIsOfferedAPasskeyAfterTheEmailSignin(t *testing.T)
 	}
 	if !browsertest.Eval[bool](b.tab, `document.querySelector("main section").id === "passkeys"`) {
 		t.Error("the passkey section is not the first on the page")
+	}
+	if os.Getenv(browsertest.EnvScreenshots) != "" {
+		b.tab.Screenshot("account-offer-desktop-light", 1280, 800)
 	}
 	b.addPasskey()
 	if n := len(a.Credentials()); n != 1 {

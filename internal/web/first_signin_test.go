@@ -49,6 +49,9 @@ func TestImportedMembersFirstSigninOffersAPasskey(t *testing.T) {
 		if offer < 0 || email < 0 || offer > email {
 			t.Errorf("the passkey section is not first on /account (at %d, email at %d)", offer, email)
 		}
+		if !strings.Contains(page, "Signed in") || !strings.Contains(page, "with a code sent by email") {
+			t.Errorf("/account does not say how this session signed in:\n%s", page)
+		}
 		if !strings.Contains(page, `id="passkey-offer"`) || !strings.Contains(page, "Add a passkey") || !strings.Contains(page, "instead of waiting for an email") {
 			t.Errorf("/account does not offer a passkey to a member who signs in only by email:\n%s", page)
 		}
