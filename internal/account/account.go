@@ -160,6 +160,11 @@ const (
 	// EventPasskeyCloneWarning records a sign-count regression: two copies
 	// of one private key may exist. The sign-in is refused.
 	EventPasskeyCloneWarning = "passkey_clone_warning"
+	// EventPasswordChanged records a password set or replaced by its
+	// member (Data "set": true when the account had none).
+	EventPasswordChanged = "password_changed"
+	// EventPasswordRemoved records a password deleted by its member.
+	EventPasswordRemoved = "password_removed"
 )
 
 // Outcomes of an attempt.

@@ -27,6 +27,8 @@ const (
 	EInvalidCode        Code = "invalid_code"        // an email sign-in link or code that is unknown, used, expired or wrong: never says which
 	EInvalidCredential  Code = "invalid_credential"  // a malformed or unverifiable WebAuthn credential
 	EReauthRequired     Code = "reauth_required"     // the action needs a recent sign-in or step-up
+	EWrongPassword      Code = "wrong_password"      // the current password given to change it is wrong
+	EPasskeyRequired    Code = "passkey_required"    // removing the password needs a passkey on the account
 	EThrottled          Code = "too_many_attempts"   // per-account or per-IP back-off in force
 	EBusy               Code = "server_busy"         // hashing slots exhausted; try again shortly
 	ECrossOrigin        Code = "cross_origin"        // state-changing request from another origin

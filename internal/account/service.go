@@ -39,6 +39,9 @@ type Store interface {
 	FindPasswordCredential(ctx context.Context, userID string) (*Credential, error)
 	// UpdatePasswordHash replaces a password credential's hash and marks it used.
 	UpdatePasswordHash(ctx context.Context, credID, hash, format string, at time.Time) error
+	// DeletePasswordCredential removes the user's password; ENotFound when
+	// the account has none.
+	DeletePasswordCredential(ctx context.Context, userID string) error
 	// TouchCredential sets a credential's last use.
 	TouchCredential(ctx context.Context, credID string, at time.Time) error
 
@@ -56,6 +59,9 @@ type Store interface {
 	DeleteSession(ctx context.Context, userID, id string) error
 	// DeleteUserSessions removes every session of the user and says how many.
 	DeleteUserSessions(ctx context.Context, userID string) (int, error)
+	// DeleteOtherSessions removes every session of the user but keepID and
+	// says how many.
+	DeleteOtherSessions(ctx context.Context, userID, keepID string) (int, error)
 	// DeleteExpiredSessions removes sessions past their absolute end or idle
 	// since before idleBefore.
 	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
@@ -87,6 +93,10 @@ type Notifier interface {
 	// NewDevice tells u that a browser with no device cookie of theirs
 	// signed in with m.
 	NewDevice(ctx context.Context, u *User, m AuthMethod, c Client) error
+	// PasswordChanged tells u their password was set (set) or replaced.
+	PasswordChanged(ctx context.Context, u *User, set bool, c Client) error
+	// PasswordRemoved tells u their password was deleted.
+	PasswordRemoved(ctx context.Context, u *User, c Client) error
 }
 
 // Throttle policies. They are variables so an operator-facing config can

@@ -77,6 +77,9 @@ type Config struct {
 	Notify NotifyConfig
 	// Signup decides whether strangers may create accounts.
 	Signup SignupConfig
+	// EmailChange is the policy of members moving their account to another
+	// address.
+	EmailChange EmailChangeConfig
 }
 
 // SignupConfig decides who may create an account.
@@ -85,6 +88,14 @@ type SignupConfig struct {
 	// sign-in (KEYSHIFT_SIGNUP_OPEN). When false only existing members
 	// (imported, or created by an operator) can sign in.
 	Open bool
+}
+
+// EmailChangeConfig is the policy of email changes. The old address can
+// undo a change for 7 days; that is fixed (issue 4).
+type EmailChangeConfig struct {
+	// LinkTimeout is how long the confirmation link mailed to the new
+	// address works (KEYSHIFT_EMAIL_CHANGE_TIMEOUT).
+	LinkTimeout time.Duration
 }
 
 // NotifyConfig chooses optional security notices. Notices of passkeys added
@@ -173,7 +184,8 @@ func Default() Config {
 			ReauthWindow:     5 * time.Minute,
 		},
 		Notify: NotifyConfig{NewDevice: true},
-		Signup: SignupConfig{Open: true},
+		Signup:      SignupConfig{Open: true},
+		EmailChange: EmailChangeConfig{LinkTimeout: time.Hour},
 		Password: PasswordConfig{
 			// Capped so that a very large machine still gets a valid default.
 			HashConcurrency:  min(runtime.NumCPU(), maxHashConcurrency),

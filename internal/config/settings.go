@@ -46,6 +46,7 @@ var settings = []setting{
 	{key: "passkey.reauth_window", env: "KEYSHIFT_REAUTH_WINDOW", set: duration(func(c *Config) *time.Duration { return &c.Passkey.ReauthWindow })},
 
 	{key: "notify.new_device", env: "KEYSHIFT_NOTIFY_NEW_DEVICE", set: boolean(func(c *Config) *bool { return &c.Notify.NewDevice })},
+	{key: "email_change.link_timeout", env: "KEYSHIFT_EMAIL_CHANGE_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.EmailChange.LinkTimeout })},
 
 	{key: "signup.open", env: "KEYSHIFT_SIGNUP_OPEN", set: boolean(func(c *Config) *bool { return &c.Signup.Open })},
 

@@ -339,6 +339,9 @@ func (c *Config) checkPasskey(ps *Problems) {
 	if p.ReauthWindow < time.Minute || p.ReauthWindow > 24*time.Hour {
 		ps.addf("passkey.reauth_window", "is %s; want 1m to 24h", p.ReauthWindow)
 	}
+	if d := c.EmailChange.LinkTimeout; d < 5*time.Minute || d > 7*24*time.Hour {
+		ps.addf("email_change.link_timeout", "is %s; want 5m to 168h", d)
+	}
 }
 
 func (c *Config) checkLog(ps *Problems) {

@@ -54,7 +54,42 @@ const (
 	KindPasskeyAdded   = "notice_passkey_added"
 	KindPasskeyRemoved = "notice_passkey_removed"
 	KindNewDevice      = "notice_new_device"
+	// Password and email notices (issue 4 item 4).
+	KindPasswordChanged = "notice_password_changed"
+	KindPasswordRemoved = "notice_password_removed"
+	KindEmailChanged    = "notice_email_changed"
 )
+
+// PasswordChanged tells u that their password was replaced, or set when
+// the account had none (set).
+func (n *Notifier) PasswordChanged(ctx context.Context, u *account.User, set bool, c account.Client) error {
+	return n.send(ctx, KindPasswordChanged, u, c, map[string]any{"Set": set})
+}
+
+// PasswordRemoved tells u that their password was deleted.
+func (n *Notifier) PasswordRemoved(ctx context.Context, u *account.User, c account.Client) error {
+	return n.send(ctx, KindPasswordRemoved, u, c, map[string]any{})
+}
+
+// EmailChanged tells the account's OLD address that it moved to newEmail
+// (shown masked, "n…@example.com"), with the link that moves it back
+// within valid. It implements emailchange.Notifier.
+func (n *Notifier) EmailChanged(ctx context.Context, oldEmail, newEmail, revertLink string, valid time.Duration, c account.Client) error {
+	return n.send(ctx, KindEmailChanged, &account.User{Email: oldEmail}, c, map[string]any{
+		"New": maskEmail(newEmail), "RevertLink": revertLink, "Days": int(valid / (24 * time.Hour)),
+	})
+}
+
+// maskEmail shortens an address to what a notice may show: its owner
+// recognises it, whoever reads the old mailbox learns little.
+func maskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		return "…"
+	}
+	first, _ := utf8.DecodeRuneInString(local)
+	return string(first) + "…@" + domain
+}
 
 // PasskeyAdded tells u that a passkey called name was added.
 func (n *Notifier) PasskeyAdded(ctx context.Context, u *account.User, name string, c account.Client) error {

@@ -19,6 +19,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/emailauth"
+	"github.com/keyshift/keyshift/internal/emailchange"
 	"github.com/keyshift/keyshift/internal/emailverify"
 	"github.com/keyshift/keyshift/internal/mail"
 	"github.com/keyshift/keyshift/internal/notice"
@@ -119,10 +120,12 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	email := emailauth.New(emailauth.Config{
 		Origin: cfg.Origin, Site: cfg.RPName, SignupOpen: cfg.Signup.Open, CodeKey: codeKey,
 	}, db, accounts, outbox)
+	change := emailchange.New(emailchange.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout},
+		db, accounts, outbox, notices)
 	w, err := web.New(web.Options{
 		Config: cfg, Accounts: accounts, Passkeys: passkeys, Health: db, DeviceKey: deviceKey,
 		Log: o.Log, Registry: o.Registry, HashGate: gate, Mail: outbox, Email: email,
-		Verify: verify,
+		Verify: verify, EmailChange: change,
 	})
 	if err != nil {
 		return nil, err
@@ -230,6 +233,9 @@ func (s *Server) sweep(ctx context.Context) {
 	}
 	if _, err := s.DB.DeleteExpiredEmailVerifications(ctx, s.Accounts.Now()); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging expired email confirmations", "err", err)
+	}
+	if _, err := s.DB.DeleteExpiredEmailChanges(ctx, s.Accounts.Now()); err != nil && ctx.Err() == nil {
+		s.Log.Warn("purging expired email change links", "err", err)
 	}
 	if _, err := s.DB.DeleteStaleThrottles(ctx, s.Accounts.Now().Add(-48*time.Hour)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging stale throttle keys", "err", err)

@@ -75,3 +75,9 @@ func affected(res interface{ RowsAffected() (int64, error) }, err error, what st
 	}
 	return nil
 }
+
+// DeletePasswordCredential implements account.Store.
+func (db *DB) DeletePasswordCredential(ctx context.Context, userID string) error {
+	res, err := db.exec(ctx, `DELETE FROM credentials WHERE user_id = ? AND type = 'password'`, userID)
+	return affected(res, err, "password")
+}

@@ -87,3 +87,13 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Ti
 	n, err := res.RowsAffected()
 	return int(n), err
 }
+
+// DeleteOtherSessions implements account.Store.
+func (db *DB) DeleteOtherSessions(ctx context.Context, userID, keepID string) (int, error) {
+	res, err := db.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

@@ -26,6 +26,8 @@ var statusOf = map[account.Code]int{
 	account.EInvalidCode:        http.StatusUnauthorized,
 	account.EInvalidCredential:  http.StatusBadRequest,
 	account.EReauthRequired:     http.StatusForbidden,
+	account.EWrongPassword:      http.StatusForbidden,
+	account.EPasskeyRequired:    http.StatusConflict,
 	account.EThrottled:          http.StatusTooManyRequests,
 	account.EBusy:               http.StatusServiceUnavailable,
 	account.ECrossOrigin:        http.StatusForbidden,

@@ -75,6 +75,9 @@ type pageData struct {
 	// EmailNotice and EmailError are the email section's own: a
 	// confirmation mail sent again, or why it was not.
 	EmailNotice, EmailError string
+	// Section is the account-page section ("email", "password") that
+	// Notice, FormError and Errors concern; "" for the passkeys.
+	Section string
 	// PasskeyError is a refused rename or removal, shown in the form of
 	// the passkey it concerns.
 	PasskeyError *passkeyError
@@ -280,7 +283,7 @@ func (s *Server) renamePasskeyForm(w http.ResponseWriter, r *http.Request) {
 // like the API, it needs a recent sign-in.
 func (s *Server) deletePasskeyForm(w http.ResponseWriter, r *http.Request) {
 	s.passkeyForm(w, r, func(sw *account.SessionWithUser, id string) error {
-		if err := s.requireFresh(sw); err != nil {
+		if err := s.requireStepUp(sw); err != nil {
 			return err
 		}
 		return s.passkeys.Delete(r.Context(), sw.User.ID, id, s.client(r))

@@ -45,9 +45,14 @@ type ceremonyBody struct {
 	Email      string          `json:"email"`
 }
 
-// requireFresh refuses a sensitive action when the session's last sign-in
-// or step-up is older than the reauth window.
-func (s *Server) requireFresh(sw *account.SessionWithUser) error {
+// requireStepUp is the one gate of sensitive actions — adding or removing a
+// passkey, changing the email address, changing or removing the password.
+// For now it refuses the action when the session's last sign-in or step-up
+// (Session.FreshAt) is older than the reauth window: 403 reauth_required.
+// When /api/reauth/* exists it will require the session's stepped_up_at
+// (a fresh passkey assertion) here, for members who have a passkey; every
+// caller then follows without change.
+func (s *Server) requireStepUp(sw *account.SessionWithUser) error {
 	if s.accounts.Now().Sub(sw.Session.FreshAt()) > s.cfg.Passkey.ReauthWindow {
 		return &account.Error{Code: account.EReauthRequired, Detail: "sign in again to confirm"}
 	}
@@ -63,7 +68,7 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) er
 	if err := decodeJSON(w, r, &struct{}{}); err != nil {
 		return err
 	}
-	if err := s.requireFresh(sw); err != nil {
+	if err := s.requireStepUp(sw); err != nil {
 		return err
 	}
 	c, err := s.passkeys.BeginRegistration(r.Context(), &sw.User, sw.Session.ID)
@@ -190,7 +195,7 @@ func (s *Server) deletePasskey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.requireFresh(sw); err != nil {
+	if err := s.requireStepUp(sw); err != nil {
 		return err
 	}
 	if err := s.passkeys.Delete(r.Context(), sw.User.ID, r.PathValue("id"), s.client(r)); err != nil {

@@ -37,6 +37,11 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("POST /api/email/finish", s.emailFinish)
 	api("POST /api/email/confirm", s.emailConfirm)
 	api("POST /api/account/email/verification", s.resendVerification)
+	api("POST /api/account/email", s.emailChangeStart)
+	api("POST /api/account/email/confirm", s.emailChangeConfirm)
+	api("POST /api/account/email/revert", s.emailChangeRevert)
+	api("POST /api/account/password", s.changePassword)
+	api("DELETE /api/account/password", s.removePassword)
 	mux.Handle("/api/", s.api(s.apiFallback(mux)))
 
 	// Pages: they work without JavaScript, as plain form posts.
@@ -59,6 +64,13 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	mux.HandleFunc("POST /account/sessions/revoke-all", s.revokeAllForm)
 	mux.HandleFunc("POST /account/passkeys/{id}/rename", s.renamePasskeyForm)
 	mux.HandleFunc("POST /account/passkeys/{id}/delete", s.deletePasskeyForm)
+	mux.HandleFunc("POST /account/email", s.emailChangeForm)
+	mux.HandleFunc("GET /email/change", s.emailChangePage)
+	mux.HandleFunc("POST /email/change", s.emailChangeDone)
+	mux.HandleFunc("GET /email/revert", s.emailRevertPage)
+	mux.HandleFunc("POST /email/revert", s.emailRevertDone)
+	mux.HandleFunc("POST /account/password", s.changePasswordForm)
+	mux.HandleFunc("POST /account/password/remove", s.removePasswordForm)
 	mux.Handle("GET /static/", staticHandler())
 
 	// Operations.

@@ -15,6 +15,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/emailauth"
+	"github.com/keyshift/keyshift/internal/emailchange"
 	"github.com/keyshift/keyshift/internal/emailverify"
 	"github.com/keyshift/keyshift/internal/passkey"
 )
@@ -49,6 +50,8 @@ type Options struct {
 	Email *emailauth.Service
 	// Verify confirms addresses after sign-up (confirm.go).
 	Verify *emailverify.Service
+	// EmailChange moves accounts to another address and back (emailchange.go).
+	EmailChange *emailchange.Service
 }
 
 // Server serves keyshift over HTTP.
@@ -63,6 +66,7 @@ type Server struct {
 	mail      DevMail
 	email     *emailauth.Service
 	verify    *emailverify.Service
+	change    *emailchange.Service
 	msg       *catalog
 	pages     *pages
 	handler   http.Handler
@@ -87,6 +91,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		cfg: o.Config, accounts: o.Accounts, passkeys: o.Passkeys, health: o.Health, deviceKey: o.DeviceKey,
 		log: o.Log, msg: msg, pages: pg, mail: o.Mail, email: o.Email, verify: o.Verify,
+		change:  o.EmailChange,
 		metrics: newMetrics(o.Registry, o.HashGate),
 	}
 	s.handler = s.routes(o.Registry)

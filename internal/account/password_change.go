@@ -1,0 +1,137 @@
+package account
+
+import (
+	"context"
+	"errors"
+)
+
+// ChangePassword sets the password of sw's member. An account with a
+// password must give it (current), checked and throttled like a sign-in; an
+// account without one — signed up by email, imported without a hash, or
+// whose password was removed — sets one without. The new password follows
+// the sign-up rules. It is hashed outside the transaction; in the
+// transaction the credential is written, every OTHER session of the member
+// ends (whoever knew the old password may hold one; this browser stays
+// signed in), an event is written and the member is told by mail. The
+// caller has checked that the session is fresh (web.requireStepUp): a
+// fresh sign-in is what makes setting a first password without a current
+// one safe — it proves the same as the email link that could set it anyway.
+func (s *Service) ChangePassword(ctx context.Context, sw *SessionWithUser, current, next string, c Client) (*User, error) {
+	u := sw.User
+	if err := checkPassword(next, u.Email); err != nil {
+		if e, ok := errors.AsType[*Error](err); ok {
+			e.Field = "newPassword"
+		}
+		return nil, err
+	}
+	cred, err := s.Store.FindPasswordCredential(ctx, u.ID)
+	if IsCode(err, ENotFound) {
+		cred = nil
+	} else if err != nil {
+		return nil, err
+	}
+	if cred != nil {
+		if err := s.checkCurrentPassword(ctx, &u, cred, current, c); err != nil {
+			return nil, err
+		}
+	}
+	hash, err := s.Hasher.Hash(ctx, next)
+	if err != nil {
+		return nil, hashError(err)
+	}
+	err = s.Store.InTx(ctx, func(ctx context.Context) error {
+		now := s.Now()
+		if cred != nil {
+			if err := s.Store.UpdatePasswordHash(ctx, cred.ID, hash, "argon2id", now); err != nil {
+				return err
+			}
+		} else if err := s.Store.CreateCredential(ctx, &Credential{ID: s.NewID(), UserID: u.ID, Type: CredentialPassword,
+			PasswordHash: hash, PasswordFormat: "argon2id", CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		n, err := s.Store.DeleteOtherSessions(ctx, u.ID, sw.Session.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.event(ctx, &Event{Type: EventPasswordChanged, UserID: u.ID, SessionID: sw.Session.ID, Outcome: OutcomeSuccess,
+			Data: map[string]any{"set": cred == nil, "sessionsEnded": n}}, c); err != nil {
+			return err
+		}
+		if s.Notices != nil {
+			return s.Notices.PasswordChanged(ctx, &u, cred == nil, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Store.FindUser(ctx, u.ID)
+}
+
+// checkCurrentPassword verifies the password an account has, under the
+// same throttle keys as a password sign-in: a stolen session must not turn
+// into an unthrottled password oracle.
+func (s *Service) checkCurrentPassword(ctx context.Context, u *User, cred *Credential, current string, c Client) error {
+	wrong := &Error{Code: EWrongPassword, Field: "currentPassword", Detail: "the current password is wrong"}
+	checks := s.passwordChecks(u.EmailKey, u, c)
+	if err := s.wait(ctx, checks...); err != nil {
+		return err
+	}
+	ok := false
+	if current != "" && len(current) <= maxPasswordBytes {
+		var err error
+		if ok, _, err = s.Hasher.Verify(ctx, current, cred.PasswordHash); err != nil {
+			return hashError(err)
+		}
+	}
+	if ok {
+		return s.Limiter.Reset(ctx, checks[1:]...)
+	}
+	err := s.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Limiter.Fail(ctx, checks...); err != nil {
+			return err
+		}
+		return s.event(ctx, &Event{Type: EventPasswordChanged, UserID: u.ID, Outcome: OutcomeFailure, Data: map[string]any{"reason": "wrong_password"}}, c)
+	})
+	if err != nil {
+		return err
+	}
+	return wrong
+}
+
+// RemovePassword deletes the password of sw's member, who must keep at
+// least one passkey (EPasskeyRequired otherwise; email sign-in stays
+// either way). The count is read in the deleting transaction. Sessions
+// stay: nothing an intruder could know was added. An event is written and
+// the member is told by mail. ENotFound when the account has no password.
+// The caller has checked that the session is fresh (web.requireStepUp).
+func (s *Service) RemovePassword(ctx context.Context, sw *SessionWithUser, c Client) (*User, error) {
+	var u *User
+	err := s.Store.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if u, err = s.Store.FindUser(ctx, sw.User.ID); err != nil {
+			return err
+		}
+		if !u.HasPassword {
+			return &Error{Code: ENotFound, Detail: "the account has no password"}
+		}
+		if u.PasskeyCount == 0 {
+			return &Error{Code: EPasskeyRequired, Detail: "add a passkey before removing the password"}
+		}
+		if err := s.Store.DeletePasswordCredential(ctx, u.ID); err != nil {
+			return err
+		}
+		u.HasPassword = false
+		if err := s.event(ctx, &Event{Type: EventPasswordRemoved, UserID: u.ID, SessionID: sw.Session.ID, Outcome: OutcomeSuccess}, c); err != nil {
+			return err
+		}
+		if s.Notices != nil {
+			return s.Notices.PasswordRemoved(ctx, u, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}

@@ -1,0 +1,85 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/keyshift/keyshift/internal/account"
+)
+
+// passwordBody is POST /api/account/password.
+type passwordBody struct {
+	CurrentPassword string `json:"currentPassword"`
+	NewPassword     string `json:"newPassword"`
+}
+
+// changePassword is POST /api/account/password: set or replace the
+// member's password. Every other session of the member ends; this one
+// stays. 200 {"user"}.
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	var body passwordBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if err := s.requireStepUp(sw); err != nil {
+		return err
+	}
+	u, err := s.accounts.ChangePassword(r.Context(), sw, body.CurrentPassword, body.NewPassword, s.client(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, userAnswer{toUserJSON(*u)})
+	return nil
+}
+
+// removePassword is DELETE /api/account/password: 204, or 409
+// passkey_required when the member has no passkey.
+func (s *Server) removePassword(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	if err := s.requireStepUp(sw); err != nil {
+		return err
+	}
+	if _, err := s.accounts.RemovePassword(r.Context(), sw, s.client(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// changePasswordForm is POST /account/password, the account page's form.
+func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) {
+	s.accountForm(w, r, "password", func(sw *account.SessionWithUser, d *pageData) error {
+		if err := s.requireStepUp(sw); err != nil {
+			return err
+		}
+		had := sw.User.HasPassword
+		if _, err := s.accounts.ChangePassword(r.Context(), sw, r.PostFormValue("currentPassword"), r.PostFormValue("newPassword"), s.client(r)); err != nil {
+			return err
+		}
+		d.Notice = s.msg.T("password.changed_notice")
+		if !had {
+			d.Notice = s.msg.T("password.set_notice")
+		}
+		return nil
+	})
+}
+
+// removePasswordForm is POST /account/password/remove.
+func (s *Server) removePasswordForm(w http.ResponseWriter, r *http.Request) {
+	s.accountForm(w, r, "password", func(sw *account.SessionWithUser, d *pageData) error {
+		if err := s.requireStepUp(sw); err != nil {
+			return err
+		}
+		if _, err := s.accounts.RemovePassword(r.Context(), sw, s.client(r)); err != nil {
+			return err
+		}
+		d.Notice = s.msg.T("password.removed_notice")
+		return nil
+	})
+}
