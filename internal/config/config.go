@@ -183,7 +183,7 @@ func Default() Config {
 			ChallengeTimeout: 5 * time.Minute,
 			ReauthWindow:     5 * time.Minute,
 		},
-		Notify: NotifyConfig{NewDevice: true},
+		Notify:      NotifyConfig{NewDevice: true},
 		Signup:      SignupConfig{Open: true},
 		EmailChange: EmailChangeConfig{LinkTimeout: time.Hour},
 		Password: PasswordConfig{
