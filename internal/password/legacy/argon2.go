@@ -37,7 +37,7 @@ type argon2Hash struct {
 // prefixes "argon2". Only version 19 (1.3) is computed: 1.0 hashes (no v=)
 // are refused, as are the rarely used keyid and data parameters.
 func parseArgon2(f Format, stored string) (parsed, error) {
-	s := strings.TrimPrefix(stored, "argon2$")
+	s := strings.TrimPrefix(stored, "argon2") // Django: "argon2" + "$argon2id$…"
 	fields := strings.Split(s, "$")
 	if len(fields) != 6 || fields[0] != "" {
 		return nil, malformed("%s: want $%s$v=19$m=…,t=…,p=…$<salt>$<hash>", f, f)

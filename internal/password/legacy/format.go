@@ -286,13 +286,23 @@ func Check(f Format, stored string) error {
 	return err
 }
 
+// MaxPassword is the longest password Verify hashes, in bytes; longer ones
+// never match. SHA-crypt's work grows with the square of the password's
+// length, so a megabyte "password" would hold a hashing slot for minutes;
+// keyshift itself accepts at most 128 characters (512 bytes).
+const MaxPassword = 1024
+
 // Verify reports whether password, the raw bytes the member typed, matches
 // stored, a composed string in format f. Digests are compared in constant
-// time. A stored string that Check refuses gives an error and false.
+// time. A stored string that Check refuses gives an error and false; a
+// password longer than [MaxPassword] gives false.
 func Verify(f Format, stored string, password []byte) (bool, error) {
 	h, err := parse(f, stored)
 	if err != nil {
 		return false, err
+	}
+	if len(password) > MaxPassword {
+		return false, nil
 	}
 	return h.verify(password), nil
 }
