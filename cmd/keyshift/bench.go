@@ -88,7 +88,7 @@ func runBench(ctx context.Context, e *env, s *server.Server, cfg config.Config, 
 		return err
 	}
 	row("argon2id verify, bare", 1, bench.Run(ctx, d, 1, func(ctx context.Context) error {
-		_, _, err := hasher.Verify(ctx, benchPassword, enc)
+		_, _, err := hasher.Verify(ctx, benchPassword, enc, "argon2id")
 		return err
 	}))
 	row("password sign-in, HTTP", 1, bench.Run(ctx, d, 1, func(ctx context.Context) error {

@@ -76,7 +76,13 @@ type Store interface {
 // how many run at once.
 type PasswordHasher interface {
 	Hash(ctx context.Context, password string) (string, error)
-	Verify(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error)
+	// Verify checks password against a stored hash in format (a
+	// credential's PasswordFormat: "argon2id", or a legacy format that
+	// arrived with import). needsRehash asks for the hash to be replaced
+	// with a current Argon2id; it is always set for legacy formats. A hash
+	// or format that cannot be verified gives an error wrapping
+	// password.ErrMalformedHash.
+	Verify(ctx context.Context, password, encoded, format string) (ok, needsRehash bool, err error)
 	VerifyDummy(ctx context.Context, password string) error
 }
 
@@ -265,7 +271,18 @@ func (s *Service) SigninPassword(ctx context.Context, emailIn, pw string, c Clie
 		}
 		return nil, s.passwordFailed(ctx, checks, "", c)
 	}
-	ok, rehash, err := s.Hasher.Verify(ctx, pw, cred.PasswordHash)
+	ok, rehash, err := s.Hasher.Verify(ctx, pw, cred.PasswordHash, cred.PasswordFormat)
+	if errors.Is(err, password.ErrMalformedHash) {
+		// A stored row the operator must fix (an imported hash in an
+		// unknown format, or one Check would have refused). The member
+		// sees a wrong password, after the time one takes: a 500 or a
+		// different answer would tell an attacker the account exists.
+		s.Log.Error("stored password hash cannot be verified", "user", u.ID, "format", cred.PasswordFormat, "err", err)
+		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
+			return nil, hashError(err)
+		}
+		return nil, s.passwordFailed(ctx, checks, u.ID, c)
+	}
 	if err != nil {
 		return nil, hashError(err)
 	}

@@ -143,7 +143,7 @@ func TestSigninUpgradesAnOutdatedHash(t *testing.T) {
 		if after.PasswordHash == before.PasswordHash {
 			t.Fatal("hash was not upgraded")
 		}
-		if ok, rehash, err := f.svc.Hasher.Verify(ctx, pw, after.PasswordHash); !ok || rehash || err != nil {
+		if ok, rehash, err := f.svc.Hasher.Verify(ctx, pw, after.PasswordHash, "argon2id"); !ok || rehash || err != nil {
 			t.Errorf("upgraded hash: ok=%v rehash=%v err=%v", ok, rehash, err)
 		}
 		evs, _ := f.db.FindEvents(ctx, store.EventFilter{Type: account.EventRehash})

@@ -26,10 +26,19 @@
 // NIST SP 800-63B section 5.1.1.2 suggests applying Unicode normalisation to
 // passwords before hashing, so that the same password typed on two keyboards
 // (a precomposed "é" or "e" plus a combining accent, the "ﬁ" ligature or "fi")
-// verifies either way. Hash, Verify and Check all apply NFKC first. The
-// trade-off is that a hash made by another system from the raw, unnormalised
-// bytes of a password that NFKC changes will not verify here; passwords that
-// are already in NFKC form (all ASCII passwords among them) are unaffected.
+// verifies either way. Hash, Verify and Check all apply NFKC first. An
+// Argon2id hash imported from another system was made from the raw bytes, so
+// when the normalised password does not match and NFKC changed it, Verify
+// tries the raw bytes as well (and asks for a rehash when they match);
+// VerifyDummy does the same second hash, so its time still matches.
+//
+// # Imported hashes
+//
+// Members imported from other systems keep their old hashes (bcrypt, scrypt,
+// PBKDF2, PHPass, SHA-crypt and others: package legacy) with the format
+// recorded beside them. [Hasher.Verify] checks those on the raw password
+// bytes, through the same gate, and always asks for a rehash, so the first
+// successful sign-in replaces them with Argon2id.
 //
 // # Policy
 //

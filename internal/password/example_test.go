@@ -23,7 +23,7 @@ func ExampleHasher() {
 		return
 	}
 
-	ok, needsRehash, err := h.Verify(ctx, "correct horse battery staple", stored)
+	ok, needsRehash, err := h.Verify(ctx, "correct horse battery staple", stored, "argon2id")
 	fmt.Println(ok, needsRehash, err)
 
 	// No such account: spend the same time, reveal nothing.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/keyshift/keyshift/internal/password/legacy"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/text/unicode/norm"
 )
@@ -79,7 +80,7 @@ type Hasher struct {
 	gate   *Gate
 	// dummy is a hash of a random password made with params at
 	// construction, verified against by VerifyDummy.
-	dummy string
+	dummy storedHash
 	// rand supplies salts; tests replace it to compare with reference
 	// vectors.
 	rand io.Reader
@@ -107,12 +108,12 @@ func NewHasher(p Params, gate *Gate) *Hasher {
 
 // mustDummy hashes a random password. It bypasses the gate: it runs once,
 // at start, before any request can compete for slots.
-func (h *Hasher) mustDummy() string {
+func (h *Hasher) mustDummy() storedHash {
 	secret := make([]byte, 32)
 	salt := make([]byte, h.params.SaltLen)
 	rand.Read(secret) // never fails (crypto/rand, Go 1.24+)
 	rand.Read(salt)
-	return encodePHC(h.params, salt, h.derive(secret, salt, h.params))
+	return storedHash{params: h.params, salt: salt, key: h.derive(secret, salt, h.params)}
 }
 
 // Params returns the parameters h uses for new hashes.
@@ -136,27 +137,85 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	return encodePHC(h.params, salt, key), nil
 }
 
-// Verify reports whether password, NFKC-normalised, matches the stored hash
-// encoded, comparing keys in constant time. needsRehash reports whether
-// encoded was made with parameters (costs, salt or key length) other than
-// h's; it is a property of the stored hash and is set whether or not ok is,
-// but callers should re-hash only after ok, since only then do they hold the
-// right password. A malformed or unsupported hash, or one with absurd
-// parameters, gives an error wrapping [ErrMalformedHash] before any hashing;
-// otherwise err is the gate's (*BusyError or ctx.Err()).
-func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error) {
-	stored, err := decodePHC(encoded)
+// Verify reports whether password matches encoded, a stored hash in format
+// (the credential's password_format: "argon2id" for hashes keyshift made, or
+// one of the legacy formats of package legacy for imported ones).
+//
+// An Argon2id PHC hash is checked against the NFKC-normalised password,
+// comparing keys in constant time; when that fails and NFKC changed the
+// password, against the raw bytes too, because an Argon2id hash imported
+// from another system was made from the bytes the member typed (that second
+// match reports needsRehash, so the hash is remade normalised). needsRehash
+// also reports a hash made with parameters (costs, salt or key length) other
+// than h's; it is a property of the stored hash and is set whether or not ok
+// is, but callers should re-hash only after ok, since only then do they hold
+// the right password.
+//
+// Any other format is verified by [legacy.Verify] on the raw password bytes,
+// inside a gate slot like Argon2id (bcrypt and scrypt cost as much), and
+// always reports needsRehash. When such a password is wrong, Verify also
+// does the work of [Hasher.VerifyDummy] before answering, so that a fast
+// legacy format (an MD5 takes microseconds) does not tell an attacker the
+// address has an account.
+//
+// An unknown format or a malformed, unsupported or absurdly costly hash
+// gives an error wrapping [ErrMalformedHash] before any hashing; otherwise
+// err is the gate's (*BusyError or ctx.Err()).
+func (h *Hasher) Verify(ctx context.Context, password, encoded, format string) (ok, needsRehash bool, err error) {
+	f, err := legacy.ParseFormat(format)
 	if err != nil {
-		return false, false, err
+		return false, false, fmt.Errorf("%w: %w", ErrMalformedHash, err)
+	}
+	if f == legacy.Argon2id {
+		// keyshift's own spelling; Argon2id hashes in other wrappings
+		// (Django's "argon2$…") take the legacy path below.
+		if stored, err := decodePHC(encoded); err == nil {
+			return h.verifyPHC(ctx, password, stored)
+		}
+	}
+	if err := legacy.Check(f, encoded); err != nil {
+		return false, false, fmt.Errorf("%w: %w", ErrMalformedHash, err)
 	}
 	release, err := h.gate.Acquire(ctx)
 	if err != nil {
 		return false, false, err
 	}
 	defer release()
-	key := h.derive(normalize(password), stored.salt, stored.params)
-	ok = subtle.ConstantTimeCompare(key, stored.key) == 1
-	return ok, stored.params != h.params, nil
+	ok, err = legacy.Verify(f, encoded, []byte(password))
+	if err != nil { // Check passed above, so this does not happen
+		return false, false, fmt.Errorf("%w: %w", ErrMalformedHash, err)
+	}
+	if !ok {
+		h.match(password, h.dummy) // the time an unknown address costs
+	}
+	return ok, true, nil
+}
+
+// verifyPHC verifies an Argon2id hash through the gate.
+func (h *Hasher) verifyPHC(ctx context.Context, password string, stored storedHash) (ok, needsRehash bool, err error) {
+	release, err := h.gate.Acquire(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	defer release()
+	ok, raw := h.match(password, stored)
+	return ok, raw || stored.params != h.params, nil
+}
+
+// match derives the key of password, NFKC-normalised, for stored and
+// compares in constant time; when that fails and normalising changed the
+// password, it tries the raw bytes too (raw reports that those matched). The
+// caller holds a gate slot.
+func (h *Hasher) match(password string, stored storedHash) (ok, raw bool) {
+	normalized := normalize(password)
+	if subtle.ConstantTimeCompare(h.derive(normalized, stored.salt, stored.params), stored.key) == 1 {
+		return true, false
+	}
+	if string(normalized) == password {
+		return false, false
+	}
+	ok = subtle.ConstantTimeCompare(h.derive([]byte(password), stored.salt, stored.params), stored.key) == 1
+	return ok, ok
 }
 
 // VerifyDummy does the work of a real Verify, through the gate, against a
@@ -166,7 +225,7 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, need
 // same time and the response time does not reveal which accounts exist. It
 // returns only the gate's error; the answer is always "no match".
 func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
-	_, _, err := h.Verify(ctx, password, h.dummy)
+	_, _, err := h.verifyPHC(ctx, password, h.dummy)
 	return err
 }
 

@@ -68,7 +68,7 @@ func TestVerifyRefusesMalformedHashes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ok, rehash, err := h.Verify(t.Context(), "password", tt.encoded)
+			ok, rehash, err := h.Verify(t.Context(), "password", tt.encoded, "argon2id")
 			if !errors.Is(err, ErrMalformedHash) || ok || rehash {
 				t.Errorf("Verify = (%v, %v, %v), want an ErrMalformedHash", ok, rehash, err)
 			}
@@ -137,7 +137,7 @@ func FuzzVerify(f *testing.F) {
 		return deriveArgon2id(pw, salt, p)
 	}
 	f.Fuzz(func(t *testing.T, encoded, password string) {
-		ok, rehash, err := h.Verify(t.Context(), password, encoded)
+		ok, rehash, err := h.Verify(t.Context(), password, encoded, "argon2id")
 		if err != nil {
 			if !errors.Is(err, ErrMalformedHash) || ok || rehash {
 				t.Fatalf("Verify = (%v, %v, %v)", ok, rehash, err)

@@ -45,7 +45,7 @@ func BenchmarkBareArgon2id(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if ok, _, err := h.Verify(ctx, benchPassword, enc); !ok || err != nil {
+		if ok, _, err := h.Verify(ctx, benchPassword, enc, "argon2id"); !ok || err != nil {
 			b.Fatal("verify failed", err)
 		}
 	}

@@ -63,11 +63,11 @@ func parseArgon2(f Format, stored string) (parsed, error) {
 	case m*t > argon2MaxWork:
 		return nil, malformed("%s: m×t = %d KiB-passes above %d", f, m*t, argon2MaxWork)
 	}
-	salt, err := decodeB64(base64.RawStdEncoding, f, "salt", fields[4], argon2MinSalt, argon2MaxBytes)
+	salt, err := decodeB64(base64.RawStdEncoding.Strict(), f, "salt", fields[4], argon2MinSalt, argon2MaxBytes)
 	if err != nil {
 		return nil, err
 	}
-	derived, err := decodeB64(base64.RawStdEncoding, f, "hash", fields[5], argon2MinKey, argon2MaxBytes)
+	derived, err := decodeB64(base64.RawStdEncoding.Strict(), f, "hash", fields[5], argon2MinKey, argon2MaxBytes)
 	if err != nil {
 		return nil, err
 	}

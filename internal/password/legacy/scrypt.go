@@ -60,11 +60,11 @@ func parseScryptPHC(stored string) (parsed, error) {
 	if costs[0] < 1 || costs[0] > 30 {
 		return nil, malformed("scrypt: ln=%d outside 1..30", costs[0])
 	}
-	salt, err := decodeB64(base64.RawStdEncoding, Scrypt, "salt", fields[3], scryptMinSalt, scryptMaxBytes)
+	salt, err := decodeB64(base64.RawStdEncoding.Strict(), Scrypt, "salt", fields[3], scryptMinSalt, scryptMaxBytes)
 	if err != nil {
 		return nil, err
 	}
-	derived, err := decodeB64(base64.RawStdEncoding, Scrypt, "hash", fields[4], 16, scryptMaxBytes)
+	derived, err := decodeB64(base64.RawStdEncoding.Strict(), Scrypt, "hash", fields[4], 16, scryptMaxBytes)
 	if err != nil {
 		return nil, err
 	}
