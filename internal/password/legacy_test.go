@@ -78,7 +78,6 @@ func TestVerifyLegacyWrongPasswordCostsADummyHash(t *testing.T) {
 	}
 }
 
-
 // Bad rows are refused before a gate slot is taken or anything is hashed:
 // with the only slot held, they still answer ErrMalformedHash at once.
 func TestVerifyRefusesUnknownFormatsAndBadLegacyRows(t *testing.T) {
