@@ -12,11 +12,12 @@ import (
 // Bounds on a stored Argon2 hash's costs. Django's default (m=100 MiB, t=2,
 // p=8) and passlib's (64 MiB, t=3, p=4) fit well inside; a hostile row asking
 // for gigabytes or thousands of passes does not. memory×passes is bounded
-// too, as that is what the time grows with (about 1 ms per MiB-pass).
+// too, as that is what the time grows with: about 1 ms per MiB-pass on one
+// core (19 MiB × 2 passes take 39 ms, shared/TESTING.md), so about a second.
 const (
 	argon2MaxMemoryKiB = 256 << 10 // 256 MiB
 	argon2MaxTime      = 32
-	argon2MaxWork      = 4 << 20 // KiB-passes: 2 GiB-passes, about 2 s
+	argon2MaxWork      = 1 << 20 // KiB-passes: 1 GiB·passes, 5× Django's default
 	argon2MaxLanes     = 16
 	argon2MinSalt      = 8 // ARGON2_MIN_SALT_LENGTH
 	argon2MinKey       = 4 // ARGON2_MIN_OUTLEN

@@ -6,10 +6,11 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// bcryptMaxCost bounds the cost of a stored bcrypt hash: 2^16 rounds take
-// about three seconds on one core of a small server, already far above any
-// framework's default (10 to 12); the format allows 31, which is days.
-const bcryptMaxCost = 16
+// bcryptMaxCost bounds the cost of a stored bcrypt hash: 2^15 rounds take
+// about 1.6 s on one core of a small server (cost 10 runs 19.8 times a
+// second, shared/DEPENDENCIES.md), above any framework's default (10 to 13);
+// the format allows 31, which is days.
+const bcryptMaxCost = 15
 
 // bcryptMaxPassword is where every bcrypt implementation stops reading the
 // password: PHP, OpenBSD and passlib hash only the first 72 bytes, so a

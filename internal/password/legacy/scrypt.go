@@ -20,7 +20,7 @@ import (
 // asking for gigabytes or minutes does not.
 const (
 	scryptMaxMemory = 256 << 20 // bytes, 128·N·r
-	scryptMaxWork   = 1 << 22   // N·r·p: 8× passlib's default, about 2 s
+	scryptMaxWork   = 1 << 22   // N·r·p: 8× passlib's default, about a second
 	scryptMinSalt   = 1
 	scryptMaxBytes  = 1024
 )

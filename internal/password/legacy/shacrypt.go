@@ -10,8 +10,8 @@ import (
 
 // SHA-crypt rounds. The specification clamps a stored value to
 // 1,000..999,999,999; this package refuses more than two million, which take
-// about a second or two on one core: passlib's defaults (535,000 and
-// 656,000) and every distribution's fit, a hostile row's billion does not.
+// under a second on one core: passlib's defaults (535,000 and 656,000) and
+// every distribution's fit, a hostile row's billion does not.
 const (
 	shaCryptDefaultRounds = 5000
 	shaCryptMinRounds     = 1000
