@@ -1,6 +1,9 @@
 package legacy
 
 import (
+	"crypto/hmac"
+	"crypto/sha512"
+	"encoding/base64"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
@@ -58,6 +61,32 @@ func (h *bcryptHash) verify(password []byte) bool {
 	}
 	// CompareHashAndPassword compares in constant time.
 	return bcrypt.CompareHashAndPassword(h.encoded, password) == nil
+}
+
+// wordpressHash is a checked WordPress 6.8+ "$wp$2y$…" hash.
+type wordpressHash struct{ *bcryptHash }
+
+// parseWordPressBcrypt checks "$wp" followed by a bcrypt hash, what
+// wp_hash_password writes since WordPress 6.8.
+func parseWordPressBcrypt(stored string) (parsed, error) {
+	rest, ok := strings.CutPrefix(stored, "$wp$")
+	if !ok {
+		return nil, malformed("wordpress-bcrypt: want $wp$2y$…")
+	}
+	h, err := parseBcrypt("$" + rest)
+	if err != nil {
+		return nil, malformed("wordpress-bcrypt: %s", strings.TrimPrefix(err.Error(), ErrMalformed.Error()+": "))
+	}
+	return &wordpressHash{h.(*bcryptHash)}, nil
+}
+
+// verify follows wp_check_password (wp-includes/pluggable.php, WordPress
+// 6.8): bcrypt of the base64 of HMAC-SHA-384 keyed "wp-sha384" over the
+// password, so passwords past bcrypt's 72 bytes still count in full.
+func (h *wordpressHash) verify(password []byte) bool {
+	mac := hmac.New(sha512.New384, []byte("wp-sha384"))
+	mac.Write(password)
+	return h.bcryptHash.verify([]byte(base64.StdEncoding.EncodeToString(mac.Sum(nil))))
 }
 
 // isDigits reports whether s is non-empty and only ASCII digits.

@@ -34,18 +34,19 @@ type Format string
 
 // The formats this package verifies.
 const (
-	Argon2id       Format = "argon2id"        // PHC $argon2id$v=19$…, also Django's argon2$argon2id$…
-	Argon2i        Format = "argon2i"         // PHC $argon2i$v=19$…, also Django's argon2$argon2i$…
-	Bcrypt         Format = "bcrypt"          // $2a$, $2b$, $2y$, also Django's bcrypt$$2b$…
-	Scrypt         Format = "scrypt"          // PHC/passlib $scrypt$ln=…,r=…,p=…$…, Django scrypt$N$salt$r$p$…
-	PBKDF2SHA1     Format = "pbkdf2-sha1"     // Django pbkdf2_sha1$…, passlib $pbkdf2$…
-	PBKDF2SHA256   Format = "pbkdf2-sha256"   // Django pbkdf2_sha256$…, passlib $pbkdf2-sha256$…
-	PBKDF2SHA512   Format = "pbkdf2-sha512"   // Django-style pbkdf2_sha512$…, passlib $pbkdf2-sha512$…
-	FirebaseScrypt Format = "firebase-scrypt" // Firebase's modified scrypt; needs the project's parameters
-	PHPass         Format = "phpass"          // $P$ (WordPress), $H$ (phpBB)
-	MD5Crypt       Format = "md5-crypt"       // $1$, and Apache's $apr1$
-	SHA256Crypt    Format = "sha256-crypt"    // $5$[rounds=N$]
-	SHA512Crypt    Format = "sha512-crypt"    // $6$[rounds=N$]
+	Argon2id        Format = "argon2id"         // PHC $argon2id$v=19$…, also Django's argon2$argon2id$…
+	Argon2i         Format = "argon2i"          // PHC $argon2i$v=19$…, also Django's argon2$argon2i$…
+	Bcrypt          Format = "bcrypt"           // $2a$, $2b$, $2y$, also Django's bcrypt$$2b$…
+	WordPressBcrypt Format = "wordpress-bcrypt" // $wp$2y$…: WordPress 6.8+, bcrypt of an HMAC-SHA-384
+	Scrypt          Format = "scrypt"           // PHC/passlib $scrypt$ln=…,r=…,p=…$…, Django scrypt$N$salt$r$p$…
+	PBKDF2SHA1      Format = "pbkdf2-sha1"      // Django pbkdf2_sha1$…, passlib $pbkdf2$…
+	PBKDF2SHA256    Format = "pbkdf2-sha256"    // Django pbkdf2_sha256$…, passlib $pbkdf2-sha256$…
+	PBKDF2SHA512    Format = "pbkdf2-sha512"    // Django-style pbkdf2_sha512$…, passlib $pbkdf2-sha512$…
+	FirebaseScrypt  Format = "firebase-scrypt"  // Firebase's modified scrypt; needs the project's parameters
+	PHPass          Format = "phpass"           // $P$ (WordPress), $H$ (phpBB)
+	MD5Crypt        Format = "md5-crypt"        // $1$, and Apache's $apr1$
+	SHA256Crypt     Format = "sha256-crypt"     // $5$[rounds=N$]
+	SHA512Crypt     Format = "sha512-crypt"     // $6$[rounds=N$]
 
 	// Unsalted hex digests of the password.
 	MD5    Format = "md5"
@@ -64,7 +65,7 @@ const (
 
 // Formats lists every format, in the order the documentation gives them.
 var Formats = []Format{
-	Argon2id, Argon2i, Bcrypt, Scrypt, PBKDF2SHA1, PBKDF2SHA256, PBKDF2SHA512,
+	Argon2id, Argon2i, Bcrypt, WordPressBcrypt, Scrypt, PBKDF2SHA1, PBKDF2SHA256, PBKDF2SHA512,
 	FirebaseScrypt, PHPass, MD5Crypt, SHA256Crypt, SHA512Crypt, MD5, SHA1, SHA256,
 	SaltedMD5Prefix, SaltedMD5Suffix, SaltedSHA1Prefix, SaltedSHA1Suffix,
 	SaltedSHA256Prefix, SaltedSHA256Suffix,
@@ -146,7 +147,7 @@ var prefixes = []struct {
 	{"$pbkdf2$", PBKDF2SHA1, ""}, {"$pbkdf2-sha1$", PBKDF2SHA1, ""},
 	{"$pbkdf2-sha256$", PBKDF2SHA256, ""}, {"$pbkdf2-sha512$", PBKDF2SHA512, ""},
 	{"$P$", PHPass, ""}, {"$H$", PHPass, ""},
-	{"$wp$", "", "WordPress 6.8 bcrypt ($wp$)"},
+	{"$wp$2", WordPressBcrypt, ""},
 	{"$1$", MD5Crypt, ""}, {"$apr1$", MD5Crypt, ""},
 	{"$5$", SHA256Crypt, ""}, {"$6$", SHA512Crypt, ""},
 	{"$y$", "", "yescrypt"}, {"$7$", "", "scrypt crypt ($7$)"},
@@ -161,7 +162,7 @@ var aliases = map[string]Format{
 	"django": PBKDF2SHA256, "django-pbkdf2": PBKDF2SHA256, "django-scrypt": Scrypt,
 	"passlib-scrypt": Scrypt, "pbkdf2": PBKDF2SHA256, "pbkdf2_sha1": PBKDF2SHA1,
 	"pbkdf2_sha256": PBKDF2SHA256, "pbkdf2_sha512": PBKDF2SHA512,
-	"firebase": FirebaseScrypt, "wordpress": PHPass, "phpbb": PHPass, "phpbb3": PHPass,
+	"firebase": FirebaseScrypt, "phpbb": PHPass, "phpbb3": PHPass, "wp-bcrypt": WordPressBcrypt,
 	"md5crypt": MD5Crypt, "md5_crypt": MD5Crypt, "apr1": MD5Crypt,
 	"sha256crypt": SHA256Crypt, "sha256_crypt": SHA256Crypt,
 	"sha512crypt": SHA512Crypt, "sha512_crypt": SHA512Crypt,
@@ -170,8 +171,10 @@ var aliases = map[string]Format{
 
 // ParseFormat accepts a format name as an operator writes it in an import
 // file: one of the format values, or an unambiguous alias such as "django"
-// (PBKDF2-SHA256, Django's default), "wordpress" or "phpbb" (PHPass),
-// "firebase", "apr1". Case, surrounding space and '_' for '-' do not matter.
+// (PBKDF2-SHA256, Django's default), "phpbb" (PHPass), "firebase", "apr1".
+// Case, surrounding space and '_' for '-' do not matter. Names that stand
+// for several formats ("passlib", "wordpress", "crypt") are refused with
+// the choices.
 func ParseFormat(name string) (Format, error) {
 	n := strings.ToLower(strings.TrimSpace(name))
 	if f, ok := aliases[n]; ok {
@@ -195,7 +198,10 @@ func ParseFormat(name string) (Format, error) {
 // ambiguous are names operators plausibly write that stand for several
 // formats; ParseFormat refuses them with the choices.
 var ambiguous = map[string]string{
-	"passlib":    "pbkdf2-sha1, pbkdf2-sha256, pbkdf2-sha512, scrypt, bcrypt, argon2id, sha256-crypt, sha512-crypt",
+	"passlib": "pbkdf2-sha1, pbkdf2-sha256, pbkdf2-sha512, scrypt, bcrypt, argon2id, sha256-crypt, sha512-crypt",
+	// One WordPress table holds $P$, $wp$2y$, plain $2y$ and old MD5 hashes
+	// side by side since WordPress 6.8; their prefixes tell them apart.
+	"wordpress":  "leave password_format empty to detect each hash (phpass, wordpress-bcrypt, bcrypt, md5)",
 	"sha-crypt":  "sha256-crypt, sha512-crypt",
 	"crypt":      "bcrypt, md5-crypt, sha256-crypt, sha512-crypt",
 	"salted-md5": "md5-salt-prefix, md5-salt-suffix", "salted-sha1": "sha1-salt-prefix, sha1-salt-suffix",
@@ -241,6 +247,8 @@ func WeakHash(f Format, stored string) bool {
 	case *pbkdf2Hash:
 		return h.iterations < weakPBKDF2Iterations
 	case *bcryptHash:
+		return h.cost < weakBcryptCost
+	case *wordpressHash:
 		return h.cost < weakBcryptCost
 	case *shaCryptHash:
 		return h.rounds < weakSHACryptRounds
@@ -328,6 +336,8 @@ func parse(f Format, stored string) (parsed, error) {
 		return parseArgon2(f, stored)
 	case Bcrypt:
 		return parseBcrypt(stored)
+	case WordPressBcrypt:
+		return parseWordPressBcrypt(stored)
 	case Scrypt:
 		return parseScrypt(stored)
 	case FirebaseScrypt:

@@ -11,6 +11,8 @@ func cheap(h parsed) bool {
 	switch h := h.(type) {
 	case *bcryptHash:
 		return h.cost <= 5
+	case *wordpressHash:
+		return h.cost <= 5
 	case *argon2Hash:
 		return h.memory*h.time <= 4096
 	case *scryptHash:

@@ -40,6 +40,10 @@ var vectors = []vector{
 	{"bcrypt $2y$ from htpasswd", Bcrypt, "$2y$05$bOvTpTACU36668qaq7okAu4juHzacUhXzxyNIB0UZ12wC4emoJYfi", "", nil, "Tr0ub4dor&3", true},
 	{"bcrypt $2b$ from pyca bcrypt", Bcrypt, "$2b$04$Se7hpdAD9s3pG5cHrz79JeW1FMBjLT/.q2ad7keJ9pFLYTTZzowIG", "", nil, "Tr0ub4dor&3", true},
 	{"bcrypt $2a$ from pyca bcrypt", Bcrypt, "$2a$04$oLG2.ZhlUgCLa92qpD59HOiBnDfFInOf.WreAYtpe/RMpRXwYa4Aq", "", nil, "Tr0ub4dor&3", true},
+	// WordPress 6.8+: wp_hash_password's bcrypt branch (wp-includes/pluggable.php)
+	// run by PHP 8.2.36: '$wp' . password_hash(base64_encode(hash_hmac('sha384',
+	// trim(PW), 'wp-sha384', true)), PASSWORD_BCRYPT, ['cost' => 4]).
+	{"wordpress-bcrypt from WordPress 6.8's wp_hash_password", WordPressBcrypt, "$wp$2y$04$vKUQIvFsZ7RM9rbLkhQW5eyEf3LjUK5ZOMlG8L5ZACMaw4cIXsiy6", "", nil, "Tr0ub4dor&3", true},
 	{"bcrypt in Django's wrapping", Bcrypt, "bcrypt$$2b$04$9WhDb070x/SbQBZSxNgkueVsByhaNjNZQHhZ3qwps2iqi8MueG39y", "", nil, "Tr0ub4dor&3", true},
 
 	// Argon2. Made with the reference tool (argon2 0~20171227):
@@ -175,7 +179,6 @@ func TestDetectRefusesWhatItCannotTell(t *testing.T) {
 		{"bcrypt's buggy $2x$", "$2x$05$bOvTpTACU36668qaq7okAu4juHzacUhXzxyNIB0UZ12wC4emoJYfi", "not supported"},
 		{"Django's bcrypt_sha256", "bcrypt_sha256$$2b$12$55V2hVCn50Zdn7PdgLRiJ.OjLRzLeoxEOkPbpcrz9qzoM.zTRF4DC", "not supported"},
 		{"yescrypt", "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ7", "not supported"},
-		{"WordPress 6.8 bcrypt", "$wp$2y$10$Lq4N9vF5uTQ0tWwQhb6K8OqM2x1kq9gQ3.l8oY4eZrWqfE2dN5YvG", "not supported"},
 	}
 	for _, tt := range tests {
 		got, err := Detect(tt.hash)
@@ -197,7 +200,7 @@ func TestParseFormat(t *testing.T) {
 		want Format
 	}{
 		{"django", PBKDF2SHA256}, {" Django ", PBKDF2SHA256}, {"pbkdf2_sha1", PBKDF2SHA1},
-		{"wordpress", PHPass}, {"phpBB", PHPass}, {"firebase", FirebaseScrypt},
+		{"wp_bcrypt", WordPressBcrypt}, {"phpBB", PHPass}, {"firebase", FirebaseScrypt},
 		{"apr1", MD5Crypt}, {"sha512_crypt", SHA512Crypt}, {"md5_salt_prefix", SaltedMD5Prefix},
 		{"SHA-256", SHA256}, {"argon2", Argon2id},
 	}
@@ -206,7 +209,7 @@ func TestParseFormat(t *testing.T) {
 			t.Errorf("ParseFormat(%q) = %q, %v; want %q", tt.name, got, err, tt.want)
 		}
 	}
-	for _, name := range []string{"", "passlib", "crypt", "salted-md5", "sha512", "ntlm", "bcrypt_sha256"} {
+	for _, name := range []string{"", "passlib", "wordpress", "crypt", "salted-md5", "sha512", "ntlm", "bcrypt_sha256"} {
 		if got, err := ParseFormat(name); !errors.Is(err, ErrUnknownFormat) {
 			t.Errorf("ParseFormat(%q) = %q, %v; want ErrUnknownFormat", name, got, err)
 		}
@@ -293,6 +296,8 @@ func TestCheckRefusesBadAndHostileRows(t *testing.T) {
 		{"bcrypt cost 16", Bcrypt, "$2b$16$Se7hpdAD9s3pG5cHrz79JeW1FMBjLT/.q2ad7keJ9pFLYTTZzowIG", "cost 16 outside"},
 		{"bcrypt cost not digits", Bcrypt, "$2b$x4$Se7hpdAD9s3pG5cHrz79JeW1FMBjLT/.q2ad7keJ9pFLYTTZzowIG", "two digits"},
 		{"bcrypt truncated", Bcrypt, "$2b$04$Se7hpdAD9s3pG5cHrz79JeW1FMBjLT/.q2ad7keJ9pFLYTTZzowI", "60 characters"},
+		{"wordpress-bcrypt without its prefix", WordPressBcrypt, "$2y$04$vKUQIvFsZ7RM9rbLkhQW5eyEf3LjUK5ZOMlG8L5ZACMaw4cIXsiy6", "want $wp$"},
+		{"wordpress-bcrypt with cost 31", WordPressBcrypt, "$wp$2y$31$vKUQIvFsZ7RM9rbLkhQW5eyEf3LjUK5ZOMlG8L5ZACMaw4cIXsiy6", "cost 31 outside"},
 		{"bcrypt $2x$", Bcrypt, "$2x$04$Se7hpdAD9s3pG5cHrz79JeW1FMBjLT/.q2ad7keJ9pFLYTTZzowIG", "want $2a$"},
 		{"bcrypt outside its alphabet", Bcrypt, "$2b$04$Se7hpdAD9s3pG5cHrz79JeW1FMBjLT/+q2ad7keJ9pFLYTTZzowIG", "alphabet"},
 		{"argon2id with 4 GiB", Argon2id, "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHRzYWx0$OGEXXRc1mYpG0vc6ApfTOL4FDJhnUyz8rHZ8KWF8nzA", "outside"},
