@@ -174,3 +174,44 @@ func TestSigninWithAnUnverifiableHashFailsQuietly(t *testing.T) {
 		}
 	})
 }
+
+// A member whose password is still the imported hash changes it by typing
+// that password: the current one is checked in its own format, and the new
+// one is keyshift's Argon2id. An unverifiable row counts as a wrong
+// current password, never a server error.
+func TestChangePasswordFromALegacyHash(t *testing.T) {
+	m := legacyMembers(t)[0]
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		f := newFixture(t, database, cheap)
+		ctx := context.Background()
+		cred := importMember(t, f, "ada@example.com", m.stored, m.format)
+		in, err := f.svc.StartSession(ctx, &account.User{ID: cred.UserID}, account.MethodEmailLink, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sw := f.sessionOf(t, in.Token)
+		if _, err := f.svc.ChangePassword(ctx, sw, m.password+"!", newPw, alice); !account.IsCode(err, account.EWrongPassword) {
+			t.Fatalf("wrong current password: %v, want %s", err, account.EWrongPassword)
+		}
+		if _, err := f.svc.ChangePassword(ctx, sw, m.password, newPw, alice); err != nil {
+			t.Fatalf("changing from %s: %v", m.format, err)
+		}
+		after, _ := f.db.FindPasswordCredential(ctx, cred.UserID)
+		if after.PasswordFormat != "argon2id" {
+			t.Errorf("new password stored as %s", after.PasswordFormat)
+		}
+		if _, err := f.svc.SigninPassword(ctx, "ada@example.com", newPw, alice); err != nil {
+			t.Errorf("the new password does not sign in: %v", err)
+		}
+
+		broken := importMember(t, f, "bob@example.com", "$2y$31$bOvTpTACU36668qaq7okAu4juHzacUhXzxyNIB0UZ12wC4emoJYfi", legacy.Bcrypt)
+		in, err = f.svc.StartSession(ctx, &account.User{ID: broken.UserID}, account.MethodEmailLink, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.ChangePassword(ctx, f.sessionOf(t, in.Token), m.password, newPw, alice); !account.IsCode(err, account.EWrongPassword) {
+			t.Errorf("unverifiable current hash: %v, want %s", err, account.EWrongPassword)
+		}
+	})
+}

@@ -3,6 +3,8 @@ package account
 import (
 	"context"
 	"errors"
+
+	"github.com/keyshift/keyshift/internal/password"
 )
 
 // ChangePassword sets the password of sw's member. An account with a
@@ -80,7 +82,15 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *User, cred *Crede
 	ok := false
 	if current != "" && len(current) <= maxPasswordBytes {
 		var err error
-		if ok, _, err = s.Hasher.Verify(ctx, current, cred.PasswordHash); err != nil {
+		ok, _, err = s.Hasher.Verify(ctx, current, cred.PasswordHash, cred.PasswordFormat)
+		if errors.Is(err, password.ErrMalformedHash) {
+			// An imported row the operator must fix: the member is told
+			// the password is wrong, as at sign-in, and may set a new one
+			// after an email sign-in instead.
+			s.logger().Error("stored password hash cannot be verified", "user", u.ID, "format", cred.PasswordFormat, "err", err)
+			ok, err = false, nil
+		}
+		if err != nil {
 			return hashError(err)
 		}
 	}

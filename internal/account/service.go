@@ -277,7 +277,7 @@ func (s *Service) SigninPassword(ctx context.Context, emailIn, pw string, c Clie
 		// unknown format, or one Check would have refused). The member
 		// sees a wrong password, after the time one takes: a 500 or a
 		// different answer would tell an attacker the account exists.
-		s.Log.Error("stored password hash cannot be verified", "user", u.ID, "format", cred.PasswordFormat, "err", err)
+		s.logger().Error("stored password hash cannot be verified", "user", u.ID, "format", cred.PasswordFormat, "err", err)
 		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
 			return nil, hashError(err)
 		}
@@ -294,7 +294,7 @@ func (s *Service) SigninPassword(ctx context.Context, emailIn, pw string, c Clie
 		// Hashed outside the transaction: it is slow and needs no lock. A
 		// failure only postpones the upgrade to the next sign-in.
 		if newHash, err = s.Hasher.Hash(ctx, pw); err != nil {
-			s.Log.Warn("password rehash failed", "user", u.ID, "err", err)
+			s.logger().Warn("password rehash failed", "user", u.ID, "err", err)
 			newHash = ""
 		}
 	}
@@ -399,6 +399,15 @@ func (s *Service) passwordSucceeded(ctx context.Context, u *User, cred *Credenti
 		res.User = *full
 	}
 	return res, nil
+}
+
+// logger is Log, or slog's default when the service was built without one:
+// a log line must never be what fails a sign-in.
+func (s *Service) logger() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
 }
 
 // wait returns EThrottled when any check must wait.
