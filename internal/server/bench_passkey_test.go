@@ -439,3 +439,52 @@ func oneLine(q string) string {
 	}
 	return q
 }
+
+// BenchmarkPasskeyHarnessCeiling runs BenchmarkPasskeySignin's client —
+// the same two HTTP requests and software authenticator, over loopback —
+// against bench.CeilingServer, which does nothing but go-webauthn (begin
+// keeps the session data in memory; finish verifies and sets a cookie).
+// Its rate is the most any server can show in this harness: what keyshift
+// reaches is to be read against it as well as against the bare rate.
+func BenchmarkPasskeyHarnessCeiling(b *testing.B) {
+	bare, err := bench.NewBareLogin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	origin := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	srv, keys, err := bench.NewCeilingServer(origin, passkeyMembers)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv}
+	go hs.Serve(ln)
+	b.Cleanup(func() { hs.Close() })
+	t := bench.NewTarget(origin)
+	var next atomic.Int64
+	signin := func(ctx context.Context) error { return t.PasskeySignin(ctx, keys[int(next.Add(1))%len(keys)]) }
+	for _, conc := range []int{1, 32} {
+		b.Run(fmt.Sprintf("c%d", conc), func(b *testing.B) {
+			ctx := context.Background()
+			before, _ := bareRun(b, bare, 500*time.Millisecond)
+			b.ResetTimer()
+			cpu0 := bench.CPUTime()
+			r := bench.RunN(ctx, b.N, conc, signin)
+			cpu := bench.CPUTime() - cpu0
+			b.StopTimer()
+			after, _ := bareRun(b, bare, 500*time.Millisecond)
+			if r.Errors > 0 {
+				b.Fatalf("%d of %d sign-ins failed", r.Errors, r.Ops)
+			}
+			rate := (before + after) / 2
+			b.ReportMetric(r.Rate(), "signins/s")
+			b.ReportMetric(float64(r.P99.Microseconds())/1000, "p99-ms")
+			b.ReportMetric(rate, "bare/s")
+			b.ReportMetric(100*r.Rate()/rate, "%bare")
+			b.ReportMetric(float64(cpu.Microseconds())/float64(r.Ops), "cpu-us/signin")
+		})
+	}
+}
