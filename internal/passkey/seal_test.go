@@ -165,3 +165,26 @@ func TestNewSealerWantsAKey(t *testing.T) {
 		t.Error("newSealer accepted a 16-byte secret")
 	}
 }
+
+// TestSealedFlowIDStaysSmall: a discoverable sign-in's flowId, as
+// BeginLogin makes it, is a few hundred characters: the browser sends it
+// back in every finish, and the request size limit applies to it too.
+func TestSealedFlowIDStaysSmall(t *testing.T) {
+	svc, err := New(Config{RPID: "example.com", RPName: "Example", Origin: "https://example.com",
+		Algorithms: []string{"ES256"}, ChallengeTTL: 5 * time.Minute, CeremonyKey: bytes.Repeat([]byte{1}, 32)},
+		nil, nil, time.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := svc.BeginLogin(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("discoverable flowId: %d characters", len(req.FlowID))
+	if len(req.FlowID) > 512 {
+		t.Errorf("flowId of %d characters, want at most 512", len(req.FlowID))
+	}
+	if _, err := svc.openLogin(req.FlowID, "passkey_rejected"); err != nil {
+		t.Errorf("the service does not open its own flowId: %v", err)
+	}
+}
