@@ -30,7 +30,7 @@ func (s *Service) BeginLogin(ctx context.Context, email string) (*Request, error
 		if err != nil {
 			return nil, err
 		}
-		return s.saveLogin(ctx, "", sd, assertion, false)
+		return s.saveLogin(sd, assertion, false)
 	}
 	_, key, err := account.NormalizeEmail(email)
 	if err != nil {
@@ -54,18 +54,18 @@ func (s *Service) BeginLogin(ctx context.Context, email string) (*Request, error
 		if err != nil {
 			return nil, err
 		}
-		return s.saveLogin(ctx, "", sd, assertion, true)
+		return s.saveLogin(sd, assertion, true)
 	}
 	assertion, sd, err := s.wa.BeginLogin(waUser{u: u, creds: toWebAuthn(creds)},
 		webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
 		return nil, err
 	}
-	return s.saveLogin(ctx, u.ID, sd, assertion, true)
+	return s.saveLogin(sd, assertion, true)
 }
 
-func (s *Service) saveLogin(ctx context.Context, userID string, sd *webauthn.SessionData, a *protocol.CredentialAssertion, username bool) (*Request, error) {
-	id, err := s.saveFlow(ctx, KindLogin, userID, "", sd, username)
+func (s *Service) saveLogin(sd *webauthn.SessionData, a *protocol.CredentialAssertion, username bool) (*Request, error) {
+	id, err := s.sealLogin(sd, username)
 	if err != nil {
 		return nil, err
 	}
@@ -81,32 +81,36 @@ func (s *Service) saveLogin(ctx context.Context, userID string, sd *webauthn.Ses
 // refused and audited). mediation is
 // "conditional" or "modal" as the page reports it, for telemetry.
 //
-// Every attempt uses the ceremony up. The reads (ceremony, credential with
-// its member) and the signature check come first, outside any transaction;
-// then one write transaction consumes the ceremony — of two requests
-// finishing it at once exactly one gets it, the other is refused and
-// writes nothing — starts the session, records the event and updates the
-// credential's count, BE/BS and last use.
+// Every attempt uses the ceremony up. The ceremony comes sealed in flowID
+// (no database read); the credential with its member is read and the
+// signature checked outside any transaction; then one write transaction
+// spends the ceremony — of two requests finishing it at once exactly one
+// gets it, the other is refused and writes nothing —, starts the session,
+// records the event and updates the credential's count, BE/BS and last
+// use. A refusal spends the ceremony and records the event in one
+// transaction too; a ceremony spent already is refused as unknown_flow
+// whatever else is wrong, and nothing is recorded.
 func (s *Service) FinishLogin(ctx context.Context, flowID string, credential []byte, mediation string, c account.Client) (*account.SigninResult, error) {
-	_, fd, err := s.findFlow(ctx, flowID, KindLogin, account.EPasskeyRejected)
+	f, err := s.openLogin(flowID, account.EPasskeyRejected)
 	if err != nil {
 		return nil, err
 	}
+	fd := &f.Data
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(credential)
 	if err != nil {
-		return nil, s.loginFailed(ctx, flowID, nil, rejectCredential(err), c)
+		return nil, s.loginFailed(ctx, f, nil, rejectCredential(err), c)
 	}
 	u, stored, verified, err := s.verifyAssertion(ctx, fd, parsed)
 	if err != nil {
-		return nil, s.loginFailed(ctx, flowID, u, err, c)
+		return nil, s.loginFailed(ctx, f, u, err, c)
 	}
 	if verified.Authenticator.CloneWarning {
-		return nil, s.cloneWarning(ctx, flowID, u, stored, parsed.Response.AuthenticatorData.Counter, c)
+		return nil, s.cloneWarning(ctx, f, u, stored, parsed.Response.AuthenticatorData.Counter, c)
 	}
 	method := methodOf(fd.Username, mediation)
 	var res *account.SigninResult
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.consumeFlow(ctx, flowID, KindLogin, account.EPasskeyRejected); err != nil {
+		if err := s.spendLogin(ctx, f, account.EPasskeyRejected); err != nil {
 			return err
 		}
 		var err error
@@ -130,7 +134,7 @@ func (s *Service) FinishLogin(ctx context.Context, flowID string, credential []b
 		// Another sign-in stored this count or a later one since it was
 		// read (or the passkey was removed): the same count twice at once
 		// is what a cloned authenticator looks like.
-		return nil, s.cloneWarning(ctx, flowID, u, stored, parsed.Response.AuthenticatorData.Counter, c)
+		return nil, s.cloneWarning(ctx, f, u, stored, parsed.Response.AuthenticatorData.Counter, c)
 	}
 	if err != nil {
 		return nil, err
@@ -203,8 +207,10 @@ func rejected(reason string, err error) error {
 }
 
 // loginFailed uses the ceremony up and, for a refused assertion, records
-// the refusal, in one transaction; it returns err.
-func (s *Service) loginFailed(ctx context.Context, flowID string, u *account.User, err error, c account.Client) error {
+// the refusal, in one transaction; it returns err — or, when the ceremony
+// was spent already, unknown_flow with nothing recorded, as if the
+// attempt had never been read.
+func (s *Service) loginFailed(ctx context.Context, f *sealedFlow, u *account.User, err error, c account.Client) error {
 	rejection := account.IsCode(err, account.EPasskeyRejected)
 	userID, reason := "", ""
 	if u != nil {
@@ -214,7 +220,7 @@ func (s *Service) loginFailed(ctx context.Context, flowID string, u *account.Use
 		reason = e.Reason
 	}
 	werr := s.store.InTx(ctx, func(ctx context.Context) error {
-		if _, err := s.store.TakeFlow(ctx, flowID, KindLogin); err != nil && !account.IsCode(err, account.ENotFound) {
+		if err := s.spendLogin(ctx, f, account.EPasskeyRejected); err != nil {
 			return err
 		}
 		if !rejection {
@@ -223,6 +229,9 @@ func (s *Service) loginFailed(ctx context.Context, flowID string, u *account.Use
 		return s.event(ctx, &account.Event{Type: account.EventSignin, UserID: userID, Method: "passkey",
 			Outcome: account.OutcomeFailure, Data: map[string]any{"reason": reason}}, c)
 	})
+	if account.IsCode(werr, account.EPasskeyRejected) {
+		return werr
+	}
 	if werr != nil {
 		return fmt.Errorf("recording a refused passkey: %w (refused because: %v)", werr, err)
 	}
@@ -233,11 +242,10 @@ func (s *Service) loginFailed(ctx context.Context, flowID string, u *account.Use
 // writes it to the audit log; the stored count is left as it was and the
 // ceremony is used up. received is the count in the assertion (go-webauthn
 // leaves the verified credential's count at the stored one when it warns).
-func (s *Service) cloneWarning(ctx context.Context, flowID string, u *account.User, stored *account.Credential, received uint32, c account.Client) error {
-	s.log.Warn("passkey sign count went backwards: possible cloned authenticator", "user", u.ID, "passkey", stored.ID,
-		"stored", stored.SignCount, "received", received)
+// A ceremony spent already is unknown_flow, nothing recorded (loginFailed).
+func (s *Service) cloneWarning(ctx context.Context, f *sealedFlow, u *account.User, stored *account.Credential, received uint32, c account.Client) error {
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		if _, err := s.store.TakeFlow(ctx, flowID, KindLogin); err != nil && !account.IsCode(err, account.ENotFound) {
+		if err := s.spendLogin(ctx, f, account.EPasskeyRejected); err != nil {
 			return err
 		}
 		return s.event(ctx, &account.Event{Type: account.EventPasskeyCloneWarning, UserID: u.ID, Outcome: account.OutcomeFailure,
@@ -246,5 +254,7 @@ func (s *Service) cloneWarning(ctx context.Context, flowID string, u *account.Us
 	if err != nil {
 		return err
 	}
+	s.log.Warn("passkey sign count went backwards: possible cloned authenticator", "user", u.ID, "passkey", stored.ID,
+		"stored", stored.SignCount, "received", received)
 	return rejected("sign_count_regression", nil)
 }

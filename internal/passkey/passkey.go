@@ -6,7 +6,9 @@
 // go-webauthn verifies the cryptography and most of the relying party's
 // steps (WebAuthn Level 3 §7.1 and §7.2). This package does the steps the
 // library leaves to the RP: challenges that are single-use and expire
-// (stored in the database, so any node finishes what another began),
+// (registration's stored in the database, sign-in's sealed into the flowId
+// and recorded as spent when finished, so any node finishes what another
+// began),
 // credential-id uniqueness across users (§7.1 step 26), refusing a
 // sign-count regression (§7.2 step 22), keeping BE/BS and last use current,
 // and the operator's policy on authenticators and algorithms.
@@ -41,8 +43,9 @@ const (
 	KindLogin    = "login"
 )
 
-// Flow is one ceremony in progress: the go-webauthn session data under a
-// random id the browser sends back.
+// Flow is one registration in progress: the go-webauthn session data under
+// a random id the browser sends back. Sign-in ceremonies are not stored:
+// they are sealed into their flowId (seal.go).
 type Flow struct {
 	ID        string
 	Kind      string
@@ -63,6 +66,11 @@ type flowData struct {
 // Store is the storage the passkey service needs.
 type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// SpendCeremony records that the sign-in ceremony id, which expires at
+	// expires, is finished. It reports false, writing nothing, when id was
+	// spent already; of two transactions spending one id at once, one
+	// commits and the other gets false.
+	SpendCeremony(ctx context.Context, id []byte, expires time.Time) (bool, error)
 	CreateFlow(ctx context.Context, f *Flow) error
 	// FindFlow returns the flow without consuming it; ENotFound when it
 	// does not exist (never begun, finished already, or purged).
@@ -124,6 +132,9 @@ type Config struct {
 	// DecoyKey makes stable fake credential ids for username-first sign-in
 	// of addresses without passkeys, so the answer does not tell them apart.
 	DecoyKey []byte
+	// CeremonyKey is the secret sign-in ceremonies are sealed under (seal.go),
+	// the same on every node; 32 bytes or more.
+	CeremonyKey []byte
 }
 
 // Service runs ceremonies and manages passkeys.
@@ -133,6 +144,7 @@ type Service struct {
 	wa       *webauthn.WebAuthn
 	cfg      Config
 	params   []protocol.CredentialParameter
+	sealer   *sealer
 	now      func() time.Time
 	log      *slog.Logger
 	// Notices tells members of passkeys added and removed; nil sends none.
@@ -166,10 +178,14 @@ func New(cfg Config, store Store, accounts *account.Service, now func() time.Tim
 	if err != nil {
 		return nil, fmt.Errorf("webauthn: %w", err)
 	}
+	sealer, err := newSealer(cfg.CeremonyKey, cfg.RPID, cfg.Origin)
+	if err != nil {
+		return nil, err
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, accounts: accounts, wa: wa, cfg: cfg, params: params, now: now, log: log}, nil
+	return &Service{store: store, accounts: accounts, wa: wa, cfg: cfg, params: params, sealer: sealer, now: now, log: log}, nil
 }
 
 var algorithms = map[string]webauthncose.COSEAlgorithmIdentifier{
@@ -248,9 +264,9 @@ func newFlowID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// saveFlow stores a ceremony. The library's own expiry uses the wall clock;
-// keyshift enforces expiry itself from the stored row (testable with an
-// injected clock), so the session data carries none.
+// saveFlow stores a registration ceremony. The library's own expiry uses
+// the wall clock; keyshift enforces expiry itself from the stored row
+// (testable with an injected clock), so the session data carries none.
 func (s *Service) saveFlow(ctx context.Context, kind, userID, sessionID string, sd *webauthn.SessionData, username bool) (string, error) {
 	sd.Expires = time.Time{}
 	data, err := json.Marshal(flowData{Session: *sd, Username: username})
@@ -265,46 +281,72 @@ func (s *Service) saveFlow(ctx context.Context, kind, userID, sessionID string, 
 	return f.ID, nil
 }
 
-// takeFlow consumes a ceremony: whatever happens next, its challenge can
-// never be used again. Missing, finished and expired flows are all refused
-// with code.
+// takeFlow consumes a stored ceremony: whatever happens next, its challenge
+// can never be used again. Missing, finished and expired flows are all
+// refused with code.
 func (s *Service) takeFlow(ctx context.Context, id, kind string, code account.Code) (*Flow, *flowData, error) {
 	if !validFlowID(id) {
 		return nil, nil, unknownFlow(code, "no such ceremony")
 	}
 	f, err := s.store.TakeFlow(ctx, id, kind)
-	return s.openFlow(f, err, code)
-}
-
-// findFlow is takeFlow that leaves a live ceremony in place, for a finish
-// step that uses it up later, in its write transaction (consumeFlow). An
-// expired one is deleted at once.
-func (s *Service) findFlow(ctx context.Context, id, kind string, code account.Code) (*Flow, *flowData, error) {
-	if !validFlowID(id) {
-		return nil, nil, unknownFlow(code, "no such ceremony")
-	}
-	found, err := s.store.FindFlow(ctx, id, kind)
-	f, fd, err := s.openFlow(found, err, code)
-	if e, ok := errors.AsType[*account.Error](err); ok && e.Reason == "expired" {
-		if _, terr := s.store.TakeFlow(ctx, id, kind); terr != nil && !account.IsCode(terr, account.ENotFound) {
-			return nil, nil, terr
-		}
-	}
-	return f, fd, err
-}
-
-// consumeFlow deletes a ceremony found by findFlow, refusing with code
-// when it is gone — another request finished it meanwhile — or expired.
-func (s *Service) consumeFlow(ctx context.Context, id, kind string, code account.Code) error {
-	f, err := s.store.TakeFlow(ctx, id, kind)
 	if account.IsCode(err, account.ENotFound) {
-		return unknownFlow(code, "ceremony unknown or already finished")
+		return nil, nil, unknownFlow(code, "ceremony unknown or already finished")
 	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !s.now().Before(f.ExpiresAt) {
+		return nil, nil, expiredFlow(code)
+	}
+	var fd flowData
+	if err := json.Unmarshal(f.Data, &fd); err != nil {
+		return nil, nil, fmt.Errorf("flow %s: %w", f.ID, err)
+	}
+	return f, &fd, nil
+}
+
+// sealLogin seals a new sign-in ceremony into its flowId. The library's
+// expiry is cleared as in saveFlow: the sealed one counts.
+func (s *Service) sealLogin(sd *webauthn.SessionData, username bool) (string, error) {
+	sd.Expires = time.Time{}
+	id := make([]byte, 16)
+	rand.Read(id)
+	now := s.now()
+	return s.sealer.seal(&sealedFlow{ID: id, Expires: now.Add(s.cfg.ChallengeTTL).UnixMilli(),
+		Data: flowData{Session: *sd, Username: username}}, now)
+}
+
+// openLogin returns the sign-in ceremony sealed in flowID, refused with
+// code when it does not open or has expired. It reads no database: whether
+// the ceremony was finished already is for spendLogin to find out.
+func (s *Service) openLogin(flowID string, code account.Code) (*sealedFlow, error) {
+	f, err := s.sealer.open(flowID, s.now())
+	if errors.Is(err, errUnsealable) {
+		return nil, unknownFlow(code, "no such ceremony")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !s.now().Before(time.UnixMilli(f.Expires)) {
+		return nil, expiredFlow(code)
+	}
+	return f, nil
+}
+
+// spendLogin uses the ceremony up in the transaction in ctx, refusing with
+// code when it was used already — another request finished it, maybe at
+// this instant — or has expired since it was opened.
+func (s *Service) spendLogin(ctx context.Context, f *sealedFlow, code account.Code) error {
+	expires := time.UnixMilli(f.Expires)
+	if !s.now().Before(expires) {
+		return expiredFlow(code)
+	}
+	fresh, err := s.store.SpendCeremony(ctx, f.ID, expires)
 	if err != nil {
 		return err
 	}
-	if !s.now().Before(f.ExpiresAt) {
-		return &account.Error{Code: code, Reason: "expired", Detail: "ceremony expired"}
+	if !fresh {
+		return unknownFlow(code, "ceremony unknown or already finished")
 	}
 	return nil
 }
@@ -313,22 +355,8 @@ func unknownFlow(code account.Code, detail string) error {
 	return &account.Error{Code: code, Reason: "unknown_flow", Detail: detail}
 }
 
-// openFlow checks a flow the store returned and decodes its data.
-func (s *Service) openFlow(f *Flow, err error, code account.Code) (*Flow, *flowData, error) {
-	if account.IsCode(err, account.ENotFound) {
-		return nil, nil, unknownFlow(code, "ceremony unknown or already finished")
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	if !s.now().Before(f.ExpiresAt) {
-		return nil, nil, &account.Error{Code: code, Reason: "expired", Detail: "ceremony expired"}
-	}
-	var fd flowData
-	if err := json.Unmarshal(f.Data, &fd); err != nil {
-		return nil, nil, fmt.Errorf("flow %s: %w", f.ID, err)
-	}
-	return f, &fd, nil
+func expiredFlow(code account.Code) error {
+	return &account.Error{Code: code, Reason: "expired", Detail: "ceremony expired"}
 }
 
 // validFlowID reports whether id could be one newFlowID made; anything else

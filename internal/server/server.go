@@ -95,9 +95,14 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	if err != nil {
 		return nil, fmt.Errorf("loading the passkey decoy key: %w", err)
 	}
+	ceremonyKey, err := db.ServerKey(ctx, "passkey-ceremony", 32)
+	if err != nil {
+		return nil, fmt.Errorf("loading the passkey ceremony key: %w", err)
+	}
 	passkeys, err := passkey.New(passkey.Config{
 		RPID: cfg.RPID, RPName: cfg.RPName, Origin: cfg.Origin, AllowRoaming: cfg.Passkey.AllowRoaming,
 		Algorithms: cfg.Passkey.Algorithms, ChallengeTTL: cfg.Passkey.ChallengeTimeout, DecoyKey: decoyKey,
+		CeremonyKey: ceremonyKey,
 	}, db, accounts, o.Now, o.Log)
 	if err != nil {
 		return nil, err
@@ -167,6 +172,11 @@ const shutdownGrace = 20 * time.Second
 // sentMailKept is how long sent mail stays in the outbox (and on /dev/mail).
 const sentMailKept = 7 * 24 * time.Hour
 
+// spentKeptAfterExpiry is how long a spent sign-in ceremony is remembered
+// after it expired: a node whose clock runs behind by up to this much still
+// refuses its replay.
+const spentKeptAfterExpiry = 5 * time.Minute
+
 // janitorEvery is how often expired sessions and stale throttle keys go.
 const janitorEvery = 10 * time.Minute
 
@@ -227,6 +237,9 @@ func (s *Server) sweep(ctx context.Context) {
 	}
 	if _, err := s.DB.DeleteExpiredFlows(ctx, s.Accounts.Now()); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging expired passkey ceremonies", "err", err)
+	}
+	if _, err := s.DB.DeleteSpentCeremonies(ctx, s.Accounts.Now().Add(-spentKeptAfterExpiry)); err != nil && ctx.Err() == nil {
+		s.Log.Warn("purging spent passkey ceremonies", "err", err)
 	}
 	if _, err := s.DB.DeleteExpiredEmailFlows(ctx, s.Accounts.Now()); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging expired email sign-ins", "err", err)

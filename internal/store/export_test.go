@@ -28,3 +28,14 @@ func (db *DB) MigrateForTest(ctx context.Context, fsys fs.FS) ([]int, error) {
 	}
 	return db.migrate(ctx, ms)
 }
+
+// CheckpointRounds is how many background checkpoints moved pages so far
+// (SQLite), and whether the checkpointer has stopped.
+func (db *DB) CheckpointRounds() (rounds int64, stopped bool) {
+	select {
+	case <-db.ckpt.done:
+		stopped = true
+	default:
+	}
+	return db.ckpt.rounds.Load(), stopped
+}

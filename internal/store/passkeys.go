@@ -57,6 +57,33 @@ func (db *DB) DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error
 	return int(n), err
 }
 
+// SpendCeremony implements passkey.Store. ON CONFLICT DO NOTHING rather
+// than a caught unique violation: on PostgreSQL a violation would abort the
+// caller's transaction. A concurrent transaction spending the same id waits
+// for the first to end, then inserts nothing (or, if the first rolled back,
+// spends it).
+func (db *DB) SpendCeremony(ctx context.Context, id []byte, expires time.Time) (bool, error) {
+	res, err := db.exec(ctx, `INSERT INTO webauthn_spent (expires_at, id) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+		db.dialect.time(expires), id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// DeleteSpentCeremonies forgets the spent sign-in ceremonies that expired
+// before before: a flowId past its expiry is refused before this table is
+// looked at.
+func (db *DB) DeleteSpentCeremonies(ctx context.Context, before time.Time) (int, error) {
+	res, err := db.exec(ctx, `DELETE FROM webauthn_spent WHERE expires_at < ?`, db.dialect.time(before))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // FindUserByWebAuthnID implements passkey.Store.
 func (db *DB) FindUserByWebAuthnID(ctx context.Context, handle []byte) (*account.User, error) {
 	var u account.User

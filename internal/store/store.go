@@ -31,6 +31,8 @@ type DB struct {
 	queries sync.Map // query text with ? → text for this dialect
 	stmts   sync.Map // stmtKey → *sql.Stmt (SQLite only)
 	missed  sync.Map // query → struct{}: ran unprepared in a transaction (SQLite only)
+
+	ckpt *checkpointer // SQLite only: checkpoints off the writer (checkpoint.go)
 }
 
 // Open connects to database ("sqlite:PATH" or a postgres:// URL), checks that
@@ -98,7 +100,8 @@ func openSQLite(path string) (*DB, error) {
 	// process crashes in WAL mode (an OS crash may lose the last commits).
 	params := "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
 	u := "file:" + (&url.URL{Path: path}).EscapedPath()
-	w, err := sql.Open("sqlite", u+"?"+params+"&_txlock=immediate")
+	// The writer never checkpoints: a goroutine does (checkpoint.go).
+	w, err := sql.Open("sqlite", u+"?"+params+"&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +115,15 @@ func openSQLite(path string) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	r.SetConnMaxLifetime(0)
-	return &DB{dialect: sqliteDialect{}, w: w, r: r}, nil
+	ck, err := sql.Open("sqlite", u+"?"+params)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	ck.SetMaxOpenConns(1)
+	ck.SetConnMaxLifetime(0)
+	return &DB{dialect: sqliteDialect{}, w: w, r: r, ckpt: startCheckpointer(ck)}, nil
 }
 
 func openPostgres(dsn string) (*DB, error) {
@@ -135,7 +146,11 @@ func (db *DB) Close() error {
 		v.(*sql.Stmt).Close()
 		return true
 	})
-	err := db.w.Close()
+	var err error
+	if db.ckpt != nil {
+		err = db.ckpt.close()
+	}
+	err = errors.Join(err, db.w.Close())
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
 	}
