@@ -3,10 +3,13 @@ package userfile
 import (
 	"bufio"
 	"encoding/base64"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
@@ -77,39 +80,89 @@ func uuid(b []byte) string {
 // Writer writes rows to a file in one of the documented formats.
 type Writer struct {
 	buf  *bufio.Writer
-	enc  *json.Encoder
+	enc  *json.Encoder // JSON Lines
+	csv  *csv.Writer   // CSV
 	rows int
 }
 
-// Formats a Writer can write.
+// The formats a Writer can write; the names are those of `--format`.
 const (
 	FormatJSONL = "jsonl"
+	FormatCSV   = "csv"
 )
 
-// NewWriter returns a Writer of format (FormatJSONL) on w. Rows are
-// buffered: call Flush after the last one.
+// csvHeader is the CSV header keyshift writes: the flat fields of Row by
+// their JSON names, then passkeys as the JSON array a JSON Lines row has.
+// password_salt is left out: keyshift stores every hash self-contained.
+var csvHeader = []string{"email", "email_verified", "external_id", "name", "created_at", "password_hash", "password_format", "passkeys"}
+
+// NewWriter returns a Writer of format (FormatJSONL or FormatCSV) on w.
+// Rows are buffered: call Flush after the last one.
 func NewWriter(w io.Writer, format string) (*Writer, error) {
-	if format != FormatJSONL {
-		return nil, fmt.Errorf("unknown export format %q (want %s)", format, FormatJSONL)
-	}
 	buf := bufio.NewWriterSize(w, 64<<10)
-	enc := json.NewEncoder(buf)
-	// "<", ">" and "&" stay as they are: the file is data, never HTML.
-	enc.SetEscapeHTML(false)
-	return &Writer{buf: buf, enc: enc}, nil
+	switch format {
+	case FormatJSONL:
+		enc := json.NewEncoder(buf)
+		// "<", ">" and "&" stay as they are: the file is data, never HTML.
+		enc.SetEscapeHTML(false)
+		return &Writer{buf: buf, enc: enc}, nil
+	case FormatCSV:
+		cw := csv.NewWriter(buf)
+		if err := cw.Write(csvHeader); err != nil {
+			return nil, err
+		}
+		return &Writer{buf: buf, csv: cw}, nil
+	}
+	return nil, fmt.Errorf("unknown export format %q (want %s or %s)", format, FormatJSONL, FormatCSV)
 }
 
-// Write writes one row: one line of JSON.
+// Write writes one row: one line of JSON, or one CSV record.
 func (w *Writer) Write(r *Row) error {
-	if err := w.enc.Encode(r); err != nil {
+	var err error
+	if w.csv != nil {
+		err = w.writeCSV(r)
+	} else {
+		err = w.enc.Encode(r)
+	}
+	if err != nil {
 		return err
 	}
 	w.rows++
 	return nil
 }
 
+// writeCSV writes r as one record. The import reads a record from one line,
+// so a field with a line break (only a name could have one) is refused here
+// rather than written into a file that would not read back.
+func (w *Writer) writeCSV(r *Row) error {
+	if strings.ContainsAny(r.Name, "\r\n") || strings.ContainsAny(r.Email, "\r\n") || strings.ContainsAny(r.ExternalID, "\r\n") {
+		return fmt.Errorf("member %q: a line break in a field cannot be written as CSV: export as jsonl", r.Email)
+	}
+	created := ""
+	if r.CreatedAt != nil {
+		created = r.CreatedAt.UTC().Format(time.RFC3339Nano)
+	}
+	passkeys := ""
+	if len(r.Passkeys) > 0 {
+		b, err := json.Marshal(r.Passkeys)
+		if err != nil {
+			return err
+		}
+		passkeys = string(b)
+	}
+	return w.csv.Write([]string{r.Email, strconv.FormatBool(r.EmailVerified), r.ExternalID, r.Name, created,
+		r.PasswordHash, r.PasswordFormat, passkeys})
+}
+
 // Rows returns how many rows were written.
 func (w *Writer) Rows() int { return w.rows }
 
 // Flush writes out any buffered rows.
-func (w *Writer) Flush() error { return w.buf.Flush() }
+func (w *Writer) Flush() error {
+	if w.csv != nil {
+		if w.csv.Flush(); w.csv.Error() != nil {
+			return w.csv.Error()
+		}
+	}
+	return w.buf.Flush()
+}

@@ -102,7 +102,9 @@ func TestFromAccount(t *testing.T) {
 					t.Errorf("user handle %q", r.Passkeys[0].UserHandle)
 				}
 			}, ""},
-		{"a zero AAGUID is written, not dropped", func(u *account.User, pw **account.Credential, pks []account.Credential) { pks[0].AAGUID = make([]byte, 16) },
+		{"a zero AAGUID is written, not dropped", func(u *account.User, pw **account.Credential, pks []account.Credential) {
+			pks[0].AAGUID = make([]byte, 16)
+		},
 			func(t *testing.T, r userfile.Row) {
 				if r.Passkeys[0].AAGUID != "00000000-0000-0000-0000-000000000000" {
 					t.Errorf("aaguid %q", r.Passkeys[0].AAGUID)
@@ -139,5 +141,46 @@ func TestFromAccount(t *testing.T) {
 func TestNewWriterRefusesAnUnknownFormat(t *testing.T) {
 	if _, err := userfile.NewWriter(&bytes.Buffer{}, "xml"); err == nil || !strings.Contains(err.Error(), `"xml"`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestWriterWritesCSVWithPasskeysAsJSON(t *testing.T) {
+	u, pw, pks := member()
+	r, err := userfile.FromAccount(u, pw, pks[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	w, err := userfile.NewWriter(&b, userfile.FormatCSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range []*userfile.Row{&r, {Email: "bob@example.com", Name: `Bob "the, builder"`}} {
+		if err := w.Write(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := "email,email_verified,external_id,name,created_at,password_hash,password_format,passkeys\n" +
+		`Ada@example.com,true,legacy-42,Ada <Lovelace> & co,2024-03-01T04:30:00.123Z,$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy,bcrypt,` +
+		`"[{""credential_id"":""CQ"",""public_key"":""CA"",""sign_count"":0,""user_handle"":""b2xkLXByb3ZpZGVyLWhhbmRsZQ"",""backup_eligible"":false,""backup_state"":false,""created_at"":""2026-01-15T08:00:00Z""}]"` + "\n" +
+		`bob@example.com,false,,"Bob ""the, builder""",,,,` + "\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+func TestWriterRefusesALineBreakInACSVField(t *testing.T) {
+	w, err := userfile.NewWriter(&bytes.Buffer{}, userfile.FormatCSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(&userfile.Row{Email: "a@example.com", Name: "Ada\nLovelace"}); err == nil || !strings.Contains(err.Error(), "jsonl") {
+		t.Fatalf("err = %v, want a refusal that points to jsonl", err)
+	}
+	if w.Rows() != 0 {
+		t.Errorf("Rows() = %d after a refused row", w.Rows())
 	}
 }
