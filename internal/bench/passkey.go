@@ -20,7 +20,6 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
-	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
 )
 
@@ -90,14 +89,7 @@ func (p *Passkey) Create(publicKey []byte) ([]byte, error) {
 		return nil, fmt.Errorf("user.id: %w", err)
 	}
 	p.UserHandle = handle
-	pub, err := p.key.PublicKey.Bytes() // 0x04 ‖ X ‖ Y, each padded to 32 bytes
-	if err != nil {
-		return nil, err
-	}
-	cose, err := webauthncbor.Marshal(webauthncose.EC2PublicKeyData{
-		PublicKeyData: webauthncose.PublicKeyData{KeyType: int64(webauthncose.EllipticKey), Algorithm: int64(webauthncose.AlgES256)},
-		Curve:         int64(webauthncose.P256), XCoord: pub[1:33], YCoord: pub[33:65],
-	})
+	cose, err := coseES256(&p.key.PublicKey)
 	if err != nil {
 		return nil, err
 	}
