@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/keyshift/keyshift/internal/password"
+	"github.com/keyshift/keyshift/internal/password/legacy"
 	"github.com/keyshift/keyshift/internal/userfile"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -138,6 +139,18 @@ func TestGenHashesAreHashesOfGenPassword(t *testing.T) {
 			}
 			if !ok {
 				t.Errorf("%s is not a hash of GenPassword", h.hash)
+			}
+			// And keyshift's own verifier, which imported members meet at
+			// sign-in, agrees, with the format named or detected.
+			f, err := legacy.Detect(h.hash)
+			if h.format != "" {
+				f, err = legacy.ParseFormat(h.format)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := legacy.Verify(f, h.hash, []byte(GenPassword)); !ok || err != nil {
+				t.Errorf("legacy.Verify(%s, %s) = %v, %v", f, h.hash, ok, err)
 			}
 		})
 	}
