@@ -59,6 +59,18 @@ func NewPasskey(origin string) (*Passkey, error) {
 	return &Passkey{ID: id, origin: origin, rpIDHash: sha256.Sum256([]byte(u.Hostname())), key: key}, nil
 }
 
+// ForOrigin returns the same credential (id, user handle, key) for the
+// keyshift at origin, as one authenticator serves every origin of an RP ID:
+// a member whose account moved to a new server with the same RP ID signs in
+// there with the passkey they have. The device cookie is not carried over.
+func (p *Passkey) ForOrigin(origin string) (*Passkey, error) {
+	u, err := url.Parse(origin)
+	if err != nil {
+		return nil, err
+	}
+	return &Passkey{ID: p.ID, UserHandle: p.UserHandle, origin: origin, rpIDHash: sha256.Sum256([]byte(u.Hostname())), key: p.key}, nil
+}
+
 // Authenticator data flags (WebAuthn L3 §6.1).
 const (
 	flagUP = 0x01
