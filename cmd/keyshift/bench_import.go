@@ -102,7 +102,7 @@ func benchImportCmd(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		lines, err := countLines(out)
+		lines, err := fileLines(out)
 		if err != nil {
 			return err
 		}
@@ -152,7 +152,7 @@ func summaryCount(summary, name string) int {
 	return n
 }
 
-func countLines(path string) (int, error) {
+func fileLines(path string) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
