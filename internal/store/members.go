@@ -55,9 +55,12 @@ func (db *DB) EachMember(ctx context.Context, pageSize int, fn func(m *Member) e
 	defer users.Close()
 	// The credentials of a page are those whose user_id lies between the
 	// page's first and last user id: a range scan of credentials_user, with
-	// no list of ids to bind.
+	// no list of ids to bind. Passkeys made in the same millisecond are
+	// ordered by credential id, which an import keeps, not by the row id,
+	// which it does not: an export, an import and a second export give the
+	// same file.
 	creds, err := tx.PrepareContext(ctx, db.q(`SELECT type, COALESCE(password_hash, ''), COALESCE(password_format, ''),
-		`+passkeyColumns+` FROM credentials WHERE user_id >= ? AND user_id <= ? ORDER BY created_at, id`))
+		`+passkeyColumns+` FROM credentials WHERE user_id >= ? AND user_id <= ? ORDER BY created_at, credential_id`))
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}

@@ -170,3 +170,29 @@ func TestEachMemberExportsAPasswordWithoutFormat(t *testing.T) {
 		}
 	})
 }
+
+// Passkeys made in the same millisecond come in credential id order, which
+// survives an import, so export → import → export gives the same file.
+func TestEachMemberOrdersSameTimePasskeysByCredentialID(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		db := open(t, database)
+		u := createUser(t, db)
+		// Row ids ascend, credential ids descend.
+		for i, id := range []string{"c-1", "c-2", "c-3"} {
+			pk := newPasskey(u)
+			pk.ID = id
+			pk.CredentialID = []byte{byte(9 - i), 0xff}
+			create(t, db, pk)
+		}
+		got := walk(t, db, 0)[0].Passkeys
+		if len(got) != 3 {
+			t.Fatalf("%d passkeys", len(got))
+		}
+		for i := 1; i < len(got); i++ {
+			if string(got[i-1].CredentialID) > string(got[i].CredentialID) {
+				t.Fatalf("passkeys not in credential id order: %x", [][]byte{got[0].CredentialID, got[1].CredentialID, got[2].CredentialID})
+			}
+		}
+	})
+}
