@@ -84,8 +84,12 @@ func benchImportCmd(ctx context.Context, e *env, args []string) error {
 		}
 		backends = append(backends, backend{"postgres", database})
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	// Each line is flushed as soon as it is measured (a run takes many
+	// minutes, and an interrupted one still shows what it measured); a wide
+	// minimum cell width keeps the columns aligned across flushes.
+	tw := tabwriter.NewWriter(e.stdout, 12, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "backend\tstep\trows\twall\trows/s\tpeak RSS MB\ttargets (60 s, 200 MB)\tload after\t")
+	tw.Flush()
 	for _, b := range backends {
 		env := map[string]string{"KEYSHIFT_DATABASE": b.database}
 		r, err := bench.RunChild(ctx, *bin, []string{"import", *file, "--quiet", "--rejects", filepath.Join(dir, b.name+".rejects.jsonl")}, env)
@@ -117,7 +121,7 @@ func benchImportCmd(ctx context.Context, e *env, args []string) error {
 	return tw.Flush()
 }
 
-func importRow(tw io.Writer, backend, step string, rows int, r bench.ChildResult, target bool) {
+func importRow(tw *tabwriter.Writer, backend, step string, rows int, r bench.ChildResult, target bool) {
 	verdict := ""
 	if target {
 		verdict = "met"
@@ -127,6 +131,7 @@ func importRow(tw io.Writer, backend, step string, rows int, r bench.ChildResult
 	}
 	fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%.0f\t%.0f\t%s\t%s\t\n", backend, step, rows, r.Wall.Round(10*time.Millisecond),
 		float64(rows)/r.Wall.Seconds(), float64(r.MaxRSSKiB)*1024/1e6, verdict, bench.LoadAverage())
+	tw.Flush()
 }
 
 func genFile(ctx context.Context, path string, count int, seed uint64) error {
