@@ -25,7 +25,14 @@ const benchPassword = "correct horse battery staple"
 // benchCmd runs keyshift in this process against a fresh database and
 // measures it over loopback HTTP, as docs/benchmarks.md reports.
 func benchCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "bench", "bench [--database sqlite:PATH|postgres://…] [--duration 5s] [--concurrency 32]")
+	if len(args) > 0 {
+		for _, c := range benchCommands {
+			if c.name == args[0] {
+				return c.run(ctx, e, args[1:])
+			}
+		}
+	}
+	fs := newFlagSet(e, "bench", "bench [--database sqlite:PATH|postgres://…] [--duration 5s] [--concurrency 32]\n       keyshift bench gen-users --count N --out FILE [--seed S]\n       keyshift bench import [--count N] [--postgres URL]")
 	database := fs.String("database", "", "database to measure; default a fresh SQLite file in a temporary directory. It must be empty or a scratch database: bench creates accounts")
 	duration := fs.Duration("duration", 5*time.Second, "how long each timed scenario runs")
 	concurrency := fs.Int("concurrency", 32, "concurrent clients for session validation and passkey sign-in")

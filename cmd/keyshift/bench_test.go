@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -26,5 +29,24 @@ func TestBenchMeasuresEveryScenario(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, "200 concurrent password sign-ins") || !strings.Contains(r.stdout, "MiB peak") {
 		t.Errorf("no burst figures in\n%s", r.stdout)
+	}
+}
+
+func TestBenchGenUsersWritesTheFile(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "members.jsonl")
+	r := runCmd(t, context.Background(), nil, "bench", "gen-users", "--count", "300", "--out", out, "--seed", "9")
+	if r.code != 0 || !strings.Contains(r.stderr, "300 members to "+out) {
+		t.Fatalf("gen-users: code %d, stderr %q", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(readRows(t, string(b))); got != 300 {
+		t.Errorf("%d rows, want 300", got)
+	}
+	if r := runCmd(t, context.Background(), nil, "bench", "gen-users", "--count", "3"); r.code != 2 {
+		t.Errorf("gen-users without --out: code %d", r.code)
 	}
 }

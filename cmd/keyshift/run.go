@@ -34,6 +34,7 @@ func init() {
 		{"migrate", "apply database migrations, or show their status", migrateCmd},
 		{"bench", "measure sign-in and session speed on this machine", benchCmd},
 		{"admin", "operator tasks: list stuck mail (admin mail)", adminCmd},
+		{"export", "write every member, password hash and passkey to a file that import reads", exportCmd},
 		{"version", "print the version", versionCmd},
 	}
 }

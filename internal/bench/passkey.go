@@ -20,7 +20,6 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
-	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
 )
 
@@ -60,6 +59,18 @@ func NewPasskey(origin string) (*Passkey, error) {
 	return &Passkey{ID: id, origin: origin, rpIDHash: sha256.Sum256([]byte(u.Hostname())), key: key}, nil
 }
 
+// ForOrigin returns the same credential (id, user handle, key) for the
+// keyshift at origin, as one authenticator serves every origin of an RP ID:
+// a member whose account moved to a new server with the same RP ID signs in
+// there with the passkey they have. The device cookie is not carried over.
+func (p *Passkey) ForOrigin(origin string) (*Passkey, error) {
+	u, err := url.Parse(origin)
+	if err != nil {
+		return nil, err
+	}
+	return &Passkey{ID: p.ID, UserHandle: p.UserHandle, origin: origin, rpIDHash: sha256.Sum256([]byte(u.Hostname())), key: p.key}, nil
+}
+
 // Authenticator data flags (WebAuthn L3 §6.1).
 const (
 	flagUP = 0x01
@@ -90,14 +101,7 @@ func (p *Passkey) Create(publicKey []byte) ([]byte, error) {
 		return nil, fmt.Errorf("user.id: %w", err)
 	}
 	p.UserHandle = handle
-	pub, err := p.key.PublicKey.Bytes() // 0x04 ‖ X ‖ Y, each padded to 32 bytes
-	if err != nil {
-		return nil, err
-	}
-	cose, err := webauthncbor.Marshal(webauthncose.EC2PublicKeyData{
-		PublicKeyData: webauthncose.PublicKeyData{KeyType: int64(webauthncose.EllipticKey), Algorithm: int64(webauthncose.AlgES256)},
-		Curve:         int64(webauthncose.P256), XCoord: pub[1:33], YCoord: pub[33:65],
-	})
+	cose, err := coseES256(&p.key.PublicKey)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -24,6 +25,9 @@ type dialect interface {
 	isUnique(err error) bool
 	// uniqueOn reports whether err is a unique violation on table.column.
 	uniqueOn(err error, table, column string) bool
+	// snapshotIsolation is the isolation level at which a read-only
+	// transaction sees one snapshot for all its statements.
+	snapshotIsolation() sql.IsolationLevel
 }
 
 type sqliteDialect struct{}
@@ -31,6 +35,10 @@ type sqliteDialect struct{}
 func (sqliteDialect) name() string           { return "sqlite" }
 func (sqliteDialect) rebind(q string) string { return q }
 func (sqliteDialect) time(t time.Time) any   { return t.UnixMilli() }
+
+// snapshotIsolation: a SQLite read transaction in WAL mode already reads one
+// snapshot, and the driver accepts no other level.
+func (sqliteDialect) snapshotIsolation() sql.IsolationLevel { return sql.LevelDefault }
 func (sqliteDialect) isUnique(err error) bool {
 	var se *sqlite.Error
 	if errors.As(err, &se) {
@@ -55,6 +63,10 @@ type postgresDialect struct{}
 
 func (postgresDialect) name() string         { return "postgres" }
 func (postgresDialect) time(t time.Time) any { return t.UTC() }
+
+// snapshotIsolation: READ COMMITTED, PostgreSQL's default, takes a new
+// snapshot per statement; REPEATABLE READ keeps the first one.
+func (postgresDialect) snapshotIsolation() sql.IsolationLevel { return sql.LevelRepeatableRead }
 func (postgresDialect) isUnique(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/bench"
+)
+
+// benchCommands are the subcommands of `keyshift bench`; without one, bench
+// measures sign-in and sessions.
+var benchCommands = []command{
+	{"gen-users", "write a realistic import file of N members", benchGenUsersCmd},
+	{"import", "measure keyshift import and export of a generated file", benchImportCmd},
+}
+
+// benchGenUsersCmd writes a generated import file (bench.GenUsers), for
+// measuring `keyshift import` and for trying an import on a test site.
+func benchGenUsersCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "bench gen-users", "bench gen-users --count N --out FILE [--seed S]")
+	count := fs.Int("count", 1_000_000, "how many `members` to write")
+	out := fs.String("out", "", "the JSON Lines `file` to write (required)")
+	seed := fs.Uint64("seed", 1, "the same `seed` gives the same file")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	if *out == "" || *count < 0 {
+		fmt.Fprintln(e.stderr, "keyshift bench gen-users: --out FILE is required and --count must not be negative")
+		fs.Usage()
+		return errUsage
+	}
+	start := time.Now()
+	f, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	sum, err := bench.GenUsers(ctx, f, *count, *seed)
+	if err == nil {
+		err = f.Close()
+	} else {
+		f.Close()
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), *out)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	formats := make([]string, 0, len(sum.Formats))
+	for k, v := range sum.Formats {
+		formats = append(formats, fmt.Sprintf("%s %d", k, v))
+	}
+	sort.Strings(formats)
+	fmt.Fprintf(e.stderr, "keyshift bench gen-users: %d members to %s in %s: %d with a password (%s), %d with passkeys (%d passkeys); password of all: %q\n",
+		sum.Members, *out, time.Since(start).Round(time.Millisecond), sum.Passwords, strings.Join(formats, ", "),
+		sum.WithPasskeys, sum.Passkeys, bench.GenPassword)
+	return nil
+}
