@@ -121,7 +121,7 @@ func TestGenHashesAreHashesOfGenPassword(t *testing.T) {
 				ok = bcrypt.CompareHashAndPassword([]byte(h.hash), []byte(GenPassword)) == nil
 			case strings.HasPrefix(h.hash, "$argon2id$"):
 				var err error
-				if ok, _, err = hasher.Verify(context.Background(), GenPassword, h.hash); err != nil {
+				if ok, _, err = hasher.Verify(context.Background(), GenPassword, h.hash, "argon2id"); err != nil {
 					t.Fatal(err)
 				}
 			case strings.HasPrefix(h.hash, "pbkdf2_sha256$"):
