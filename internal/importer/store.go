@@ -11,6 +11,8 @@ import (
 // method joins the transaction InTx put in ctx.
 type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// TuneForImport readies the database for bulk writes.
+	TuneForImport(ctx context.Context) error
 	// CreateImport records a new run.
 	CreateImport(ctx context.Context, r *Import) error
 	// FindLatestImport returns the newest run of the file with this size
