@@ -172,3 +172,57 @@ func countLines(t *testing.T, path string) int {
 	}
 	return bytes.Count(b, []byte("\n"))
 }
+
+func TestImportCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "members.jsonl")
+	rows := `{"email":"ada@example.com","external_id":"1","password_hash":"$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"}
+{"email":"nobody"}
+{"email":"fb@example.com","password_hash":"lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==","password_salt":"42xEC+ixf3L2lw==","password_format":"firebase"}
+`
+	if err := os.WriteFile(file, []byte(rows), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	firebase := []string{"--firebase-signer-key", "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==",
+		"--firebase-salt-separator", "Bw==", "--firebase-rounds", "8", "--firebase-mem-cost", "14"}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		stdout   []string
+		stderr   string
+	}{
+		{"prints its help", []string{"--help"}, 0, []string{"Usage: keyshift import FILE", "-resume", "-firebase-mem-cost"}, ""},
+		{"wants a file", nil, 2, nil, "want one FILE, got 0"},
+		{"wants one file", []string{file, file}, 2, nil, "want one FILE, got 2"},
+		{"wants all four Firebase parameters", []string{file, "--firebase-rounds", "8"}, 1, nil, "needs all four"},
+		{"refuses a batch size of 0", []string{file, "--batch-size", "0"}, 1, nil, "--batch-size 0"},
+		{"fails on a file that is not there", []string{filepath.Join(dir, "nope.jsonl")}, 1, nil, "no such file"},
+		{"succeeds with flags after the file though a row is rejected, and counts Firebase hashes",
+			append([]string{file, "--quiet", "--rejects", filepath.Join(dir, "r.jsonl")}, firebase...), 0,
+			[]string{"imported  2", "rejected  1", "invalid_email", "firebase-scrypt", "rejected rows are in " + filepath.Join(dir, "r.jsonl")}, ""},
+		{"reports a dry run", []string{"--dry-run", file, "--quiet"}, 0,
+			[]string{"dry run of", "would import  1", "invalid_hash  "}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"KEYSHIFT_DATABASE": "sqlite:" + testdb.SQLitePath(t)}
+			if tt.name == "reports a dry run" {
+				// A dry run wants a database at the current schema.
+				if r := runCmd(t, t.Context(), env, "migrate"); r.code != 0 {
+					t.Fatalf("migrate: %s", r.stderr)
+				}
+			}
+			r := runCmd(t, t.Context(), env, append([]string{"import"}, tt.args...)...)
+			if r.code != tt.wantCode || !strings.Contains(r.stderr, tt.stderr) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q\nstdout: %s", r.code, r.stderr, tt.wantCode, tt.stderr, r.stdout)
+			}
+			for _, s := range tt.stdout {
+				if !strings.Contains(r.stdout, s) {
+					t.Errorf("stdout lacks %q:\n%s", s, r.stdout)
+				}
+			}
+		})
+	}
+}
