@@ -157,6 +157,11 @@ func (m *member) setPassword(row *userfile.Row, opt legacy.Options) *rowError {
 	if err != nil {
 		return refuse(ReasonInvalidHash, "%s", strings.TrimPrefix(err.Error(), "legacy: "))
 	}
+	// Stored as text: PostgreSQL refuses NUL and invalid UTF-8, and one such
+	// row would fail its whole batch.
+	if !utf8.ValidString(stored) || strings.ContainsRune(stored, 0) {
+		return refuse(ReasonInvalidHash, "the hash or salt is not UTF-8 text without NUL bytes")
+	}
 	m.format, m.weak = f, legacy.WeakHash(f, stored)
 	m.password = &account.Credential{Type: account.CredentialPassword, PasswordHash: stored, PasswordFormat: string(f),
 		CreatedAt: m.user.CreatedAt, UpdatedAt: m.user.CreatedAt}

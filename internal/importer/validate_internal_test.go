@@ -34,6 +34,12 @@ func TestValidateRefusesEachBadField(t *testing.T) {
 		{"a hash whose prefix tells nothing", func(r *userfile.Row) { r.PasswordHash = "hunter2" }, ReasonUnknownHashFormat},
 		{"a bcrypt hash cut short", func(r *userfile.Row) { r.PasswordHash = "$2b$10$abc" }, ReasonInvalidHash},
 		{"a salt without a hash", func(r *userfile.Row) { r.PasswordSalt = "s" }, ReasonInvalidHash},
+		{"a salt with a NUL byte", func(r *userfile.Row) {
+			r.PasswordHash, r.PasswordFormat, r.PasswordSalt = "5f4dcc3b5aa765d61d8327deb882cf99", "md5-salt-prefix", "a\x00b"
+		}, ReasonInvalidHash},
+		{"a salt that is not UTF-8", func(r *userfile.Row) {
+			r.PasswordHash, r.PasswordFormat, r.PasswordSalt = "5f4dcc3b5aa765d61d8327deb882cf99", "md5-salt-prefix", "\xff"
+		}, ReasonInvalidHash},
 		{"a salt on a format that carries its own", func(r *userfile.Row) {
 			r.PasswordHash, r.PasswordSalt = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy", "s"
 		}, ReasonInvalidHash},
