@@ -154,6 +154,10 @@ func Run(ctx context.Context, st Store, opt Options) (*Summary, error) {
 	if err != nil || done != nil {
 		return done, err
 	}
+	if opt.Resume {
+		// The same bytes as before: read them as the interrupted run did.
+		format = userfile.Format(run.Format)
+	}
 	rej, err := openRejects(opt.Rejects, run.Line, opt.Resume)
 	if err != nil {
 		return nil, err

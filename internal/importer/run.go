@@ -45,9 +45,10 @@ func (im *importRun) loop(parent context.Context, rd *userfile.Reader) error {
 	defer cancel()
 	batches := make(chan *batch, 2)
 	produced := make(chan error, 1)
+	resumeAt := im.run.Offset // apply moves im.run on as batches commit
 	go func() {
 		defer close(batches)
-		produced <- im.produce(ctx, rd, batches)
+		produced <- im.produce(ctx, rd, resumeAt, batches)
 	}()
 	var err error
 	for b := range batches {
@@ -72,10 +73,10 @@ func (im *importRun) loop(parent context.Context, rd *userfile.Reader) error {
 	return err
 }
 
-// produce reads the file into batches. Rows up to the run's committed
-// offset (when resuming) are read again only to claim their keys, so a
-// duplicate of one of them is still found.
-func (im *importRun) produce(ctx context.Context, rd *userfile.Reader, out chan<- *batch) error {
+// produce reads the file into batches. Rows up to resumeAt, the offset the
+// run had committed when it began, are read again only to claim their keys,
+// so a duplicate of one of them is still found.
+func (im *importRun) produce(ctx context.Context, rd *userfile.Reader, resumeAt int64, out chan<- *batch) error {
 	cl := newClaims()
 	b := &batch{}
 	n := 0
@@ -90,7 +91,7 @@ func (im *importRun) produce(ctx context.Context, rd *userfile.Reader, out chan<
 			}
 			return send(ctx, out, b)
 		case errors.As(err, &re):
-			if re.Offset <= im.run.Offset {
+			if re.Offset <= resumeAt {
 				continue
 			}
 			b.offset, b.line = re.Offset, re.Line
@@ -104,7 +105,7 @@ func (im *importRun) produce(ctx context.Context, rd *userfile.Reader, out chan<
 			if rerr == nil {
 				rerr = cl.claim(m)
 			}
-			if rec.Offset <= im.run.Offset {
+			if rec.Offset <= resumeAt {
 				continue
 			}
 			b.offset, b.line = rec.Offset, rec.Line
