@@ -146,7 +146,7 @@ func printSummary(w io.Writer, s *importer.Summary) {
 	default:
 		fmt.Fprintf(w, "imported %s in %s", s.File, s.Elapsed.Round(time.Millisecond))
 		if secs := s.Elapsed.Seconds(); secs > 0 {
-			fmt.Fprintf(w, " (%.0f rows/s)", float64(c.Read)/secs)
+			fmt.Fprintf(w, " (%.0f rows/s)", float64(s.ReadNow)/secs)
 		}
 		fmt.Fprintln(w)
 	}

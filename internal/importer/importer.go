@@ -72,7 +72,10 @@ type Summary struct {
 	// already: Counts are that run's.
 	AlreadyDone bool
 	Counts      Counts
-	Elapsed     time.Duration
+	// Elapsed is this run's time and ReadNow the rows it read: a resumed
+	// run's Counts cover the whole file.
+	Elapsed time.Duration
+	ReadNow int64
 	// Rejects is the reject file, "" when no row was rejected.
 	Rejects string
 }
@@ -167,6 +170,7 @@ func Run(ctx context.Context, st Store, opt Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	readBefore := run.Counts.Read
 	im := &importRun{st: st, opt: &opt, run: run, rej: rej,
 		prog: newProgress(opt.Progress, opt.Terminal, size, run.Offset, run.Counts.Read, start)}
 	if err := im.loop(ctx, rd); err != nil {
@@ -175,7 +179,8 @@ func Run(ctx context.Context, st Store, opt Options) (*Summary, error) {
 	if err := im.finish(ctx); err != nil {
 		return nil, err
 	}
-	sum2 := &Summary{File: opt.Path, DryRun: opt.DryRun, Resumed: opt.Resume, Counts: run.Counts, Elapsed: opt.Now().Sub(start)}
+	sum2 := &Summary{File: opt.Path, DryRun: opt.DryRun, Resumed: opt.Resume, Counts: run.Counts,
+		Elapsed: opt.Now().Sub(start), ReadNow: run.Counts.Read - readBefore}
 	if n, err := rej.done(); err != nil {
 		return nil, err
 	} else if n > 0 {

@@ -395,6 +395,9 @@ func TestResumeAfterAFailedBatch(t *testing.T) {
 		resume := opt
 		resume.Resume = true
 		sum := run(t, db, resume)
+		if sum.ReadNow != n-2*300 {
+			t.Errorf("the resumed run read %d rows itself, want the %d after the two committed batches", sum.ReadNow, n-2*300)
+		}
 		if !reflect.DeepEqual(sum.Counts, mixedCounts(n)) || !sum.Resumed {
 			t.Errorf("resumed run counts\n got %+v\nwant %+v (the whole file's, counted once)", sum.Counts, mixedCounts(n))
 		}
