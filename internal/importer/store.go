@@ -1,0 +1,83 @@
+package importer
+
+import (
+	"context"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
+)
+
+// Store is the storage an import needs; package store implements it. Every
+// method joins the transaction InTx put in ctx.
+type Store interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// TuneForImport readies the database for bulk writes.
+	TuneForImport(ctx context.Context) error
+	// CreateImport records a new run.
+	CreateImport(ctx context.Context, r *Import) error
+	// FindLatestImport returns the newest run of the file with this size
+	// and SHA-256; ENotFound when there is none.
+	FindLatestImport(ctx context.Context, sha256 []byte, size int64) (*Import, error)
+	// SaveImport writes a run's place in its file, counts and status.
+	SaveImport(ctx context.Context, r *Import) error
+	// AbandonImports marks every unfinished run of the file but keep as
+	// abandoned: a fresh run replaces them.
+	AbandonImports(ctx context.Context, sha256 []byte, size int64, keep string, at time.Time) error
+	// FindImportMatches returns what of keys the database holds already.
+	FindImportMatches(ctx context.Context, keys *Keys) (*Matches, error)
+	// InsertUsers inserts users, skipping any that would break a unique
+	// key, and returns how many it inserted.
+	InsertUsers(ctx context.Context, users []account.User) (int64, error)
+	// InsertCredentials is InsertUsers for credentials.
+	InsertCredentials(ctx context.Context, creds []account.Credential) (int64, error)
+	AppendEvent(ctx context.Context, e *account.Event) error
+}
+
+// Import is one `keyshift import` of one file, as the imports table keeps it.
+type Import struct {
+	ID       string
+	FileName string
+	FileSize int64
+	SHA256   []byte
+	Format   string
+	Status   string // StatusRunning, StatusDone or StatusAbandoned
+	// Offset and Line are just past the last row of the last committed
+	// batch: where --resume reads on.
+	Offset     int64
+	Line       int
+	Counts     Counts
+	StartedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt time.Time // zero while running
+}
+
+// Run statuses.
+const (
+	StatusRunning   = "running"
+	StatusDone      = "done"
+	StatusAbandoned = "abandoned"
+)
+
+// Keys are what a batch asks the database about.
+type Keys struct {
+	ExternalIDs   []string
+	EmailKeys     []string
+	CredentialIDs [][]byte
+	UserHandles   [][]byte
+}
+
+// Match is an existing account a row matched.
+type Match struct {
+	UserID     string
+	ExternalID string
+	EmailKey   string
+}
+
+// Matches are the Keys the database holds already. Byte keys are held as
+// strings.
+type Matches struct {
+	ByExternalID  map[string]Match
+	ByEmailKey    map[string]Match
+	CredentialIDs map[string]bool
+	UserHandles   map[string]bool
+}

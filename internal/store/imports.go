@@ -1,0 +1,230 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/bits"
+	"strings"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/importer"
+)
+
+// CreateImport implements importer.Store.
+func (db *DB) CreateImport(ctx context.Context, r *importer.Import) error {
+	counts, err := json.Marshal(r.Counts)
+	if err != nil {
+		return err
+	}
+	_, err = db.exec(ctx, `INSERT INTO imports (id, file_name, file_size, file_sha256, format, status,
+			committed_offset, committed_line, counts, started_at, updated_at, finished_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.FileName, r.FileSize, r.SHA256, r.Format, r.Status, r.Offset, r.Line, string(counts),
+		db.dialect.time(r.StartedAt), db.dialect.time(r.UpdatedAt), db.nullTime(r.FinishedAt))
+	return err
+}
+
+// FindLatestImport implements importer.Store.
+func (db *DB) FindLatestImport(ctx context.Context, sha256 []byte, size int64) (*importer.Import, error) {
+	var r importer.Import
+	var counts string
+	err := db.queryRow(ctx, `SELECT id, file_name, file_size, file_sha256, format, status, committed_offset,
+			committed_line, counts, started_at, updated_at, finished_at
+		FROM imports WHERE file_sha256 = ? AND file_size = ? ORDER BY started_at DESC, id DESC LIMIT 1`, sha256, size).
+		Scan(&r.ID, &r.FileName, &r.FileSize, &r.SHA256, &r.Format, &r.Status, &r.Offset, &r.Line, &counts,
+			dbTime{&r.StartedAt}, dbTime{&r.UpdatedAt}, dbTime{&r.FinishedAt})
+	if err := scanErr(err, "import"); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(counts), &r.Counts); err != nil {
+		return nil, fmt.Errorf("import %s counts: %w", r.ID, err)
+	}
+	return &r, nil
+}
+
+// SaveImport implements importer.Store.
+func (db *DB) SaveImport(ctx context.Context, r *importer.Import) error {
+	counts, err := json.Marshal(r.Counts)
+	if err != nil {
+		return err
+	}
+	res, err := db.exec(ctx, `UPDATE imports SET status = ?, committed_offset = ?, committed_line = ?, counts = ?,
+			updated_at = ?, finished_at = ? WHERE id = ?`,
+		r.Status, r.Offset, r.Line, string(counts), db.dialect.time(r.UpdatedAt), db.nullTime(r.FinishedAt), r.ID)
+	return affected(res, err, "import")
+}
+
+// AbandonImports implements importer.Store.
+func (db *DB) AbandonImports(ctx context.Context, sha256 []byte, size int64, keep string, at time.Time) error {
+	_, err := db.exec(ctx, `UPDATE imports SET status = 'abandoned', updated_at = ?
+		WHERE file_sha256 = ? AND file_size = ? AND status = 'running' AND id <> ?`,
+		db.dialect.time(at), sha256, size, keep)
+	return err
+}
+
+// FindImportMatches implements importer.Store: four indexed lookups, each
+// one statement with an IN list.
+func (db *DB) FindImportMatches(ctx context.Context, keys *importer.Keys) (*importer.Matches, error) {
+	m := &importer.Matches{
+		ByExternalID: map[string]importer.Match{}, ByEmailKey: map[string]importer.Match{},
+		CredentialIDs: map[string]bool{}, UserHandles: map[string]bool{},
+	}
+	users := func(column string, vals []any, into map[string]importer.Match, key func(importer.Match) string) error {
+		return db.eachIn(ctx, `SELECT id, COALESCE(external_id, ''), email_key FROM users WHERE `+column, vals, func(scan func(...any) error) error {
+			var u importer.Match
+			if err := scan(&u.UserID, &u.ExternalID, &u.EmailKey); err != nil {
+				return err
+			}
+			into[key(u)] = u
+			return nil
+		})
+	}
+	if err := users("external_id", anys(keys.ExternalIDs), m.ByExternalID, func(u importer.Match) string { return u.ExternalID }); err != nil {
+		return nil, err
+	}
+	if err := users("email_key", anys(keys.EmailKeys), m.ByEmailKey, func(u importer.Match) string { return u.EmailKey }); err != nil {
+		return nil, err
+	}
+	set := func(query string, vals [][]byte, into map[string]bool) error {
+		return db.eachIn(ctx, query, anys(vals), func(scan func(...any) error) error {
+			var b []byte
+			if err := scan(&b); err != nil {
+				return err
+			}
+			into[string(b)] = true
+			return nil
+		})
+	}
+	if err := set(`SELECT credential_id FROM credentials WHERE credential_id`, keys.CredentialIDs, m.CredentialIDs); err != nil {
+		return nil, err
+	}
+	if err := set(`SELECT webauthn_id FROM users WHERE webauthn_id`, keys.UserHandles, m.UserHandles); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func anys[T any](vs []T) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = v
+	}
+	return out
+}
+
+// maxIn bounds an IN list: well under both databases' parameter limits.
+const maxIn = 1024
+
+// eachIn runs query + " IN (?, …)" over vals and calls fn for each row.
+// Lists are padded to a power of two by repeating the last value (which
+// changes no answer), so a run of batches uses a dozen statement texts at
+// most and the statement caches of both drivers stay small.
+func (db *DB) eachIn(ctx context.Context, query string, vals []any, fn func(scan func(...any) error) error) error {
+	for len(vals) > 0 {
+		n := min(len(vals), maxIn)
+		chunk := vals[:n]
+		vals = vals[n:]
+		size := 1 << bits.Len(uint(n-1))
+		for len(chunk) < size {
+			chunk = append(chunk[:len(chunk):len(chunk)], chunk[len(chunk)-1])
+		}
+		rows, err := db.query(ctx, query+` IN (`+placeholders(size)+`)`, chunk...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := fn(rows.Scan); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+const (
+	userInsertColumns       = `id, email, email_key, email_verified, name, external_id, webauthn_id, created_at, updated_at`
+	credentialInsertColumns = `id, user_id, type, password_hash, password_format, credential_id, public_key, sign_count,
+		aaguid, transports, attachment, backup_eligible, backup_state, user_handle, name, created_at, updated_at, last_used_at`
+)
+
+// InsertUsers implements importer.Store with multi-row INSERTs.
+func (db *DB) InsertUsers(ctx context.Context, users []account.User) (int64, error) {
+	return db.insertRows(ctx, "users", userInsertColumns, 9, len(users), func(i int, args []any) []any {
+		u := &users[i]
+		return append(args, u.ID, u.Email, u.EmailKey, db.boolArg(u.EmailVerified), u.Name, nullString(u.ExternalID),
+			u.WebAuthnID, db.dialect.time(u.CreatedAt), db.dialect.time(u.UpdatedAt))
+	})
+}
+
+// InsertCredentials implements importer.Store with multi-row INSERTs.
+func (db *DB) InsertCredentials(ctx context.Context, creds []account.Credential) (int64, error) {
+	return db.insertRows(ctx, "credentials", credentialInsertColumns, 18, len(creds), func(i int, args []any) []any {
+		c := &creds[i]
+		return append(args, c.ID, c.UserID, string(c.Type), nullString(c.PasswordHash), nullString(c.PasswordFormat),
+			nullBytes(c.CredentialID), nullBytes(c.PublicKey), int64(c.SignCount), nullBytes(c.AAGUID),
+			strings.Join(c.Transports, ","), c.Attachment, db.boolArg(c.BackupEligible), db.boolArg(c.BackupState),
+			nullBytes(c.UserHandle), c.Name, db.dialect.time(c.CreatedAt), db.dialect.time(c.UpdatedAt), db.nullTime(c.LastUsedAt))
+	})
+}
+
+// maxInsertRows is the most rows one INSERT carries: 256 credentials are
+// 4,608 parameters, far from SQLite's 32,766 and PostgreSQL's 65,535.
+const maxInsertRows = 256
+
+// insertRows inserts n rows in statements of a power-of-two number of rows
+// (256, then what is left split in halves), so that only nine statement
+// texts per table ever exist. ON CONFLICT DO NOTHING makes a row that would
+// break a unique key (a sign-up racing the import) skip instead of failing
+// the statement; the caller compares the count with what it sent.
+func (db *DB) insertRows(ctx context.Context, table, columns string, width, n int, row func(i int, args []any) []any) (int64, error) {
+	one := "(" + placeholders(width) + ")"
+	var total int64
+	args := make([]any, 0, maxInsertRows*width)
+	for i := 0; i < n; {
+		size := min(maxInsertRows, 1<<(bits.Len(uint(n-i))-1))
+		args = args[:0]
+		for j := i; j < i+size; j++ {
+			args = row(j, args)
+		}
+		q := `INSERT INTO ` + table + ` (` + columns + `) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(one+", ", size), ", ") + ` ON CONFLICT DO NOTHING`
+		res, err := db.exec(ctx, q, args...)
+		if err != nil {
+			return total, fmt.Errorf("insert %s: %w", table, err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return total, err
+		}
+		total += k
+		i += size
+	}
+	return total, nil
+}
+
+// TuneForImport readies the writer for a bulk import. On SQLite it keeps
+// statement journals in memory (each multi-row INSERT otherwise writes one
+// to a temporary file: a fifth of an import's time) and gives the writer's
+// page cache 32 MiB, so the pages a batch touches are found in memory.
+// Both are per connection and harmless for the server's own writes. On
+// PostgreSQL there is nothing to tune.
+func (db *DB) TuneForImport(ctx context.Context) error {
+	if db.dialect.name() != "sqlite" {
+		return nil
+	}
+	_, err := db.w.ExecContext(ctx, `PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 16384; PRAGMA cache_size = -16384`)
+	return err
+}
