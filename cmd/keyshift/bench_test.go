@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -48,5 +49,34 @@ func TestBenchGenUsersWritesTheFile(t *testing.T) {
 	}
 	if r := runCmd(t, context.Background(), nil, "bench", "gen-users", "--count", "3"); r.code != 2 {
 		t.Errorf("gen-users without --out: code %d", r.code)
+	}
+}
+
+// TestBenchImportMeasuresTheRealCommands builds keyshift and runs `bench
+// import` on a small generated file: the import and the export run as
+// child processes of the built binary, and each reports a rate and a peak
+// memory.
+func TestBenchImportMeasuresTheRealCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the keyshift binary")
+	}
+	t.Parallel()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build keyshift with")
+	}
+	bin := filepath.Join(t.TempDir(), "keyshift")
+	if out, err := exec.CommandContext(t.Context(), goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	r := runCmd(t, t.Context(), nil, "bench", "import", "--count", "500", "--bin", bin)
+	if r.code != 0 {
+		t.Fatalf("bench import: code %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, step := range []string{"import", "export"} {
+		m := regexp.MustCompile(`sqlite\s+` + step + `\s+500\s+\S+\s+(\d+)\s+(\d+)`).FindStringSubmatch(r.stdout)
+		if m == nil || m[1] == "0" || m[2] == "0" {
+			t.Errorf("no rate or memory for the %s step in\n%s", step, r.stdout)
+		}
 	}
 }
