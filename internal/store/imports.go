@@ -218,7 +218,7 @@ func (db *DB) insertRows(ctx context.Context, table, columns string, width, n in
 // TuneForImport readies the writer for a bulk import. On SQLite it keeps
 // statement journals in memory (each multi-row INSERT otherwise writes one
 // to a temporary file: a fifth of an import's time) and gives the writer's
-// page cache 32 MiB, so the pages a batch touches are found in memory.
+// page cache 16 MiB, so the pages a batch touches are found in memory.
 // Both are per connection and harmless for the server's own writes. On
 // PostgreSQL there is nothing to tune.
 func (db *DB) TuneForImport(ctx context.Context) error {
