@@ -86,6 +86,7 @@ const (
 	MethodPasskeyUsername    AuthMethod = "passkey_username"
 	MethodEmailLink          AuthMethod = "email_link"
 	MethodEmailCode          AuthMethod = "email_code"
+	MethodRecoveryCode       AuthMethod = "recovery_code"
 )
 
 // IsPasskey reports whether m is one of the passkey methods.
@@ -165,6 +166,9 @@ const (
 	EventPasswordChanged = "password_changed"
 	// EventPasswordRemoved records a password deleted by its member.
 	EventPasswordRemoved = "password_removed"
+	// EventRecoveryCodesGenerated records a new set of recovery codes
+	// (Data "count"); the old set is void.
+	EventRecoveryCodesGenerated = "recovery_codes_generated"
 )
 
 // Outcomes of an attempt.

@@ -69,6 +69,15 @@ type Store interface {
 	// AppendEvent adds one row to the audit log.
 	AppendEvent(ctx context.Context, e *Event) error
 
+	// ReplaceRecoveryCodes deletes the user's recovery codes and stores
+	// hashes as the new set.
+	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, at time.Time) error
+	// UseRecoveryCode deletes the user's code with that hash in one
+	// statement; ENotFound when there is none (unknown or used already).
+	UseRecoveryCode(ctx context.Context, userID string, hash []byte) error
+	// CountRecoveryCodes says how many unused codes the user has.
+	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
+
 	throttle.Store
 }
 
@@ -103,6 +112,9 @@ type Notifier interface {
 	PasswordChanged(ctx context.Context, u *User, set bool, c Client) error
 	// PasswordRemoved tells u their password was deleted.
 	PasswordRemoved(ctx context.Context, u *User, c Client) error
+	// RecoveryCodeUsed tells u a recovery code signed in to their account
+	// and how many codes are left.
+	RecoveryCodeUsed(ctx context.Context, u *User, left int, c Client) error
 }
 
 // Throttle policies. They are variables so an operator-facing config can

@@ -58,7 +58,16 @@ const (
 	KindPasswordChanged = "notice_password_changed"
 	KindPasswordRemoved = "notice_password_removed"
 	KindEmailChanged    = "notice_email_changed"
+	// KindRecoveryCodeUsed: a recovery code signed in (issue 4).
+	KindRecoveryCodeUsed = "notice_recovery_code_used"
 )
+
+// RecoveryCodeUsed tells u that a recovery code signed in to their account
+// and how many are left. It is sent whatever notify.new_device says: a
+// recovery sign-in is the one an attacker with a stolen code would make.
+func (n *Notifier) RecoveryCodeUsed(ctx context.Context, u *account.User, left int, c account.Client) error {
+	return n.send(ctx, KindRecoveryCodeUsed, u, c, map[string]any{"Left": left})
+}
 
 // PasswordChanged tells u that their password was replaced, or set when
 // the account had none (set).
@@ -136,6 +145,8 @@ func methodWords(m account.AuthMethod) string {
 		return "with a link sent by email"
 	case account.MethodEmailCode:
 		return "with a code sent by email"
+	case account.MethodRecoveryCode:
+		return "with a recovery code"
 	}
 	return "with " + strings.ReplaceAll(string(m), "_", " ")
 }

@@ -70,6 +70,15 @@ func TestEachNoticeSaysWhatHappenedWhenWhereAndWhatToDo(t *testing.T) {
 			says    []string // in the text and the HTML
 		}{
 			{
+				name: "recovery code used",
+				send: func(ctx context.Context, n *notice.Notifier) error {
+					return n.RecoveryCodeUsed(ctx, ada, 9, from)
+				},
+				kind:    notice.KindRecoveryCodeUsed,
+				subject: "A recovery code was used to sign in to your Example account",
+				says:    []string{"recovery code was used to sign in to your Example account", "9 codes left", "make a new set of recovery codes"},
+			},
+			{
 				name: "passkey added",
 				send: func(ctx context.Context, n *notice.Notifier) error {
 					return n.PasskeyAdded(ctx, ada, "Ada's phone", from)
@@ -169,7 +178,9 @@ func TestNewDeviceNoticeSaysHowTheMemberSignedIn(t *testing.T) {
 			{account.MethodPasskeyUsername, "(with a passkey)"},
 			{account.MethodEmailLink, "(with a link sent by email)"},
 			{account.MethodEmailCode, "(with a code sent by email)"},
-			{account.AuthMethod("recovery_code"), "(with recovery code)"},
+			{account.MethodRecoveryCode, "(with a recovery code)"},
+			// A method this package does not know yet still reads as words.
+			{account.AuthMethod("magic_wand"), "(with magic wand)"},
 		}
 		for _, tt := range methods {
 			if err := r.tx(t, func(ctx context.Context) error { return r.notify.NewDevice(ctx, ada, tt.m, from) }); err != nil {

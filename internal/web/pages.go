@@ -87,6 +87,10 @@ type pageData struct {
 	// SignupClosed hides sign-up links and the sign-up form (signup.open);
 	// render sets it for every page.
 	SignupClosed bool
+	// RecoveryLeft is how many unused recovery codes the member has;
+	// RecoveryCodes is a set just made, shown on this page only.
+	RecoveryLeft  int
+	RecoveryCodes []string
 }
 
 // Step is the sign-in method /signin offers first: the remembered one, or
@@ -264,6 +268,10 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	}
 	passkeys, err := s.passkeys.List(r.Context(), sw.User.ID)
 	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if d.RecoveryLeft, err = s.accounts.RecoveryCodesLeft(r.Context(), sw.User.ID); err != nil {
 		s.renderError(w, r, err)
 		return
 	}

@@ -42,6 +42,8 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("POST /api/account/email/revert", s.emailChangeRevert)
 	api("POST /api/account/password", s.changePassword)
 	api("DELETE /api/account/password", s.removePassword)
+	api("POST /api/recovery-codes", s.createRecoveryCodes)
+	api("POST /api/signin/recovery-code", s.signinRecoveryCode)
 	mux.Handle("/api/", s.api(s.apiFallback(mux)))
 
 	// Pages: they work without JavaScript, as plain form posts.
@@ -71,6 +73,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	mux.HandleFunc("POST /email/revert", s.emailRevertDone)
 	mux.HandleFunc("POST /account/password", s.changePasswordForm)
 	mux.HandleFunc("POST /account/password/remove", s.removePasswordForm)
+	mux.HandleFunc("POST /account/recovery-codes", s.recoveryCodesForm)
 	mux.Handle("GET /static/", staticHandler())
 
 	// Operations.

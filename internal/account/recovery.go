@@ -1,0 +1,174 @@
+package account
+
+import (
+	"context"
+	"strings"
+
+	"github.com/keyshift/keyshift/internal/throttle"
+)
+
+// Recovery codes: a set of single-use codes a member stores offline to sign
+// in when their passkeys and password are out of reach. A code is 10
+// characters of Crockford's base32 (50 random bits), shown as xxxxx-xxxxx;
+// only HashToken of its canonical form is stored. Guessing one is slowed by
+// the password throttles (a code is a password-like secret), and 50 bits
+// against those limits is out of reach.
+const (
+	// RecoveryCodeCount is how many codes a set holds.
+	RecoveryCodeCount = 10
+	// recoveryCodeLen is a code's length without its dash.
+	recoveryCodeLen = 10
+	// crockford is Crockford's base32 alphabet: no I, L, O or U, so a code
+	// read aloud or copied by hand survives.
+	crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+)
+
+// GenerateRecoveryCodes makes a new set of codes for userID, replacing (and
+// so voiding) any old set, and returns the codes in display form. They are
+// never stored nor shown again.
+func (s *Service) GenerateRecoveryCodes(ctx context.Context, userID string, c Client) ([]string, error) {
+	codes := make([]string, RecoveryCodeCount)
+	hashes := make([][]byte, RecoveryCodeCount)
+	for i := range codes {
+		raw := s.newRecoveryCode()
+		codes[i] = raw[:5] + "-" + raw[5:]
+		hashes[i] = HashToken(raw)
+	}
+	err := s.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.ReplaceRecoveryCodes(ctx, userID, hashes, s.Now()); err != nil {
+			return err
+		}
+		return s.event(ctx, &Event{Type: EventRecoveryCodesGenerated, UserID: userID, Data: map[string]any{"count": len(codes)}}, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// RecoveryCodesLeft says how many unused codes the member has.
+func (s *Service) RecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
+	return s.Store.CountRecoveryCodes(ctx, userID)
+}
+
+// newRecoveryCode returns 10 random Crockford characters: each byte's low 5
+// bits pick one, uniformly, as 256 is a multiple of 32.
+func (s *Service) newRecoveryCode() string {
+	b := s.randomBytes(recoveryCodeLen)
+	for i := range b {
+		b[i] = crockford[b[i]&31]
+	}
+	return string(b)
+}
+
+// NormalizeRecoveryCode returns the canonical form of a typed code —
+// upper case, without spaces or dashes, with Crockford's look-alikes
+// (O→0, I and L→1) mapped — and whether it can be a code at all.
+func NormalizeRecoveryCode(in string) (string, bool) {
+	if len(in) > 64 {
+		return "", false
+	}
+	var b strings.Builder
+	for _, r := range strings.ToUpper(in) {
+		switch r {
+		case ' ', '-', '\t':
+			continue
+		case 'O':
+			r = '0'
+		case 'I', 'L':
+			r = '1'
+		}
+		if r > 127 || !strings.ContainsRune(crockford, r) {
+			return "", false
+		}
+		b.WriteRune(r)
+	}
+	if b.Len() != recoveryCodeLen {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// SigninRecoveryCode signs in with the email and one of its recovery codes,
+// which is used up. Wrong codes, used codes and unknown addresses give the
+// same EInvalidCredentials after the same work; attempts count against the
+// password throttles. The code's deletion, the event, the session and the
+// member's notice commit together, and of concurrent redemptions of one
+// code exactly one wins.
+func (s *Service) SigninRecoveryCode(ctx context.Context, emailIn, codeIn string, c Client) (*SigninResult, error) {
+	_, key, err := NormalizeEmail(emailIn)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.Store.FindUserByEmailKey(ctx, key)
+	if IsCode(err, ENotFound) {
+		u = nil
+	} else if err != nil {
+		return nil, err
+	}
+	checks := s.passwordChecks(key, u, c)
+	if err := s.wait(ctx, checks...); err != nil {
+		return nil, err
+	}
+	code, ok := NormalizeRecoveryCode(codeIn)
+	userID := ""
+	if u != nil {
+		userID = u.ID
+	}
+	if !ok {
+		return nil, s.recoveryFailed(ctx, checks, userID, c)
+	}
+	var res *SigninResult
+	err = s.Store.InTx(ctx, func(ctx context.Context) error {
+		// An unknown address runs the same statement against an id no
+		// user has: the same work, and nothing to find.
+		if err := s.Store.UseRecoveryCode(ctx, userID, HashToken(code)); err != nil {
+			return err
+		}
+		left, err := s.Store.CountRecoveryCodes(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.Limiter.Reset(ctx, checks[1:]...); err != nil {
+			return err
+		}
+		if err := s.event(ctx, &Event{Type: EventSignin, UserID: u.ID, Method: string(MethodRecoveryCode), Outcome: OutcomeSuccess, Data: map[string]any{"left": left}}, c); err != nil {
+			return err
+		}
+		if s.Notices != nil {
+			if err := s.Notices.RecoveryCodeUsed(ctx, u, left, c); err != nil {
+				return err
+			}
+		}
+		// The recovery notice says all a new-device notice would: one
+		// mail, not two.
+		res, err = s.StartFirstSession(ctx, u, MethodRecoveryCode, c)
+		return err
+	})
+	if IsCode(err, ENotFound) {
+		return nil, s.recoveryFailed(ctx, checks, userID, c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Counts are loaded fresh: the sign-in answer reports passkeyCount.
+	if full, err := s.Store.FindUser(ctx, u.ID); err == nil {
+		res.User = *full
+	}
+	return res, nil
+}
+
+// recoveryFailed counts a failure against the password throttles and
+// records it, in one transaction.
+func (s *Service) recoveryFailed(ctx context.Context, checks []throttle.Check, userID string, c Client) error {
+	err := s.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Limiter.Fail(ctx, checks...); err != nil {
+			return err
+		}
+		return s.event(ctx, &Event{Type: EventSignin, UserID: userID, Method: string(MethodRecoveryCode), Outcome: OutcomeFailure}, c)
+	})
+	if err != nil {
+		return err
+	}
+	return &Error{Code: EInvalidCredentials, Detail: "wrong email or recovery code"}
+}

@@ -1,0 +1,79 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/keyshift/keyshift/internal/account"
+)
+
+// recoveryCodesJSON is POST /api/recovery-codes's answer.
+type recoveryCodesJSON struct {
+	Codes []string `json:"codes"`
+}
+
+// recoverySigninBody is POST /api/signin/recovery-code.
+type recoverySigninBody struct {
+	Email string `json:"email"`
+	Code  string `json:"code"`
+}
+
+// createRecoveryCodes is POST /api/recovery-codes: a new set of codes,
+// shown once; the old set stops working. Needs a recent sign-in.
+func (s *Server) createRecoveryCodes(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	if err := decodeJSON(w, r, &struct{}{}); err != nil {
+		return err
+	}
+	if err := s.requireStepUp(sw); err != nil {
+		return err
+	}
+	codes, err := s.accounts.GenerateRecoveryCodes(r.Context(), sw.User.ID, s.client(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, recoveryCodesJSON{Codes: codes})
+	return nil
+}
+
+// signinRecoveryCode is POST /api/signin/recovery-code. Whoever needs a
+// recovery code has usually lost their passkey, so next asks for a new one
+// whenever the member has none.
+func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) error {
+	var body recoverySigninBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	res, err := s.accounts.SigninRecoveryCode(r.Context(), body.Email, body.Code, s.client(r))
+	s.countSignin(account.MethodRecoveryCode, err)
+	if err != nil {
+		return err
+	}
+	s.setSession(w, r, res)
+	out := signinAnswer(res.User)
+	if res.User.PasskeyCount == 0 {
+		next := nextEnrollPasskey
+		out.Next = &next
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// recoveryCodesForm is POST /account/recovery-codes, the account page's
+// form: the page shows the new codes once.
+func (s *Server) recoveryCodesForm(w http.ResponseWriter, r *http.Request) {
+	s.accountForm(w, r, "recovery", func(sw *account.SessionWithUser, d *pageData) error {
+		if err := s.requireStepUp(sw); err != nil {
+			return err
+		}
+		codes, err := s.accounts.GenerateRecoveryCodes(r.Context(), sw.User.ID, s.client(r))
+		if err != nil {
+			return err
+		}
+		d.RecoveryCodes = codes
+		d.Notice = s.msg.T("recovery.generated_notice")
+		return nil
+	})
+}
