@@ -36,7 +36,8 @@ func importCmd(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "import", importSynopsis)
 	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
 	format := fs.String("format", "", "file `format`: jsonl or csv (default: from the extension: .jsonl, .ndjson, .json, .csv)")
-	batch := fs.Int("batch-size", importer.DefaultBatchSize, "rows per transaction")
+	batch := fs.Int("batch-size", 0, "rows per transaction (default 10000 on SQLite, 6666 on PostgreSQL: see docs/import.md)")
+	writers := fs.Int("writers", 0, "transactions at once (default 1 on SQLite, which has one writer, 2 on PostgreSQL)")
 	dryRun := fs.Bool("dry-run", false, "validate every row against the file and the database; write nothing to the database")
 	resume := fs.Bool("resume", false, "continue the interrupted import of this file after its last committed batch")
 	rejects := fs.String("rejects", "", "reject file `path` (default FILE.rejects.jsonl; mode 0600, it may hold hashes)")
@@ -49,8 +50,14 @@ func importCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *batch < 1 || *batch > 100_000 {
+	// 0 is the default (the store's choice), not a value to pass.
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *batch < 0 || *batch > 100_000 || set["batch-size"] && *batch == 0 {
 		return fmt.Errorf("--batch-size %d: want 1 to 100000", *batch)
+	}
+	if *writers < 0 || *writers > 16 || set["writers"] && *writers == 0 {
+		return fmt.Errorf("--writers %d: want 1 to 16", *writers)
 	}
 	fb, err := firebaseParams(*fbKey, *fbSep, *fbRounds, *fbMem)
 	if err != nil {
@@ -76,7 +83,7 @@ func importCmd(ctx context.Context, e *env, args []string) error {
 	}
 	defer db.Close()
 	opt := importer.Options{
-		Path: file, Format: *format, BatchSize: *batch, DryRun: *dryRun, Resume: *resume, Rejects: *rejects,
+		Path: file, Format: *format, BatchSize: *batch, Writers: *writers, DryRun: *dryRun, Resume: *resume, Rejects: *rejects,
 		Legacy: legacy.Options{Firebase: fb},
 	}
 	if !*quiet {

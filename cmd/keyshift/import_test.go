@@ -198,6 +198,8 @@ func TestImportCommand(t *testing.T) {
 		{"wants one file", []string{file, file}, 2, nil, "want one FILE, got 2"},
 		{"wants all four Firebase parameters", []string{file, "--firebase-rounds", "8"}, 1, nil, "needs all four"},
 		{"refuses a batch size of 0", []string{file, "--batch-size", "0"}, 1, nil, "--batch-size 0"},
+		{"refuses 0 writers", []string{file, "--writers", "0"}, 1, nil, "--writers 0: want 1 to 16"},
+		{"refuses 17 writers", []string{file, "--writers", "17"}, 1, nil, "--writers 17: want 1 to 16"},
 		{"fails on a file that is not there", []string{filepath.Join(dir, "nope.jsonl")}, 1, nil, "no such file"},
 		{"succeeds with flags after the file though a row is rejected, and counts Firebase hashes",
 			append([]string{file, "--quiet", "--rejects", filepath.Join(dir, "r.jsonl")}, firebase...), 0,

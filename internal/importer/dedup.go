@@ -13,7 +13,8 @@ import (
 // 64-bit hash of its kind and value in an open-addressing table of at most
 // 3/4 load: 11 to 21 bytes a claim, 32 MB (48 MB while it doubles) for a
 // million members with a passkey each (2.4 million claims), where a Go map
-// of 16-byte keys took 140 MB. Two values share a hash with probability
+// of 16-byte keys took 140 MB. The table is mapped outside the Go heap
+// (newSlots). Two values share a hash with probability
 // n²/2⁶⁵ — for 2.4 million claims about 1 in 6 million runs — and the cost
 // would be one valid row refused as a duplicate, in the reject file to
 // import again.
@@ -32,7 +33,13 @@ const (
 )
 
 func newClaims() *claims {
-	return &claims{seed: maphash.MakeSeed(), slots: make([]uint64, 1<<16)}
+	return &claims{seed: maphash.MakeSeed(), slots: newSlots(1 << 16)}
+}
+
+// free releases the table; the claims are not used after.
+func (c *claims) free() {
+	freeSlots(c.slots)
+	c.slots = nil
 }
 
 func (c *claims) key(kind byte, v []byte) uint64 {
@@ -70,12 +77,13 @@ func (c *claims) add(kind byte, v []byte) {
 	c.slots[i] = k
 	if c.n++; c.n*4 > len(c.slots)*3 {
 		old := c.slots
-		c.slots = make([]uint64, 2*len(old))
+		c.slots = newSlots(2 * len(old))
 		for _, k := range old {
 			if k != 0 {
 				c.slots[c.find(k)] = k
 			}
 		}
+		freeSlots(old)
 	}
 }
 

@@ -54,8 +54,10 @@ type Record struct {
 	// resumes to continue after it.
 	Offset int64
 	// Raw is the row's text as in the file, for a reject report. It is
-	// valid until the next call of Next.
-	Raw []byte
+	// valid until the next call of Next. Start is where it begins in the
+	// file, so a caller can read it again later instead of keeping it.
+	Raw   []byte
+	Start int64
 }
 
 // RowError is a row that could not be read. It spoils only its own line:
@@ -99,6 +101,7 @@ type Reader struct {
 	max     int
 	line    int
 	offset  int64
+	start   int64 // where the last line's text begins
 	long    []byte
 	columns []column // CSV only
 	fields  [][]byte // CSV scratch
@@ -153,7 +156,7 @@ func (r *Reader) Next() (*Record, error) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue // blank lines separate nothing and are skipped
 		}
-		rec := &Record{Line: r.line, Offset: r.offset, Raw: line}
+		rec := &Record{Line: r.line, Offset: r.offset, Raw: line, Start: r.start}
 		var reason, msg string
 		if r.format == JSONLines {
 			reason, msg = decodeJSON(line, &rec.Row)
@@ -195,14 +198,16 @@ func (r *Reader) readLine() (line []byte, tooLong bool, err error) {
 		break
 	}
 	start := r.offset
+	r.start = start
 	r.line++
 	r.offset += int64(n)
 	if tooLong {
 		return nil, true, nil
 	}
 	line = bytes.TrimSuffix(bytes.TrimSuffix(r.long, []byte("\n")), []byte("\r"))
-	if start == 0 {
-		line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf")) // a byte-order mark some editors write
+	if start == 0 && bytes.HasPrefix(line, []byte("\xef\xbb\xbf")) {
+		line = line[3:] // a byte-order mark some editors write
+		r.start += 3
 	}
 	if len(line) > r.max {
 		return nil, true, nil

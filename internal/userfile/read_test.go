@@ -324,3 +324,54 @@ func FuzzReader(f *testing.F) {
 		t.Fatal("Next never reached the end")
 	})
 }
+
+// A record's Start is where its Raw begins in the file, so the importer can
+// read a row again instead of keeping its text: after a byte-order mark,
+// across CRLF line breaks and blank lines, in both formats, and after a
+// resume.
+func TestRecordStartPlacesRawInTheFile(t *testing.T) {
+	files := []struct {
+		name   string
+		format Format
+		text   string
+	}{
+		{"json lines with a byte-order mark and CRLF", JSONLines,
+			"\xef\xbb\xbf{\"email\":\"a@example.com\"}\r\n\r\n{\"email\":\"b@example.com\"}\r\n{\"email\":\"c@example.com\"}"},
+		{"csv with a blank line", CSV, "email,name\na@example.com,A\n\nb@example.com,\"B, b\"\nc@example.com,C\n"},
+	}
+	for _, f := range files {
+		t.Run(f.name, func(t *testing.T) {
+			var offsets []int64
+			for _, resume := range []bool{false, true} {
+				opts := Options{}
+				if resume {
+					opts.Offset, opts.Line = offsets[0], 1
+				}
+				r, err := NewReader(strings.NewReader(f.text), f.format, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				for {
+					rec, err := r.Next()
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					n++
+					if !resume {
+						offsets = append(offsets, rec.Offset)
+					}
+					if got := f.text[rec.Start : rec.Start+int64(len(rec.Raw))]; got != string(rec.Raw) {
+						t.Errorf("resume=%v line %d: file at Start holds %q, Raw is %q", resume, rec.Line, got, rec.Raw)
+					}
+				}
+				if want := 3 - map[bool]int{false: 0, true: 1}[resume]; n != want {
+					t.Errorf("resume=%v: %d rows, want %d", resume, n, want)
+				}
+			}
+		})
+	}
+}
