@@ -150,12 +150,17 @@ var errEarlierFailed = errors.New("an earlier batch failed")
 
 // wait returns once the batch before has committed.
 func (t *turn) wait(ctx context.Context) error {
+	if t.prev == nil {
+		return nil // waited already
+	}
 	select {
 	case <-t.prev.done:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if t.prev.err != nil {
+	failed := t.prev.err != nil
+	t.prev = nil // so the run does not keep every turn since its first
+	if failed {
 		return errEarlierFailed
 	}
 	return nil
