@@ -43,8 +43,15 @@ type Config struct {
 	Database string
 	// SMTPURLs are the mail servers, smtp:// or smtps://, tried in order until
 	// one accepts a message (KEYSHIFT_SMTP_URL, comma-separated). Empty means
-	// the dev mailer, which keeps mail in memory instead of sending it.
+	// no mail leaves keyshift: see Mail and MailTransport.
 	SMTPURLs []string
+	// Mail is how mail leaves keyshift (KEYSHIFT_MAIL): "auto" (SMTP when
+	// SMTPURLs is set, else the dev mailer in dev mode, else nothing is
+	// delivered — refused at start for an origin that is not this machine),
+	// "smtp" (SMTPURLs must be set: a misspelt variable stops the start
+	// instead of silently dropping mail) or "log" (nothing is delivered;
+	// each mail is logged by id, kind and recipient domain only).
+	Mail string
 	// SMTPCAFile is a PEM file of CA certificates trusted for SMTP servers
 	// besides the system's (KEYSHIFT_SMTP_CA_FILE), for a relay whose
 	// certificate a private CA signed. Empty means the system's roots only.
@@ -64,6 +71,28 @@ type Config struct {
 	// (KEYSHIFT_TRUSTED_PROXIES). A bare IP is stored as a /32 or /128 prefix.
 	// Empty means no proxy is trusted and the TCP peer is the client.
 	TrustedProxies []netip.Prefix
+	// TrustedProxiesAllowAll lets TrustedProxies hold 0.0.0.0/0 or ::/0
+	// (KEYSHIFT_TRUSTED_PROXIES_ALLOW_ALL), for a keyshift that no one can
+	// reach but through its proxies. Without it such a prefix is refused:
+	// it lets every client choose the address it is throttled by.
+	TrustedProxiesAllowAll bool
+	// MetricsListen is a second address that serves /metrics alone
+	// (KEYSHIFT_METRICS_LISTEN). Empty means /metrics is on Listen, where it
+	// answers only a request bearing AdminToken or one from a loopback peer
+	// that no proxy forwarded.
+	MetricsListen string
+	// Pepper is the server secret kept outside the database
+	// (KEYSHIFT_PEPPER): 32 bytes or more, as base64 or hex. Recovery codes
+	// are hashed and the outbox's mail is sealed under keys derived from it.
+	// Empty: PepperFile, else a file beside a SQLite database (made on first
+	// start); PostgreSQL needs one set (package pepper).
+	Pepper string
+	// PepperFile is a file holding the pepper (KEYSHIFT_PEPPER_FILE), for
+	// secrets mounted as files.
+	PepperFile string
+	// PreviousPeppers are peppers Pepper replaced (KEYSHIFT_PREVIOUS_PEPPERS,
+	// comma-separated): what was made under them still opens.
+	PreviousPeppers []string
 
 	// Session bounds how long a sign-in lasts.
 	Session SessionConfig
@@ -172,6 +201,7 @@ func Default() Config {
 		Origin:   "http://localhost:8080",
 		RPName:   "keyshift",
 		Database: "sqlite:keyshift.db",
+		Mail:     "auto",
 		MailFrom: "keyshift@localhost",
 		Session: SessionConfig{
 			IdleTimeout:     7 * 24 * time.Hour,
@@ -222,6 +252,27 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		return Config{}, ps
 	}
 	return c, nil
+}
+
+// The transports MailTransport names.
+const (
+	MailSMTP = "smtp" // delivered through SMTPURLs
+	MailDev  = "dev"  // kept for /dev/mail (dev mode only)
+	MailLog  = "log"  // not delivered; logged by id, kind and recipient domain
+)
+
+// MailTransport decides once how mail leaves keyshift: MailSMTP when SMTP
+// servers are set, MailDev in dev mode without them (unless Mail is "log"),
+// MailLog otherwise. Validate has already refused the combinations that
+// would drop a production server's mail silently.
+func (c Config) MailTransport() string {
+	switch {
+	case len(c.SMTPURLs) > 0:
+		return MailSMTP
+	case c.Dev && c.Mail != MailLog:
+		return MailDev
+	}
+	return MailLog
 }
 
 // SecureCookies reports whether cookies must carry Secure, which is whenever

@@ -81,6 +81,7 @@ listen: ":9000"
 origin: https://login.example.com
 rp_name: From the file
 database: sqlite:/var/lib/keyshift/file.db
+smtp_url: smtp://mail.example.com:587
 dev: true
 trusted_proxies: [10.0.0.0/8, 192.0.2.1]
 session:
@@ -109,6 +110,7 @@ log:
 	want.RPID = "example.com"                                                                  // env
 	want.RPName = "From the file"                                                              // file
 	want.Database = "postgres://keyshift@db:5432/keyshift"                                     // env over file
+	want.SMTPURLs = []string{"smtp://mail.example.com:587"}                                    // file
 	want.Dev = false                                                                           // env over file
 	want.TrustedProxies = []netip.Prefix{mustPrefix("10.0.0.0/8"), mustPrefix("192.0.2.1/32")} // file
 	want.Session.IdleTimeout = time.Hour                                                       // file

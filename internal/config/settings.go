@@ -30,6 +30,12 @@ var settings = []setting{
 	{key: "admin_token", env: "KEYSHIFT_ADMIN_TOKEN", set: text(func(c *Config) *string { return &c.AdminToken })},
 	{key: "dev", env: "KEYSHIFT_DEV", set: boolean(func(c *Config) *bool { return &c.Dev })},
 	{key: "trusted_proxies", env: "KEYSHIFT_TRUSTED_PROXIES", list: true, set: prefixes(func(c *Config) *[]netip.Prefix { return &c.TrustedProxies })},
+	{key: "trusted_proxies_allow_all", env: "KEYSHIFT_TRUSTED_PROXIES_ALLOW_ALL", set: boolean(func(c *Config) *bool { return &c.TrustedProxiesAllowAll })},
+	{key: "mail", env: "KEYSHIFT_MAIL", set: text(func(c *Config) *string { return &c.Mail })},
+	{key: "metrics_listen", env: "KEYSHIFT_METRICS_LISTEN", set: text(func(c *Config) *string { return &c.MetricsListen })},
+	{key: "pepper", env: "KEYSHIFT_PEPPER", set: text(func(c *Config) *string { return &c.Pepper })},
+	{key: "pepper_file", env: "KEYSHIFT_PEPPER_FILE", set: text(func(c *Config) *string { return &c.PepperFile })},
+	{key: "previous_peppers", env: "KEYSHIFT_PREVIOUS_PEPPERS", list: true, set: strList(func(c *Config) *[]string { return &c.PreviousPeppers })},
 
 	{key: "session.idle_timeout", env: "KEYSHIFT_SESSION_IDLE_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.Session.IdleTimeout })},
 	{key: "session.absolute_timeout", env: "KEYSHIFT_SESSION_ABSOLUTE_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.Session.AbsoluteTimeout })},

@@ -6,12 +6,14 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	keyshiftmail "github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/pepper"
 )
 
 // Limits Validate enforces; each is explained where it is checked.
@@ -25,6 +27,7 @@ const (
 var (
 	logLevels  = []string{"debug", "info", "warn", "error"}
 	logFormats = []string{"auto", "json", "text"}
+	mailModes  = []string{"auto", MailSMTP, MailLog}
 )
 
 // Validate reports every problem at once, as Problems. Before checking, it
@@ -42,7 +45,8 @@ func (c *Config) problems() Problems {
 	host := c.checkOrigin(&ps)
 	c.checkRPID(&ps, host)
 	c.checkServer(&ps)
-	c.checkMail(&ps)
+	c.checkMail(&ps, host)
+	c.checkPepper(&ps)
 	c.checkSession(&ps)
 	c.checkPassword(&ps)
 	c.checkPasskey(&ps)
@@ -215,10 +219,54 @@ func (c *Config) checkServer(ps *Problems) {
 		ps.addf("admin_token", "is %d characters; want at least %d, because it is a bearer secret that grants full admin access (try: openssl rand -hex 32)", n, minAdminTokenLen)
 	}
 	for i, p := range c.TrustedProxies {
-		if !p.IsValid() {
+		switch {
+		case !p.IsValid():
 			ps.addf("trusted_proxies", "entry %d is not a valid IP prefix", i+1)
+		case p.Bits() == 0 && !c.TrustedProxiesAllowAll:
+			ps.addf("trusted_proxies", "%s trusts every peer, so any client could name the address it is throttled and audited by; "+
+				"list your proxies' own addresses, or set trusted_proxies_allow_all: true if keyshift can be reached only through them", p)
 		}
 	}
+	if c.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			ps.addf("metrics_listen", "%q is not host:port like 127.0.0.1:9090", c.MetricsListen)
+		} else if !validPort(port, 0) {
+			ps.addf("metrics_listen", "%q has port %q; want a number from 0 to 65535", c.MetricsListen, port)
+		} else if c.MetricsListen == c.Listen && port != "0" {
+			ps.addf("metrics_listen", "%q is the listen address itself; give /metrics an address of its own, or leave metrics_listen empty", c.MetricsListen)
+		}
+	}
+}
+
+// Warnings are settings that work but deserve a second look; keyshift logs
+// them at start. Call after Validate.
+func (c Config) Warnings() []Problem {
+	var ws []Problem
+	for _, p := range c.TrustedProxies {
+		if min := shortPrefix(p); min > 0 {
+			ws = append(ws, Problem{Key: "trusted_proxies", Msg: fmt.Sprintf("%s is shorter than /%d: every address in it may "+
+				"name the client's address in X-Forwarded-For. Prefer the proxies' exact addresses", p, min)})
+		}
+	}
+	if c.MailTransport() == MailLog && c.Mail != MailLog {
+		ws = append(ws, Problem{Key: "smtp_url", Msg: "is not set: mail is NOT delivered (sign-in links, codes and notices " +
+			"are only counted in the outbox as undeliverable). Set smtp_url, or run with --dev (dev: true) to read mail at /dev/mail"})
+	}
+	return ws
+}
+
+// shortPrefix returns the length under which a trusted proxy prefix earns a
+// warning (/16 for IPv4, /48 for IPv6: a site), or 0 when p is long enough.
+// A zero-length prefix is Validate's business.
+func shortPrefix(p netip.Prefix) int {
+	min := 16
+	if p.Addr().Is6() {
+		min = 48
+	}
+	if p.Bits() > 0 && p.Bits() < min {
+		return min
+	}
+	return 0
 }
 
 // parseDatabase splits "sqlite:PATH" or a postgres URL into a driver name and
@@ -237,7 +285,25 @@ func parseDatabase(s string) (driver, dsn string, err error) {
 	return "", "", fmt.Errorf("%s is not a database keyshift can open; use sqlite:PATH (like sqlite:keyshift.db or sqlite:/var/lib/keyshift/keyshift.db) or a URL like postgres://keyshift@db.example.com:5432/keyshift", shown(s))
 }
 
-func (c *Config) checkMail(ps *Problems) {
+func (c *Config) checkMail(ps *Problems, originHost string) {
+	c.Mail = strings.ToLower(strings.TrimSpace(c.Mail))
+	if c.Mail == "" {
+		c.Mail = "auto"
+	}
+	switch {
+	case !slices.Contains(mailModes, c.Mail):
+		ps.addf("mail", "%q is not one of %s", c.Mail, strings.Join(mailModes, ", "))
+	case c.Mail == MailSMTP && len(c.SMTPURLs) == 0:
+		ps.add("smtp_url", "is not set, but mail is smtp: set KEYSHIFT_SMTP_URL (is the variable's name misspelt?)")
+	case c.Mail == MailLog && len(c.SMTPURLs) > 0:
+		ps.add("mail", "is log, which delivers nothing, but smtp_url is set too; remove one of them")
+	case c.Mail == "auto" && len(c.SMTPURLs) == 0 && !c.Dev && originHost != "" && !isLocal(originHost):
+		// Without this a misspelt KEYSHIFT_SMTP_URL would start a public
+		// server that delivers no sign-in link (issue 18.6).
+		ps.add("smtp_url", "is not set, and the origin is not on this machine, so no sign-in link, code or notice could be delivered. "+
+			"Set KEYSHIFT_SMTP_URL (is the variable's name misspelt?), or mail: log (KEYSHIFT_MAIL=log) to run without mail, "+
+			"or dev: true for the dev mailer")
+	}
 	for _, s := range c.SMTPURLs {
 		if err := checkSMTPURL(s); err != nil {
 			ps.add("smtp_url", err.Error())
@@ -286,6 +352,31 @@ func Redact(s string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
+}
+
+// checkPepper checks the pepper's form, never showing it: it is a secret.
+// Whether one is needed (PostgreSQL) is decided at start, by package pepper.
+func (c *Config) checkPepper(ps *Problems) {
+	const want = "want at least 32 bytes as base64 or hex, like the output of openssl rand -base64 32 (the value is not shown)"
+	if c.Pepper != "" {
+		if _, err := pepper.Parse(c.Pepper); err != nil {
+			ps.addf("pepper", "%v; %s", err, want)
+		}
+	}
+	if c.PepperFile != "" {
+		if c.Pepper != "" {
+			ps.add("pepper_file", "is set together with pepper; set one of them")
+		} else if b, err := os.ReadFile(c.PepperFile); err != nil {
+			ps.addf("pepper_file", "%v", err)
+		} else if _, err := pepper.Parse(string(b)); err != nil {
+			ps.addf("pepper_file", "%q: %v; %s", c.PepperFile, err, want)
+		}
+	}
+	for i, p := range c.PreviousPeppers {
+		if _, err := pepper.Parse(p); err != nil {
+			ps.addf("previous_peppers", "entry %d: %v; %s", i+1, err, want)
+		}
+	}
 }
 
 func (c *Config) checkSession(ps *Problems) {

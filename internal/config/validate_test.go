@@ -14,6 +14,7 @@ import (
 func production() Config {
 	c := Default()
 	c.Origin = "https://login.example.com"
+	c.SMTPURLs = []string{"smtp://mail.example.com:587"}
 	return c
 }
 
@@ -171,7 +172,7 @@ func TestValidateNormalisesTheOrigin(t *testing.T) {
 	for _, tt := range tests {
 		t.Run("turns "+tt.in+" into "+tt.want, func(t *testing.T) {
 			t.Parallel()
-			c := Default()
+			c := production()
 			c.Origin = tt.in
 			if err := c.Validate(); err != nil {
 				t.Fatal(err)
@@ -193,7 +194,7 @@ func TestValidateDerivesTheRPIDFromTheOrigin(t *testing.T) {
 	for _, tt := range tests {
 		t.Run("derives "+tt.want+" from "+tt.origin, func(t *testing.T) {
 			t.Parallel()
-			c, err := Load("", env(map[string]string{"KEYSHIFT_ORIGIN": tt.origin}))
+			c, err := Load("", env(map[string]string{"KEYSHIFT_ORIGIN": tt.origin, "KEYSHIFT_MAIL": "log"}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -206,7 +207,7 @@ func TestValidateDerivesTheRPIDFromTheOrigin(t *testing.T) {
 
 func TestValidateKeepsAnExplicitRPID(t *testing.T) {
 	t.Parallel()
-	c, err := Load("", env(map[string]string{"KEYSHIFT_ORIGIN": "https://login.example.com", "KEYSHIFT_RP_ID": "example.com"}))
+	c, err := Load("", env(map[string]string{"KEYSHIFT_ORIGIN": "https://login.example.com", "KEYSHIFT_RP_ID": "example.com", "KEYSHIFT_MAIL": "log"}))
 	if err != nil || c.RPID != "example.com" {
 		t.Errorf("RPID = %q, err %v; want example.com", c.RPID, err)
 	}
@@ -298,5 +299,145 @@ func TestOriginHostKeepsThePort(t *testing.T) {
 		if got := (Config{Origin: origin}).OriginHost(); got != want {
 			t.Errorf("OriginHost() for %s = %q, want %q", origin, got, want)
 		}
+	}
+}
+
+// A pepper of 32 bytes in each written form, and one too short.
+const (
+	pepperB64   = "pO5b9sA6l1cJm0rN3k8YbQ2wz7vQ1xT4uE9iR5oP6aM="
+	pepperHex   = "a4ee5bf6c03a97570999ad0cde4f186d0db0cfef3d5c4e1e2b844f62247e8da3"
+	pepperShort = "c2hvcnQ="
+)
+
+func TestValidateTheNewSecretsSettings(t *testing.T) {
+	t.Parallel()
+	pepperFile := writeFile(t, pepperB64+"\n")
+	shortFile := writeFile(t, pepperShort+"\n")
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		key    string // "" when the change is valid
+		msg    string
+	}{
+		{"accepts a base64 pepper", func(c *Config) { c.Pepper = pepperB64 }, "", ""},
+		{"accepts a hex pepper and previous peppers", func(c *Config) { c.Pepper, c.PreviousPeppers = pepperHex, []string{pepperB64} }, "", ""},
+		{"accepts a pepper file", func(c *Config) { c.PepperFile = pepperFile }, "", ""},
+		{"refuses a short pepper without showing it", func(c *Config) { c.Pepper = pepperShort }, "pepper", "at least 32 bytes"},
+		{"refuses a pepper and a pepper file together", func(c *Config) { c.Pepper, c.PepperFile = pepperB64, pepperFile }, "pepper_file", "set one of them"},
+		{"refuses a missing pepper file", func(c *Config) { c.PepperFile = filepath.Join(t.TempDir(), "none") }, "pepper_file", "no such file"},
+		{"refuses a pepper file with a short pepper", func(c *Config) { c.PepperFile = shortFile }, "pepper_file", "at least 32 bytes"},
+		{"refuses a bad previous pepper by its place", func(c *Config) { c.PreviousPeppers = []string{pepperB64, "nope"} }, "previous_peppers", "entry 2"},
+
+		{"refuses trusting every IPv4 peer", func(c *Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")} }, "trusted_proxies", "trusts every peer"},
+		{"refuses trusting every IPv6 peer", func(c *Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("::/0")} }, "trusted_proxies", "trusted_proxies_allow_all"},
+		{"accepts every peer when explicitly allowed", func(c *Config) {
+			c.TrustedProxies, c.TrustedProxiesAllowAll = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, true
+		}, "", ""},
+
+		{"accepts a metrics address", func(c *Config) { c.MetricsListen = "127.0.0.1:9090" }, "", ""},
+		{"refuses a metrics address without a port", func(c *Config) { c.MetricsListen = "127.0.0.1" }, "metrics_listen", "not host:port"},
+		{"refuses the listen address as the metrics address", func(c *Config) { c.Listen, c.MetricsListen = ":8080", ":8080" }, "metrics_listen", "listen address itself"},
+
+		{"refuses an unknown mail mode", func(c *Config) { c.Mail = "pigeon" }, "mail", `"pigeon" is not one of auto, smtp, log`},
+		{"refuses mail: smtp without a server", func(c *Config) { c.Mail, c.SMTPURLs = "smtp", nil }, "smtp_url", "misspelt"},
+		{"refuses mail: log beside a server", func(c *Config) { c.Mail = "log" }, "mail", "remove one"},
+		{"refuses a public origin without SMTP", func(c *Config) { c.SMTPURLs = nil }, "smtp_url", "no sign-in link"},
+		{"accepts a public origin without SMTP with mail: log", func(c *Config) { c.SMTPURLs, c.Mail = nil, "LOG" }, "", ""},
+		{"accepts a public origin without SMTP in dev mode", func(c *Config) { c.SMTPURLs, c.Dev = nil, true }, "", ""},
+		{"accepts a local origin without SMTP", func(c *Config) { c.SMTPURLs, c.Origin = nil, "http://localhost:8080" }, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := production()
+			tt.change(&c)
+			err := c.Validate()
+			if tt.key == "" {
+				if err != nil {
+					t.Fatalf("Validate = %v", err)
+				}
+				return
+			}
+			if p := findProblem(t, err, tt.key); !strings.Contains(p.Msg, tt.msg) {
+				t.Errorf("problem = %q, want it to contain %q", p.Msg, tt.msg)
+			}
+			for _, secret := range []string{pepperShort, "nope"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("the problem shows the pepper %q:\n%v", secret, err)
+				}
+			}
+		})
+	}
+}
+
+func TestMailTransportIsDecidedOnce(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		smtp []string
+		dev  bool
+		mail string
+		want string
+	}{
+		{"SMTP when a server is set", []string{"smtp://mail.example.com:587"}, true, "auto", MailSMTP},
+		{"the dev mailer in dev mode without SMTP", nil, true, "auto", MailDev},
+		{"logging only without SMTP or dev mode", nil, false, "auto", MailLog},
+		{"logging only when asked, even in dev mode", nil, true, "log", MailLog},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := Default()
+			c.SMTPURLs, c.Dev, c.Mail = tt.smtp, tt.dev, tt.mail
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if got := c.MailTransport(); got != tt.want {
+				t.Errorf("MailTransport = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWarningsNameShortProxyPrefixesAndUndeliveredMail(t *testing.T) {
+	t.Parallel()
+	c := Default()
+	c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("10.1.0.0/16"),
+		netip.MustParsePrefix("192.0.2.10/32"), netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("2001:db8:1::/48")}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range c.Warnings() {
+		got = append(got, w.String())
+	}
+	joined := strings.Join(got, "\n")
+	for _, want := range []string{"10.0.0.0/8 is shorter than /16", "fd00::/8 is shorter than /48", "mail is NOT delivered"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("warnings lack %q:\n%s", want, joined)
+		}
+	}
+	for _, quiet := range []string{"10.1.0.0/16", "192.0.2.10", "2001:db8:1::/48"} {
+		if strings.Contains(joined, quiet) {
+			t.Errorf("warnings name %s, which is long enough:\n%s", quiet, joined)
+		}
+	}
+	c.Dev = true
+	for _, w := range c.Warnings() {
+		if strings.Contains(w.Msg, "NOT delivered") {
+			t.Errorf("dev mode (the dev mailer) still warns that mail is not delivered")
+		}
+	}
+}
+
+func TestUnknownVariablesAreNamedWithTheClosestSetting(t *testing.T) {
+	t.Parallel()
+	got := UnknownVariables([]string{"KEYSHIFT_SMTP_ULR", "KEYSHIFT_SMTP_URL", "KEYSHIFT_TEST_POSTGRES", "HOME", "KEYSHIFT_COLOUR_SCHEME"})
+	want := []string{
+		"environment variable KEYSHIFT_COLOUR_SCHEME is not a keyshift setting and is ignored",
+		"environment variable KEYSHIFT_SMTP_ULR is not a keyshift setting and is ignored; did you mean KEYSHIFT_SMTP_URL?",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("UnknownVariables =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
