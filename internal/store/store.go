@@ -33,6 +33,8 @@ type DB struct {
 	missed  sync.Map // query → struct{}: ran unprepared in a transaction (SQLite only)
 
 	ckpt *checkpointer // SQLite only: checkpoints off the writer (checkpoint.go)
+
+	madePrivate []string // SQLite files whose mode Open tightened (filemode.go)
 }
 
 // Open connects to database ("sqlite:PATH" or a postgres:// URL), checks that
@@ -95,6 +97,10 @@ func openSQLite(path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("database: sqlite: needs a file path, e.g. sqlite:keyshift.db")
 	}
+	madePrivate, err := privateSQLiteFiles(path)
+	if err != nil {
+		return nil, err
+	}
 	// Pragmas go in the DSN so every pooled connection gets them. WAL lets
 	// readers run beside the writer; synchronous=NORMAL is durable across
 	// process crashes in WAL mode (an OS crash may lose the last commits).
@@ -123,7 +129,7 @@ func openSQLite(path string) (*DB, error) {
 	}
 	ck.SetMaxOpenConns(1)
 	ck.SetConnMaxLifetime(0)
-	return &DB{dialect: sqliteDialect{}, w: w, r: r, ckpt: startCheckpointer(ck)}, nil
+	return &DB{dialect: sqliteDialect{}, w: w, r: r, ckpt: startCheckpointer(ck), madePrivate: madePrivate}, nil
 }
 
 func openPostgres(dsn string) (*DB, error) {
