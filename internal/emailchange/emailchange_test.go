@@ -38,6 +38,7 @@ type fixture struct {
 	clock    *clock
 	accounts *account.Service
 	svc      *emailchange.Service
+	outbox   *mail.Outbox
 }
 
 const origin = "https://id.example.com"
@@ -61,7 +62,7 @@ func newFixture(t *testing.T, database string) *fixture {
 	outbox := mail.NewOutbox(db, c.Now)
 	notices := notice.New(notice.Config{Origin: origin, Site: "Example"}, outbox, c.Now)
 	svc := emailchange.New(emailchange.Config{Origin: origin, Site: "Example"}, db, accounts, outbox, notices)
-	return &fixture{t: t, db: db, clock: c, accounts: accounts, svc: svc}
+	return &fixture{t: t, db: db, clock: c, accounts: accounts, svc: svc, outbox: outbox}
 }
 
 // member signs email up and returns the account and its session.
@@ -87,7 +88,7 @@ func (f *fixture) user(id string) *account.User {
 // mails returns the outbox rows of kind to to, oldest first.
 func (f *fixture) mails(kind, to string) []mail.Mail {
 	f.t.Helper()
-	all, err := f.db.FindOutbox(context.Background(), mail.Filter{Limit: 1000})
+	all, err := f.outbox.Find(context.Background(), mail.Filter{Limit: 1000})
 	if err != nil {
 		f.t.Fatal(err)
 	}

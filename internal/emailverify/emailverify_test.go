@@ -36,6 +36,7 @@ type rig struct {
 	clock    *clock
 	accounts *account.Service
 	verify   *emailverify.Service
+	outbox   *mail.Outbox
 }
 
 func newRig(t *testing.T, database string) *rig {
@@ -47,8 +48,9 @@ func newRig(t *testing.T, database string) *rig {
 	t.Cleanup(func() { db.Close() })
 	c := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	accounts := &account.Service{Store: db, Limiter: &throttle.Limiter{Store: db, Now: c.Now}, Now: c.Now}
-	v := emailverify.New(emailverify.Config{Origin: "https://login.example.com", Site: "Example"}, db, accounts, mail.NewOutbox(db, c.Now))
-	return &rig{db: db, clock: c, accounts: accounts, verify: v}
+	outbox := mail.NewOutbox(db, c.Now)
+	v := emailverify.New(emailverify.Config{Origin: "https://login.example.com", Site: "Example"}, db, accounts, outbox)
+	return &rig{db: db, clock: c, accounts: accounts, verify: v, outbox: outbox}
 }
 
 func (r *rig) member(t *testing.T, email string) *account.User {
@@ -77,7 +79,7 @@ var linkRE = regexp.MustCompile(`https://login\.example\.com/email/confirm\?toke
 // tokens returns the tokens of the confirmation mails to to, oldest first.
 func (r *rig) tokens(t *testing.T, to string) []string {
 	t.Helper()
-	ms, err := r.db.FindOutbox(context.Background(), mail.Filter{})
+	ms, err := r.outbox.Find(context.Background(), mail.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +114,7 @@ func TestConfirmationMailAndLink(t *testing.T) {
 		u := r.member(t, "Ada@Example.com")
 		r.send(t, u)
 
-		ms, _ := r.db.FindOutbox(context.Background(), mail.Filter{})
+		ms, _ := r.outbox.Find(context.Background(), mail.Filter{})
 		if len(ms) != 1 || ms[0].To != "Ada@example.com" || ms[0].Subject != "Confirm your email address for Example" ||
 			!strings.Contains(ms[0].Text, "The link works once, for 7 days.") {
 			t.Fatalf("outbox %+v", ms)

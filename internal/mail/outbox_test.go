@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/mail"
 	"github.com/keyshift/keyshift/internal/mail/mailtest"
+	"github.com/keyshift/keyshift/internal/pepper"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
@@ -43,15 +45,32 @@ type rig struct {
 	database string
 	db       *store.DB
 	clock    *clock
+	keys     []pepper.Key
 	outbox   *mail.Outbox
 }
 
 func newRig(t *testing.T, database string) *rig {
 	t.Helper()
-	r := &rig{database: database, clock: &clock{t: t0}}
+	r := &rig{database: database, clock: &clock{t: t0}, keys: newPepper(t).Keys(mail.SealPurpose)}
 	r.db = r.open(t)
-	r.outbox = mail.NewOutbox(r.db, r.clock.Now)
+	r.outbox = r.outboxOn(r.db)
 	return r
+}
+
+// newPepper returns a fresh random pepper set.
+func newPepper(t *testing.T) pepper.Set {
+	t.Helper()
+	p, err := pepper.New([]byte(rand.Text() + rand.Text()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pepper.Set{Current: p}
+}
+
+// outboxOn returns an outbox over db with the rig's keys, as another node
+// sharing the pepper would have; opts add to it.
+func (r *rig) outboxOn(db *store.DB, opts ...mail.OutboxOption) *mail.Outbox {
+	return mail.NewOutbox(db, r.clock.Now, append([]mail.OutboxOption{mail.WithKeys(r.keys)}, opts...)...)
 }
 
 // open opens another handle on the rig's database: what a new process or
@@ -273,7 +292,7 @@ func TestDeliversAfterACrashBeforeDelivery(t *testing.T) {
 
 		srv := mailtest.Start(t)
 		db := r.open(t)
-		run(t, mail.NewWorker(mail.NewOutbox(db, r.clock.Now), smtpSender(t, srv.URL()), fast, nil, nil))
+		run(t, mail.NewWorker(r.outboxOn(db), smtpSender(t, srv.URL()), fast, nil, nil))
 		eventually(t, "the server has the mail", func() bool { return len(srv.Messages()) == 1 })
 	})
 }
@@ -287,7 +306,7 @@ func TestRedeliversMailAWorkerDiedHolding(t *testing.T) {
 			t.Fatalf("claim = %d, %v", len(ms), err)
 		}
 		srv := mailtest.Start(t)
-		run(t, mail.NewWorker(mail.NewOutbox(r.open(t), r.clock.Now), smtpSender(t, srv.URL()), fast, nil, nil))
+		run(t, mail.NewWorker(r.outboxOn(r.open(t)), smtpSender(t, srv.URL()), fast, nil, nil))
 		time.Sleep(100 * time.Millisecond)
 		if n := len(srv.Messages()); n != 0 {
 			t.Fatalf("sent %d mails while another worker's lease held", n)
@@ -308,7 +327,7 @@ func TestTwoWorkersSendEachMailOnce(t *testing.T) {
 		p := fast
 		p.Batch = 5
 		for range 2 {
-			run(t, mail.NewWorker(mail.NewOutbox(r.open(t), r.clock.Now), smtpSender(t, srv.URL()), p, nil, nil))
+			run(t, mail.NewWorker(r.outboxOn(r.open(t)), smtpSender(t, srv.URL()), p, nil, nil))
 		}
 		eventually(t, "every mail is marked sent", func() bool {
 			n, err := r.db.CountOutbox(context.Background(), mail.StatusSent)
@@ -373,6 +392,7 @@ func TestWakesPromptlyAfterCommit(t *testing.T) {
 func TestDevMailerKeepsTheMail(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		r := newRig(t, database)
+		r.outbox = r.outboxOn(r.db, mail.KeepSentMail())
 		run(t, mail.NewWorker(r.outbox, mail.DevSender{}, fast, nil, nil))
 		r.enqueue(t, sample(t, "ada@example.com"))
 		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })

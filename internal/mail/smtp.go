@@ -292,14 +292,43 @@ func replyCode(err error) int {
 	return 0
 }
 
-// DevSender is the dev mailer: it accepts every mail, logs it, and leaves it
-// in the outbox for the /dev/mail page.
+// DevSender is the dev mailer (dev mode without SMTP): it accepts every
+// mail and leaves it in the outbox, sealed, for the /dev/mail page. It logs
+// id, kind and the recipient's domain only: a mail's subject and bodies
+// hold live sign-in links and codes, which must never reach a log.
 type DevSender struct{ Log *slog.Logger }
 
 // Send implements Sender.
 func (d DevSender) Send(_ context.Context, m Mail) (string, error) {
 	if d.Log != nil {
-		d.Log.Info("dev mailer: mail kept, not sent (see /dev/mail)", "id", m.ID, "to", m.To, "subject", m.Subject, "kind", m.Kind, "text", m.Text)
+		d.Log.Info("dev mailer: mail kept, not sent (read it at /dev/mail)", "id", m.ID, "kind", m.Kind, "to_domain", domainOf(m.To))
 	}
 	return "dev", nil
+}
+
+// LogSender is `mail: log`, and what runs when no SMTP server is set outside
+// dev mode: it delivers nothing. Each mail is logged by id, kind and the
+// recipient's domain only, and refused for good, so it stays in the outbox
+// as failed (keyshift admin mail, keyshift_mail_stuck) instead of being
+// reported sent.
+type LogSender struct{ Log *slog.Logger }
+
+// ErrNotDelivered is LogSender's refusal.
+var ErrNotDelivered = errors.New("not delivered: no SMTP server is configured (mail: log)")
+
+// Send implements Sender.
+func (l LogSender) Send(_ context.Context, m Mail) (string, error) {
+	if l.Log != nil {
+		l.Log.Warn("mail not delivered: no SMTP server is configured", "id", m.ID, "kind", m.Kind, "to_domain", domainOf(m.To))
+	}
+	return "", &PermanentError{ErrNotDelivered}
+}
+
+// domainOf returns the domain of an address, for logs that must not name
+// the person.
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return strings.TrimSuffix(addr[i+1:], ">")
+	}
+	return ""
 }

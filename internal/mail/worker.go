@@ -145,16 +145,21 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 // deliver sends one claimed mail and records what happened. Marking sent
 // comes only after the server accepted the mail.
 func (w *Worker) deliver(ctx context.Context, m Mail) {
-	sctx, cancel := context.WithTimeout(ctx, w.policy.SendTimeout)
-	provider, err := w.sender.Send(sctx, m)
-	cancel()
+	provider, err := "", w.outbox.sealer.open(&m)
+	if err != nil {
+		err = &PermanentError{err}
+	} else {
+		sctx, cancel := context.WithTimeout(ctx, w.policy.SendTimeout)
+		provider, err = w.sender.Send(sctx, m)
+		cancel()
+	}
 	now := w.outbox.now()
 	log := w.log.With("id", m.ID, "kind", m.Kind, "attempt", m.Attempts)
 	var perr *PermanentError
 	var markErr error
 	switch {
 	case err == nil:
-		markErr = w.outbox.store.MarkOutboxSent(ctx, m.ID, m.Lease, now, provider)
+		markErr = w.outbox.store.MarkOutboxSent(ctx, m.ID, m.Lease, now, provider, !w.outbox.keepSent)
 		w.metrics.sent(provider)
 		log.Info("mail sent", "provider", provider)
 	case errors.As(err, &perr) || m.Attempts >= w.policy.MaxAttempts:

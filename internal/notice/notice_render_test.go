@@ -19,6 +19,7 @@ var at = time.Date(2026, 3, 1, 14, 5, 0, 0, time.UTC)
 // rig is a Notifier writing to a real outbox on a real store.
 type rig struct {
 	db     *store.DB
+	outbox *mail.Outbox
 	notify *notice.Notifier
 }
 
@@ -30,7 +31,8 @@ func newRig(t *testing.T, database string, cfg notice.Config) *rig {
 	}
 	t.Cleanup(func() { db.Close() })
 	now := func() time.Time { return at }
-	return &rig{db: db, notify: notice.New(cfg, mail.NewOutbox(db, now), now)}
+	outbox := mail.NewOutbox(db, now)
+	return &rig{db: db, outbox: outbox, notify: notice.New(cfg, outbox, now)}
 }
 
 // tx runs fn in one transaction of the rig's store.
@@ -42,7 +44,7 @@ func (r *rig) tx(t *testing.T, fn func(ctx context.Context) error) error {
 // queued returns the outbox, oldest first.
 func (r *rig) queued(t *testing.T) []mail.Mail {
 	t.Helper()
-	ms, err := r.db.FindOutbox(context.Background(), mail.Filter{})
+	ms, err := r.outbox.Find(context.Background(), mail.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}

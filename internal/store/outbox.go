@@ -9,22 +9,24 @@ import (
 	"github.com/keyshift/keyshift/internal/mail"
 )
 
-const outboxColumns = `id, kind, to_addr, subject, text_body, html_body, status, attempts, lease, last_error, provider, created_at, due_at, done_at`
+const outboxColumns = `id, kind, to_addr, subject, text_body, html_body, sealed, status, attempts, lease, last_error, provider, created_at, due_at, done_at`
 
 func scanMail(r rowScanner) (mail.Mail, error) {
 	var m mail.Mail
 	var status string
-	err := r.Scan(&m.ID, &m.Kind, &m.To, &m.Subject, &m.Text, &m.HTML, &status, &m.Attempts, &m.Lease, &m.LastError,
+	err := r.Scan(&m.ID, &m.Kind, &m.To, &m.Subject, &m.Text, &m.HTML, &m.Sealed, &status, &m.Attempts, &m.Lease, &m.LastError,
 		&m.Provider, dbTime{&m.CreatedAt}, dbTime{&m.DueAt}, dbTime{&m.DoneAt})
 	m.Status = mail.Status(status)
 	return m, err
 }
 
-// CreateOutbox implements mail.Store.
+// CreateOutbox implements mail.Store. The outbox hands over subject and
+// bodies sealed (m.Sealed) and the clear columns empty; they are written as
+// given.
 func (db *DB) CreateOutbox(ctx context.Context, m *mail.Mail) error {
-	return db.queryRowW(ctx, `INSERT INTO outbox (kind, to_addr, subject, text_body, html_body, status, created_at, due_at)
-		VALUES (?, ?, ?, ?, ?, 'queued', ?, ?) RETURNING id`,
-		m.Kind, m.To, m.Subject, m.Text, m.HTML, db.dialect.time(m.CreatedAt), db.dialect.time(m.DueAt)).Scan(&m.ID)
+	return db.queryRowW(ctx, `INSERT INTO outbox (kind, to_addr, subject, text_body, html_body, sealed, status, created_at, due_at)
+		VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?) RETURNING id`,
+		m.Kind, m.To, m.Subject, m.Text, m.HTML, m.Sealed, db.dialect.time(m.CreatedAt), db.dialect.time(m.DueAt)).Scan(&m.ID)
 }
 
 // ClaimOutbox implements mail.Store in one statement. On PostgreSQL, FOR
@@ -69,10 +71,14 @@ func collectMail(rows *sql.Rows) ([]mail.Mail, error) {
 }
 
 // MarkOutboxSent implements mail.Store. A mail counts as sent even if its
-// lease ran out meanwhile: a server accepted it.
-func (db *DB) MarkOutboxSent(ctx context.Context, id int64, lease string, at time.Time, provider string) error {
-	_, err := db.exec(ctx, `UPDATE outbox SET status = 'sent', done_at = ?, provider = ?, lease = '', last_error = ''
-		WHERE id = ? AND status = 'queued'`, db.dialect.time(at), provider, id)
+// lease ran out meanwhile: a server accepted it. Wiping clears the sealed
+// value and the clear columns (mail queued before sealing).
+func (db *DB) MarkOutboxSent(ctx context.Context, id int64, lease string, at time.Time, provider string, wipe bool) error {
+	q := `UPDATE outbox SET status = 'sent', done_at = ?, provider = ?, lease = '', last_error = ''`
+	if wipe {
+		q += `, sealed = NULL, subject = '', text_body = '', html_body = ''`
+	}
+	_, err := db.exec(ctx, q+` WHERE id = ? AND status = 'queued'`, db.dialect.time(at), provider, id)
 	return err
 }
 
