@@ -9,6 +9,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/pepper"
 	"github.com/keyshift/keyshift/internal/store"
 )
 
@@ -66,9 +67,8 @@ func adminMailCmd(ctx context.Context, e *env, args []string) error {
 	if err := db.CheckSchema(ctx); err != nil {
 		return err
 	}
-	ms, err := db.FindOutbox(ctx, mail.Filter{
-		Statuses: []mail.Status{mail.StatusQueued, mail.StatusFailed}, Troubled: !*all, Limit: *limit,
-	})
+	filter := mail.Filter{Statuses: []mail.Status{mail.StatusQueued, mail.StatusFailed}, Troubled: !*all, Limit: *limit}
+	ms, err := findMail(ctx, e, cfg, db, filter)
 	if err != nil {
 		return err
 	}
@@ -87,6 +87,29 @@ func adminMailCmd(ctx context.Context, e *env, args []string) error {
 			m.CreatedAt.Format(time.RFC3339), next, m.To, m.Kind, m.Subject, oneLine(m.LastError))
 	}
 	return tw.Flush()
+}
+
+// findMail lists the outbox's mail with subjects opened under the pepper.
+// Without a pepper (none configured on PostgreSQL, or the file beside a
+// SQLite database is missing) the list still comes, subjects shown sealed:
+// what is stuck and why matters more than what it says.
+func findMail(ctx context.Context, e *env, cfg config.Config, db *store.DB, f mail.Filter) ([]mail.Mail, error) {
+	src := pepper.Source{Value: cfg.Pepper, File: cfg.PepperFile, Previous: cfg.PreviousPeppers}
+	if driver, dsn := cfg.DatabaseDriver(); driver == "sqlite" {
+		src.SQLitePath = dsn
+	}
+	p, err := pepper.Load(src)
+	if err == nil {
+		return mail.NewOutbox(db, nil, mail.WithKeys(p.Keys(mail.SealPurpose))).Find(ctx, f)
+	}
+	fmt.Fprintf(e.stderr, "keyshift admin mail: subjects are sealed and shown as such: %v\n", err)
+	ms, err := db.FindOutbox(ctx, f)
+	for i := range ms {
+		if len(ms[i].Sealed) > 0 {
+			ms[i].Subject = "(sealed)"
+		}
+	}
+	return ms, err
 }
 
 // oneLine keeps an SMTP error on one short line of the table.

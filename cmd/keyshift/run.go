@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -22,8 +23,11 @@ type command struct {
 // call run exactly as main does.
 type env struct {
 	getenv func(string) string
-	stdout io.Writer
-	stderr io.Writer
+	// environ lists the process's variables as os.Environ does; serve warns
+	// about the KEYSHIFT_* ones that are no setting (and that getenv sees).
+	environ func() []string
+	stdout  io.Writer
+	stderr  io.Writer
 }
 
 var commands []command
@@ -49,7 +53,7 @@ var errUsage = errors.New("usage")
 // run is main without the process: it returns the exit code (0 ok, 1
 // failure, 2 usage).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	e := &env{getenv: getenv, stdout: stdout, stderr: stderr}
+	e := &env{getenv: getenv, environ: os.Environ, stdout: stdout, stderr: stderr}
 	if len(args) < 2 || args[1] == "-h" || args[1] == "--help" || args[1] == "help" {
 		usage(stdout)
 		if len(args) < 2 {

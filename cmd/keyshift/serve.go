@@ -16,16 +16,32 @@ import (
 )
 
 func serveCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "serve", "serve [--config FILE]")
+	fs := newFlagSet(e, "serve", "serve [--config FILE] [--dev]")
 	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it; see docs/configuration.md)")
+	dev := fs.Bool("dev", false, "development mode, as KEYSHIFT_DEV=true: without SMTP, mail is kept for /dev/mail. Never in production")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath, e.getenv)
+	getenv := e.getenv
+	if *dev {
+		getenv = func(k string) string {
+			if k == "KEYSHIFT_DEV" {
+				return "true"
+			}
+			return e.getenv(k)
+		}
+	}
+	cfg, err := config.Load(*cfgPath, getenv)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg.Log, e.stderr)
+	for _, w := range config.UnknownVariables(variableNames(e)) {
+		log.Warn(w)
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn("config: " + w.String())
+	}
 	s, err := server.New(ctx, cfg, server.Options{Log: log})
 	if err != nil {
 		return err
@@ -35,16 +51,29 @@ func serveCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen (KEYSHIFT_LISTEN): %w", err)
 	}
-	log.Info("keyshift is ready", "origin", cfg.Origin, "listen", ln.Addr().String(), "database", s.DB.Dialect(),
-		"rp_id", cfg.RPID, "version", Version)
-	if len(cfg.SMTPURLs) == 0 {
-		log.Info("no SMTP configured: mail is kept by the dev mailer")
+	ready := []any{"origin", cfg.Origin, "listen", ln.Addr().String(), "database", s.DB.Dialect(),
+		"rp_id", cfg.RPID, "mail", cfg.MailTransport(), "version", Version}
+	if a := s.MetricsAddr(); a != nil {
+		ready = append(ready, "metrics_listen", a.String())
 	}
+	log.Info("keyshift is ready", ready...)
 	if err := s.Serve(ctx, ln); err != nil {
 		return err
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// variableNames returns the names of the process's environment variables
+// that getenv also sees (tests give run a getenv of their own).
+func variableNames(e *env) []string {
+	var names []string
+	for _, kv := range e.environ() {
+		if name, _, _ := strings.Cut(kv, "="); e.getenv(name) != "" {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // newLogger builds the structured logger: JSON when stderr is not a

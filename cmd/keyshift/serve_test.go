@@ -40,8 +40,25 @@ func TestServeRefusesABadConfiguration(t *testing.T) {
 		},
 		{
 			name: "refuses an RP ID that is not the origin's host or a parent of it",
-			env:  map[string]string{"KEYSHIFT_ORIGIN": "https://login.example.com", "KEYSHIFT_RP_ID": "evil.com"},
+			env: map[string]string{"KEYSHIFT_ORIGIN": "https://login.example.com", "KEYSHIFT_RP_ID": "evil.com",
+				"KEYSHIFT_SMTP_URL": "smtp://mail.example.com:587"},
 			want: []problem{{"rp_id", "KEYSHIFT_RP_ID", `"evil.com" is neither the origin's host "login.example.com" nor a parent domain of it`}},
+		},
+		{
+			name: "refuses a public origin whose SMTP variable is misspelt",
+			env: map[string]string{"KEYSHIFT_ORIGIN": "https://login.example.com",
+				"KEYSHIFT_SMTP_ULR": "smtp://mail.example.com:587"},
+			want: []problem{{"smtp_url", "KEYSHIFT_SMTP_URL", "no sign-in link, code or notice could be delivered"}},
+		},
+		{
+			name: "refuses to trust every peer as a proxy",
+			env:  map[string]string{"KEYSHIFT_TRUSTED_PROXIES": "0.0.0.0/0"},
+			want: []problem{{"trusted_proxies", "KEYSHIFT_TRUSTED_PROXIES", "0.0.0.0/0 trusts every peer"}},
+		},
+		{
+			name: "refuses a pepper too short, without showing it",
+			env:  map[string]string{"KEYSHIFT_PEPPER": "c2VjcmV0LXBlcHBlcg=="},
+			want: []problem{{"pepper", "KEYSHIFT_PEPPER", "at least 32 bytes"}},
 		},
 		{
 			name: "refuses a session idle timeout that is not a duration",
@@ -52,6 +69,7 @@ func TestServeRefusesABadConfiguration(t *testing.T) {
 			name: "reports every problem at once",
 			env: map[string]string{
 				"KEYSHIFT_ORIGIN":               "https://login.example.com",
+				"KEYSHIFT_SMTP_URL":             "smtp://mail.example.com:587",
 				"KEYSHIFT_RP_ID":                "evil.com",
 				"KEYSHIFT_SESSION_IDLE_TIMEOUT": "abc",
 				"KEYSHIFT_LISTEN":               "nowhere",
@@ -291,8 +309,8 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	t.Parallel()
 	const signins = 10
 	addr := freeAddr(t)
-	base := "http://" + addr
 	_, port, _ := net.SplitHostPort(addr)
+	base := "http://localhost:" + port // the origin's host, or keyshift answers 421
 	env := map[string]string{
 		"KEYSHIFT_LISTEN":             addr,
 		"KEYSHIFT_ORIGIN":             "http://localhost:" + port,
@@ -309,7 +327,9 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 		defer close(exited)
 		code = run(ctx, []string{"keyshift", "serve"}, envOf(env), &stdout, &stderr)
 	}()
-	tr := &http.Transport{ExpectContinueTimeout: time.Minute}
+	tr := &http.Transport{ExpectContinueTimeout: time.Minute, DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr) // localhost may mean ::1 first; keyshift is on 127.0.0.1
+	}}
 	c := &http.Client{Transport: tr, Timeout: time.Minute}
 	t.Cleanup(func() {
 		cancel()

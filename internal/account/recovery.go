@@ -10,7 +10,8 @@ import (
 // Recovery codes: a set of single-use codes a member stores offline to sign
 // in when their passkeys and password are out of reach. A code is 10
 // characters of Crockford's base32 (50 random bits), shown as xxxxx-xxxxx;
-// only HashToken of its canonical form is stored. Guessing one is slowed by
+// only a peppered HMAC of its canonical form is stored (recoveryhash.go).
+// Guessing one is slowed by
 // the password throttles (a code is a password-like secret), and 50 bits
 // against those limits is out of reach.
 const (
@@ -28,13 +29,16 @@ const (
 // never stored nor shown again.
 func (s *Service) GenerateRecoveryCodes(ctx context.Context, userID string, c Client) ([]string, error) {
 	codes := make([]string, RecoveryCodeCount)
-	hashes := make([][]byte, RecoveryCodeCount)
+	raws := make([]string, RecoveryCodeCount)
 	for i := range codes {
-		raw := s.newRecoveryCode()
-		codes[i] = raw[:5] + "-" + raw[5:]
-		hashes[i] = HashToken(raw)
+		raws[i] = s.newRecoveryCode()
+		codes[i] = raws[i][:5] + "-" + raws[i][5:]
 	}
-	err := s.Store.InTx(ctx, func(ctx context.Context) error {
+	hashes, err := s.hashRecoveryCodes(userID, raws)
+	if err != nil {
+		return nil, err
+	}
+	err = s.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.ReplaceRecoveryCodes(ctx, userID, hashes, s.Now()); err != nil {
 			return err
 		}
@@ -122,7 +126,7 @@ func (s *Service) SigninRecoveryCode(ctx context.Context, emailIn, codeIn string
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
 		// An unknown address runs the same statement against an id no
 		// user has: the same work, and nothing to find.
-		if err := s.Store.UseRecoveryCode(ctx, userID, HashToken(code)); err != nil {
+		if err := s.Store.UseRecoveryCode(ctx, userID, s.recoveryCodeCandidates(userID, code)); err != nil {
 			return err
 		}
 		left, err := s.Store.CountRecoveryCodes(ctx, u.ID)

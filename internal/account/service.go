@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyshift/keyshift/internal/password"
+	"github.com/keyshift/keyshift/internal/pepper"
 	"github.com/keyshift/keyshift/internal/throttle"
 )
 
@@ -70,11 +71,12 @@ type Store interface {
 	AppendEvent(ctx context.Context, e *Event) error
 
 	// ReplaceRecoveryCodes deletes the user's recovery codes and stores
-	// hashes as the new set.
-	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, at time.Time) error
-	// UseRecoveryCode deletes the user's code with that hash in one
-	// statement; ENotFound when there is none (unknown or used already).
-	UseRecoveryCode(ctx context.Context, userID string, hash []byte) error
+	// codes as the new set.
+	ReplaceRecoveryCodes(ctx context.Context, userID string, codes []RecoveryCodeHash, at time.Time) error
+	// UseRecoveryCode deletes the user's code whose hash is one of hashes
+	// (the forms one typed code can be stored in) in one statement;
+	// ENotFound when there is none (unknown or used already).
+	UseRecoveryCode(ctx context.Context, userID string, hashes [][]byte) error
 	// CountRecoveryCodes says how many unused codes the user has.
 	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
 
@@ -175,6 +177,10 @@ type Service struct {
 	// SignupClosed refuses Signup (signup.open: false). The zero value
 	// keeps sign-up open, as the default configuration does.
 	SignupClosed bool
+	// RecoveryKeys hash recovery codes (recoveryhash.go): the key derived
+	// from the current pepper first, then the previous peppers' keys
+	// (RecoveryKeysFrom). Without any, codes cannot be made.
+	RecoveryKeys []pepper.Key
 }
 
 // SigninResult is a new session and the token that proves it. The token is

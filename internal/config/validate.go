@@ -248,10 +248,6 @@ func (c Config) Warnings() []Problem {
 				"name the client's address in X-Forwarded-For. Prefer the proxies' exact addresses", p, min)})
 		}
 	}
-	if c.MailTransport() == MailLog && c.Mail != MailLog {
-		ws = append(ws, Problem{Key: "smtp_url", Msg: "is not set: mail is NOT delivered (sign-in links, codes and notices " +
-			"are only counted in the outbox as undeliverable). Set smtp_url, or run with --dev (dev: true) to read mail at /dev/mail"})
-	}
 	return ws
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
@@ -25,6 +26,7 @@ import (
 	"github.com/keyshift/keyshift/internal/notice"
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/password"
+	"github.com/keyshift/keyshift/internal/pepper"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/throttle"
 	"github.com/keyshift/keyshift/internal/web"
@@ -42,6 +44,9 @@ type Server struct {
 	// Outbox queues mail; the worker Serve runs delivers it.
 	Outbox     *mail.Outbox
 	mailWorker *mail.Worker
+	// metricsLn serves /metrics alone when metrics_listen is set.
+	metricsLn net.Listener
+	registry  *prometheus.Registry
 }
 
 // Options adjust assembly for tests and benchmarks.
@@ -68,15 +73,80 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, f := range db.MadePrivate() {
+		o.Log.Warn("a database file was readable by other users; it is now readable by its owner only", "file", f)
+	}
 	s, err := assemble(ctx, cfg, db, o)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	if cfg.MetricsListen != "" {
+		// Bound here, not in Serve, so a taken port stops the start.
+		if s.metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("metrics_listen (KEYSHIFT_METRICS_LISTEN): %w", err)
+		}
+	}
 	return s, nil
 }
 
+// MetricsAddr is the address /metrics is served on alone (metrics_listen),
+// or nil when it is not set.
+func (s *Server) MetricsAddr() net.Addr {
+	if s.metricsLn == nil {
+		return nil
+	}
+	return s.metricsLn.Addr()
+}
+
+// loadPepper finds the pepper (package pepper) and says where it came from.
+func loadPepper(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logger) (pepper.Set, error) {
+	src := pepper.Source{Value: cfg.Pepper, File: cfg.PepperFile, Previous: cfg.PreviousPeppers, Create: true}
+	if driver, dsn := cfg.DatabaseDriver(); driver == "sqlite" {
+		src.SQLitePath = dsn
+	}
+	if cfg.Dev {
+		src.DevFallback = func() ([]byte, error) { return db.ServerKey(ctx, "dev-pepper", 32) }
+	}
+	l, err := pepper.Load(src)
+	if err != nil {
+		return pepper.Set{}, fmt.Errorf("pepper: %w", err)
+	}
+	switch {
+	case l.Created:
+		log.Warn("made a pepper beside the database: back it up, apart from the database; without it recovery codes and queued mail are lost",
+			"file", l.From)
+	case l.Tightened:
+		log.Warn("the pepper file was readable by other users; it is now readable by its owner only", "file", l.From)
+	case src.DevFallback != nil && l.From == "database (dev mode)":
+		log.Warn("dev mode: the pepper is kept in the database, which defeats it; set KEYSHIFT_PEPPER outside dev mode")
+	}
+	log.Info("pepper loaded", "from", l.From, "id", l.Current.ID(), "previous", len(l.Previous))
+	if len(l.Previous) > 0 {
+		if n, err := db.CountRecoveryCodesByPepper(ctx); err == nil {
+			log.Info("recovery codes by pepper: keep a previous pepper until no code needs it", "current", n[l.Current.ID()],
+				"by_previous_or_unpeppered", sumOthers(n, l.Current.ID()))
+		}
+	}
+	return l.Set, nil
+}
+
+func sumOthers(n map[string]int, except string) int {
+	total := 0
+	for id, c := range n {
+		if id != except {
+			total += c
+		}
+	}
+	return total
+}
+
 func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (*Server, error) {
+	peppers, err := loadPepper(ctx, cfg, db, o.Log)
+	if err != nil {
+		return nil, err
+	}
 	deviceKey, err := db.ServerKey(ctx, "device-cookie", 32)
 	if err != nil {
 		return nil, fmt.Errorf("loading the device-cookie key: %w", err)
@@ -89,7 +159,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	accounts := &account.Service{
 		Store: db, Hasher: hasher, Limiter: &throttle.Limiter{Store: db, Now: o.Now},
 		IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout,
-		Now: o.Now, Log: o.Log, SignupClosed: !cfg.Signup.Open,
+		Now: o.Now, Log: o.Log, SignupClosed: !cfg.Signup.Open, RecoveryKeys: account.RecoveryKeysFrom(peppers),
 	}
 	decoyKey, err := db.ServerKey(ctx, "passkey-decoy", 32)
 	if err != nil {
@@ -110,7 +180,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
-	outbox, worker, err := newMail(cfg, db, o)
+	outbox, worker, err := newMail(cfg, db, o, peppers)
 	if err != nil {
 		return nil, err
 	}
@@ -118,32 +188,50 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	accounts.Notices, passkeys.Notices = notices, notices
 	verify := emailverify.New(emailverify.Config{Origin: cfg.Origin, Site: cfg.RPName}, db, accounts, outbox)
 	accounts.Verifier = verify
-	codeKey, err := db.ServerKey(ctx, "email-code", 32)
-	if err != nil {
-		return nil, fmt.Errorf("loading the email-code key: %w", err)
-	}
+	// From the pepper, not server_keys: with a database copy and its key,
+	// a live flow's 6-digit code would fall to a million HMACs.
+	codeKey := peppers.Current.Key(emailCodePurpose)
 	email := emailauth.New(emailauth.Config{
 		Origin: cfg.Origin, Site: cfg.RPName, SignupOpen: cfg.Signup.Open, CodeKey: codeKey,
 	}, db, accounts, outbox)
 	change := emailchange.New(emailchange.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout},
 		db, accounts, outbox, notices)
-	w, err := web.New(web.Options{
+	opts := web.Options{
 		Config: cfg, Accounts: accounts, Passkeys: passkeys, Health: db, DeviceKey: deviceKey,
-		Log: o.Log, Registry: o.Registry, HashGate: gate, Mail: outbox, Email: email,
+		Log: o.Log, Registry: o.Registry, HashGate: gate, Email: email,
 		Verify: verify, EmailChange: change,
-	})
+	}
+	if cfg.MailTransport() == config.MailDev {
+		opts.Mail = outbox // /dev/mail only where the dev mailer keeps the mail
+	}
+	w, err := web.New(opts)
 	if err != nil {
 		return nil, err
 	}
 	return &Server{Config: cfg, DB: db, Accounts: accounts, Passkeys: passkeys, Web: w, Gate: gate, Log: o.Log,
-		Outbox: outbox, mailWorker: worker}, nil
+		Outbox: outbox, mailWorker: worker, registry: o.Registry}, nil
 }
 
-// newMail builds the outbox and its worker: SMTP delivery through
-// cfg.SMTPURLs in order, or the dev mailer when there are none.
-func newMail(cfg config.Config, db *store.DB, o Options) (*mail.Outbox, *mail.Worker, error) {
-	var sender mail.Sender = mail.DevSender{Log: o.Log}
-	if len(cfg.SMTPURLs) > 0 {
+// emailCodePurpose is the HKDF label of the key email sign-in codes are
+// hashed under (see pepper.Key).
+const emailCodePurpose = "email-codes"
+
+// newMail builds the outbox, sealed under the pepper, and its worker, with
+// the transport cfg.MailTransport decided: SMTP through cfg.SMTPURLs in
+// order, the dev mailer (dev mode), or none (mail: log).
+func newMail(cfg config.Config, db *store.DB, o Options, peppers pepper.Set) (*mail.Outbox, *mail.Worker, error) {
+	outboxOpts := []mail.OutboxOption{mail.WithKeys(peppers.Keys(mail.SealPurpose))}
+	var sender mail.Sender
+	switch cfg.MailTransport() {
+	case config.MailDev:
+		sender = mail.DevSender{Log: o.Log}
+		outboxOpts = append(outboxOpts, mail.KeepSentMail())
+		o.Log.Warn("dev mode without SMTP: mail is not sent but kept for /dev/mail, sealed, until the 7-day purge")
+	case config.MailLog:
+		sender = mail.LogSender{Log: o.Log}
+		o.Log.Warn("NO MAIL IS DELIVERED: no SMTP server is configured (KEYSHIFT_SMTP_URL). Sign-in links, codes and notices " +
+			"stay in the outbox as undeliverable; set KEYSHIFT_SMTP_URL, or run with --dev to read them at /dev/mail")
+	default:
 		var opts []mail.SMTPOption
 		if cfg.SMTPCAFile != "" {
 			roots, err := mail.LoadCAFile(cfg.SMTPCAFile)
@@ -158,13 +246,18 @@ func newMail(cfg config.Config, db *store.DB, o Options) (*mail.Outbox, *mail.Wo
 		}
 		sender = s
 	}
-	outbox := mail.NewOutbox(db, o.Now)
+	outbox := mail.NewOutbox(db, o.Now, outboxOpts...)
 	metrics := mail.NewMetrics(o.Registry, db)
 	return outbox, mail.NewWorker(outbox, sender, o.MailPolicy, o.Log, metrics), nil
 }
 
-// Close releases the database.
-func (s *Server) Close() error { return s.DB.Close() }
+// Close releases the database, and the metrics listener if Serve never ran.
+func (s *Server) Close() error {
+	if s.metricsLn != nil {
+		s.metricsLn.Close()
+	}
+	return s.DB.Close()
+}
 
 // shutdownGrace is how long in-flight requests get to finish after SIGTERM.
 const shutdownGrace = 20 * time.Second
@@ -180,11 +273,51 @@ const spentKeptAfterExpiry = 5 * time.Minute
 // janitorEvery is how often expired sessions and stale throttle keys go.
 const janitorEvery = 10 * time.Minute
 
-// Serve answers HTTP on ln until ctx ends, then stops accepting, lets
-// in-flight requests finish (up to shutdownGrace) and returns.
+// Serve answers HTTP on ln — and /metrics alone on the metrics_listen
+// address, when set — until ctx ends, then stops accepting, lets in-flight
+// requests finish (up to shutdownGrace) and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{
-		Handler:           s.Web,
+	go s.janitor(ctx)
+	mailCtx, stopMail := context.WithCancel(ctx)
+	mailDone := make(chan struct{})
+	go func() { s.mailWorker.Run(mailCtx); close(mailDone) }()
+	defer func() { stopMail(); <-mailDone }() // sends under way finish and are recorded
+	servers := []*http.Server{s.httpServer(ctx, s.Web)}
+	listeners := []net.Listener{ln}
+	if s.metricsLn != nil {
+		servers = append(servers, s.httpServer(ctx, s.metricsHandler()))
+		listeners = append(listeners, s.metricsLn)
+	}
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	var err error
+	running := len(servers)
+	select {
+	case err = <-errc: // one stopped by itself: stop the other too
+		running--
+	case <-ctx.Done():
+		s.Log.Info("shutting down: finishing in-flight requests", "grace", shutdownGrace)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	for _, srv := range servers {
+		err = errors.Join(err, srv.Shutdown(sctx))
+	}
+	for range running {
+		if e := <-errc; !errors.Is(e, http.ErrServerClosed) {
+			err = errors.Join(err, e)
+		}
+	}
+	return err
+}
+
+// httpServer is an http.Server for h with keyshift's limits: slow clients
+// and huge headers cannot hold connections or memory.
+func (s *Server) httpServer(ctx context.Context, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -193,26 +326,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	go s.janitor(ctx)
-	mailCtx, stopMail := context.WithCancel(ctx)
-	mailDone := make(chan struct{})
-	go func() { s.mailWorker.Run(mailCtx); close(mailDone) }()
-	defer func() { stopMail(); <-mailDone }() // sends under way finish and are recorded
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	s.Log.Info("shutting down: finishing in-flight requests", "grace", shutdownGrace)
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	err := hs.Shutdown(sctx)
-	if e := <-errc; !errors.Is(e, http.ErrServerClosed) {
-		err = errors.Join(err, e)
-	}
-	return err
+}
+
+// metricsHandler serves /metrics alone, for metrics_listen: the operator
+// chose an address only monitoring reaches, so it asks no token.
+func (s *Server) metricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	return mux
 }
 
 // janitor deletes what can no longer be used, so tables stay small.

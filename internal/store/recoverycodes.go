@@ -2,20 +2,24 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"strings"
 	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
 )
 
 // ReplaceRecoveryCodes implements account.Store: the old set goes and the
 // new one arrives in the caller's transaction, so a member never holds two
 // sets, nor none after a failed regeneration.
-func (db *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, at time.Time) error {
+func (db *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, codes []account.RecoveryCodeHash, at time.Time) error {
 	return db.InTx(ctx, func(ctx context.Context) error {
 		if _, err := db.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
 			return err
 		}
-		for _, h := range hashes {
-			if _, err := db.exec(ctx, `INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)`,
-				userID, h, db.dialect.time(at)); err != nil {
+		for _, c := range codes {
+			if _, err := db.exec(ctx, `INSERT INTO recovery_codes (user_id, code_hash, pepper_id, created_at) VALUES (?, ?, ?, ?)`,
+				userID, c.Hash, c.PepperID, db.dialect.time(at)); err != nil {
 				return err
 			}
 		}
@@ -23,13 +27,44 @@ func (db *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []
 	})
 }
 
-// UseRecoveryCode implements account.Store: one DELETE … RETURNING, so of
-// concurrent redemptions of one code exactly one gets the row.
-func (db *DB) UseRecoveryCode(ctx context.Context, userID string, hash []byte) error {
+// UseRecoveryCode implements account.Store: one DELETE … RETURNING over
+// every form the code may be stored in, so of concurrent redemptions of one
+// code exactly one gets the row.
+func (db *DB) UseRecoveryCode(ctx context.Context, userID string, hashes [][]byte) error {
+	if len(hashes) == 0 {
+		return scanErr(sql.ErrNoRows, "recovery code")
+	}
+	args := make([]any, 0, len(hashes)+1)
+	args = append(args, userID)
+	for _, h := range hashes {
+		args = append(args, h)
+	}
 	var got string
-	err := db.queryRowW(ctx, `DELETE FROM recovery_codes WHERE user_id = ? AND code_hash = ? RETURNING user_id`,
-		userID, hash).Scan(&got)
+	err := db.queryRowW(ctx, `DELETE FROM recovery_codes WHERE user_id = ? AND code_hash IN (?`+strings.Repeat(", ?", len(hashes)-1)+`)
+		RETURNING user_id`, args...).Scan(&got)
 	return scanErr(err, "recovery code")
+}
+
+// CountRecoveryCodesByPepper counts every member's unused recovery codes by
+// the id of the pepper they were made under ("" for the plain SHA-256 of
+// codes made before peppers), so an operator who rotated the pepper sees
+// when no code needs the old one any more.
+func (db *DB) CountRecoveryCodesByPepper(ctx context.Context) (map[string]int, error) {
+	rows, err := db.query(ctx, `SELECT pepper_id, COUNT(*) FROM recovery_codes GROUP BY pepper_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
 }
 
 // CountRecoveryCodes implements account.Store.

@@ -7,6 +7,8 @@ package servertest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -72,6 +74,11 @@ func Start(t testing.TB, database string, opts ...Option) *Instance {
 	cfg.Origin = "http://localhost:" + strconv.Itoa(port)
 	cfg.Password.ArgonMemoryKiB = 8192
 	cfg.Password.ArgonIterations = 1
+	if strings.HasPrefix(database, "postgres") {
+		// PostgreSQL has no file to keep a pepper beside; every instance on
+		// one database (several nodes) gets the same one, as operators do.
+		cfg.Pepper = PepperFor(database)
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -99,6 +106,14 @@ func Start(t testing.TB, database string, opts ...Option) *Instance {
 		s.Close()
 	})
 	return &Instance{Server: s, URL: cfg.Origin, Clock: clock}
+}
+
+// PepperFor returns the pepper Start gives every instance on a PostgreSQL
+// database: the same for the same database, so several instances act as
+// nodes of one deployment.
+func PepperFor(database string) string {
+	sum := sha256.Sum256([]byte("keyshift servertest pepper\x00" + database))
+	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
 type testWriter struct{ t testing.TB }
@@ -154,7 +169,8 @@ func (r *Response) ErrorCode() string {
 	return e.Error.Code
 }
 
-// Do sends a request with a raw body and headers and reads the answer.
+// Do sends a request with a raw body and headers and reads the answer. A
+// "Host" header replaces the Host the request is sent with.
 func (c *Client) Do(method, path string, body []byte, header http.Header) *Response {
 	c.t.Helper()
 	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
@@ -163,6 +179,9 @@ func (c *Client) Do(method, path string, body []byte, header http.Header) *Respo
 	}
 	for k, vs := range header {
 		req.Header[k] = vs
+	}
+	if h := header.Get("Host"); h != "" {
+		req.Host = h // what a page on another name that resolves here sends
 	}
 	res, err := c.HTTP.Do(req)
 	if err != nil {
