@@ -212,8 +212,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		err = s.health.CheckSchema(ctx)
 	}
 	if err != nil {
+		// The reason names the database's user, name and address: the log
+		// only, never the answer (issue 18.11).
 		s.log.WarnContext(ctx, "not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

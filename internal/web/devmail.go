@@ -4,10 +4,8 @@ import (
 	"context"
 	"html/template"
 	"net/http"
-	"net/netip"
-	"net/url"
-	"strings"
 
+	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/mail"
 )
 
@@ -19,31 +17,18 @@ type DevMail interface {
 // devMailShown is how many mails /dev/mail lists.
 const devMailShown = 50
 
-// devMailAllowed reports whether /dev/mail may be served: only in dev mode
-// or when the origin is this machine, because the page shows every sign-in
-// link keyshift mails.
+// devMailAllowed reports whether /dev/mail may be served: only with the dev
+// mailer, which runs in dev mode (dev: true, set explicitly) without SMTP,
+// because the page shows every sign-in link keyshift mails. A loopback
+// origin alone is not enough (issue 20.6): DNS rebinding reached it from any
+// web page, and with SMTP configured the page showed real members' links.
 func (s *Server) devMailAllowed() bool {
-	if s.mail == nil {
-		return false
-	}
-	if s.cfg.Dev {
-		return true
-	}
-	u, err := url.Parse(s.cfg.Origin)
-	if err != nil {
-		return false
-	}
-	host := u.Hostname()
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
+	return s.mail != nil && s.cfg.MailTransport() == config.MailDev
 }
 
-// devMail is GET /dev/mail: the mails the outbox holds, newest first. With
-// no SMTP server configured they were "delivered" to the dev mailer and this
-// is where to read them.
+// devMail is GET /dev/mail: the mails the outbox holds, opened, newest
+// first. In dev mode without SMTP they were "delivered" to the dev mailer and
+// this is where to read them.
 func (s *Server) devMail(w http.ResponseWriter, r *http.Request) {
 	if !s.devMailAllowed() {
 		s.notFoundPage(w, r)
@@ -69,7 +54,7 @@ var devMailPage = template.Must(template.New("devmail").Parse(`<!doctype html>
 <head><meta charset="utf-8"><title>Dev mailer — keyshift</title></head>
 <body>
 <h1>Dev mailer</h1>
-<p>No SMTP server is configured (KEYSHIFT_SMTP_URL), so mail is kept here instead of being sent. Newest first.</p>
+<p>Dev mode without an SMTP server (KEYSHIFT_SMTP_URL): mail is kept here, sealed in the outbox, instead of being sent. Newest first.</p>
 {{range .}}
 <article id="mail-{{.ID}}">
 <h2>{{.Subject}}</h2>

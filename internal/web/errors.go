@@ -31,6 +31,7 @@ var statusOf = map[account.Code]int{
 	account.EThrottled:          http.StatusTooManyRequests,
 	account.EBusy:               http.StatusServiceUnavailable,
 	account.ECrossOrigin:        http.StatusForbidden,
+	account.EMisdirected:        http.StatusMisdirectedRequest,
 	account.EMethodNotAllowed:   http.StatusMethodNotAllowed,
 	account.EInternal:           http.StatusInternalServerError,
 }

@@ -79,12 +79,12 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /dev/mail", s.devMail) // 404 unless dev mode or a localhost origin
+	mux.Handle("GET /metrics", s.metricsGate(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))) // admin token or local (host.go)
+	mux.HandleFunc("GET /dev/mail", s.devMail)                                                  // 404 unless the dev mailer runs
 
 	mux.HandleFunc("/", s.notFoundPage)
 
-	return s.observe(s.secure(s.crossOrigin(mux)))
+	return s.observe(s.secure(s.hostCheck(s.crossOrigin(mux))))
 }
 
 // apiFallback answers API paths no route matched: 405 with Allow when the

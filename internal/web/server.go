@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -70,6 +71,7 @@ type Server struct {
 	msg       *catalog
 	pages     *pages
 	handler   http.Handler
+	badHop    sync.Once // logs the first X-Forwarded-For hop that is no address (request.go)
 }
 
 // New builds a Server and its routes.
