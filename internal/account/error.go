@@ -44,6 +44,10 @@ const (
 	EEmailVerified Code = "email_already_verified"
 )
 
+// EMisdirected answers a request whose Host is not the origin's host (a DNS
+// rebinding page, or a proxy that does not pass Host on).
+const EMisdirected Code = "misdirected_request"
+
 // Error is keyshift's one error type: a stable Code for machines, an optional
 // Reason refining it (e.g. weak_password/too_short), an optional Field the
 // error concerns (for forms), and the wrapped cause, which is logged but

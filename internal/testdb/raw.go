@@ -1,0 +1,27 @@
+package testdb
+
+import (
+	"database/sql"
+	"strings"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Raw opens database (as Each gives it) with database/sql directly, to read
+// what no store method returns: raw rows, every table. It is closed when
+// the test ends.
+func Raw(t testing.TB, database string) *sql.DB {
+	t.Helper()
+	driver, dsn := "pgx", database
+	if path, ok := strings.CutPrefix(database, "sqlite:"); ok {
+		driver, dsn = "sqlite", path
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
