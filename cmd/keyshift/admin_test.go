@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/pepper"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
@@ -77,4 +78,43 @@ func TestAdminUsage(t *testing.T) {
 	if r := runCmd(t, context.Background(), nil, "admin", "nope"); r.code != 2 || !strings.Contains(r.stderr, `unknown subcommand "nope"`) {
 		t.Errorf("admin nope: code %d, stderr %q", r.code, r.stderr)
 	}
+}
+
+// TestAdminMailOpensSealedSubjects: the outbox keeps subjects sealed under
+// the pepper; admin mail opens them with the configured pepper, and without
+// it still lists what is stuck, subjects shown as sealed.
+func TestAdminMailOpensSealedSubjects(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		ctx := context.Background()
+		const secret = "c2VjcmV0IHBlcHBlciBmb3IgdGhlIGFkbWluIG1haWwgdGVzdA=="
+		p, err := pepper.Parse(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := store.Open(ctx, database)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		outbox := mail.NewOutbox(db, nil, mail.WithKeys(pepper.Set{Current: p}.Keys(mail.SealPurpose)))
+		msg := mail.Message{To: "ada@example.com", Kind: "signin", Subject: "Your sign-in code: 123456", Text: "code 123456"}
+		if err := db.InTx(ctx, func(ctx context.Context) error { return outbox.Enqueue(ctx, msg) }); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := mail.NewWorker(outbox, mail.LogSender{}, mail.Policy{}, nil, nil).RunOnce(ctx); n != 1 || err != nil {
+			t.Fatalf("RunOnce = %d, %v", n, err)
+		}
+
+		r := runCmd(t, ctx, map[string]string{"KEYSHIFT_DATABASE": database, "KEYSHIFT_PEPPER": secret}, "admin", "mail")
+		if r.code != 0 || !strings.Contains(r.stdout, "Your sign-in code: 123456") || !strings.Contains(r.stdout, "not delivered") {
+			t.Errorf("with the pepper: code %d, stdout:\n%s\nstderr: %s", r.code, r.stdout, r.stderr)
+		}
+		r = runCmd(t, ctx, map[string]string{"KEYSHIFT_DATABASE": database}, "admin", "mail")
+		if r.code != 0 || strings.Contains(r.stdout, "123456") || !strings.Contains(r.stdout, "(sealed)") ||
+			!strings.Contains(r.stdout, "ada@example.com") || !strings.Contains(r.stderr, "sealed") {
+			t.Errorf("without the pepper: code %d, stdout:\n%s\nstderr: %s", r.code, r.stdout, r.stderr)
+		}
+	})
 }
