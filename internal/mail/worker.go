@@ -145,10 +145,11 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 // deliver sends one claimed mail and records what happened. Marking sent
 // comes only after the server accepted the mail.
 func (w *Worker) deliver(ctx context.Context, m Mail) {
+	// A mail this node cannot open was sealed under a pepper it lacks: in
+	// a rolling rotation another node may have it, so it is retried (and
+	// given up after MaxAttempts like any failing mail), never sent garbled.
 	provider, err := "", w.outbox.sealer.open(&m)
-	if err != nil {
-		err = &PermanentError{err}
-	} else {
+	if err == nil {
 		sctx, cancel := context.WithTimeout(ctx, w.policy.SendTimeout)
 		provider, err = w.sender.Send(sctx, m)
 		cancel()

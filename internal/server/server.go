@@ -119,7 +119,7 @@ func loadPepper(ctx context.Context, cfg config.Config, db *store.DB, log *slog.
 			"file", l.From)
 	case l.Tightened:
 		log.Warn("the pepper file was readable by other users; it is now readable by its owner only", "file", l.From)
-	case src.DevFallback != nil && l.From == "database (dev mode)":
+	case l.From == "database (dev mode)":
 		log.Warn("dev mode: the pepper is kept in the database, which defeats it; set KEYSHIFT_PEPPER outside dev mode")
 	}
 	log.Info("pepper loaded", "from", l.From, "id", l.Current.ID(), "previous", len(l.Previous))
