@@ -26,7 +26,7 @@ func privateSQLiteFiles(path string) ([]string, error) {
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("database: sqlite: %w", err)
+		return nil, fmt.Errorf("database sqlite:%s is unreachable: %w", path, err)
 	}
 	f.Close()
 	var fixed []string

@@ -39,6 +39,9 @@ func TestBrowserChangeEmail(t *testing.T) {
 	}
 	b.open(u.RequestURI())
 	b.tab.Run(chromedp.Click(chromedp.CSS("#email-change-confirm")))
+	// The form posts to the landing page's own path, so wait for the answer's
+	// words rather than a new location: reading the page on its way out fails.
+	b.tab.Wait("the confirmation page", `document.querySelector("h1")?.textContent.includes("Email address changed")`)
 	wantWords(t, "the confirmation page", b.message("h1"), "Email address changed")
 	wantWords(t, "the confirmation page", b.tab.Text(".lead"), "nova@example.org")
 
