@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -110,10 +111,13 @@ func associated(m Message) []byte {
 
 // seal returns m's subject and bodies sealed.
 func (s *sealer) seal(m Message) ([]byte, error) {
-	plain, err := json.Marshal(content{Subject: m.Subject, Text: m.Text, HTML: m.HTML})
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // the HTML part as it is: a quarter smaller
+	if err := enc.Encode(content{Subject: m.Subject, Text: m.Text, HTML: m.HTML}); err != nil {
 		return nil, err
 	}
+	plain := buf.Bytes()
 	k := s.current
 	out := make([]byte, 0, 1+len(k.id)+k.aead.NonceSize()+len(plain)+k.aead.Overhead())
 	out = append(out, sealVersion)
