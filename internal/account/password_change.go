@@ -75,8 +75,8 @@ func (s *Service) ChangePassword(ctx context.Context, sw *SessionWithUser, curre
 // into an unthrottled password oracle.
 func (s *Service) checkCurrentPassword(ctx context.Context, u *User, cred *Credential, current string, c Client) error {
 	wrong := &Error{Code: EWrongPassword, Field: "currentPassword", Detail: "the current password is wrong"}
-	checks := s.passwordChecks(u.EmailKey, u, c)
-	if err := s.wait(ctx, checks...); err != nil {
+	keys := s.passwordKeys(u.EmailKey, u, c)
+	if _, err := s.Reserve(ctx, keys.all()...); err != nil {
 		return err
 	}
 	ok := false
@@ -95,14 +95,9 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *User, cred *Crede
 		}
 	}
 	if ok {
-		return s.Limiter.Reset(ctx, checks[1:]...)
+		return s.Succeeded(ctx, keys)
 	}
-	err := s.Store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Limiter.Fail(ctx, checks...); err != nil {
-			return err
-		}
-		return s.event(ctx, &Event{Type: EventPasswordChanged, UserID: u.ID, Outcome: OutcomeFailure, Data: map[string]any{"reason": "wrong_password"}}, c)
-	})
+	err := s.event(ctx, &Event{Type: EventPasswordChanged, UserID: u.ID, Outcome: OutcomeFailure, Data: map[string]any{"reason": "wrong_password"}}, c)
 	if err != nil {
 		return err
 	}

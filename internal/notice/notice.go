@@ -60,7 +60,18 @@ const (
 	KindEmailChanged    = "notice_email_changed"
 	// KindRecoveryCodeUsed: a recovery code signed in (issue 4).
 	KindRecoveryCodeUsed = "notice_recovery_code_used"
+	// KindEmailCodes: wrong email sign-in codes were typed for the
+	// member's address (issue 18).
+	KindEmailCodes = "notice_email_codes"
 )
+
+// EmailCodesFailed tells u that wrong codes were typed for their address in
+// the last day, the last one from c. It implements emailauth.Notifier,
+// which sends it at most once a day. It is sent whatever notify.new_device
+// says: it warns of guessing, not of a sign-in.
+func (n *Notifier) EmailCodesFailed(ctx context.Context, u *account.User, wrong int, c account.Client) error {
+	return n.send(ctx, KindEmailCodes, u, c, map[string]any{"Wrong": wrong})
+}
 
 // RecoveryCodeUsed tells u that a recovery code signed in to their account
 // and how many are left. It is sent whatever notify.new_device says: a

@@ -124,7 +124,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	}
 	email := emailauth.New(emailauth.Config{
 		Origin: cfg.Origin, Site: cfg.RPName, SignupOpen: cfg.Signup.Open, CodeKey: codeKey,
-	}, db, accounts, outbox)
+	}, db, accounts, outbox, notices)
 	change := emailchange.New(emailchange.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout},
 		db, accounts, outbox, notices)
 	w, err := web.New(web.Options{
@@ -176,6 +176,12 @@ const sentMailKept = 7 * 24 * time.Hour
 // after it expired: a node whose clock runs behind by up to this much still
 // refuses its replay.
 const spentKeptAfterExpiry = 5 * time.Minute
+
+// FailureCountsKept is how long counted failures (account.Failure) stay:
+// long enough for telemetry's weekly comparisons and an operator's look
+// back at an attack, short enough that the table's size stays bounded
+// (docs/operations.md).
+const FailureCountsKept = 30 * 24 * time.Hour
 
 // janitorEvery is how often expired sessions and stale throttle keys go.
 const janitorEvery = 10 * time.Minute
@@ -252,6 +258,9 @@ func (s *Server) sweep(ctx context.Context) {
 	}
 	if _, err := s.DB.DeleteStaleThrottles(ctx, s.Accounts.Now().Add(-48*time.Hour)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging stale throttle keys", "err", err)
+	}
+	if _, err := s.DB.DeleteOldFailureCounts(ctx, s.Accounts.Now().Add(-FailureCountsKept)); err != nil && ctx.Err() == nil {
+		s.Log.Warn("purging old failure counts", "err", err)
 	}
 	if _, err := s.DB.DeleteSentOutbox(ctx, s.Accounts.Now().Add(-sentMailKept)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging sent mail", "err", err)
