@@ -203,10 +203,9 @@ func New(cfg Config, store Store, accounts *account.Service, mailer Mailer, noti
 // stores the flow (mailOrQuiet); otherwise it is quiet: it answers the id
 // of the address's newest live flow and sends nothing, so 60 starts at once
 // make one mail, and a stranger's starts leave the member a live mail
-// instead of a 429. A start for an unknown
-// address while sign-up is closed stores a flow whose token and code hash
-// match nothing and mails nothing, so it answers and repeats exactly like
-// a start for a member.
+// instead of a 429. A start for an unknown address while sign-up is closed
+// stores a flow whose token and code hash match nothing and mails nothing,
+// so it answers and repeats exactly like a start for a member.
 func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (string, error) {
 	email, key, err := account.NormalizeEmail(emailIn)
 	if err != nil {

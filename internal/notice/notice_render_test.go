@@ -97,6 +97,15 @@ func TestEachNoticeSaysWhatHappenedWhenWhereAndWhatToDo(t *testing.T) {
 				says:    []string{"was removed from your Example account", "It can no longer sign in"},
 			},
 			{
+				name: "wrong email codes",
+				send: func(ctx context.Context, n *notice.Notifier) error {
+					return n.EmailCodesFailed(ctx, ada, 10, from)
+				},
+				kind:    notice.KindEmailCodes,
+				subject: "Someone typed wrong codes to sign in to your Example account",
+				says:    []string{"10 wrong sign-in codes were typed", "Nobody signed in with them", "the link in a sign-in email still does", "at most once a day"},
+			},
+			{
 				name: "sign-in from a new device",
 				send: func(ctx context.Context, n *notice.Notifier) error {
 					return n.NewDevice(ctx, ada, account.MethodPassword, from)
