@@ -135,7 +135,7 @@ func TestSetPasswordWithoutOne(t *testing.T) {
 		notices := f.withNotices(t)
 		ctx := context.Background()
 		u := &account.User{ID: f.svc.NewID(), Email: "ada@example.com", EmailKey: "ada@example.com", WebAuthnID: []byte("handle-ada"),
-			CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()}
+			CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now(), Origin: account.OriginImport}
 		var res *account.SigninResult
 		err := f.db.InTx(ctx, func(ctx context.Context) error {
 			if err := f.db.CreateUser(ctx, u); err != nil {

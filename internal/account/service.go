@@ -218,7 +218,7 @@ func (s *Service) Signup(ctx context.Context, emailIn, pw string, c Client) (*Si
 		return nil, hashError(err)
 	}
 	now := s.Now()
-	u := &User{ID: s.NewID(), Email: email, EmailKey: key, WebAuthnID: s.randomBytes(32), CreatedAt: now, UpdatedAt: now}
+	u := &User{ID: s.NewID(), Email: email, EmailKey: key, WebAuthnID: s.randomBytes(32), CreatedAt: now, UpdatedAt: now, Origin: OriginSignup}
 	cred := &Credential{ID: s.NewID(), UserID: u.ID, Type: CredentialPassword, PasswordHash: hash, PasswordFormat: "argon2id", CreatedAt: now, UpdatedAt: now}
 	var res *SigninResult
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {

@@ -67,6 +67,7 @@ func newUser() *account.User {
 		WebAuthnID: randomBytes(64),
 		CreatedAt:  t0,
 		UpdatedAt:  t0,
+		Origin:     account.OriginSignup,
 	}
 }
 
