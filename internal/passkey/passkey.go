@@ -16,9 +16,7 @@ package passkey
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -94,6 +92,9 @@ type Store interface {
 	DeletePasskey(ctx context.Context, userID, id string) error
 	AppendEvent(ctx context.Context, e *account.Event) error
 	FindUser(ctx context.Context, id string) (*account.User, error)
+	// PasskeyShapes returns how many passkeys members have and the id
+	// lengths and transports of every passkey, as counts (decoy.go).
+	PasskeyShapes(ctx context.Context) (Shapes, error)
 }
 
 // Notifier tells members by mail that their passkeys changed. Each method
@@ -147,6 +148,7 @@ type Service struct {
 	sealer   *sealer
 	now      func() time.Time
 	log      *slog.Logger
+	shapes   shapeCache
 	// Notices tells members of passkeys added and removed; nil sends none.
 	Notices Notifier
 }
@@ -379,18 +381,6 @@ func cleanName(name string) (string, error) {
 		}
 	}
 	return name, nil
-}
-
-// decoys returns stable fake credential ids for an address that has no
-// passkeys, so a username-first answer looks the same for every address.
-func (s *Service) decoys(emailKey string) []protocol.CredentialDescriptor {
-	m := hmac.New(sha256.New, s.cfg.DecoyKey)
-	m.Write([]byte("decoy\x00" + emailKey))
-	sum := m.Sum(nil)
-	return []protocol.CredentialDescriptor{{
-		Type: protocol.PublicKeyCredentialType, CredentialID: sum[:16],
-		Transport: []protocol.AuthenticatorTransport{protocol.Internal, protocol.Hybrid},
-	}}
 }
 
 func (s *Service) event(ctx context.Context, e *account.Event, c account.Client) error {
