@@ -167,7 +167,7 @@ func passkeyMembers(ctx context.Context, s *server.Server, t *bench.Target, n in
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.Passkeys.FinishRegistration(ctx, &res.User, cr.FlowID, cred, "", c); err != nil {
+		if _, err := s.Passkeys.FinishRegistration(ctx, &res.User, res.Session.ID, cr.FlowID, cred, "", c); err != nil {
 			return nil, fmt.Errorf("passkey member: %w", err)
 		}
 		if err := t.PasskeySignin(ctx, keys[i]); err != nil {

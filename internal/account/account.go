@@ -30,6 +30,11 @@ type User struct {
 	// address was proven or the account came from an import itself: an
 	// unverified sign-up may be a squatter's.
 	Origin Origin
+	// DeviceEpoch is in every device cookie the account's browsers carry; it
+	// moves on at sign-out everywhere, a password change, an email-change
+	// revert and a recovery-code sign-in, which so make every older device
+	// cookie an untrusted browser again.
+	DeviceEpoch int
 
 	// Derived when loaded, not stored with the user.
 	HasPassword  bool

@@ -81,15 +81,18 @@ func TestChangePassword(t *testing.T) {
 			t.Errorf("%d notices for refused changes", n)
 		}
 
-		u, err := f.svc.ChangePassword(ctx, sw, pw, newPw, alice)
+		ch, err := f.svc.ChangePassword(ctx, sw, pw, newPw, alice)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !u.HasPassword {
-			t.Errorf("answer %+v", u)
+		if !ch.User.HasPassword {
+			t.Errorf("answer %+v", ch.User)
 		}
-		if _, err := f.svc.Authenticate(ctx, up.Token); err != nil {
+		if got, err := f.svc.Authenticate(ctx, ch.Token); err != nil || got.Session.ID != sw.Session.ID {
 			t.Errorf("the session that changed the password ended: %v", err)
+		}
+		if _, err := f.svc.Authenticate(ctx, up.Token); !account.IsCode(err, account.EUnauthenticated) {
+			t.Errorf("the session's token from before the change still works: %v", err)
 		}
 		if _, err := f.svc.Authenticate(ctx, other.Token); !account.IsCode(err, account.EUnauthenticated) {
 			t.Errorf("another session survived the change: %v", err)
@@ -153,8 +156,8 @@ func TestSetPasswordWithoutOne(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !got.HasPassword {
-			t.Errorf("answer %+v", got)
+		if !got.User.HasPassword {
+			t.Errorf("answer %+v", got.User)
 		}
 		if _, err := f.svc.SigninPassword(ctx, "ada@example.com", newPw, alice); err != nil {
 			t.Errorf("the password set does not sign in: %v", err)
@@ -188,17 +191,23 @@ func TestRemovePassword(t *testing.T) {
 			CredentialID: []byte("cred-ada"), PublicKey: []byte("cose"), CreatedAt: now, UpdatedAt: now}); err != nil {
 			t.Fatal(err)
 		}
-		u, err := f.svc.RemovePassword(ctx, sw, alice)
+		ch, err := f.svc.RemovePassword(ctx, sw, alice)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.HasPassword || u.PasskeyCount != 1 {
-			t.Errorf("answer %+v", u)
+		if ch.User.HasPassword || ch.User.PasskeyCount != 1 {
+			t.Errorf("answer %+v", ch.User)
+		}
+		if _, err := f.svc.Authenticate(ctx, up.Token); !account.IsCode(err, account.EUnauthenticated) {
+			t.Errorf("the session's token from before the removal still works: %v", err)
+		}
+		if _, err := f.svc.Authenticate(ctx, ch.Token); err != nil {
+			t.Errorf("the rotated token does not work: %v", err)
 		}
 		if _, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, alice); !account.IsCode(err, account.EInvalidCredentials) {
 			t.Errorf("the removed password still signs in: %v", err)
 		}
-		if _, err := f.svc.Authenticate(ctx, up.Token); err != nil {
+		if _, err := f.svc.Authenticate(ctx, ch.Token); err != nil {
 			t.Errorf("removing the password ended the session: %v", err)
 		}
 		if n := notices(notice.KindPasswordRemoved); n != 1 {

@@ -91,7 +91,7 @@ func (r *rig) newMember(email string) *member {
 	}
 	m.auth.Options.UserHandle = []byte(opts.UserID)
 	resp := virtualwebauthn.CreateAttestationResponse(r.rp, m.auth, m.cred, *opts)
-	if _, err := r.svc.FinishRegistration(ctx, u, c.FlowID, []byte(resp), "", account.Client{}); err != nil {
+	if _, err := r.svc.FinishRegistration(ctx, u, "", c.FlowID, []byte(resp), "", account.Client{}); err != nil {
 		r.t.Fatalf("registering %s: %v", email, err)
 	}
 	m.auth.AddCredential(m.cred)

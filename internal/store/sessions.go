@@ -97,3 +97,23 @@ func (db *DB) DeleteOtherSessions(ctx context.Context, userID, keepID string) (i
 	n, err := res.RowsAffected()
 	return int(n), err
 }
+
+// RotateSessionToken implements account.Store: the session keeps its id and
+// times but answers only to the token whose hash is tokenHash now.
+// ENotFound when the session is gone.
+func (db *DB) RotateSessionToken(ctx context.Context, id string, tokenHash []byte) error {
+	res, err := db.exec(ctx, `UPDATE sessions SET token_hash = ? WHERE id = ?`, tokenHash, id)
+	return affected(res, err, "session")
+}
+
+// TrimSessions implements account.Store: it deletes the user's sessions
+// beyond the keep newest (by creation, then id) and says how many.
+func (db *DB) TrimSessions(ctx context.Context, userID string, keep int) (int, error) {
+	res, err := db.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id NOT IN
+		(SELECT id FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?)`, userID, userID, keep)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
