@@ -13,7 +13,7 @@ import (
 // withNotices gives the fixture's service real notices, queued in the
 // store's outbox, and returns a counter of them by kind.
 func (f *fixture) withNotices(t *testing.T) func(kind string) int {
-	f.svc.Notices = notice.New(notice.Config{Origin: "https://id.example.com", Site: "Example"}, mail.NewOutbox(f.db, f.clock.Now), f.clock.Now)
+	f.svc.Notices = notice.New(notice.Config{Origin: "https://id.example.com", Site: "Example"}, mail.NewOutbox(f.db, f.clock.Now), f.db, f.clock.Now)
 	return func(kind string) int {
 		t.Helper()
 		all, err := f.db.FindOutbox(context.Background(), mail.Filter{Limit: 1000})

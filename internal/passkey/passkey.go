@@ -101,7 +101,10 @@ type Store interface {
 // joins the transaction in ctx, so the change and its notice commit
 // together (package notice).
 type Notifier interface {
-	PasskeyAdded(ctx context.Context, u *account.User, name string, c account.Client) error
+	// PasskeyAdded: name as the member (or the default) gave it, provider
+	// as the authenticator's AAGUID says ("" when unknown); neither is
+	// attested.
+	PasskeyAdded(ctx context.Context, u *account.User, name, provider string, c account.Client) error
 	PasskeyRemoved(ctx context.Context, u *account.User, name string, c account.Client) error
 }
 

@@ -113,7 +113,8 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, sessi
 			}
 		}
 		if s.Notices != nil {
-			if err := s.Notices.PasskeyAdded(ctx, u, stored.Name, c); err != nil {
+			provider, _ := aaguid.Lookup(stored.AAGUID)
+			if err := s.Notices.PasskeyAdded(ctx, u, stored.Name, provider, c); err != nil {
 				return err
 			}
 		}
