@@ -52,6 +52,10 @@ func TestChangePassword(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Notices go only to proven addresses.
+		if err := f.db.VerifyUserEmail(ctx, up.User.ID, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
 		other, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, alice)
 		if err != nil {
 			t.Fatal(err)
@@ -118,6 +122,10 @@ func TestWrongCurrentPasswordIsThrottled(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Notices go only to proven addresses.
+		if err := f.db.VerifyUserEmail(ctx, up.User.ID, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
 		sw := f.sessionOf(t, up.Token)
 		for i := range account.PolicyPasswordAccount.Free {
 			if _, err := f.svc.ChangePassword(ctx, sw, "guess", newPw, alice); !account.IsCode(err, account.EWrongPassword) {
@@ -137,8 +145,8 @@ func TestSetPasswordWithoutOne(t *testing.T) {
 		f := newFixture(t, database, cheap)
 		notices := f.withNotices(t)
 		ctx := context.Background()
-		u := &account.User{ID: f.svc.NewID(), Email: "ada@example.com", EmailKey: "ada@example.com", WebAuthnID: []byte("handle-ada"),
-			CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now(), Origin: account.OriginImport}
+		u := &account.User{ID: f.svc.NewID(), Email: "ada@example.com", EmailKey: "ada@example.com", EmailVerified: true,
+			WebAuthnID: []byte("handle-ada"), CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now(), Origin: account.OriginImport}
 		var res *account.SigninResult
 		err := f.db.InTx(ctx, func(ctx context.Context) error {
 			if err := f.db.CreateUser(ctx, u); err != nil {
@@ -176,6 +184,10 @@ func TestRemovePassword(t *testing.T) {
 		ctx := context.Background()
 		up, err := f.svc.Signup(ctx, "ada@example.com", pw, alice)
 		if err != nil {
+			t.Fatal(err)
+		}
+		// Notices go only to proven addresses.
+		if err := f.db.VerifyUserEmail(ctx, up.User.ID, f.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		sw := f.sessionOf(t, up.Token)

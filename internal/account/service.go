@@ -45,8 +45,9 @@ type Store interface {
 	// TouchCredential sets a credential's last use.
 	TouchCredential(ctx context.Context, credID string, at time.Time) error
 
-	// CreateSession inserts s.
-	CreateSession(ctx context.Context, s *Session) error
+	// CreateSession inserts s and says how many other sessions its user
+	// has, in the same statement.
+	CreateSession(ctx context.Context, s *Session) (others int, err error)
 	// FindSessionByToken returns the session whose token hashes to tokenHash,
 	// with its user; ENotFound otherwise.
 	FindSessionByToken(ctx context.Context, tokenHash []byte) (*SessionWithUser, error)
@@ -476,14 +477,17 @@ func (s *Service) StartFirstSession(ctx context.Context, u *User, m AuthMethod, 
 		AuthenticatedAt: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.AbsoluteTimeout),
 		UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
 	}
-	if err := s.Store.CreateSession(ctx, &sess); err != nil {
+	others, err := s.Store.CreateSession(ctx, &sess)
+	if err != nil {
 		return nil, err
 	}
 	// A member has at most MaxSessions: the oldest go, so that sign-ins
 	// in a loop cannot grow the table or the member's list without bound.
-	if n, err := s.Store.TrimSessions(ctx, u.ID, MaxSessions); err != nil {
-		return nil, err
-	} else if n > 0 {
+	if others >= MaxSessions {
+		n, err := s.Store.TrimSessions(ctx, u.ID, MaxSessions)
+		if err != nil {
+			return nil, err
+		}
 		if err := s.event(ctx, &Event{Type: EventSessionRevoked, UserID: u.ID, Data: map[string]any{"evicted": n}}, c); err != nil {
 			return nil, err
 		}

@@ -8,12 +8,18 @@ import (
 )
 
 // CreateSession implements account.Store.
-func (db *DB) CreateSession(ctx context.Context, s *account.Session) error {
-	_, err := db.exec(ctx, `INSERT INTO sessions (id, token_hash, user_id, auth_method, authenticated_at, created_at, last_seen_at, expires_at, user_agent, ip)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+// The count of the user's other sessions comes back from the INSERT
+// itself, so that the cap on sessions (account.MaxSessions) costs no round
+// trip of its own on every sign-in. The subquery leaves the new row out by
+// its id: SQLite's RETURNING would count it, PostgreSQL's does not.
+func (db *DB) CreateSession(ctx context.Context, s *account.Session) (int, error) {
+	var others int
+	err := db.queryRowW(ctx, `INSERT INTO sessions (id, token_hash, user_id, auth_method, authenticated_at, created_at, last_seen_at, expires_at, user_agent, ip)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING (SELECT COUNT(*) FROM sessions o WHERE o.user_id = sessions.user_id AND o.id <> sessions.id)`,
 		s.ID, s.TokenHash, s.UserID, string(s.AuthMethod), db.dialect.time(s.AuthenticatedAt), db.dialect.time(s.CreatedAt),
-		db.dialect.time(s.LastSeenAt), db.dialect.time(s.ExpiresAt), s.UserAgent, s.IP)
-	return err
+		db.dialect.time(s.LastSeenAt), db.dialect.time(s.ExpiresAt), s.UserAgent, s.IP).Scan(&others)
+	return others, err
 }
 
 const sessionColumns = `s.id, s.token_hash, s.user_id, s.auth_method, s.authenticated_at, s.created_at, s.last_seen_at, s.expires_at, s.stepped_up_at, s.user_agent, s.ip`
