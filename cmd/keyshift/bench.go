@@ -164,7 +164,7 @@ func burstMembers(ctx context.Context, s *server.Server, n int) ([]string, error
 	for i := range emails {
 		emails[i] = fmt.Sprintf("bench-burst%d-%d@example.com", i, stamp)
 		u := &account.User{ID: s.Accounts.NewID(), Email: emails[i], EmailKey: emails[i], WebAuthnID: []byte(s.Accounts.NewID()),
-			CreatedAt: now, UpdatedAt: now}
+			Origin: account.OriginImport, CreatedAt: now, UpdatedAt: now}
 		if err := s.DB.CreateUser(ctx, u); err != nil {
 			return nil, err
 		}
@@ -206,7 +206,7 @@ func passkeyMembers(ctx context.Context, s *server.Server, t *bench.Target, n in
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.Passkeys.FinishRegistration(ctx, &res.User, cr.FlowID, cred, "", c); err != nil {
+		if _, err := s.Passkeys.FinishRegistration(ctx, &res.User, res.Session.ID, cr.FlowID, cred, "", c); err != nil {
 			return nil, fmt.Errorf("passkey member: %w", err)
 		}
 		if err := t.PasskeySignin(ctx, keys[i]); err != nil {

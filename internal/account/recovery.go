@@ -130,6 +130,11 @@ func (s *Service) SigninRecoveryCode(ctx context.Context, emailIn, codeIn string
 		if err := s.Succeeded(ctx, keys); err != nil {
 			return err
 		}
+		// A recovery means the member lost their way in, maybe to a thief:
+		// every browser is a stranger again until it signs in afresh.
+		if err := s.revokeDevices(ctx, u); err != nil {
+			return err
+		}
 		if err := s.event(ctx, &Event{Type: EventSignin, UserID: u.ID, Method: string(MethodRecoveryCode), Outcome: OutcomeSuccess, Data: map[string]any{"left": left}}, c); err != nil {
 			return err
 		}

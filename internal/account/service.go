@@ -45,8 +45,9 @@ type Store interface {
 	// TouchCredential sets a credential's last use.
 	TouchCredential(ctx context.Context, credID string, at time.Time) error
 
-	// CreateSession inserts s.
-	CreateSession(ctx context.Context, s *Session) error
+	// CreateSession inserts s and says how many other sessions its user
+	// has, in the same statement.
+	CreateSession(ctx context.Context, s *Session) (others int, err error)
 	// FindSessionByToken returns the session whose token hashes to tokenHash,
 	// with its user; ENotFound otherwise.
 	FindSessionByToken(ctx context.Context, tokenHash []byte) (*SessionWithUser, error)
@@ -62,6 +63,15 @@ type Store interface {
 	// DeleteOtherSessions removes every session of the user but keepID and
 	// says how many.
 	DeleteOtherSessions(ctx context.Context, userID, keepID string) (int, error)
+	// RotateSessionToken replaces the token hash of session id; ENotFound
+	// when the session is gone.
+	RotateSessionToken(ctx context.Context, id string, tokenHash []byte) error
+	// TrimSessions deletes the user's sessions beyond the keep newest and
+	// says how many.
+	TrimSessions(ctx context.Context, userID string, keep int) (int, error)
+	// BumpDeviceEpoch moves the user's device epoch on (User.DeviceEpoch)
+	// and returns the new one; ENotFound when the user is gone.
+	BumpDeviceEpoch(ctx context.Context, userID string) (int, error)
 	// DeleteExpiredSessions removes sessions past their absolute end or idle
 	// since before idleBefore.
 	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
@@ -162,6 +172,14 @@ type Client struct {
 type Device struct {
 	UserID string
 	ID     string
+	// Epoch is the account's DeviceEpoch when the cookie was issued.
+	Epoch int
+}
+
+// Trusted reports whether d is a trusted device of u: it signed in to u
+// since u last revoked its devices (User.DeviceEpoch).
+func (d *Device) Trusted(u *User) bool {
+	return d != nil && u != nil && d.UserID == u.ID && d.Epoch == u.DeviceEpoch
 }
 
 // Service signs members up and in and manages their sessions.
@@ -220,7 +238,7 @@ func (s *Service) Signup(ctx context.Context, emailIn, pw string, c Client) (*Si
 		return nil, hashError(err)
 	}
 	now := s.Now()
-	u := &User{ID: s.NewID(), Email: email, EmailKey: key, WebAuthnID: s.randomBytes(32), CreatedAt: now, UpdatedAt: now}
+	u := &User{ID: s.NewID(), Email: email, EmailKey: key, WebAuthnID: s.randomBytes(32), CreatedAt: now, UpdatedAt: now, Origin: OriginSignup}
 	cred := &Credential{ID: s.NewID(), UserID: u.ID, Type: CredentialPassword, PasswordHash: hash, PasswordFormat: "argon2id", CreatedAt: now, UpdatedAt: now}
 	var res *SigninResult
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
@@ -353,11 +371,11 @@ func (s *Service) passwordKeys(emailKey string, u *User, c Client) AttemptKeys {
 }
 
 // OwnCheck is the member's own key of an attempt for the address emailKey:
-// under device, when c is a trusted device of u (the address's account);
-// under account otherwise — known address or not, so that throttling tells
+// under device, when c is a trusted device of u (the address's account,
+// at its current device epoch: Device.Trusted); under account otherwise — known address or not, so that throttling tells
 // nothing about who exists.
 func OwnCheck(account, device throttle.Policy, emailKey string, u *User, c Client) throttle.Check {
-	if c.Device != nil && u != nil && c.Device.UserID == u.ID {
+	if c.Device.Trusted(u) {
 		return throttle.Check{Policy: device, Subject: c.Device.ID + ":" + HashSubject(emailKey)}
 	}
 	return throttle.Check{Policy: account, Subject: HashSubject(emailKey)}
@@ -464,7 +482,7 @@ func (s *Service) logger() *slog.Logger {
 // carries no device cookie of u's is a new device: u is told by mail, in
 // the same transaction.
 func (s *Service) StartSession(ctx context.Context, u *User, m AuthMethod, c Client) (*SigninResult, error) {
-	if s.Notices != nil && (c.Device == nil || c.Device.UserID != u.ID) {
+	if s.Notices != nil && !c.Device.Trusted(u) {
 		if err := s.Notices.NewDevice(ctx, u, m, c); err != nil {
 			return nil, err
 		}
@@ -482,10 +500,50 @@ func (s *Service) StartFirstSession(ctx context.Context, u *User, m AuthMethod, 
 		AuthenticatedAt: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.AbsoluteTimeout),
 		UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
 	}
-	if err := s.Store.CreateSession(ctx, &sess); err != nil {
+	others, err := s.Store.CreateSession(ctx, &sess)
+	if err != nil {
 		return nil, err
 	}
+	// A member has at most MaxSessions: the oldest go, so that sign-ins
+	// in a loop cannot grow the table or the member's list without bound.
+	if others >= MaxSessions {
+		n, err := s.Store.TrimSessions(ctx, u.ID, MaxSessions)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.event(ctx, &Event{Type: EventSessionRevoked, UserID: u.ID, Data: map[string]any{"evicted": n}}, c); err != nil {
+			return nil, err
+		}
+	}
 	return &SigninResult{User: *u, Session: sess, Token: token}, nil
+}
+
+// MaxSessions is how many sessions one member may have at once; a new
+// sign-in beyond it ends the oldest.
+const MaxSessions = 50
+
+// RotateSession gives the session a fresh token, in the transaction of ctx,
+// and returns it; the old token stops working at once. A session rotates
+// whenever what it proves about its browser changes — a password set,
+// changed or removed, a passkey added, a step-up — so a token that leaked
+// before is worth nothing after.
+func (s *Service) RotateSession(ctx context.Context, sessionID string) (string, error) {
+	token := s.NewToken()
+	if err := s.Store.RotateSessionToken(ctx, sessionID, HashToken(token)); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// revokeDevices makes every device cookie of u's account an untrusted
+// browser again (User.DeviceEpoch), in the transaction of ctx.
+func (s *Service) revokeDevices(ctx context.Context, u *User) error {
+	epoch, err := s.Store.BumpDeviceEpoch(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	u.DeviceEpoch = epoch
+	return nil
 }
 
 // Authenticate returns the live session a token proves, with its user.
@@ -568,6 +626,11 @@ func (s *Service) RevokeAllSessions(ctx context.Context, userID string, c Client
 	err := s.Store.InTx(ctx, func(ctx context.Context) error {
 		var err error
 		if n, err = s.Store.DeleteUserSessions(ctx, userID); err != nil {
+			return err
+		}
+		// Signing out everywhere forgets every browser too: a thief's
+		// device cookie must not keep its throttle exemption.
+		if _, err := s.Store.BumpDeviceEpoch(ctx, userID); err != nil {
 			return err
 		}
 		return s.event(ctx, &Event{Type: EventSessionRevoked, UserID: userID, Data: map[string]any{"all": true, "count": n}}, c)

@@ -479,7 +479,7 @@ func (s *Service) member(ctx context.Context, f *Flow, m account.AuthMethod, c a
 			return nil, false, invalidCode()
 		}
 		u = &account.User{
-			ID: s.accounts.NewID(), Email: f.Email, EmailKey: f.EmailKey, EmailVerified: true,
+			ID: s.accounts.NewID(), Email: f.Email, EmailKey: f.EmailKey, EmailVerified: true, Origin: account.OriginEmail,
 			WebAuthnID: s.randomBytes(32), CreatedAt: now, UpdatedAt: now,
 		}
 		if err := s.store.CreateUser(ctx, u); err != nil {

@@ -51,7 +51,7 @@ func (s *Service) BeginLogin(ctx context.Context, email string) (*Request, error
 		// A discoverable session that only the decoys may answer: no real
 		// credential matches them, so finishing always fails.
 		assertion, sd, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired),
-			webauthn.WithAllowedCredentials(s.decoys(key)))
+			webauthn.WithAllowedCredentials(s.decoys(key, s.currentShapes())))
 		if err != nil {
 			return nil, err
 		}

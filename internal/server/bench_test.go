@@ -143,7 +143,7 @@ func burstMembers(tb testing.TB, in *servertest.Instance, n int) []string {
 	for i := range emails {
 		emails[i] = fmt.Sprintf("bench%d@example.com", i)
 		u := &account.User{ID: in.Accounts.NewID(), Email: emails[i], EmailKey: emails[i], WebAuthnID: []byte(in.Accounts.NewID()),
-			CreatedAt: now, UpdatedAt: now}
+			Origin: account.OriginImport, CreatedAt: now, UpdatedAt: now}
 		if err := in.DB.CreateUser(ctx, u); err != nil {
 			tb.Fatal(err)
 		}

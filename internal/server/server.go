@@ -41,6 +41,7 @@ type Server struct {
 	Log      *slog.Logger
 	// Outbox queues mail; the worker Serve runs delivers it.
 	Outbox     *mail.Outbox
+	Notices    *notice.Notifier
 	mailWorker *mail.Worker
 }
 
@@ -107,6 +108,9 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	if err != nil {
 		return nil, err
 	}
+	if err := passkeys.RefreshDecoyShapes(ctx); err != nil {
+		return nil, fmt.Errorf("reading the distribution of passkeys for decoys: %w", err)
+	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
@@ -114,7 +118,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	if err != nil {
 		return nil, err
 	}
-	notices := notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, outbox, o.Now)
+	notices := notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, outbox, db, o.Now)
 	accounts.Notices, passkeys.Notices = notices, notices
 	verify := emailverify.New(emailverify.Config{Origin: cfg.Origin, Site: cfg.RPName}, db, accounts, outbox)
 	accounts.Verifier = verify
@@ -136,7 +140,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 		return nil, err
 	}
 	return &Server{Config: cfg, DB: db, Accounts: accounts, Passkeys: passkeys, Web: w, Gate: gate, Log: o.Log,
-		Outbox: outbox, mailWorker: worker}, nil
+		Outbox: outbox, Notices: notices, mailWorker: worker}, nil
 }
 
 // newMail builds the outbox and its worker: SMTP delivery through
@@ -255,6 +259,12 @@ func (s *Server) sweep(ctx context.Context) {
 	}
 	if _, err := s.DB.DeleteExpiredEmailChanges(ctx, s.Accounts.Now()); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging expired email change links", "err", err)
+	}
+	if _, err := s.Notices.SendDigests(ctx); err != nil && ctx.Err() == nil {
+		s.Log.Warn("sending new-device digests", "err", err)
+	}
+	if err := s.Passkeys.RefreshDecoyShapes(ctx); err != nil && ctx.Err() == nil {
+		s.Log.Warn("reading the distribution of passkeys for decoys", "err", err)
 	}
 	if _, err := s.DB.DeleteStaleThrottles(ctx, s.Accounts.Now().Add(-48*time.Hour)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging stale throttle keys", "err", err)

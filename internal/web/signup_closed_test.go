@@ -26,7 +26,7 @@ func addMember(t *testing.T, in *servertest.Instance, emailIn string) *account.U
 	now := in.Clock.Now()
 	u := &account.User{
 		ID: rand.Text(), Email: email, EmailKey: key, EmailVerified: true,
-		WebAuthnID: []byte(rand.Text()), CreatedAt: now, UpdatedAt: now,
+		WebAuthnID: []byte(rand.Text()), CreatedAt: now, UpdatedAt: now, Origin: account.OriginImport,
 	}
 	if err := in.DB.CreateUser(context.Background(), u); err != nil {
 		t.Fatal(err)
