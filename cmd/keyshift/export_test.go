@@ -34,7 +34,7 @@ func seedMembers(t *testing.T, database string, n int) *store.DB {
 		for i := range n {
 			id := string(rune('a'+i%26)) + strings.Repeat("x", i/26)
 			u := &account.User{ID: "u-" + id, Email: "m-" + id + "@example.com", EmailKey: "m-" + id + "@example.com",
-				EmailVerified: i%2 == 0, Name: "Member " + id, WebAuthnID: []byte("handle-" + id), CreatedAt: at, UpdatedAt: at}
+				EmailVerified: i%2 == 0, Name: "Member " + id, WebAuthnID: []byte("handle-" + id), CreatedAt: at, UpdatedAt: at, Origin: account.OriginImport}
 			if err := db.CreateUser(ctx, u); err != nil {
 				return err
 			}
@@ -175,7 +175,7 @@ func TestExportFailureLeavesNoFile(t *testing.T) {
 		// stops the export in its second page, after a thousand rows.
 		ctx := context.Background()
 		at := time.Now()
-		bad := &account.User{ID: "u-zzzz", Email: "bad@example.com", EmailKey: "bad@example.com", WebAuthnID: []byte("h"), CreatedAt: at, UpdatedAt: at}
+		bad := &account.User{ID: "u-zzzz", Email: "bad@example.com", EmailKey: "bad@example.com", WebAuthnID: []byte("h"), CreatedAt: at, UpdatedAt: at, Origin: account.OriginImport}
 		if err := db.CreateUser(ctx, bad); err != nil {
 			t.Fatal(err)
 		}

@@ -73,11 +73,12 @@ func TestExportThenImportKeepsEveryAccountAndItsSignIn(t *testing.T) {
 				}
 				passwords[m.email] = roundTripPassword
 				for range m.keys {
-					p, err := tg.RegisterPasskey(ctx, cookie)
+					p, renewed, err := tg.RegisterPasskey(ctx, cookie)
 					if err != nil {
 						t.Fatal(err)
 					}
 					passkeys = append(passkeys, p)
+					cookie = renewed
 				}
 			}
 			// A passkey already used once: its sign count and last use go

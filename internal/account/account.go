@@ -25,6 +25,16 @@ type User struct {
 	WebAuthnID []byte
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// Origin is how the account came to exist. An import takes an existing
+	// account with the same address for its legacy member only when the
+	// address was proven or the account came from an import itself: an
+	// unverified sign-up may be a squatter's.
+	Origin Origin
+	// DeviceEpoch is in every device cookie the account's browsers carry; it
+	// moves on at sign-out everywhere, a password change, an email-change
+	// revert and a recovery-code sign-in, which so make every older device
+	// cookie an untrusted browser again.
+	DeviceEpoch int
 
 	// Derived when loaded, not stored with the user.
 	HasPassword  bool
@@ -36,6 +46,23 @@ type User struct {
 // as for a member just imported, whose first sign-in is by email.
 // Members with a password are left to the rollout's nudge.
 func (u User) NeedsPasskey() bool { return u.PasskeyCount == 0 && !u.HasPassword }
+
+// Origin is how an account came to exist.
+type Origin string
+
+// The origins of accounts.
+const (
+	// OriginSignup: a password sign-up (POST /api/signup, /signup).
+	OriginSignup Origin = "signup"
+	// OriginEmail: the first email sign-in of an unknown address, which
+	// proved the mailbox before the account existed.
+	OriginEmail Origin = "email"
+	// OriginImport: `keyshift import`.
+	OriginImport Origin = "import"
+)
+
+// Valid reports whether o is one of the origins above.
+func (o Origin) Valid() bool { return o == OriginSignup || o == OriginEmail || o == OriginImport }
 
 // CredentialType is password or webauthn.
 type CredentialType string

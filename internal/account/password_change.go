@@ -18,7 +18,7 @@ import (
 // caller has checked that the session is fresh (web.requireStepUp): a
 // fresh sign-in is what makes setting a first password without a current
 // one safe — it proves the same as the email link that could set it anyway.
-func (s *Service) ChangePassword(ctx context.Context, sw *SessionWithUser, current, next string, c Client) (*User, error) {
+func (s *Service) ChangePassword(ctx context.Context, sw *SessionWithUser, current, next string, c Client) (*Changed, error) {
 	u := sw.User
 	if err := checkPassword(next, u.Email); err != nil {
 		if e, ok := errors.AsType[*Error](err); ok {
@@ -41,6 +41,7 @@ func (s *Service) ChangePassword(ctx context.Context, sw *SessionWithUser, curre
 	if err != nil {
 		return nil, hashError(err)
 	}
+	var token string
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
 		now := s.Now()
 		if cred != nil {
@@ -55,6 +56,14 @@ func (s *Service) ChangePassword(ctx context.Context, sw *SessionWithUser, curre
 		if err != nil {
 			return err
 		}
+		// Whoever knew the old password may hold a device cookie of the
+		// member's, and this browser's token may have leaked with it.
+		if err := s.revokeDevices(ctx, &u); err != nil {
+			return err
+		}
+		if token, err = s.RotateSession(ctx, sw.Session.ID); err != nil {
+			return err
+		}
 		if err := s.event(ctx, &Event{Type: EventPasswordChanged, UserID: u.ID, SessionID: sw.Session.ID, Outcome: OutcomeSuccess,
 			Data: map[string]any{"set": cred == nil, "sessionsEnded": n}}, c); err != nil {
 			return err
@@ -67,7 +76,18 @@ func (s *Service) ChangePassword(ctx context.Context, sw *SessionWithUser, curre
 	if err != nil {
 		return nil, err
 	}
-	return s.Store.FindUser(ctx, u.ID)
+	full, err := s.Store.FindUser(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &Changed{User: full, Token: token}, nil
+}
+
+// Changed is the member's account after an action that renewed their
+// session's token (RotateSession): Token goes into the browser's cookie.
+type Changed struct {
+	User  *User
+	Token string
 }
 
 // checkCurrentPassword verifies the password an account has, under the
@@ -75,8 +95,8 @@ func (s *Service) ChangePassword(ctx context.Context, sw *SessionWithUser, curre
 // into an unthrottled password oracle.
 func (s *Service) checkCurrentPassword(ctx context.Context, u *User, cred *Credential, current string, c Client) error {
 	wrong := &Error{Code: EWrongPassword, Field: "currentPassword", Detail: "the current password is wrong"}
-	checks := s.passwordChecks(u.EmailKey, u, c)
-	if err := s.wait(ctx, checks...); err != nil {
+	keys := s.passwordKeys(u.EmailKey, u, c)
+	if _, err := s.Reserve(ctx, keys.all()...); err != nil {
 		return err
 	}
 	ok := false
@@ -95,14 +115,9 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *User, cred *Crede
 		}
 	}
 	if ok {
-		return s.Limiter.Reset(ctx, checks[1:]...)
+		return s.Succeeded(ctx, keys)
 	}
-	err := s.Store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Limiter.Fail(ctx, checks...); err != nil {
-			return err
-		}
-		return s.event(ctx, &Event{Type: EventPasswordChanged, UserID: u.ID, Outcome: OutcomeFailure, Data: map[string]any{"reason": "wrong_password"}}, c)
-	})
+	err := s.event(ctx, &Event{Type: EventPasswordChanged, UserID: u.ID, Outcome: OutcomeFailure, Data: map[string]any{"reason": "wrong_password"}}, c)
 	if err != nil {
 		return err
 	}
@@ -115,8 +130,11 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *User, cred *Crede
 // stay: nothing an intruder could know was added. An event is written and
 // the member is told by mail. ENotFound when the account has no password.
 // The caller has checked that the session is fresh (web.requireStepUp).
-func (s *Service) RemovePassword(ctx context.Context, sw *SessionWithUser, c Client) (*User, error) {
-	var u *User
+func (s *Service) RemovePassword(ctx context.Context, sw *SessionWithUser, c Client) (*Changed, error) {
+	var (
+		u     *User
+		token string
+	)
 	err := s.Store.InTx(ctx, func(ctx context.Context) error {
 		var err error
 		if u, err = s.Store.FindUser(ctx, sw.User.ID); err != nil {
@@ -132,6 +150,9 @@ func (s *Service) RemovePassword(ctx context.Context, sw *SessionWithUser, c Cli
 			return err
 		}
 		u.HasPassword = false
+		if token, err = s.RotateSession(ctx, sw.Session.ID); err != nil {
+			return err
+		}
 		if err := s.event(ctx, &Event{Type: EventPasswordRemoved, UserID: u.ID, SessionID: sw.Session.ID, Outcome: OutcomeSuccess}, c); err != nil {
 			return err
 		}
@@ -143,5 +164,5 @@ func (s *Service) RemovePassword(ctx context.Context, sw *SessionWithUser, c Cli
 	if err != nil {
 		return nil, err
 	}
-	return u, nil
+	return &Changed{User: u, Token: token}, nil
 }

@@ -13,7 +13,7 @@ import (
 // withNotices gives the fixture's service real notices, queued in the
 // store's outbox, and returns a counter of them by kind.
 func (f *fixture) withNotices(t *testing.T) func(kind string) int {
-	f.svc.Notices = notice.New(notice.Config{Origin: "https://id.example.com", Site: "Example"}, mail.NewOutbox(f.db, f.clock.Now), f.clock.Now)
+	f.svc.Notices = notice.New(notice.Config{Origin: "https://id.example.com", Site: "Example"}, mail.NewOutbox(f.db, f.clock.Now), f.db, f.clock.Now)
 	return func(kind string) int {
 		t.Helper()
 		all, err := f.db.FindOutbox(context.Background(), mail.Filter{Limit: 1000})
@@ -52,6 +52,10 @@ func TestChangePassword(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Notices go only to proven addresses.
+		if err := f.db.VerifyUserEmail(ctx, up.User.ID, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
 		other, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, alice)
 		if err != nil {
 			t.Fatal(err)
@@ -81,15 +85,18 @@ func TestChangePassword(t *testing.T) {
 			t.Errorf("%d notices for refused changes", n)
 		}
 
-		u, err := f.svc.ChangePassword(ctx, sw, pw, newPw, alice)
+		ch, err := f.svc.ChangePassword(ctx, sw, pw, newPw, alice)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !u.HasPassword {
-			t.Errorf("answer %+v", u)
+		if !ch.User.HasPassword {
+			t.Errorf("answer %+v", ch.User)
 		}
-		if _, err := f.svc.Authenticate(ctx, up.Token); err != nil {
+		if got, err := f.svc.Authenticate(ctx, ch.Token); err != nil || got.Session.ID != sw.Session.ID {
 			t.Errorf("the session that changed the password ended: %v", err)
+		}
+		if _, err := f.svc.Authenticate(ctx, up.Token); !account.IsCode(err, account.EUnauthenticated) {
+			t.Errorf("the session's token from before the change still works: %v", err)
 		}
 		if _, err := f.svc.Authenticate(ctx, other.Token); !account.IsCode(err, account.EUnauthenticated) {
 			t.Errorf("another session survived the change: %v", err)
@@ -115,6 +122,10 @@ func TestWrongCurrentPasswordIsThrottled(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Notices go only to proven addresses.
+		if err := f.db.VerifyUserEmail(ctx, up.User.ID, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
 		sw := f.sessionOf(t, up.Token)
 		for i := range account.PolicyPasswordAccount.Free {
 			if _, err := f.svc.ChangePassword(ctx, sw, "guess", newPw, alice); !account.IsCode(err, account.EWrongPassword) {
@@ -134,8 +145,8 @@ func TestSetPasswordWithoutOne(t *testing.T) {
 		f := newFixture(t, database, cheap)
 		notices := f.withNotices(t)
 		ctx := context.Background()
-		u := &account.User{ID: f.svc.NewID(), Email: "ada@example.com", EmailKey: "ada@example.com", WebAuthnID: []byte("handle-ada"),
-			CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()}
+		u := &account.User{ID: f.svc.NewID(), Email: "ada@example.com", EmailKey: "ada@example.com", EmailVerified: true,
+			WebAuthnID: []byte("handle-ada"), CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now(), Origin: account.OriginImport}
 		var res *account.SigninResult
 		err := f.db.InTx(ctx, func(ctx context.Context) error {
 			if err := f.db.CreateUser(ctx, u); err != nil {
@@ -153,8 +164,8 @@ func TestSetPasswordWithoutOne(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !got.HasPassword {
-			t.Errorf("answer %+v", got)
+		if !got.User.HasPassword {
+			t.Errorf("answer %+v", got.User)
 		}
 		if _, err := f.svc.SigninPassword(ctx, "ada@example.com", newPw, alice); err != nil {
 			t.Errorf("the password set does not sign in: %v", err)
@@ -175,6 +186,10 @@ func TestRemovePassword(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Notices go only to proven addresses.
+		if err := f.db.VerifyUserEmail(ctx, up.User.ID, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
 		sw := f.sessionOf(t, up.Token)
 		_, err = f.svc.RemovePassword(ctx, sw, alice)
 		if !account.IsCode(err, account.EPasskeyRequired) {
@@ -188,17 +203,23 @@ func TestRemovePassword(t *testing.T) {
 			CredentialID: []byte("cred-ada"), PublicKey: []byte("cose"), CreatedAt: now, UpdatedAt: now}); err != nil {
 			t.Fatal(err)
 		}
-		u, err := f.svc.RemovePassword(ctx, sw, alice)
+		ch, err := f.svc.RemovePassword(ctx, sw, alice)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.HasPassword || u.PasskeyCount != 1 {
-			t.Errorf("answer %+v", u)
+		if ch.User.HasPassword || ch.User.PasskeyCount != 1 {
+			t.Errorf("answer %+v", ch.User)
+		}
+		if _, err := f.svc.Authenticate(ctx, up.Token); !account.IsCode(err, account.EUnauthenticated) {
+			t.Errorf("the session's token from before the removal still works: %v", err)
+		}
+		if _, err := f.svc.Authenticate(ctx, ch.Token); err != nil {
+			t.Errorf("the rotated token does not work: %v", err)
 		}
 		if _, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, alice); !account.IsCode(err, account.EInvalidCredentials) {
 			t.Errorf("the removed password still signs in: %v", err)
 		}
-		if _, err := f.svc.Authenticate(ctx, up.Token); err != nil {
+		if _, err := f.svc.Authenticate(ctx, ch.Token); err != nil {
 			t.Errorf("removing the password ended the session: %v", err)
 		}
 		if n := notices(notice.KindPasswordRemoved); n != 1 {

@@ -3,8 +3,6 @@ package account
 import (
 	"context"
 	"strings"
-
-	"github.com/keyshift/keyshift/internal/throttle"
 )
 
 // Recovery codes: a set of single-use codes a member stores offline to sign
@@ -95,8 +93,8 @@ func NormalizeRecoveryCode(in string) (string, bool) {
 
 // SigninRecoveryCode signs in with the email and one of its recovery codes,
 // which is used up. Wrong codes, used codes and unknown addresses give the
-// same EInvalidCredentials after the same work; attempts count against the
-// password throttles. The code's deletion, the event, the session and the
+// same EInvalidCredentials after the same work; attempts are reserved on
+// the password throttles before the lookup. The code's deletion, the event, the session and the
 // member's notice commit together, and of concurrent redemptions of one
 // code exactly one wins.
 func (s *Service) SigninRecoveryCode(ctx context.Context, emailIn, codeIn string, c Client) (*SigninResult, error) {
@@ -110,8 +108,8 @@ func (s *Service) SigninRecoveryCode(ctx context.Context, emailIn, codeIn string
 	} else if err != nil {
 		return nil, err
 	}
-	checks := s.passwordChecks(key, u, c)
-	if err := s.wait(ctx, checks...); err != nil {
+	keys := s.passwordKeys(key, u, c)
+	if _, err := s.Reserve(ctx, keys.all()...); err != nil {
 		return nil, err
 	}
 	code, ok := NormalizeRecoveryCode(codeIn)
@@ -120,7 +118,7 @@ func (s *Service) SigninRecoveryCode(ctx context.Context, emailIn, codeIn string
 		userID = u.ID
 	}
 	if !ok {
-		return nil, s.recoveryFailed(ctx, checks, userID, c)
+		return nil, s.recoveryFailed(ctx, userID, c)
 	}
 	var res *SigninResult
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
@@ -133,7 +131,12 @@ func (s *Service) SigninRecoveryCode(ctx context.Context, emailIn, codeIn string
 		if err != nil {
 			return err
 		}
-		if err := s.Limiter.Reset(ctx, checks[1:]...); err != nil {
+		if err := s.Succeeded(ctx, keys); err != nil {
+			return err
+		}
+		// A recovery means the member lost their way in, maybe to a thief:
+		// every browser is a stranger again until it signs in afresh.
+		if err := s.revokeDevices(ctx, u); err != nil {
 			return err
 		}
 		if err := s.event(ctx, &Event{Type: EventSignin, UserID: u.ID, Method: string(MethodRecoveryCode), Outcome: OutcomeSuccess, Data: map[string]any{"left": left}}, c); err != nil {
@@ -150,7 +153,7 @@ func (s *Service) SigninRecoveryCode(ctx context.Context, emailIn, codeIn string
 		return err
 	})
 	if IsCode(err, ENotFound) {
-		return nil, s.recoveryFailed(ctx, checks, userID, c)
+		return nil, s.recoveryFailed(ctx, userID, c)
 	}
 	if err != nil {
 		return nil, err
@@ -162,15 +165,10 @@ func (s *Service) SigninRecoveryCode(ctx context.Context, emailIn, codeIn string
 	return res, nil
 }
 
-// recoveryFailed counts a failure against the password throttles and
-// records it, in one transaction.
-func (s *Service) recoveryFailed(ctx context.Context, checks []throttle.Check, userID string, c Client) error {
-	err := s.Store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Limiter.Fail(ctx, checks...); err != nil {
-			return err
-		}
-		return s.event(ctx, &Event{Type: EventSignin, UserID: userID, Method: string(MethodRecoveryCode), Outcome: OutcomeFailure}, c)
-	})
+// recoveryFailed records a failure, whose attempt Reserve counted against
+// the password throttles: an event for a known account, a count otherwise.
+func (s *Service) recoveryFailed(ctx context.Context, userID string, c Client) error {
+	err := s.RecordFailure(ctx, &Event{Type: EventSignin, UserID: userID, Method: string(MethodRecoveryCode), Outcome: OutcomeFailure}, c)
 	if err != nil {
 		return err
 	}

@@ -46,8 +46,9 @@ type Store interface {
 	// TouchCredential sets a credential's last use.
 	TouchCredential(ctx context.Context, credID string, at time.Time) error
 
-	// CreateSession inserts s.
-	CreateSession(ctx context.Context, s *Session) error
+	// CreateSession inserts s and says how many other sessions its user
+	// has, in the same statement.
+	CreateSession(ctx context.Context, s *Session) (others int, err error)
 	// FindSessionByToken returns the session whose token hashes to tokenHash,
 	// with its user; ENotFound otherwise.
 	FindSessionByToken(ctx context.Context, tokenHash []byte) (*SessionWithUser, error)
@@ -63,12 +64,24 @@ type Store interface {
 	// DeleteOtherSessions removes every session of the user but keepID and
 	// says how many.
 	DeleteOtherSessions(ctx context.Context, userID, keepID string) (int, error)
+	// RotateSessionToken replaces the token hash of session id; ENotFound
+	// when the session is gone.
+	RotateSessionToken(ctx context.Context, id string, tokenHash []byte) error
+	// TrimSessions deletes the user's sessions beyond the keep newest and
+	// says how many.
+	TrimSessions(ctx context.Context, userID string, keep int) (int, error)
+	// BumpDeviceEpoch moves the user's device epoch on (User.DeviceEpoch)
+	// and returns the new one; ENotFound when the user is gone.
+	BumpDeviceEpoch(ctx context.Context, userID string) (int, error)
 	// DeleteExpiredSessions removes sessions past their absolute end or idle
 	// since before idleBefore.
 	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
 
 	// AppendEvent adds one row to the audit log.
 	AppendEvent(ctx context.Context, e *Event) error
+	// CountFailure adds one to the count of f's minute, type, method,
+	// outcome, reason and IP (see Failure), in one statement.
+	CountFailure(ctx context.Context, f *Failure) error
 
 	// ReplaceRecoveryCodes deletes the user's recovery codes and stores
 	// codes as the new set.
@@ -128,9 +141,12 @@ var (
 	// PolicyPasswordDevice replaces the account policy for a member's
 	// trusted device, so an attacker elsewhere cannot slow the member down.
 	PolicyPasswordDevice = throttle.Policy{Name: "pw-device", Free: 5, Base: 2 * time.Second, Max: 15 * time.Minute, Forget: 24 * time.Hour}
-	// PolicyPasswordIP slows one address guessing across many accounts.
+	// PolicyPasswordIP slows one address guessing across many accounts
+	// (IPv6: one /64, and its /48 beside it; throttle.PerIP). A success
+	// gives its attempt back.
 	PolicyPasswordIP = throttle.Policy{Name: "pw-ip", Free: 30, Base: time.Second, Max: 15 * time.Minute, Forget: time.Hour}
-	// PolicySignupIP limits account creation per address; every attempt counts.
+	// PolicySignupIP limits account creation per address (throttle.PerIP);
+	// every attempt counts, successes too.
 	PolicySignupIP = throttle.Policy{Name: "signup-ip", Free: 10, Base: 10 * time.Second, Max: time.Hour, Forget: time.Hour}
 )
 
@@ -158,6 +174,14 @@ type Client struct {
 type Device struct {
 	UserID string
 	ID     string
+	// Epoch is the account's DeviceEpoch when the cookie was issued.
+	Epoch int
+}
+
+// Trusted reports whether d is a trusted device of u: it signed in to u
+// since u last revoked its devices (User.DeviceEpoch).
+func (d *Device) Trusted(u *User) bool {
+	return d != nil && u != nil && d.UserID == u.ID && d.Epoch == u.DeviceEpoch
 }
 
 // Service signs members up and in and manages their sessions.
@@ -205,11 +229,7 @@ func (s *Service) Signup(ctx context.Context, emailIn, pw string, c Client) (*Si
 	if err := checkPassword(pw, email); err != nil {
 		return nil, err
 	}
-	ipCheck := throttle.Check{Policy: PolicySignupIP, Subject: c.IP}
-	if err := s.wait(ctx, ipCheck); err != nil {
-		return nil, err
-	}
-	if err := s.Limiter.Fail(ctx, ipCheck); err != nil {
+	if _, err := s.Reserve(ctx, throttle.PerIP(PolicySignupIP, c.IP)...); err != nil {
 		return nil, err
 	}
 	// Checked before hashing so a taken address costs no hash; the unique
@@ -224,7 +244,7 @@ func (s *Service) Signup(ctx context.Context, emailIn, pw string, c Client) (*Si
 		return nil, hashError(err)
 	}
 	now := s.Now()
-	u := &User{ID: s.NewID(), Email: email, EmailKey: key, WebAuthnID: s.randomBytes(32), CreatedAt: now, UpdatedAt: now}
+	u := &User{ID: s.NewID(), Email: email, EmailKey: key, WebAuthnID: s.randomBytes(32), CreatedAt: now, UpdatedAt: now, Origin: OriginSignup}
 	cred := &Credential{ID: s.NewID(), UserID: u.ID, Type: CredentialPassword, PasswordHash: hash, PasswordFormat: "argon2id", CreatedAt: now, UpdatedAt: now}
 	var res *SigninResult
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
@@ -267,6 +287,8 @@ func checkPassword(pw, email string) error {
 
 // SigninPassword checks an email and password and starts a session. A wrong
 // password and an unknown email give the same error after the same work.
+// The attempt is reserved on its throttle keys before the hash runs, so
+// concurrent guesses get no more hashes than the keys allow.
 func (s *Service) SigninPassword(ctx context.Context, emailIn, pw string, c Client) (*SigninResult, error) {
 	_, key, err := NormalizeEmail(emailIn)
 	if err != nil {
@@ -279,15 +301,19 @@ func (s *Service) SigninPassword(ctx context.Context, emailIn, pw string, c Clie
 	if err != nil {
 		return nil, err
 	}
-	checks := s.passwordChecks(key, u, c)
-	if err := s.wait(ctx, checks...); err != nil {
+	keys := s.passwordKeys(key, u, c)
+	if _, err := s.Reserve(ctx, keys.all()...); err != nil {
 		return nil, err
 	}
 	if cred == nil {
 		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
 			return nil, hashError(err)
 		}
-		return nil, s.passwordFailed(ctx, checks, "", c)
+		userID := ""
+		if u != nil {
+			userID = u.ID
+		}
+		return nil, s.passwordFailed(ctx, userID, c)
 	}
 	ok, rehash, err := s.Hasher.Verify(ctx, pw, cred.PasswordHash, cred.PasswordFormat)
 	if errors.Is(err, password.ErrMalformedHash) {
@@ -299,13 +325,13 @@ func (s *Service) SigninPassword(ctx context.Context, emailIn, pw string, c Clie
 		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
 			return nil, hashError(err)
 		}
-		return nil, s.passwordFailed(ctx, checks, u.ID, c)
+		return nil, s.passwordFailed(ctx, u.ID, c)
 	}
 	if err != nil {
 		return nil, hashError(err)
 	}
 	if !ok {
-		return nil, s.passwordFailed(ctx, checks, u.ID, c)
+		return nil, s.passwordFailed(ctx, u.ID, c)
 	}
 	newHash := ""
 	if rehash {
@@ -316,24 +342,54 @@ func (s *Service) SigninPassword(ctx context.Context, emailIn, pw string, c Clie
 			newHash = ""
 		}
 	}
-	return s.passwordSucceeded(ctx, u, cred, newHash, checks, c)
+	return s.passwordSucceeded(ctx, u, cred, newHash, keys, c)
 }
 
-// passwordChecks returns the throttle keys of one password attempt: the IP
+// AttemptKeys are the throttle keys of one attempt at a member's secret:
+// the client's IP keys, which a success refunds, and the member's own key
+// (the account's, or their trusted device's), which a success forgives.
+type AttemptKeys struct {
+	IP  []throttle.Check
+	Own throttle.Check
+}
+
+// all returns every key of the attempt.
+func (k AttemptKeys) all() []throttle.Check { return append(k.IP[:len(k.IP):len(k.IP)], k.Own) }
+
+// Succeeded forgives the member's key and gives the IP keys back their
+// attempt; it joins the transaction in ctx.
+func (s *Service) Succeeded(ctx context.Context, k AttemptKeys) error {
+	if err := s.Limiter.Reset(ctx, k.Own); err != nil {
+		return err
+	}
+	return s.Limiter.Refund(ctx, k.IP...)
+}
+
+// passwordKeys returns the throttle keys of one password attempt: the IP
 // always; the account, unless this browser is a trusted device of this very
 // account (u), which has its own key so that strangers' failures never slow
 // the member down. A device of another account counts for nothing here.
-func (s *Service) passwordChecks(emailKey string, u *User, c Client) []throttle.Check {
-	checks := []throttle.Check{{Policy: PolicyPasswordIP, Subject: c.IP}}
-	if c.Device != nil && u != nil && c.Device.UserID == u.ID {
-		return append(checks, throttle.Check{Policy: PolicyPasswordDevice, Subject: c.Device.ID + ":" + hashSubject(emailKey)})
+func (s *Service) passwordKeys(emailKey string, u *User, c Client) AttemptKeys {
+	return AttemptKeys{
+		IP:  throttle.PerIP(PolicyPasswordIP, c.IP),
+		Own: OwnCheck(PolicyPasswordAccount, PolicyPasswordDevice, emailKey, u, c),
 	}
-	return append(checks, throttle.Check{Policy: PolicyPasswordAccount, Subject: hashSubject(emailKey)})
 }
 
-// hashSubject keeps addresses out of the throttle table: it also holds keys
+// OwnCheck is the member's own key of an attempt for the address emailKey:
+// under device, when c is a trusted device of u (the address's account,
+// at its current device epoch: Device.Trusted); under account otherwise — known address or not, so that throttling tells
+// nothing about who exists.
+func OwnCheck(account, device throttle.Policy, emailKey string, u *User, c Client) throttle.Check {
+	if c.Device.Trusted(u) {
+		return throttle.Check{Policy: device, Subject: c.Device.ID + ":" + HashSubject(emailKey)}
+	}
+	return throttle.Check{Policy: account, Subject: HashSubject(emailKey)}
+}
+
+// HashSubject keeps addresses out of the throttle table: it also holds keys
 // for addresses that have no account.
-func hashSubject(s string) string {
+func HashSubject(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:16])
 }
@@ -368,21 +424,17 @@ func invalidCredentials() *Error {
 	return &Error{Code: EInvalidCredentials, Detail: "wrong email or password"}
 }
 
-// passwordFailed counts a failure and records it, in one transaction.
-func (s *Service) passwordFailed(ctx context.Context, checks []throttle.Check, userID string, c Client) error {
-	err := s.Store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Limiter.Fail(ctx, checks...); err != nil {
-			return err
-		}
-		return s.event(ctx, &Event{Type: EventSignin, UserID: userID, Method: string(MethodPassword), Outcome: OutcomeFailure}, c)
-	})
+// passwordFailed records a failure (its attempt was counted by Reserve):
+// an event for a known account, a count otherwise (RecordFailure).
+func (s *Service) passwordFailed(ctx context.Context, userID string, c Client) error {
+	err := s.RecordFailure(ctx, &Event{Type: EventSignin, UserID: userID, Method: string(MethodPassword), Outcome: OutcomeFailure}, c)
 	if err != nil {
 		return err
 	}
 	return invalidCredentials()
 }
 
-func (s *Service) passwordSucceeded(ctx context.Context, u *User, cred *Credential, newHash string, checks []throttle.Check, c Client) (*SigninResult, error) {
+func (s *Service) passwordSucceeded(ctx context.Context, u *User, cred *Credential, newHash string, keys AttemptKeys, c Client) (*SigninResult, error) {
 	var res *SigninResult
 	err := s.Store.InTx(ctx, func(ctx context.Context) error {
 		now := s.Now()
@@ -396,9 +448,10 @@ func (s *Service) passwordSucceeded(ctx context.Context, u *User, cred *Credenti
 		} else if err := s.Store.TouchCredential(ctx, cred.ID, now); err != nil {
 			return err
 		}
-		// Only the account (or device) key is forgiven: an address that
-		// guesses across accounts stays slowed down after one success.
-		if err := s.Limiter.Reset(ctx, checks[1:]...); err != nil {
+		// The account (or device) key is forgiven; the IP only gets this
+		// attempt back: an address that guesses across accounts stays
+		// slowed down after one success.
+		if err := s.Succeeded(ctx, keys); err != nil {
 			return err
 		}
 		if err := s.event(ctx, &Event{Type: EventSignin, UserID: u.ID, Method: string(MethodPassword), Outcome: OutcomeSuccess}, c); err != nil {
@@ -428,18 +481,6 @@ func (s *Service) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// wait returns EThrottled when any check must wait.
-func (s *Service) wait(ctx context.Context, checks ...throttle.Check) error {
-	d, err := s.Limiter.Wait(ctx, checks...)
-	if err != nil {
-		return err
-	}
-	if d > 0 {
-		return &Error{Code: EThrottled, RetryAfter: throttle.RetryAfterSeconds(d), Detail: fmt.Sprintf("throttled for %s", d.Round(time.Second))}
-	}
-	return nil
-}
-
 // StartSession creates a session with a fresh token. It must run inside the
 // sign-in's transaction (so the session, its events and the credential's
 // update commit together); a new token at every sign-in prevents fixation.
@@ -447,7 +488,7 @@ func (s *Service) wait(ctx context.Context, checks ...throttle.Check) error {
 // carries no device cookie of u's is a new device: u is told by mail, in
 // the same transaction.
 func (s *Service) StartSession(ctx context.Context, u *User, m AuthMethod, c Client) (*SigninResult, error) {
-	if s.Notices != nil && (c.Device == nil || c.Device.UserID != u.ID) {
+	if s.Notices != nil && !c.Device.Trusted(u) {
 		if err := s.Notices.NewDevice(ctx, u, m, c); err != nil {
 			return nil, err
 		}
@@ -465,10 +506,50 @@ func (s *Service) StartFirstSession(ctx context.Context, u *User, m AuthMethod, 
 		AuthenticatedAt: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.AbsoluteTimeout),
 		UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
 	}
-	if err := s.Store.CreateSession(ctx, &sess); err != nil {
+	others, err := s.Store.CreateSession(ctx, &sess)
+	if err != nil {
 		return nil, err
 	}
+	// A member has at most MaxSessions: the oldest go, so that sign-ins
+	// in a loop cannot grow the table or the member's list without bound.
+	if others >= MaxSessions {
+		n, err := s.Store.TrimSessions(ctx, u.ID, MaxSessions)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.event(ctx, &Event{Type: EventSessionRevoked, UserID: u.ID, Data: map[string]any{"evicted": n}}, c); err != nil {
+			return nil, err
+		}
+	}
 	return &SigninResult{User: *u, Session: sess, Token: token}, nil
+}
+
+// MaxSessions is how many sessions one member may have at once; a new
+// sign-in beyond it ends the oldest.
+const MaxSessions = 50
+
+// RotateSession gives the session a fresh token, in the transaction of ctx,
+// and returns it; the old token stops working at once. A session rotates
+// whenever what it proves about its browser changes — a password set,
+// changed or removed, a passkey added, a step-up — so a token that leaked
+// before is worth nothing after.
+func (s *Service) RotateSession(ctx context.Context, sessionID string) (string, error) {
+	token := s.NewToken()
+	if err := s.Store.RotateSessionToken(ctx, sessionID, HashToken(token)); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// revokeDevices makes every device cookie of u's account an untrusted
+// browser again (User.DeviceEpoch), in the transaction of ctx.
+func (s *Service) revokeDevices(ctx context.Context, u *User) error {
+	epoch, err := s.Store.BumpDeviceEpoch(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	u.DeviceEpoch = epoch
+	return nil
 }
 
 // Authenticate returns the live session a token proves, with its user.
@@ -551,6 +632,11 @@ func (s *Service) RevokeAllSessions(ctx context.Context, userID string, c Client
 	err := s.Store.InTx(ctx, func(ctx context.Context) error {
 		var err error
 		if n, err = s.Store.DeleteUserSessions(ctx, userID); err != nil {
+			return err
+		}
+		// Signing out everywhere forgets every browser too: a thief's
+		// device cookie must not keep its throttle exemption.
+		if _, err := s.Store.BumpDeviceEpoch(ctx, userID); err != nil {
 			return err
 		}
 		return s.event(ctx, &Event{Type: EventSessionRevoked, UserID: userID, Data: map[string]any{"all": true, "count": n}}, c)

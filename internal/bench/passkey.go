@@ -223,26 +223,33 @@ func (t *Target) send(ctx context.Context, path, cookie string, body any) (*http
 }
 
 // RegisterPasskey adds a new software passkey to the member signed in with
-// cookie, through the API as a browser would, and returns it.
-func (t *Target) RegisterPasskey(ctx context.Context, cookie string) (*Passkey, error) {
+// cookie, through the API as a browser would, and returns it with the
+// session cookie to use from now on: adding a passkey rotates the
+// session's token.
+func (t *Target) RegisterPasskey(ctx context.Context, cookie string) (*Passkey, string, error) {
 	p, err := NewPasskey(t.URL)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var c ceremony
 	if _, err := t.postJSON(ctx, "/api/passkeys/register/begin", cookie, struct{}{}, &c, http.StatusOK); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	cred, err := p.Create(c.PublicKey)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	_, err = t.postJSON(ctx, "/api/passkeys/register/finish", cookie,
+	res, err := t.postJSON(ctx, "/api/passkeys/register/finish", cookie,
 		map[string]any{"flowId": c.FlowID, "credential": json.RawMessage(cred)}, nil, http.StatusCreated)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return p, nil
+	for _, sc := range res.Cookies() {
+		if strings.HasSuffix(sc.Name, "ks_session") {
+			cookie = sc.Name + "=" + sc.Value
+		}
+	}
+	return p, cookie, nil
 }
 
 // PasskeySignin signs in with p the way the "Sign in with a passkey"

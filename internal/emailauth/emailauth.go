@@ -1,9 +1,12 @@
 // Package emailauth signs members in by email: one mail holds a link
 // (ORIGIN/email/verify?token=…) and a 6-digit code for reading the mail on
 // another device. Both are single-use and die together, expire, and are
-// stored only as hashes; a flow allows a bounded number of code tries.
-// Starting flows is throttled per address and per IP. No HTTP in here:
-// package web decodes and answers.
+// stored only as hashes. A flow allows a bounded number of code tries, and
+// an address a bounded number of wrong codes a day across its flows (after
+// which codes stop working for it while links keep working). Starting flows
+// is throttled per address (or per trusted device) and per IP; a start
+// while the address's last mail is still fresh sends no new mail. No HTTP
+// in here: package web decodes and answers.
 package emailauth
 
 import (
@@ -12,7 +15,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/url"
@@ -46,10 +48,13 @@ type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	// CreateEmailFlow inserts f.
 	CreateEmailFlow(ctx context.Context, f *Flow) error
+	// FindNewestEmailFlow returns the newest flow for emailKey that
+	// expires after now; ENotFound when there is none.
+	FindNewestEmailFlow(ctx context.Context, emailKey string, now time.Time) (*Flow, error)
 	// TakeEmailFlowByToken deletes and returns the live flow (expiring
-	// after now, with fewer than maxAttempts code tries) whose token hashes
-	// to tokenHash, in one statement; ENotFound when there is none.
-	TakeEmailFlowByToken(ctx context.Context, tokenHash []byte, now time.Time, maxAttempts int) (*Flow, error)
+	// after now) whose token hashes to tokenHash, in one statement —
+	// however many code tries it had; ENotFound when there is none.
+	TakeEmailFlowByToken(ctx context.Context, tokenHash []byte, now time.Time) (*Flow, error)
 	// TryEmailCode counts one code try on the live flow id and returns it,
 	// in one statement; ENotFound when the flow does not exist, has
 	// expired, or already had maxAttempts tries.
@@ -70,21 +75,69 @@ type Mailer interface {
 	Enqueue(ctx context.Context, msg mail.Message) error
 }
 
-// Throttle policies for starting flows; every start counts, as sending mail
-// costs the member's inbox and our reputation.
+// Notifier tells a member by mail that wrong sign-in codes were typed for
+// their address (package notice). It joins the transaction in ctx.
+type Notifier interface {
+	EmailCodesFailed(ctx context.Context, u *account.User, wrong int, c account.Client) error
+}
+
+// QuietFor is how long after a start that mailed the address further starts
+// send nothing: they answer alike, with the id of the address's newest flow,
+// whose mail is on its way or in the inbox.
+const QuietFor = time.Minute
+
+// Throttle policies. A start that mails counts on the address's key (or,
+// for a trusted device of the address's account, on that device's key) and
+// on the quiet key; every start counts on the client's IP. A refusal of
+// the address's keys is a quiet start, never a 429, as long as a mail the
+// address received is still live — and one always is, since the address's
+// longest wait (Max) is shorter than a flow's life (DefaultTTL) — so no
+// stranger can close an address's email sign-in by starting flows for it.
 var (
-	// PolicyStartAddress limits mails to one address.
-	PolicyStartAddress = throttle.Policy{Name: "email-addr", Free: 5, Base: time.Minute, Max: time.Hour, Forget: time.Hour}
-	// PolicyStartIP limits flows started from one address.
+	// PolicyStartAddress limits mails to one address: 5, then one after
+	// 1, 2, 4, 8 and then every 10 minutes; forgotten after a quiet day.
+	PolicyStartAddress = throttle.Policy{Name: "email-addr", Free: 5, Base: time.Minute, Max: 10 * time.Minute, Forget: 24 * time.Hour}
+	// PolicyStartDevice replaces PolicyStartAddress for a browser that
+	// signed in to the address's account before, so that strangers'
+	// starts never hold the member's own browser back.
+	PolicyStartDevice = throttle.Policy{Name: "email-device", Free: 5, Base: time.Minute, Max: 10 * time.Minute, Forget: 24 * time.Hour}
+	// PolicyStartIP limits flows started from one address (throttle.PerIP).
 	PolicyStartIP = throttle.Policy{Name: "email-ip", Free: 30, Base: 5 * time.Second, Max: time.Hour, Forget: time.Hour}
+	// PolicyQuiet lets one start a QuietFor mail an address.
+	PolicyQuiet = throttle.Policy{Name: "email-quiet", Free: 1, Base: QuietFor, Max: QuietFor, Forget: QuietFor}
+
+	// PolicyCodeAddress is the budget of codes compared for one address,
+	// across its flows: 50, then none until a day without a try has
+	// passed. Past it a code — even the right one — is invalid_code; links
+	// keep working. A right code gives its try back.
+	PolicyCodeAddress = throttle.Policy{Name: "email-code", Free: 50, Base: 24 * time.Hour, Max: 24 * time.Hour, Forget: 24 * time.Hour}
+	// PolicyCodeDevice replaces PolicyCodeAddress for a trusted device of
+	// the address's account, so strangers' guesses never spend the
+	// member's own budget.
+	PolicyCodeDevice = throttle.Policy{Name: "email-code-device", Free: 50, Base: 24 * time.Hour, Max: 24 * time.Hour, Forget: 24 * time.Hour}
+	// PolicyCodeNotice lets one wrong-codes notice a day go to a member.
+	PolicyCodeNotice = throttle.Policy{Name: "email-code-notice", Free: 1, Base: 24 * time.Hour, Max: 24 * time.Hour, Forget: 24 * time.Hour}
 )
+
+// CodeNoticeAfter is how many wrong codes for a member's address (in
+// PolicyCodeAddress's window) make keyshift tell the member.
+const CodeNoticeAfter = 10
 
 // Event types written by this package.
 const (
-	// EventStarted records a sign-in mail queued, or (data "sent": false)
-	// a start for an unknown address while sign-up is closed, which stores
-	// no flow and sends nothing.
+	// EventStarted records a start that stored a flow: a sign-in mail
+	// queued, or (data "sent": false) a start for an unknown address while
+	// sign-up is closed, whose flow nothing redeems and which sends
+	// nothing. A quiet start (QuietFor) records nothing.
 	EventStarted = "email_signin_started"
+)
+
+// Reasons of failed redemptions, in events and failure counts.
+const (
+	ReasonUnknownLink = "unknown_link" // unknown, used, expired or malformed token
+	ReasonUnknownFlow = "unknown_flow" // unknown, used or expired flow, or its tries used up
+	ReasonWrongCode   = "wrong_code"
+	ReasonCodeBudget  = "code_budget" // the address's budget of codes is spent
 )
 
 // Defaults of Config.
@@ -99,13 +152,15 @@ type Config struct {
 	Origin string
 	// Site names the sender in the mail.
 	Site string
-	// TTL is how long a flow lives (default 15 min).
+	// TTL is how long a flow lives (default 15 min). It must be longer
+	// than PolicyStartAddress.Max (see there); New raises it when not.
 	TTL time.Duration
-	// MaxAttempts is how many code tries a flow allows (default 5).
+	// MaxAttempts is how many code tries a flow allows (default 5); then
+	// its code is dead and its link still works.
 	MaxAttempts int
 	// SignupOpen lets a flow for an unknown address create the account;
-	// when false, starting one for an unknown address stores nothing but
-	// its audit event and sends nothing, and the answer is the same.
+	// when false, starting one for an unknown address stores a flow that
+	// nothing redeems and sends nothing, and the answer is the same.
 	SignupOpen bool
 	// CodeKey is the server secret codes are hashed under.
 	CodeKey []byte
@@ -116,6 +171,7 @@ type Service struct {
 	store    Store
 	accounts *account.Service
 	mailer   Mailer
+	notices  Notifier
 	cfg      Config
 	// Rand is the randomness of codes (nil: crypto/rand); the link's token
 	// comes from accounts.NewToken like every other one-time token.
@@ -123,30 +179,36 @@ type Service struct {
 }
 
 // New builds a Service. accounts supplies the clock, ids, the throttle
-// limiter and sessions.
-func New(cfg Config, store Store, accounts *account.Service, mailer Mailer) *Service {
+// limiter and sessions; notices (nil: none) tells members of wrong codes.
+func New(cfg Config, store Store, accounts *account.Service, mailer Mailer, notices Notifier) *Service {
 	if cfg.TTL <= 0 {
 		cfg.TTL = DefaultTTL
+	}
+	if limit := max(PolicyStartAddress.Max, PolicyStartDevice.Max, QuietFor) + time.Minute; cfg.TTL < limit {
+		cfg.TTL = limit
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts
 	}
-	return &Service{store: store, accounts: accounts, mailer: mailer, cfg: cfg}
+	return &Service{store: store, accounts: accounts, mailer: mailer, notices: notices, cfg: cfg}
 }
 
 // Start begins a sign-in for the address and queues its mail in the same
 // transaction as the flow, so the request never waits for SMTP. The answer
-// is the flow id whether or not an account exists, after the same work.
+// is a flow id whether or not an account exists, after the same work.
+//
+// Every start counts on the client's IP (refused: EThrottled). A start
+// mails only when the quiet key and the address's key (or the trusted
+// device's) both allow it, decided atomically in the transaction that
+// stores the flow (mailOrQuiet); otherwise it is quiet: it answers the id
+// of the address's newest live flow and sends nothing, so 60 starts at once
+// make one mail, and a stranger's starts leave the member a live mail
+// instead of a 429. A start for an unknown address while sign-up is closed
+// stores a flow whose token and code hash match nothing and mails nothing,
+// so it answers and repeats exactly like a start for a member.
 func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (string, error) {
 	email, key, err := account.NormalizeEmail(emailIn)
 	if err != nil {
-		return "", err
-	}
-	checks := []throttle.Check{
-		{Policy: PolicyStartAddress, Subject: hashSubject(key)},
-		{Policy: PolicyStartIP, Subject: c.IP},
-	}
-	if err := s.wait(ctx, checks); err != nil {
 		return "", err
 	}
 	u, err := s.store.FindUserByEmailKey(ctx, key)
@@ -154,6 +216,7 @@ func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (
 		return "", err
 	}
 	known := err == nil
+	send := known || s.cfg.SignupOpen
 	token := s.accounts.NewToken()
 	code := s.newCode()
 	now := s.accounts.Now()
@@ -166,25 +229,75 @@ func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (
 	if err != nil {
 		return "", err
 	}
-	send := known || s.cfg.SignupOpen
+	if !send {
+		// Nothing redeems this flow: its token hash is of a token nobody
+		// was given, its code hash is random rather than any code's HMAC.
+		f.TokenHash, f.CodeHash = account.HashToken(s.accounts.NewToken()), s.randomBytes(sha256.Size)
+	}
 	ev := &account.Event{Type: EventStarted, Method: "email", Data: map[string]any{"flow": f.ID, "sent": send}}
 	if known {
 		ev.UserID = u.ID
 	}
+	own := account.OwnCheck(PolicyStartAddress, PolicyStartDevice, key, u, c)
+	quiet := quietCheck(key)
+	var id string
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.accounts.Limiter.Fail(ctx, checks...); err != nil {
+		if _, err := s.accounts.Reserve(ctx, throttle.PerIP(PolicyStartIP, c.IP)...); err != nil {
+			return err
+		}
+		quietID, err := s.mailOrQuiet(ctx, key, now, quiet, own)
+		if err != nil || quietID != "" {
+			id = quietID
+			return err
+		}
+		if err := s.store.CreateEmailFlow(ctx, f); err != nil {
 			return err
 		}
 		if send {
-			if err := s.store.CreateEmailFlow(ctx, f); err != nil {
-				return err
-			}
 			if err := s.mailer.Enqueue(ctx, msg); err != nil {
 				return err
 			}
 		}
+		id = f.ID
 		return s.event(ctx, ev, c)
 	})
+	if err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// mailOrQuiet decides, in the start's transaction, whether it mails: ""
+// when it does, else the id of the flow a quiet start answers. The quiet
+// key and own decide together; when they refuse, the address's newest
+// live flow is the answer (on PostgreSQL the refusal came after waiting
+// for any transaction holding these keys, so its flow is visible). When
+// there is none, the last mail was used, and only the mailbox's reader can
+// have used it: own does not hold the next mail back, the quiet key alone
+// still does. EThrottled only if even that finds nothing to answer.
+func (s *Service) mailOrQuiet(ctx context.Context, key string, now time.Time, quiet, own throttle.Check) (string, error) {
+	r, err := s.accounts.Limiter.Reserve(ctx, quiet, own)
+	if err != nil || r.Allowed {
+		return "", err
+	}
+	if id, err := s.newestFlow(ctx, key, now); id != "" || err != nil {
+		return id, err
+	}
+	if r, err = s.accounts.Limiter.Reserve(ctx, quiet); err != nil || r.Allowed {
+		return "", err
+	}
+	if id, err := s.newestFlow(ctx, key, now); id != "" || err != nil {
+		return id, err
+	}
+	return "", account.Throttled(r.Wait)
+}
+
+// newestFlow is the id of the address's newest live flow; "" when none.
+func (s *Service) newestFlow(ctx context.Context, key string, now time.Time) (string, error) {
+	f, err := s.store.FindNewestEmailFlow(ctx, key, now)
+	if account.IsCode(err, account.ENotFound) {
+		return "", nil
+	}
 	if err != nil {
 		return "", err
 	}
@@ -204,51 +317,113 @@ func (s *Service) render(to, token, code string, newAccount bool) (mail.Message,
 }
 
 // FinishLink signs in with the token of a mailed link. Any failure —
-// unknown, used or expired token — is EInvalidCode.
+// unknown, used or expired token — is EInvalidCode. Every try is first
+// reserved on the client's IP (PolicyRedeemIP; refused: EThrottled); a
+// success gives it back.
 func (s *Service) FinishLink(ctx context.Context, token string, c account.Client) (*account.SigninResult, error) {
-	if !account.PlausibleToken(token) {
-		return nil, s.failed(ctx, account.MethodEmailLink, c)
+	ip := throttle.PerIP(account.PolicyRedeemIP, c.IP)
+	if _, err := s.accounts.Reserve(ctx, ip...); err != nil {
+		return nil, err
 	}
-	return s.finish(ctx, account.MethodEmailLink, c, func(ctx context.Context, now time.Time) (*Flow, error) {
-		return s.store.TakeEmailFlowByToken(ctx, account.HashToken(token), now, s.cfg.MaxAttempts)
+	if !account.PlausibleToken(token) {
+		return nil, s.failed(ctx, account.MethodEmailLink, ReasonUnknownLink, c)
+	}
+	return s.finish(ctx, account.MethodEmailLink, c, ip, ReasonUnknownLink, func(ctx context.Context, now time.Time) (*Flow, error) {
+		return s.store.TakeEmailFlowByToken(ctx, account.HashToken(token), now)
 	})
 }
 
-// FinishCode signs in with a flow's 6-digit code. Each call counts a try
-// before comparing, in one write, so no more than MaxAttempts codes are
-// ever compared for a flow, however many requests race. Any failure is
-// EInvalidCode.
+// FinishCode signs in with a flow's 6-digit code. Any failure is
+// EInvalidCode. Before a code is compared, three counts allow it: the
+// client's IP (PolicyRedeemIP; refused: EThrottled), the flow's tries
+// (MaxAttempts, counted in one write, so no more are ever compared however
+// many requests race; then the flow's code is dead, its link is not), and
+// the address's budget of codes across flows (PolicyCodeAddress, or a
+// trusted device's own; spent: EInvalidCode, even for the right code). A
+// wrong code for a member's address is an event of theirs, and the member
+// is mailed once a day when CodeNoticeAfter have been typed.
 func (s *Service) FinishCode(ctx context.Context, flowID, code string, c account.Client) (*account.SigninResult, error) {
 	code = strings.NewReplacer(" ", "", "-", "").Replace(code)
+	m := account.MethodEmailCode
+	ip := throttle.PerIP(account.PolicyRedeemIP, c.IP)
+	if _, err := s.accounts.Reserve(ctx, ip...); err != nil {
+		return nil, err
+	}
 	if !plausibleID(flowID) || !plausibleCode(code) {
-		return nil, s.failed(ctx, account.MethodEmailCode, c)
+		return nil, s.failed(ctx, m, ReasonUnknownFlow, c)
 	}
 	f, err := s.store.TryEmailCode(ctx, flowID, s.accounts.Now(), s.cfg.MaxAttempts)
 	if account.IsCode(err, account.ENotFound) {
-		return nil, s.failed(ctx, account.MethodEmailCode, c)
+		return nil, s.failed(ctx, m, ReasonUnknownFlow, c)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !hmac.Equal(s.hashCode(f.ID, code), f.CodeHash) {
-		if f.Attempts >= s.cfg.MaxAttempts {
-			// The last try failed: the flow, link included, is dead.
-			if _, err := s.store.TakeEmailFlow(ctx, f.ID, s.accounts.Now()); err != nil && !account.IsCode(err, account.ENotFound) {
-				return nil, err
-			}
-		}
-		return nil, s.failed(ctx, account.MethodEmailCode, c)
+	u, err := s.store.FindUserByEmailKey(ctx, f.EmailKey)
+	if account.IsCode(err, account.ENotFound) {
+		u = nil
+	} else if err != nil {
+		return nil, err
 	}
-	return s.finish(ctx, account.MethodEmailCode, c, func(ctx context.Context, now time.Time) (*Flow, error) {
+	budget := account.OwnCheck(PolicyCodeAddress, PolicyCodeDevice, f.EmailKey, u, c)
+	r, err := s.accounts.Limiter.Reserve(ctx, budget)
+	if err != nil {
+		return nil, err
+	}
+	if !r.Allowed {
+		// Counted, not an event of the member's: past the budget guesses
+		// cost the guesser nothing but the IP's tries.
+		return nil, s.failed(ctx, m, ReasonCodeBudget, c)
+	}
+	if !hmac.Equal(s.hashCode(f.ID, code), f.CodeHash) {
+		return nil, s.wrongCode(ctx, u, r.Counts[0], c)
+	}
+	return s.finish(ctx, m, c, append(ip, budget), ReasonUnknownFlow, func(ctx context.Context, now time.Time) (*Flow, error) {
 		return s.store.TakeEmailFlow(ctx, f.ID, now)
 	})
 }
 
+// quietCheck is the quiet key of the address emailKey (PolicyQuiet).
+func quietCheck(emailKey string) throttle.Check {
+	return throttle.Check{Policy: PolicyQuiet, Subject: account.HashSubject(emailKey)}
+}
+
+// wrongCode records a wrong code: for a member's address an event of
+// theirs and, once wrong codes reach CodeNoticeAfter, the day's notice, in
+// one transaction; for an unknown address a count.
+func (s *Service) wrongCode(ctx context.Context, u *account.User, wrong int, c account.Client) error {
+	if u == nil {
+		return s.failed(ctx, account.MethodEmailCode, ReasonWrongCode, c)
+	}
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.event(ctx, &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(account.MethodEmailCode),
+			Outcome: account.OutcomeFailure, Data: map[string]any{"reason": ReasonWrongCode}}, c); err != nil {
+			return err
+		}
+		if wrong < CodeNoticeAfter || s.notices == nil {
+			return nil
+		}
+		r, err := s.accounts.Limiter.Reserve(ctx, throttle.Check{Policy: PolicyCodeNotice, Subject: u.ID})
+		if err != nil || !r.Allowed {
+			return err
+		}
+		return s.notices.EmailCodesFailed(ctx, u, wrong, c)
+	})
+	if err != nil {
+		return err
+	}
+	return invalidCode()
+}
+
 // finish takes the flow with take and signs its member in (creating the
 // account when sign-up is open), all in one transaction: the flow's
-// deletion, the user's verified address, the events and the session commit
-// together, and of concurrent redemptions exactly one takes the flow.
-func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Client, take func(context.Context, time.Time) (*Flow, error)) (*account.SigninResult, error) {
+// deletion, the user's verified address, the events, the refund of the
+// attempt's reservations on refund, the forgiven quiet key of the address
+// and the session commit together, and
+// of concurrent redemptions exactly one takes the flow. A flow that is gone
+// is a failure with reason.
+func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Client, refund []throttle.Check, reason string,
+	take func(context.Context, time.Time) (*Flow, error)) (*account.SigninResult, error) {
 	var res *account.SigninResult
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
 		f, err := take(ctx, s.accounts.Now())
@@ -262,6 +437,14 @@ func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Cl
 		if err != nil {
 			return err
 		}
+		if err := s.accounts.Limiter.Refund(ctx, refund...); err != nil {
+			return err
+		}
+		// The mail that made the address quiet is used: the next start
+		// may mail again at once. Only the mailbox's reader can get here.
+		if err := s.accounts.Limiter.Reset(ctx, quietCheck(f.EmailKey)); err != nil {
+			return err
+		}
 		if err := s.event(ctx, &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(m), Outcome: account.OutcomeSuccess}, c); err != nil {
 			return err
 		}
@@ -273,7 +456,7 @@ func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Cl
 		return err
 	})
 	if account.IsCode(err, account.EInvalidCode) {
-		return nil, s.failed(ctx, m, c)
+		return nil, s.failed(ctx, m, reason, c)
 	}
 	if err != nil {
 		return nil, err
@@ -296,7 +479,7 @@ func (s *Service) member(ctx context.Context, f *Flow, m account.AuthMethod, c a
 			return nil, false, invalidCode()
 		}
 		u = &account.User{
-			ID: s.accounts.NewID(), Email: f.Email, EmailKey: f.EmailKey, EmailVerified: true,
+			ID: s.accounts.NewID(), Email: f.Email, EmailKey: f.EmailKey, EmailVerified: true, Origin: account.OriginEmail,
 			WebAuthnID: s.randomBytes(32), CreatedAt: now, UpdatedAt: now,
 		}
 		if err := s.store.CreateUser(ctx, u); err != nil {
@@ -316,10 +499,12 @@ func (s *Service) member(ctx context.Context, f *Flow, m account.AuthMethod, c a
 	return u, false, nil
 }
 
-// failed records a failed redemption and returns EInvalidCode, which never
+// failed counts a failed redemption that no account is tied to
+// (account.Service.RecordFailure) and returns EInvalidCode, which never
 // says what was wrong.
-func (s *Service) failed(ctx context.Context, m account.AuthMethod, c account.Client) error {
-	if err := s.event(ctx, &account.Event{Type: account.EventSignin, Method: string(m), Outcome: account.OutcomeFailure}, c); err != nil {
+func (s *Service) failed(ctx context.Context, m account.AuthMethod, reason string, c account.Client) error {
+	e := &account.Event{Type: account.EventSignin, Method: string(m), Outcome: account.OutcomeFailure, Data: map[string]any{"reason": reason}}
+	if err := s.accounts.RecordFailure(ctx, e, c); err != nil {
 		return err
 	}
 	return invalidCode()
@@ -327,18 +512,6 @@ func (s *Service) failed(ctx context.Context, m account.AuthMethod, c account.Cl
 
 func invalidCode() *account.Error {
 	return &account.Error{Code: account.EInvalidCode, Detail: "unknown, used or expired link or code"}
-}
-
-// wait returns EThrottled when a check must wait.
-func (s *Service) wait(ctx context.Context, checks []throttle.Check) error {
-	d, err := s.accounts.Limiter.Wait(ctx, checks...)
-	if err != nil {
-		return err
-	}
-	if d > 0 {
-		return &account.Error{Code: account.EThrottled, RetryAfter: throttle.RetryAfterSeconds(d), Detail: fmt.Sprintf("throttled for %s", d.Round(time.Second))}
-	}
-	return nil
 }
 
 func (s *Service) event(ctx context.Context, e *account.Event, c account.Client) error {
@@ -370,12 +543,6 @@ func (s *Service) hashCode(flowID, code string) []byte {
 	m.Write([]byte{0})
 	m.Write([]byte(code))
 	return m.Sum(nil)
-}
-
-// hashSubject keeps addresses out of the throttle table.
-func hashSubject(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:16])
 }
 
 func (s *Service) randomBytes(n int) []byte {

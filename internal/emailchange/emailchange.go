@@ -12,7 +12,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -148,12 +147,6 @@ func (s *Service) Begin(ctx context.Context, u *account.User, newEmail string, c
 	if key == u.EmailKey {
 		return &account.Error{Code: account.EInvalidEmail, Reason: "unchanged", Field: "email", Detail: "that is the account's address already"}
 	}
-	check := throttle.Check{Policy: PolicyBegin, Subject: u.ID}
-	if d, err := s.accounts.Limiter.Wait(ctx, check); err != nil {
-		return err
-	} else if d > 0 {
-		return &account.Error{Code: account.EThrottled, RetryAfter: throttle.RetryAfterSeconds(d), Detail: fmt.Sprintf("throttled for %s", d.Round(time.Second))}
-	}
 	token := s.accounts.NewToken()
 	now := s.accounts.Now()
 	ch := &Change{TokenHash: account.HashToken(token), Kind: KindConfirm, UserID: u.ID, Email: email, EmailKey: key,
@@ -166,7 +159,10 @@ func (s *Service) Begin(ctx context.Context, u *account.User, newEmail string, c
 		return err
 	}
 	return s.store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.accounts.Limiter.Fail(ctx, check); err != nil {
+		// Counted in the transaction that mails: of concurrent requests no
+		// more than the policy allows get through, and a request that
+		// fails to queue its mail costs nothing.
+		if _, err := s.accounts.Reserve(ctx, throttle.Check{Policy: PolicyBegin, Subject: u.ID}); err != nil {
 			return err
 		}
 		if err := s.store.CreateEmailChange(ctx, ch); err != nil {

@@ -60,7 +60,7 @@ func newFixture(t *testing.T, database string) *fixture {
 		Now: c.Now,
 	}
 	outbox := mail.NewOutbox(db, c.Now)
-	notices := notice.New(notice.Config{Origin: origin, Site: "Example"}, outbox, c.Now)
+	notices := notice.New(notice.Config{Origin: origin, Site: "Example"}, outbox, db, c.Now)
 	svc := emailchange.New(emailchange.Config{Origin: origin, Site: "Example"}, db, accounts, outbox, notices)
 	return &fixture{t: t, db: db, clock: c, accounts: accounts, svc: svc, outbox: outbox}
 }

@@ -8,7 +8,6 @@ package emailverify
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -128,16 +127,10 @@ func (s *Service) Resend(ctx context.Context, userID string, c account.Client) (
 	if u.EmailVerified {
 		return nil, &account.Error{Code: account.EEmailVerified, Detail: "the address is verified already"}
 	}
-	check := throttle.Check{Policy: PolicyResend, Subject: u.ID}
-	d, err := s.accounts.Limiter.Wait(ctx, check)
-	if err != nil {
-		return nil, err
-	}
-	if d > 0 {
-		return nil, &account.Error{Code: account.EThrottled, RetryAfter: throttle.RetryAfterSeconds(d), Detail: fmt.Sprintf("resend throttled for %s", d.Round(time.Second))}
-	}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.accounts.Limiter.Fail(ctx, check); err != nil {
+		// Counted in the transaction that mails: of concurrent resends no
+		// more than the policy allows get through.
+		if _, err := s.accounts.Reserve(ctx, throttle.Check{Policy: PolicyResend, Subject: u.ID}); err != nil {
 			return err
 		}
 		if err := s.Send(ctx, u); err != nil {

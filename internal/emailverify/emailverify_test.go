@@ -59,7 +59,7 @@ func (r *rig) member(t *testing.T, email string) *account.User {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &account.User{ID: r.accounts.NewID(), Email: email, EmailKey: key, WebAuthnID: []byte(r.accounts.NewToken()), CreatedAt: r.clock.Now(), UpdatedAt: r.clock.Now()}
+	u := &account.User{ID: r.accounts.NewID(), Email: email, EmailKey: key, WebAuthnID: []byte(r.accounts.NewToken()), CreatedAt: r.clock.Now(), UpdatedAt: r.clock.Now(), Origin: account.OriginSignup}
 	if err := r.db.CreateUser(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}

@@ -316,7 +316,7 @@ func TestRowsMeetingExistingAccounts(t *testing.T) {
 		// A member who signed up on keyshift itself, with a passkey.
 		now := time.Now()
 		native := &account.User{ID: "native", Email: "nat@example.com", EmailKey: "nat@example.com",
-			WebAuthnID: []byte("native-handle"), CreatedAt: now, UpdatedAt: now}
+			WebAuthnID: []byte("native-handle"), CreatedAt: now, UpdatedAt: now, Origin: account.OriginSignup, EmailVerified: true}
 		if err := db.CreateUser(ctx, native); err != nil {
 			t.Fatal(err)
 		}

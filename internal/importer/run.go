@@ -414,7 +414,9 @@ func classify(b *batch, mt *Matches, text func(pending) (string, error)) ([]*acc
 			continue
 		}
 		if acc, ok := mt.ByEmailKey[m.user.EmailKey]; ok {
-			if ext == "" {
+			if !sameMemberPossible(acc) {
+				drop(p, ReasonEmailUnverifiedConflict, "an account made by sign-up with this email never proved the address; it may not be this member's")
+			} else if ext == "" {
 				d.Unchanged++
 			} else if acc.ExternalID == "" {
 				drop(p, ReasonEmailTaken, "an account with this email exists and has no external_id")
@@ -446,6 +448,15 @@ func classify(b *batch, mt *Matches, text func(pending) (string, error)) ([]*acc
 	}
 	slices.SortStableFunc(rejects, func(a, b reject) int { return a.Line - b.Line })
 	return users, creds, rejects, d, textErr
+}
+
+// sameMemberPossible reports whether an existing account with a row's
+// address can be the row's member. Only a proven address or an earlier
+// import says so: anyone can sign up with someone else's address, and
+// taking such an account for the legacy member would drop the member's
+// hash and passkeys and leave the squatter's password in place.
+func sameMemberPossible(acc Match) bool {
+	return acc.EmailVerified || acc.Origin == account.OriginImport
 }
 
 // plus returns c + d (d may be nil) without sharing c's maps.

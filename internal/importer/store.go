@@ -83,6 +83,10 @@ type Match struct {
 	UserID     string
 	ExternalID string
 	EmailKey   string
+	// EmailVerified and Origin decide whether an address match may be the
+	// row's member (classify).
+	EmailVerified bool
+	Origin        account.Origin
 }
 
 // Matches are the Keys the database holds already. Byte keys are held as

@@ -37,6 +37,10 @@ const (
 	ReasonEmailTaken          = "email_taken"
 	ReasonPasskeyTaken        = "passkey_taken"
 	ReasonUserHandleTaken     = "user_handle_taken"
+	// ReasonEmailUnverifiedConflict: an account made by sign-up has the
+	// address and never proved it, so it may be a squatter's and is not
+	// taken for the legacy member (docs/import.md).
+	ReasonEmailUnverifiedConflict = "email_unverified_conflict"
 )
 
 // Limits on a row's fields.
@@ -90,7 +94,7 @@ func validate(row *userfile.Row, opt legacy.Options, now time.Time) (*member, *r
 		}
 		return nil, refuse(ReasonInvalidEmail, "email is not a valid address (%s)", strings.ReplaceAll(reason, "_", " "))
 	}
-	m := &member{user: account.User{Email: email, EmailKey: key, EmailVerified: row.EmailVerified, CreatedAt: now}}
+	m := &member{user: account.User{Email: email, EmailKey: key, EmailVerified: row.EmailVerified, CreatedAt: now, Origin: account.OriginImport}}
 	if e := checkText("external_id", row.ExternalID, maxExternalID, false); e != nil {
 		return nil, e
 	}

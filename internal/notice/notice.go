@@ -22,6 +22,40 @@ type Mailer interface {
 	Enqueue(ctx context.Context, msg mail.Message) error
 }
 
+// Store keeps what coalescing new-device notices needs. Every method joins
+// the transaction in ctx.
+type Store interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// NoteNewDevice records a sign-in of userID from a browser it had not
+	// seen (browser and ip describe it) and says whether its notice is due:
+	// the member's last one was sent at or before quietSince, or never. A
+	// due notice resets the count and reports in earlier the sign-ins held
+	// back since the last one; a sign-in that is not due is held back.
+	// One atomic statement, so concurrent sign-ins send one notice.
+	NoteNewDevice(ctx context.Context, userID string, now, quietSince time.Time, browser, ip string) (due bool, earlier int, err error)
+	// TakeNewDeviceDigests claims, for every member with held-back sign-ins
+	// whose last notice was sent at or before quietSince, those sign-ins
+	// (marking the notice sent at now) and returns them.
+	TakeNewDeviceDigests(ctx context.Context, now, quietSince time.Time) ([]Digest, error)
+	FindUser(ctx context.Context, id string) (*account.User, error)
+}
+
+// Digest is the sign-ins from new browsers held back since a member's last
+// new-device notice.
+type Digest struct {
+	UserID string
+	Count  int
+	// Browser and IP describe the latest of them.
+	Browser, IP string
+	// Since is when the first of them was made.
+	Since time.Time
+}
+
+// NewDeviceQuiet is the least time between two new-device notices to one
+// member: sign-ins in between are counted and reported together, so that
+// sign-ins in a loop cannot bomb a mailbox.
+const NewDeviceQuiet = time.Hour
+
 // Config is the operator's policy.
 type Config struct {
 	// Origin starts the account link: Origin + "/account".
@@ -38,15 +72,16 @@ type Config struct {
 type Notifier struct {
 	cfg    Config
 	mailer Mailer
+	store  Store
 	now    func() time.Time
 }
 
 // New returns a Notifier; now is the clock (nil: time.Now).
-func New(cfg Config, mailer Mailer, now func() time.Time) *Notifier {
+func New(cfg Config, mailer Mailer, store Store, now func() time.Time) *Notifier {
 	if now == nil {
 		now = time.Now
 	}
-	return &Notifier{cfg: cfg, mailer: mailer, now: now}
+	return &Notifier{cfg: cfg, mailer: mailer, store: store, now: now}
 }
 
 // Mail kinds of the notices, for listings and metrics.
@@ -60,31 +95,48 @@ const (
 	KindEmailChanged    = "notice_email_changed"
 	// KindRecoveryCodeUsed: a recovery code signed in (issue 4).
 	KindRecoveryCodeUsed = "notice_recovery_code_used"
+	// KindEmailCodes: wrong email sign-in codes were typed for the
+	// member's address (issue 18).
+	KindEmailCodes = "notice_email_codes"
+	// KindNewDeviceDigest reports sign-ins from new browsers held back
+	// after a new-device notice (NewDeviceQuiet).
+	KindNewDeviceDigest = "notice_new_device_digest"
 )
+
+// EmailCodesFailed tells u that wrong codes were typed for their address in
+// the last day, the last one from c. It implements emailauth.Notifier,
+// which sends it at most once a day. It is sent whatever notify.new_device
+// says (it warns of guessing, not of a sign-in), and, like every notice,
+// only to a proven address.
+func (n *Notifier) EmailCodesFailed(ctx context.Context, u *account.User, wrong int, c account.Client) error {
+	return n.toMember(ctx, KindEmailCodes, u, c, map[string]any{"Wrong": wrong})
+}
 
 // RecoveryCodeUsed tells u that a recovery code signed in to their account
 // and how many are left. It is sent whatever notify.new_device says: a
 // recovery sign-in is the one an attacker with a stolen code would make.
 func (n *Notifier) RecoveryCodeUsed(ctx context.Context, u *account.User, left int, c account.Client) error {
-	return n.send(ctx, KindRecoveryCodeUsed, u, c, map[string]any{"Left": left})
+	return n.toMember(ctx, KindRecoveryCodeUsed, u, c, map[string]any{"Left": left})
 }
 
 // PasswordChanged tells u that their password was replaced, or set when
 // the account had none (set).
 func (n *Notifier) PasswordChanged(ctx context.Context, u *account.User, set bool, c account.Client) error {
-	return n.send(ctx, KindPasswordChanged, u, c, map[string]any{"Set": set})
+	return n.toMember(ctx, KindPasswordChanged, u, c, map[string]any{"Set": set})
 }
 
 // PasswordRemoved tells u that their password was deleted.
 func (n *Notifier) PasswordRemoved(ctx context.Context, u *account.User, c account.Client) error {
-	return n.send(ctx, KindPasswordRemoved, u, c, map[string]any{})
+	return n.toMember(ctx, KindPasswordRemoved, u, c, map[string]any{})
 }
 
 // EmailChanged tells the account's OLD address that it moved to newEmail
 // (shown masked, "n…@example.com"), with the link that moves it back
 // within valid. It implements emailchange.Notifier.
 func (n *Notifier) EmailChanged(ctx context.Context, oldEmail, newEmail, revertLink string, valid time.Duration, c account.Client) error {
-	return n.send(ctx, KindEmailChanged, &account.User{Email: oldEmail}, c, map[string]any{
+	// To the old address whatever it was: it is how the owner undoes the
+	// change.
+	return n.send(ctx, KindEmailChanged, oldEmail, c, map[string]any{
 		"New": maskEmail(newEmail), "RevertLink": revertLink, "Days": int(valid / (24 * time.Hour)),
 	})
 }
@@ -100,38 +152,105 @@ func maskEmail(email string) string {
 	return string(first) + "…@" + domain
 }
 
-// PasskeyAdded tells u that a passkey called name was added.
-func (n *Notifier) PasskeyAdded(ctx context.Context, u *account.User, name string, c account.Client) error {
-	return n.send(ctx, KindPasskeyAdded, u, c, map[string]any{"Name": name})
+// PasskeyAdded tells u that a passkey was added. name is what whoever
+// added it called it (or the provider's name by default), and provider is
+// what the authenticator says it is — neither is verified without
+// attestation, and the notice says so rather than vouching for either.
+func (n *Notifier) PasskeyAdded(ctx context.Context, u *account.User, name, provider string, c account.Client) error {
+	return n.toMember(ctx, KindPasskeyAdded, u, c, map[string]any{"Name": clip(name, 64), "Provider": provider})
 }
 
 // PasskeyRemoved tells u that their passkey called name was removed.
 func (n *Notifier) PasskeyRemoved(ctx context.Context, u *account.User, name string, c account.Client) error {
-	return n.send(ctx, KindPasskeyRemoved, u, c, map[string]any{"Name": name})
+	return n.toMember(ctx, KindPasskeyRemoved, u, c, map[string]any{"Name": clip(name, 64)})
 }
 
 // NewDevice tells u that a browser without their device cookie signed in
-// with m; it sends nothing when the operator turned the notice off.
+// with m; it sends nothing when the operator turned the notice off. At most
+// one goes out per NewDeviceQuiet: later sign-ins are counted, and the
+// next notice, or the digest (SendDigests), reports them.
 func (n *Notifier) NewDevice(ctx context.Context, u *account.User, m account.AuthMethod, c account.Client) error {
-	if !n.cfg.NewDevice {
+	if !n.cfg.NewDevice || !u.EmailVerified {
 		return nil
 	}
-	return n.send(ctx, KindNewDevice, u, c, map[string]any{"Method": methodWords(m)})
+	now := n.now()
+	due, earlier, err := n.store.NoteNewDevice(ctx, u.ID, now, now.Add(-NewDeviceQuiet), browserOf(c), c.IP)
+	if err != nil || !due {
+		return err
+	}
+	return n.toMember(ctx, KindNewDevice, u, c, map[string]any{"Method": methodWords(m), "Earlier": earlier})
+}
+
+// SendDigests mails every member whose sign-ins from new browsers were held
+// back for NewDeviceQuiet a digest of them, and says how many it sent. The
+// janitor calls it; several nodes at once send each digest once.
+func (n *Notifier) SendDigests(ctx context.Context) (int, error) {
+	sent := 0
+	err := n.store.InTx(ctx, func(ctx context.Context) error {
+		now := n.now()
+		ds, err := n.store.TakeNewDeviceDigests(ctx, now, now.Add(-NewDeviceQuiet))
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			u, err := n.store.FindUser(ctx, d.UserID)
+			if account.IsCode(err, account.ENotFound) {
+				continue // the account is gone
+			}
+			if err != nil {
+				return err
+			}
+			data := map[string]any{"Count": d.Count, "Since": d.Since.UTC().Format(timeFormat), "LastBrowser": orUnknown(d.Browser),
+				"LastIP": orUnknown(d.IP)}
+			if err := n.toMember(ctx, KindNewDeviceDigest, u, account.Client{}, data); err != nil {
+				return err
+			}
+			sent++
+		}
+		return nil
+	})
+	return sent, err
+}
+
+// timeFormat is how notices write times.
+const timeFormat = "Monday, 2 January 2006, 15:04 MST"
+
+// toMember queues a notice to u's address — unless the address was never
+// proven: the only mail an unverified address gets is the one that asks to
+// confirm it, so an account signed up with a stranger's address cannot be
+// used to mail them (docs/security.md, T16).
+func (n *Notifier) toMember(ctx context.Context, kind string, u *account.User, c account.Client, data map[string]any) error {
+	if !u.EmailVerified {
+		return nil
+	}
+	return n.send(ctx, kind, u.Email, c, data)
 }
 
 // send renders the template named kind with what every notice says and
-// queues it in the transaction of ctx.
-func (n *Notifier) send(ctx context.Context, kind string, u *account.User, c account.Client, data map[string]any) error {
+// queues it to to in the transaction of ctx. The browser is named by
+// account.BrowserName, never by the raw User-Agent, which is the client's
+// own text.
+func (n *Notifier) send(ctx context.Context, kind, to string, c account.Client, data map[string]any) error {
 	data["Site"] = n.cfg.Site
-	data["When"] = n.now().UTC().Format("Monday, 2 January 2006, 15:04 MST")
-	data["Browser"] = orUnknown(clip(c.UserAgent, 200))
+	data["When"] = n.now().UTC().Format(timeFormat)
+	if _, ok := data["Browser"]; !ok {
+		data["Browser"] = browserOf(c)
+	}
 	data["IP"] = orUnknown(c.IP)
 	data["AccountURL"] = strings.TrimRight(n.cfg.Origin, "/") + "/account"
-	msg, err := mail.Render(kind, kind, u.Email, n.cfg.Site, data)
+	msg, err := mail.Render(kind, kind, to, n.cfg.Site, data)
 	if err != nil {
 		return err
 	}
 	return n.mailer.Enqueue(ctx, msg)
+}
+
+// browserOf names the client's browser as account.BrowserName does.
+func browserOf(c account.Client) string {
+	if b := account.BrowserName(c.UserAgent); b != "" {
+		return b
+	}
+	return "an unrecognised browser"
 }
 
 // methodWords says how a sign-in was made, as the notice's sentence needs.

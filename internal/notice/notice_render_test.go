@@ -16,11 +16,13 @@ import (
 
 var at = time.Date(2026, 3, 1, 14, 5, 0, 0, time.UTC)
 
-// rig is a Notifier writing to a real outbox on a real store.
+// rig is a Notifier writing to a real outbox on a real store, with a
+// clock that starts at at.
 type rig struct {
 	db     *store.DB
 	outbox *mail.Outbox
 	notify *notice.Notifier
+	now    time.Time
 }
 
 func newRig(t *testing.T, database string, cfg notice.Config) *rig {
@@ -30,9 +32,18 @@ func newRig(t *testing.T, database string, cfg notice.Config) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	now := func() time.Time { return at }
-	outbox := mail.NewOutbox(db, now)
-	return &rig{db: db, outbox: outbox, notify: notice.New(cfg, outbox, now)}
+	r := &rig{db: db, now: at}
+	now := func() time.Time { return r.now }
+	r.outbox = mail.NewOutbox(db, now)
+	r.notify = notice.New(cfg, r.outbox, db, now)
+	for _, u := range []*account.User{ada, unverified} {
+		m := *u
+		m.WebAuthnID, m.EmailKey, m.CreatedAt, m.UpdatedAt, m.Origin = []byte(m.ID), strings.ToLower(m.Email), at, at, account.OriginSignup
+		if err := db.CreateUser(context.Background(), &m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
 }
 
 // tx runs fn in one transaction of the rig's store.
@@ -56,7 +67,10 @@ func (r *rig) queued(t *testing.T) []mail.Mail {
 
 var (
 	cfg = notice.Config{Origin: "https://login.example.com/", Site: "Example", NewDevice: true}
-	ada = &account.User{ID: "u1", Email: "Ada@example.com"}
+	ada = &account.User{ID: "u1", Email: "Ada@example.com", EmailVerified: true}
+	// unverified signed up with an address nobody proved (maybe a
+	// stranger's): no notice may mail it.
+	unverified = &account.User{ID: "u3", Email: "someone@example.org"}
 	// The browser and address every notice reports.
 	from = account.Client{IP: "192.0.2.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"}
 )
@@ -83,11 +97,12 @@ func TestEachNoticeSaysWhatHappenedWhenWhereAndWhatToDo(t *testing.T) {
 			{
 				name: "passkey added",
 				send: func(ctx context.Context, n *notice.Notifier) error {
-					return n.PasskeyAdded(ctx, ada, "Ada's phone", from)
+					return n.PasskeyAdded(ctx, ada, "Ada's phone", "iCloud Keychain", from)
 				},
 				kind:    notice.KindPasskeyAdded,
 				subject: "A passkey was added to your Example account",
-				says:    []string{"was added to your Example account", "remove that passkey"},
+				says: []string{"was added to your Example account", "remove that passkey", "(as named by whoever added it)",
+					"iCloud Keychain (as the passkey reports it; not verified)"},
 			},
 			{
 				name: "passkey removed",
@@ -97,6 +112,15 @@ func TestEachNoticeSaysWhatHappenedWhenWhereAndWhatToDo(t *testing.T) {
 				kind:    notice.KindPasskeyRemoved,
 				subject: "A passkey was removed from your Example account",
 				says:    []string{"was removed from your Example account", "It can no longer sign in"},
+			},
+			{
+				name: "wrong email codes",
+				send: func(ctx context.Context, n *notice.Notifier) error {
+					return n.EmailCodesFailed(ctx, ada, 10, from)
+				},
+				kind:    notice.KindEmailCodes,
+				subject: "Someone typed wrong codes to sign in to your Example account",
+				says:    []string{"10 wrong sign-in codes were typed", "Nobody signed in with them", "the link in a sign-in email still does", "at most once a day"},
 			},
 			{
 				name: "sign-in from a new device",
@@ -123,7 +147,7 @@ func TestEachNoticeSaysWhatHappenedWhenWhereAndWhatToDo(t *testing.T) {
 			if m.To != "Ada@example.com" || m.Kind != tt.kind || m.Subject != tt.subject || m.Status != mail.StatusQueued {
 				t.Errorf("%s: to %q kind %q subject %q status %s", tt.name, m.To, m.Kind, m.Subject, m.Status)
 			}
-			common := []string{"Sunday, 1 March 2026, 14:05 UTC", "Firefox/140.0", "192.0.2.7", "https://login.example.com/account", "If this was you, there is nothing to do."}
+			common := []string{"Sunday, 1 March 2026, 14:05 UTC", "Firefox on Linux", "192.0.2.7", "https://login.example.com/account", "If this was you, there is nothing to do."}
 			for _, want := range append(common, tt.says...) {
 				if !strings.Contains(m.Text, want) {
 					t.Errorf("%s: the text lacks %q:\n%s", tt.name, want, m.Text)
@@ -145,22 +169,22 @@ func TestNoticesShowWhatTheMemberTypedAsTextOnly(t *testing.T) {
 		r := newRig(t, database, cfg)
 		name := `<img src=x onerror=alert(1)> & "quotes"`
 		hostile := account.Client{IP: "", UserAgent: "<b>" + strings.Repeat("é", 150)}
-		if err := r.tx(t, func(ctx context.Context) error { return r.notify.PasskeyAdded(ctx, ada, name, hostile) }); err != nil {
+		if err := r.tx(t, func(ctx context.Context) error { return r.notify.PasskeyAdded(ctx, ada, name, "", hostile) }); err != nil {
 			t.Fatal(err)
 		}
 		m := r.queued(t)[0]
-		if !strings.Contains(m.Text, name) {
-			t.Errorf("the text does not show the name as typed:\n%s", m.Text)
+		if !strings.Contains(m.Text, `"`+name+`" (as named by whoever added it)`) || !strings.Contains(m.Text, "Provider: not reported") {
+			t.Errorf("the text does not show the name as typed, labelled as such:\n%s", m.Text)
 		}
 		if strings.Contains(m.HTML, "<img") || strings.Contains(m.HTML, "<b>") || !strings.Contains(m.HTML, "&lt;img src=x") {
 			t.Errorf("the HTML does not escape the member's input:\n%s", m.HTML)
 		}
-		// 150 two-byte runes are clipped to 200 bytes on a rune boundary, marked.
-		ua := "<b>" + strings.Repeat("é", 98) + "…"
-		if !strings.Contains(m.Text, "Browser: "+ua+"\n") {
-			t.Errorf("the user agent is not clipped to 200 bytes:\n%s", m.Text)
+		// The client's User-Agent is its own text: notices name a browser
+		// they recognise, never the header.
+		if strings.Contains(m.Text, "<b>") || strings.Contains(m.Text, "é") || !strings.Contains(m.Text, "Browser:  an unrecognised browser\n") {
+			t.Errorf("the notice shows the raw user agent:\n%s", m.Text)
 		}
-		if !strings.Contains(m.Text, "IP:      unknown") {
+		if !strings.Contains(m.Text, "IP:       unknown") {
 			t.Errorf("a missing IP is not said to be unknown:\n%s", m.Text)
 		}
 	})
@@ -188,6 +212,7 @@ func TestNewDeviceNoticeSaysHowTheMemberSignedIn(t *testing.T) {
 			if err := r.tx(t, func(ctx context.Context) error { return r.notify.NewDevice(ctx, ada, tt.m, from) }); err != nil {
 				t.Fatal(err)
 			}
+			r.now = r.now.Add(notice.NewDeviceQuiet) // each notice due
 		}
 		got := r.queued(t)
 		for i, tt := range methods {
@@ -209,7 +234,7 @@ func TestNewDeviceNoticeCanBeTurnedOff(t *testing.T) {
 				return err
 			}
 			// Passkey notices are not optional.
-			return r.notify.PasskeyAdded(ctx, ada, "Key", from)
+			return r.notify.PasskeyAdded(ctx, ada, "Key", "", from)
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -227,7 +252,7 @@ func TestNoticeIsQueuedOnlyWhenTheChangeCommits(t *testing.T) {
 		r := newRig(t, database, cfg)
 		failed := errors.New("the passkey insert failed")
 		err := r.tx(t, func(ctx context.Context) error {
-			if err := r.notify.PasskeyAdded(ctx, ada, "Rolled back", from); err != nil {
+			if err := r.notify.PasskeyAdded(ctx, ada, "Rolled back", "", from); err != nil {
 				return err
 			}
 			return failed
@@ -251,13 +276,109 @@ func TestNoticeToAnUnmailableAddressFailsTheChange(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		r := newRig(t, database, cfg)
-		bad := &account.User{ID: "u2", Email: "not an address"}
-		err := r.tx(t, func(ctx context.Context) error { return r.notify.PasskeyAdded(ctx, bad, "Key", from) })
+		bad := &account.User{ID: "u2", Email: "not an address", EmailVerified: true}
+		err := r.tx(t, func(ctx context.Context) error { return r.notify.PasskeyAdded(ctx, bad, "Key", "", from) })
 		if !errors.Is(err, mail.ErrInvalid) {
 			t.Errorf("err %v, want mail.ErrInvalid", err)
 		}
 		if got := r.queued(t); len(got) != 0 {
 			t.Errorf("%d mails queued", len(got))
+		}
+	})
+}
+
+// TestNoNoticeGoesToAnUnverifiedAddress: an account signed up with an
+// address nobody proved may be a stranger's, so no notice mails it — the
+// confirmation mail is the only one such an address gets. The email-change
+// notice goes to the old address whatever it is: it carries the undo.
+func TestNoNoticeGoesToAnUnverifiedAddress(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		r := newRig(t, database, cfg)
+		err := r.tx(t, func(ctx context.Context) error {
+			return errors.Join(
+				r.notify.NewDevice(ctx, unverified, account.MethodPassword, from),
+				r.notify.PasskeyAdded(ctx, unverified, "Key", "", from),
+				r.notify.PasskeyRemoved(ctx, unverified, "Key", from),
+				r.notify.PasswordChanged(ctx, unverified, false, from),
+				r.notify.PasswordRemoved(ctx, unverified, from),
+				r.notify.RecoveryCodeUsed(ctx, unverified, 3, from),
+			)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.queued(t); len(got) != 0 {
+			t.Errorf("%d notices to an unverified address, want none: %v", len(got), got)
+		}
+	})
+}
+
+// TestNewDeviceNoticesComeAtMostOnceAnHour: 40 sign-ins from new browsers,
+// some at once, mail the member once; the digest an hour later counts the
+// rest, once however many nodes' janitors ask.
+func TestNewDeviceNoticesComeAtMostOnceAnHour(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		r := newRig(t, database, cfg)
+		ctx := context.Background()
+		signin := func() error {
+			return r.tx(t, func(ctx context.Context) error { return r.notify.NewDevice(ctx, ada, account.MethodPassword, from) })
+		}
+		errs := make(chan error, 20)
+		for range 20 {
+			go func() { errs <- signin() }()
+		}
+		for range 20 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 20 {
+			if err := signin(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := r.queued(t); len(got) != 1 || got[0].Kind != notice.KindNewDevice {
+			t.Fatalf("%d mails after 40 sign-ins within the hour, want 1 new-device notice", len(got))
+		}
+		if n, err := r.notify.SendDigests(ctx); err != nil || n != 0 {
+			t.Errorf("a digest within the hour: %d, %v", n, err)
+		}
+		r.now = r.now.Add(notice.NewDeviceQuiet)
+		sent := make(chan int, 3)
+		for range 3 {
+			go func() {
+				n, err := r.notify.SendDigests(ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				sent <- n
+			}()
+		}
+		if total := <-sent + <-sent + <-sent; total != 1 {
+			t.Errorf("%d digests from three janitors, want 1", total)
+		}
+		got := r.queued(t)
+		if len(got) != 2 || got[1].Kind != notice.KindNewDeviceDigest || !strings.Contains(got[1].Text, "signed in to 39 more times") ||
+			!strings.Contains(got[1].Text, "Firefox on Linux") {
+			t.Fatalf("after the hour: %d mails, the last %+v", len(got), got[len(got)-1])
+		}
+		// The next sign-in from a new browser within the hour after the
+		// digest waits; after it, it is mailed at once.
+		if err := signin(); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(r.queued(t)); n != 2 {
+			t.Errorf("%d mails, want the sign-in held back", n)
+		}
+		r.now = r.now.Add(notice.NewDeviceQuiet)
+		if err := signin(); err != nil {
+			t.Fatal(err)
+		}
+		got = r.queued(t)
+		if len(got) != 3 || got[2].Kind != notice.KindNewDevice || !strings.Contains(got[2].Text, "1 more sign-in from browsers") {
+			t.Errorf("%d mails, the last %+v: want a new-device notice that reports the one held back", len(got), got[len(got)-1])
 		}
 	})
 }

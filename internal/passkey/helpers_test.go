@@ -2,6 +2,7 @@ package passkey
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -74,25 +75,31 @@ func TestReasonWord(t *testing.T) {
 func TestDecoys(t *testing.T) {
 	svc := func(key string) *Service { return &Service{cfg: Config{DecoyKey: []byte(key)}} }
 	a := svc("key one")
-	first := a.decoys("ada@example.com")
-	t.Run("gives one credential shaped like a real one", func(t *testing.T) {
-		if len(first) != 1 || first[0].Type != protocol.PublicKeyCredentialType || len(first[0].CredentialID) != 16 ||
-			!slices.Equal(first[0].Transport, []protocol.AuthenticatorTransport{protocol.Internal, protocol.Hybrid}) {
-			t.Errorf("decoys %+v", first)
+	sh := Shapes{
+		Counts: []Weighted[int]{{1, 60}, {2, 30}, {3, 10}},
+		Creds:  []Weighted[CredShape]{{CredShape{16, "hybrid,internal"}, 50}, {CredShape{20, "internal"}, 30}, {CredShape{64, "nfc,usb"}, 20}},
+	}
+	ids := func(ds []protocol.CredentialDescriptor) string {
+		var b strings.Builder
+		for _, d := range ds {
+			b.Write(d.CredentialID)
+			b.WriteByte(0)
 		}
-	})
+		return b.String()
+	}
+	first := a.decoys("ada@example.com", sh)
 	t.Run("is stable per address", func(t *testing.T) {
-		if again := a.decoys("ada@example.com"); !bytes.Equal(again[0].CredentialID, first[0].CredentialID) {
-			t.Errorf("decoys %x then %x", first[0].CredentialID, again[0].CredentialID)
+		if again := a.decoys("ada@example.com", sh); ids(again) != ids(first) {
+			t.Errorf("decoys %x then %x", ids(first), ids(again))
 		}
-		if other := svc("key one").decoys("ada@example.com"); !bytes.Equal(other[0].CredentialID, first[0].CredentialID) {
+		if other := svc("key one").decoys("ada@example.com", sh); ids(other) != ids(first) {
 			t.Error("another service with the same key gives other decoys")
 		}
 	})
 	t.Run("differs across addresses", func(t *testing.T) {
 		seen := map[string]string{}
 		for _, email := range []string{"ada@example.com", "bob@example.com", "ada@example.co", "", "ada@example.com\x00"} {
-			id := string(a.decoys(email)[0].CredentialID)
+			id := ids(a.decoys(email, sh))
 			if prev, ok := seen[id]; ok {
 				t.Errorf("%q and %q share a decoy", prev, email)
 			}
@@ -100,8 +107,44 @@ func TestDecoys(t *testing.T) {
 		}
 	})
 	t.Run("differs across keys", func(t *testing.T) {
-		if other := svc("key two").decoys("ada@example.com"); bytes.Equal(other[0].CredentialID, first[0].CredentialID) {
+		if other := svc("key two").decoys("ada@example.com", sh); ids(other) == ids(first) {
 			t.Error("two decoy keys give the same decoy")
+		}
+	})
+	t.Run("follows the distribution of real answers", func(t *testing.T) {
+		const n = 20000
+		counts := map[int]int{}
+		shapes := map[CredShape]int{}
+		total := 0
+		for i := range n {
+			ds := a.decoys(fmt.Sprintf("member%d@example.com", i), sh)
+			counts[len(ds)]++
+			for _, d := range ds {
+				var tr []string
+				for _, x := range d.Transport {
+					tr = append(tr, string(x))
+				}
+				if d.Type != protocol.PublicKeyCredentialType {
+					t.Fatalf("type %q", d.Type)
+				}
+				shapes[CredShape{len(d.CredentialID), strings.Join(tr, ",")}]++
+				total++
+			}
+		}
+		near := func(what string, got, of int, weight, sum int64) {
+			want := float64(weight) / float64(sum)
+			if share := float64(got) / float64(of); share < want-0.02 || share > want+0.02 {
+				t.Errorf("%s: share %.3f, want %.3f ± 0.02", what, share, want)
+			}
+		}
+		for _, w := range sh.Counts {
+			near(fmt.Sprintf("%d passkeys", w.Value), counts[w.Value], n, w.Weight, 100)
+		}
+		for _, w := range sh.Creds {
+			near(fmt.Sprintf("shape %+v", w.Value), shapes[w.Value], total, w.Weight, 100)
+		}
+		if len(counts) != len(sh.Counts) || len(shapes) != len(sh.Creds) {
+			t.Errorf("decoys took counts %v and shapes %v outside the distribution", counts, shapes)
 		}
 	})
 }

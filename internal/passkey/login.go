@@ -10,6 +10,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/throttle"
 )
 
 // Request is what BeginLogin hands the browser.
@@ -50,7 +51,7 @@ func (s *Service) BeginLogin(ctx context.Context, email string) (*Request, error
 		// A discoverable session that only the decoys may answer: no real
 		// credential matches them, so finishing always fails.
 		assertion, sd, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired),
-			webauthn.WithAllowedCredentials(s.decoys(key)))
+			webauthn.WithAllowedCredentials(s.decoys(key, s.currentShapes())))
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +90,16 @@ func (s *Service) saveLogin(sd *webauthn.SessionData, a *protocol.CredentialAsse
 // records the event and updates the credential's count, BE/BS and last
 // use. A refusal spends the ceremony and records the event in one
 // transaction too; a ceremony spent already is refused as unknown_flow
-// whatever else is wrong, and nothing is recorded.
+// whatever else is wrong, and nothing is recorded. A refusal for a passkey
+// of no known account is counted (account.Service.RecordFailure), not
+// appended to the audit log.
+//
+// A refusal is first reserved on the client's IP (account.PolicyRedeemIP),
+// in its transaction, before anything is written for it; past the limit
+// nothing is written — the ceremony stays unspent, the refusal unrecorded —
+// and the answer is EThrottled: refusals from one address stay few however
+// many ceremonies it begins (a begin costs nothing). A success costs no
+// throttle write: a passkey cannot be guessed, so there is nothing to slow.
 func (s *Service) FinishLogin(ctx context.Context, flowID string, credential []byte, mediation string, c account.Client) (*account.SigninResult, error) {
 	f, err := s.openLogin(flowID, account.EPasskeyRejected)
 	if err != nil {
@@ -226,10 +236,13 @@ func (s *Service) loginFailed(ctx context.Context, f *sealedFlow, u *account.Use
 		if !rejection {
 			return nil
 		}
-		return s.event(ctx, &account.Event{Type: account.EventSignin, UserID: userID, Method: "passkey",
+		if _, err := s.accounts.Reserve(ctx, throttle.PerIP(account.PolicyRedeemIP, c.IP)...); err != nil {
+			return err
+		}
+		return s.accounts.RecordFailure(ctx, &account.Event{Type: account.EventSignin, UserID: userID, Method: "passkey",
 			Outcome: account.OutcomeFailure, Data: map[string]any{"reason": reason}}, c)
 	})
-	if account.IsCode(werr, account.EPasskeyRejected) {
+	if account.IsCode(werr, account.EPasskeyRejected) || account.IsCode(werr, account.EThrottled) {
 		return werr
 	}
 	if werr != nil {

@@ -16,9 +16,7 @@ package passkey
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -94,13 +92,19 @@ type Store interface {
 	DeletePasskey(ctx context.Context, userID, id string) error
 	AppendEvent(ctx context.Context, e *account.Event) error
 	FindUser(ctx context.Context, id string) (*account.User, error)
+	// PasskeyShapes returns how many passkeys members have and the id
+	// lengths and transports of every passkey, as counts (decoy.go).
+	PasskeyShapes(ctx context.Context) (Shapes, error)
 }
 
 // Notifier tells members by mail that their passkeys changed. Each method
 // joins the transaction in ctx, so the change and its notice commit
 // together (package notice).
 type Notifier interface {
-	PasskeyAdded(ctx context.Context, u *account.User, name string, c account.Client) error
+	// PasskeyAdded: name as the member (or the default) gave it, provider
+	// as the authenticator's AAGUID says ("" when unknown); neither is
+	// attested.
+	PasskeyAdded(ctx context.Context, u *account.User, name, provider string, c account.Client) error
 	PasskeyRemoved(ctx context.Context, u *account.User, name string, c account.Client) error
 }
 
@@ -147,6 +151,7 @@ type Service struct {
 	sealer   *sealer
 	now      func() time.Time
 	log      *slog.Logger
+	shapes   shapeCache
 	// Notices tells members of passkeys added and removed; nil sends none.
 	Notices Notifier
 }
@@ -379,18 +384,6 @@ func cleanName(name string) (string, error) {
 		}
 	}
 	return name, nil
-}
-
-// decoys returns stable fake credential ids for an address that has no
-// passkeys, so a username-first answer looks the same for every address.
-func (s *Service) decoys(emailKey string) []protocol.CredentialDescriptor {
-	m := hmac.New(sha256.New, s.cfg.DecoyKey)
-	m.Write([]byte("decoy\x00" + emailKey))
-	sum := m.Sum(nil)
-	return []protocol.CredentialDescriptor{{
-		Type: protocol.PublicKeyCredentialType, CredentialID: sum[:16],
-		Transport: []protocol.AuthenticatorTransport{protocol.Internal, protocol.Hybrid},
-	}}
 }
 
 func (s *Service) event(ctx context.Context, e *account.Event, c account.Client) error {

@@ -48,12 +48,22 @@ func (s *Service) BeginRegistration(ctx context.Context, u *account.User, sessio
 	return &Creation{FlowID: id, Options: creation.Response}, nil
 }
 
+// Added is a passkey just registered, and the new token of the session
+// that registered it (empty when the ceremony had no session).
+type Added struct {
+	Passkey      Passkey
+	SessionToken string
+}
+
 // FinishRegistration verifies the browser's new credential (§7.1 steps
 // 3–25 in go-webauthn: client data, challenge, origin, RP ID hash, UP and
 // UV flags, algorithm, attestation "none") and stores it. A credential id
 // registered already — to anyone — is EPasskeyExists and nothing is written
-// (§7.1 step 26). name defaults to the provider's name.
-func (s *Service) FinishRegistration(ctx context.Context, u *account.User, flowID string, credential []byte, name string, c account.Client) (*Passkey, error) {
+// (§7.1 step 26). name defaults to the provider's name. The ceremony must be
+// finished by the session that began it (sessionID), whose token is rotated
+// in the transaction that stores the passkey: what the session proves has
+// changed.
+func (s *Service) FinishRegistration(ctx context.Context, u *account.User, sessionID, flowID string, credential []byte, name string, c account.Client) (*Added, error) {
 	// A name the member typed is checked before the ceremony is used up:
 	// the authenticator has made the credential already, so the page can
 	// ask for another name and finish with the same answer.
@@ -66,8 +76,8 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, flowI
 	if err != nil {
 		return nil, err
 	}
-	if f.UserID != u.ID {
-		return nil, &account.Error{Code: account.EInvalidCredential, Reason: "unknown_flow", Detail: "ceremony belongs to another member"}
+	if f.UserID != u.ID || f.SessionID != sessionID {
+		return nil, &account.Error{Code: account.EInvalidCredential, Reason: "unknown_flow", Detail: "ceremony belongs to another member or session"}
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(credential)
 	if err != nil {
@@ -91,12 +101,20 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, flowI
 		return nil, err
 	}
 	stored := s.credential(u, cred, name)
+	var token string
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.store.CreateCredential(ctx, stored); err != nil {
 			return err
 		}
+		if sessionID != "" {
+			var err error
+			if token, err = s.accounts.RotateSession(ctx, sessionID); err != nil {
+				return err
+			}
+		}
 		if s.Notices != nil {
-			if err := s.Notices.PasskeyAdded(ctx, u, stored.Name, c); err != nil {
+			provider, _ := aaguid.Lookup(stored.AAGUID)
+			if err := s.Notices.PasskeyAdded(ctx, u, stored.Name, provider, c); err != nil {
 				return err
 			}
 		}
@@ -106,8 +124,7 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, flowI
 	if err != nil {
 		return nil, err
 	}
-	v := view(*stored)
-	return &v, nil
+	return &Added{Passkey: view(*stored), SessionToken: token}, nil
 }
 
 // defaultName names a new passkey after its provider ("iCloud Keychain").

@@ -64,7 +64,7 @@ func startPasskeySite(tb testing.TB, database string, members int) *passkeySite 
 		if err != nil {
 			tb.Fatal(err)
 		}
-		k, err := s.t.RegisterPasskey(ctx, cookie)
+		k, _, err := s.t.RegisterPasskey(ctx, cookie)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -43,6 +43,7 @@ type Server struct {
 	Log      *slog.Logger
 	// Outbox queues mail; the worker Serve runs delivers it.
 	Outbox     *mail.Outbox
+	Notices    *notice.Notifier
 	mailWorker *mail.Worker
 	// metricsLn serves /metrics alone when metrics_listen is set.
 	metricsLn net.Listener
@@ -177,6 +178,9 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	if err != nil {
 		return nil, err
 	}
+	if err := passkeys.RefreshDecoyShapes(ctx); err != nil {
+		return nil, fmt.Errorf("reading the distribution of passkeys for decoys: %w", err)
+	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
@@ -184,7 +188,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	if err != nil {
 		return nil, err
 	}
-	notices := notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, outbox, o.Now)
+	notices := notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, outbox, db, o.Now)
 	accounts.Notices, passkeys.Notices = notices, notices
 	verify := emailverify.New(emailverify.Config{Origin: cfg.Origin, Site: cfg.RPName}, db, accounts, outbox)
 	accounts.Verifier = verify
@@ -193,7 +197,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	codeKey := peppers.Current.Key(emailCodePurpose)
 	email := emailauth.New(emailauth.Config{
 		Origin: cfg.Origin, Site: cfg.RPName, SignupOpen: cfg.Signup.Open, CodeKey: codeKey,
-	}, db, accounts, outbox)
+	}, db, accounts, outbox, notices)
 	change := emailchange.New(emailchange.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout},
 		db, accounts, outbox, notices)
 	opts := web.Options{
@@ -209,7 +213,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 		return nil, err
 	}
 	return &Server{Config: cfg, DB: db, Accounts: accounts, Passkeys: passkeys, Web: w, Gate: gate, Log: o.Log,
-		Outbox: outbox, mailWorker: worker, registry: o.Registry}, nil
+		Outbox: outbox, Notices: notices, mailWorker: worker, registry: o.Registry}, nil
 }
 
 // emailCodePurpose is the HKDF label of the key email sign-in codes are
@@ -269,6 +273,12 @@ const sentMailKept = 7 * 24 * time.Hour
 // after it expired: a node whose clock runs behind by up to this much still
 // refuses its replay.
 const spentKeptAfterExpiry = 5 * time.Minute
+
+// FailureCountsKept is how long counted failures (account.Failure) stay:
+// long enough for telemetry's weekly comparisons and an operator's look
+// back at an attack, short enough that the table's size stays bounded
+// (docs/operations.md).
+const FailureCountsKept = 30 * 24 * time.Hour
 
 // janitorEvery is how often expired sessions and stale throttle keys go.
 const janitorEvery = 10 * time.Minute
@@ -371,8 +381,17 @@ func (s *Server) sweep(ctx context.Context) {
 	if _, err := s.DB.DeleteExpiredEmailChanges(ctx, s.Accounts.Now()); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging expired email change links", "err", err)
 	}
+	if _, err := s.Notices.SendDigests(ctx); err != nil && ctx.Err() == nil {
+		s.Log.Warn("sending new-device digests", "err", err)
+	}
+	if err := s.Passkeys.RefreshDecoyShapes(ctx); err != nil && ctx.Err() == nil {
+		s.Log.Warn("reading the distribution of passkeys for decoys", "err", err)
+	}
 	if _, err := s.DB.DeleteStaleThrottles(ctx, s.Accounts.Now().Add(-48*time.Hour)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging stale throttle keys", "err", err)
+	}
+	if _, err := s.DB.DeleteOldFailureCounts(ctx, s.Accounts.Now().Add(-FailureCountsKept)); err != nil && ctx.Err() == nil {
+		s.Log.Warn("purging old failure counts", "err", err)
 	}
 	if _, err := s.DB.DeleteSentOutbox(ctx, s.Accounts.Now().Add(-sentMailKept)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging sent mail", "err", err)

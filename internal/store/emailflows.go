@@ -30,10 +30,17 @@ func (db *DB) CreateEmailFlow(ctx context.Context, f *emailauth.Flow) error {
 }
 
 // TakeEmailFlowByToken implements emailauth.Store: one DELETE … RETURNING,
-// so of concurrent redemptions exactly one gets the row.
-func (db *DB) TakeEmailFlowByToken(ctx context.Context, tokenHash []byte, now time.Time, maxAttempts int) (*emailauth.Flow, error) {
-	return scanEmailFlow(db.queryRowW(ctx, `DELETE FROM email_flows WHERE token_hash = ? AND expires_at > ? AND attempts < ?
-		RETURNING `+emailFlowColumns, tokenHash, db.dialect.time(now), maxAttempts))
+// so of concurrent redemptions exactly one gets the row. The code's tries
+// do not matter: wrong codes kill the code, never the link.
+func (db *DB) TakeEmailFlowByToken(ctx context.Context, tokenHash []byte, now time.Time) (*emailauth.Flow, error) {
+	return scanEmailFlow(db.queryRowW(ctx, `DELETE FROM email_flows WHERE token_hash = ? AND expires_at > ?
+		RETURNING `+emailFlowColumns, tokenHash, db.dialect.time(now)))
+}
+
+// FindNewestEmailFlow implements emailauth.Store (index email_flows_key_created).
+func (db *DB) FindNewestEmailFlow(ctx context.Context, emailKey string, now time.Time) (*emailauth.Flow, error) {
+	return scanEmailFlow(db.queryRow(ctx, `SELECT `+emailFlowColumns+` FROM email_flows
+		WHERE email_key = ? AND expires_at > ? ORDER BY created_at DESC, id DESC LIMIT 1`, emailKey, db.dialect.time(now)))
 }
 
 // TakeEmailFlow implements emailauth.Store, as TakeEmailFlowByToken.

@@ -72,9 +72,9 @@ func (db *DB) FindImportMatches(ctx context.Context, keys *importer.Keys) (*impo
 		CredentialIDs: map[string]bool{}, UserHandles: map[string]bool{},
 	}
 	users := func(column string, vals []any, into map[string]importer.Match, key func(importer.Match) string) error {
-		return db.eachIn(ctx, `SELECT id, COALESCE(external_id, ''), email_key FROM users WHERE `+column, vals, func(scan func(...any) error) error {
+		return db.eachIn(ctx, `SELECT id, COALESCE(external_id, ''), email_key, email_verified, origin FROM users WHERE `+column, vals, func(scan func(...any) error) error {
 			var u importer.Match
-			if err := scan(&u.UserID, &u.ExternalID, &u.EmailKey); err != nil {
+			if err := scan(&u.UserID, &u.ExternalID, &u.EmailKey, dbBool{&u.EmailVerified}, (*string)(&u.Origin)); err != nil {
 				return err
 			}
 			into[key(u)] = u
@@ -155,7 +155,7 @@ func placeholders(n int) string {
 }
 
 const (
-	userInsertColumns       = `id, email, email_key, email_verified, name, external_id, webauthn_id, created_at, updated_at`
+	userInsertColumns       = `id, email, email_key, email_verified, name, external_id, webauthn_id, created_at, updated_at, origin`
 	credentialInsertColumns = `id, user_id, type, password_hash, password_format, credential_id, public_key, sign_count,
 		aaguid, transports, attachment, backup_eligible, backup_state, user_handle, name, created_at, updated_at, last_used_at`
 )
@@ -172,10 +172,10 @@ func (db *DB) InsertUsers(ctx context.Context, users []*account.User, fresh bool
 			return db.insertUsersUnnest(ctx, part, fresh)
 		})
 	}
-	return db.insertRows(ctx, "users", userInsertColumns, 9, len(users), func(i int, args []any) []any {
+	return db.insertRows(ctx, "users", userInsertColumns, 10, len(users), func(i int, args []any) []any {
 		u := users[i]
 		return append(args, u.ID, u.Email, u.EmailKey, db.boolArg(u.EmailVerified), u.Name, nullString(u.ExternalID),
-			u.WebAuthnID, db.dialect.time(u.CreatedAt), db.dialect.time(u.UpdatedAt))
+			u.WebAuthnID, db.dialect.time(u.CreatedAt), db.dialect.time(u.UpdatedAt), string(u.Origin))
 	})
 }
 

@@ -24,7 +24,7 @@ import (
 const (
 	usersUnnest = `INSERT INTO users (` + userInsertColumns + `)
 		SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::boolean[], ?::text[], ?::text[], ?::bytea[],
-			?::timestamptz[], ?::timestamptz[])`
+			?::timestamptz[], ?::timestamptz[], ?::text[])`
 	credentialsUnnest = `INSERT INTO credentials (` + credentialInsertColumns + `)
 		SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bytea[], ?::bytea[], ?::bigint[],
 			?::bytea[], ?::text[], ?::text[], ?::boolean[], ?::boolean[], ?::bytea[], ?::text[],
@@ -36,6 +36,7 @@ func (db *DB) insertUsersUnnest(ctx context.Context, users []*account.User, fres
 	n := len(users)
 	var (
 		id, email, key, name = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		origin               = make([]string, n)
 		verified             = make([]bool, n)
 		external             = make([]*string, n)
 		handle               = make([][]byte, n)
@@ -47,8 +48,9 @@ func (db *DB) insertUsersUnnest(ctx context.Context, users []*account.User, fres
 		external[i] = nullText(u.ExternalID)
 		handle[i] = u.WebAuthnID
 		created[i], updated[i] = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+		origin[i] = string(u.Origin)
 	}
-	return db.execCount(ctx, "users", usersUnnest, fresh, id, email, key, verified, name, external, handle, created, updated)
+	return db.execCount(ctx, "users", usersUnnest, fresh, id, email, key, verified, name, external, handle, created, updated, origin)
 }
 
 func (db *DB) insertCredentialsUnnest(ctx context.Context, creds []*account.Credential, fresh bool) (int64, error) {

@@ -22,7 +22,7 @@ import (
 func importUser(id, email string) *account.User {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	return &account.User{ID: id, Email: email, EmailKey: email, WebAuthnID: []byte("handle-" + id),
-		CreatedAt: now.Add(-time.Hour), UpdatedAt: now}
+		CreatedAt: now.Add(-time.Hour), UpdatedAt: now, Origin: account.OriginImport}
 }
 
 func TestImportInsertsRoundTripEveryColumn(t *testing.T) {

@@ -48,7 +48,7 @@ func (db *DB) EachMember(ctx context.Context, pageSize int, fn func(m *Member) e
 	// the same way whatever happened.
 	defer tx.Rollback()
 	users, err := tx.PrepareContext(ctx, db.q(`SELECT id, email, email_key, email_verified, name, COALESCE(external_id, ''),
-		webauthn_id, created_at, updated_at FROM users WHERE id > ? ORDER BY id LIMIT ?`))
+		webauthn_id, created_at, updated_at, origin FROM users WHERE id > ? ORDER BY id LIMIT ?`))
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
@@ -102,7 +102,7 @@ func readUserPage(ctx context.Context, st *sql.Stmt, after string, n int, page [
 		page = append(page, Member{})
 		u := &page[len(page)-1].User
 		if err := rows.Scan(&u.ID, &u.Email, &u.EmailKey, dbBool{&u.EmailVerified}, &u.Name, &u.ExternalID,
-			&u.WebAuthnID, dbTime{&u.CreatedAt}, dbTime{&u.UpdatedAt}); err != nil {
+			&u.WebAuthnID, dbTime{&u.CreatedAt}, dbTime{&u.UpdatedAt}, (*string)(&u.Origin)); err != nil {
 			return nil, fmt.Errorf("export: users: %w", err)
 		}
 	}

@@ -206,3 +206,42 @@ func (db *DB) SetSteppedUp(ctx context.Context, sessionID string, at time.Time) 
 	res, err := db.exec(ctx, `UPDATE sessions SET stepped_up_at = ? WHERE id = ?`, db.dialect.time(at), sessionID)
 	return affected(res, err, "session")
 }
+
+// PasskeyShapes implements passkey.Store: how many passkeys members have,
+// and how many passkeys have each id length and list of transports — two
+// aggregate scans of the credentials, for the decoys of username-first
+// sign-in. It runs every few minutes, not per request.
+func (db *DB) PasskeyShapes(ctx context.Context) (passkey.Shapes, error) {
+	var sh passkey.Shapes
+	rows, err := db.query(ctx, `SELECT n, COUNT(*) FROM
+		(SELECT COUNT(*) AS n FROM credentials WHERE type = 'webauthn' GROUP BY user_id) AS per_member
+		GROUP BY n ORDER BY n`)
+	if err != nil {
+		return sh, err
+	}
+	for rows.Next() {
+		var w passkey.Weighted[int]
+		if err := rows.Scan(&w.Value, &w.Weight); err != nil {
+			rows.Close()
+			return sh, err
+		}
+		sh.Counts = append(sh.Counts, w)
+	}
+	if err := rows.Close(); err != nil {
+		return sh, err
+	}
+	rows, err = db.query(ctx, `SELECT length(credential_id), transports, COUNT(*) FROM credentials
+		WHERE type = 'webauthn' GROUP BY length(credential_id), transports ORDER BY 1, 2`)
+	if err != nil {
+		return sh, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var w passkey.Weighted[passkey.CredShape]
+		if err := rows.Scan(&w.Value.IDLen, &w.Value.Transports, &w.Weight); err != nil {
+			return sh, err
+		}
+		sh.Creds = append(sh.Creds, w)
+	}
+	return sh, rows.Err()
+}

@@ -8,12 +8,18 @@ import (
 )
 
 // CreateSession implements account.Store.
-func (db *DB) CreateSession(ctx context.Context, s *account.Session) error {
-	_, err := db.exec(ctx, `INSERT INTO sessions (id, token_hash, user_id, auth_method, authenticated_at, created_at, last_seen_at, expires_at, user_agent, ip)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+// The count of the user's other sessions comes back from the INSERT
+// itself, so that the cap on sessions (account.MaxSessions) costs no round
+// trip of its own on every sign-in. The subquery leaves the new row out by
+// its id: SQLite's RETURNING would count it, PostgreSQL's does not.
+func (db *DB) CreateSession(ctx context.Context, s *account.Session) (int, error) {
+	var others int
+	err := db.queryRowW(ctx, `INSERT INTO sessions (id, token_hash, user_id, auth_method, authenticated_at, created_at, last_seen_at, expires_at, user_agent, ip)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING (SELECT COUNT(*) FROM sessions o WHERE o.user_id = sessions.user_id AND o.id <> sessions.id)`,
 		s.ID, s.TokenHash, s.UserID, string(s.AuthMethod), db.dialect.time(s.AuthenticatedAt), db.dialect.time(s.CreatedAt),
-		db.dialect.time(s.LastSeenAt), db.dialect.time(s.ExpiresAt), s.UserAgent, s.IP)
-	return err
+		db.dialect.time(s.LastSeenAt), db.dialect.time(s.ExpiresAt), s.UserAgent, s.IP).Scan(&others)
+	return others, err
 }
 
 const sessionColumns = `s.id, s.token_hash, s.user_id, s.auth_method, s.authenticated_at, s.created_at, s.last_seen_at, s.expires_at, s.stepped_up_at, s.user_agent, s.ip`
@@ -91,6 +97,26 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Ti
 // DeleteOtherSessions implements account.Store.
 func (db *DB) DeleteOtherSessions(ctx context.Context, userID, keepID string) (int, error) {
 	res, err := db.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// RotateSessionToken implements account.Store: the session keeps its id and
+// times but answers only to the token whose hash is tokenHash now.
+// ENotFound when the session is gone.
+func (db *DB) RotateSessionToken(ctx context.Context, id string, tokenHash []byte) error {
+	res, err := db.exec(ctx, `UPDATE sessions SET token_hash = ? WHERE id = ?`, tokenHash, id)
+	return affected(res, err, "session")
+}
+
+// TrimSessions implements account.Store: it deletes the user's sessions
+// beyond the keep newest (by creation, then id) and says how many.
+func (db *DB) TrimSessions(ctx context.Context, userID string, keep int) (int, error) {
+	res, err := db.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id NOT IN
+		(SELECT id FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?)`, userID, userID, keep)
 	if err != nil {
 		return 0, err
 	}

@@ -57,8 +57,19 @@ func TestSessions(t *testing.T) {
 		t.Run("a session for a member who does not exist is refused", func(t *testing.T) {
 			t.Parallel()
 			s := newSession(&account.User{ID: "u-missing"}, t0)
-			if err := db.CreateSession(t.Context(), s); err == nil {
+			if _, err := db.CreateSession(t.Context(), s); err == nil {
 				t.Fatal("CreateSession succeeded")
+			}
+		})
+
+		t.Run("says how many other sessions the member has", func(t *testing.T) {
+			t.Parallel()
+			u := createUser(t, db)
+			for want := range 3 {
+				got, err := db.CreateSession(t.Context(), newSession(u, t0))
+				if err != nil || got != want {
+					t.Fatalf("session %d: others %d (%v), want %d", want+1, got, err, want)
+				}
 			}
 		})
 
@@ -69,7 +80,7 @@ func TestSessions(t *testing.T) {
 			create(t, db, first)
 			second := newSession(u, t0)
 			second.TokenHash = first.TokenHash
-			if err := db.CreateSession(t.Context(), second); err == nil {
+			if _, err := db.CreateSession(t.Context(), second); err == nil {
 				t.Fatal("CreateSession with a token hash in use succeeded")
 			}
 		})

@@ -67,6 +67,7 @@ func newUser() *account.User {
 		WebAuthnID: randomBytes(64),
 		CreatedAt:  t0,
 		UpdatedAt:  t0,
+		Origin:     account.OriginSignup,
 	}
 }
 
@@ -131,7 +132,7 @@ func create(t *testing.T, db *store.DB, values ...any) {
 		case *account.Credential:
 			err = db.CreateCredential(t.Context(), v)
 		case *account.Session:
-			err = db.CreateSession(t.Context(), v)
+			_, err = db.CreateSession(t.Context(), v)
 		case *account.Event:
 			err = db.AppendEvent(t.Context(), v)
 		default:

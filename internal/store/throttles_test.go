@@ -1,12 +1,15 @@
 package store_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 	"github.com/keyshift/keyshift/internal/throttle"
 )
@@ -14,11 +17,27 @@ import (
 // forget is how far back forgetBefore sits from now in these tests.
 const forget = time.Hour
 
-func TestFailThrottle(t *testing.T) {
+// count1 is a rule that always allows: it only counts, forgetting after
+// forget (what FailThrottle did before attempts were reserved).
+func count1(key string, now time.Time) throttle.Rule {
+	return throttle.Rule{Key: key, Free: 1 << 30, ForgetBefore: now.Add(-forget), Rest: now}
+}
+
+// hit counts one attempt on key at now that no rule refuses, and returns
+// the new count.
+func hit(t *testing.T, db *store.DB, key string, now time.Time) int {
+	t.Helper()
+	counts, ok, err := db.ReserveThrottles(t.Context(), now, []throttle.Rule{count1(key, now)})
+	if err != nil || !ok {
+		t.Fatalf("ReserveThrottles(%s) = %v, %v, %v", key, counts, ok, err)
+	}
+	return counts[0]
+}
+
+func TestReserveThrottlesCounts(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		db := open(t, database)
-
 		type step struct {
 			at   time.Duration // after t0
 			want int
@@ -27,24 +46,20 @@ func TestFailThrottle(t *testing.T) {
 			name  string
 			steps []step
 		}{
-			{"a first failure counts one", []step{{0, 1}}},
-			{"each failure adds one", []step{{0, 1}, {time.Second, 2}, {2 * time.Second, 3}, {3 * time.Second, 4}}},
-			{"a failure after the forget window starts over at one", []step{{0, 1}, {time.Second, 2}, {forget + time.Second + time.Millisecond, 1}, {forget + 2*time.Second, 2}}},
-			{"a failure exactly at the end of the forget window still counts on", []step{{0, 1}, {forget, 2}}},
-			{"a failure just inside the forget window counts on", []step{{0, 1}, {forget - time.Millisecond, 2}}},
+			{"a first attempt counts one", []step{{0, 1}}},
+			{"each attempt adds one", []step{{0, 1}, {time.Second, 2}, {2 * time.Second, 3}, {3 * time.Second, 4}}},
+			{"an attempt after the forget window starts over at one", []step{{0, 1}, {time.Second, 2}, {forget + time.Second + time.Millisecond, 1}, {forget + 2*time.Second, 2}}},
+			{"an attempt exactly at the end of the forget window starts over", []step{{0, 1}, {forget, 1}}},
+			{"an attempt just inside the forget window counts on", []step{{0, 1}, {forget - time.Millisecond, 2}}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
 				key := "pw-account:" + randomID()
 				for i, s := range tt.steps {
-					now := t0.Add(s.at)
-					got, err := db.FailThrottle(t.Context(), key, now, now.Add(-forget))
-					if err != nil {
-						t.Fatal(err)
+					if got := hit(t, db, key, t0.Add(s.at)); got != s.want {
+						t.Errorf("step %d: count %d, want %d", i+1, got, s.want)
 					}
-					want := throttle.State{Key: key, Failures: s.want, LastFailureAt: now}
-					same(t, fmt.Sprintf("FailThrottle, step %d", i+1), got, want)
 				}
 				states, err := db.FindThrottles(t.Context(), []string{key})
 				if err != nil {
@@ -54,39 +69,236 @@ func TestFailThrottle(t *testing.T) {
 				same(t, "FindThrottles", states, []throttle.State{{Key: key, Failures: last.want, LastFailureAt: t0.Add(last.at)}})
 			})
 		}
+	})
+}
 
-		t.Run("fifty concurrent failures on one key count fifty", func(t *testing.T) {
-			t.Parallel()
-			const n = 50
-			key := "pw-ip:" + randomID()
-			counts := make([]int, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() {
-					s, err := db.FailThrottle(t.Context(), key, t0, t0.Add(-forget))
+// TestReserveThrottlesDecidesAsTheRule checks the statement against
+// throttle.Rule.Allows, its definition, for keys in many states: before and
+// after the free attempts, at and around every step of the back-off, and
+// around the forget window. A refusal must leave the key as it was.
+func TestReserveThrottlesDecidesAsTheRule(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		db := open(t, database)
+		p := throttle.Policy{Name: "x", Free: 3, Base: time.Second, Max: 10 * time.Second, Forget: time.Hour}
+		var sinces []time.Duration
+		for _, d := range []time.Duration{0, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, time.Hour} {
+			sinces = append(sinces, d-time.Millisecond, d, d+time.Millisecond)
+		}
+		for f := 1; f <= p.Free+5; f++ {
+			key := fmt.Sprintf("x:%s:%d", randomID(), f)
+			for range f {
+				hit(t, db, key, t0)
+			}
+			for _, since := range sinces {
+				if since < 0 {
+					continue
+				}
+				now := t0.Add(since)
+				before := throttle.State{Key: key, Failures: f, LastFailureAt: t0}
+				rule := p.Rule(key, now)
+				want, forgotten := rule.Allows(before)
+				// Decided inside a transaction that is rolled back, so every
+				// case starts from the same state.
+				err := db.InTx(t.Context(), func(ctx context.Context) error {
+					counts, ok, err := db.ReserveThrottles(ctx, now, []throttle.Rule{rule})
 					if err != nil {
-						t.Errorf("FailThrottle: %v", err)
+						return err
 					}
-					counts[i] = s.Failures
+					if ok != want {
+						t.Errorf("%d attempts, last %v ago: allowed %v, the rule says %v", f, since, ok, want)
+					}
+					wantCount := f + 1
+					if forgotten {
+						wantCount = 1
+					}
+					if ok && counts[0] != wantCount {
+						t.Errorf("%d attempts, last %v ago: count %d, want %d", f, since, counts[0], wantCount)
+					}
+					states, err := db.FindThrottles(ctx, []string{key})
+					if err != nil {
+						return err
+					}
+					if !ok {
+						same(t, fmt.Sprintf("%d attempts, last %v ago, after a refusal", f, since), states, []throttle.State{before})
+					}
+					return errRollback
+				})
+				if !errors.Is(err, errRollback) {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
+}
+
+var errRollback = errors.New("roll back")
+
+func TestReserveThrottlesUnderConcurrency(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		db := open(t, database)
+		p := throttle.Policy{Name: "pw-account", Free: 5, Base: time.Hour, Max: time.Hour, Forget: 24 * time.Hour}
+		limiter := &throttle.Limiter{Store: db, Now: func() time.Time { return t0 }}
+
+		t.Run("fifty concurrent attempts on a key with five free let five through", func(t *testing.T) {
+			t.Parallel()
+			check := throttle.Check{Policy: p, Subject: randomID()}
+			var (
+				wg      sync.WaitGroup
+				mu      sync.Mutex
+				allowed []int
+			)
+			for range 50 {
+				wg.Go(func() {
+					r, err := limiter.Reserve(t.Context(), check)
+					if err != nil {
+						t.Errorf("Reserve: %v", err)
+						return
+					}
+					if r.Allowed {
+						mu.Lock()
+						allowed = append(allowed, r.Counts[0])
+						mu.Unlock()
+					} else if r.Wait != time.Hour {
+						t.Errorf("a refusal waits %v, want the policy's hour", r.Wait)
+					}
 				})
 			}
 			wg.Wait()
-			states, err := db.FindThrottles(t.Context(), []string{key})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(states) != 1 || states[0].Failures != n {
-				t.Errorf("FindThrottles = %+v, want %d failures", states, n)
-			}
-			// Each upsert saw its own count: 1…50, each once.
-			slices.Sort(counts)
-			for i, c := range counts {
-				if c != i+1 {
-					t.Errorf("the failures returned, sorted, are %v; want 1…%d", counts, n)
-					break
-				}
+			slices.Sort(allowed)
+			if !slices.Equal(allowed, []int{1, 2, 3, 4, 5}) {
+				t.Errorf("allowed attempts saw counts %v, want 1…5 once each", allowed)
 			}
 		})
+
+		t.Run("attempts on two shared keys taken in opposite orders all finish", func(t *testing.T) {
+			t.Parallel()
+			a := throttle.Check{Policy: p, Subject: "a" + randomID()}
+			b := throttle.Check{Policy: p, Subject: "b" + randomID()}
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			n := 0
+			for i := range 40 {
+				checks := []throttle.Check{a, b}
+				if i%2 == 1 {
+					checks = []throttle.Check{b, a}
+				}
+				wg.Go(func() {
+					r, err := limiter.Reserve(t.Context(), checks...)
+					if err != nil {
+						t.Errorf("Reserve: %v", err)
+					}
+					if r.Allowed {
+						mu.Lock()
+						n++
+						mu.Unlock()
+					}
+				})
+			}
+			wg.Wait()
+			if n != p.Free {
+				t.Errorf("%d attempts allowed, want %d", n, p.Free)
+			}
+		})
+	})
+}
+
+func TestReserveThrottlesIsAllOrNone(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		db := open(t, database)
+		ctx := t.Context()
+		open1, shut := "open:"+randomID(), "shut:"+randomID()
+		hit(t, db, shut, t0)
+		refusing := throttle.Rule{Key: shut, Free: 1, ForgetBefore: t0.Add(-forget), Rest: t0.Add(-time.Minute)}
+		now := t0.Add(time.Second)
+
+		for _, inTx := range []bool{false, true} {
+			name := map[bool]string{false: "on its own", true: "inside a transaction"}[inTx]
+			t.Run("a refusing key writes nothing on the others, "+name, func(t *testing.T) {
+				reserve := func(ctx context.Context) error {
+					counts, ok, err := db.ReserveThrottles(ctx, now, []throttle.Rule{count1(open1, now), refusing})
+					if err != nil || ok || counts != nil {
+						t.Errorf("ReserveThrottles = %v, %v, %v; want refused", counts, ok, err)
+					}
+					return err
+				}
+				var err error
+				if inTx {
+					marker := createUser(t, db)
+					err = db.InTx(ctx, func(ctx context.Context) error {
+						if err := reserve(ctx); err != nil {
+							return err
+						}
+						// The transaction goes on after the refusal and commits.
+						return db.DeleteThrottle(ctx, shut+"-other:"+marker.ID)
+					})
+				} else {
+					err = reserve(ctx)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				states, err := db.FindThrottles(ctx, []string{open1, shut})
+				if err != nil {
+					t.Fatal(err)
+				}
+				same(t, "after the refusal", states, []throttle.State{{Key: shut, Failures: 1, LastFailureAt: t0}})
+			})
+		}
+
+		t.Run("a reservation inside a transaction rolls back with it", func(t *testing.T) {
+			key := "rb:" + randomID()
+			err := db.InTx(ctx, func(ctx context.Context) error {
+				if _, ok, err := db.ReserveThrottles(ctx, now, []throttle.Rule{count1(key, now), count1(key+"2", now)}); err != nil || !ok {
+					t.Fatalf("ReserveThrottles: %v %v", ok, err)
+				}
+				return errRollback
+			})
+			if !errors.Is(err, errRollback) {
+				t.Fatal(err)
+			}
+			if states, _ := db.FindThrottles(ctx, []string{key, key + "2"}); len(states) != 0 {
+				t.Errorf("rolled back, yet stored %+v", states)
+			}
+		})
+
+		t.Run("counts come back in the order of the rules", func(t *testing.T) {
+			z, a := "z:"+randomID(), "a:"+randomID()
+			hit(t, db, z, t0)
+			hit(t, db, z, t0)
+			counts, ok, err := db.ReserveThrottles(ctx, now, []throttle.Rule{count1(z, now), count1(a, now)})
+			if err != nil || !ok || !slices.Equal(counts, []int{3, 1}) {
+				t.Errorf("ReserveThrottles = %v, %v, %v; want [3 1]", counts, ok, err)
+			}
+		})
+	})
+}
+
+func TestRefundThrottle(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		db := open(t, database)
+		ctx := t.Context()
+		key := "pw-ip:" + randomID()
+		hit(t, db, key, t0)
+		hit(t, db, key, t0.Add(time.Second))
+		if err := db.RefundThrottle(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		states, _ := db.FindThrottles(ctx, []string{key})
+		same(t, "after one refund", states, []throttle.State{{Key: key, Failures: 1, LastFailureAt: t0.Add(time.Second)}})
+		for range 3 {
+			if err := db.RefundThrottle(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		states, _ = db.FindThrottles(ctx, []string{key})
+		same(t, "after more refunds than attempts", states, []throttle.State{{Key: key, Failures: 0, LastFailureAt: t0.Add(time.Second)}})
+		if err := db.RefundThrottle(ctx, "missing:"+randomID()); err != nil {
+			t.Errorf("refunding a key that does not exist: %v", err)
+		}
 	})
 }
 
@@ -97,9 +309,7 @@ func TestFindThrottles(t *testing.T) {
 		prefix := randomID()
 		a, b, c := prefix+":a", prefix+":b'; DROP TABLE throttles; --", prefix+":c🔑"
 		for i, k := range []string{a, b, b, c, c, c} {
-			if _, err := db.FailThrottle(t.Context(), k, t0.Add(time.Duration(i)*time.Second), t0.Add(-forget)); err != nil {
-				t.Fatal(err)
-			}
+			hit(t, db, k, t0.Add(time.Duration(i)*time.Second))
 		}
 		sa := throttle.State{Key: a, Failures: 1, LastFailureAt: t0}
 		sb := throttle.State{Key: b, Failures: 2, LastFailureAt: t0.Add(2 * time.Second)}
@@ -136,9 +346,7 @@ func TestDeleteThrottle(t *testing.T) {
 		db := open(t, database)
 		gone, kept := "pw-account:"+randomID(), "pw-account:"+randomID()
 		for _, k := range []string{gone, gone, kept} {
-			if _, err := db.FailThrottle(t.Context(), k, t0, t0.Add(-forget)); err != nil {
-				t.Fatal(err)
-			}
+			hit(t, db, k, t0)
 		}
 		if err := db.DeleteThrottle(t.Context(), gone); err != nil {
 			t.Fatal(err)
@@ -155,9 +363,8 @@ func TestDeleteThrottle(t *testing.T) {
 			}
 		})
 		t.Run("a deleted key starts over at one", func(t *testing.T) {
-			s, err := db.FailThrottle(t.Context(), gone, t0, t0.Add(-forget))
-			if err != nil || s.Failures != 1 {
-				t.Errorf("FailThrottle = %+v, %v; want 1 failure", s, err)
+			if n := hit(t, db, gone, t0); n != 1 {
+				t.Errorf("count %d; want 1", n)
 			}
 		})
 	})
@@ -180,9 +387,7 @@ func TestDeleteStaleThrottles(t *testing.T) {
 		}
 		wantN := 0
 		for _, tt := range tests {
-			if _, err := db.FailThrottle(t.Context(), tt.name, tt.last, tt.last.Add(-forget)); err != nil {
-				t.Fatal(err)
-			}
+			hit(t, db, tt.name, tt.last)
 			if tt.wantGone {
 				wantN++
 			}

@@ -33,8 +33,11 @@ func newRows() rows {
 
 // write stores r with ctx, which may carry a transaction.
 func (r rows) write(ctx context.Context, db *store.DB) error {
-	return errors.Join(db.CreateUser(ctx, r.u), db.CreateCredential(ctx, r.pw), db.CreateCredential(ctx, r.pk),
-		db.CreateSession(ctx, r.s), db.AppendEvent(ctx, r.e))
+	// In this order: the session needs its user (a call's result taken
+	// before the Join would run it first).
+	err := errors.Join(db.CreateUser(ctx, r.u), db.CreateCredential(ctx, r.pw), db.CreateCredential(ctx, r.pk))
+	_, serr := db.CreateSession(ctx, r.s)
+	return errors.Join(err, serr, db.AppendEvent(ctx, r.e))
 }
 
 // exist reports, outside any transaction, which of r's rows are stored.
@@ -158,7 +161,8 @@ func TestInTx(t *testing.T) {
 						if _, err := db.FindUser(ctx, r.u.ID); err != nil {
 							return err
 						}
-						return errors.Join(db.CreateCredential(ctx, r.pw), db.CreateCredential(ctx, r.pk), db.CreateSession(ctx, r.s))
+						_, serr := db.CreateSession(ctx, r.s)
+						return errors.Join(db.CreateCredential(ctx, r.pw), db.CreateCredential(ctx, r.pk), serr)
 					})
 					if err != nil {
 						return err

@@ -34,10 +34,15 @@ func nullString(s string) any {
 
 // CreateUser implements account.Store.
 func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
-	_, err := db.exec(ctx, `INSERT INTO users (id, email, email_key, email_verified, name, external_id, webauthn_id, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if !u.Origin.Valid() {
+		// Where an account came from decides whether an import may take it
+		// for the same member (importer): it is never guessed.
+		return fmt.Errorf("store: creating user %s: origin %q is not one of signup, email, import", u.ID, u.Origin)
+	}
+	_, err := db.exec(ctx, `INSERT INTO users (id, email, email_key, email_verified, name, external_id, webauthn_id, created_at, updated_at, origin)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Email, u.EmailKey, db.boolArg(u.EmailVerified), u.Name, nullString(u.ExternalID), u.WebAuthnID,
-		db.dialect.time(u.CreatedAt), db.dialect.time(u.UpdatedAt))
+		db.dialect.time(u.CreatedAt), db.dialect.time(u.UpdatedAt), string(u.Origin))
 	if db.dialect.uniqueOn(err, "users", "email_key") {
 		return &account.Error{Code: account.EEmailTaken, Field: "email", Detail: "an account with this email already exists", Err: err}
 	}
@@ -47,13 +52,13 @@ func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
 // userColumns are selected by every user query, in scanUser's order. The
 // last two are derived from credentials, so one query answers "who is this
 // and how do they sign in".
-const userColumns = `u.id, u.email, u.email_key, u.email_verified, u.name, COALESCE(u.external_id, ''), u.webauthn_id, u.created_at, u.updated_at,
+const userColumns = `u.id, u.email, u.email_key, u.email_verified, u.name, COALESCE(u.external_id, ''), u.webauthn_id, u.created_at, u.updated_at, u.origin, u.device_epoch,
 	EXISTS (SELECT 1 FROM credentials c WHERE c.user_id = u.id AND c.type = 'password'),
 	(SELECT COUNT(*) FROM credentials c WHERE c.user_id = u.id AND c.type = 'webauthn')`
 
 func userDest(u *account.User) []any {
 	return []any{&u.ID, &u.Email, &u.EmailKey, dbBool{&u.EmailVerified}, &u.Name, &u.ExternalID, &u.WebAuthnID,
-		dbTime{&u.CreatedAt}, dbTime{&u.UpdatedAt}, dbBool{&u.HasPassword}, &u.PasskeyCount}
+		dbTime{&u.CreatedAt}, dbTime{&u.UpdatedAt}, (*string)(&u.Origin), &u.DeviceEpoch, dbBool{&u.HasPassword}, &u.PasskeyCount}
 }
 
 // FindUserByEmailKey implements account.Store.
@@ -81,4 +86,12 @@ func (db *DB) CountUsers(ctx context.Context) (int, error) {
 	var n int
 	err := db.queryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
 	return n, err
+}
+
+// BumpDeviceEpoch moves the user's device epoch on, so every device cookie
+// issued before is a stranger's browser again; it returns the new epoch.
+func (db *DB) BumpDeviceEpoch(ctx context.Context, userID string) (int, error) {
+	var epoch int
+	err := db.queryRowW(ctx, `UPDATE users SET device_epoch = device_epoch + 1 WHERE id = ? RETURNING device_epoch`, userID).Scan(&epoch)
+	return epoch, scanErr(err, "user")
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Format is a file layout: JSON Lines or CSV.
@@ -155,6 +156,12 @@ func (r *Reader) Next() (*Record, error) {
 		}
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue // blank lines separate nothing and are skipped
+		}
+		if !utf8.Valid(line) {
+			// Decoders would replace the bad bytes with U+FFFD and so merge
+			// distinct legacy addresses into one: the row is refused whole.
+			return nil, &RowError{Line: r.line, Offset: r.offset, Reason: ReasonMalformed,
+				Message: "the line is not valid UTF-8", Raw: line}
 		}
 		rec := &Record{Line: r.line, Offset: r.offset, Raw: line, Start: r.start}
 		var reason, msg string

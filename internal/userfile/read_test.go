@@ -80,6 +80,11 @@ func TestReadJSONLines(t *testing.T) {
 		{"rejects an array instead of an object",
 			"[1,2]\n",
 			[]item{{1, 6, "", ReasonMalformed}}},
+		// encoding/json would read both addresses as "ad\uFFFDa@x.org": one
+		// account for two legacy members.
+		{"rejects lines that are not UTF-8 instead of repairing them",
+			"{\"email\":\"ad\xffa@x.org\"}\n{\"email\":\"ad\xfea@x.org\"}\n{\"email\":\"a@x.org\",\"name\":\"\xc3\"}\n",
+			[]item{{1, 23, "", ReasonMalformed}, {2, 46, "", ReasonMalformed}, {3, 77, "", ReasonMalformed}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,6 +184,9 @@ func TestReadCSV(t *testing.T) {
 		{"rejects a passkeys column that is not a JSON array",
 			"email,passkeys\na@x.org,{}\n",
 			[]item{{2, 26, "", ReasonMalformed}}},
+		{"rejects a record that is not UTF-8",
+			"email,name\nad\xffa@x.org,A\n",
+			[]item{{2, 24, "", ReasonMalformed}}},
 		{"rejects an unknown name inside the passkeys column",
 			"email,passkeys\na@x.org,\"[{\"\"credentialid\"\":\"\"AA\"\"}]\"\n",
 			[]item{{2, 53, "", ReasonUnknownField}}},

@@ -1,7 +1,11 @@
 package web
 
 import (
+	"encoding/base64"
+	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,9 +149,15 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// listSessions is GET /api/sessions.
+// listSessions is GET /api/sessions[?limit=N&cursor=C]: the member's live
+// sessions, newest first, at most limit (1 to account.MaxSessions, the
+// default) at a time; next is the cursor of the following page, or null.
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	limit, cursor, err := pageParams(r)
 	if err != nil {
 		return err
 	}
@@ -155,14 +165,74 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if cursor != nil {
+		// The list is newest first, then by id: the page goes on after the
+		// cursor's place even when the session it names ended meanwhile.
+		i := slices.IndexFunc(list, func(x account.Session) bool {
+			return x.CreatedAt.Before(cursor.createdAt) || x.CreatedAt.Equal(cursor.createdAt) && x.ID > cursor.id
+		})
+		if i < 0 {
+			i = len(list)
+		}
+		list = list[i:]
+	}
+	var next *string
+	if len(list) > limit {
+		list = list[:limit]
+		c := sessionCursor{list[limit-1].CreatedAt, list[limit-1].ID}.String()
+		next = &c
+	}
 	out := make([]sessionJSON, len(list))
 	for i, x := range list {
 		out[i] = toSessionJSON(x, sw.Session.ID)
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Sessions []sessionJSON `json:"sessions"`
-	}{out})
+		Next     *string       `json:"next"`
+	}{out, next})
 	return nil
+}
+
+// sessionCursor is the place of the last session of a page.
+type sessionCursor struct {
+	createdAt time.Time
+	id        string
+}
+
+// String encodes c as the opaque cursor of the API: base64url of
+// "unix-microseconds.id" (the finest time either backend keeps).
+func (c sessionCursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.createdAt.UnixMicro(), 10) + "." + c.id))
+}
+
+// pageParams reads ?limit= (1 to account.MaxSessions, default the maximum)
+// and ?cursor= (nil when absent) of the list of sessions.
+func pageParams(r *http.Request) (limit int, cursor *sessionCursor, err error) {
+	q := r.URL.Query()
+	limit = account.MaxSessions
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > account.MaxSessions {
+			return 0, nil, &account.Error{Code: account.EInvalidRequest, Field: "limit",
+				Detail: fmt.Sprintf("limit must be a whole number from 1 to %d", account.MaxSessions)}
+		}
+		limit = n
+	}
+	v := q.Get("cursor")
+	if v == "" {
+		return limit, nil, nil
+	}
+	bad := &account.Error{Code: account.EInvalidRequest, Field: "cursor", Detail: "not a cursor this server gave"}
+	raw, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || len(raw) > 128 {
+		return 0, nil, bad
+	}
+	ms, id, ok := strings.Cut(string(raw), ".")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil || id == "" {
+		return 0, nil, bad
+	}
+	return limit, &sessionCursor{time.UnixMicro(n), id}, nil
 }
 
 // revokeSession is DELETE /api/sessions/{id}.

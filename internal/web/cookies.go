@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,12 +42,28 @@ func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge tim
 // the member's trusted device and remembers who signed in, and how.
 func (s *Server) setSession(w http.ResponseWriter, r *http.Request, res *account.SigninResult) {
 	s.setCookie(w, s.sessionCookieName(), res.Token, s.cfg.Session.AbsoluteTimeout)
+	s.setDevice(w, r, &res.User)
+	s.setRemember(w, res)
+}
+
+// setDevice marks the browser as a trusted device of u: it keeps its
+// device id while its cookie is still trusted for u, and gets a new one
+// when it carried none, another account's, or one from before u revoked
+// its devices.
+func (s *Server) setDevice(w http.ResponseWriter, r *http.Request, u *account.User) {
 	dev := s.readDevice(r)
-	if dev == nil || dev.UserID != res.User.ID {
-		dev = &account.Device{UserID: res.User.ID, ID: newDeviceID()}
+	if !dev.Trusted(u) {
+		dev = &account.Device{UserID: u.ID, ID: newDeviceID(), Epoch: u.DeviceEpoch}
 	}
 	s.setCookie(w, s.deviceCookieName(), s.signDevice(dev), deviceLifetime)
-	s.setRemember(w, res)
+}
+
+// renewSession puts a rotated session token (account.Changed) into the
+// browser's cookie and marks the browser as the member's device again: the
+// change may have revoked every device but this one.
+func (s *Server) renewSession(w http.ResponseWriter, r *http.Request, ch *account.Changed) {
+	s.setCookie(w, s.sessionCookieName(), ch.Token, s.cfg.Session.AbsoluteTimeout)
+	s.setDevice(w, r, ch.User)
 }
 
 func (s *Server) clearSession(w http.ResponseWriter) {
@@ -67,35 +84,51 @@ func newDeviceID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// signDevice returns "userID.deviceID.mac": the device cookie, which proves
-// this browser signed in as userID before (OWASP's device-cookie defence:
-// strangers' failed guesses never throttle the member's own devices).
+// signDevice returns "userID.epoch.deviceID.mac": the device cookie, which
+// proves this browser signed in as userID since the account's device epoch
+// was epoch (OWASP's device-cookie defence: strangers' failed guesses never
+// throttle the member's own devices; sign-out everywhere and the like
+// revoke every device at once by moving the epoch on).
 func (s *Server) signDevice(d *account.Device) string {
-	payload := d.UserID + "." + d.ID
-	return payload + "." + base64.RawURLEncoding.EncodeToString(s.deviceMAC(payload))
+	payload := d.UserID + "." + strconv.Itoa(d.Epoch) + "." + d.ID
+	return payload + "." + base64.RawURLEncoding.EncodeToString(s.deviceMAC("v2", payload))
 }
 
-func (s *Server) deviceMAC(payload string) []byte {
+func (s *Server) deviceMAC(version, payload string) []byte {
 	m := hmac.New(sha256.New, s.deviceKey)
-	m.Write([]byte("keyshift device v1\x00" + payload))
+	m.Write([]byte("keyshift device " + version + "\x00" + payload))
 	return m.Sum(nil)
 }
 
 // readDevice returns the device a valid device cookie proves, or nil.
+// Whether it is still trusted is the account's to say (Device.Trusted).
+// A cookie from before device epochs ("userID.deviceID.mac") counts as
+// epoch 0, so it stays trusted until the member's first revocation.
 func (s *Server) readDevice(r *http.Request) *account.Device {
 	c, err := r.Cookie(s.deviceCookieName())
 	if err != nil || len(c.Value) > 256 || len(s.deviceKey) == 0 {
 		return nil
 	}
 	parts := strings.Split(c.Value, ".")
-	if len(parts) != 3 {
+	var d account.Device
+	version := "v2"
+	switch len(parts) {
+	case 3:
+		version, d.UserID, d.ID = "v1", parts[0], parts[1]
+	case 4:
+		epoch, err := strconv.Atoi(parts[1])
+		if err != nil || epoch < 0 || strconv.Itoa(epoch) != parts[1] {
+			return nil
+		}
+		d.UserID, d.Epoch, d.ID = parts[0], epoch, parts[2]
+	default:
 		return nil
 	}
-	mac, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil || !hmac.Equal(mac, s.deviceMAC(parts[0]+"."+parts[1])) {
+	mac, err := base64.RawURLEncoding.DecodeString(parts[len(parts)-1])
+	if err != nil || !hmac.Equal(mac, s.deviceMAC(version, strings.Join(parts[:len(parts)-1], "."))) {
 		return nil
 	}
-	return &account.Device{UserID: parts[0], ID: parts[1]}
+	return &d
 }
 
 // rememberLifetime is how long a browser remembers who signed in on it last.

@@ -76,6 +76,8 @@ func (s *Server) finishEmail(r *http.Request, body emailFinishBody) (*account.Si
 		s.metrics.signins.WithLabelValues(string(m), account.OutcomeSuccess).Inc()
 	case account.IsCode(err, account.EInvalidCode):
 		s.metrics.signins.WithLabelValues(string(m), account.OutcomeFailure).Inc()
+	case account.IsCode(err, account.EThrottled):
+		s.metrics.signins.WithLabelValues(string(m), "refused").Inc()
 	}
 	return res, err
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/emailauth"
 	"github.com/keyshift/keyshift/internal/mail/mailtest"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/testdb"
@@ -255,6 +256,7 @@ func TestEmailSigninExpires(t *testing.T) {
 		c := s.Client(t)
 		first := s.start(t, c, "ada@example.com")
 		m1 := s.box.nth(t, "ada@example.com", 1)
+		s.Clock.Advance(emailauth.QuietFor) // a start sooner mails nothing new
 		s.start(t, c, "ada@example.com")
 		m2 := s.box.nth(t, "ada@example.com", 2)
 
@@ -271,7 +273,7 @@ func TestEmailSigninExpires(t *testing.T) {
 	})
 }
 
-func TestEmailSigninSixthCodeIsRefused(t *testing.T) {
+func TestEmailSigninSixthCodeIsRefusedAndTheLinkStillWorks(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		s := startEmailSite(t, database)
@@ -288,8 +290,11 @@ func TestEmailSigninSixthCodeIsRefused(t *testing.T) {
 		}
 		r, _ := finishEmail(t, c, map[string]any{"flowId": flow, "code": m.code})
 		wantInvalidCode(t, "the right code after 5 wrong ones", r)
-		r, _ = finishEmail(t, c, map[string]any{"token": m.token})
-		wantInvalidCode(t, "the link of a dead flow", r)
+		// Wrong codes kill the code, not the link: whoever learnt the flow
+		// id cannot take the member's link away.
+		if r, _ = finishEmail(t, c, map[string]any{"token": m.token}); r.Status != http.StatusOK {
+			t.Fatalf("the link of a flow whose code is dead: %d %s, want 200", r.Status, r.Body)
+		}
 
 		// Four wrong tries leave the fifth to the member.
 		flow = s.start(t, c, "ada@example.com")
@@ -306,7 +311,9 @@ func TestEmailSigninSixthCodeIsRefused(t *testing.T) {
 func TestEmailSigninConcurrentRedemption(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
-		s := startEmailSite(t, database)
+		// Each redemption from an address of its own: forty from one would
+		// meet the per-IP limit on redemptions, which is not tested here.
+		s := startProxiedEmailSite(t, database)
 		for i, kind := range []string{"token", "code"} {
 			flow := s.start(t, s.Client(t), "ada@example.com")
 			m := s.box.nth(t, "ada@example.com", i+1)
@@ -320,8 +327,8 @@ func TestEmailSigninConcurrentRedemption(t *testing.T) {
 				statuses = map[int]int{}
 				userID   string
 			)
-			for range 20 {
-				c := s.Client(t)
+			for j := range 20 {
+				c := from(s.Client(t), nthIP(100*i+j))
 				wg.Go(func() {
 					r, got := finishEmail(t, c, body)
 					mu.Lock()
@@ -377,23 +384,6 @@ func TestEmailSigninUnknownAddress(t *testing.T) {
 		if got.User.Email != "grace@example.com" || !got.User.EmailVerified || got.User.HasPassword {
 			t.Errorf("new account: %s", r.Body)
 		}
-	})
-}
-
-func TestEmailStartIsThrottled(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, database string) {
-		t.Parallel()
-		s := startEmailSite(t, database)
-		c := s.Client(t)
-		for range 5 {
-			s.start(t, c, "ada@example.com")
-		}
-		r := c.JSON(http.MethodPost, "/api/email/start", map[string]any{"email": "ADA@example.com"})
-		if r.Status != http.StatusTooManyRequests || r.ErrorCode() != "too_many_attempts" || r.Header.Get("Retry-After") == "" {
-			t.Fatalf("sixth start: %d %s (Retry-After %q), want 429 with Retry-After", r.Status, r.Body, r.Header.Get("Retry-After"))
-		}
-		// Another address from the same IP is not held back by ada's limit.
-		s.start(t, c, "grace@example.com")
 	})
 }
 

@@ -188,6 +188,7 @@ func TestPasswordChangeAndRemoval(t *testing.T) {
 		t.Parallel()
 		s := startNoticeSite(t, database)
 		ada := newMemberWithoutPasskey(t, s.liveSite, "ada@example.com")
+		s.verify(t, ada.email)
 		laptop := s.Client(t)
 		wantStatus(t, laptop.Signin(ada.email, goodPassword), http.StatusOK)
 		change := func(current, next string) *servertest.Response {
@@ -213,6 +214,7 @@ func TestPasswordChangeAndRemoval(t *testing.T) {
 		wantCode(t, "removal without a passkey", ada.c.JSON(http.MethodDelete, "/api/account/password", nil), http.StatusConflict, "passkey_required")
 
 		grace := newPasskeyMember(t, s.liveSite, "grace@example.com")
+		s.verify(t, grace.email)
 		wantStatus(t, grace.c.JSON(http.MethodDelete, "/api/account/password", nil), http.StatusNoContent)
 		m = s.box.waitMail(t, "grace@example.com", "password was removed")
 		wantNotice(t, s, m, "was removed")

@@ -87,8 +87,19 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	writeJSON(w, Status(e.Code), errorBody{Error: errorDetail{
-		Code: e.Code, Message: s.message(e), Reason: e.Reason, Field: e.Field, RetryAfter: e.RetryAfter,
+		Code: e.Code, Message: s.message(e), Reason: shownReason(e), Field: e.Field, RetryAfter: e.RetryAfter,
 	}})
+}
+
+// shownReason is the reason an answer may carry. A refused passkey sign-in
+// carries none: "unknown credential", "wrong user" and "verification
+// failed" would tell a real passkey from a decoy, and so an account from
+// none. The reason stays in the log line and the audit event.
+func shownReason(e *account.Error) string {
+	if e.Code == account.EPasskeyRejected {
+		return ""
+	}
+	return e.Reason
 }
 
 // observeError logs and counts err, and returns it coded.

@@ -31,7 +31,7 @@ func loadPages(msg *catalog) (*pages, error) {
 		"t":       msg.T,
 		"lang":    func() string { return msg.lang },
 		"ago":     func(t time.Time) string { return humanTime(t) },
-		"browser": browserName,
+		"browser": account.BrowserName,
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -376,37 +376,4 @@ func (s *Server) notFoundPage(w http.ResponseWriter, r *http.Request) {
 // member's zone.
 func humanTime(t time.Time) string {
 	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
-}
-
-// browserName gives a short, recognisable name for a user agent.
-func browserName(ua string) string {
-	os := ""
-	for _, c := range []struct{ needle, name string }{
-		{"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Android", "Android"}, {"Mac OS X", "Mac"},
-		{"Windows", "Windows"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
-	} {
-		if strings.Contains(ua, c.needle) {
-			os = c.name
-			break
-		}
-	}
-	app := ""
-	for _, c := range []struct{ needle, name string }{
-		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"},
-		{"curl/", "curl"},
-	} {
-		if strings.Contains(ua, c.needle) {
-			app = c.name
-			break
-		}
-	}
-	switch {
-	case app != "" && os != "":
-		return app + " on " + os
-	case app != "":
-		return app
-	case os != "":
-		return os
-	}
-	return ""
 }

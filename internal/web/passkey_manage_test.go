@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -142,13 +143,14 @@ func TestPasskeySigninOptions(t *testing.T) {
 			t.Errorf("username-first allowCredentials %+v, want ada's passkey with its transports", o.Allow)
 		}
 		// Addresses without passkeys (an account without one, no account)
-		// get decoys shaped like a real answer, stable per address.
+		// get decoys shaped like a real answer, stable per address
+		// (TestUsernameFirstDecoysLookLikeRealAnswers compares shapes).
 		for _, email := range []string{"bob@example.com", "nobody@example.com"} {
 			first, again := options(map[string]any{"email": email}), options(map[string]any{"email": strings.ToUpper(email)})
-			if len(first.Allow) != 1 || first.Allow[0].Type != "public-key" || len(unb64(t, first.Allow[0].ID)) < 16 || len(first.Allow[0].Transports) == 0 {
-				t.Errorf("%s: allowCredentials %+v, want one decoy like a real passkey", email, first.Allow)
+			if len(first.Allow) == 0 || first.Allow[0].Type != "public-key" || len(unb64(t, first.Allow[0].ID)) < 16 {
+				t.Errorf("%s: allowCredentials %+v, want decoys like real passkeys", email, first.Allow)
 			}
-			if len(again.Allow) != 1 || again.Allow[0].ID != first.Allow[0].ID {
+			if !reflect.DeepEqual(again.Allow, first.Allow) {
 				t.Errorf("%s: decoys %+v then %+v, want the same each time", email, first.Allow, again.Allow)
 			}
 		}

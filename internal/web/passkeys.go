@@ -89,12 +89,13 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) e
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	p, err := s.passkeys.FinishRegistration(r.Context(), &sw.User, body.FlowID, body.Credential, body.Name, s.client(r))
+	added, err := s.passkeys.FinishRegistration(r.Context(), &sw.User, sw.Session.ID, body.FlowID, body.Credential, body.Name, s.client(r))
 	if err != nil {
 		return err
 	}
+	s.setCookie(w, s.sessionCookieName(), added.SessionToken, s.cfg.Session.AbsoluteTimeout)
 	s.rememberPasskey(w, &sw.User)
-	writeJSON(w, http.StatusCreated, map[string]any{"passkey": toPasskeyJSON(*p)})
+	writeJSON(w, http.StatusCreated, map[string]any{"passkey": toPasskeyJSON(added.Passkey)})
 	return nil
 }
 

@@ -27,11 +27,12 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := s.requireStepUp(sw); err != nil {
 		return err
 	}
-	u, err := s.accounts.ChangePassword(r.Context(), sw, body.CurrentPassword, body.NewPassword, s.client(r))
+	ch, err := s.accounts.ChangePassword(r.Context(), sw, body.CurrentPassword, body.NewPassword, s.client(r))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, userAnswer{toUserJSON(*u)})
+	s.renewSession(w, r, ch)
+	writeJSON(w, http.StatusOK, userAnswer{toUserJSON(*ch.User)})
 	return nil
 }
 
@@ -45,9 +46,11 @@ func (s *Server) removePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := s.requireStepUp(sw); err != nil {
 		return err
 	}
-	if _, err := s.accounts.RemovePassword(r.Context(), sw, s.client(r)); err != nil {
+	ch, err := s.accounts.RemovePassword(r.Context(), sw, s.client(r))
+	if err != nil {
 		return err
 	}
+	s.renewSession(w, r, ch)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -59,9 +62,11 @@ func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		had := sw.User.HasPassword
-		if _, err := s.accounts.ChangePassword(r.Context(), sw, r.PostFormValue("currentPassword"), r.PostFormValue("newPassword"), s.client(r)); err != nil {
+		ch, err := s.accounts.ChangePassword(r.Context(), sw, r.PostFormValue("currentPassword"), r.PostFormValue("newPassword"), s.client(r))
+		if err != nil {
 			return err
 		}
+		s.renewSession(w, r, ch)
 		d.Notice = s.msg.T("password.changed_notice")
 		if !had {
 			d.Notice = s.msg.T("password.set_notice")
@@ -76,9 +81,11 @@ func (s *Server) removePasswordForm(w http.ResponseWriter, r *http.Request) {
 		if err := s.requireStepUp(sw); err != nil {
 			return err
 		}
-		if _, err := s.accounts.RemovePassword(r.Context(), sw, s.client(r)); err != nil {
+		ch, err := s.accounts.RemovePassword(r.Context(), sw, s.client(r))
+		if err != nil {
 			return err
 		}
+		s.renewSession(w, r, ch)
 		d.Notice = s.msg.T("password.removed_notice")
 		return nil
 	})

@@ -48,6 +48,7 @@ func TestRecoveryCodeSignsInOnceAndTellsTheMember(t *testing.T) {
 		t.Parallel()
 		s := startNoticeSite(t, database)
 		ada := newMemberWithoutPasskey(t, s.liveSite, "ada@example.com")
+		s.verify(t, ada.email)
 		codes := newRecoveryCodes(t, ada.c)
 
 		// Typed lower case, without the dash, with spaces: still the code.

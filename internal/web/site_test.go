@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/store"
@@ -45,6 +46,23 @@ func startSite(t *testing.T, database string, opts ...servertest.Option) *liveSi
 // peers, so that one test can speak from many client addresses.
 func trustLoopbackProxy(c *config.Config) {
 	c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+}
+
+// verify marks email's address as proven, as its confirmation link would:
+// security notices go only to proven addresses.
+func (s *liveSite) verify(t *testing.T, email string) {
+	t.Helper()
+	_, key, err := account.NormalizeEmail(email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.DB.FindUserByEmailKey(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB.VerifyUserEmail(context.Background(), u.ID, s.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // client returns a new browser-like client with an empty cookie jar.
