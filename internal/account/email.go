@@ -78,3 +78,14 @@ func validDomain(d string) bool {
 	}
 	return true
 }
+
+// MaskEmail shortens an address to what a page or mail may show of it,
+// "a…@example.com": its owner recognises it, anyone else learns little.
+func MaskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		return "…"
+	}
+	first, _ := utf8.DecodeRuneInString(local)
+	return string(first) + "…@" + domain
+}

@@ -55,6 +55,9 @@ type Store interface {
 	// after now) whose token hashes to tokenHash, in one statement —
 	// however many code tries it had; ENotFound when there is none.
 	TakeEmailFlowByToken(ctx context.Context, tokenHash []byte, now time.Time) (*Flow, error)
+	// FindEmailFlowByToken returns the live flow whose token hashes to
+	// tokenHash, leaving it in place; ENotFound when there is none.
+	FindEmailFlowByToken(ctx context.Context, tokenHash []byte, now time.Time) (*Flow, error)
 	// TryEmailCode counts one code try on the live flow id and returns it,
 	// in one statement; ENotFound when the flow does not exist, has
 	// expired, or already had maxAttempts tries.
@@ -314,6 +317,26 @@ func (s *Service) render(to, token, code string, newAccount bool) (mail.Message,
 		"New":     newAccount,
 	}
 	return mail.Render("signin", "signin_link", to, s.cfg.Site, data)
+}
+
+// LinkAddress returns the address a link's token would sign in to, using
+// nothing up, so that the landing page can say "Continue as a…@example.com"
+// before the member presses the button: a link someone else sent — to sign
+// the reader in to the sender's account (login CSRF) — shows whose account
+// it opens. An unknown, used or expired token is EInvalidCode. It is not
+// throttled: a token carries 256 random bits, and the read changes nothing.
+func (s *Service) LinkAddress(ctx context.Context, token string) (string, error) {
+	if !account.PlausibleToken(token) {
+		return "", invalidCode()
+	}
+	f, err := s.store.FindEmailFlowByToken(ctx, account.HashToken(token), s.accounts.Now())
+	if account.IsCode(err, account.ENotFound) {
+		return "", invalidCode()
+	}
+	if err != nil {
+		return "", err
+	}
+	return f.Email, nil
 }
 
 // FinishLink signs in with the token of a mailed link. Any failure —

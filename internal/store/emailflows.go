@@ -37,6 +37,13 @@ func (db *DB) TakeEmailFlowByToken(ctx context.Context, tokenHash []byte, now ti
 		RETURNING `+emailFlowColumns, tokenHash, db.dialect.time(now)))
 }
 
+// FindEmailFlowByToken implements emailauth.Store: a read, for the link's
+// landing page.
+func (db *DB) FindEmailFlowByToken(ctx context.Context, tokenHash []byte, now time.Time) (*emailauth.Flow, error) {
+	return scanEmailFlow(db.queryRow(ctx, `SELECT `+emailFlowColumns+` FROM email_flows
+		WHERE token_hash = ? AND expires_at > ?`, tokenHash, db.dialect.time(now)))
+}
+
 // FindNewestEmailFlow implements emailauth.Store (index email_flows_key_created).
 func (db *DB) FindNewestEmailFlow(ctx context.Context, emailKey string, now time.Time) (*emailauth.Flow, error) {
 	return scanEmailFlow(db.queryRow(ctx, `SELECT `+emailFlowColumns+` FROM email_flows

@@ -153,14 +153,7 @@ type remembered struct {
 
 // Masked is the address as the page shows it, "a…@example.com": enough for
 // the member to recognise, little for the next person at a shared computer.
-func (m *remembered) Masked() string {
-	local, domain, ok := strings.Cut(m.Email, "@")
-	if !ok || local == "" {
-		return "…"
-	}
-	first, _ := utf8.DecodeRuneInString(local)
-	return string(first) + "…@" + domain
-}
+func (m *remembered) Masked() string { return account.MaskEmail(m.Email) }
 
 // methodStep returns the step a sign-in by m is remembered as.
 func methodStep(m account.AuthMethod) string {

@@ -87,6 +87,10 @@ type emailPageData struct {
 	pageData
 	Token  string // the link's token, posted back by the Continue button
 	FlowID string // the flow the code form finishes
+	// Target is the masked address the link signs in to ("Continue as
+	// a…@example.com"); SignedInAs is the masked address of another
+	// member signed in on this browser, whose session the link would end.
+	Target, SignedInAs string
 }
 
 // renderEmail writes an email sign-in page, as render does.
@@ -164,23 +168,60 @@ func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // emailVerifyPage is GET /email/verify?token=…: the link's landing page. It
-// does not sign in — mail scanners follow links — but shows a Continue
-// button that posts the token.
+// does not sign in — mail scanners follow links — but says which account
+// the link opens ("Continue as a…@example.com") and shows a Continue
+// button that posts the token. When another member is signed in on this
+// browser it says so: continuing ends that session, which a link someone
+// else sent must not do unnoticed (login CSRF).
 func (s *Server) emailVerifyPage(w http.ResponseWriter, r *http.Request) {
 	d := emailPageData{pageData: pageData{Title: s.msg.T("email.verify_title")}, Token: r.URL.Query().Get("token")}
+	if err := s.landing(r, &d); err != nil {
+		s.emailFailed(w, r, "email_verify", d, err)
+		return
+	}
 	s.renderEmail(w, r, http.StatusOK, "email_verify", d)
 }
 
+// landing fills in whom the link in d signs in, and whom it would sign out.
+func (s *Server) landing(r *http.Request, d *emailPageData) error {
+	target, err := s.email.LinkAddress(r.Context(), d.Token)
+	if err != nil {
+		return err
+	}
+	d.Target = account.MaskEmail(target)
+	if sw, err := s.authenticate(r); err == nil {
+		_, key, kerr := account.NormalizeEmail(target)
+		if kerr != nil || key != sw.User.EmailKey {
+			d.SignedInAs = account.MaskEmail(sw.User.Email)
+		}
+	}
+	return nil
+}
+
 // emailVerifyForm is POST /email/verify: the Continue button. It signs in
-// and goes to the account page.
+// and goes to the account page. While another member is signed in on this
+// browser, it signs in only when the form confirms the switch ("switch"):
+// otherwise it shows the question again and uses nothing up.
 func (s *Server) emailVerifyForm(w http.ResponseWriter, r *http.Request) {
 	d := emailPageData{pageData: pageData{Title: s.msg.T("email.verify_title")}}
 	if err := parseForm(w, r); err != nil {
 		s.emailFailed(w, r, "email_verify", d, err)
 		return
 	}
-	res, err := s.finishEmail(r, emailFinishBody{Token: r.PostFormValue("token")})
+	d.Token = r.PostFormValue("token")
+	if r.PostFormValue("switch") != "1" {
+		if err := s.landing(r, &d); err != nil {
+			s.emailFailed(w, r, "email_verify", d, err)
+			return
+		}
+		if d.SignedInAs != "" {
+			s.renderEmail(w, r, http.StatusConflict, "email_verify", d)
+			return
+		}
+	}
+	res, err := s.finishEmail(r, emailFinishBody{Token: d.Token})
 	if err != nil {
+		d.Token = ""
 		s.emailFailed(w, r, "email_verify", d, err)
 		return
 	}
