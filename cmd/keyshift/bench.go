@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"text/tabwriter"
@@ -33,12 +34,26 @@ func benchCmd(ctx context.Context, e *env, args []string) error {
 			}
 		}
 	}
-	fs := newFlagSet(e, "bench", "bench [--database sqlite:PATH|postgres://…] [--duration 5s] [--concurrency 32]\n       keyshift bench gen-users --count N --out FILE [--seed S]\n       keyshift bench import [--count N] [--postgres URL]")
+	fs := newFlagSet(e, "bench", "bench [--database sqlite:PATH|postgres://…] [--duration 5s] [--concurrency 32]\n"+
+		"       keyshift bench --target URL [--config FILE] [--concurrency 1,8,32] [--duration 10s] [--warmup 2s] [--scenarios …] [--members N] [--server-pid PID] [--postgres-pid PID] [--spread-ips] [--json]\n"+
+		"       keyshift bench gen-users --count N --out FILE [--seed S]\n       keyshift bench import [--count N] [--postgres URL]")
 	database := fs.String("database", "", "database to measure; default a fresh SQLite file in a temporary directory. It must be empty or a scratch database: bench creates accounts")
 	duration := fs.Duration("duration", 5*time.Second, "how long each timed scenario runs")
-	concurrency := fs.Int("concurrency", 32, "concurrent clients for session validation and passkey sign-in")
+	concurrency := fs.String("concurrency", "32", "concurrent clients for session validation and passkey sign-in; with --target, a comma-separated list, each measured")
+	var t targetFlags
+	t.register(fs)
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
+	}
+	concs, err := parseConcurrencies(*concurrency)
+	if err != nil {
+		return err
+	}
+	if t.target != "" {
+		if *database != "" {
+			return fmt.Errorf("--database is for the in-process bench; with --target, members go into the database of --config and KEYSHIFT_DATABASE")
+		}
+		return benchTargetCmd(ctx, e, t, concs, *duration)
 	}
 	cfg := config.Default()
 	cfg.Password.HashQueueTimeout = time.Minute // measure work, not refusals
@@ -76,7 +91,7 @@ func benchCmd(ctx context.Context, e *env, args []string) error {
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go s.Serve(sctx, ln)
-	return runBench(ctx, e, s, cfg, *duration, *concurrency)
+	return runBench(ctx, e, s, cfg, *duration, slices.Max(concs))
 }
 
 func runBench(ctx context.Context, e *env, s *server.Server, cfg config.Config, d time.Duration, conc int) error {

@@ -7,6 +7,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"errors"
 	"os"
 	"slices"
 	"strconv"
@@ -18,10 +19,12 @@ import (
 
 // Result summarises one load run.
 type Result struct {
-	Ops      int
-	Errors   int
-	Elapsed  time.Duration
-	P50, P99 time.Duration
+	Ops     int
+	Errors  int
+	Elapsed time.Duration
+	// Throttled counts the errors that were ErrThrottled.
+	Throttled     int
+	P50, P95, P99 time.Duration
 }
 
 // Rate returns successful operations per second.
@@ -39,7 +42,7 @@ func (r Result) Rate() float64 {
 // single call takes longer than d (a slow hash on a loaded machine) reports
 // a low rate instead of none. Elapsed runs until the last call returns.
 func Run(ctx context.Context, d time.Duration, concurrency int, op func(ctx context.Context) error) Result {
-	var errs atomic.Int64
+	var errs, throttled atomic.Int64
 	lat := make([][]time.Duration, concurrency)
 	start := time.Now()
 	deadline := start.Add(d)
@@ -56,13 +59,18 @@ func Run(ctx context.Context, d time.Duration, concurrency int, op func(ctx cont
 						return // cancelled by the caller: not a failure
 					}
 					errs.Add(1)
+					if errors.Is(err, ErrThrottled) {
+						throttled.Add(1)
+					}
 				}
 				lat[i] = append(lat[i], time.Since(t0))
 			}
 		})
 	}
 	wg.Wait()
-	return summarise(slices.Concat(lat...), int(errs.Load()), time.Since(start))
+	r := summarise(slices.Concat(lat...), int(errs.Load()), time.Since(start))
+	r.Throttled = int(throttled.Load())
+	return r
 }
 
 // RunN calls op n times in all, from concurrency goroutines, and measures
@@ -93,6 +101,7 @@ func summarise(all []time.Duration, errs int, elapsed time.Duration) Result {
 	r := Result{Ops: len(all), Errors: errs, Elapsed: elapsed}
 	if len(all) > 0 {
 		r.P50 = all[len(all)*50/100]
+		r.P95 = all[min(len(all)*95/100, len(all)-1)]
 		r.P99 = all[min(len(all)*99/100, len(all)-1)]
 	}
 	return r

@@ -59,6 +59,17 @@ func NewPasskey(origin string) (*Passkey, error) {
 	return &Passkey{ID: id, origin: origin, rpIDHash: sha256.Sum256([]byte(u.Hostname())), key: key}, nil
 }
 
+// PasskeyFor returns the credential id with user handle and key for the
+// keyshift at origin: a passkey that exists already, such as one that
+// GenUsers generated (GenPasskeys) and an import stored.
+func PasskeyFor(origin string, id, userHandle []byte, key *ecdsa.PrivateKey) (*Passkey, error) {
+	u, err := url.Parse(origin)
+	if err != nil {
+		return nil, err
+	}
+	return &Passkey{ID: id, UserHandle: userHandle, origin: origin, rpIDHash: sha256.Sum256([]byte(u.Hostname())), key: key}, nil
+}
+
 // ForOrigin returns the same credential (id, user handle, key) for the
 // keyshift at origin, as one authenticator serves every origin of an RP ID:
 // a member whose account moved to a new server with the same RP ID signs in
@@ -212,6 +223,9 @@ func (t *Target) send(ctx context.Context, path, cookie string, body any) (*http
 	req.Header.Set("Content-Type", "application/json")
 	if cookie != "" {
 		req.Header.Set("Cookie", cookie)
+	}
+	if t.ForwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", t.ForwardedFor)
 	}
 	res, err := t.HTTP.Do(req)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -60,14 +61,44 @@ func (t *Target) post(ctx context.Context, path string, body any) (*http.Respons
 	return res, nil
 }
 
+// ErrThrottled is an answer 429: keyshift's throttle refused the attempt.
+// Load runs count it apart from errors.
+var ErrThrottled = errors.New("status 429: throttled")
+
 func expect(res *http.Response, err error, status int) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if res.StatusCode != status {
-		return nil, fmt.Errorf("status %d", res.StatusCode)
+	switch res.StatusCode {
+	case status:
+		return res, nil
+	case http.StatusTooManyRequests:
+		return nil, ErrThrottled
 	}
-	return res, nil
+	return nil, fmt.Errorf("status %d", res.StatusCode)
+}
+
+// EmailStart asks for a sign-in mail to email (POST /api/email/start); an
+// error unless the answer is 202.
+func (t *Target) EmailStart(ctx context.Context, email string) error {
+	res, err := t.post(ctx, "/api/email/start", map[string]string{"email": email})
+	_, err = expect(res, err, http.StatusAccepted)
+	return err
+}
+
+// SigninCookie signs in with a password and returns the session cookie
+// ("name=value").
+func (t *Target) SigninCookie(ctx context.Context, email, password string) (string, error) {
+	res, err := t.post(ctx, "/api/signin/password", map[string]string{"email": email, "password": password})
+	if res, err = expect(res, err, http.StatusOK); err != nil {
+		return "", fmt.Errorf("signin: %w", err)
+	}
+	for _, c := range res.Cookies() {
+		if strings.HasSuffix(c.Name, "ks_session") {
+			return c.Name + "=" + c.Value, nil
+		}
+	}
+	return "", fmt.Errorf("signin: no session cookie")
 }
 
 // Signup creates an account and returns its session cookie ("name=value").

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -82,17 +83,9 @@ type GenSummary struct {
 // seed gives the same file, byte for byte.
 func GenUsers(ctx context.Context, w io.Writer, count int, seed uint64) (GenSummary, error) {
 	sum := GenSummary{Formats: map[string]int{}}
-	keys := make([]string, GenKeyPool)
-	for k := range keys {
-		key, err := GenKey(seed, k)
-		if err != nil {
-			return sum, err
-		}
-		cose, err := coseES256(&key.PublicKey)
-		if err != nil {
-			return sum, err
-		}
-		keys[k] = b64(cose)
+	keys, _, err := genPool(seed)
+	if err != nil {
+		return sum, err
 	}
 	fw, err := userfile.NewWriter(w, userfile.FormatJSONL)
 	if err != nil {
@@ -122,6 +115,76 @@ func GenUsers(ctx context.Context, w io.Writer, count int, seed uint64) (GenSumm
 		}
 	}
 	return sum, fw.Flush()
+}
+
+// genPool returns the COSE keys (base64url) of seed's key pool, and the
+// private key of each by its COSE key.
+func genPool(seed uint64) ([]string, map[string]*ecdsa.PrivateKey, error) {
+	keys := make([]string, GenKeyPool)
+	priv := make(map[string]*ecdsa.PrivateKey, GenKeyPool)
+	for k := range keys {
+		key, err := GenKey(seed, k)
+		if err != nil {
+			return nil, nil, err
+		}
+		cose, err := coseES256(&key.PublicKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		keys[k] = b64(cose)
+		priv[keys[k]] = key
+	}
+	return keys, priv, nil
+}
+
+// GenMembers returns the first count members GenUsers writes for seed, as
+// rows: the same members, without the file.
+func GenMembers(count int, seed uint64) ([]userfile.Row, error) {
+	keys, _, err := genPool(seed)
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x6b657973686966)) // as GenUsers
+	rows := make([]userfile.Row, count)
+	for i := range rows {
+		rows[i] = genRow(rng, i, keys)
+	}
+	return rows, nil
+}
+
+// GenPasskeys returns, for the keyshift at origin, the passkeys of rows
+// (GenMembers of seed) that a load client can sign in with again and again:
+// the synced ones, whose sign count stays 0 (a device-bound one starts
+// above 0, and a client that signs concurrently cannot keep its count
+// going up).
+func GenPasskeys(rows []userfile.Row, seed uint64, origin string) ([]*Passkey, error) {
+	_, priv, err := genPool(seed)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Passkey
+	for _, r := range rows {
+		for _, p := range r.Passkeys {
+			if !p.BackupState || p.SignCount != 0 {
+				continue
+			}
+			key, ok := priv[p.PublicKey]
+			if !ok {
+				return nil, fmt.Errorf("bench: passkey of %s is not from seed %d's pool", r.Email, seed)
+			}
+			id, err1 := base64.RawURLEncoding.DecodeString(p.CredentialID)
+			handle, err2 := base64.RawURLEncoding.DecodeString(p.UserHandle)
+			if err1 != nil || err2 != nil {
+				return nil, fmt.Errorf("bench: passkey of %s: bad base64url", r.Email)
+			}
+			pk, err := PasskeyFor(origin, id, handle, key)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, pk)
+		}
+	}
+	return out, nil
 }
 
 // genRow makes member i. Its unique fields come from i; the rest from rng.
