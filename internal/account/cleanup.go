@@ -61,7 +61,11 @@ func (r Removed) Cleared() []string {
 // Reset says what a clean-up undoes.
 type Reset struct {
 	// Since: passkeys and recovery codes added, and a password set or
-	// changed, at or after Since go. The zero time: every one of them.
+	// changed, at or after Since go — at too: a client quick enough acts
+	// within the clock tick (a millisecond on SQLite) of its sign-in. So
+	// what the sign-in at Since wrote itself (a sign-up's password, a
+	// rehash) goes too; the member signs in by email. The zero time: every
+	// one of them.
 	Since time.Time
 	// Restore is the password the account had before Since (its hash and
 	// format): it replaces a password set or changed since, or comes back

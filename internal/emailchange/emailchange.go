@@ -311,8 +311,8 @@ func (s *Service) Confirm(ctx context.Context, token string, c account.Client) (
 	return u, nil
 }
 
-// passwordBefore is the account's password if it was last set before since
-// — the revert puts it back —, or nil: there was none, or it was set or
+// passwordBefore is the account's password if it was last set before
+// since — the revert puts it back —, or nil: there was none, or it was set or
 // changed since already, by whoever asked for the change, and the one from
 // before is not known, so the revert removes the password instead.
 func (s *Service) passwordBefore(ctx context.Context, userID string, since time.Time) (*account.Credential, error) {

@@ -215,6 +215,7 @@ func TestConcurrentEmailChangesMailExactlyTheFreeOnes(t *testing.T) {
 		t.Parallel()
 		s := startSite(t, database)
 		c := s.member(victimEmail)
+		s.verify(t, victimEmail) // only a proven address moves
 		free := emailchange.PolicyBegin.Free
 
 		got := race(t, 20, func(i int) *servertest.Response {
