@@ -82,11 +82,18 @@ func TestTheOwnersRevertCannotBeBlocked(t *testing.T) {
 		if strings.Contains(m.text, "create your") {
 			t.Errorf("the sign-in mail for the old address offers a new account:\n%s", m.text)
 		}
+		// Only the mailbox's reader — the owner — can use it; it opens the
+		// account, as a taken address's mail would, and makes none.
+		mailReader := s.Client(t)
+		r, got := finishEmail(t, mailReader, map[string]any{"token": m.token})
+		if r.Status != http.StatusOK || got.User.ID != ada.id || bytes.Contains(r.Body, []byte(`"cleared"`)) {
+			t.Errorf("the old address's sign-in mail: %d %s", r.Status, r.Body)
+		}
 		// Bob asking to move to the old address is refused like a move to
 		// a taken address, when his link is used.
 		wantStatus(t, bob.c.JSON(http.MethodPost, "/api/account/email", map[string]any{"email": "ada@example.com"}), http.StatusAccepted)
 		_, bobs := linkIn(t, s.box.waitMail(t, "ada@example.com", "Confirm your new email address"), changeRE)
-		r := s.Client(t).JSON(http.MethodPost, "/api/account/email/confirm", map[string]any{"token": bobs})
+		r = s.Client(t).JSON(http.MethodPost, "/api/account/email/confirm", map[string]any{"token": bobs})
 		wantRefused(t, r, http.StatusConflict, "email_taken", "in_use")
 		if got := s.written().users; got != users {
 			t.Fatalf("%d accounts were made for the old address", got-users)
@@ -103,7 +110,7 @@ func TestTheOwnersRevertCannotBeBlocked(t *testing.T) {
 		if !strings.Contains(visibleText(page), "Your account uses ada@example.com again") {
 			t.Errorf("the revert page says:\n%s", visibleText(page))
 		}
-		for name, c := range map[string]*servertest.Client{"the thief": thief, "the owner": ada.c} {
+		for name, c := range map[string]*servertest.Client{"the thief": thief, "the owner": ada.c, "the old address's email sign-in": mailReader} {
 			if r := c.JSON(http.MethodGet, "/api/session", nil); r.Status != http.StatusUnauthorized {
 				t.Errorf("%s is still signed in after the revert: %d", name, r.Status)
 			}
