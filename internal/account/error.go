@@ -42,6 +42,10 @@ const (
 	// EEmailVerified answers a request for a confirmation mail for an
 	// address that is verified already.
 	EEmailVerified Code = "email_already_verified"
+	// EEmailUnverified refuses what an account may do only once its
+	// address is proven (changing it, making recovery codes): until then
+	// the account may be a stranger's sign-up with someone else's address.
+	EEmailUnverified Code = "email_unverified"
 )
 
 // EMisdirected answers a request whose Host is not the origin's host (a DNS

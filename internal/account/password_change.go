@@ -14,7 +14,8 @@ import (
 // the sign-up rules. It is hashed outside the transaction; in the
 // transaction the credential is written, every OTHER session of the member
 // ends (whoever knew the old password may hold one; this browser stays
-// signed in), an event is written and the member is told by mail. The
+// signed in), pending changes of the address are voided (T14), an event is
+// written and the member is told by mail. The
 // caller has checked that the session is fresh (web.requireStepUp): a
 // fresh sign-in is what makes setting a first password without a current
 // one safe — it proves the same as the email link that could set it anyway.
@@ -43,6 +44,11 @@ func (s *Service) ChangePassword(ctx context.Context, sw *SessionWithUser, curre
 	}
 	var token string
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
+		// Under the account's lock, and only while this session lives: a
+		// revert that ended it while this waited leaves no new password.
+		if err := s.LockMember(ctx, u.ID, sw.Session.ID); err != nil {
+			return err
+		}
 		now := s.Now()
 		if cred != nil {
 			if err := s.Store.UpdatePasswordHash(ctx, cred.ID, hash, "argon2id", now); err != nil {
@@ -56,6 +62,12 @@ func (s *Service) ChangePassword(ctx context.Context, sw *SessionWithUser, curre
 		if err != nil {
 			return err
 		}
+		// Whoever knew the old password may have asked to move the
+		// account to their address (T14).
+		voided, err := s.VoidEmailChanges(ctx, u.ID)
+		if err != nil {
+			return err
+		}
 		// Whoever knew the old password may hold a device cookie of the
 		// member's, and this browser's token may have leaked with it.
 		if err := s.revokeDevices(ctx, &u); err != nil {
@@ -65,7 +77,7 @@ func (s *Service) ChangePassword(ctx context.Context, sw *SessionWithUser, curre
 			return err
 		}
 		if err := s.event(ctx, &Event{Type: EventPasswordChanged, UserID: u.ID, SessionID: sw.Session.ID, Outcome: OutcomeSuccess,
-			Data: map[string]any{"set": cred == nil, "sessionsEnded": n}}, c); err != nil {
+			Data: map[string]any{"set": cred == nil, "sessionsEnded": n, "emailChangesVoided": voided}}, c); err != nil {
 			return err
 		}
 		if s.Notices != nil {
@@ -127,8 +139,9 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *User, cred *Crede
 // RemovePassword deletes the password of sw's member, who must keep at
 // least one passkey (EPasskeyRequired otherwise; email sign-in stays
 // either way). The count is read in the deleting transaction. Sessions
-// stay: nothing an intruder could know was added. An event is written and
-// the member is told by mail. ENotFound when the account has no password.
+// stay: nothing an intruder could know was added. Pending changes of the
+// address are voided (T14). An event is written and the member is told by
+// mail. ENotFound when the account has no password.
 // The caller has checked that the session is fresh (web.requireStepUp).
 func (s *Service) RemovePassword(ctx context.Context, sw *SessionWithUser, c Client) (*Changed, error) {
 	var (
@@ -136,6 +149,9 @@ func (s *Service) RemovePassword(ctx context.Context, sw *SessionWithUser, c Cli
 		token string
 	)
 	err := s.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.LockMember(ctx, sw.User.ID, sw.Session.ID); err != nil {
+			return err
+		}
 		var err error
 		if u, err = s.Store.FindUser(ctx, sw.User.ID); err != nil {
 			return err
@@ -150,10 +166,15 @@ func (s *Service) RemovePassword(ctx context.Context, sw *SessionWithUser, c Cli
 			return err
 		}
 		u.HasPassword = false
+		voided, err := s.VoidEmailChanges(ctx, u.ID)
+		if err != nil {
+			return err
+		}
 		if token, err = s.RotateSession(ctx, sw.Session.ID); err != nil {
 			return err
 		}
-		if err := s.event(ctx, &Event{Type: EventPasswordRemoved, UserID: u.ID, SessionID: sw.Session.ID, Outcome: OutcomeSuccess}, c); err != nil {
+		if err := s.event(ctx, &Event{Type: EventPasswordRemoved, UserID: u.ID, SessionID: sw.Session.ID, Outcome: OutcomeSuccess,
+			Data: map[string]any{"emailChangesVoided": voided}}, c); err != nil {
 			return err
 		}
 		if s.Notices != nil {

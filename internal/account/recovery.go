@@ -22,10 +22,20 @@ const (
 	crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 )
 
-// GenerateRecoveryCodes makes a new set of codes for userID, replacing (and
-// so voiding) any old set, and returns the codes in display form. They are
-// never stored nor shown again.
-func (s *Service) GenerateRecoveryCodes(ctx context.Context, userID string, c Client) ([]string, error) {
+// GenerateRecoveryCodes makes a new set of codes for sw's member, replacing
+// (and so voiding) any old set, and returns the codes in display form. They
+// are never stored nor shown again. An account whose address was never
+// proven cannot make codes (EEmailUnverified): they would outlive the
+// clean-up the first proof of the mailbox makes (docs/security.md, T3).
+// The member is told by mail, in the same transaction, which runs under the
+// account's lock and only while sw's session lives (LockMember): a revert
+// that ended it while this waited leaves no codes behind. The caller has
+// checked that the session is fresh (web.requireStepUp).
+func (s *Service) GenerateRecoveryCodes(ctx context.Context, sw *SessionWithUser, c Client) ([]string, error) {
+	userID := sw.User.ID
+	if !sw.User.EmailVerified {
+		return nil, emailUnverified()
+	}
 	codes := make([]string, RecoveryCodeCount)
 	raws := make([]string, RecoveryCodeCount)
 	for i := range codes {
@@ -37,15 +47,35 @@ func (s *Service) GenerateRecoveryCodes(ctx context.Context, userID string, c Cl
 		return nil, err
 	}
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.LockMember(ctx, userID, sw.Session.ID); err != nil {
+			return err
+		}
+		u, err := s.Store.FindUser(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if !u.EmailVerified {
+			return emailUnverified()
+		}
 		if err := s.Store.ReplaceRecoveryCodes(ctx, userID, hashes, s.Now()); err != nil {
 			return err
 		}
-		return s.event(ctx, &Event{Type: EventRecoveryCodesGenerated, UserID: userID, Data: map[string]any{"count": len(codes)}}, c)
+		if s.Notices != nil {
+			if err := s.Notices.RecoveryCodesGenerated(ctx, u, c); err != nil {
+				return err
+			}
+		}
+		return s.event(ctx, &Event{Type: EventRecoveryCodesGenerated, UserID: userID, SessionID: sw.Session.ID, Data: map[string]any{"count": len(codes)}}, c)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return codes, nil
+}
+
+// emailUnverified refuses what only an account with a proven address may do.
+func emailUnverified() *Error {
+	return &Error{Code: EEmailUnverified, Detail: "confirm the account's email address first"}
 }
 
 // RecoveryCodesLeft says how many unused codes the member has.
@@ -122,9 +152,22 @@ func (s *Service) SigninRecoveryCode(ctx context.Context, emailIn, codeIn string
 	}
 	var res *SigninResult
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
+		if u != nil {
+			// Under the account's lock, like every change to its
+			// credentials and sessions in bulk (LockMember).
+			if err := s.LockMember(ctx, u.ID, ""); err != nil {
+				return err
+			}
+		}
 		// An unknown address runs the same statement against an id no
 		// user has: the same work, and nothing to find.
 		if err := s.Store.UseRecoveryCode(ctx, userID, s.recoveryCodeCandidates(userID, code)); err != nil {
+			return err
+		}
+		// A recovery is a clean-up too: a change of address a thief asked
+		// for dies with it (T14).
+		voided, err := s.VoidEmailChanges(ctx, u.ID)
+		if err != nil {
 			return err
 		}
 		left, err := s.Store.CountRecoveryCodes(ctx, u.ID)
@@ -139,7 +182,8 @@ func (s *Service) SigninRecoveryCode(ctx context.Context, emailIn, codeIn string
 		if err := s.revokeDevices(ctx, u); err != nil {
 			return err
 		}
-		if err := s.event(ctx, &Event{Type: EventSignin, UserID: u.ID, Method: string(MethodRecoveryCode), Outcome: OutcomeSuccess, Data: map[string]any{"left": left}}, c); err != nil {
+		if err := s.event(ctx, &Event{Type: EventSignin, UserID: u.ID, Method: string(MethodRecoveryCode), Outcome: OutcomeSuccess,
+			Data: map[string]any{"left": left, "emailChangesVoided": voided}}, c); err != nil {
 			return err
 		}
 		if s.Notices != nil {

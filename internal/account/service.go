@@ -32,6 +32,13 @@ type Store interface {
 	FindUserByEmailKey(ctx context.Context, key string) (*User, error)
 	// FindUser returns the user with id, with HasPassword and PasskeyCount.
 	FindUser(ctx context.Context, id string) (*User, error)
+	// FindEmailHolder returns the user whose address has key or, failing
+	// that, the user who holds key reserved at now (Reservation);
+	// ENotFound when neither exists.
+	FindEmailHolder(ctx context.Context, key string, now time.Time) (*User, error)
+	// LockUser takes the user's row lock until the transaction in ctx
+	// ends (LockMember); ENotFound when the user is gone.
+	LockUser(ctx context.Context, id string) error
 
 	// CreateCredential inserts c.
 	CreateCredential(ctx context.Context, c *Credential) error
@@ -45,6 +52,9 @@ type Store interface {
 	DeletePasswordCredential(ctx context.Context, userID string) error
 	// TouchCredential sets a credential's last use.
 	TouchCredential(ctx context.Context, credID string, at time.Time) error
+	// DeletePasskeysSince removes the user's passkeys created at or after
+	// since (every one for the zero time) and returns their names.
+	DeletePasskeysSince(ctx context.Context, userID string, since time.Time) ([]string, error)
 
 	// CreateSession inserts s and says how many other sessions its user
 	// has, in the same statement.
@@ -54,6 +64,9 @@ type Store interface {
 	FindSessionByToken(ctx context.Context, tokenHash []byte) (*SessionWithUser, error)
 	// TouchSession records activity on a session.
 	TouchSession(ctx context.Context, id string, at time.Time) error
+	// FindSession returns the user's session id; ENotFound when the user
+	// has none with that id.
+	FindSession(ctx context.Context, userID, id string) (*Session, error)
 	// ListSessions returns the user's sessions, newest first.
 	ListSessions(ctx context.Context, userID string) ([]Session, error)
 	// DeleteSession removes one of the user's sessions; ENotFound when the
@@ -92,6 +105,13 @@ type Store interface {
 	UseRecoveryCode(ctx context.Context, userID string, hashes [][]byte) error
 	// CountRecoveryCodes says how many unused codes the user has.
 	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
+	// DeleteRecoveryCodesSince removes the user's codes made at or after
+	// since (every one for the zero time) and says how many.
+	DeleteRecoveryCodesSince(ctx context.Context, userID string, since time.Time) (int, error)
+
+	// DeletePendingEmailChanges removes the user's email changes waiting
+	// for their confirmation link (not the revert links) and says how many.
+	DeletePendingEmailChanges(ctx context.Context, userID string) (int, error)
 
 	throttle.Store
 }
@@ -111,10 +131,11 @@ type PasswordHasher interface {
 }
 
 // EmailVerifier queues the mail that asks a new member to confirm their
-// address. It joins the transaction in ctx: the account and its mail commit
-// together.
+// address — and says when and from which browser (c) the account was made,
+// so that the mailbox's owner can also say "This wasn't me". It joins the
+// transaction in ctx: the account and its mail commit together.
 type EmailVerifier interface {
-	Send(ctx context.Context, u *User) error
+	Send(ctx context.Context, u *User, c Client) error
 }
 
 // Notifier tells members by mail about sign-ins they may not have made. It
@@ -130,6 +151,9 @@ type Notifier interface {
 	// RecoveryCodeUsed tells u a recovery code signed in to their account
 	// and how many codes are left.
 	RecoveryCodeUsed(ctx context.Context, u *User, left int, c Client) error
+	// RecoveryCodesGenerated tells u a new set of recovery codes was made
+	// (and the old set voided).
+	RecoveryCodesGenerated(ctx context.Context, u *User, c Client) error
 }
 
 // Throttle policies. They are variables so an operator-facing config can
@@ -213,6 +237,10 @@ type SigninResult struct {
 	User    User
 	Session Session
 	Token   string
+	// Removed is what the sign-in took from the account: the first proof
+	// of a never-verified account's mailbox removes what was set before it
+	// (docs/security.md, T3). Usually nothing.
+	Removed Removed
 }
 
 // Signup creates an account with a password and signs it in.
@@ -233,8 +261,10 @@ func (s *Service) Signup(ctx context.Context, emailIn, pw string, c Client) (*Si
 		return nil, err
 	}
 	// Checked before hashing so a taken address costs no hash; the unique
-	// index decides any race.
-	if _, err := s.Store.FindUserByEmailKey(ctx, key); err == nil {
+	// index (and, for a reserved address, the store's check after the
+	// INSERT) decides any race. An address another account holds reserved
+	// is taken, with the same answer (account.Reservation).
+	if _, err := s.Store.FindEmailHolder(ctx, key, s.Now()); err == nil {
 		return nil, emailTaken()
 	} else if !IsCode(err, ENotFound) {
 		return nil, err
@@ -258,7 +288,7 @@ func (s *Service) Signup(ctx context.Context, emailIn, pw string, c Client) (*Si
 			return err
 		}
 		if s.Verifier != nil {
-			if err := s.Verifier.Send(ctx, u); err != nil {
+			if err := s.Verifier.Send(ctx, u, c); err != nil {
 				return err
 			}
 		}
@@ -630,16 +660,22 @@ func (s *Service) RevokeSession(ctx context.Context, userID, id string, c Client
 func (s *Service) RevokeAllSessions(ctx context.Context, userID string, c Client) (int, error) {
 	var n int
 	err := s.Store.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		if n, err = s.Store.DeleteUserSessions(ctx, userID); err != nil {
+		if err := s.LockMember(ctx, userID, ""); err != nil {
+			return err
+		}
+		// A change of address asked for by a session that ends here must
+		// not go through (T14; the asking session's end would stop its
+		// link anyway, but so does this, whichever session asked).
+		voided, err := s.VoidEmailChanges(ctx, userID)
+		if err != nil {
 			return err
 		}
 		// Signing out everywhere forgets every browser too: a thief's
 		// device cookie must not keep its throttle exemption.
-		if _, err := s.Store.BumpDeviceEpoch(ctx, userID); err != nil {
+		if n, err = s.EndSessions(ctx, userID); err != nil {
 			return err
 		}
-		return s.event(ctx, &Event{Type: EventSessionRevoked, UserID: userID, Data: map[string]any{"all": true, "count": n}}, c)
+		return s.event(ctx, &Event{Type: EventSessionRevoked, UserID: userID, Data: map[string]any{"all": true, "count": n, "emailChangesVoided": voided}}, c)
 	})
 	return n, err
 }

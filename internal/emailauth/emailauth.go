@@ -67,7 +67,13 @@ type Store interface {
 	TakeEmailFlow(ctx context.Context, id string, now time.Time) (*Flow, error)
 	// VerifyUserEmail marks the user's address as verified.
 	VerifyUserEmail(ctx context.Context, userID string, at time.Time) error
-	FindUserByEmailKey(ctx context.Context, key string) (*account.User, error)
+	// FindEmailHolder returns the user whose address has key or, failing
+	// that, the user holding key reserved at now (account.Reservation);
+	// ENotFound when neither exists.
+	FindEmailHolder(ctx context.Context, key string, now time.Time) (*account.User, error)
+	// DeleteUserEmailVerifications removes the user's sign-up
+	// confirmation links and says how many.
+	DeleteUserEmailVerifications(ctx context.Context, userID string) (int, error)
 	FindUser(ctx context.Context, id string) (*account.User, error)
 	CreateUser(ctx context.Context, u *account.User) error
 	AppendEvent(ctx context.Context, e *account.Event) error
@@ -214,7 +220,9 @@ func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (
 	if err != nil {
 		return "", err
 	}
-	u, err := s.store.FindUserByEmailKey(ctx, key)
+	// An address an account holds reserved (account.Reservation) is that
+	// account's, as a taken address would be: the mail signs in to it.
+	u, err := s.store.FindEmailHolder(ctx, key, s.accounts.Now())
 	if err != nil && !account.IsCode(err, account.ENotFound) {
 		return "", err
 	}
@@ -351,8 +359,16 @@ func (s *Service) FinishLink(ctx context.Context, token string, c account.Client
 	if !account.PlausibleToken(token) {
 		return nil, s.failed(ctx, account.MethodEmailLink, ReasonUnknownLink, c)
 	}
-	return s.finish(ctx, account.MethodEmailLink, c, ip, ReasonUnknownLink, func(ctx context.Context, now time.Time) (*Flow, error) {
-		return s.store.TakeEmailFlowByToken(ctx, account.HashToken(token), now)
+	hash := account.HashToken(token)
+	f, err := s.store.FindEmailFlowByToken(ctx, hash, s.accounts.Now())
+	if account.IsCode(err, account.ENotFound) {
+		return nil, s.failed(ctx, account.MethodEmailLink, ReasonUnknownLink, c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.finish(ctx, account.MethodEmailLink, c, ip, ReasonUnknownLink, f.EmailKey, func(ctx context.Context, now time.Time) (*Flow, error) {
+		return s.store.TakeEmailFlowByToken(ctx, hash, now)
 	})
 }
 
@@ -382,7 +398,7 @@ func (s *Service) FinishCode(ctx context.Context, flowID, code string, c account
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.store.FindUserByEmailKey(ctx, f.EmailKey)
+	u, err := s.store.FindEmailHolder(ctx, f.EmailKey, s.accounts.Now())
 	if account.IsCode(err, account.ENotFound) {
 		u = nil
 	} else if err != nil {
@@ -401,7 +417,7 @@ func (s *Service) FinishCode(ctx context.Context, flowID, code string, c account
 	if !hmac.Equal(s.hashCode(f.ID, code), f.CodeHash) {
 		return nil, s.wrongCode(ctx, u, r.Counts[0], c)
 	}
-	return s.finish(ctx, m, c, append(ip, budget), ReasonUnknownFlow, func(ctx context.Context, now time.Time) (*Flow, error) {
+	return s.finish(ctx, m, c, append(ip, budget), ReasonUnknownFlow, f.EmailKey, func(ctx context.Context, now time.Time) (*Flow, error) {
 		return s.store.TakeEmailFlow(ctx, f.ID, now)
 	})
 }
@@ -442,13 +458,29 @@ func (s *Service) wrongCode(ctx context.Context, u *account.User, wrong int, c a
 // account when sign-up is open), all in one transaction: the flow's
 // deletion, the user's verified address, the events, the refund of the
 // attempt's reservations on refund, the forgiven quiet key of the address
-// and the session commit together, and
-// of concurrent redemptions exactly one takes the flow. A flow that is gone
-// is a failure with reason.
-func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Client, refund []throttle.Check, reason string,
+// and the session commit together, and of concurrent redemptions exactly
+// one takes the flow. The account the flow's address (key) belongs to is
+// locked first (account.LockMember), so a sign-in never interleaves with a
+// clean-up of that account. A flow that is gone is a failure with reason.
+func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Client, refund []throttle.Check, reason, key string,
 	take func(context.Context, time.Time) (*Flow, error)) (*account.SigninResult, error) {
 	var res *account.SigninResult
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		holder, err := s.store.FindEmailHolder(ctx, key, s.accounts.Now())
+		switch {
+		case account.IsCode(err, account.ENotFound):
+			holder = nil
+		case err != nil:
+			return err
+		default:
+			if err := s.accounts.LockMember(ctx, holder.ID, ""); err != nil {
+				return err
+			}
+			// Read again under the lock: a clean-up may have changed it.
+			if holder, err = s.store.FindUser(ctx, holder.ID); err != nil {
+				return err
+			}
+		}
 		f, err := take(ctx, s.accounts.Now())
 		if account.IsCode(err, account.ENotFound) {
 			return invalidCode()
@@ -456,7 +488,7 @@ func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Cl
 		if err != nil {
 			return err
 		}
-		u, created, err := s.member(ctx, f, m, c)
+		u, created, removed, err := s.member(ctx, f, holder, m, c)
 		if err != nil {
 			return err
 		}
@@ -468,15 +500,26 @@ func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Cl
 		if err := s.accounts.Limiter.Reset(ctx, quietCheck(f.EmailKey)); err != nil {
 			return err
 		}
-		if err := s.event(ctx, &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(m), Outcome: account.OutcomeSuccess}, c); err != nil {
+		ev := &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(m), Outcome: account.OutcomeSuccess}
+		if removed != nil {
+			ev.Data = map[string]any{"firstProof": true, "cleared": removed.Cleared()}
+		}
+		if err := s.event(ctx, ev, c); err != nil {
 			return err
 		}
 		start := s.accounts.StartSession
-		if created {
-			start = s.accounts.StartFirstSession // no other device to warn
+		if created || removed != nil {
+			// No other device to warn: the account is new, or every
+			// browser of it was just signed out.
+			start = s.accounts.StartFirstSession
 		}
-		res, err = start(ctx, u, m, c)
-		return err
+		if res, err = start(ctx, u, m, c); err != nil {
+			return err
+		}
+		if removed != nil {
+			res.Removed = *removed
+		}
+		return nil
 	})
 	if account.IsCode(err, account.EInvalidCode) {
 		return nil, s.failed(ctx, m, reason, c)
@@ -491,35 +534,65 @@ func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Cl
 	return res, nil
 }
 
-// member returns the account f signs in to, with its address verified: the
+// member returns the account f signs in to — holder, the account that has
+// the flow's address or holds it reserved — with its address verified: the
 // mail reached it. An unknown address gets a new account when sign-up is
-// open; created says so.
-func (s *Service) member(ctx context.Context, f *Flow, m account.AuthMethod, c account.Client) (u *account.User, created bool, err error) {
+// open; created says so. The first proof of the mailbox of an account that
+// never had its address verified — a password sign-up anyone could have
+// made with this address, or an import whose address was not verified —
+// removes what was set before it: the password, passkeys and recovery
+// codes, every session, the other links (docs/security.md, T3); removed
+// says what went (nil: no first proof). The sign-up's own confirmation
+// link, which told the mailbox's owner about the sign-up, is the one proof
+// that keeps them (package emailverify).
+func (s *Service) member(ctx context.Context, f *Flow, holder *account.User, m account.AuthMethod, c account.Client) (u *account.User, created bool, removed *account.Removed, err error) {
 	now := s.accounts.Now()
-	u, err = s.store.FindUserByEmailKey(ctx, f.EmailKey)
-	if account.IsCode(err, account.ENotFound) {
+	if holder == nil {
 		if !s.cfg.SignupOpen {
-			return nil, false, invalidCode()
+			return nil, false, nil, invalidCode()
 		}
 		u = &account.User{
 			ID: s.accounts.NewID(), Email: f.Email, EmailKey: f.EmailKey, EmailVerified: true, Origin: account.OriginEmail,
 			WebAuthnID: s.randomBytes(32), CreatedAt: now, UpdatedAt: now,
 		}
 		if err := s.store.CreateUser(ctx, u); err != nil {
-			return nil, false, err
+			return nil, false, nil, err
 		}
-		return u, true, s.event(ctx, &account.Event{Type: account.EventSignup, UserID: u.ID, Method: string(m), Outcome: account.OutcomeSuccess}, c)
+		return u, true, nil, s.event(ctx, &account.Event{Type: account.EventSignup, UserID: u.ID, Method: string(m), Outcome: account.OutcomeSuccess}, c)
 	}
+	u = holder
+	if u.EmailVerified || u.EmailKey != f.EmailKey {
+		// Verified already, or the flow's address is one the account
+		// holds reserved, not its own: nothing to prove here.
+		return u, false, nil, nil
+	}
+	r, err := s.firstProof(ctx, u, now)
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
-	if !u.EmailVerified {
-		if err := s.store.VerifyUserEmail(ctx, u.ID, now); err != nil {
-			return nil, false, err
-		}
-		u.EmailVerified = true
+	u.EmailVerified = true
+	return u, false, &r, nil
+}
+
+// firstProof cleans up a never-verified account whose mailbox was just
+// proven by someone other than through its sign-up's confirmation mail,
+// and marks its address verified, in the transaction of ctx; the caller
+// holds the account's lock.
+func (s *Service) firstProof(ctx context.Context, u *account.User, now time.Time) (account.Removed, error) {
+	r, err := s.accounts.ResetCredentials(ctx, u.ID, account.Reset{})
+	if err != nil {
+		return r, err
 	}
-	return u, false, nil
+	if _, err := s.store.DeleteUserEmailVerifications(ctx, u.ID); err != nil {
+		return r, err
+	}
+	if _, err := s.accounts.VoidEmailChanges(ctx, u.ID); err != nil {
+		return r, err
+	}
+	if r.Sessions, err = s.accounts.EndSessions(ctx, u.ID); err != nil {
+		return r, err
+	}
+	return r, s.store.VerifyUserEmail(ctx, u.ID, now)
 }
 
 // failed counts a failed redemption that no account is tied to

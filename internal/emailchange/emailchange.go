@@ -1,11 +1,15 @@
 // Package emailchange moves a member's account to a new email address, and
-// back. Begin mails a confirmation link to the NEW address; Confirm (the
-// link used) changes the address and mails the OLD address a notice with a
-// revert link valid for 7 days; Revert (that link used) restores the old
-// address, ends every session of the account and voids every pending link.
-// Tokens carry 256 random bits, are stored only as SHA-256, work once (one
-// DELETE … RETURNING inside the transaction that acts) and expire. No HTTP
-// in here: package web decodes, checks the session's freshness and answers.
+// back. Begin mails a confirmation link to the NEW address and, at once, a
+// notice with a cancel link to the CURRENT one; Confirm (the link used,
+// while the session that asked lives) changes the address and mails the OLD
+// address a notice with a revert link valid for 7 days, during which the
+// old address stays reserved to the account; Revert (that link used)
+// restores the old address, undoes the credentials added or changed since
+// the change began, ends every session of the account and voids every
+// pending link (docs/security.md, T1, T2, T14). Tokens carry 256 random
+// bits, are stored only as SHA-256, work once (one DELETE … RETURNING inside
+// the transaction that acts) and expire. No HTTP in here: package web
+// decodes, checks the session's freshness and answers.
 package emailchange
 
 import (
@@ -13,6 +17,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -44,7 +49,23 @@ type Change struct {
 	// OldKey is the account's address when the link was made. A
 	// confirmation works only while the account still has it, so a link
 	// from before another change is dead.
-	OldKey    string
+	OldKey string
+	// SessionID is the session that asked for the change (confirmation
+	// links): the link works only while that session lives, so signing
+	// out everywhere stops it.
+	SessionID string
+	// CancelHash is account.HashToken of the cancel link mailed to the
+	// account's current address (confirmation links).
+	CancelHash []byte
+	// UndoSince is when whoever asked for the change could start acting:
+	// the sign-in of the session that asked. A revert undoes the passkeys,
+	// recovery codes and password added or changed at or after it.
+	UndoSince time.Time
+	// Password is the password the account had before UndoSince (revert
+	// links; only its hash and format), which the revert puts back in
+	// place of one set since; nil when there was none, or it was changed
+	// after UndoSince already, so a password set since is removed.
+	Password  *account.Credential
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
@@ -55,19 +76,37 @@ type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	// CreateEmailChange inserts c.
 	CreateEmailChange(ctx context.Context, c *Change) error
+	// FindEmailChange returns the live link of kind whose token hashes to
+	// tokenHash, leaving it in place; ENotFound when there is none.
+	FindEmailChange(ctx context.Context, kind Kind, tokenHash []byte, now time.Time) (*Change, error)
 	// TakeEmailChange deletes and returns the link of kind whose token
 	// hashes to tokenHash and that expires after now, in one statement;
 	// ENotFound when there is none.
 	TakeEmailChange(ctx context.Context, kind Kind, tokenHash []byte, now time.Time) (*Change, error)
+	// FindEmailChangeByCancel returns the live confirmation link whose
+	// cancel link's token hashes to cancelHash; ENotFound when there is
+	// none.
+	FindEmailChangeByCancel(ctx context.Context, cancelHash []byte, now time.Time) (*Change, error)
 	// DeleteUserEmailChanges removes the user's pending links of the given
 	// kinds (all kinds when none is given) and says how many.
 	DeleteUserEmailChanges(ctx context.Context, userID string, kinds ...Kind) (int, error)
+	// FindEmailReservations returns the addresses the user can still move
+	// back to at now (its live revert links).
+	FindEmailReservations(ctx context.Context, userID string, now time.Time) ([]account.Reservation, error)
+	// DeleteUserEmailVerifications removes the user's sign-up
+	// confirmation links and says how many.
+	DeleteUserEmailVerifications(ctx context.Context, userID string) (int, error)
+	// DeleteEmailFlows removes the email sign-ins in progress for any of
+	// keys and says how many.
+	DeleteEmailFlows(ctx context.Context, keys ...string) (int, error)
 	// UpdateUserEmail sets the user's address (as verified or not);
-	// EEmailTaken when another account has key, ENotFound when the user is
-	// gone.
+	// EEmailTaken when another account has key or holds it reserved,
+	// ENotFound when the user is gone. A refusal leaves the transaction
+	// in ctx usable.
 	UpdateUserEmail(ctx context.Context, userID, email, key string, verified bool, at time.Time) error
-	// DeleteUserSessions removes every session of the user.
-	DeleteUserSessions(ctx context.Context, userID string) (int, error)
+	// FindPasswordCredential returns the user's password; ENotFound when
+	// the account has none.
+	FindPasswordCredential(ctx context.Context, userID string) (*account.Credential, error)
 	FindUser(ctx context.Context, id string) (*account.User, error)
 	AppendEvent(ctx context.Context, e *account.Event) error
 }
@@ -77,10 +116,18 @@ type Mailer interface {
 	Enqueue(ctx context.Context, msg mail.Message) error
 }
 
-// Notifier tells the old address that the account moved, with the revert
-// link (package notice). It joins the transaction in ctx.
+// Notifier mails what email changes do (package notice). Each method joins
+// the transaction in ctx.
 type Notifier interface {
-	EmailChanged(ctx context.Context, oldEmail, newEmail, revertLink string, valid time.Duration, c account.Client) error
+	// EmailChangeRequested tells u's current address that a move to
+	// newEmail was asked for, with the link that cancels it.
+	EmailChangeRequested(ctx context.Context, u *account.User, newEmail, cancelLink string, valid time.Duration, c account.Client) error
+	// EmailChanged tells the address u had that the account moved to
+	// newEmail, with the revert link.
+	EmailChanged(ctx context.Context, u *account.User, newEmail, revertLink string, valid time.Duration, c account.Client) error
+	// EmailChangeReverted tells the address to which the account was moved
+	// back (or was to be, when !restored) what the revert removed.
+	EmailChangeReverted(ctx context.Context, to string, removed account.Removed, restored bool, c account.Client) error
 }
 
 // Event types written by this package.
@@ -88,6 +135,7 @@ const (
 	EventRequested = "email_change_requested"
 	EventChanged   = "email_changed"
 	EventReverted  = "email_change_reverted"
+	EventCancelled = "email_change_cancelled"
 )
 
 // PolicyBegin limits change requests per account: each one mails an
@@ -98,14 +146,15 @@ var PolicyBegin = throttle.Policy{Name: "email-change", Free: 5, Base: time.Minu
 const (
 	DefaultTTL = time.Hour
 	// RevertTTL is how long the old address can undo a change (issue 4:
-	// "can revert within 7 days").
+	// "can revert within 7 days"), and so how long it stays reserved to
+	// the account.
 	RevertTTL = 7 * 24 * time.Hour
 )
 
 // Config is the operator's policy.
 type Config struct {
-	// Origin starts the links: Origin + "/email/change?token=…" and
-	// "/email/revert?token=…".
+	// Origin starts the links: Origin + "/email/change?token=…",
+	// "/email/revert?token=…" and "/email/cancel?token=…".
 	Origin string
 	// Site names the sender in the mail.
 	Site string
@@ -113,7 +162,7 @@ type Config struct {
 	TTL time.Duration
 }
 
-// Service begins, confirms and reverts email changes.
+// Service begins, confirms, cancels and reverts email changes.
 type Service struct {
 	store    Store
 	accounts *account.Service
@@ -122,8 +171,8 @@ type Service struct {
 	cfg      Config
 }
 
-// New builds a Service; accounts supplies the clock, tokens and the
-// throttle limiter.
+// New builds a Service; accounts supplies the clock, tokens, the throttle
+// limiter, sessions and the clean-up of credentials.
 func New(cfg Config, store Store, accounts *account.Service, mailer Mailer, notices Notifier) *Service {
 	if cfg.TTL <= 0 {
 		cfg.TTL = DefaultTTL
@@ -134,12 +183,22 @@ func New(cfg Config, store Store, accounts *account.Service, mailer Mailer, noti
 // TTL is how long a confirmation link works.
 func (s *Service) TTL() time.Duration { return s.cfg.TTL }
 
-// Begin asks to move u's account to newEmail: a confirmation link is
-// stored and mailed to that address, in one transaction. It answers the
-// same whether or not another account has the address — that is decided,
-// without telling, when the link is used — so it reveals no accounts. The
-// caller has checked that the session is fresh (web.requireStepUp).
-func (s *Service) Begin(ctx context.Context, u *account.User, newEmail string, c account.Client) error {
+// Begin asks to move sw's account to newEmail: a confirmation link is
+// stored and mailed to that address, and the current address is told at
+// once, with a link that cancels the change — all in one transaction. It
+// answers the same whether or not another account has (or holds reserved)
+// the address — that is decided, without telling, when the link is used —
+// so it reveals no accounts. The change remembers the session that asked:
+// its link works only while that session lives (T14), and a revert undoes
+// what was added since that session signed in (T2). An account whose
+// address was never proven cannot move (EEmailUnverified): it may be a
+// stranger's sign-up. The caller has checked that the session is fresh
+// (web.requireStepUp).
+func (s *Service) Begin(ctx context.Context, sw *account.SessionWithUser, newEmail string, c account.Client) error {
+	u := &sw.User
+	if !u.EmailVerified {
+		return &account.Error{Code: account.EEmailUnverified, Detail: "confirm the account's email address before changing it"}
+	}
 	email, key, err := account.NormalizeEmail(newEmail)
 	if err != nil {
 		return err
@@ -147,10 +206,15 @@ func (s *Service) Begin(ctx context.Context, u *account.User, newEmail string, c
 	if key == u.EmailKey {
 		return &account.Error{Code: account.EInvalidEmail, Reason: "unchanged", Field: "email", Detail: "that is the account's address already"}
 	}
-	token := s.accounts.NewToken()
+	token, cancel := s.accounts.NewToken(), s.accounts.NewToken()
 	now := s.accounts.Now()
+	since := sw.Session.AuthenticatedAt
+	if since.IsZero() || since.After(now) {
+		since = now
+	}
 	ch := &Change{TokenHash: account.HashToken(token), Kind: KindConfirm, UserID: u.ID, Email: email, EmailKey: key,
-		OldKey: u.EmailKey, CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL)}
+		OldKey: u.EmailKey, SessionID: sw.Session.ID, CancelHash: account.HashToken(cancel), UndoSince: since,
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL)}
 	msg, err := mail.Render("email_change", "email_change", email, s.cfg.Site, map[string]any{
 		"Link": s.link("/email/change", token), "Site": s.cfg.Site, "Old": mask(u.Email),
 		"Minutes": int(s.cfg.TTL / time.Minute),
@@ -171,19 +235,26 @@ func (s *Service) Begin(ctx context.Context, u *account.User, newEmail string, c
 		if err := s.mailer.Enqueue(ctx, msg); err != nil {
 			return err
 		}
+		if err := s.notices.EmailChangeRequested(ctx, u, email, s.link("/email/cancel", cancel), s.cfg.TTL, c); err != nil {
+			return err
+		}
 		// The new address is kept out of the audit log in clear: the
 		// hash still shows two requests for one address.
-		return s.event(ctx, &account.Event{Type: EventRequested, UserID: u.ID, Data: map[string]any{"to": hashSubject(key)}}, c)
+		return s.event(ctx, &account.Event{Type: EventRequested, UserID: u.ID, SessionID: sw.Session.ID,
+			Data: map[string]any{"to": hashSubject(key)}}, c)
 	})
 }
 
-// Confirm uses a confirmation link: in one transaction the account moves to
-// the new address (verified: the mail reached it), the member's other
-// pending confirmations die, a revert link for the old address is stored
-// and mailed to it with the notice, and an event is written. An unknown,
-// used or expired link — or one made before the account's address changed
-// otherwise — is EInvalidCode; an address another account took meanwhile is
-// EEmailTaken. Either way nothing changes.
+// Confirm uses a confirmation link: in one transaction, under the account's
+// lock, the account moves to the new address (verified: the mail reached
+// it), the member's other pending confirmations die, a revert link for the
+// old address is stored — with the password the account had before the
+// change began, to put back — and mailed to it with the notice, and an
+// event is written. From then until the revert link expires the old
+// address stays reserved to the account. An unknown, used or expired link
+// — or one made before the account's address changed otherwise, or whose
+// asking session has ended — is EInvalidCode; an address another account
+// has or holds reserved is EEmailTaken. Either way nothing changes.
 func (s *Service) Confirm(ctx context.Context, token string, c account.Client) (*account.User, error) {
 	if !account.PlausibleToken(token) {
 		return nil, invalidCode()
@@ -191,7 +262,7 @@ func (s *Service) Confirm(ctx context.Context, token string, c account.Client) (
 	var u *account.User
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
 		now := s.accounts.Now()
-		ch, err := s.take(ctx, KindConfirm, token, now)
+		ch, err := s.lockAndTake(ctx, KindConfirm, token, now)
 		if err != nil {
 			return err
 		}
@@ -201,6 +272,17 @@ func (s *Service) Confirm(ctx context.Context, token string, c account.Client) (
 		if u.EmailKey != ch.OldKey {
 			return invalidCode()
 		}
+		// Only while the session that asked lives: signing out everywhere
+		// (or that session's end) stops a change a thief asked for (T14).
+		if alive, err := s.accounts.SessionAlive(ctx, u.ID, ch.SessionID); err != nil {
+			return err
+		} else if !alive {
+			return invalidCode()
+		}
+		before, err := s.passwordBefore(ctx, u.ID, ch.UndoSince)
+		if err != nil {
+			return err
+		}
 		if err := s.store.UpdateUserEmail(ctx, u.ID, ch.Email, ch.EmailKey, true, now); err != nil {
 			return taken(err, "in_use")
 		}
@@ -209,14 +291,14 @@ func (s *Service) Confirm(ctx context.Context, token string, c account.Client) (
 		}
 		revert := s.accounts.NewToken()
 		rv := &Change{TokenHash: account.HashToken(revert), Kind: KindRevert, UserID: u.ID, Email: u.Email, EmailKey: u.EmailKey,
-			OldKey: ch.EmailKey, CreatedAt: now, ExpiresAt: now.Add(RevertTTL)}
+			OldKey: ch.EmailKey, UndoSince: ch.UndoSince, Password: before, CreatedAt: now, ExpiresAt: now.Add(RevertTTL)}
 		if err := s.store.CreateEmailChange(ctx, rv); err != nil {
 			return err
 		}
-		if err := s.notices.EmailChanged(ctx, u.Email, ch.Email, s.link("/email/revert", revert), RevertTTL, c); err != nil {
+		if err := s.notices.EmailChanged(ctx, u, ch.Email, s.link("/email/revert", revert), RevertTTL, c); err != nil {
 			return err
 		}
-		if err := s.event(ctx, &account.Event{Type: EventChanged, UserID: u.ID, Outcome: account.OutcomeSuccess,
+		if err := s.event(ctx, &account.Event{Type: EventChanged, UserID: u.ID, SessionID: ch.SessionID, Outcome: account.OutcomeSuccess,
 			Data: map[string]any{"from": hashSubject(u.EmailKey), "to": hashSubject(ch.EmailKey)}}, c); err != nil {
 			return err
 		}
@@ -229,51 +311,193 @@ func (s *Service) Confirm(ctx context.Context, token string, c account.Client) (
 	return u, nil
 }
 
-// Revert uses a revert link: in one transaction the account gets its old
-// address back (verified: the member read the mail there), every session
-// of the account ends — whoever changed the address may hold one —, every
-// pending link of the account dies (the other side's revert link too), and
-// an event is written. The member then signs in afresh, by email at the
-// old address. An unknown, used or expired link is EInvalidCode; an old
-// address another account took meanwhile is EEmailTaken; either way nothing
-// changes. It returns the account as restored.
-func (s *Service) Revert(ctx context.Context, token string, c account.Client) (*account.User, error) {
+// passwordBefore is the account's password if it was last set before
+// since — the revert puts it back —, or nil: there was none, or it was set or
+// changed since already, by whoever asked for the change, and the one from
+// before is not known, so the revert removes the password instead.
+func (s *Service) passwordBefore(ctx context.Context, userID string, since time.Time) (*account.Credential, error) {
+	cur, err := s.store.FindPasswordCredential(ctx, userID)
+	if account.IsCode(err, account.ENotFound) || err == nil && !cur.UpdatedAt.Before(since) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &account.Credential{Type: account.CredentialPassword, UserID: userID, PasswordHash: cur.PasswordHash, PasswordFormat: cur.PasswordFormat}, nil
+}
+
+// Reverted is what a revert did: the account as restored, and what it
+// removed.
+type Reverted struct {
+	User    *account.User
+	Removed account.Removed
+}
+
+// Revert uses a revert link. In one transaction, under the account's lock:
+// the passkeys and recovery codes added since the change began go, and a
+// password set or changed since goes back to the one from before (or goes);
+// every pending link of the account dies — other email changes and revert
+// links, sign-up confirmation links, and email sign-ins in progress for any
+// of its addresses —; every session ends and the device epoch moves on;
+// the old address comes back (verified: the member read the mail there);
+// the old address is told what was removed; an event is written. The member
+// then signs in afresh, by email at the old address. An unknown, used or
+// expired link is EInvalidCode and changes nothing. When another account
+// has the old address all the same (it was reserved, so only a race or an
+// operator could give it away), the clean-up still happens, the account
+// keeps its address, and the answer is EEmailTaken (old_in_use).
+func (s *Service) Revert(ctx context.Context, token string, c account.Client) (*Reverted, error) {
+	if !account.PlausibleToken(token) {
+		return nil, invalidCode()
+	}
+	var out Reverted
+	restored := false
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		now := s.accounts.Now()
+		ch, err := s.lockAndTake(ctx, KindRevert, token, now)
+		if err != nil {
+			return err
+		}
+		u, err := s.store.FindUser(ctx, ch.UserID)
+		if err != nil {
+			return err
+		}
+		// Credentials first, sessions last: a sign-in racing the revert
+		// either used a credential removed here, and so waited for this
+		// transaction, or its session is among those ended below.
+		if out.Removed, err = s.accounts.ResetCredentials(ctx, u.ID, account.Reset{Since: ch.UndoSince, Restore: ch.Password}); err != nil {
+			return err
+		}
+		keys, err := s.addresses(ctx, u, ch, now)
+		if err != nil {
+			return err
+		}
+		if _, err := s.store.DeleteUserEmailChanges(ctx, u.ID); err != nil {
+			return err
+		}
+		if _, err := s.store.DeleteUserEmailVerifications(ctx, u.ID); err != nil {
+			return err
+		}
+		if _, err := s.store.DeleteEmailFlows(ctx, keys...); err != nil {
+			return err
+		}
+		if out.Removed.Sessions, err = s.accounts.EndSessions(ctx, u.ID); err != nil {
+			return err
+		}
+		// The address is restored whatever it became since: a second
+		// change by the same intruder must not void the first revert link.
+		switch err := s.store.UpdateUserEmail(ctx, u.ID, ch.Email, ch.EmailKey, true, now); {
+		case err == nil:
+			restored = true
+		case !account.IsCode(err, account.EEmailTaken):
+			return err
+		}
+		if err := s.notices.EmailChangeReverted(ctx, ch.Email, out.Removed, restored, c); err != nil {
+			return err
+		}
+		outcome := account.OutcomeSuccess
+		data := map[string]any{"from": hashSubject(u.EmailKey), "to": hashSubject(ch.EmailKey), "sessionsEnded": out.Removed.Sessions,
+			"passkeysRemoved": len(out.Removed.Passkeys), "recoveryCodesRemoved": out.Removed.RecoveryCodes, "password": out.Removed.Password}
+		if !restored {
+			outcome, data["reason"] = account.OutcomeFailure, "old_in_use"
+		}
+		if err := s.event(ctx, &account.Event{Type: EventReverted, UserID: u.ID, Outcome: outcome, Data: data}, c); err != nil {
+			return err
+		}
+		out.User, err = s.store.FindUser(ctx, u.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !restored {
+		return &out, taken(&account.Error{Code: account.EEmailTaken, Detail: "the old address was taken"}, "old_in_use")
+	}
+	return &out, nil
+}
+
+// addresses returns the keys whose email sign-ins in progress a revert
+// voids: the account's current address, the one restored, and every other
+// address the account can still move back to.
+func (s *Service) addresses(ctx context.Context, u *account.User, ch *Change, now time.Time) ([]string, error) {
+	rs, err := s.store.FindEmailReservations(ctx, u.ID, now)
+	if err != nil {
+		return nil, err
+	}
+	keys := []string{u.EmailKey, ch.EmailKey}
+	for _, r := range rs {
+		if !slices.Contains(keys, r.EmailKey) {
+			keys = append(keys, r.EmailKey)
+		}
+	}
+	return keys, nil
+}
+
+// Cancel uses the cancel link mailed to the current address when a change
+// was asked for: in one transaction, under the account's lock, every
+// pending change of the account dies, every session ends (the one that
+// asked may be a thief's) and the device epoch moves on, and an event is
+// written. It returns the account. An unknown, used or expired link — the
+// change was confirmed, cancelled or ran out — is EInvalidCode.
+func (s *Service) Cancel(ctx context.Context, token string, c account.Client) (*account.User, error) {
 	if !account.PlausibleToken(token) {
 		return nil, invalidCode()
 	}
 	var u *account.User
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
 		now := s.accounts.Now()
-		ch, err := s.take(ctx, KindRevert, token, now)
+		ch, err := s.store.FindEmailChangeByCancel(ctx, account.HashToken(token), now)
+		if account.IsCode(err, account.ENotFound) {
+			return invalidCode()
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.accounts.LockMember(ctx, ch.UserID, ""); err != nil {
+			return err
+		}
+		n, err := s.accounts.VoidEmailChanges(ctx, ch.UserID)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return invalidCode() // confirmed or cancelled while this waited
+		}
+		ended, err := s.accounts.EndSessions(ctx, ch.UserID)
 		if err != nil {
 			return err
 		}
 		if u, err = s.store.FindUser(ctx, ch.UserID); err != nil {
 			return err
 		}
-		// The address is restored whatever it became since: a second
-		// change by the same intruder must not void the first revert link.
-		if err := s.store.UpdateUserEmail(ctx, u.ID, ch.Email, ch.EmailKey, true, now); err != nil {
-			return taken(err, "old_in_use")
-		}
-		if _, err := s.store.DeleteUserEmailChanges(ctx, u.ID); err != nil {
-			return err
-		}
-		n, err := s.store.DeleteUserSessions(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		if err := s.event(ctx, &account.Event{Type: EventReverted, UserID: u.ID, Outcome: account.OutcomeSuccess,
-			Data: map[string]any{"from": hashSubject(u.EmailKey), "to": hashSubject(ch.EmailKey), "sessionsEnded": n}}, c); err != nil {
-			return err
-		}
-		u.Email, u.EmailKey, u.EmailVerified = ch.Email, ch.EmailKey, true
-		return nil
+		return s.event(ctx, &account.Event{Type: EventCancelled, UserID: u.ID, Outcome: account.OutcomeSuccess,
+			Data: map[string]any{"to": hashSubject(ch.EmailKey), "voided": n, "sessionsEnded": ended}}, c)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return u, nil
+}
+
+// lockAndTake consumes the live link of kind that token names, under its
+// account's lock: the link is read, the account locked, then the link
+// taken — every transaction that changes an account takes the account's
+// lock before its rows, so a revert and a confirmation of one account run
+// one after the other, never interleaved. EInvalidCode when there is no
+// such link, or it was used while this waited.
+func (s *Service) lockAndTake(ctx context.Context, kind Kind, token string, now time.Time) (*Change, error) {
+	hash := account.HashToken(token)
+	ch, err := s.store.FindEmailChange(ctx, kind, hash, now)
+	if account.IsCode(err, account.ENotFound) {
+		return nil, invalidCode()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.accounts.LockMember(ctx, ch.UserID, ""); err != nil {
+		return nil, err
+	}
+	return s.take(ctx, kind, token, now)
 }
 
 // take consumes the live link of kind that token names; EInvalidCode when

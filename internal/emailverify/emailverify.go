@@ -1,9 +1,14 @@
 // Package emailverify confirms a member's address after a password sign-up:
-// the sign-up's transaction queues a mail with a link
-// (ORIGIN/email/confirm?token=…), and using the link marks the address
-// verified. The token carries 256 random bits, is stored only as its
-// SHA-256, works once and expires. No HTTP in here: package web decodes and
-// answers.
+// the sign-up's transaction queues a mail that says plainly that an account
+// was made with the address (when, from which browser) and holds two links
+// with one token: ORIGIN/email/confirm?token=… ratifies the sign-up (marks
+// the address verified, whatever browser opens it), and
+// ORIGIN/email/disown?token=… ("This wasn't me") removes the account's
+// credentials and sessions — whoever signed up with someone else's address
+// loses it — and marks the address verified, since only the mailbox holder
+// has the link (docs/security.md, T3). The token carries 256 random bits,
+// is stored only as its SHA-256, works once (for either link) and expires.
+// No HTTP in here: package web decodes and answers.
 package emailverify
 
 import (
@@ -35,10 +40,17 @@ type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	// CreateEmailVerification inserts v.
 	CreateEmailVerification(ctx context.Context, v *Verification) error
+	// FindEmailVerification returns the live verification whose token
+	// hashes to tokenHash, leaving it in place; ENotFound when there is
+	// none.
+	FindEmailVerification(ctx context.Context, tokenHash []byte, now time.Time) (*Verification, error)
 	// TakeEmailVerification deletes and returns the verification whose
 	// token hashes to tokenHash and that expires after now, in one
 	// statement; ENotFound when there is none.
 	TakeEmailVerification(ctx context.Context, tokenHash []byte, now time.Time) (*Verification, error)
+	// DeleteUserEmailVerifications removes every confirmation link of the
+	// user and says how many there were.
+	DeleteUserEmailVerifications(ctx context.Context, userID string) (int, error)
 	// VerifyUserEmail marks the user's address as verified.
 	VerifyUserEmail(ctx context.Context, userID string, at time.Time) error
 	FindUser(ctx context.Context, id string) (*account.User, error)
@@ -56,6 +68,10 @@ const (
 	EventVerified = "email_verified"
 	// EventResent records a confirmation mail the member asked for again.
 	EventResent = "email_verification_resent"
+	// EventDisowned records a "This wasn't me" from a confirmation mail:
+	// the account's credentials and sessions were removed (Data says
+	// what) and its address verified.
+	EventDisowned = "email_disowned"
 )
 
 // PolicyResend limits the confirmation mails a member may ask for again:
@@ -93,17 +109,27 @@ func New(cfg Config, store Store, accounts *account.Service, mailer Mailer) *Ser
 }
 
 // Send implements account.EmailVerifier: it stores a fresh link for u's
-// address and queues its mail, both in the transaction of ctx. Sending again
-// later (a resend) makes another link; each works once.
-func (s *Service) Send(ctx context.Context, u *account.User) error {
+// address and queues its mail, both in the transaction of ctx. The mail
+// says when the account was made and from which browser (c, named by
+// account.BrowserName, never the raw User-Agent). Sending again later (a
+// resend) makes another link; each works once.
+func (s *Service) Send(ctx context.Context, u *account.User, c account.Client) error {
+	return s.send(ctx, u, map[string]any{"SignupBrowser": browserOf(c), "ResentBrowser": ""})
+}
+
+// send stores a link for u's address and queues its mail with data.
+func (s *Service) send(ctx context.Context, u *account.User, data map[string]any) error {
 	token := s.accounts.NewToken()
 	now := s.accounts.Now()
 	v := &Verification{TokenHash: account.HashToken(token), UserID: u.ID, EmailKey: u.EmailKey, CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL)}
-	msg, err := mail.Render("verify_email", "verify_email", u.Email, s.cfg.Site, map[string]any{
-		"Link": strings.TrimRight(s.cfg.Origin, "/") + "/email/confirm?token=" + url.QueryEscape(token),
-		"Site": s.cfg.Site,
-		"Days": int(s.cfg.TTL / (24 * time.Hour)),
-	})
+	origin := strings.TrimRight(s.cfg.Origin, "/")
+	data["Link"] = origin + "/email/confirm?token=" + url.QueryEscape(token)
+	data["DisownLink"] = origin + "/email/disown?token=" + url.QueryEscape(token)
+	data["Site"] = s.cfg.Site
+	data["Days"] = int(s.cfg.TTL / (24 * time.Hour))
+	data["Created"] = u.CreatedAt.UTC().Format(timeFormat)
+	data["When"] = now.UTC().Format(timeFormat)
+	msg, err := mail.Render("verify_email", "verify_email", u.Email, s.cfg.Site, data)
 	if err != nil {
 		return err
 	}
@@ -133,7 +159,9 @@ func (s *Service) Resend(ctx context.Context, userID string, c account.Client) (
 		if _, err := s.accounts.Reserve(ctx, throttle.Check{Policy: PolicyResend, Subject: u.ID}); err != nil {
 			return err
 		}
-		if err := s.Send(ctx, u); err != nil {
+		// The browser that made the account is not kept; the mail says
+		// when it was made, and which browser asked for this mail.
+		if err := s.send(ctx, u, map[string]any{"SignupBrowser": "", "ResentBrowser": browserOf(c)}); err != nil {
 			return err
 		}
 		return s.store.AppendEvent(ctx, &account.Event{Type: EventResent, UserID: u.ID, Outcome: account.OutcomeSuccess,
@@ -145,23 +173,15 @@ func (s *Service) Resend(ctx context.Context, userID string, c account.Client) (
 	return u, nil
 }
 
-// Confirm redeems a link's token: the address it was sent to is verified,
-// and the member returned. Any failure — unknown, used or expired token, or
-// an address changed since — is EInvalidCode, and nothing changes.
+// Confirm redeems a link's token: the address it was sent to is verified
+// — the sign-up is ratified, from whatever browser, with its password —,
+// the account's other confirmation links die (nothing is left to confirm),
+// and the member is returned. Any failure — unknown, used or expired token,
+// or an address changed since — is EInvalidCode, and nothing changes.
 func (s *Service) Confirm(ctx context.Context, token string, c account.Client) (*account.User, error) {
-	if !account.PlausibleToken(token) {
-		return nil, invalidCode()
-	}
 	var u *account.User
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		now := s.accounts.Now()
-		v, err := s.store.TakeEmailVerification(ctx, account.HashToken(token), now)
-		if account.IsCode(err, account.ENotFound) {
-			return invalidCode()
-		}
-		if err != nil {
-			return err
-		}
+	err := s.redeem(ctx, token, func(ctx context.Context, v *Verification, now time.Time) error {
+		var err error
 		if u, err = s.store.FindUser(ctx, v.UserID); err != nil {
 			return err
 		}
@@ -169,6 +189,9 @@ func (s *Service) Confirm(ctx context.Context, token string, c account.Client) (
 			return invalidCode()
 		}
 		if err := s.store.VerifyUserEmail(ctx, u.ID, now); err != nil {
+			return err
+		}
+		if _, err := s.store.DeleteUserEmailVerifications(ctx, u.ID); err != nil {
 			return err
 		}
 		u.EmailVerified = true
@@ -179,6 +202,103 @@ func (s *Service) Confirm(ctx context.Context, token string, c account.Client) (
 		return nil, err
 	}
 	return u, nil
+}
+
+// Disowned is what "This wasn't me" did: the account as it is now (no
+// password, no passkeys, its address verified) and what was removed.
+type Disowned struct {
+	User    *account.User
+	Removed account.Removed
+}
+
+// Disown redeems a link's token as "This wasn't me": whoever made the
+// account with this address did not own it. In one transaction, under the
+// account's lock, the account loses its password, passkeys and recovery
+// codes, every session ends and its device epoch moves on, its other
+// confirmation links and pending email changes die, and its address is
+// marked verified: only the mailbox's holder has the link, and may now
+// sign in with the address by email and start afresh. Failures are as for
+// Confirm: EInvalidCode, nothing changes.
+func (s *Service) Disown(ctx context.Context, token string, c account.Client) (*Disowned, error) {
+	var out Disowned
+	err := s.redeem(ctx, token, func(ctx context.Context, v *Verification, now time.Time) error {
+		u, err := s.store.FindUser(ctx, v.UserID)
+		if err != nil {
+			return err
+		}
+		if u.EmailKey != v.EmailKey {
+			return invalidCode()
+		}
+		if out.Removed, err = s.accounts.ResetCredentials(ctx, u.ID, account.Reset{}); err != nil {
+			return err
+		}
+		if _, err := s.store.DeleteUserEmailVerifications(ctx, u.ID); err != nil {
+			return err
+		}
+		if _, err := s.accounts.VoidEmailChanges(ctx, u.ID); err != nil {
+			return err
+		}
+		if out.Removed.Sessions, err = s.accounts.EndSessions(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := s.store.VerifyUserEmail(ctx, u.ID, now); err != nil {
+			return err
+		}
+		if out.User, err = s.store.FindUser(ctx, u.ID); err != nil {
+			return err
+		}
+		return s.store.AppendEvent(ctx, &account.Event{Type: EventDisowned, UserID: u.ID, Outcome: account.OutcomeSuccess,
+			At: now, IP: c.IP, UserAgent: truncate(c.UserAgent, 512), Data: map[string]any{
+				"cleared": out.Removed.Cleared(), "passkeys": len(out.Removed.Passkeys), "recoveryCodes": out.Removed.RecoveryCodes,
+				"sessions": out.Removed.Sessions,
+			}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// redeem runs act with the live verification token names, taken (deleted)
+// in act's transaction under its account's lock (account.LockMember); an
+// unknown, used or expired token is EInvalidCode.
+func (s *Service) redeem(ctx context.Context, token string, act func(ctx context.Context, v *Verification, now time.Time) error) error {
+	if !account.PlausibleToken(token) {
+		return invalidCode()
+	}
+	hash := account.HashToken(token)
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		now := s.accounts.Now()
+		// Read, then lock the account, then take: every transaction that
+		// changes an account takes its lock before its rows.
+		v, err := s.store.FindEmailVerification(ctx, hash, now)
+		if account.IsCode(err, account.ENotFound) {
+			return invalidCode()
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.accounts.LockMember(ctx, v.UserID, ""); err != nil {
+			return err
+		}
+		if v, err = s.store.TakeEmailVerification(ctx, hash, now); account.IsCode(err, account.ENotFound) {
+			return invalidCode()
+		} else if err != nil {
+			return err
+		}
+		return act(ctx, v, now)
+	})
+}
+
+// timeFormat is how the mail writes times, as notices do.
+const timeFormat = "Monday, 2 January 2006, 15:04 MST"
+
+// browserOf names c's browser as notices do, never by the raw User-Agent.
+func browserOf(c account.Client) string {
+	if b := account.BrowserName(c.UserAgent); b != "" {
+		return b
+	}
+	return "an unrecognised browser"
 }
 
 func invalidCode() *account.Error {

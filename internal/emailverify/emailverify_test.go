@@ -69,7 +69,7 @@ func (r *rig) member(t *testing.T, email string) *account.User {
 // send queues a confirmation mail for u in a transaction of its own.
 func (r *rig) send(t *testing.T, u *account.User) {
 	t.Helper()
-	if err := r.db.InTx(context.Background(), func(ctx context.Context) error { return r.verify.Send(ctx, u) }); err != nil {
+	if err := r.db.InTx(context.Background(), func(ctx context.Context) error { return r.verify.Send(ctx, u, signupBrowser) }); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -105,7 +105,11 @@ func (r *rig) verified(t *testing.T, id string) bool {
 	return u.EmailVerified
 }
 
-var client = account.Client{IP: "192.0.2.9", UserAgent: "test"}
+var (
+	client = account.Client{IP: "192.0.2.9", UserAgent: "test"}
+	// signupBrowser made the accounts of these tests.
+	signupBrowser = account.Client{IP: "198.51.100.4", UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"}
+)
 
 func TestConfirmationMailAndLink(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
@@ -116,10 +120,27 @@ func TestConfirmationMailAndLink(t *testing.T) {
 
 		ms, _ := r.outbox.Find(context.Background(), mail.Filter{})
 		if len(ms) != 1 || ms[0].To != "Ada@example.com" || ms[0].Subject != "Confirm your email address for Example" ||
-			!strings.Contains(ms[0].Text, "The link works once, for 7 days.") {
+			!strings.Contains(ms[0].Text, "The links work for 7 days; using one uses up both.") {
 			t.Fatalf("outbox %+v", ms)
 		}
+		// The mail says plainly that an account was made, when and from
+		// which browser (named, never the raw User-Agent), and offers
+		// "This wasn't me" with the same token.
+		for part, body := range map[string]string{"text": ms[0].Text, "html": ms[0].HTML} {
+			for _, want := range []string{"was created with this email address on Sunday, 1 March 2026, 12:00 UTC, from Firefox on Linux",
+				"/email/disown?token="} {
+				if !strings.Contains(body, want) {
+					t.Errorf("the %s part lacks %q:\n%s", part, want, body)
+				}
+			}
+			if strings.Contains(body, "Gecko") {
+				t.Errorf("the %s part shows the raw User-Agent", part)
+			}
+		}
 		token := r.tokens(t, "Ada@example.com")[0]
+		if !strings.Contains(ms[0].Text, "/email/disown?token="+token) {
+			t.Errorf("the disown link does not carry the confirmation's token:\n%s", ms[0].Text)
+		}
 		if raw, err := base64.RawURLEncoding.DecodeString(token); err != nil || len(raw) != 32 {
 			t.Errorf("token %q is not 256 bits of base64url", token)
 		}
@@ -192,7 +213,7 @@ func TestConfirmationIsWrittenOnlyWhenTheSignupCommits(t *testing.T) {
 		r.accounts.Rand = bytes.NewReader(seed)
 		failed := errors.New("the sign-up failed later")
 		err := r.db.InTx(context.Background(), func(ctx context.Context) error {
-			if err := r.verify.Send(ctx, u); err != nil {
+			if err := r.verify.Send(ctx, u, signupBrowser); err != nil {
 				return err
 			}
 			return failed
@@ -238,15 +259,91 @@ func TestResend(t *testing.T) {
 		if len(evs) != emailverify.PolicyResend.Free+1 {
 			t.Errorf("%d resend events, want %d", len(evs), emailverify.PolicyResend.Free+1)
 		}
-		// Every link sent works until one is used; the address is then verified.
+		last, err := r.outbox.Find(ctx, mail.Filter{Limit: 1})
+		if err != nil || len(last) != 1 || !strings.Contains(last[0].Text, "Someone signed in to it asked for this mail again") ||
+			strings.Contains(last[0].Text, "Firefox") {
+			t.Errorf("a resent mail must say who asked for it, and not guess the sign-up's browser: %+v, %v", last, err)
+		}
+		// Every link sent works until one is used; the address is then
+		// verified, and the other links are void: nothing is left to confirm.
 		if _, err := r.verify.Confirm(ctx, tokens[0], client); err != nil {
 			t.Fatalf("the sign-up's link after resends: %v", err)
+		}
+		if _, err := r.verify.Disown(ctx, tokens[1], client); !account.IsCode(err, account.EInvalidCode) {
+			t.Errorf("another link after one was used: %v, want invalid_code", err)
 		}
 		if _, err := r.verify.Resend(ctx, u.ID, client); !account.IsCode(err, account.EEmailVerified) {
 			t.Errorf("resend once verified: %v, want email_already_verified", err)
 		}
 		if _, err := r.verify.Resend(ctx, "no-such-user", client); !account.IsCode(err, account.ENotFound) {
 			t.Errorf("resend for a missing user: %v, want not_found", err)
+		}
+	})
+}
+
+// TestThisWasntMe: "This wasn't me" from a sign-up's confirmation mail
+// takes from the account everything its maker set up — password, passkeys,
+// recovery codes, sessions, device cookies, other links — and verifies the
+// address: only the mailbox's holder has the link. Any browser may use it.
+func TestThisWasntMe(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		r := newRig(t, database)
+		ctx := context.Background()
+		u := r.member(t, "victim@example.com")
+		r.send(t, u)
+		r.send(t, u) // a second link, which dies with the first's use
+		now := r.clock.Now()
+		must := func(err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		must(r.db.CreateCredential(ctx, &account.Credential{ID: r.accounts.NewID(), UserID: u.ID, Type: account.CredentialPassword,
+			PasswordHash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA", PasswordFormat: "argon2id", CreatedAt: now, UpdatedAt: now}))
+		must(r.db.CreateCredential(ctx, &account.Credential{ID: r.accounts.NewID(), UserID: u.ID, Type: account.CredentialWebAuthn,
+			CredentialID: []byte("squatter's key"), PublicKey: []byte("pk"), Name: "squatter's key", CreatedAt: now, UpdatedAt: now}))
+		must(r.db.ReplaceRecoveryCodes(ctx, u.ID, []account.RecoveryCodeHash{{Hash: []byte("h1")}, {Hash: []byte("h2")}}, now))
+		for range 2 {
+			if _, err := r.accounts.StartFirstSession(ctx, u, account.MethodSignup, signupBrowser); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tokens := r.tokens(t, "victim@example.com")
+
+		got, err := r.verify.Disown(ctx, tokens[0], client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.User.HasPassword || got.User.PasskeyCount != 0 || !got.User.EmailVerified || got.User.DeviceEpoch != 1 {
+			t.Errorf("after disowning: %+v", got.User)
+		}
+		want := account.Removed{Password: account.PasswordRemoved, Passkeys: []string{"squatter's key"}, RecoveryCodes: 2, Sessions: 2}
+		if g := got.Removed; g.Password != want.Password || len(g.Passkeys) != 1 || g.Passkeys[0] != want.Passkeys[0] ||
+			g.RecoveryCodes != want.RecoveryCodes || g.Sessions != want.Sessions {
+			t.Errorf("removed %+v, want %+v", g, want)
+		}
+		if list, err := r.db.ListSessions(ctx, u.ID); err != nil || len(list) != 0 {
+			t.Errorf("sessions after disowning: %d, %v", len(list), err)
+		}
+		if n, err := r.db.CountRecoveryCodes(ctx, u.ID); err != nil || n != 0 {
+			t.Errorf("recovery codes after disowning: %d, %v", n, err)
+		}
+		evs, err := r.db.FindEvents(ctx, store.EventFilter{UserID: u.ID, Type: emailverify.EventDisowned})
+		if err != nil || len(evs) != 1 || evs[0].IP != client.IP {
+			t.Errorf("events %+v, %v", evs, err)
+		}
+		for i, tok := range tokens {
+			if _, err := r.verify.Confirm(ctx, tok, client); !account.IsCode(err, account.EInvalidCode) {
+				t.Errorf("link %d after disowning: %v, want invalid_code", i, err)
+			}
+			if _, err := r.verify.Disown(ctx, tok, client); !account.IsCode(err, account.EInvalidCode) {
+				t.Errorf("link %d disowned again: %v, want invalid_code", i, err)
+			}
+		}
+		if _, err := r.verify.Disown(ctx, "not a token", client); !account.IsCode(err, account.EInvalidCode) {
+			t.Errorf("garbage: %v", err)
 		}
 	})
 }

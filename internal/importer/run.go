@@ -249,7 +249,10 @@ const raceRetries = 3
 // All rows inserted means the lookups would have found nothing, so the
 // result is the same; a row skipped rolls the batch back to be done again
 // the careful way, and lookups stay on until a batch finds no match. On a
-// million-row import the lookups were a tenth of the writer's time.
+// million-row import the lookups were a tenth of the writer's time. An
+// address reserved to an account (account.Reservation) is no unique key,
+// so a batch inserted while any exists is done again the careful way, and
+// lookups stay on while they exist.
 func (im *importRun) apply(ctx context.Context, b *batch, t *turn) error {
 	var keys *Keys
 	fresh := im.optimistic.Load() && !im.opt.DryRun
@@ -264,10 +267,17 @@ func (im *importRun) apply(ctx context.Context, b *batch, t *turn) error {
 			matches := &Matches{}
 			if !optimistic {
 				var err error
+				keys.At = im.opt.Now()
 				if matches, err = im.st.FindImportMatches(ctx, keys); err != nil {
 					return err
 				}
-				matched = matches.any()
+				// Reserved addresses are no unique key the inserts would
+				// skip: while any exists, batches keep their lookups.
+				reserved, err := im.st.HasEmailReservations(ctx, keys.At)
+				if err != nil {
+					return err
+				}
+				matched = matches.any() || reserved
 			}
 			var users []*account.User
 			var creds []*account.Credential
@@ -280,6 +290,16 @@ func (im *importRun) apply(ctx context.Context, b *batch, t *turn) error {
 			if !im.opt.DryRun {
 				if err := im.insert(ctx, users, creds, optimistic); err != nil {
 					return err
+				}
+			}
+			if optimistic {
+				// Asked after the inserts, which on PostgreSQL waited for
+				// any transaction moving an account off an address of
+				// theirs: a reservation it made is seen here.
+				if reserved, err := im.st.HasEmailReservations(ctx, im.opt.Now()); err != nil {
+					return err
+				} else if reserved {
+					return errRace
 				}
 			}
 			if err := t.wait(ctx); err != nil {

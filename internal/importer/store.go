@@ -28,8 +28,13 @@ type Store interface {
 	// AbandonImports marks every unfinished run of the file but keep as
 	// abandoned: a fresh run replaces them.
 	AbandonImports(ctx context.Context, sha256 []byte, size int64, keep string, at time.Time) error
-	// FindImportMatches returns what of keys the database holds already.
+	// FindImportMatches returns what of keys the database holds already:
+	// an address an account holds reserved at keys.At matches that account
+	// (account.Reservation).
 	FindImportMatches(ctx context.Context, keys *Keys) (*Matches, error)
+	// HasEmailReservations reports whether any account holds an address
+	// reserved at now.
+	HasEmailReservations(ctx context.Context, now time.Time) (bool, error)
 	// InsertUsers inserts users, skipping any that would break a unique
 	// key, and returns how many it inserted. With fresh the caller expects
 	// no row to clash, and the store may instead fail the call with an
@@ -76,6 +81,9 @@ type Keys struct {
 	EmailKeys     []string
 	CredentialIDs [][]byte
 	UserHandles   [][]byte
+	// At is when the batch is written: an address an account holds
+	// reserved then (account.Reservation) matches that account.
+	At time.Time
 }
 
 // Match is an existing account a row matched.

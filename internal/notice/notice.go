@@ -9,6 +9,8 @@ package notice
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -38,6 +40,9 @@ type Store interface {
 	// (marking the notice sent at now) and returns them.
 	TakeNewDeviceDigests(ctx context.Context, now, quietSince time.Time) ([]Digest, error)
 	FindUser(ctx context.Context, id string) (*account.User, error)
+	// FindEmailReservations returns the addresses userID moved away from
+	// and can still move back to at now (account.Reservation).
+	FindEmailReservations(ctx context.Context, userID string, now time.Time) ([]account.Reservation, error)
 }
 
 // Digest is the sign-ins from new browsers held back since a member's last
@@ -101,6 +106,14 @@ const (
 	// KindNewDeviceDigest reports sign-ins from new browsers held back
 	// after a new-device notice (NewDeviceQuiet).
 	KindNewDeviceDigest = "notice_new_device_digest"
+	// KindRecoveryCodesGenerated: a new set of recovery codes was made.
+	KindRecoveryCodesGenerated = "notice_recovery_codes_generated"
+	// KindEmailChangeRequested tells the current address that a move to
+	// another was asked for, with a link that cancels it.
+	KindEmailChangeRequested = "notice_email_change_requested"
+	// KindEmailChangeReverted tells the restored address what the revert
+	// removed.
+	KindEmailChangeReverted = "notice_email_change_reverted"
 )
 
 // EmailCodesFailed tells u that wrong codes were typed for their address in
@@ -130,15 +143,65 @@ func (n *Notifier) PasswordRemoved(ctx context.Context, u *account.User, c accou
 	return n.toMember(ctx, KindPasswordRemoved, u, c, map[string]any{})
 }
 
-// EmailChanged tells the account's OLD address that it moved to newEmail
-// (shown masked, "n…@example.com"), with the link that moves it back
-// within valid. It implements emailchange.Notifier.
-func (n *Notifier) EmailChanged(ctx context.Context, oldEmail, newEmail, revertLink string, valid time.Duration, c account.Client) error {
+// EmailChanged tells the address u had until now that the account moved
+// to newEmail (shown masked, "n…@example.com"), with the link that moves it
+// back within valid. It implements emailchange.Notifier. Addresses u left
+// before and can still move back to (a second move inside the first's
+// window) are told too, without that link: theirs came with the first move.
+func (n *Notifier) EmailChanged(ctx context.Context, u *account.User, newEmail, revertLink string, valid time.Duration, c account.Client) error {
+	data := func(link string) map[string]any {
+		return map[string]any{"New": maskEmail(newEmail), "RevertLink": link, "Days": int(valid / (24 * time.Hour))}
+	}
 	// To the old address whatever it was: it is how the owner undoes the
 	// change.
-	return n.send(ctx, KindEmailChanged, oldEmail, c, map[string]any{
-		"New": maskEmail(newEmail), "RevertLink": revertLink, "Days": int(valid / (24 * time.Hour)),
+	if err := n.send(ctx, KindEmailChanged, u.Email, c, data(revertLink)); err != nil {
+		return err
+	}
+	earlier, err := n.reserved(ctx, u)
+	if err != nil {
+		return err
+	}
+	for _, to := range earlier {
+		if strings.EqualFold(to, newEmail) {
+			continue
+		}
+		if err := n.send(ctx, KindEmailChanged, to, c, data("")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EmailChangeRequested tells u's current address, at once, that a move to
+// newEmail (shown masked) was asked for, and gives the link that cancels it
+// — and signs every browser out — while the confirmation link lives
+// (valid). It implements emailchange.Notifier (docs/security.md, T14).
+func (n *Notifier) EmailChangeRequested(ctx context.Context, u *account.User, newEmail, cancelLink string, valid time.Duration, c account.Client) error {
+	return n.toMember(ctx, KindEmailChangeRequested, u, c, map[string]any{
+		"New": maskEmail(newEmail), "CancelLink": cancelLink, "Minutes": int(valid / time.Minute),
 	})
+}
+
+// EmailChangeReverted tells the address to which an account was moved back
+// (to) what the revert removed, or, when another account had taken the
+// address meanwhile (!restored), that the account could not be moved back
+// but was cleaned up all the same. It implements emailchange.Notifier. It
+// goes to the old address whatever it was: the owner is there.
+func (n *Notifier) EmailChangeReverted(ctx context.Context, to string, removed account.Removed, restored bool, c account.Client) error {
+	names := make([]string, len(removed.Passkeys))
+	for i, p := range removed.Passkeys {
+		names[i] = clip(p, 64)
+	}
+	return n.send(ctx, KindEmailChangeReverted, to, c, map[string]any{
+		"Restored": restored, "Password": removed.Password, "Passkeys": names, "RecoveryCodes": removed.RecoveryCodes,
+		"Sessions": removed.Sessions,
+	})
+}
+
+// RecoveryCodesGenerated tells u that a new set of recovery codes was made
+// and the old set no longer works: whoever made them can sign in with one.
+func (n *Notifier) RecoveryCodesGenerated(ctx context.Context, u *account.User, c account.Client) error {
+	return n.toMember(ctx, KindRecoveryCodesGenerated, u, c, map[string]any{})
 }
 
 // maskEmail shortens an address to what a notice may show: its owner
@@ -218,12 +281,41 @@ const timeFormat = "Monday, 2 January 2006, 15:04 MST"
 // toMember queues a notice to u's address — unless the address was never
 // proven: the only mail an unverified address gets is the one that asks to
 // confirm it, so an account signed up with a stranger's address cannot be
-// used to mail them (docs/security.md, T16).
+// used to mail them (docs/security.md, T16). While the account can still
+// be moved back to addresses it left (account.Reservation), they get every
+// notice too: the owner may be there, and a thief's changes must reach
+// them (T2).
 func (n *Notifier) toMember(ctx context.Context, kind string, u *account.User, c account.Client, data map[string]any) error {
 	if !u.EmailVerified {
 		return nil
 	}
-	return n.send(ctx, kind, u.Email, c, data)
+	earlier, err := n.reserved(ctx, u)
+	if err != nil {
+		return err
+	}
+	for _, to := range append([]string{u.Email}, earlier...) {
+		// Each mail renders its own copy: send adds to data.
+		if err := n.send(ctx, kind, to, c, maps.Clone(data)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reserved returns the addresses u left and can still move back to, but
+// its own, once each.
+func (n *Notifier) reserved(ctx context.Context, u *account.User) ([]string, error) {
+	rs, err := n.store.FindEmailReservations(ctx, u.ID, n.now())
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range rs {
+		if r.EmailKey != u.EmailKey && !slices.ContainsFunc(out, func(e string) bool { return strings.EqualFold(e, r.Email) }) {
+			out = append(out, r.Email)
+		}
+	}
+	return out, nil
 }
 
 // send renders the template named kind with what every notice says and

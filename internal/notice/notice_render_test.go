@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/emailchange"
 	"github.com/keyshift/keyshift/internal/mail"
 	"github.com/keyshift/keyshift/internal/notice"
 	"github.com/keyshift/keyshift/internal/store"
@@ -123,6 +124,25 @@ func TestEachNoticeSaysWhatHappenedWhenWhereAndWhatToDo(t *testing.T) {
 				says:    []string{"10 wrong sign-in codes were typed", "Nobody signed in with them", "the link in a sign-in email still does", "at most once a day"},
 			},
 			{
+				name: "recovery codes made",
+				send: func(ctx context.Context, n *notice.Notifier) error {
+					return n.RecoveryCodesGenerated(ctx, ada, from)
+				},
+				kind:    notice.KindRecoveryCodesGenerated,
+				subject: "New recovery codes were made for your Example account",
+				says:    []string{"new set of recovery codes was made", "the codes made before no longer work", "whoever made them can sign in with them"},
+			},
+			{
+				name: "change of address asked for",
+				send: func(ctx context.Context, n *notice.Notifier) error {
+					return n.EmailChangeRequested(ctx, ada, "Nova@example.org", "https://login.example.com/email/cancel?token=T", time.Hour, from)
+				},
+				kind:    notice.KindEmailChangeRequested,
+				subject: "Someone asked to move your Example account to another email address",
+				says: []string{"asked to move it to", "N…@example.org", "within 60 minutes, from the browser that asked",
+					"https://login.example.com/email/cancel?token=T", "sign out every browser"},
+			},
+			{
 				name: "sign-in from a new device",
 				send: func(ctx context.Context, n *notice.Notifier) error {
 					return n.NewDevice(ctx, ada, account.MethodPassword, from)
@@ -158,6 +178,97 @@ func TestEachNoticeSaysWhatHappenedWhenWhereAndWhatToDo(t *testing.T) {
 			}
 			if !strings.Contains(m.HTML, `href="https://login.example.com/account"`) {
 				t.Errorf("%s: the HTML does not link the account page", tt.name)
+			}
+		}
+	})
+}
+
+// TestTheRevertNoticeSaysWhatWasUndone: the restored address is told what
+// the revert removed — passkeys by the name whoever added them gave,
+// labelled so — or that the address could not be restored.
+func TestTheRevertNoticeSaysWhatWasUndone(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		r := newRig(t, database, cfg)
+		removed := account.Removed{Password: account.PasswordRestored, Passkeys: []string{`<b>thief</b> key`}, RecoveryCodes: 10, Sessions: 3}
+		err := r.tx(t, func(ctx context.Context) error {
+			return errors.Join(
+				r.notify.EmailChangeReverted(ctx, "old@example.com", removed, true, from),
+				r.notify.EmailChangeReverted(ctx, "old@example.com", account.Removed{Password: account.PasswordRemoved, Sessions: 1}, false, from),
+			)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := r.queued(t)
+		if len(got) != 2 || got[0].To != "old@example.com" || got[0].Kind != notice.KindEmailChangeReverted {
+			t.Fatalf("queued %+v", got)
+		}
+		for _, want := range []string{"was moved back to this address", "3 browsers were signed out", "set back to the one from before",
+			"(as named by whoever added it)", "10 recovery codes made since the change were removed", "Firefox on Linux"} {
+			if !strings.Contains(got[0].Text, want) || !strings.Contains(got[0].HTML, want) {
+				t.Errorf("the restored notice lacks %q:\n%s\n%s", want, got[0].Text, got[0].HTML)
+			}
+		}
+		if !strings.Contains(got[0].Text, `"<b>thief</b> key"`) || strings.Contains(got[0].HTML, "<b>thief") {
+			t.Errorf("the passkey's name must be text in both parts:\n%s\n%s", got[0].Text, got[0].HTML)
+		}
+		if got[1].Subject != "Your Example account could not be moved back to this address" ||
+			!strings.Contains(got[1].Text, "another account uses this address now") || !strings.Contains(got[1].Text, "1 browser was signed out") ||
+			!strings.Contains(got[1].Text, "The password set since the change was removed") {
+			t.Errorf("the refused revert's notice:\n%s\n%s", got[1].Subject, got[1].Text)
+		}
+	})
+}
+
+// TestNoticesAlsoGoToAddressesTheAccountCanMoveBackTo: while an account can
+// still be moved back to an address it left (its revert link lives), every
+// notice goes there too (T2); a second move tells that address without a
+// revert link of its own.
+func TestNoticesAlsoGoToAddressesTheAccountCanMoveBackTo(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		r := newRig(t, database, cfg)
+		ctx := context.Background()
+		rv := &emailchange.Change{TokenHash: []byte("revert-token-hash"), Kind: emailchange.KindRevert, UserID: ada.ID, Email: "Old@example.com",
+			EmailKey: "old@example.com", OldKey: "ada@example.com", CreatedAt: at, ExpiresAt: at.Add(emailchange.RevertTTL)}
+		if err := r.db.CreateEmailChange(ctx, rv); err != nil {
+			t.Fatal(err)
+		}
+		err := r.tx(t, func(ctx context.Context) error {
+			return errors.Join(
+				r.notify.PasskeyAdded(ctx, ada, "thief's key", "", from),
+				r.notify.EmailChanged(ctx, ada, "next@evil.example", "https://login.example.com/email/revert?token=R2", emailchange.RevertTTL, from),
+			)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := map[string][]mail.Mail{}
+		for _, m := range r.queued(t) {
+			to[m.Kind+" "+m.To] = append(to[m.Kind+" "+m.To], m)
+		}
+		for _, k := range []string{notice.KindPasskeyAdded + " Ada@example.com", notice.KindPasskeyAdded + " Old@example.com",
+			notice.KindEmailChanged + " Ada@example.com", notice.KindEmailChanged + " Old@example.com"} {
+			if len(to[k]) != 1 {
+				t.Errorf("%d mails %s, want 1 (all: %v)", len(to[k]), k, to)
+			}
+		}
+		if m := to[notice.KindEmailChanged+" Old@example.com"]; len(m) == 1 && (strings.Contains(m[0].Text, "token=R2") || !strings.Contains(m[0].Text, "the earlier mail")) {
+			t.Errorf("the earlier address got the new revert link, or no word of its own:\n%s", m[0].Text)
+		}
+		if m := to[notice.KindEmailChanged+" Ada@example.com"]; len(m) == 1 && !strings.Contains(m[0].Text, "token=R2") {
+			t.Errorf("the address left has no revert link:\n%s", m[0].Text)
+		}
+
+		// Once the revert link has expired, the old address hears nothing.
+		r.now = at.Add(emailchange.RevertTTL)
+		if err := r.tx(t, func(ctx context.Context) error { return r.notify.PasswordRemoved(ctx, ada, from) }); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range r.queued(t) {
+			if m.Kind == notice.KindPasswordRemoved && m.To != "Ada@example.com" {
+				t.Errorf("a notice after the window went to %s", m.To)
 			}
 		}
 	})

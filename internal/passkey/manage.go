@@ -55,12 +55,16 @@ func (s *Service) find(ctx context.Context, userID, id string) (*Passkey, error)
 
 // Delete removes one of the member's passkeys; it can never sign in again
 // (the row, and so its public key, is gone). ENotFound when it is not
-// theirs.
+// theirs. Removing a passkey is a clean-up after a theft too, so the
+// member's pending changes of address are voided with it (T14).
 func (s *Service) Delete(ctx context.Context, userID, id string, c account.Client) error {
 	if !validFlowID(id) {
 		return account.Errorf(account.ENotFound, "no such passkey")
 	}
 	return s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.accounts.LockMember(ctx, userID, ""); err != nil {
+			return err
+		}
 		name, err := s.passkeyName(ctx, userID, id)
 		if err != nil {
 			return err
@@ -68,10 +72,15 @@ func (s *Service) Delete(ctx context.Context, userID, id string, c account.Clien
 		if err := s.store.DeletePasskey(ctx, userID, id); err != nil {
 			return err
 		}
+		voided, err := s.accounts.VoidEmailChanges(ctx, userID)
+		if err != nil {
+			return err
+		}
 		if err := s.notifyRemoved(ctx, userID, name, c); err != nil {
 			return err
 		}
-		return s.event(ctx, &account.Event{Type: account.EventPasskeyRemoved, UserID: userID, Data: map[string]any{"passkey": id}}, c)
+		return s.event(ctx, &account.Event{Type: account.EventPasskeyRemoved, UserID: userID,
+			Data: map[string]any{"passkey": id, "emailChangesVoided": voided}}, c)
 	})
 }
 

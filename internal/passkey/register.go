@@ -103,6 +103,12 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, sessi
 	stored := s.credential(u, cred, name)
 	var token string
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		// Under the account's lock and only while the session lives: an
+		// email-change revert that ended it while this waited must not
+		// find a passkey added after it.
+		if err := s.accounts.LockMember(ctx, u.ID, sessionID); err != nil {
+			return err
+		}
 		if err := s.store.CreateCredential(ctx, stored); err != nil {
 			return err
 		}

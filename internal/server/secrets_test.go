@@ -117,6 +117,13 @@ func runEveryMailFlow(t *testing.T, in *servertest.Instance, box *mailtest.Serve
 	s := &secrets{kinds: map[string]bool{}}
 	ada := in.Client(t)
 	ada.Signup("ada@example.com", memberPassword) // the confirmation mail
+	// Confirmed with its link: only a proven address makes recovery codes
+	// and moves.
+	confirmed := tokenRE.FindStringSubmatch(mailTo(t, box, "ada@example.com", "Confirm your email address").Text)
+	if confirmed == nil {
+		t.Fatal("no link in the sign-up's confirmation mail")
+	}
+	wantStatus(t, in.Client(t).JSON(http.MethodPost, "/api/email/confirm", map[string]any{"token": confirmed[1]}), http.StatusOK)
 
 	r := ada.JSON(http.MethodPost, "/api/recovery-codes", map[string]any{})
 	wantStatus(t, r, http.StatusCreated)
@@ -355,6 +362,12 @@ func TestRecoveryCodesNeedThePepper(t *testing.T) {
 		first := servertest.Start(t, database, withPepper(pepperA))
 		ada := first.Client(t)
 		ada.Signup("ada@example.com", memberPassword)
+		// Only a proven address makes recovery codes.
+		if u, err := first.DB.FindUserByEmailKey(context.Background(), "ada@example.com"); err != nil {
+			t.Fatal(err)
+		} else if err := first.DB.VerifyUserEmail(context.Background(), u.ID, first.Clock.Now()); err != nil {
+			t.Fatal(err)
+		}
 		r := ada.JSON(http.MethodPost, "/api/recovery-codes", map[string]any{})
 		wantStatus(t, r, http.StatusCreated)
 		var rc struct{ Codes []string }

@@ -64,6 +64,20 @@ func (db *DB) TryEmailCode(ctx context.Context, id string, now time.Time, maxAtt
 		RETURNING `+emailFlowColumns, id, db.dialect.time(now), maxAttempts))
 }
 
+// DeleteEmailFlows implements emailchange.Store and emailauth.Store: every
+// flow, live or not, for one of keys, and how many there were.
+func (db *DB) DeleteEmailFlows(ctx context.Context, keys ...string) (int, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	res, err := db.exec(ctx, `DELETE FROM email_flows WHERE email_key IN (`+placeholders(len(keys))+`)`, anys(keys)...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // DeleteExpiredEmailFlows removes flows nobody finished.
 func (db *DB) DeleteExpiredEmailFlows(ctx context.Context, now time.Time) (int, error) {
 	res, err := db.exec(ctx, `DELETE FROM email_flows WHERE expires_at <= ?`, db.dialect.time(now))

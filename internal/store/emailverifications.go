@@ -28,6 +28,29 @@ func (db *DB) TakeEmailVerification(ctx context.Context, tokenHash []byte, now t
 	return &v, nil
 }
 
+// FindEmailVerification implements emailverify.Store.
+func (db *DB) FindEmailVerification(ctx context.Context, tokenHash []byte, now time.Time) (*emailverify.Verification, error) {
+	var v emailverify.Verification
+	err := db.queryRow(ctx, `SELECT token_hash, user_id, email_key, created_at, expires_at FROM email_verifications
+		WHERE token_hash = ? AND expires_at > ?`, tokenHash, db.dialect.time(now)).
+		Scan(&v.TokenHash, &v.UserID, &v.EmailKey, dbTime{&v.CreatedAt}, dbTime{&v.ExpiresAt})
+	if err := scanErr(err, "email verification"); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// DeleteUserEmailVerifications removes every confirmation link of the user
+// and says how many there were.
+func (db *DB) DeleteUserEmailVerifications(ctx context.Context, userID string) (int, error) {
+	res, err := db.exec(ctx, `DELETE FROM email_verifications WHERE user_id = ?`, userID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // DeleteExpiredEmailVerifications removes links nobody used in time.
 func (db *DB) DeleteExpiredEmailVerifications(ctx context.Context, now time.Time) (int, error) {
 	res, err := db.exec(ctx, `DELETE FROM email_verifications WHERE expires_at <= ?`, db.dialect.time(now))

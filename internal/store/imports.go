@@ -87,6 +87,28 @@ func (db *DB) FindImportMatches(ctx context.Context, keys *importer.Keys) (*impo
 	if err := users("email_key", anys(keys.EmailKeys), m.ByEmailKey, func(u importer.Match) string { return u.EmailKey }); err != nil {
 		return nil, err
 	}
+	// An address an account holds reserved (account.Reservation) matches
+	// that account, as if it still had the address: the row is answered as
+	// for a taken address, and no new account takes it.
+	var free []any
+	for _, k := range keys.EmailKeys {
+		if _, ok := m.ByEmailKey[k]; !ok {
+			free = append(free, k)
+		}
+	}
+	err := db.eachInAfter(ctx, `SELECT u.id, COALESCE(u.external_id, ''), r.email_key, u.email_verified, u.origin
+		FROM email_changes r JOIN users u ON u.id = r.user_id WHERE r.kind = 'revert' AND r.expires_at > ? AND r.email_key`,
+		[]any{db.dialect.time(keys.At)}, free, func(scan func(...any) error) error {
+			var u importer.Match
+			if err := scan(&u.UserID, &u.ExternalID, &u.EmailKey, dbBool{&u.EmailVerified}, (*string)(&u.Origin)); err != nil {
+				return err
+			}
+			m.ByEmailKey[u.EmailKey] = u
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
 	set := func(query string, vals [][]byte, into map[string]bool) error {
 		return db.eachIn(ctx, query, anys(vals), func(scan func(...any) error) error {
 			var b []byte
@@ -122,6 +144,12 @@ const maxIn = 1024
 // changes no answer), so a run of batches uses a dozen statement texts at
 // most and the statement caches of both drivers stay small.
 func (db *DB) eachIn(ctx context.Context, query string, vals []any, fn func(scan func(...any) error) error) error {
+	return db.eachInAfter(ctx, query, nil, vals, fn)
+}
+
+// eachInAfter is eachIn for a query whose own placeholders, before the IN
+// list, take pre.
+func (db *DB) eachInAfter(ctx context.Context, query string, pre, vals []any, fn func(scan func(...any) error) error) error {
 	for len(vals) > 0 {
 		n := min(len(vals), maxIn)
 		chunk := vals[:n]
@@ -130,7 +158,7 @@ func (db *DB) eachIn(ctx context.Context, query string, vals []any, fn func(scan
 		for len(chunk) < size {
 			chunk = append(chunk[:len(chunk):len(chunk)], chunk[len(chunk)-1])
 		}
-		rows, err := db.query(ctx, query+` IN (`+placeholders(size)+`)`, chunk...)
+		rows, err := db.query(ctx, query+` IN (`+placeholders(size)+`)`, append(pre[:len(pre):len(pre)], chunk...)...)
 		if err != nil {
 			return err
 		}

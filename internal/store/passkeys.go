@@ -201,6 +201,26 @@ func (db *DB) DeletePasskey(ctx context.Context, userID, id string) error {
 	return affected(res, err, "passkey")
 }
 
+// DeletePasskeysSince implements account.Store: one DELETE … RETURNING of
+// the user's passkeys created at or after since.
+func (db *DB) DeletePasskeysSince(ctx context.Context, userID string, since time.Time) ([]string, error) {
+	rows, err := db.queryW(ctx, `DELETE FROM credentials WHERE user_id = ? AND type = 'webauthn' AND created_at >= ?
+		RETURNING name`, userID, db.dialect.time(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
 // SetSteppedUp implements passkey.Store: records a fresh assertion on a session.
 func (db *DB) SetSteppedUp(ctx context.Context, sessionID string, at time.Time) error {
 	res, err := db.exec(ctx, `UPDATE sessions SET stepped_up_at = ? WHERE id = ?`, db.dialect.time(at), sessionID)

@@ -73,3 +73,13 @@ func (db *DB) CountRecoveryCodes(ctx context.Context, userID string) (int, error
 	err := db.queryRow(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?`, userID).Scan(&n)
 	return n, err
 }
+
+// DeleteRecoveryCodesSince implements account.Store.
+func (db *DB) DeleteRecoveryCodesSince(ctx context.Context, userID string, since time.Time) (int, error) {
+	res, err := db.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ? AND created_at >= ?`, userID, db.dialect.time(since))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

@@ -42,6 +42,16 @@ func (db *DB) FindSessionByToken(ctx context.Context, tokenHash []byte) (*accoun
 	return &sw, nil
 }
 
+// FindSession implements account.Store.
+func (db *DB) FindSession(ctx context.Context, userID, id string) (*account.Session, error) {
+	var sess account.Session
+	err := db.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE s.id = ? AND s.user_id = ?`, id, userID).Scan(sessionDest(&sess)...)
+	if err := scanErr(err, "session"); err != nil {
+		return nil, err
+	}
+	return &sess, nil
+}
+
 // TouchSession implements account.Store. It is a no-op for a session deleted
 // meanwhile.
 func (db *DB) TouchSession(ctx context.Context, id string, at time.Time) error {

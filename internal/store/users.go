@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
 )
@@ -39,14 +40,24 @@ func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
 		// for the same member (importer): it is never guessed.
 		return fmt.Errorf("store: creating user %s: origin %q is not one of signup, email, import", u.ID, u.Origin)
 	}
-	_, err := db.exec(ctx, `INSERT INTO users (id, email, email_key, email_verified, name, external_id, webauthn_id, created_at, updated_at, origin)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Email, u.EmailKey, db.boolArg(u.EmailVerified), u.Name, nullString(u.ExternalID), u.WebAuthnID,
-		db.dialect.time(u.CreatedAt), db.dialect.time(u.UpdatedAt), string(u.Origin))
-	if db.dialect.uniqueOn(err, "users", "email_key") {
-		return &account.Error{Code: account.EEmailTaken, Field: "email", Detail: "an account with this email already exists", Err: err}
-	}
-	return err
+	return db.atomically(ctx, "create_user", func(ctx context.Context) error {
+		_, err := db.exec(ctx, `INSERT INTO users (id, email, email_key, email_verified, name, external_id, webauthn_id, created_at, updated_at, origin)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Email, u.EmailKey, db.boolArg(u.EmailVerified), u.Name, nullString(u.ExternalID), u.WebAuthnID,
+			db.dialect.time(u.CreatedAt), db.dialect.time(u.UpdatedAt), string(u.Origin))
+		if db.dialect.uniqueOn(err, "users", "email_key") {
+			return &account.Error{Code: account.EEmailTaken, Field: "email", Detail: "an account with this email already exists", Err: err}
+		}
+		if err != nil {
+			return err
+		}
+		// An address another account holds reserved (account.Reservation)
+		// is taken too, at the account's creation time. Checked after the
+		// INSERT, which on PostgreSQL waited for any transaction moving an
+		// account off the address: this later statement sees its
+		// reservation.
+		return db.refuseReserved(ctx, u.EmailKey, u.ID, u.CreatedAt)
+	})
 }
 
 // userColumns are selected by every user query, in scanUser's order. The
@@ -69,6 +80,36 @@ func (db *DB) FindUserByEmailKey(ctx context.Context, key string) (*account.User
 		return nil, err
 	}
 	return &u, nil
+}
+
+// FindEmailHolder implements account.Store: the account whose address has
+// key, else the account holding key reserved at now (its newest live revert
+// link to key), in one statement over two indexes.
+func (db *DB) FindEmailHolder(ctx context.Context, key string, now time.Time) (*account.User, error) {
+	var u account.User
+	var rank int
+	err := db.queryRow(ctx, `SELECT `+userColumns+`, 0 AS rank FROM users u WHERE u.email_key = ?
+		UNION ALL
+		SELECT `+userColumns+`, 1 AS rank FROM email_changes r JOIN users u ON u.id = r.user_id
+			WHERE r.kind = 'revert' AND r.email_key = ? AND r.expires_at > ?
+		ORDER BY rank LIMIT 1`, key, key, db.dialect.time(now)).Scan(append(userDest(&u), &rank)...)
+	if err := scanErr(err, "user"); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// LockUser implements account.Store: on PostgreSQL the row lock FOR NO KEY
+// UPDATE, which foreign-key checks (a session inserted for the user) do
+// not wait for; SQLite's one writer runs write transactions one at a time,
+// so there the lock is already held and this only checks the user exists.
+func (db *DB) LockUser(ctx context.Context, id string) error {
+	q := `SELECT id FROM users WHERE id = ?`
+	if db.dialect.name() == "postgres" {
+		q += ` FOR NO KEY UPDATE`
+	}
+	var got string
+	return scanErr(db.queryRowW(ctx, q, id).Scan(&got), "user")
 }
 
 // FindUser implements account.Store.

@@ -31,6 +31,11 @@ func toUserJSON(u account.User) userJSON {
 type signinJSON struct {
 	User userJSON `json:"user"`
 	Next *string  `json:"next"`
+	// Cleared says what the sign-in removed from the account (the first
+	// proof of a never-verified account's mailbox, docs/security.md T3):
+	// "password", "passkeys", "recovery_codes", "sessions". Absent when
+	// nothing was.
+	Cleared []string `json:"cleared,omitempty"`
 }
 
 // nextEnrollPasskey is the sign-in answer's "next" asking the client to

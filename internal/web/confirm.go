@@ -53,6 +53,51 @@ func (s *Server) emailConfirmForm(w http.ResponseWriter, r *http.Request) {
 	s.renderEmail(w, r, http.StatusOK, "email_confirmed", d)
 }
 
+// emailDisown is POST /api/email/disown: "This wasn't me" from the
+// sign-up's confirmation mail, with its token. The account made with the
+// address loses its password, passkeys, recovery codes and sessions, and
+// its address is verified: 200 {"user", "removed"} · 401 invalid_code. No
+// session is needed: the link proves the mailbox.
+func (s *Server) emailDisown(w http.ResponseWriter, r *http.Request) error {
+	var body emailConfirmBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	d, err := s.verify.Disown(r.Context(), body.Token, s.client(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		User    userJSON    `json:"user"`
+		Removed removedJSON `json:"removed"`
+	}{toUserJSON(*d.User), toRemovedJSON(d.Removed)})
+	return nil
+}
+
+// emailDisownPage is GET /email/disown?token=…: "This wasn't me"'s landing
+// page. It changes nothing — mail scanners follow links — but says what
+// the button does and posts the token.
+func (s *Server) emailDisownPage(w http.ResponseWriter, r *http.Request) {
+	d := emailPageData{pageData: pageData{Title: s.msg.T("disown.title")}, Token: r.URL.Query().Get("token")}
+	s.renderEmail(w, r, http.StatusOK, "email_disown", d)
+}
+
+// emailDisownForm is POST /email/disown: the button.
+func (s *Server) emailDisownForm(w http.ResponseWriter, r *http.Request) {
+	d := emailPageData{pageData: pageData{Title: s.msg.T("disown.title")}}
+	if err := parseForm(w, r); err != nil {
+		s.emailFailed(w, r, "email_disown", d, err)
+		return
+	}
+	done, err := s.verify.Disown(r.Context(), r.PostFormValue("token"), s.client(r))
+	if err != nil {
+		s.emailFailed(w, r, "email_disown", d, err)
+		return
+	}
+	d.Title, d.User, d.Removed = s.msg.T("disown.done_title"), done.User, &done.Removed
+	s.renderEmail(w, r, http.StatusOK, "email_disowned", d)
+}
+
 // resendVerification is POST /api/account/email/verification (signed in):
 // 202 {"email"} with a fresh confirmation mail queued · 409
 // email_already_verified · 429 too_many_attempts past the per-account limit.

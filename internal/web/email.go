@@ -3,7 +3,9 @@ package web
 import (
 	"bytes"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/keyshift/keyshift/internal/account"
 )
@@ -49,8 +51,22 @@ func (s *Server) emailFinish(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSession(w, r, res)
-	writeJSON(w, http.StatusOK, signinAnswer(res.User))
+	out := signinAnswer(res.User)
+	// After a first proof that cleared the account, the member has
+	// neither password nor passkey, so next asks for a passkey too.
+	out.Cleared = res.Removed.Cleared()
+	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// afterEmailSignin is where a page's email sign-in goes: the account page,
+// which says what a first proof of the mailbox removed (?cleared=…) and
+// offers a passkey first.
+func afterEmailSignin(res *account.SigninResult) string {
+	if cleared := res.Removed.Cleared(); cleared != nil {
+		return "/account?cleared=" + url.QueryEscape(strings.Join(cleared, ","))
+	}
+	return "/account"
 }
 
 // finishEmail redeems a token, or a flow id and code, and counts the
@@ -91,6 +107,8 @@ type emailPageData struct {
 	// a…@example.com"); SignedInAs is the masked address of another
 	// member signed in on this browser, whose session the link would end.
 	Target, SignedInAs string
+	// Removed is what a revert or "This wasn't me" removed.
+	Removed *account.Removed
 }
 
 // renderEmail writes an email sign-in page, as render does.
@@ -164,7 +182,7 @@ func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setSession(w, r, res)
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	http.Redirect(w, r, afterEmailSignin(res), http.StatusSeeOther)
 }
 
 // emailVerifyPage is GET /email/verify?token=…: the link's landing page. It
@@ -226,5 +244,5 @@ func (s *Server) emailVerifyForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setSession(w, r, res)
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	http.Redirect(w, r, afterEmailSignin(res), http.StatusSeeOther)
 }

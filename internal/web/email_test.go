@@ -193,6 +193,9 @@ func TestEmailSigninWithTheLink(t *testing.T) {
 		if r := owner.Signup("ada@example.com", emailPassword); r.Status != http.StatusCreated {
 			t.Fatalf("signup: %d %s", r.Status, r.Body)
 		}
+		// Proven by the sign-up's own link: a link sign-in then keeps
+		// the password (a first proof by email would clear it, T3).
+		verifyAddress(t, s.Instance, "ada@example.com")
 		c := s.Client(t)
 		flow := s.start(t, c, "Ada@Example.com")
 		m := s.box.nth(t, "ada@example.com", 1)

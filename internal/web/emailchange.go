@@ -37,7 +37,7 @@ func (s *Server) emailChangeStart(w http.ResponseWriter, r *http.Request) error 
 	if err := s.requireStepUp(sw); err != nil {
 		return err
 	}
-	if err := s.change.Begin(r.Context(), &sw.User, body.Email, s.client(r)); err != nil {
+	if err := s.change.Begin(r.Context(), sw, body.Email, s.client(r)); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, struct{}{})
@@ -60,14 +60,61 @@ func (s *Server) emailChangeConfirm(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
+// removedJSON says what a clean-up removed (account.Removed).
+type removedJSON struct {
+	// Password is "removed", "restored" or null.
+	Password      *string  `json:"password"`
+	Passkeys      []string `json:"passkeys"`
+	RecoveryCodes int      `json:"recoveryCodes"`
+	Sessions      int      `json:"sessions"`
+}
+
+func toRemovedJSON(r account.Removed) removedJSON {
+	out := removedJSON{Passkeys: r.Passkeys, RecoveryCodes: r.RecoveryCodes, Sessions: r.Sessions}
+	if out.Passkeys == nil {
+		out.Passkeys = []string{}
+	}
+	if r.Password != "" {
+		out.Password = &r.Password
+	}
+	return out
+}
+
 // emailChangeRevert is POST /api/account/email/revert: the old address's
-// link moves the account back and signs every browser out, this one too.
+// link moves the account back, removes what was added since the change
+// began and signs every browser out, this one too: 200 {"user",
+// "removed"}. When another account has the old address, the clean-up
+// happens all the same and the answer is 409 email_taken/old_in_use.
 func (s *Server) emailChangeRevert(w http.ResponseWriter, r *http.Request) error {
 	var body tokenBody
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	u, err := s.change.Revert(r.Context(), body.Token, s.client(r))
+	rv, err := s.change.Revert(r.Context(), body.Token, s.client(r))
+	if rv != nil {
+		s.clearSession(w) // every session ended, this browser's too
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		User    userJSON    `json:"user"`
+		Removed removedJSON `json:"removed"`
+	}{toUserJSON(*rv.User), toRemovedJSON(rv.Removed)})
+	return nil
+}
+
+// emailChangeCancel is POST /api/account/email/cancel: the cancel link's
+// token, mailed to the current address when a change was asked for, voids
+// every pending change of the account and signs every browser out (this
+// one too): 200 {"user"} · 401 invalid_code. No session is needed: the
+// link proves the current mailbox.
+func (s *Server) emailChangeCancel(w http.ResponseWriter, r *http.Request) error {
+	var body tokenBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	u, err := s.change.Cancel(r.Context(), body.Token, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -83,7 +130,7 @@ func (s *Server) emailChangeForm(w http.ResponseWriter, r *http.Request) {
 		if err := s.requireStepUp(sw); err != nil {
 			return err
 		}
-		if err := s.change.Begin(r.Context(), &sw.User, d.Email, s.client(r)); err != nil {
+		if err := s.change.Begin(r.Context(), sw, d.Email, s.client(r)); err != nil {
 			return err
 		}
 		d.Notice = s.msg.T("account.email_sent", d.Email, int(s.change.TTL()/time.Minute))
@@ -132,14 +179,42 @@ func (s *Server) emailRevertDone(w http.ResponseWriter, r *http.Request) {
 		s.emailFailed(w, r, "email_revert", d, err)
 		return
 	}
-	u, err := s.change.Revert(r.Context(), r.PostFormValue("token"), s.client(r))
+	rv, err := s.change.Revert(r.Context(), r.PostFormValue("token"), s.client(r))
+	if rv != nil {
+		s.clearSession(w)
+		d.Removed = &rv.Removed
+	}
 	if err != nil {
 		s.emailFailed(w, r, "email_revert", d, err)
 		return
 	}
-	s.clearSession(w)
-	d.Title, d.User = s.msg.T("revert.done_title"), u
+	d.Title, d.User = s.msg.T("revert.done_title"), rv.User
 	s.renderEmail(w, r, http.StatusOK, "email_reverted", d)
+}
+
+// emailCancelPage is GET /email/cancel?token=…: the cancel link's landing
+// page, with a button that posts the token; it changes nothing itself.
+func (s *Server) emailCancelPage(w http.ResponseWriter, r *http.Request) {
+	d := emailPageData{pageData: pageData{Title: s.msg.T("cancel.title")}, Token: r.URL.Query().Get("token")}
+	s.renderEmail(w, r, http.StatusOK, "email_cancel", d)
+}
+
+// emailCancelDone is POST /email/cancel: the button. Every browser of the
+// account is signed out, this one too.
+func (s *Server) emailCancelDone(w http.ResponseWriter, r *http.Request) {
+	d := emailPageData{pageData: pageData{Title: s.msg.T("cancel.title")}}
+	if err := parseForm(w, r); err != nil {
+		s.emailFailed(w, r, "email_cancel", d, err)
+		return
+	}
+	u, err := s.change.Cancel(r.Context(), r.PostFormValue("token"), s.client(r))
+	if err != nil {
+		s.emailFailed(w, r, "email_cancel", d, err)
+		return
+	}
+	s.clearSession(w)
+	d.Title, d.User = s.msg.T("cancel.done_title"), u
+	s.renderEmail(w, r, http.StatusOK, "email_cancelled", d)
 }
 
 // accountForm runs a form of the account page's section (email, password)

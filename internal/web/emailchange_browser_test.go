@@ -20,6 +20,8 @@ func TestBrowserChangeEmail(t *testing.T) {
 	s := startNoticeSite(t, "sqlite:"+testdb.SQLitePath(t))
 	b := &inBrowser{liveSite: s.liveSite, tab: tab}
 	b.signUp("ada@example.com")
+	s.verify(t, "ada@example.com") // only a proven address moves
+	b.open("/account")
 
 	b.tab.Run(
 		chromedp.Click(chromedp.CSS("#password summary")),

@@ -18,6 +18,7 @@ var statusOf = map[account.Code]int{
 	account.EEmailTaken:         http.StatusConflict,
 	account.ESignupClosed:       http.StatusForbidden,
 	account.EEmailVerified:      http.StatusConflict,
+	account.EEmailUnverified:    http.StatusForbidden,
 	account.EInvalidCredentials: http.StatusUnauthorized,
 	account.EUnauthenticated:    http.StatusUnauthorized,
 	account.ENotFound:           http.StatusNotFound,

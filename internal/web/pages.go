@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,6 +92,10 @@ type pageData struct {
 	// RecoveryCodes is a set just made, shown on this page only.
 	RecoveryLeft  int
 	RecoveryCodes []string
+	// Cleared is what an email sign-in just removed from the account,
+	// the first proof of its mailbox (account.Removed.Cleared): the
+	// account page says why, and offers a passkey first.
+	Cleared []string
 }
 
 // Step is the sign-in method /signin offers first: the remembered one, or
@@ -256,8 +261,34 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("email") == "verification_sent" && !sw.User.EmailVerified {
 		d.EmailNotice = s.msg.T("account.verification_sent", sw.User.Email)
 	}
+	d.Cleared = s.clearedNotice(r, sw)
 	s.renderAccount(w, r, http.StatusOK, sw, d)
 }
+
+// clearedNotice returns what ?cleared=… says an email sign-in removed —
+// only the words it knows, and only on the page of a member who just
+// signed in by email and has neither password nor passkey, as such a
+// sign-in leaves them: a link someone else made cannot raise a false
+// alarm on an ordinary account page.
+func (s *Server) clearedNotice(r *http.Request, sw *account.SessionWithUser) []string {
+	q := r.URL.Query().Get("cleared")
+	m := sw.Session.AuthMethod
+	if q == "" || m != account.MethodEmailLink && m != account.MethodEmailCode || sw.User.HasPassword || sw.User.PasskeyCount > 0 ||
+		s.accounts.Now().Sub(sw.Session.AuthenticatedAt) > clearedNoticeFor {
+		return nil
+	}
+	var out []string
+	for _, w := range strings.Split(q, ",") {
+		if slices.Contains([]string{"password", "passkeys", "recovery_codes", "sessions"}, w) && !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// clearedNoticeFor is how long after the sign-in the account page still
+// says what it removed.
+const clearedNoticeFor = 10 * time.Minute
 
 // renderAccount shows the account page of sw's member with d's notices.
 func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, sw *account.SessionWithUser, d pageData) {

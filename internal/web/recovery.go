@@ -30,7 +30,7 @@ func (s *Server) createRecoveryCodes(w http.ResponseWriter, r *http.Request) err
 	if err := s.requireStepUp(sw); err != nil {
 		return err
 	}
-	codes, err := s.accounts.GenerateRecoveryCodes(r.Context(), sw.User.ID, s.client(r))
+	codes, err := s.accounts.GenerateRecoveryCodes(r.Context(), sw, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (s *Server) recoveryCodesForm(w http.ResponseWriter, r *http.Request) {
 		if err := s.requireStepUp(sw); err != nil {
 			return err
 		}
-		codes, err := s.accounts.GenerateRecoveryCodes(r.Context(), sw.User.ID, s.client(r))
+		codes, err := s.accounts.GenerateRecoveryCodes(r.Context(), sw, s.client(r))
 		if err != nil {
 			return err
 		}

@@ -94,6 +94,7 @@ func TestRecoveryCodeRedeemedConcurrentlySignsInOnce(t *testing.T) {
 		t.Parallel()
 		s := startNoticeSite(t, database)
 		ada := newMemberWithoutPasskey(t, s.liveSite, "ada@example.com")
+		s.verify(t, ada.email) // only a proven address makes codes
 		code := newRecoveryCodes(t, ada.c)[0]
 
 		const n = 20
@@ -129,6 +130,7 @@ func TestRecoveryCodeGuessesAreThrottled(t *testing.T) {
 		t.Parallel()
 		s := startNoticeSite(t, database)
 		ada := newMemberWithoutPasskey(t, s.liveSite, "ada@example.com")
+		s.verify(t, ada.email) // only a proven address makes codes
 		good := newRecoveryCodes(t, ada.c)[0]
 		for _, email := range []string{"ada@example.com", "nobody@example.com"} {
 			// The password policy's 5 free failures per account, then waits.
@@ -149,6 +151,7 @@ func TestNewRecoveryCodesVoidTheOldAndNeedARecentSignin(t *testing.T) {
 		t.Parallel()
 		s := startNoticeSite(t, database)
 		ada := newMemberWithoutPasskey(t, s.liveSite, "ada@example.com")
+		s.verify(t, ada.email) // only a proven address makes codes
 		old := newRecoveryCodes(t, ada.c)
 		fresh := newRecoveryCodes(t, ada.c)
 		wantAPIError(t, recoverySignin(s.Client(t), "ada@example.com", old[0]), http.StatusUnauthorized, "invalid_credentials")
@@ -169,6 +172,7 @@ func TestAccountPageMakesRecoveryCodesWithoutJavaScript(t *testing.T) {
 		t.Parallel()
 		s := startNoticeSite(t, database)
 		ada := newMemberWithoutPasskey(t, s.liveSite, "ada@example.com")
+		s.verify(t, ada.email) // only a proven address makes codes
 		page := wantPage(t, ada.c.Do(http.MethodGet, "/account", nil, nil), http.StatusOK)
 		if !strings.Contains(page, "Unused recovery codes: 0.") || !strings.Contains(page, `action="/account/recovery-codes"`) {
 			t.Fatalf("the account page lacks the recovery section:\n%s", page)

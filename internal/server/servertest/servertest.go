@@ -39,6 +39,15 @@ func (c *Clock) Now() time.Time {
 	return c.now
 }
 
+// Set puts the clock at t: nodes of one deployment started one after the
+// other share one time (their clocks would otherwise differ by the first
+// node's start-up, which can exceed a throttle's back-off).
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
 // Advance moves the clock forward by d.
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
