@@ -77,6 +77,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	for _, f := range db.MadePrivate() {
 		o.Log.Warn("a database file was readable by other users; it is now readable by its owner only", "file", f)
 	}
+	if cs, err := db.FindEmailKeyConflicts(ctx); err != nil {
+		db.Close()
+		return nil, err
+	} else if len(cs) > 0 {
+		o.Log.Warn("accounts without an address key: no typed address finds them until they get one; keyshift admin email-keys lists them",
+			"accounts", len(cs))
+	}
 	s, err := assemble(ctx, cfg, db, o)
 	if err != nil {
 		db.Close()
