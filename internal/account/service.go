@@ -201,6 +201,9 @@ type Service struct {
 	// SignupClosed refuses Signup (signup.open: false). The zero value
 	// keeps sign-up open, as the default configuration does.
 	SignupClosed bool
+	// PasswordPolicy checks new passwords (password.NewPolicy with the
+	// site's name); nil checks them without the site's name.
+	PasswordPolicy *password.Policy
 	// RecoveryKeys hash recovery codes (recoveryhash.go): the key derived
 	// from the current pepper first, then the previous peppers' keys
 	// (RecoveryKeysFrom). Without any, codes cannot be made.
@@ -226,7 +229,7 @@ func (s *Service) Signup(ctx context.Context, emailIn, pw string, c Client) (*Si
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPassword(pw, email); err != nil {
+	if err := s.checkPassword(pw, email); err != nil {
 		return nil, err
 	}
 	if _, err := s.Reserve(ctx, throttle.PerIP(PolicySignupIP, c.IP)...); err != nil {
@@ -276,9 +279,10 @@ func emailTaken() *Error {
 	return &Error{Code: EEmailTaken, Field: "email", Detail: "an account with this email already exists"}
 }
 
-// checkPassword applies the NIST 800-63B rules of package password.
-func checkPassword(pw, email string) error {
-	err := password.Check(pw, email)
+// checkPassword applies the NIST 800-63B rules of package password, with
+// the site's name when PasswordPolicy has it.
+func (s *Service) checkPassword(pw, email string) error {
+	err := s.PasswordPolicy.Check(pw, email)
 	if pe, ok := errors.AsType[*password.PolicyError](err); ok {
 		return &Error{Code: EWeakPassword, Reason: pe.Reason, Field: "password", Detail: pe.Error()}
 	}

@@ -168,7 +168,12 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 		Store: db, Hasher: hasher, Limiter: &throttle.Limiter{Store: db, Now: o.Now},
 		IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout,
 		Now: o.Now, Log: o.Log, SignupClosed: !cfg.Signup.Open, RecoveryKeys: account.RecoveryKeysFrom(peppers),
+		PasswordPolicy: password.NewPolicy(cfg.RPName),
 	}
+	// Built now, not at the first sign-up, which would wait for it.
+	start := time.Now()
+	n := password.LoadBlocklist()
+	o.Log.Info("password blocklist loaded", "entries", n, "took", time.Since(start).Round(time.Millisecond))
 	decoyKey, err := db.ServerKey(ctx, "passkey-decoy", 32)
 	if err != nil {
 		return nil, fmt.Errorf("loading the passkey decoy key: %w", err)
