@@ -110,6 +110,13 @@ type PasswordHasher interface {
 	VerifyDummy(ctx context.Context, password string) error
 }
 
+// FailureWaiter pads a failed password sign-in (password.FailureFloor).
+type FailureWaiter interface {
+	// Wait returns when the floor has passed since since (from time.Now)
+	// or ctx is done.
+	Wait(ctx context.Context, since time.Time)
+}
+
 // EmailVerifier queues the mail that asks a new member to confirm their
 // address. It joins the transaction in ctx: the account and its mail commit
 // together.
@@ -201,6 +208,10 @@ type Service struct {
 	// SignupClosed refuses Signup (signup.open: false). The zero value
 	// keeps sign-up open, as the default configuration does.
 	SignupClosed bool
+	// FailureFloor, when set, makes every failed password sign-in
+	// (invalid_credentials) take the same time: unknown address, native
+	// or imported hash of any format.
+	FailureFloor FailureWaiter
 	// PasswordPolicy checks new passwords (password.NewPolicy with the
 	// site's name); nil checks them without the site's name.
 	PasswordPolicy *password.Policy
@@ -290,10 +301,25 @@ func (s *Service) checkPassword(pw, email string) error {
 }
 
 // SigninPassword checks an email and password and starts a session. A wrong
-// password and an unknown email give the same error after the same work.
+// password and an unknown email give the same error after the same work,
+// and, with FailureFloor, the same time whatever the stored hash's format.
 // The attempt is reserved on its throttle keys before the hash runs, so
 // concurrent guesses get no more hashes than the keys allow.
 func (s *Service) SigninPassword(ctx context.Context, emailIn, pw string, c Client) (*SigninResult, error) {
+	ctx, queued := password.WithSlotWait(ctx)
+	start := time.Now()
+	res, err := s.signinPassword(ctx, emailIn, pw, c)
+	if s.FailureFloor != nil && IsCode(err, EInvalidCredentials) {
+		// After the hash, with its slot given back: waiting costs a
+		// sleeping goroutine, not a hashing slot. Time queued for the
+		// slot is not counted: it is the load's, the same for every
+		// address, and stays added on top.
+		s.FailureFloor.Wait(ctx, start.Add(queued()))
+	}
+	return res, err
+}
+
+func (s *Service) signinPassword(ctx context.Context, emailIn, pw string, c Client) (*SigninResult, error) {
 	_, key, err := NormalizeEmail(emailIn)
 	if err != nil {
 		return nil, err

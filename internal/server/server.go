@@ -160,15 +160,16 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 		return nil, fmt.Errorf("loading the device-cookie key: %w", err)
 	}
 	gate := password.NewGate(cfg.Password.HashConcurrency, cfg.Password.HashQueueTimeout)
+	floor := password.NewFailureFloor(cfg.Password.FailureFloor)
 	hasher := password.NewHasher(password.Params{
 		MemoryKiB: cfg.Password.ArgonMemoryKiB, Iterations: cfg.Password.ArgonIterations,
 		Parallelism: cfg.Password.ArgonParallelism, SaltLen: 16, KeyLen: 32,
-	}, gate)
+	}, gate, password.WithFailureFloor(floor))
 	accounts := &account.Service{
 		Store: db, Hasher: hasher, Limiter: &throttle.Limiter{Store: db, Now: o.Now},
 		IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout,
 		Now: o.Now, Log: o.Log, SignupClosed: !cfg.Signup.Open, RecoveryKeys: account.RecoveryKeysFrom(peppers),
-		PasswordPolicy: password.NewPolicy(cfg.RPName),
+		PasswordPolicy: password.NewPolicy(cfg.RPName), FailureFloor: floor,
 	}
 	// Built now, not at the first sign-up, which would wait for it.
 	start := time.Now()
