@@ -112,9 +112,10 @@ type PasswordHasher interface {
 
 // FailureWaiter pads a failed password sign-in (password.FailureFloor).
 type FailureWaiter interface {
-	// Wait returns when the floor has passed since since (from time.Now)
-	// or ctx is done.
-	Wait(ctx context.Context, since time.Time)
+	// Wait records how long a failure against a hash in format ("" for
+	// none) took since since (from time.Now), and returns when the floor
+	// has passed since then or ctx is done.
+	Wait(ctx context.Context, format string, since time.Time)
 }
 
 // EmailVerifier queues the mail that asks a new member to confirm their
@@ -308,18 +309,22 @@ func (s *Service) checkPassword(pw, email string) error {
 func (s *Service) SigninPassword(ctx context.Context, emailIn, pw string, c Client) (*SigninResult, error) {
 	ctx, queued := password.WithSlotWait(ctx)
 	start := time.Now()
-	res, err := s.signinPassword(ctx, emailIn, pw, c)
+	format := ""
+	res, err := s.signinPassword(ctx, emailIn, pw, c, &format)
 	if s.FailureFloor != nil && IsCode(err, EInvalidCredentials) {
 		// After the hash, with its slot given back: waiting costs a
 		// sleeping goroutine, not a hashing slot. Time queued for the
 		// slot is not counted: it is the load's, the same for every
 		// address, and stays added on top.
-		s.FailureFloor.Wait(ctx, start.Add(queued()))
+		s.FailureFloor.Wait(ctx, format, start.Add(queued()))
 	}
 	return res, err
 }
 
-func (s *Service) signinPassword(ctx context.Context, emailIn, pw string, c Client) (*SigninResult, error) {
+// signinPassword is SigninPassword; it sets *format to the format of the
+// hash it verified ("" for none: an unknown address, an account without a
+// password, a hash it could not verify).
+func (s *Service) signinPassword(ctx context.Context, emailIn, pw string, c Client, format *string) (*SigninResult, error) {
 	_, key, err := NormalizeEmail(emailIn)
 	if err != nil {
 		return nil, err
@@ -345,8 +350,10 @@ func (s *Service) signinPassword(ctx context.Context, emailIn, pw string, c Clie
 		}
 		return nil, s.passwordFailed(ctx, userID, c)
 	}
+	*format = cred.PasswordFormat
 	ok, rehash, err := s.Hasher.Verify(ctx, pw, cred.PasswordHash, cred.PasswordFormat)
 	if errors.Is(err, password.ErrMalformedHash) {
+		*format = ""
 		// A stored row the operator must fix (an imported hash in an
 		// unknown format, or one Check would have refused). The member
 		// sees a wrong password, after the time one takes: a 500 or a

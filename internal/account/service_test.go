@@ -415,11 +415,11 @@ type floorWatch struct {
 	inUse []int
 }
 
-func (w *floorWatch) Wait(ctx context.Context, since time.Time) {
+func (w *floorWatch) Wait(ctx context.Context, format string, since time.Time) {
 	w.mu.Lock()
 	w.inUse = append(w.inUse, w.gate.InUse())
 	w.mu.Unlock()
-	w.FailureFloor.Wait(ctx, since)
+	w.FailureFloor.Wait(ctx, format, since)
 }
 
 // TestFailedSigninsWaitOutTheFloorWithoutAHashingSlot (T7): every failed

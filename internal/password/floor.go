@@ -14,13 +14,14 @@ import (
 // imported members from strangers.
 //
 // The floor is the larger of a configured minimum and 5/4 of the slowest
-// verification of the last day (Observe, fed by the [Hasher]), so that it
-// follows the slowest hash format members actually have without a setting
-// for each. "Slowest" is per format, and robust: a format's time in an hour
-// is the median of its last verifications (up to 15), so one verification
-// stalled by the machine (a pause, a busy neighbour) does not hold every
-// failure for a day, while a format that is slow — however rarely its
-// members sign in — and a machine that is slow for a while both raise the
+// verification of the last day (Observe, fed by the [Hasher], and Wait,
+// which times each whole failure), so that it follows the slowest hash
+// format members actually have without a setting for each. "Slowest" is
+// per format, and robust: a format's time in an hour is the median of its
+// last verifications (up to 15), so one verification stalled by the
+// machine (a pause, a busy neighbour) does not hold every failure for a
+// day, while a format that is slow — however rarely its members sign in —
+// and a machine or database that is slow for a while both raise the
 // floor. The observed part is capped at 5 s.
 //
 // Wait pads a failure to the floor after the hash is done: it holds no
@@ -66,6 +67,10 @@ func (r *recentTimes) median() time.Duration {
 	slices.Sort(kept)
 	return kept[len(kept)/2]
 }
+
+// failurePrefix marks the times of whole failed sign-ins among those of
+// verifications, by the format of the hash they failed against.
+const failurePrefix = "failure:"
 
 // maxObservedFloor bounds what observed verifications can raise the floor
 // to. No format keyshift verifies, at a sane cost, comes near it.
@@ -119,14 +124,19 @@ func (f *FailureFloor) Floor() time.Duration {
 	return max(f.min, min(slowest*5/4, maxObservedFloor))
 }
 
-// Wait returns when Floor has passed since since (the start of the
-// sign-in, from time.Now), or at once when it has already, or when ctx is
-// done (the client went away, and with it anyone timing the answer).
-func (f *FailureFloor) Wait(ctx context.Context, since time.Time) {
+// Wait records how long a failed sign-in against a hash in format ("" for
+// none: an unknown address) has taken since since (its start, from
+// time.Now) — the whole of it, lookups and writes with the hash, so that
+// the floor also follows a database slow for a while — and returns when
+// Floor has passed since since, or at once when it has already, or when
+// ctx is done (the client went away, and with it anyone timing the answer).
+func (f *FailureFloor) Wait(ctx context.Context, format string, since time.Time) {
 	if f == nil {
 		return
 	}
-	left := f.Floor() - time.Since(since)
+	floor, took := f.Floor(), time.Since(since)
+	f.Observe(failurePrefix+format, took) // for the failures after this one
+	left := floor - took
 	if left <= 0 {
 		return
 	}

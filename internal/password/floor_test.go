@@ -69,7 +69,7 @@ func TestFailureFloorFollowsTheSlowestFormatOfTheDay(t *testing.T) {
 	if none.Floor() != 0 {
 		t.Error("a nil floor is not zero")
 	}
-	none.Wait(t.Context(), time.Now()) // returns at once
+	none.Wait(t.Context(), "", time.Now()) // returns at once
 }
 
 func TestFailureFloorWait(t *testing.T) {
@@ -80,7 +80,7 @@ func TestFailureFloorWait(t *testing.T) {
 		f := NewFailureFloor(floor)
 		start := time.Now()
 		time.Sleep(20 * time.Millisecond) // the work of a failure
-		f.Wait(t.Context(), start)
+		f.Wait(t.Context(), "bcrypt", start)
 		if took := time.Since(start); took < floor {
 			t.Errorf("returned after %v, before the floor of %v", took, floor)
 		}
@@ -90,7 +90,7 @@ func TestFailureFloorWait(t *testing.T) {
 		f := NewFailureFloor(floor)
 		start := time.Now().Add(-time.Second)
 		began := time.Now()
-		f.Wait(t.Context(), start)
+		f.Wait(t.Context(), "bcrypt", start)
 		if took := time.Since(began); took > floor/2 {
 			t.Errorf("waited %v past a floor already passed", took)
 		}
@@ -101,7 +101,7 @@ func TestFailureFloorWait(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
 		defer cancel()
 		done := make(chan struct{})
-		go func() { f.Wait(ctx, time.Now()); close(done) }()
+		go func() { f.Wait(ctx, "", time.Now()); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
@@ -157,5 +157,18 @@ func TestHasherFeedsTheFailureFloor(t *testing.T) {
 	slices.Sort(formats)
 	if !slices.Equal(formats, []string{"argon2id", "bcrypt", "md5"}) {
 		t.Errorf("formats observed: %v", formats)
+	}
+}
+
+// Wait times each whole failure too — lookups and writes with the hash —
+// so a database slow for a while raises the floor as a slow hash does.
+func TestFailureFloorLearnsFromWholeFailures(t *testing.T) {
+	t.Parallel()
+	f := NewFailureFloor(10 * time.Millisecond)
+	for range 3 {
+		f.Wait(t.Context(), "argon2id", time.Now().Add(-80*time.Millisecond)) // a failure that took 80 ms
+	}
+	if got := f.Floor(); got < 100*time.Millisecond || got > 150*time.Millisecond {
+		t.Errorf("after failures of 80 ms Floor() = %v, want 5/4 of that", got)
 	}
 }
