@@ -17,6 +17,7 @@ import (
 // …) add a line here.
 var adminCommands = []command{
 	{"mail", "list mail that failed or keeps failing to send", adminMailCmd},
+	{"email-keys", "list accounts whose address another account's shares, or that is refused now", adminEmailKeysCmd},
 }
 
 func adminCmd(ctx context.Context, e *env, args []string) error {

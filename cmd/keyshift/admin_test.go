@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/mail"
 	"github.com/keyshift/keyshift/internal/pepper"
 	"github.com/keyshift/keyshift/internal/store"
@@ -115,6 +116,69 @@ func TestAdminMailOpensSealedSubjects(t *testing.T) {
 		if r.code != 0 || strings.Contains(r.stdout, "123456") || !strings.Contains(r.stdout, "(sealed)") ||
 			!strings.Contains(r.stdout, "ada@example.com") || !strings.Contains(r.stderr, "sealed") {
 			t.Errorf("without the pepper: code %d, stdout:\n%s\nstderr: %s", r.code, r.stdout, r.stderr)
+		}
+	})
+}
+
+// TestAdminEmailKeysListsUnkeyedAccounts: the accounts the upgrade to
+// canonical email keys left without a key are listed, their addresses
+// escaped so that look-alike and invisible characters show, and
+// `keyshift migrate` says how many there are.
+func TestAdminEmailKeysListsUnkeyedAccounts(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		ctx := context.Background()
+		env := map[string]string{"KEYSHIFT_DATABASE": database}
+		db, err := store.Open(ctx, database)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if r := runCmd(t, ctx, env, "admin", "email-keys"); r.code != 0 || strings.TrimSpace(r.stdout) != "every account has the key of its address" {
+			t.Fatalf("no conflicts: code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+
+		now := time.Now()
+		for _, u := range []*account.User{
+			{ID: "kept-by", Email: "ada@bücher.de", EmailKey: "ada@bücher.de"},
+			{ID: "unkeyed", Email: "ada@xn--bcher-kva.de", EmailKey: store.UnkeyedPrefix + "unkeyed"},
+			{ID: "lookalike", Email: "\u212Aate@example.com", EmailKey: store.UnkeyedPrefix + "lookalike"},
+		} {
+			u.WebAuthnID, u.CreatedAt, u.UpdatedAt, u.Origin = []byte(u.ID), now, now, account.OriginSignup
+			if err := db.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// What the migration writes (store.TestCanonicalEmailKeysMigration).
+		insert := `INSERT INTO email_key_conflicts (user_id, email, old_key, canonical_key, reason, kept_by, found_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
+		at := any(now.UnixMilli())
+		if !strings.HasPrefix(database, "sqlite:") {
+			insert, at = strings.NewReplacer("(?, ?, ?, ?, ?, ?, ?)", "($1, $2, $3, $4, $5, $6, $7)").Replace(insert), now
+		}
+		raw := testdb.Raw(t, database)
+		for _, c := range [][]any{
+			{"unkeyed", "ada@xn--bcher-kva.de", "ada@xn--bcher-kva.de", "ada@bücher.de", "duplicate", "kept-by", at},
+			{"lookalike", "\u212Aate@example.com", "kate@example.com", "", "lookalike_character", "", at},
+		} {
+			if _, err := raw.ExecContext(ctx, insert, c...); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		r := runCmd(t, ctx, env, "admin", "email-keys")
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		if r.code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[0], "ACCOUNT") {
+			t.Fatalf("admin email-keys: code %d, stderr %q, stdout:\n%s", r.code, r.stderr, r.stdout)
+		}
+		for _, want := range []string{`"ada@xn--bcher-kva.de"`, `duplicate`, `kept-by "ada@b\u00fccher.de"`,
+			`"\u212aate@example.com"`, `lookalike_character`} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("admin email-keys lacks %q:\n%s", want, r.stdout)
+			}
+		}
+		if r := runCmd(t, ctx, env, "migrate"); r.code != 0 || !strings.Contains(r.stdout, "accounts without an address key (another account has their address, or it is refused now): 2;") {
+			t.Errorf("migrate: code %d, stdout %q", r.code, r.stdout)
 		}
 	})
 }

@@ -58,6 +58,11 @@ func migrateCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s schema at version %d (up to date)\n", db.Dialect(), st.Current)
+	if cs, err := db.FindEmailKeyConflicts(ctx); err != nil {
+		return err
+	} else if len(cs) > 0 {
+		fmt.Fprintf(e.stdout, "accounts without an address key (another account has their address, or it is refused now): %d; keyshift admin email-keys lists them\n", len(cs))
+	}
 	return nil
 }
 

@@ -21,7 +21,7 @@ import (
 // one safe — it proves the same as the email link that could set it anyway.
 func (s *Service) ChangePassword(ctx context.Context, sw *SessionWithUser, current, next string, c Client) (*Changed, error) {
 	u := sw.User
-	if err := checkPassword(next, u.Email); err != nil {
+	if err := s.checkPassword(next, u.Email); err != nil {
 		if e, ok := errors.AsType[*Error](err); ok {
 			e.Field = "newPassword"
 		}

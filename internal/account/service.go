@@ -130,6 +130,14 @@ type PasswordHasher interface {
 	VerifyDummy(ctx context.Context, password string) error
 }
 
+// FailureWaiter pads a failed password sign-in (password.FailureFloor).
+type FailureWaiter interface {
+	// Wait records how long a failure against a hash in format ("" for
+	// none) took since since (from time.Now), and returns when the floor
+	// has passed since then or ctx is done.
+	Wait(ctx context.Context, format string, since time.Time)
+}
+
 // EmailVerifier queues the mail that asks a new member to confirm their
 // address — and says when and from which browser (c) the account was made,
 // so that the mailbox's owner can also say "This wasn't me". It joins the
@@ -225,6 +233,13 @@ type Service struct {
 	// SignupClosed refuses Signup (signup.open: false). The zero value
 	// keeps sign-up open, as the default configuration does.
 	SignupClosed bool
+	// FailureFloor, when set, makes every failed password sign-in
+	// (invalid_credentials) take the same time: unknown address, native
+	// or imported hash of any format.
+	FailureFloor FailureWaiter
+	// PasswordPolicy checks new passwords (password.NewPolicy with the
+	// site's name); nil checks them without the site's name.
+	PasswordPolicy *password.Policy
 	// RecoveryKeys hash recovery codes (recoveryhash.go): the key derived
 	// from the current pepper first, then the previous peppers' keys
 	// (RecoveryKeysFrom). Without any, codes cannot be made.
@@ -254,7 +269,7 @@ func (s *Service) Signup(ctx context.Context, emailIn, pw string, c Client) (*Si
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPassword(pw, email); err != nil {
+	if err := s.checkPassword(pw, email); err != nil {
 		return nil, err
 	}
 	if _, err := s.Reserve(ctx, throttle.PerIP(PolicySignupIP, c.IP)...); err != nil {
@@ -306,9 +321,10 @@ func emailTaken() *Error {
 	return &Error{Code: EEmailTaken, Field: "email", Detail: "an account with this email already exists"}
 }
 
-// checkPassword applies the NIST 800-63B rules of package password.
-func checkPassword(pw, email string) error {
-	err := password.Check(pw, email)
+// checkPassword applies the NIST 800-63B rules of package password, with
+// the site's name when PasswordPolicy has it.
+func (s *Service) checkPassword(pw, email string) error {
+	err := s.PasswordPolicy.Check(pw, email)
 	if pe, ok := errors.AsType[*password.PolicyError](err); ok {
 		return &Error{Code: EWeakPassword, Reason: pe.Reason, Field: "password", Detail: pe.Error()}
 	}
@@ -316,10 +332,29 @@ func checkPassword(pw, email string) error {
 }
 
 // SigninPassword checks an email and password and starts a session. A wrong
-// password and an unknown email give the same error after the same work.
+// password and an unknown email give the same error after the same work,
+// and, with FailureFloor, the same time whatever the stored hash's format.
 // The attempt is reserved on its throttle keys before the hash runs, so
 // concurrent guesses get no more hashes than the keys allow.
 func (s *Service) SigninPassword(ctx context.Context, emailIn, pw string, c Client) (*SigninResult, error) {
+	ctx, queued := password.WithSlotWait(ctx)
+	start := time.Now()
+	format := ""
+	res, err := s.signinPassword(ctx, emailIn, pw, c, &format)
+	if s.FailureFloor != nil && IsCode(err, EInvalidCredentials) {
+		// After the hash, with its slot given back: waiting costs a
+		// sleeping goroutine, not a hashing slot. Time queued for the
+		// slot is not counted: it is the load's, the same for every
+		// address, and stays added on top.
+		s.FailureFloor.Wait(ctx, format, start.Add(queued()))
+	}
+	return res, err
+}
+
+// signinPassword is SigninPassword; it sets *format to the format of the
+// hash it verified ("" for none: an unknown address, an account without a
+// password, a hash it could not verify).
+func (s *Service) signinPassword(ctx context.Context, emailIn, pw string, c Client, format *string) (*SigninResult, error) {
 	_, key, err := NormalizeEmail(emailIn)
 	if err != nil {
 		return nil, err
@@ -345,8 +380,10 @@ func (s *Service) SigninPassword(ctx context.Context, emailIn, pw string, c Clie
 		}
 		return nil, s.passwordFailed(ctx, userID, c)
 	}
+	*format = cred.PasswordFormat
 	ok, rehash, err := s.Hasher.Verify(ctx, pw, cred.PasswordHash, cred.PasswordFormat)
 	if errors.Is(err, password.ErrMalformedHash) {
+		*format = ""
 		// A stored row the operator must fix (an imported hash in an
 		// unknown format, or one Check would have refused). The member
 		// sees a wrong password, after the time one takes: a 500 or a

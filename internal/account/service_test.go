@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -401,6 +402,60 @@ func TestClosedSignupCreatesNothingAndCountsNothing(t *testing.T) {
 		f.svc.SignupClosed = false
 		if _, err := f.svc.Signup(ctx, "grace@example.com", pw, c); err != nil {
 			t.Errorf("sign-up after reopening: %v", err)
+		}
+	})
+}
+
+// floorWatch is the real password.FailureFloor, watched: it records how
+// many hashing slots are held when a failed sign-in starts to wait.
+type floorWatch struct {
+	*password.FailureFloor
+	gate  *password.Gate
+	mu    sync.Mutex
+	inUse []int
+}
+
+func (w *floorWatch) Wait(ctx context.Context, format string, since time.Time) {
+	w.mu.Lock()
+	w.inUse = append(w.inUse, w.gate.InUse())
+	w.mu.Unlock()
+	w.FailureFloor.Wait(ctx, format, since)
+}
+
+// TestFailedSigninsWaitOutTheFloorWithoutAHashingSlot (T7): every failed
+// password sign-in — unknown address, wrong password, account without a
+// password — lasts at least the floor, and waits with its hashing slot
+// given back, so padding costs no hashing capacity; a success does not wait.
+func TestFailedSigninsWaitOutTheFloorWithoutAHashingSlot(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		f := newFixture(t, database, cheap)
+		ctx := context.Background()
+		if _, err := f.svc.Signup(ctx, "ada@example.com", pw, alice); err != nil {
+			t.Fatal(err)
+		}
+		const floor = 150 * time.Millisecond
+		gate := password.NewGate(1, 5*time.Second)
+		ff := password.NewFailureFloor(floor)
+		watch := &floorWatch{FailureFloor: ff, gate: gate}
+		f.svc.Hasher = password.NewHasher(cheap, gate, password.WithFailureFloor(ff))
+		f.svc.FailureFloor = watch
+
+		for i, email := range []string{"ada@example.com", "nobody@example.com"} {
+			start := time.Now()
+			_, err := f.svc.SigninPassword(ctx, email, "wrong horse battery staple", account.Client{IP: fmt.Sprintf("198.51.100.%d", i+1)})
+			if took := time.Since(start); !account.IsCode(err, account.EInvalidCredentials) || took < floor {
+				t.Errorf("%s: %v after %v, want invalid_credentials after at least %v", email, err, took, floor)
+			}
+		}
+		if _, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, alice); err != nil {
+			t.Fatal(err)
+		}
+		watch.mu.Lock()
+		defer watch.mu.Unlock()
+		// Two waits (the success made none), each with no slot held.
+		if len(watch.inUse) != 2 || watch.inUse[0] != 0 || watch.inUse[1] != 0 {
+			t.Errorf("slots held as each wait began: %v, want [0 0] (two failures, no wait for the success)", watch.inUse)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -72,8 +73,12 @@ func Measure(ctx context.Context, sc Scenario, concurrency int, warmup, d time.D
 		return err
 	}
 	stop := make(chan struct{})
+	// Measure returns only once the progress goroutine is gone: a caller
+	// may read progress (a buffer, say) as soon as Measure returns.
+	var printer sync.WaitGroup
+	defer printer.Wait()
 	if progress != nil {
-		go func() {
+		printer.Go(func() {
 			t := time.NewTicker(time.Second)
 			defer t.Stop()
 			start := time.Now()
@@ -87,7 +92,7 @@ func Measure(ctx context.Context, sc Scenario, concurrency int, warmup, d time.D
 						float64(n)/time.Since(start).Seconds(), time.Since(start).Seconds(), d.Seconds())
 				}
 			}
-		}()
+		})
 	}
 	srv0, pg0, err := probe.read()
 	if err != nil {
@@ -97,6 +102,7 @@ func Measure(ctx context.Context, sc Scenario, concurrency int, warmup, d time.D
 	r := Run(ctx, d, concurrency, op)
 	srv1, pg1, err := probe.read()
 	close(stop)
+	printer.Wait()
 	if err != nil {
 		return Measurement{}, err
 	}

@@ -179,6 +179,12 @@ type PasswordConfig struct {
 	ArgonIterations uint32
 	// ArgonParallelism is Argon2id's lanes p (KEYSHIFT_ARGON2_PARALLELISM).
 	ArgonParallelism uint8
+	// FailureFloor is the least time a failed password sign-in takes
+	// (KEYSHIFT_PASSWORD_FAILURE_FLOOR); keyshift raises it to 5/4 of the
+	// slowest verification of the last day (password.FailureFloor), so that
+	// the time does not tell which addresses have accounts or imported
+	// hashes.
+	FailureFloor time.Duration
 }
 
 // LogConfig chooses what is logged and how.
@@ -223,6 +229,7 @@ func Default() Config {
 			ArgonMemoryKiB:   19456, // OWASP: m=19 MiB, t=2, p=1
 			ArgonIterations:  2,
 			ArgonParallelism: 1,
+			FailureFloor:     250 * time.Millisecond, // a bcrypt at cost 12, with room
 		},
 		Log: LogConfig{Level: "info", Format: "auto"},
 	}

@@ -93,13 +93,14 @@ log:
   level: debug
 `)
 	got, err := Load(path, env(map[string]string{
-		"KEYSHIFT_ORIGIN":            "https://auth.example.com",
-		"KEYSHIFT_RP_ID":             "example.com",
-		"KEYSHIFT_DATABASE":          "postgres://keyshift@db:5432/keyshift",
-		"KEYSHIFT_DEV":               "false",
-		"KEYSHIFT_HASH_CONCURRENCY":  "5",
-		"KEYSHIFT_ARGON2_ITERATIONS": "3",
-		"KEYSHIFT_LOG_FORMAT":        "json",
+		"KEYSHIFT_ORIGIN":                 "https://auth.example.com",
+		"KEYSHIFT_RP_ID":                  "example.com",
+		"KEYSHIFT_DATABASE":               "postgres://keyshift@db:5432/keyshift",
+		"KEYSHIFT_DEV":                    "false",
+		"KEYSHIFT_HASH_CONCURRENCY":       "5",
+		"KEYSHIFT_ARGON2_ITERATIONS":      "3",
+		"KEYSHIFT_LOG_FORMAT":             "json",
+		"KEYSHIFT_PASSWORD_FAILURE_FLOOR": "400ms",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +118,7 @@ log:
 	want.Password.HashConcurrency = 5                                                          // env over file
 	want.Password.ArgonMemoryKiB = 65536                                                       // file
 	want.Password.ArgonIterations = 3                                                          // env
+	want.Password.FailureFloor = 400 * time.Millisecond                                        // env
 	want.Log = LogConfig{Level: "debug", Format: "json"}                                       // file, env
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load =\n%+v\nwant\n%+v", got, want)

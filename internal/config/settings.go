@@ -45,6 +45,7 @@ var settings = []setting{
 	{key: "password.argon2_memory_kib", env: "KEYSHIFT_ARGON2_MEMORY_KIB", set: number(func(c *Config) *uint32 { return &c.Password.ArgonMemoryKiB })},
 	{key: "password.argon2_iterations", env: "KEYSHIFT_ARGON2_ITERATIONS", set: number(func(c *Config) *uint32 { return &c.Password.ArgonIterations })},
 	{key: "password.argon2_parallelism", env: "KEYSHIFT_ARGON2_PARALLELISM", set: number(func(c *Config) *uint8 { return &c.Password.ArgonParallelism })},
+	{key: "password.failure_floor", env: "KEYSHIFT_PASSWORD_FAILURE_FLOOR", set: duration(func(c *Config) *time.Duration { return &c.Password.FailureFloor })},
 
 	{key: "passkey.allow_roaming", env: "KEYSHIFT_PASSKEY_ALLOW_ROAMING", set: boolean(func(c *Config) *bool { return &c.Passkey.AllowRoaming })},
 	{key: "passkey.algorithms", env: "KEYSHIFT_PASSKEY_ALGORITHMS", list: true, set: strList(func(c *Config) *[]string { return &c.Passkey.Algorithms })},

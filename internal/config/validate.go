@@ -20,8 +20,11 @@ import (
 const (
 	maxHashConcurrency  = 1024
 	maxHashQueueTimeout = time.Minute
-	minArgonMemoryKiB   = 7168 // OWASP's floor: 7 MiB (with t=5)
-	minAdminTokenLen    = 32
+	// maxFailureFloor bounds password.failure_floor: a failed sign-in that
+	// waits longer holds a connection for nothing.
+	maxFailureFloor   = 5 * time.Second
+	minArgonMemoryKiB = 7168 // OWASP's floor: 7 MiB (with t=5)
+	minAdminTokenLen  = 32
 )
 
 var (
@@ -404,6 +407,9 @@ func (c *Config) checkPassword(ps *Problems) {
 	}
 	if p.ArgonParallelism < 1 {
 		ps.add("password.argon2_parallelism", "is 0; want at least 1")
+	}
+	if p.FailureFloor < 0 || p.FailureFloor > maxFailureFloor {
+		ps.addf("password.failure_floor", "is %s; want 0 to %s: every failed password sign-in waits this long", p.FailureFloor, maxFailureFloor)
 	}
 }
 

@@ -90,6 +90,8 @@ func TestValidateRejects(t *testing.T) {
 		{"Argon2 memory under the OWASP floor", func(c *Config) { c.Password.ArgonMemoryKiB = 7167 }, "password.argon2_memory_kib", "at least 7168"},
 		{"zero Argon2 iterations", func(c *Config) { c.Password.ArgonIterations = 0 }, "password.argon2_iterations", "at least 1"},
 		{"zero Argon2 lanes", func(c *Config) { c.Password.ArgonParallelism = 0 }, "password.argon2_parallelism", "at least 1"},
+		{"a negative failure floor", func(c *Config) { c.Password.FailureFloor = -time.Millisecond }, "password.failure_floor", "0 to 5s"},
+		{"a failure floor that holds a connection for long", func(c *Config) { c.Password.FailureFloor = 6 * time.Second }, "password.failure_floor", "0 to 5s"},
 		{"no passkey algorithms", func(c *Config) { c.Passkey.Algorithms = nil }, "passkey.algorithms", "at least one"},
 		{"an unknown passkey algorithm", func(c *Config) { c.Passkey.Algorithms = []string{"ES256", "MD5"} }, "passkey.algorithms", `"MD5" is not one of`},
 		{"a challenge that expires too soon", func(c *Config) { c.Passkey.ChallengeTimeout = time.Second }, "passkey.challenge_timeout", "30s to 1h"},
@@ -141,6 +143,8 @@ func TestValidateAccepts(t *testing.T) {
 		{"an idle timeout equal to the absolute one", func(c *Config) { c.Session.IdleTimeout = c.Session.AbsoluteTimeout }},
 		{"the longest queue timeout", func(c *Config) { c.Password.HashQueueTimeout = time.Minute }},
 		{"the OWASP memory floor", func(c *Config) { c.Password.ArgonMemoryKiB = 7168 }},
+		{"no configured failure floor: only the observed one", func(c *Config) { c.Password.FailureFloor = 0 }},
+		{"the longest failure floor", func(c *Config) { c.Password.FailureFloor = 5 * time.Second }},
 		{"the most hashes at once", func(c *Config) { c.Password.HashConcurrency = 1024 }},
 		{"a log level in upper case", func(c *Config) { c.Log.Level = "WARN" }},
 	}

@@ -30,7 +30,7 @@ import (
 // Flow is one email sign-in in progress. Only hashes of its secrets are kept.
 type Flow struct {
 	ID       string
-	Email    string // where the mail went, as the member typed it (normalised)
+	Email    string // where the mail went: the account's address, or the canonical form of the one typed
 	EmailKey string // the account key the flow signs in to (or creates)
 	// TokenHash is account.HashToken of the link's token (account.NewToken).
 	TokenHash []byte
@@ -204,7 +204,9 @@ func New(cfg Config, store Store, accounts *account.Service, mailer Mailer, noti
 
 // Start begins a sign-in for the address and queues its mail in the same
 // transaction as the flow, so the request never waits for SMTP. The answer
-// is a flow id whether or not an account exists, after the same work.
+// is a flow id whether or not an account exists, after the same work. A
+// member's mail goes to the address stored with the account, whatever
+// spelling of it was typed.
 //
 // Every start counts on the client's IP (refused: EThrottled). A start
 // mails only when the quiet key and the address's key (or the trusted
@@ -227,6 +229,12 @@ func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (
 		return "", err
 	}
 	known := err == nil
+	if known {
+		// The account's own address, never the spelling typed: two
+		// spellings share a key only when they are one mailbox, and the
+		// member's stored address is the one that proved it can be read.
+		email = u.Email
+	}
 	send := known || s.cfg.SignupOpen
 	token := s.accounts.NewToken()
 	code := s.newCode()

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+	"golang.org/x/net/idna"
 )
 
 // Sender delivers one mail. It returns the name of the provider that
@@ -259,7 +260,7 @@ func (s *SMTP) compose(m Mail) (*gomail.Msg, error) {
 	if err := msg.From(s.from); err != nil {
 		return nil, fmt.Errorf("sender %q: %w", s.from, err)
 	}
-	if err := msg.To(m.To); err != nil {
+	if err := msg.To(asciiDomain(m.To)); err != nil {
 		return nil, fmt.Errorf("recipient %q: %w", m.To, err)
 	}
 	msg.Subject(m.Subject)
@@ -274,6 +275,23 @@ func (s *SMTP) compose(m Mail) (*gomail.Msg, error) {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	}
 	return msg, nil
+}
+
+// asciiDomain returns the address with its domain in A-labels
+// ("ada@xn--bcher-kva.de" for "ada@bücher.de"): keyshift stores domains in
+// their Unicode form, and an SMTP server without SMTPUTF8 accepts only the
+// ASCII one in the envelope and headers. An address it cannot convert is
+// left as it is, for the server to refuse.
+func asciiDomain(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return addr
+	}
+	d, err := idna.Lookup.ToASCII(addr[at+1:])
+	if err != nil {
+		return addr
+	}
+	return addr[:at+1] + d
 }
 
 // replyCode digs the SMTP reply code out of err, or 0 when the server never

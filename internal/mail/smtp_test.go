@@ -95,6 +95,28 @@ func TestSMTPWithoutTLSOnlyWhenAskedFor(t *testing.T) {
 	}
 }
 
+// keyshift stores domains in their Unicode form (account.NormalizeEmail);
+// the envelope and the To header carry the ASCII form, which every SMTP
+// server accepts, SMTPUTF8 or not.
+func TestSMTPSendsAUnicodeDomainInItsASCIIForm(t *testing.T) {
+	srv := mailtest.Start(t)
+	s, err := mail.NewSMTP([]string{srv.URL()}, "Keyshift <keyshift@example.com>", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mail.Mail{ID: 8, CreatedAt: t0, Message: sample(t, "ada@bücher.de")}
+	if _, err := s.Send(t.Context(), m); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	got := srv.Wait(t, 1, 5*time.Second)[0]
+	if len(got.To) != 1 || got.To[0] != "ada@xn--bcher-kva.de" {
+		t.Errorf("RCPT TO %q, want ada@xn--bcher-kva.de", got.To)
+	}
+	if d := mailtest.Decode(t, got.Raw); !strings.Contains(d.Header.Get("To"), "ada@xn--bcher-kva.de") {
+		t.Errorf("To header %q, want the ASCII domain", d.Header.Get("To"))
+	}
+}
+
 func TestSMTPWrongPasswordHandsTheMailToTheNextServer(t *testing.T) {
 	ca := mailtest.NewCA(t)
 	first := mailtest.Start(t, mailtest.STARTTLS(ca.ServerCert(t)), mailtest.Auth("mailer", "right"))

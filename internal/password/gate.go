@@ -101,6 +101,9 @@ func (g *Gate) Acquire(ctx context.Context) (release func(), err error) {
 		return nil, g.busy(0)
 	}
 	defer g.waiting.Add(-1)
+	if w, ok := ctx.Value(slotWaitKey{}).(*slotWait); ok {
+		defer w.add(time.Now())
+	}
 	timer := time.NewTimer(g.maxWait)
 	defer timer.Stop()
 	select {
@@ -159,4 +162,21 @@ func (g *Gate) busy(self int64) *BusyError {
 	est := time.Duration(rounds * g.avgHold.Load())
 	est = (est + time.Second - 1).Truncate(time.Second)
 	return &BusyError{RetryAfter: max(est, time.Second)}
+}
+
+// slotWait adds up how long the callers of one context waited for slots.
+type slotWait struct{ ns atomic.Int64 }
+
+type slotWaitKey struct{}
+
+func (w *slotWait) add(since time.Time) { w.ns.Add(int64(time.Since(since))) }
+
+// WithSlotWait returns a context in which every [Gate.Acquire] adds the
+// time it waited for a slot to a total, and a func that reads the total.
+// A failed sign-in is padded to its floor not counting that time
+// ([FailureFloor]): queueing depends on the load, not on the account, and
+// is added to every failure alike.
+func WithSlotWait(ctx context.Context) (context.Context, func() time.Duration) {
+	w := &slotWait{}
+	return context.WithValue(ctx, slotWaitKey{}, w), func() time.Duration { return time.Duration(w.ns.Load()) }
 }

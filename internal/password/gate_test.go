@@ -283,3 +283,36 @@ func TestNewGatePanicsWithoutSlots(t *testing.T) {
 	}()
 	NewGate(0, time.Second)
 }
+
+// A failed sign-in is padded not counting its time queued for a slot
+// (FailureFloor): WithSlotWait adds up exactly that time.
+func TestWithSlotWaitAddsUpTheTimeQueued(t *testing.T) {
+	t.Parallel()
+	g := NewGate(1, time.Minute)
+	ctx, queued := WithSlotWait(t.Context())
+	release, err := g.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if queued() != 0 {
+		t.Errorf("a free slot counted %v of waiting", queued())
+	}
+	done := make(chan func())
+	go func() {
+		r, err := g.Acquire(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- r
+	}()
+	waitFor(t, "the second caller queues", func() bool { return g.Waiting() == 1 })
+	time.Sleep(50 * time.Millisecond)
+	release()
+	(<-done)()
+	if got := queued(); got < 50*time.Millisecond || got > 5*time.Second {
+		t.Errorf("queued %v, want the 50 ms or so the slot was held", got)
+	}
+	if _, other := WithSlotWait(t.Context()); other() != 0 {
+		t.Error("another context's total is not its own")
+	}
+}

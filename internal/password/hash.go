@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/keyshift/keyshift/internal/password/legacy"
 	"golang.org/x/crypto/argon2"
@@ -87,14 +88,24 @@ type Hasher struct {
 	// derive computes the Argon2id key; tests wrap it to watch
 	// concurrency and the parameters used.
 	derive func(password, salt []byte, p Params) []byte
+	// floor, when set, is told how long each verification takes.
+	floor *FailureFloor
 }
+
+// Option adjusts a Hasher made by NewHasher.
+type Option func(*Hasher)
+
+// WithFailureFloor tells f how long each verification (Verify and
+// VerifyDummy) holds its hashing slot, by hash format, so that failed
+// sign-ins can be padded to the slowest format's time ([FailureFloor]).
+func WithFailureFloor(f *FailureFloor) Option { return func(h *Hasher) { h.floor = f } }
 
 // NewHasher returns a Hasher that makes new hashes with p and runs every hash
 // through gate. It computes one hash at once, for [Hasher.VerifyDummy].
 // NewHasher panics if gate is nil or p is outside the limits Verify accepts
 // (for example t=0 or m < 8*p KiB): both are configuration mistakes that
 // should stop the server at start rather than fail every sign-in later.
-func NewHasher(p Params, gate *Gate) *Hasher {
+func NewHasher(p Params, gate *Gate, opts ...Option) *Hasher {
 	if gate == nil {
 		panic("password: NewHasher needs a Gate")
 	}
@@ -102,6 +113,9 @@ func NewHasher(p Params, gate *Gate) *Hasher {
 		panic("password: NewHasher: " + err.Error())
 	}
 	h := &Hasher{params: p, gate: gate, rand: rand.Reader, derive: deriveArgon2id}
+	for _, o := range opts {
+		o(h)
+	}
 	h.dummy = h.mustDummy()
 	return h
 }
@@ -181,6 +195,7 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded, format string) (
 		return false, false, err
 	}
 	defer release()
+	start := time.Now()
 	ok, err = legacy.Verify(f, encoded, []byte(password))
 	if err != nil { // Check passed above, so this does not happen
 		return false, false, fmt.Errorf("%w: %w", ErrMalformedHash, err)
@@ -188,6 +203,7 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded, format string) (
 	if !ok {
 		h.match(password, h.dummy) // the time an unknown address costs
 	}
+	h.floor.Observe(string(f), time.Since(start))
 	return ok, true, nil
 }
 
@@ -198,7 +214,9 @@ func (h *Hasher) verifyPHC(ctx context.Context, password string, stored storedHa
 		return false, false, err
 	}
 	defer release()
+	start := time.Now()
 	ok, raw := h.match(password, stored)
+	h.floor.Observe(string(legacy.Argon2id), time.Since(start))
 	return ok, raw || stored.params != h.params, nil
 }
 

@@ -73,6 +73,25 @@ func BenchmarkPasswordSignin(b *testing.B) {
 	})
 }
 
+// BenchmarkSignup is POST /api/signup end to end, one at a time, each from
+// an address of its own: the password policy (the breached list and its
+// variants), Argon2id, the account, its confirmation mail and session. Its
+// figure is what the policy check is measured against (docs/benchmarks.md).
+func BenchmarkSignup(b *testing.B) {
+	eachBackend(b, func(b *testing.B, database string) {
+		in := servertest.Start(b, database, defaults, trustLoopback)
+		ctx := context.Background()
+		i := 0
+		for b.Loop() {
+			i++
+			t := bench.NewTarget(in.URL).From(fmt.Sprintf("10.1.%d.%d", i/250, i%250+1))
+			if _, err := t.Signup(ctx, fmt.Sprintf("new%d@example.com", i), benchPassword); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // BenchmarkSessionValidation is GET /api/session with a valid cookie, from
 // 32 concurrent clients: the request every protected page makes.
 func BenchmarkSessionValidation(b *testing.B) {

@@ -77,6 +77,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (*Server, error) {
 	for _, f := range db.MadePrivate() {
 		o.Log.Warn("a database file was readable by other users; it is now readable by its owner only", "file", f)
 	}
+	if cs, err := db.FindEmailKeyConflicts(ctx); err != nil {
+		db.Close()
+		return nil, err
+	} else if len(cs) > 0 {
+		o.Log.Warn("accounts without an address key: no typed address finds them until they get one; keyshift admin email-keys lists them",
+			"accounts", len(cs))
+	}
 	s, err := assemble(ctx, cfg, db, o)
 	if err != nil {
 		db.Close()
@@ -153,15 +160,21 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 		return nil, fmt.Errorf("loading the device-cookie key: %w", err)
 	}
 	gate := password.NewGate(cfg.Password.HashConcurrency, cfg.Password.HashQueueTimeout)
+	floor := password.NewFailureFloor(cfg.Password.FailureFloor)
 	hasher := password.NewHasher(password.Params{
 		MemoryKiB: cfg.Password.ArgonMemoryKiB, Iterations: cfg.Password.ArgonIterations,
 		Parallelism: cfg.Password.ArgonParallelism, SaltLen: 16, KeyLen: 32,
-	}, gate)
+	}, gate, password.WithFailureFloor(floor))
 	accounts := &account.Service{
 		Store: db, Hasher: hasher, Limiter: &throttle.Limiter{Store: db, Now: o.Now},
 		IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout,
 		Now: o.Now, Log: o.Log, SignupClosed: !cfg.Signup.Open, RecoveryKeys: account.RecoveryKeysFrom(peppers),
+		PasswordPolicy: password.NewPolicy(cfg.RPName), FailureFloor: floor,
 	}
+	// Built now, not at the first sign-up, which would wait for it.
+	start := time.Now()
+	n := password.LoadBlocklist()
+	o.Log.Info("password blocklist loaded", "entries", n, "took", time.Since(start).Round(time.Millisecond))
 	decoyKey, err := db.ServerKey(ctx, "passkey-decoy", 32)
 	if err != nil {
 		return nil, fmt.Errorf("loading the passkey decoy key: %w", err)

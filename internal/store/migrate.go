@@ -16,7 +16,9 @@ import (
 var migrationFS embed.FS
 
 // Migration is one numbered schema change, stored as
-// migrations/<dialect>/<NNNN>_<name>.sql.
+// migrations/<dialect>/<NNNN>_<name>.sql. A migration may also have a data
+// step in Go (dataSteps, found by its name), run after its SQL in the same
+// transaction.
 type Migration struct {
 	Version int
 	Name    string
@@ -132,6 +134,11 @@ func (db *DB) migrate(ctx context.Context, ms []Migration) ([]int, error) {
 			m := ms[cur]
 			if _, err := db.writer(ctx).ExecContext(ctx, m.SQL); err != nil {
 				return fmt.Errorf("migration %04d_%s failed, schema left at version %d: %w", m.Version, m.Name, cur, err)
+			}
+			if step, ok := dataSteps[m.Name]; ok {
+				if err := step(db, ctx); err != nil {
+					return fmt.Errorf("migration %04d_%s failed in its data step, schema left at version %d: %w", m.Version, m.Name, cur, err)
+				}
 			}
 			if _, err := db.exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 				m.Version, m.Name, db.dialect.time(time.Now())); err != nil {

@@ -67,7 +67,7 @@ func TestSignupFormShowsErrorsBesideTheirField(t *testing.T) {
 		field, words          string
 	}{
 		{"shows a short password beside the password", "new@example.com", "k3!x", 400, "password", "Use at least 8 characters"},
-		{"shows a common password beside the password", "new@example.com", "iloveyou", 400, "password", "most common"},
+		{"shows a common password beside the password", "new@example.com", "iloveyou", 400, "password", "leaked in data breaches"},
 		{"shows a malformed email beside the email", "not an address", goodPassword, 400, "email", "Enter your email address"},
 		{"shows a taken email beside the email", "TAKEN@example.com", goodPassword, 409, "email", "already exists"},
 	}

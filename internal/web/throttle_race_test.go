@@ -46,7 +46,10 @@ func from(c *servertest.Client, ip string) *servertest.Client {
 func nthIP(n int) string { return fmt.Sprintf("10.%d.%d.%d", n>>16&255, n>>8&255, n&255) }
 
 // twoNodes starts two keyshift nodes on one database, as a cluster runs
-// (for SQLite: two servers on one file).
+// (for SQLite: two servers on one file). Their clocks agree, as a
+// cluster's do: each test clock starts at the time its node started, and
+// on a loaded machine the second can start seconds after the first, which
+// would let it see a back-off as over.
 func twoNodes(t *testing.T, database string, opts ...servertest.Option) [2]*liveSite {
 	t.Helper()
 	nodes := [2]*liveSite{startSite(t, database, opts...), startSite(t, database, opts...)}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/store"
+)
+
+// adminEmailKeysCmd lists the accounts the upgrade to canonical email keys
+// left without a key: two spellings of one address made two accounts, or
+// an address holds a look-alike or invisible character. Both rows were
+// kept; no typed address finds the listed ones until they get an address
+// of their own (docs/operations.md).
+func adminEmailKeysCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "admin email-keys", "admin email-keys [--config FILE]")
+	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgPath, e.getenv)
+	if err != nil {
+		return err
+	}
+	db, err := store.OpenNoMigrate(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.CheckSchema(ctx); err != nil {
+		return err
+	}
+	cs, err := db.FindEmailKeyConflicts(ctx)
+	if err != nil {
+		return err
+	}
+	if len(cs) == 0 {
+		fmt.Fprintln(e.stdout, "every account has the key of its address")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tADDRESS\tREASON\tKEPT BY\tFOUND")
+	for _, c := range cs {
+		kept := "-"
+		if c.KeptBy != "" {
+			kept = c.KeptBy + " " + strconv.QuoteToASCII(c.KeptByEmail)
+		}
+		// Quoted with escapes: the point of the list is characters that
+		// look like others or like nothing.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.UserID, strconv.QuoteToASCII(c.Email), c.Reason, kept, c.FoundAt.Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
