@@ -34,6 +34,8 @@ var statusOf = map[account.Code]int{
 	account.EMisdirected:        http.StatusMisdirectedRequest,
 	account.EMethodNotAllowed:   http.StatusMethodNotAllowed,
 	account.EInternal:           http.StatusInternalServerError,
+	account.ENotInRollout:       http.StatusForbidden,
+	account.EForceRequired:      http.StatusConflict,
 }
 
 // Status returns the HTTP status for an error code.
