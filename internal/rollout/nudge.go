@@ -40,3 +40,13 @@ func (n Nudge) Decline() Nudge { n.Never = true; return n }
 // Undecline returns the nudge after the member asks to be asked again in
 // /account: due at once, snoozes forgotten.
 func (n Nudge) Undecline() Nudge { return Nudge{} }
+
+// Answers are a member's answers to the rollout: the opt-ins of /account
+// and the nudge.
+type Answers struct {
+	// Beta: "Try passkeys" is on (the beta cohort).
+	Beta bool
+	// Passwordless: "Go passwordless" is on (consent to retire the password).
+	Passwordless bool
+	Nudge        Nudge
+}
