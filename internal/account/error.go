@@ -107,4 +107,8 @@ const (
 	// ramp or advances past a tripped guardrail without force; Reason says
 	// which.
 	EForceRequired Code = "force_required"
+	// EInsufficientScope answers an admin token used outside its scopes.
+	EInsufficientScope Code = "insufficient_scope"
+	// ENameTaken answers a name (an admin token's) that is in use already.
+	ENameTaken Code = "name_taken"
 )

@@ -36,6 +36,8 @@ var statusOf = map[account.Code]int{
 	account.EInternal:           http.StatusInternalServerError,
 	account.ENotInRollout:       http.StatusForbidden,
 	account.EForceRequired:      http.StatusConflict,
+	account.EInsufficientScope:  http.StatusForbidden,
+	account.ENameTaken:          http.StatusConflict,
 }
 
 // Status returns the HTTP status for an error code.
