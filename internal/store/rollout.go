@@ -228,3 +228,5 @@ func jsonList(xs []string) string {
 	b, _ := json.Marshal(xs)
 	return string(b)
 }
+
+var _ rollout.Store = (*DB)(nil)
