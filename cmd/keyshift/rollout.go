@@ -16,6 +16,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/rollout"
+	"github.com/keyshift/keyshift/internal/server"
 	"github.com/keyshift/keyshift/internal/store"
 )
 
@@ -92,15 +93,7 @@ func openRollout(ctx context.Context, e *env, cfgPath string) (*rollout.Service,
 		db.Close()
 		return nil, nil, err
 	}
-	return rollout.NewService(db, guardrailsOf(cfg), time.Now), func() { db.Close() }, nil
-}
-
-// guardrailsOf returns the rollout's guardrails as configured.
-func guardrailsOf(cfg config.Config) rollout.Guardrails {
-	r := cfg.Rollout
-	return rollout.Guardrails{PasskeySuccessMin: float64(r.PasskeySuccessMin), PasskeyWindow: r.PasskeyWindow,
-		RecoveryRiseMax: float64(r.RecoveryRiseMax), RecoveryMinUses: r.RecoveryMinUses,
-		DuplicatesPerHourMax: r.DuplicatesPerHourMax, Hold: r.Hold}
+	return rollout.NewService(db, server.Guardrails(cfg), time.Now), func() { db.Close() }, nil
 }
 
 // operator names who runs the CLI in the rollout's audit: the OS user.
