@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"os/user"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -28,6 +32,7 @@ var rolloutCommands = []command{
 	{"cohort", "change the internal cohort: cohort add|remove [--domain D]… [--email E]…", rolloutCohortCmd},
 	{"release", "release a hold the guardrails put on the rollout", rolloutReleaseCmd},
 	{"history", "list the latest changes, newest first", rolloutHistoryCmd},
+	{"retire", "retire the passwords of members who opted in and are ready: retire [--dry-run] [--csv FILE]", rolloutRetireCmd},
 }
 
 func rolloutCmd(ctx context.Context, e *env, args []string) error {
@@ -324,4 +329,114 @@ func listOrNone(xs []string) string {
 		return "none"
 	}
 	return strings.Join(xs, ", ")
+}
+
+func rolloutRetireCmd(ctx context.Context, e *env, args []string) error {
+	f := newRolloutFlags(e, "retire", "retire [--dry-run] [--csv FILE] [--config FILE] [--json]")
+	dryRun := f.fs.Bool("dry-run", false, "list whom it would affect; change nothing")
+	csvPath := f.fs.String("csv", "", "write one line per opted-in member (retired or not, and why) to `file`")
+	if err := parseFlags(e, f.fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*f.config, e.getenv)
+	if err != nil {
+		return err
+	}
+	db, err := store.OpenNoMigrate(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.CheckSchema(ctx); err != nil {
+		return err
+	}
+	svc := rollout.NewService(db, server.Guardrails(cfg), time.Now)
+	notify := func(context.Context, rollout.Candidate) error { return nil }
+	if !*dryRun {
+		notices, err := server.Notices(ctx, cfg, db, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return err
+		}
+		notify = func(ctx context.Context, c rollout.Candidate) error {
+			u, err := db.FindUser(ctx, c.UserID)
+			if err != nil {
+				return err
+			}
+			return notices.PasswordRetired(ctx, u, cfg.Rollout.RetireAfterDays)
+		}
+	}
+	rep, err := svc.Retire(ctx, db, cfg.Rollout.RetireAfterDays, *dryRun, notify)
+	if err != nil {
+		return plainError(err)
+	}
+	if *csvPath != "" {
+		if err := writeRetireCSV(*csvPath, rep, *dryRun); err != nil {
+			return err
+		}
+	}
+	return printRetire(e, rep, *dryRun, *f.json)
+}
+
+// printRetire says what retire did or would do: counts, and the reasons
+// opted-in members keep their password.
+func printRetire(e *env, rep rollout.RetireReport, dryRun, asJSON bool) error {
+	reasons := map[string]int{}
+	for _, r := range rep.NotReady {
+		reasons[r.Why.Reason]++
+	}
+	if asJSON {
+		return json.NewEncoder(e.stdout).Encode(map[string]any{
+			"dryRun": dryRun, "retired": len(rep.Retired), "notReady": reasons, "notOptedIn": rep.NotOptedIn})
+	}
+	verb := "retired"
+	if dryRun {
+		verb = "would retire"
+	}
+	fmt.Fprintf(e.stdout, "%s %d password(s)\n", verb, len(rep.Retired))
+	fmt.Fprintf(e.stdout, "opted in but not ready: %d\n", len(rep.NotReady))
+	keys := make([]string, 0, len(reasons))
+	for k := range reasons {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(e.stdout, "  %-20s %d\n", k, reasons[k])
+	}
+	fmt.Fprintf(e.stdout, "keep their password (never opted in): %d\n", rep.NotOptedIn)
+	return nil
+}
+
+// writeRetireCSV writes one line per opted-in member: id, address, what
+// happened (retired, would_retire, or the reason not), and what readiness
+// was judged on.
+func writeRetireCSV(path string, rep rollout.RetireReport, dryRun bool) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	w.Write([]string{"user_id", "email", "outcome", "passkeys", "synced_passkeys", "recovery_codes", "first_passkey_signin"})
+	line := func(c rollout.Candidate, outcome string) {
+		first := ""
+		if !c.FirstPasskeySignin.IsZero() {
+			first = c.FirstPasskeySignin.UTC().Format(time.RFC3339)
+		}
+		w.Write([]string{c.UserID, c.Email, outcome, strconv.Itoa(c.Passkeys), strconv.Itoa(c.SyncedPasskeys), strconv.Itoa(c.RecoveryCodes), first})
+	}
+	done := "retired"
+	if dryRun {
+		done = "would_retire"
+	}
+	for _, c := range rep.Retired {
+		line(c, done)
+	}
+	for _, r := range rep.NotReady {
+		line(r.Candidate, r.Why.Reason)
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -71,9 +71,16 @@ func Measure(ctx context.Context, sc Scenario, concurrency int, warmup, d time.D
 		done.Add(1)
 		return err
 	}
-	stop := make(chan struct{})
-	if progress != nil {
+	// stopProgress ends the progress line's goroutine and waits for it, so
+	// that nothing writes to progress once Measure returns (the caller
+	// writes there next).
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	stopProgress := func() { close(stop); <-stopped }
+	if progress == nil {
+		close(stopped)
+	} else {
 		go func() {
+			defer close(stopped)
 			t := time.NewTicker(time.Second)
 			defer t.Stop()
 			start := time.Now()
@@ -91,12 +98,12 @@ func Measure(ctx context.Context, sc Scenario, concurrency int, warmup, d time.D
 	}
 	srv0, pg0, err := probe.read()
 	if err != nil {
-		close(stop)
+		stopProgress()
 		return Measurement{}, err
 	}
 	r := Run(ctx, d, concurrency, op)
 	srv1, pg1, err := probe.read()
-	close(stop)
+	stopProgress()
 	if err != nil {
 		return Measurement{}, err
 	}

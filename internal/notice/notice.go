@@ -101,6 +101,9 @@ const (
 	// KindNewDeviceDigest reports sign-ins from new browsers held back
 	// after a new-device notice (NewDeviceQuiet).
 	KindNewDeviceDigest = "notice_new_device_digest"
+	// KindPasswordRetired tells a member who chose "Go passwordless" that
+	// `keyshift rollout retire` deleted their password.
+	KindPasswordRetired = "notice_password_retired"
 )
 
 // EmailCodesFailed tells u that wrong codes were typed for their address in
@@ -128,6 +131,12 @@ func (n *Notifier) PasswordChanged(ctx context.Context, u *account.User, set boo
 // PasswordRemoved tells u that their password was deleted.
 func (n *Notifier) PasswordRemoved(ctx context.Context, u *account.User, c account.Client) error {
 	return n.toMember(ctx, KindPasswordRemoved, u, c, map[string]any{})
+}
+
+// PasswordRetired tells u that the rollout retired their password, as they
+// asked, after days of passkey use. No browser made it: an operator's run did.
+func (n *Notifier) PasswordRetired(ctx context.Context, u *account.User, days int) error {
+	return n.toMember(ctx, KindPasswordRetired, u, account.Client{}, map[string]any{"Days": days, "Browser": "keyshift rollout retire"})
 }
 
 // EmailChanged tells the account's OLD address that it moved to newEmail

@@ -54,3 +54,26 @@ func (r Readiness) Ready(now time.Time, days int) *NotReady {
 		return &NotReady{"single_device", "Add a second passkey, or keep a synced passkey and recovery codes, so that losing one device does not lock you out."}
 	}
 }
+
+// Candidate is a member who chose "Go passwordless", with what their
+// readiness depends on.
+type Candidate struct {
+	UserID string
+	Email  string
+	Readiness
+}
+
+// RetireReport is what `keyshift rollout retire` did or, with --dry-run,
+// would do: whose passwords go, who opted in but is not ready and why, and
+// how many members keep their password because they never opted in.
+type RetireReport struct {
+	Retired    []Candidate
+	NotReady   []Refused
+	NotOptedIn int
+}
+
+// Refused is an opted-in member whose password stays, and why.
+type Refused struct {
+	Candidate
+	Why *NotReady
+}

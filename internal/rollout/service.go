@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
 )
 
 // Store keeps the rollout, its audit and members' answers, and reads the
@@ -125,4 +127,62 @@ func (s *Service) Watch(ctx context.Context) ([]Trip, bool, error) {
 		s.forget()
 	}
 	return trips, made, err
+}
+
+// Retirer deletes one member's password for the rollout, in a transaction
+// that first re-reads the member's readiness and gives it to check (the
+// member may have removed a passkey since the list was read); notify runs in
+// the same transaction, so the member's notice is queued with the deletion
+// or not at all. It reports whether the password went.
+type Retirer interface {
+	RetirementCandidates(ctx context.Context) ([]Candidate, int, error)
+	RetirePassword(ctx context.Context, userID string, at time.Time, check func(Readiness) error, notify func(ctx context.Context) error) (bool, error)
+}
+
+// Retire retires the passwords of every member who opted in and is ready
+// after days of passkey use — nobody else's — or with dryRun only reports
+// whom it would retire. notify tells one member, in the deletion's
+// transaction. The rollout must be in password-retirement.
+func (s *Service) Retire(ctx context.Context, r Retirer, days int, dryRun bool, notify func(ctx context.Context, c Candidate) error) (RetireReport, error) {
+	var rep RetireReport
+	st, err := s.Current(ctx)
+	if err != nil {
+		return rep, err
+	}
+	if st.Phase < PasswordRetirement && !dryRun {
+		return rep, &account.Error{Code: account.EInvalidRequest, Reason: "phase",
+			Detail: "passwords are retired only in the password-retirement phase; the rollout is in " + st.Phase.String()}
+	}
+	cands, others, err := r.RetirementCandidates(ctx)
+	if err != nil {
+		return rep, err
+	}
+	rep.NotOptedIn = others
+	now := s.now()
+	for _, c := range cands {
+		if why := c.Ready(now, days); why != nil {
+			rep.NotReady = append(rep.NotReady, Refused{c, why})
+			continue
+		}
+		if dryRun {
+			rep.Retired = append(rep.Retired, c)
+			continue
+		}
+		var late *NotReady
+		gone, err := r.RetirePassword(ctx, c.UserID, now, func(fresh Readiness) error {
+			if late = fresh.Ready(now, days); late != nil {
+				return late
+			}
+			return nil
+		}, func(ctx context.Context) error { return notify(ctx, c) })
+		switch {
+		case late != nil:
+			rep.NotReady = append(rep.NotReady, Refused{c, late})
+		case err != nil:
+			return rep, err
+		case gone:
+			rep.Retired = append(rep.Retired, c)
+		}
+	}
+	return rep, nil
 }

@@ -105,6 +105,19 @@ func (s *Server) MetricsAddr() net.Addr {
 	return s.metricsLn.Addr()
 }
 
+// Notices returns the security notices of a keyshift on db, for commands
+// that change accounts while servers run (`keyshift rollout retire`): mail
+// is queued in the outbox, sealed under the configured pepper, and the
+// servers' workers deliver it.
+func Notices(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logger) (*notice.Notifier, error) {
+	peppers, err := loadPepper(ctx, cfg, db, log)
+	if err != nil {
+		return nil, err
+	}
+	outbox := mail.NewOutbox(db, nil, mail.WithKeys(peppers.Keys(mail.SealPurpose)))
+	return notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, outbox, db, time.Now), nil
+}
+
 // loadPepper finds the pepper (package pepper) and says where it came from.
 func loadPepper(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logger) (pepper.Set, error) {
 	src := pepper.Source{Value: cfg.Pepper, File: cfg.PepperFile, Previous: cfg.PreviousPeppers, Create: true}
