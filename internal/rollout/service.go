@@ -78,9 +78,10 @@ func (s *Service) Trips(ctx context.Context) ([]Trip, error) {
 }
 
 // Document returns the rollout as the admin API and `keyshift rollout
-// status` show it, with the guardrails as they stand now.
+// status` show it — this node's copy, at most Fresh old, which is what it
+// acts on — with the guardrails as they stand now.
 func (s *Service) Document(ctx context.Context) (Document, error) {
-	st, _, err := s.store.Rollout(ctx)
+	st, err := s.Current(ctx)
 	if err != nil {
 		return Document{}, err
 	}
