@@ -111,4 +111,7 @@ const (
 	EInsufficientScope Code = "insufficient_scope"
 	// ENameTaken answers a name (an admin token's) that is in use already.
 	ENameTaken Code = "name_taken"
+	// ENotReady answers "Go passwordless" while the account lacks what
+	// retiring its password requires; Reason says what.
+	ENotReady Code = "not_ready"
 )

@@ -38,6 +38,7 @@ var statusOf = map[account.Code]int{
 	account.EForceRequired:      http.StatusConflict,
 	account.EInsufficientScope:  http.StatusForbidden,
 	account.ENameTaken:          http.StatusConflict,
+	account.ENotReady:           http.StatusConflict,
 }
 
 // Status returns the HTTP status for an error code.
