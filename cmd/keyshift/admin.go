@@ -13,37 +13,15 @@ import (
 	"github.com/keyshift/keyshift/internal/store"
 )
 
-// adminCommands are the subcommands of `keyshift admin`; later ones (token,
-// …) add a line here.
+// adminCommands are the subcommands of `keyshift admin`.
 var adminCommands = []command{
+	{"token", "admin API bearer tokens: token create|list|revoke", adminTokenCmd},
 	{"mail", "list mail that failed or keeps failing to send", adminMailCmd},
 	{"email-keys", "list accounts whose address another account's shares, or that is refused now", adminEmailKeysCmd},
 }
 
 func adminCmd(ctx context.Context, e *env, args []string) error {
-	if len(args) > 0 {
-		for _, c := range adminCommands {
-			if c.name == args[0] {
-				return c.run(ctx, e, args[1:])
-			}
-		}
-	}
-	w := e.stderr
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		w = e.stdout
-	} else {
-		fmt.Fprintf(e.stderr, "keyshift admin: unknown subcommand %q\n\n", args[0])
-	}
-	var b strings.Builder
-	b.WriteString("Usage: keyshift admin <subcommand> [flags]\n\nSubcommands:\n")
-	for _, c := range adminCommands {
-		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
-	}
-	fmt.Fprint(w, b.String())
-	if w == e.stdout && len(args) > 0 {
-		return nil
-	}
-	return errUsage
+	return subcommand(ctx, e, "admin", adminCommands, args)
 }
 
 // adminMailCmd lists stuck mail: failed for good, or still queued after

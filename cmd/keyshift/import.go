@@ -96,7 +96,23 @@ func importCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	printSummary(e.stdout, sum)
+	if !*quiet {
+		printRolloutHint(ctx, e, db)
+	}
 	return nil
+}
+
+// printRolloutHint tells the operator, after an import, what the imported
+// members will be offered and how to change it. A rollout that cannot be
+// read is no reason to fail an import that succeeded.
+func printRolloutHint(ctx context.Context, e *env, db *store.DB) {
+	st, _, err := db.Rollout(ctx)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "rollout: could not read it: %v\n", err)
+		return
+	}
+	fmt.Fprintf(e.stderr, "rollout: phase %s at %d %%. Change it with `keyshift rollout set PHASE` and `keyshift rollout percent N` (docs/rollout.md).\n",
+		st.Phase, st.Percent)
 }
 
 // parseWithFile parses flags before and after the one FILE argument.

@@ -38,7 +38,8 @@ func init() {
 		{"migrate", "apply database migrations, or show their status", migrateCmd},
 		{"import", "import members with their password hashes and passkeys from a file", importCmd},
 		{"bench", "measure sign-in and session speed on this machine", benchCmd},
-		{"admin", "operator tasks: list stuck mail (admin mail), accounts without an address key (admin email-keys)", adminCmd},
+		{"rollout", "move the staged rollout: status, set PHASE, percent N, cohort, release, history, retire", rolloutCmd},
+		{"admin", "operator tasks: admin API tokens (admin token), stuck mail (admin mail), accounts without an address key (admin email-keys)", adminCmd},
 		{"export", "write every member, password hash and passkey to a file that import reads", exportCmd},
 		{"version", "print the version", versionCmd},
 	}

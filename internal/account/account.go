@@ -193,6 +193,9 @@ const (
 	EventPasswordChanged = "password_changed"
 	// EventPasswordRemoved records a password deleted by its member.
 	EventPasswordRemoved = "password_removed"
+	// EventPasswordRetired records a password the rollout retired, as its
+	// member asked ("Go passwordless").
+	EventPasswordRetired = "password_retired"
 	// EventRecoveryCodesGenerated records a new set of recovery codes
 	// (Data "count"); the old set is void.
 	EventRecoveryCodesGenerated = "recovery_codes_generated"

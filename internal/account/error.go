@@ -101,3 +101,21 @@ func ErrorCode(err error) Code {
 func IsCode(err error, code Code) bool {
 	return err != nil && ErrorCode(err) == code
 }
+
+// Codes of the staged rollout.
+const (
+	// ENotInRollout answers a request for something the rollout does not
+	// offer this member yet (adding a passkey, the nudge).
+	ENotInRollout Code = "not_in_rollout"
+	// EForceRequired answers a rollout change that takes members out of the
+	// ramp or advances past a tripped guardrail without force; Reason says
+	// which.
+	EForceRequired Code = "force_required"
+	// EInsufficientScope answers an admin token used outside its scopes.
+	EInsufficientScope Code = "insufficient_scope"
+	// ENameTaken answers a name (an admin token's) that is in use already.
+	ENameTaken Code = "name_taken"
+	// ENotReady answers "Go passwordless" while the account lacks what
+	// retiring its password requires; Reason says what.
+	ENotReady Code = "not_ready"
+)

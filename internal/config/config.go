@@ -109,6 +109,30 @@ type Config struct {
 	// EmailChange is the policy of members moving their account to another
 	// address.
 	EmailChange EmailChangeConfig
+	// Rollout holds the staged rollout's guardrails and retirement rule; the
+	// phase and cohorts themselves live in the database (docs/rollout.md).
+	Rollout RolloutConfig
+}
+
+// RolloutConfig are the limits that refuse advancing the rollout (and hold
+// it, with Hold) when telemetry goes wrong, and how long passkey use must
+// last before a password may be retired. A zero limit is off.
+type RolloutConfig struct {
+	// PasskeySuccessMin is the lowest passkey sign-in success rate, in
+	// percent, over the last PasskeyWindow attempts.
+	PasskeySuccessMin int
+	PasskeyWindow     int
+	// RecoveryRiseMax is the largest week-over-week rise of recovery uses,
+	// in percent, once a week has RecoveryMinUses of them.
+	RecoveryRiseMax int
+	RecoveryMinUses int
+	// DuplicatesPerHourMax is the most duplicate-passkey reports an hour.
+	DuplicatesPerHourMax int
+	// Hold makes a tripped guardrail hold the rollout.
+	Hold bool
+	// RetireAfterDays is how long a member must have signed in with a
+	// passkey before their password may be retired.
+	RetireAfterDays int
 }
 
 // SignupConfig decides who may create an account.
@@ -222,6 +246,8 @@ func Default() Config {
 		Notify:      NotifyConfig{NewDevice: true},
 		Signup:      SignupConfig{Open: true},
 		EmailChange: EmailChangeConfig{LinkTimeout: time.Hour},
+		Rollout: RolloutConfig{PasskeySuccessMin: 90, PasskeyWindow: 200, RecoveryRiseMax: 50, RecoveryMinUses: 20,
+			DuplicatesPerHourMax: 50, RetireAfterDays: 90},
 		Password: PasswordConfig{
 			// Capped so that a very large machine still gets a valid default.
 			HashConcurrency:  min(runtime.NumCPU(), maxHashConcurrency),

@@ -55,6 +55,14 @@ var settings = []setting{
 	{key: "notify.new_device", env: "KEYSHIFT_NOTIFY_NEW_DEVICE", set: boolean(func(c *Config) *bool { return &c.Notify.NewDevice })},
 	{key: "email_change.link_timeout", env: "KEYSHIFT_EMAIL_CHANGE_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.EmailChange.LinkTimeout })},
 
+	{key: "rollout.passkey_success_min", env: "KEYSHIFT_ROLLOUT_PASSKEY_SUCCESS_MIN", set: number(func(c *Config) *int { return &c.Rollout.PasskeySuccessMin })},
+	{key: "rollout.passkey_window", env: "KEYSHIFT_ROLLOUT_PASSKEY_WINDOW", set: number(func(c *Config) *int { return &c.Rollout.PasskeyWindow })},
+	{key: "rollout.recovery_rise_max", env: "KEYSHIFT_ROLLOUT_RECOVERY_RISE_MAX", set: number(func(c *Config) *int { return &c.Rollout.RecoveryRiseMax })},
+	{key: "rollout.recovery_min_uses", env: "KEYSHIFT_ROLLOUT_RECOVERY_MIN_USES", set: number(func(c *Config) *int { return &c.Rollout.RecoveryMinUses })},
+	{key: "rollout.duplicates_per_hour_max", env: "KEYSHIFT_ROLLOUT_DUPLICATES_PER_HOUR_MAX", set: number(func(c *Config) *int { return &c.Rollout.DuplicatesPerHourMax })},
+	{key: "rollout.hold", env: "KEYSHIFT_ROLLOUT_HOLD", set: boolean(func(c *Config) *bool { return &c.Rollout.Hold })},
+	{key: "rollout.retire_after_days", env: "KEYSHIFT_ROLLOUT_RETIRE_AFTER_DAYS", set: number(func(c *Config) *int { return &c.Rollout.RetireAfterDays })},
+
 	{key: "signup.open", env: "KEYSHIFT_SIGNUP_OPEN", set: boolean(func(c *Config) *bool { return &c.Signup.Open })},
 
 	{key: "log.level", env: "KEYSHIFT_LOG_LEVEL", set: text(func(c *Config) *string { return &c.Log.Level })},

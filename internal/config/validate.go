@@ -54,6 +54,7 @@ func (c *Config) problems() Problems {
 	c.checkPassword(&ps)
 	c.checkPasskey(&ps)
 	c.checkLog(&ps)
+	c.checkRollout(&ps)
 	return ps
 }
 
@@ -445,5 +446,26 @@ func (c *Config) checkLog(ps *Problems) {
 	}
 	if !slices.Contains(logFormats, c.Log.Format) {
 		ps.addf("log.format", "%q is not one of %s", c.Log.Format, strings.Join(logFormats, ", "))
+	}
+}
+
+// checkRollout keeps the guardrails' limits within what they measure.
+func (c *Config) checkRollout(ps *Problems) {
+	r := c.Rollout
+	for _, l := range []struct {
+		key       string
+		v, lo, hi int
+		unit      string
+	}{
+		{"rollout.passkey_success_min", r.PasskeySuccessMin, 0, 100, "percent (0 turns it off)"},
+		{"rollout.passkey_window", r.PasskeyWindow, 1, 100000, "attempts"},
+		{"rollout.recovery_rise_max", r.RecoveryRiseMax, 0, 100000, "percent (0 turns it off)"},
+		{"rollout.recovery_min_uses", r.RecoveryMinUses, 1, 1000000, "uses a week"},
+		{"rollout.duplicates_per_hour_max", r.DuplicatesPerHourMax, 0, 1000000, "reports an hour (0 turns it off)"},
+		{"rollout.retire_after_days", r.RetireAfterDays, 1, 3650, "days"},
+	} {
+		if l.v < l.lo || l.v > l.hi {
+			ps.addf(l.key, "is %d; want %d to %d %s", l.v, l.lo, l.hi, l.unit)
+		}
 	}
 }

@@ -97,6 +97,13 @@ func TestValidateRejects(t *testing.T) {
 		{"a challenge that expires too soon", func(c *Config) { c.Passkey.ChallengeTimeout = time.Second }, "passkey.challenge_timeout", "30s to 1h"},
 		{"a reauth window of a week", func(c *Config) { c.Passkey.ReauthWindow = 7 * 24 * time.Hour }, "passkey.reauth_window", "1m to 24h"},
 
+		{"a passkey success floor above 100 %", func(c *Config) { c.Rollout.PasskeySuccessMin = 101 }, "rollout.passkey_success_min", "0 to 100 percent"},
+		{"a passkey window of nothing", func(c *Config) { c.Rollout.PasskeyWindow = 0 }, "rollout.passkey_window", "1 to 100000 attempts"},
+		{"a negative recovery rise", func(c *Config) { c.Rollout.RecoveryRiseMax = -5 }, "rollout.recovery_rise_max", "want 0 to"},
+		{"no recovery uses needed", func(c *Config) { c.Rollout.RecoveryMinUses = 0 }, "rollout.recovery_min_uses", "uses a week"},
+		{"negative duplicates", func(c *Config) { c.Rollout.DuplicatesPerHourMax = -1 }, "rollout.duplicates_per_hour_max", "reports an hour"},
+		{"retirement after no passkey use", func(c *Config) { c.Rollout.RetireAfterDays = 0 }, "rollout.retire_after_days", "1 to 3650 days"},
+
 		{"an unknown log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", `"verbose" is not one of debug, info, warn, error`},
 		{"an unknown log format", func(c *Config) { c.Log.Format = "xml" }, "log.format", `"xml" is not one of auto, json, text`},
 	}

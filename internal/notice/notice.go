@@ -114,6 +114,9 @@ const (
 	// KindEmailChangeReverted tells the restored address what the revert
 	// removed.
 	KindEmailChangeReverted = "notice_email_change_reverted"
+	// KindPasswordRetired tells a member who chose "Go passwordless" that
+	// `keyshift rollout retire` deleted their password.
+	KindPasswordRetired = "notice_password_retired"
 )
 
 // EmailCodesFailed tells u that wrong codes were typed for their address in
@@ -141,6 +144,12 @@ func (n *Notifier) PasswordChanged(ctx context.Context, u *account.User, set boo
 // PasswordRemoved tells u that their password was deleted.
 func (n *Notifier) PasswordRemoved(ctx context.Context, u *account.User, c account.Client) error {
 	return n.toMember(ctx, KindPasswordRemoved, u, c, map[string]any{})
+}
+
+// PasswordRetired tells u that the rollout retired their password, as they
+// asked, after days of passkey use. No browser made it: an operator's run did.
+func (n *Notifier) PasswordRetired(ctx context.Context, u *account.User, days int) error {
+	return n.toMember(ctx, KindPasswordRetired, u, account.Client{}, map[string]any{"Days": days, "Browser": "keyshift rollout retire"})
 }
 
 // EmailChanged tells the address u had until now that the account moved

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/emailauth"
 	"github.com/keyshift/keyshift/internal/emailchange"
@@ -27,6 +28,7 @@ import (
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/password"
 	"github.com/keyshift/keyshift/internal/pepper"
+	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/throttle"
 	"github.com/keyshift/keyshift/internal/web"
@@ -42,8 +44,10 @@ type Server struct {
 	Gate     *password.Gate
 	Log      *slog.Logger
 	// Outbox queues mail; the worker Serve runs delivers it.
-	Outbox     *mail.Outbox
-	Notices    *notice.Notifier
+	Outbox  *mail.Outbox
+	Notices *notice.Notifier
+	// Rollout is the staged rollout; the janitor lets its guardrails hold it.
+	Rollout    *rollout.Service
 	mailWorker *mail.Worker
 	// metricsLn serves /metrics alone when metrics_listen is set.
 	metricsLn net.Listener
@@ -106,6 +110,19 @@ func (s *Server) MetricsAddr() net.Addr {
 		return nil
 	}
 	return s.metricsLn.Addr()
+}
+
+// Notices returns the security notices of a keyshift on db, for commands
+// that change accounts while servers run (`keyshift rollout retire`): mail
+// is queued in the outbox, sealed under the configured pepper, and the
+// servers' workers deliver it.
+func Notices(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logger) (*notice.Notifier, error) {
+	peppers, err := loadPepper(ctx, cfg, db, log)
+	if err != nil {
+		return nil, err
+	}
+	outbox := mail.NewOutbox(db, nil, mail.WithKeys(peppers.Keys(mail.SealPurpose)))
+	return notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, outbox, db, time.Now), nil
 }
 
 // loadPepper finds the pepper (package pepper) and says where it came from.
@@ -213,10 +230,12 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	}, db, accounts, outbox, notices)
 	change := emailchange.New(emailchange.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout},
 		db, accounts, outbox, notices)
+	rollouts := rollout.NewService(db, Guardrails(cfg), o.Now)
 	opts := web.Options{
 		Config: cfg, Accounts: accounts, Passkeys: passkeys, Health: db, DeviceKey: deviceKey,
 		Log: o.Log, Registry: o.Registry, HashGate: gate, Email: email,
 		Verify: verify, EmailChange: change,
+		Rollout: rollouts, AdminTokens: admintoken.New(db, cfg.AdminToken, time.Now),
 	}
 	if cfg.MailTransport() == config.MailDev {
 		opts.Mail = outbox // /dev/mail only where the dev mailer keeps the mail
@@ -226,7 +245,15 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 		return nil, err
 	}
 	return &Server{Config: cfg, DB: db, Accounts: accounts, Passkeys: passkeys, Web: w, Gate: gate, Log: o.Log,
-		Outbox: outbox, Notices: notices, mailWorker: worker, registry: o.Registry}, nil
+		Outbox: outbox, Notices: notices, Rollout: rollouts, mailWorker: worker, registry: o.Registry}, nil
+}
+
+// Guardrails returns the rollout's guardrails as cfg sets them.
+func Guardrails(cfg config.Config) rollout.Guardrails {
+	r := cfg.Rollout
+	return rollout.Guardrails{PasskeySuccessMin: float64(r.PasskeySuccessMin), PasskeyWindow: r.PasskeyWindow,
+		RecoveryRiseMax: float64(r.RecoveryRiseMax), RecoveryMinUses: r.RecoveryMinUses,
+		DuplicatesPerHourMax: r.DuplicatesPerHourMax, Hold: r.Hold}
 }
 
 // emailCodePurpose is the HKDF label of the key email sign-in codes are
@@ -396,6 +423,11 @@ func (s *Server) sweep(ctx context.Context) {
 	}
 	if _, err := s.Notices.SendDigests(ctx); err != nil && ctx.Err() == nil {
 		s.Log.Warn("sending new-device digests", "err", err)
+	}
+	if trips, held, err := s.Rollout.Watch(ctx); err != nil && ctx.Err() == nil {
+		s.Log.Warn("checking the rollout's guardrails", "err", err)
+	} else if held {
+		s.Log.Warn("the rollout holds itself: a guardrail tripped", "guardrails", rollout.Names(trips))
 	}
 	if err := s.Passkeys.RefreshDecoyShapes(ctx); err != nil && ctx.Err() == nil {
 		s.Log.Warn("reading the distribution of passkeys for decoys", "err", err)

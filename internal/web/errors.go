@@ -35,6 +35,11 @@ var statusOf = map[account.Code]int{
 	account.EMisdirected:        http.StatusMisdirectedRequest,
 	account.EMethodNotAllowed:   http.StatusMethodNotAllowed,
 	account.EInternal:           http.StatusInternalServerError,
+	account.ENotInRollout:       http.StatusForbidden,
+	account.EForceRequired:      http.StatusConflict,
+	account.EInsufficientScope:  http.StatusForbidden,
+	account.ENameTaken:          http.StatusConflict,
+	account.ENotReady:           http.StatusConflict,
 }
 
 // Status returns the HTTP status for an error code.

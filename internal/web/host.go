@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/admintoken"
 )
 
 // DNS rebinding (issue 20.6): a page on evil.example whose name an attacker
@@ -88,10 +89,15 @@ func (s *Server) metricsGate(h http.Handler) http.Handler {
 	})
 }
 
-// adminBearer reports whether r bears the configured admin token. Both
-// sides are hashed first, so the comparison takes the same time whatever
-// the token's length.
+// adminBearer reports whether r bears an admin token that may read
+// metrics: the configured one or one made with `keyshift admin token
+// create`. The configured token is compared by its hash, so the comparison
+// takes the same time whatever the token's length.
 func (s *Server) adminBearer(r *http.Request) bool {
+	if s.tokens != nil {
+		who, err := s.tokens.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		return err == nil && who.Allows(admintoken.ScopeMetrics) == nil
+	}
 	if s.cfg.AdminToken == "" {
 		return false
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/admintoken"
 )
 
 // routes is every route keyshift serves, in one place.
@@ -46,6 +47,8 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("DELETE /api/account/password", s.removePassword)
 	api("POST /api/recovery-codes", s.createRecoveryCodes)
 	api("POST /api/signin/recovery-code", s.signinRecoveryCode)
+	api("GET /api/admin/rollout", s.admin(admintoken.ScopeRollout, s.getRollout))
+	api("PUT /api/admin/rollout", s.admin(admintoken.ScopeRollout, s.putRollout))
 	mux.Handle("/api/", s.api(s.apiFallback(mux)))
 
 	// Pages: they work without JavaScript, as plain form posts.

@@ -14,11 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/emailauth"
 	"github.com/keyshift/keyshift/internal/emailchange"
 	"github.com/keyshift/keyshift/internal/emailverify"
 	"github.com/keyshift/keyshift/internal/passkey"
+	"github.com/keyshift/keyshift/internal/rollout"
 )
 
 // Health is what readiness checks ask of the database.
@@ -53,6 +55,10 @@ type Options struct {
 	Verify *emailverify.Service
 	// EmailChange moves accounts to another address and back (emailchange.go).
 	EmailChange *emailchange.Service
+	// Rollout is the staged rollout (admin.go).
+	Rollout *rollout.Service
+	// AdminTokens authenticates the admin API (admin.go).
+	AdminTokens *admintoken.Tokens
 }
 
 // Server serves keyshift over HTTP.
@@ -68,6 +74,8 @@ type Server struct {
 	email     *emailauth.Service
 	verify    *emailverify.Service
 	change    *emailchange.Service
+	rollout   *rollout.Service
+	tokens    *admintoken.Tokens
 	msg       *catalog
 	pages     *pages
 	handler   http.Handler
@@ -93,7 +101,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		cfg: o.Config, accounts: o.Accounts, passkeys: o.Passkeys, health: o.Health, deviceKey: o.DeviceKey,
 		log: o.Log, msg: msg, pages: pg, mail: o.Mail, email: o.Email, verify: o.Verify,
-		change:  o.EmailChange,
+		change: o.EmailChange, rollout: o.Rollout, tokens: o.AdminTokens,
 		metrics: newMetrics(o.Registry, o.HashGate),
 	}
 	s.handler = s.routes(o.Registry)

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/admintoken"
+	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/store"
+)
+
+var adminTokenCommands = []command{
+	{"create", "make a token: create --name N [--scope S]… (shown once)", adminTokenCreateCmd},
+	{"list", "list tokens, revoked ones too", adminTokenListCmd},
+	{"revoke", "end a token at once: revoke --name N", adminTokenRevokeCmd},
+}
+
+func adminTokenCmd(ctx context.Context, e *env, args []string) error {
+	return subcommand(ctx, e, "admin token", adminTokenCommands, args)
+}
+
+// openTokens opens the database named by the configuration and returns the
+// admin tokens kept in it.
+func openTokens(ctx context.Context, e *env, cfgPath string) (*admintoken.Tokens, func(), error) {
+	cfg, err := config.Load(cfgPath, e.getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := store.OpenNoMigrate(ctx, cfg.Database)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := db.CheckSchema(ctx); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return admintoken.New(db, "", time.Now), func() { db.Close() }, nil
+}
+
+// plainError turns a coded refusal into its sentence for the terminal.
+func plainError(err error) error {
+	if ae, ok := errors.AsType[*account.Error](err); ok && ae.Code != account.EInternal {
+		return errors.New(ae.Detail)
+	}
+	return err
+}
+
+func adminTokenCreateCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "admin token create", "admin token create --name N [--scope all|rollout|metrics|recovery|clients]… [--config FILE] [--json]")
+	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	name := fs.String("name", "", "the token's `name`, as audits show it")
+	var scopes listFlag
+	fs.Var(&scopes, "scope", "what the token may use (repeatable or comma-separated; default all)")
+	asJSON := fs.Bool("json", false, `print {"name","token"} as JSON`)
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	if *name == "" {
+		fmt.Fprintln(e.stderr, "keyshift admin token create: --name is required")
+		fs.Usage()
+		return errUsage
+	}
+	sc, err := admintoken.ParseScopes(scopes)
+	if err != nil {
+		return plainError(err)
+	}
+	tokens, done, err := openTokens(ctx, e, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer done()
+	plain, tok, err := tokens.Create(ctx, *name, sc, operator(e))
+	if err != nil {
+		return plainError(err)
+	}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(map[string]any{"name": tok.Name, "token": plain, "scopes": tok.Scopes})
+	}
+	fmt.Fprintf(e.stdout, "%s\n", plain)
+	fmt.Fprintf(e.stderr, "token %q (%s) made; it is shown once: keep it now\n", tok.Name, scopeList(tok.Scopes))
+	return nil
+}
+
+func adminTokenListCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "admin token list", "admin token list [--config FILE] [--json]")
+	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	asJSON := fs.Bool("json", false, "print the list as JSON")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	tokens, done, err := openTokens(ctx, e, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer done()
+	list, err := tokens.List(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		type row struct {
+			Name       string             `json:"name"`
+			Scopes     []admintoken.Scope `json:"scopes"`
+			CreatedAt  time.Time          `json:"createdAt"`
+			CreatedBy  string             `json:"createdBy"`
+			LastUsedAt *time.Time         `json:"lastUsedAt"`
+			RevokedAt  *time.Time         `json:"revokedAt"`
+		}
+		rows := []row{}
+		for _, t := range list {
+			rows = append(rows, row{t.Name, t.Scopes, t.CreatedAt.UTC(), t.CreatedBy, timeOrNil(t.LastUsedAt), timeOrNil(t.RevokedAt)})
+		}
+		return json.NewEncoder(e.stdout).Encode(map[string]any{"tokens": rows})
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(e.stdout, "no admin tokens")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSCOPES\tCREATED\tBY\tLAST USED\tREVOKED")
+	for _, t := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, scopeList(t.Scopes), t.CreatedAt.UTC().Format(time.RFC3339),
+			t.CreatedBy, timeOrDash(t.LastUsedAt, "never"), timeOrDash(t.RevokedAt, "-"))
+	}
+	return tw.Flush()
+}
+
+func adminTokenRevokeCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "admin token revoke", "admin token revoke --name N [--config FILE]")
+	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	name := fs.String("name", "", "the `name` of the token to end")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	if *name == "" {
+		fmt.Fprintln(e.stderr, "keyshift admin token revoke: --name is required")
+		fs.Usage()
+		return errUsage
+	}
+	tokens, done, err := openTokens(ctx, e, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := tokens.Revoke(ctx, *name); err != nil {
+		if account.IsCode(err, account.ENotFound) {
+			return fmt.Errorf("no live admin token is named %q (see keyshift admin token list)", *name)
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "token %q revoked\n", *name)
+	return nil
+}
+
+func scopeList(ss []admintoken.Scope) string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ",")
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func timeOrDash(t time.Time, none string) string {
+	if t.IsZero() {
+		return none
+	}
+	return t.UTC().Format(time.RFC3339)
+}
