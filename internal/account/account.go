@@ -11,11 +11,15 @@ import (
 // User is a member of the site.
 type User struct {
 	ID string
-	// Email is the address as the member typed it, trimmed and with the domain
-	// lower-cased; it is where mail goes.
+	// Email is the address in its canonical form (NormalizeEmail): the local
+	// part as the member typed it, NFC, the domain in lower-case Unicode
+	// form; it is where mail goes.
 	Email string
-	// EmailKey is the fully lower-cased address: the unique key that makes
-	// "Ada@Example.com" and "ada@example.com" one account.
+	// EmailKey is Email with the ASCII letters of its local part in lower
+	// case: the unique key that makes "Ada@Example.com" and
+	// "ada@example.com" one account. An account the canonical_email_keys
+	// migration could not key has "unkeyed:" and its id, which no address
+	// produces (store.UnkeyedPrefix).
 	EmailKey      string
 	EmailVerified bool
 	Name          string

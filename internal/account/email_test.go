@@ -117,3 +117,13 @@ func FuzzNormalizeEmail(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkNormalizeEmail(b *testing.B) {
+	for _, in := range []string{"Ada.Lovelace@Example.com", "jos\u00e9@bücher.de"} {
+		b.Run(in, func(b *testing.B) {
+			for b.Loop() {
+				NormalizeEmail(in)
+			}
+		})
+	}
+}
