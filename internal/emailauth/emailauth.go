@@ -229,10 +229,13 @@ func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (
 		return "", err
 	}
 	known := err == nil
-	if known {
+	if known && u.EmailKey == key {
 		// The account's own address, never the spelling typed: two
 		// spellings share a key only when they are one mailbox, and the
 		// member's stored address is the one that proved it can be read.
+		// An address the account holds reserved is mailed as typed (it is
+		// that mailbox by its key): never to the account's current
+		// address, which after a theft is the thief's.
 		email = u.Email
 	}
 	send := known || s.cfg.SignupOpen
