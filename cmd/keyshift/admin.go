@@ -34,18 +34,11 @@ func adminMailCmd(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath, e.getenv)
-	if err != nil {
-		return err
-	}
-	db, err := store.OpenNoMigrate(ctx, cfg.Database)
+	cfg, db, err := openCurrent(ctx, e, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
-		return err
-	}
 	filter := mail.Filter{Statuses: []mail.Status{mail.StatusQueued, mail.StatusFailed}, Troubled: !*all, Limit: *limit}
 	ms, err := findMail(ctx, e, cfg, db, filter)
 	if err != nil {

@@ -6,9 +6,6 @@ import (
 	"strconv"
 	"text/tabwriter"
 	"time"
-
-	"github.com/keyshift/keyshift/internal/config"
-	"github.com/keyshift/keyshift/internal/store"
 )
 
 // adminEmailKeysCmd lists the accounts the upgrade to canonical email keys
@@ -22,18 +19,11 @@ func adminEmailKeysCmd(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath, e.getenv)
-	if err != nil {
-		return err
-	}
-	db, err := store.OpenNoMigrate(ctx, cfg.Database)
+	_, db, err := openCurrent(ctx, e, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
-		return err
-	}
 	cs, err := db.FindEmailKeyConflicts(ctx)
 	if err != nil {
 		return err

@@ -11,8 +11,6 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
-	"github.com/keyshift/keyshift/internal/config"
-	"github.com/keyshift/keyshift/internal/store"
 )
 
 var adminTokenCommands = []command{
@@ -28,16 +26,8 @@ func adminTokenCmd(ctx context.Context, e *env, args []string) error {
 // openTokens opens the database named by the configuration and returns the
 // admin tokens kept in it.
 func openTokens(ctx context.Context, e *env, cfgPath string) (*admintoken.Tokens, func(), error) {
-	cfg, err := config.Load(cfgPath, e.getenv)
+	_, db, err := openCurrent(ctx, e, cfgPath)
 	if err != nil {
-		return nil, nil, err
-	}
-	db, err := store.OpenNoMigrate(ctx, cfg.Database)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := db.CheckSchema(ctx); err != nil {
-		db.Close()
 		return nil, nil, err
 	}
 	return admintoken.New(db, "", time.Now), func() { db.Close() }, nil

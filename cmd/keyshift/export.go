@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/userfile"
 )
@@ -39,18 +38,11 @@ func exportCmd(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "keyshift export: unknown --format %q: want jsonl or csv\n", *format)
 		return errUsage
 	}
-	cfg, err := config.Load(*cfgPath, e.getenv)
-	if err != nil {
-		return err
-	}
-	db, err := store.OpenNoMigrate(ctx, cfg.Database)
+	_, db, err := openCurrent(ctx, e, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
-		return err
-	}
 
 	start := time.Now()
 	dest := "standard output"

@@ -18,10 +18,8 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/server"
-	"github.com/keyshift/keyshift/internal/store"
 )
 
 // rolloutCommands are the subcommands of `keyshift rollout`.
@@ -86,16 +84,8 @@ func newRolloutFlags(e *env, name, synopsis string) rolloutFlags {
 // openRollout opens the database named by the configuration and returns
 // the rollout service over it, judged by the configured guardrails.
 func openRollout(ctx context.Context, e *env, cfgPath string) (*rollout.Service, func(), error) {
-	cfg, err := config.Load(cfgPath, e.getenv)
+	cfg, db, err := openCurrent(ctx, e, cfgPath)
 	if err != nil {
-		return nil, nil, err
-	}
-	db, err := store.OpenNoMigrate(ctx, cfg.Database)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := db.CheckSchema(ctx); err != nil {
-		db.Close()
 		return nil, nil, err
 	}
 	return rollout.NewService(db, server.Guardrails(cfg), time.Now), func() { db.Close() }, nil
@@ -338,18 +328,11 @@ func rolloutRetireCmd(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(e, f.fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*f.config, e.getenv)
-	if err != nil {
-		return err
-	}
-	db, err := store.OpenNoMigrate(ctx, cfg.Database)
+	cfg, db, err := openCurrent(ctx, e, *f.config)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
-		return err
-	}
 	svc := rollout.NewService(db, server.Guardrails(cfg), time.Now)
 	notify := func(context.Context, rollout.Candidate) error { return nil }
 	if !*dryRun {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/store"
 	"io"
 	"os"
 	"strings"
@@ -130,4 +132,23 @@ func versionCmd(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "keyshift %s\n", Version)
 	return nil
+}
+
+// openCurrent loads the configuration at cfgPath (with the environment
+// over it) and opens its database for a command that works beside running
+// servers: the schema must be current, and nothing is migrated.
+func openCurrent(ctx context.Context, e *env, cfgPath string) (config.Config, *store.DB, error) {
+	cfg, err := config.Load(cfgPath, e.getenv)
+	if err != nil {
+		return cfg, nil, err
+	}
+	db, err := store.OpenNoMigrate(ctx, cfg.Database)
+	if err != nil {
+		return cfg, nil, err
+	}
+	if err := db.CheckSchema(ctx); err != nil {
+		db.Close()
+		return cfg, nil, err
+	}
+	return cfg, db, nil
 }
