@@ -145,9 +145,9 @@ var PolicyBegin = throttle.Policy{Name: "email-change", Free: 5, Base: time.Minu
 // Defaults of Config.
 const (
 	DefaultTTL = time.Hour
-	// RevertTTL is how long the old address can undo a change (issue 4:
-	// "can revert within 7 days"), and so how long it stays reserved to
-	// the account.
+	// RevertTTL is how long the old address can undo a change (fixed:
+	// docs/api.md, "The revert link"), and so how long it stays reserved
+	// to the account.
 	RevertTTL = 7 * 24 * time.Hour
 )
 
