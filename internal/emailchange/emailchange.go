@@ -515,10 +515,7 @@ func (s *Service) link(path, token string) string {
 }
 
 func (s *Service) event(ctx context.Context, e *account.Event, c account.Client) error {
-	e.At = s.accounts.Now()
-	e.IP = c.IP
-	e.UserAgent = truncate(c.UserAgent, 512)
-	return s.store.AppendEvent(ctx, e)
+	return s.store.AppendEvent(ctx, e.Stamp(s.accounts.Now(), c))
 }
 
 // taken refines EEmailTaken with reason, so the page can say which address
@@ -549,14 +546,4 @@ func mask(email string) string {
 func hashSubject(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:16])
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
