@@ -20,7 +20,8 @@ import (
 	"github.com/keyshift/keyshift/internal/bench"
 )
 
-// The targets of issue 5 for a million members on a 2-core machine.
+// What an import of a million members must meet on a 2-core machine
+// (docs/benchmarks.md, "Import and export").
 const (
 	importTargetWall = 60 * time.Second
 	importTargetRSS  = 200_000_000 // bytes: 200 MB

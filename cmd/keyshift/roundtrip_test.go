@@ -26,8 +26,8 @@ const legacyMembers = `{"email":"Bcrypt.User@Example.com","email_verified":true,
 
 const roundTripPassword = "a long enough passphrase for keyshift"
 
-// TestExportThenImportKeepsEveryAccountAndItsSignIn is issue 5's round
-// trip: accounts made through the real HTTP API (password sign-up, passkeys
+// TestExportThenImportKeepsEveryAccountAndItsSignIn is the promise that an
+// export moves a site whole: accounts made through the real HTTP API (password sign-up, passkeys
 // registered by a software authenticator) and imported with legacy hashes
 // are exported, imported into an empty database and exported again; the two
 // files must hold the same accounts field by field (only internal ids may

@@ -12,9 +12,8 @@ import (
 	"strings"
 )
 
-// command is one subcommand. Later subcommands (import, rollout, audit,
-// report, admin) add a file with a command of their own and one line
-// in commands.
+// command is one subcommand. Each lives in a file of its own and has one
+// line in commands.
 type command struct {
 	name    string
 	summary string

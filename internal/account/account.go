@@ -6,6 +6,7 @@ package account
 
 import (
 	"time"
+	"unicode/utf8"
 )
 
 // User is a member of the site.
@@ -174,6 +175,31 @@ type Event struct {
 	UserAgent string
 	// Data holds type-specific details as JSON; never secrets.
 	Data map[string]any
+}
+
+// MaxUserAgent is the most of a User-Agent header, in bytes, that an event
+// or a session keeps: the header is the client's to choose, its length too.
+const MaxUserAgent = 512
+
+// KeptUserAgent is c's User-Agent as events and sessions keep it: at most
+// MaxUserAgent bytes, cut before a character that would not fit whole.
+func (c Client) KeptUserAgent() string {
+	s, n := c.UserAgent, MaxUserAgent
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// Stamp sets when e happened and who caused it (c's IP and kept
+// User-Agent), and returns e: every package that writes events stamps them
+// here, so none keeps more of a header than another.
+func (e *Event) Stamp(at time.Time, c Client) *Event {
+	e.At, e.IP, e.UserAgent = at, c.IP, c.KeptUserAgent()
+	return e
 }
 
 // Event types written by this package.

@@ -37,7 +37,7 @@ const (
 )
 
 // Codes too long for the table above, in a block of their own so its
-// alignment (and other branches' edits to it) stay untouched.
+// alignment stays untouched and additions do not rewrite its lines.
 const (
 	// EEmailVerified answers a request for a confirmation mail for an
 	// address that is verified already.

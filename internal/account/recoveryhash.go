@@ -7,7 +7,7 @@ import (
 	"github.com/keyshift/keyshift/internal/pepper"
 )
 
-// How recovery codes are stored (issue 18.4). A code carries 50 bits: a
+// How recovery codes are stored (docs/security.md, T15). A code carries 50 bits: a
 // plain SHA-256 of it, as keyshift stored before, falls to one pass over 2^50
 // candidates for every member of a leaked database at once. Now a code is
 // stored as HMAC-SHA256, under a key derived from the pepper (not in the

@@ -571,7 +571,7 @@ func (s *Service) StartFirstSession(ctx context.Context, u *User, m AuthMethod, 
 	sess := Session{
 		ID: s.NewID(), TokenHash: HashToken(token), UserID: u.ID, AuthMethod: m,
 		AuthenticatedAt: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.AbsoluteTimeout),
-		UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
+		UserAgent: c.KeptUserAgent(), IP: c.IP,
 	}
 	others, err := s.Store.CreateSession(ctx, &sess)
 	if err != nil {
@@ -724,10 +724,7 @@ func (s *Service) PurgeExpiredSessions(ctx context.Context) (int, error) {
 }
 
 func (s *Service) event(ctx context.Context, e *Event, c Client) error {
-	e.At = s.Now()
-	e.IP = c.IP
-	e.UserAgent = truncate(c.UserAgent, 512)
-	return s.Store.AppendEvent(ctx, e)
+	return s.Store.AppendEvent(ctx, e.Stamp(s.Now(), c))
 }
 
 func (s *Service) randomBytes(n int) []byte {
@@ -762,15 +759,3 @@ func (s *Service) NewID() string {
 func plausibleID(id string) bool {
 	return id != "" && len(id) <= 64 && utf8.ValidString(id) && !strings.ContainsRune(id, 0)
 }
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

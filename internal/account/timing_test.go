@@ -20,7 +20,7 @@ import (
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
-// TestFailedPasswordSigninsTakeTheSameTime (issue 20.7, T7): a wrong
+// TestFailedPasswordSigninsTakeTheSameTime (docs/security.md, T7): a wrong
 // password on an imported bcrypt hash took about ten times as long as an
 // unknown address, so the time of the answer told imported members from
 // strangers. Every failure now lasts at least a floor — the configured one,

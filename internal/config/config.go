@@ -144,7 +144,8 @@ type SignupConfig struct {
 }
 
 // EmailChangeConfig is the policy of email changes. The old address can
-// undo a change for 7 days; that is fixed (issue 4).
+// undo a change for 7 days; that is fixed, so that no setting can leave
+// the owner too little time to notice a change they did not ask for.
 type EmailChangeConfig struct {
 	// LinkTimeout is how long the confirmation link mailed to the new
 	// address works (KEYSHIFT_EMAIL_CHANGE_TIMEOUT).

@@ -299,7 +299,7 @@ func (c *Config) checkMail(ps *Problems, originHost string) {
 		ps.add("mail", "is log, which delivers nothing, but smtp_url is set too; remove one of them")
 	case c.Mail == "auto" && len(c.SMTPURLs) == 0 && !c.Dev && originHost != "" && !isLocal(originHost):
 		// Without this a misspelt KEYSHIFT_SMTP_URL would start a public
-		// server that delivers no sign-in link (issue 18.6).
+		// server that delivers no sign-in link (docs/security.md, T17).
 		ps.add("smtp_url", "is not set, and the origin is not on this machine, so no sign-in link, code or notice could be delivered. "+
 			"Set KEYSHIFT_SMTP_URL (is the variable's name misspelt?), or mail: log (KEYSHIFT_MAIL=log) to run without mail, "+
 			"or dev: true for the dev mailer")

@@ -622,10 +622,7 @@ func invalidCode() *account.Error {
 }
 
 func (s *Service) event(ctx context.Context, e *account.Event, c account.Client) error {
-	e.At = s.accounts.Now()
-	e.IP = c.IP
-	e.UserAgent = truncate(c.UserAgent, 512)
-	return s.store.AppendEvent(ctx, e)
+	return s.store.AppendEvent(ctx, e.Stamp(s.accounts.Now(), c))
 }
 
 // newCode returns six uniformly random digits: 32-bit draws above the
@@ -682,14 +679,4 @@ func plausibleCode(c string) bool {
 // short, valid UTF-8 text without NUL bytes (PostgreSQL refuses those).
 func plausibleID(id string) bool {
 	return id != "" && len(id) <= 64 && utf8.ValidString(id) && !strings.ContainsRune(id, 0)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -145,9 +145,9 @@ var PolicyBegin = throttle.Policy{Name: "email-change", Free: 5, Base: time.Minu
 // Defaults of Config.
 const (
 	DefaultTTL = time.Hour
-	// RevertTTL is how long the old address can undo a change (issue 4:
-	// "can revert within 7 days"), and so how long it stays reserved to
-	// the account.
+	// RevertTTL is how long the old address can undo a change (fixed:
+	// docs/api.md, "The revert link"), and so how long it stays reserved
+	// to the account.
 	RevertTTL = 7 * 24 * time.Hour
 )
 
@@ -515,10 +515,7 @@ func (s *Service) link(path, token string) string {
 }
 
 func (s *Service) event(ctx context.Context, e *account.Event, c account.Client) error {
-	e.At = s.accounts.Now()
-	e.IP = c.IP
-	e.UserAgent = truncate(c.UserAgent, 512)
-	return s.store.AppendEvent(ctx, e)
+	return s.store.AppendEvent(ctx, e.Stamp(s.accounts.Now(), c))
 }
 
 // taken refines EEmailTaken with reason, so the page can say which address
@@ -549,14 +546,4 @@ func mask(email string) string {
 func hashSubject(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:16])
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

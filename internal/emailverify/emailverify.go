@@ -164,8 +164,8 @@ func (s *Service) Resend(ctx context.Context, userID string, c account.Client) (
 		if err := s.send(ctx, u, map[string]any{"SignupBrowser": "", "ResentBrowser": browserOf(c)}); err != nil {
 			return err
 		}
-		return s.store.AppendEvent(ctx, &account.Event{Type: EventResent, UserID: u.ID, Outcome: account.OutcomeSuccess,
-			At: s.accounts.Now(), IP: c.IP, UserAgent: truncate(c.UserAgent, 512)})
+		return s.store.AppendEvent(ctx, (&account.Event{Type: EventResent, UserID: u.ID,
+			Outcome: account.OutcomeSuccess}).Stamp(s.accounts.Now(), c))
 	})
 	if err != nil {
 		return nil, err
@@ -195,8 +195,8 @@ func (s *Service) Confirm(ctx context.Context, token string, c account.Client) (
 			return err
 		}
 		u.EmailVerified = true
-		return s.store.AppendEvent(ctx, &account.Event{Type: EventVerified, UserID: u.ID, Outcome: account.OutcomeSuccess,
-			At: now, IP: c.IP, UserAgent: truncate(c.UserAgent, 512)})
+		return s.store.AppendEvent(ctx, (&account.Event{Type: EventVerified, UserID: u.ID,
+			Outcome: account.OutcomeSuccess}).Stamp(now, c))
 	})
 	if err != nil {
 		return nil, err
@@ -247,11 +247,11 @@ func (s *Service) Disown(ctx context.Context, token string, c account.Client) (*
 		if out.User, err = s.store.FindUser(ctx, u.ID); err != nil {
 			return err
 		}
-		return s.store.AppendEvent(ctx, &account.Event{Type: EventDisowned, UserID: u.ID, Outcome: account.OutcomeSuccess,
-			At: now, IP: c.IP, UserAgent: truncate(c.UserAgent, 512), Data: map[string]any{
+		return s.store.AppendEvent(ctx, (&account.Event{Type: EventDisowned, UserID: u.ID, Outcome: account.OutcomeSuccess,
+			Data: map[string]any{
 				"cleared": out.Removed.Cleared(), "passkeys": len(out.Removed.Passkeys), "recoveryCodes": out.Removed.RecoveryCodes,
 				"sessions": out.Removed.Sessions,
-			}})
+			}}).Stamp(now, c))
 	})
 	if err != nil {
 		return nil, err
@@ -303,14 +303,4 @@ func browserOf(c account.Client) string {
 
 func invalidCode() *account.Error {
 	return &account.Error{Code: account.EInvalidCode, Detail: "unknown, used or expired confirmation link"}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

@@ -16,7 +16,7 @@ import (
 // A queued mail holds live secrets — sign-in links and codes (a code is in
 // the subject), confirmation and 7-day revert links — so the outbox keeps
 // its subject and bodies sealed with AES-256-GCM under a key derived from
-// the pepper, which is not in the database (issue 20.5). Only recipient,
+// the pepper, which is not in the database (docs/security.md, T5). Only recipient,
 // kind and delivery state stay readable, for listings and metrics.
 //
 // A sealed value is

@@ -94,14 +94,14 @@ const (
 	KindPasskeyAdded   = "notice_passkey_added"
 	KindPasskeyRemoved = "notice_passkey_removed"
 	KindNewDevice      = "notice_new_device"
-	// Password and email notices (issue 4 item 4).
+	// Password and email notices.
 	KindPasswordChanged = "notice_password_changed"
 	KindPasswordRemoved = "notice_password_removed"
 	KindEmailChanged    = "notice_email_changed"
-	// KindRecoveryCodeUsed: a recovery code signed in (issue 4).
+	// KindRecoveryCodeUsed: a recovery code signed in.
 	KindRecoveryCodeUsed = "notice_recovery_code_used"
 	// KindEmailCodes: wrong email sign-in codes were typed for the
-	// member's address (issue 18).
+	// member's address (docs/security.md, T12).
 	KindEmailCodes = "notice_email_codes"
 	// KindNewDeviceDigest reports sign-ins from new browsers held back
 	// after a new-device notice (NewDeviceQuiet).

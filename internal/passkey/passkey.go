@@ -387,8 +387,5 @@ func cleanName(name string) (string, error) {
 }
 
 func (s *Service) event(ctx context.Context, e *account.Event, c account.Client) error {
-	e.At = s.now()
-	e.IP = c.IP
-	e.UserAgent = c.UserAgent
-	return s.store.AppendEvent(ctx, e)
+	return s.store.AppendEvent(ctx, e.Stamp(s.now(), c))
 }

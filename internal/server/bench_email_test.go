@@ -21,7 +21,7 @@ import (
 	"github.com/keyshift/keyshift/internal/store"
 )
 
-// Email sign-in and mail delivery (issue 4, "Speed"). Figures and commands
+// Email sign-in and mail delivery. Figures and commands
 // are in docs/benchmarks.md, section "Email sign-in and mail delivery".
 
 // BenchmarkEmailStart is POST /api/email/start from 32 concurrent clients,

@@ -1,6 +1,6 @@
 package server_test
 
-// Secrets at rest (issue 20.5, threat T5; issue 18.4, threat T15): every
+// Secrets at rest (docs/security.md, threats T5 and T15): every
 // mail-sending flow runs against a real keyshift and a real SMTP server,
 // every token and code that was mailed (or shown, for recovery codes) is
 // collected, and then the database's raw bytes — the SQLite file, its -wal
@@ -277,7 +277,7 @@ func wantPrivateFiles(t *testing.T, path string) {
 	}
 }
 
-// TestNoMailedSecretIsStoredInClear is issue 20.5's test: after every
+// TestNoMailedSecretIsStoredInClear is T5's test: after every
 // mail-sending flow, the database holds no token or code that was mailed,
 // no recovery code or its plain SHA-256, and not the pepper; SQLite's files
 // are readable by their owner only, and one found readable by others is
@@ -350,7 +350,7 @@ func TestTheDevMailerKeepsNoSecretInClear(t *testing.T) {
 	})
 }
 
-// TestRecoveryCodesNeedThePepper is issue 18.4's test: recovery codes are
+// TestRecoveryCodesNeedThePepper is T15's test: recovery codes are
 // stored under the pepper (no plain SHA-256), so a keyshift with another
 // pepper cannot redeem them, one that lists the old pepper as previous
 // still can, and codes stored as plain SHA-256 by an older keyshift keep

@@ -86,5 +86,3 @@ func scanAdminToken(row rowScanner) (admintoken.Token, error) {
 	}
 	return t, nil
 }
-
-var _ admintoken.Store = (*DB)(nil)

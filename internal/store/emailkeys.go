@@ -16,7 +16,8 @@ import (
 
 // dataSteps are the parts of migrations that SQL cannot do, run after the
 // migration's SQL in its transaction. They are found by the migration's
-// name, never by its number: numbers move when branches are merged.
+// name, never by its number: work written side by side may land in another
+// order than it was numbered, and the later one is renumbered.
 var dataSteps = map[string]func(db *DB, ctx context.Context) error{
 	"canonical_email_keys": (*DB).canonicalEmailKeys,
 }

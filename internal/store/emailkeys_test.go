@@ -13,7 +13,8 @@ import (
 )
 
 // canonicalKeysMigration is the name of the migration that re-keys
-// addresses; its number changes when branches merge, its name does not.
+// addresses; its number may change when other migrations land first, its
+// name does not.
 const canonicalKeysMigration = "canonical_email_keys"
 
 // versionNamed returns the number of dialect's migration called name.

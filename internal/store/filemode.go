@@ -9,7 +9,7 @@ import (
 )
 
 // The SQLite files hold server keys, password hashes and the outbox, so only
-// their owner may read them (issue 20.5). SQLite creates the -wal and -shm
+// their owner may read them (docs/security.md, T5). SQLite creates the -wal and -shm
 // files with the database file's own permissions, so making that file 0600
 // before SQLite first opens it covers all three; a file found readable by
 // group or others (made by an older keyshift) is made private at open.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/importer"
-	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
@@ -175,5 +174,3 @@ func TestImportInsertsKeepCredentialsWithTheirUser(t *testing.T) {
 		})
 	})
 }
-
-var _ importer.Store = (*store.DB)(nil)

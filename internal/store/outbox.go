@@ -139,5 +139,3 @@ func (db *DB) DeleteSentOutbox(ctx context.Context, t time.Time) (int, error) {
 	n, err := res.RowsAffected()
 	return int(n), err
 }
-
-var _ mail.Store = (*DB)(nil)

@@ -89,5 +89,3 @@ func (db *DB) RetirePassword(ctx context.Context, userID string, at time.Time, c
 	}
 	return gone, nil
 }
-
-var _ rollout.Retirer = (*DB)(nil)

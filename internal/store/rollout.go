@@ -228,5 +228,3 @@ func jsonList(xs []string) string {
 	b, _ := json.Marshal(xs)
 	return string(b)
 }
-
-var _ rollout.Store = (*DB)(nil)

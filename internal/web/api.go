@@ -288,7 +288,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		// The reason names the database's user, name and address: the log
-		// only, never the answer (issue 18.11).
+		// only, never the answer (docs/security.md, T22).
 		s.log.WarnContext(ctx, "not ready", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 		return

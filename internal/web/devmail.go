@@ -20,7 +20,7 @@ const devMailShown = 50
 // devMailAllowed reports whether /dev/mail may be served: only with the dev
 // mailer, which runs in dev mode (dev: true, set explicitly) without SMTP,
 // because the page shows every sign-in link keyshift mails. A loopback
-// origin alone is not enough (issue 20.6): DNS rebinding reached it from any
+// origin alone is not enough (docs/security.md, T6): DNS rebinding reached it from any
 // web page, and with SMTP configured the page showed real members' links.
 func (s *Server) devMailAllowed() bool {
 	return s.mail != nil && s.cfg.MailTransport() == config.MailDev

@@ -59,7 +59,7 @@ func (f fakeMail) Recent(context.Context, int) ([]mail.Mail, error) { return f, 
 
 // TestDevMailOnlyWithTheDevMailer: /dev/mail shows every sign-in link, so
 // it is served only where the dev mailer runs — dev mode set explicitly,
-// without SMTP. A loopback origin alone no longer opens it (issue 20.6).
+// without SMTP. A loopback origin alone no longer opens it (docs/security.md, T6).
 func TestDevMailOnlyWithTheDevMailer(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {

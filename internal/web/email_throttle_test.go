@@ -1,6 +1,6 @@
 package web_test
 
-// Email sign-in under attack (issues 18.1 and 18.2, T12 and T13): a budget of
+// Email sign-in under attack (docs/security.md, T12 and T13): a budget of
 // codes per address across flows, quiet starts while the last mail is
 // fresh, and no stranger able to close a member's email sign-in — without
 // the answers telling members from strangers.

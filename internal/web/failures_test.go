@@ -1,6 +1,6 @@
 package web_test
 
-// Refused sign-ins from anyone (issue 20.9 and 20.10, T9 and T10): failures
+// Refused sign-ins from anyone (docs/security.md, T9 and T10): failures
 // that no account can be tied to are counted per minute and IP, not
 // appended to the audit log one row each; redemptions that need no password
 // are limited per IP; and an IPv6 client is one /64, beside its /48.

@@ -13,7 +13,7 @@ import (
 	"github.com/keyshift/keyshift/internal/admintoken"
 )
 
-// DNS rebinding (issue 20.6): a page on evil.example whose name an attacker
+// DNS rebinding (docs/security.md, T6): a page on evil.example whose name an attacker
 // points at 127.0.0.1 talks to a local keyshift from the victim's browser as
 // a same-origin page, reading /dev/mail's sign-in links. The browser still
 // sends Host: evil.example, so every route refuses a request whose Host is

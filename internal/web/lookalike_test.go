@@ -1,6 +1,6 @@
 package web_test
 
-// Look-alike addresses (issue 18.8, T19): every address typed anywhere
+// Look-alike addresses (docs/security.md, T19): every address typed anywhere
 // goes through one canonical form (account.NormalizeEmail) before it is
 // keyed. Spellings of one mailbox — NFD or NFC, punycode or Unicode domain,
 // ASCII capitals — are one account; a Kelvin sign, a full-width letter, a

@@ -1,6 +1,6 @@
 package web_test
 
-// Throttles under concurrency (issue 20.4, T4): N requests at once against a
+// Throttles under concurrency (docs/security.md, T4): N requests at once against a
 // real keyshift — and against two keyshift nodes on one database — do the
 // work no more often than the throttle allows. Each attempt is reserved
 // before its work by one atomic statement, so the allowance is exact: no

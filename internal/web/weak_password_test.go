@@ -1,6 +1,6 @@
 package web_test
 
-// Weak passwords (issue 20.11, T11): sign-up and password change refuse
+// Weak passwords (docs/security.md, T11): sign-up and password change refuse
 // passwords seen in breaches (the embedded list of 88,777), the same with a
 // little around them or in leetspeak, and the site's own name, each with a
 // reason and words that say why; no composition rules.
