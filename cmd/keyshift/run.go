@@ -42,12 +42,10 @@ func init() {
 		{"rollout", "move the staged rollout: status, set PHASE, percent N, cohort, release, history, retire", rolloutCmd},
 		{"admin", "operator tasks: admin API tokens (admin token), stuck mail (admin mail), accounts without an address key (admin email-keys)", adminCmd},
 		{"export", "write every member, password hash and passkey to a file that import reads", exportCmd},
-		{"version", "print the version", versionCmd},
+		{"version", "print the version, commit and Go version of this binary", versionCmd},
+		{"healthcheck", "ask the configured keyshift whether it is ready (GET /readyz); exit 0 or 1, for container health checks", healthcheckCmd},
 	}
 }
-
-// Version is set at build time with -ldflags "-X main.Version=…".
-var Version = "dev"
 
 // errUsage marks an error whose message is usage help already printed.
 var errUsage = errors.New("usage")
@@ -121,15 +119,6 @@ func parseFlags(e *env, fs *flag.FlagSet, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	return nil
-}
-
-func versionCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "version", "version")
-	if err := parseFlags(e, fs, args); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "keyshift %s\n", Version)
 	return nil
 }
 
