@@ -70,16 +70,7 @@ type member struct {
 func (r *rig) newMember(email string) *member {
 	r.t.Helper()
 	ctx := context.Background()
-	now := r.clock.Now()
-	_, key, err := account.NormalizeEmail(email)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	u := &account.User{ID: r.accounts.NewID(), Email: email, EmailKey: key, EmailVerified: true, WebAuthnID: []byte(r.accounts.NewToken()),
-		CreatedAt: now, UpdatedAt: now, Origin: account.OriginSignup}
-	if err := r.db.CreateUser(ctx, u); err != nil {
-		r.t.Fatal(err)
-	}
+	u := r.newUser(r.t, email)
 	m := &member{user: u, auth: virtualwebauthn.NewAuthenticator(), cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)}
 	c, err := r.svc.BeginRegistration(ctx, u, "")
 	if err != nil {
@@ -96,6 +87,22 @@ func (r *rig) newMember(email string) *member {
 	}
 	m.auth.AddCredential(m.cred)
 	return m
+}
+
+// newUser makes an account for email, with a verified address.
+func (r *rig) newUser(t *testing.T, email string) *account.User {
+	t.Helper()
+	now := r.clock.Now()
+	_, key, err := account.NormalizeEmail(email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &account.User{ID: r.accounts.NewID(), Email: email, EmailKey: key, EmailVerified: true, WebAuthnID: []byte(r.accounts.NewToken()),
+		CreatedAt: now, UpdatedAt: now, Origin: account.OriginSignup}
+	if err := r.db.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // begin starts a sign-in: discoverable when email is "", else username-first.

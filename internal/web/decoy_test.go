@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/passkey/passkeytest"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
@@ -35,7 +36,7 @@ func shapeOf(t *testing.T, raw json.RawMessage) answerShape {
 	fields := strings.Join(slices.Sorted(maps.Keys(top)), ",")
 	sh := answerShape{count: len(o.Allow)}
 	for i, d := range o.Allow {
-		sh.creds = append(sh.creds, fmt.Sprintf("%d/%s", len(unb64(t, d.ID)), strings.Join(d.Transports, ",")))
+		sh.creds = append(sh.creds, fmt.Sprintf("%d/%s", len(passkeytest.Unb64(t, d.ID)), strings.Join(d.Transports, ",")))
 		fields += ";" + strings.Join(slices.Sorted(maps.Keys(descs[i])), ",")
 	}
 	slices.Sort(sh.creds)

@@ -15,6 +15,7 @@ import (
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/mail/mailtest"
 	"github.com/keyshift/keyshift/internal/notice"
+	"github.com/keyshift/keyshift/internal/passkey/passkeytest"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
@@ -196,8 +197,8 @@ func TestPasskeyNotices(t *testing.T) {
 		// A registration that fails verification rolls back: no notice.
 		k := newSoftKey(t, s.liveSite)
 		cer := begin(t, ada.c, "/api/passkeys/register/begin", map[string]any{})
-		k.auth.AddCredential(k.cred)
-		wantStatus(t, finishRegister(ada.c, cer.FlowID, k.attestationFor(cer).flags(0, flagUV).sign().JSON(), ""), http.StatusBadRequest)
+		k.Auth.AddCredential(k.Cred)
+		wantStatus(t, finishRegister(ada.c, cer.FlowID, k.attestationFor(cer).Flags(0, passkeytest.FlagUV).Sign().JSON(), ""), http.StatusBadRequest)
 		if n := queued(t, s.Instance, notice.KindPasskeyAdded, ada.email); n != 1 {
 			t.Errorf("%d passkey-added notices after a refused registration, want 1", n)
 		}

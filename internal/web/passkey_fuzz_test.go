@@ -30,6 +30,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/keyshift/keyshift/internal/passkey/passkeytest"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
@@ -67,7 +68,7 @@ func startFuzzSites(f *testing.F) (sites []fuzzSite, login, register json.RawMes
 		if r := finishRegister(c, cer.FlowID, register, ""); r.Status != http.StatusCreated {
 			f.Fatalf("register: %d %s", r.Status, r.Body)
 		}
-		k.auth.AddCredential(k.cred)
+		k.Auth.AddCredential(k.Cred)
 		cer = begin(f, c, "/api/passkeys/login/begin", map[string]any{})
 		login = k.assertionFor(cer).JSON()
 		// Spend the ceremony, so the seed is a replay.
@@ -103,10 +104,10 @@ func fuzzSeeds(valid json.RawMessage) [][]byte {
 	if json.Unmarshal(valid, &m) == nil {
 		for _, path := range []string{"id", "rawId", "type", "response", "response.clientDataJSON", "response.authenticatorData",
 			"response.signature", "response.userHandle", "response.attestationObject", "response.transports"} {
-			for _, v := range []any{removed, "", 0, map[string]any{}} {
+			for _, v := range []any{passkeytest.Removed, "", 0, map[string]any{}} {
 				var c map[string]any
 				json.Unmarshal(valid, &c)
-				if b, err := json.Marshal(edit(c, path, v)); err == nil {
+				if b, err := json.Marshal(passkeytest.Edit(c, path, v)); err == nil {
 					seeds = append(seeds, b)
 				}
 			}

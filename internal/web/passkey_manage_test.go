@@ -19,6 +19,7 @@ import (
 	"github.com/descope/virtualwebauthn"
 
 	"github.com/keyshift/keyshift/internal/aaguid"
+	"github.com/keyshift/keyshift/internal/passkey/passkeytest"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
@@ -76,10 +77,10 @@ func TestPasskeyRegistrationOptions(t *testing.T) {
 		if opts.RP.ID != "localhost" || opts.RP.Name == "" {
 			t.Errorf("rp %+v", opts.RP)
 		}
-		if opts.User.ID != b64(phone.auth.Options.UserHandle) || opts.User.Name != "ada@example.com" || opts.User.DisplayName == "" {
+		if opts.User.ID != passkeytest.B64(phone.Auth.Options.UserHandle) || opts.User.Name != "ada@example.com" || opts.User.DisplayName == "" {
 			t.Errorf("user %+v, want the member's handle and address", opts.User)
 		}
-		if len(unb64(t, opts.Challenge)) < 16 {
+		if len(passkeytest.Unb64(t, opts.Challenge)) < 16 {
 			t.Errorf("challenge %q shorter than 16 bytes", opts.Challenge)
 		}
 		var algs []int
@@ -103,8 +104,8 @@ func TestPasskeyRegistrationOptions(t *testing.T) {
 			t.Errorf("attestation %q, want none", opts.Attestation)
 		}
 		want := []descriptor{
-			{Type: "public-key", ID: b64(phone.cred.ID), Transports: []string{"internal", "hybrid"}},
-			{Type: "public-key", ID: b64(yubikey.cred.ID), Transports: []string{"usb", "nfc"}},
+			{Type: "public-key", ID: passkeytest.B64(phone.Cred.ID), Transports: []string{"internal", "hybrid"}},
+			{Type: "public-key", ID: passkeytest.B64(yubikey.Cred.ID), Transports: []string{"usb", "nfc"}},
 		}
 		// Both were registered at the same instant: in either order.
 		byID := func(a, b descriptor) int { return strings.Compare(a.ID, b.ID) }
@@ -129,7 +130,7 @@ func TestPasskeySigninOptions(t *testing.T) {
 			t.Helper()
 			var o requestOptions
 			mustUnmarshal(t, begin(t, c, "/api/passkeys/login/begin", body).PublicKey, &o)
-			if o.UserVerification != "required" || o.RPID != "localhost" || len(unb64(t, o.Challenge)) < 16 {
+			if o.UserVerification != "required" || o.RPID != "localhost" || len(passkeytest.Unb64(t, o.Challenge)) < 16 {
 				t.Errorf("options %+v, want user verification required, RP ID localhost, a challenge", o)
 			}
 			return o
@@ -139,7 +140,7 @@ func TestPasskeySigninOptions(t *testing.T) {
 			t.Errorf("discoverable sign-in lists credentials %+v", o.Allow)
 		}
 		o := options(map[string]any{"email": "Ada@Example.com"})
-		if len(o.Allow) != 1 || o.Allow[0].ID != b64(ada.key.cred.ID) || !slices.Equal(o.Allow[0].Transports, []string{"internal"}) {
+		if len(o.Allow) != 1 || o.Allow[0].ID != passkeytest.B64(ada.key.Cred.ID) || !slices.Equal(o.Allow[0].Transports, []string{"internal"}) {
 			t.Errorf("username-first allowCredentials %+v, want ada's passkey with its transports", o.Allow)
 		}
 		// Addresses without passkeys (an account without one, no account)
@@ -147,7 +148,7 @@ func TestPasskeySigninOptions(t *testing.T) {
 		// (TestUsernameFirstDecoysLookLikeRealAnswers compares shapes).
 		for _, email := range []string{"bob@example.com", "nobody@example.com"} {
 			first, again := options(map[string]any{"email": email}), options(map[string]any{"email": strings.ToUpper(email)})
-			if len(first.Allow) == 0 || first.Allow[0].Type != "public-key" || len(unb64(t, first.Allow[0].ID)) < 16 {
+			if len(first.Allow) == 0 || first.Allow[0].Type != "public-key" || len(passkeytest.Unb64(t, first.Allow[0].ID)) < 16 {
 				t.Errorf("%s: allowCredentials %+v, want decoys like real passkeys", email, first.Allow)
 			}
 			if !reflect.DeepEqual(again.Allow, first.Allow) {
@@ -238,7 +239,7 @@ func TestPasskeyStoredDetails(t *testing.T) {
 				m := newMemberWithoutPasskey(t, s, fmt.Sprintf("ada%d@example.com", i))
 				k := newSoftKeyWith(t, s, tt.opts)
 				if tt.aaguid != nil {
-					copy(k.auth.Aaguid[:], tt.aaguid)
+					copy(k.Auth.Aaguid[:], tt.aaguid)
 				}
 				cer := begin(t, m.c, "/api/passkeys/register/begin", map[string]any{})
 				a := k.attestationFor(cer)
@@ -272,8 +273,8 @@ func TestPasskeyStoredDetails(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if p := pks[0]; string(p.AAGUID) != string(k.auth.Aaguid[:]) || string(p.CredentialID) != string(k.cred.ID) ||
-					string(p.UserHandle) != string(k.auth.Options.UserHandle) || p.SignCount != 0 || len(p.PublicKey) == 0 {
+				if p := pks[0]; string(p.AAGUID) != string(k.Auth.Aaguid[:]) || string(p.CredentialID) != string(k.Cred.ID) ||
+					string(p.UserHandle) != string(k.Auth.Options.UserHandle) || p.SignCount != 0 || len(p.PublicKey) == 0 {
 					t.Errorf("stored %+v, want the authenticator's AAGUID, credential id, the member's handle", p)
 				}
 			})
@@ -468,7 +469,7 @@ func TestPasskeyDelete(t *testing.T) {
 			for _, body := range []any{map[string]any{}, map[string]any{"email": ada.email}} {
 				c := s.Client(t)
 				cer := begin(t, c, "/api/passkeys/login/begin", body)
-				wantRefused(t, finishLogin(c, cer.FlowID, ada.key.assertionFor(cer).signCount(9).sign().JSON(), "modal"), 401, "passkey_rejected", "")
+				wantRefused(t, finishLogin(c, cer.FlowID, ada.key.assertionFor(cer).SignCount(9).Sign().JSON(), "modal"), 401, "passkey_rejected", "")
 				wantSignedOut(t, c)
 			}
 			wantAPIError(t, ada.c.JSON(http.MethodDelete, "/api/passkeys/"+id, nil), http.StatusNotFound, "not_found")
@@ -540,14 +541,14 @@ func TestPasskeyUseIsRecorded(t *testing.T) {
 			flags      byte // BS set or not
 			wantSynced bool
 		}{
-			{"follows BS from false to true", flagBS, true},
-			{"keeps BS true", flagBS, true},
+			{"follows BS from false to true", passkeytest.FlagBS, true},
+			{"keeps BS true", passkeytest.FlagBS, true},
 			{"follows BS from true to false", 0, false},
 		} {
 			s.Clock.Advance(time.Minute)
 			c := s.Client(t)
 			cer := begin(t, c, "/api/passkeys/login/begin", map[string]any{})
-			a := ada.key.assertionFor(cer).flags(step.flags, flagBS).signCount(uint32(10 + i)).sign()
+			a := ada.key.assertionFor(cer).Flags(step.flags, passkeytest.FlagBS).SignCount(uint32(10 + i)).Sign()
 			wantStatus(t, finishLogin(c, cer.FlowID, a.JSON(), "conditional"), http.StatusOK)
 			p := listPasskeys(t, ada.c)[0]
 			if p.BackedUp != step.wantSynced || p.Synced != step.wantSynced || !p.BackupEligible {
