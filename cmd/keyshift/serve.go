@@ -57,6 +57,8 @@ func serveCmd(ctx context.Context, e *env, args []string) error {
 		ready = append(ready, "metrics_listen", a.String())
 	}
 	log.Info("keyshift is ready", ready...)
+	checked := logHighFindings(ctx, log, cfg)
+	defer checked()
 	if err := s.Serve(ctx, ln); err != nil {
 		return err
 	}
