@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
@@ -113,3 +114,6 @@ func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	}))
 	return cop.Handler(next)
 }
+
+// isAPI reports whether r is for the JSON API, which answers errors as JSON.
+func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }

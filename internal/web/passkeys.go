@@ -205,3 +205,45 @@ func (s *Server) deletePasskey(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// renamePasskeyForm is the rename form of a passkey, without JavaScript.
+func (s *Server) renamePasskeyForm(w http.ResponseWriter, r *http.Request) error {
+	return s.passkeyForm(w, r, func(sw *account.SessionWithUser, id string) error {
+		_, err := s.passkeys.Rename(r.Context(), sw.User.ID, id, r.PostFormValue("name"), s.client(r))
+		return err
+	})
+}
+
+// deletePasskeyForm is the remove form of a passkey, without JavaScript;
+// like the API, it needs a recent sign-in.
+func (s *Server) deletePasskeyForm(w http.ResponseWriter, r *http.Request) error {
+	return s.passkeyForm(w, r, func(sw *account.SessionWithUser, id string) error {
+		if err := s.requireStepUp(sw); err != nil {
+			return err
+		}
+		return s.passkeys.Delete(r.Context(), sw.User.ID, id, s.client(r))
+	})
+}
+
+// passkeyForm runs a form post about the passkey in the path, then sends
+// the member back to their passkeys; a refusal is shown beside that
+// passkey's forms.
+func (s *Server) passkeyForm(w http.ResponseWriter, r *http.Request, act func(sw *account.SessionWithUser, id string) error) error {
+	sw, err := s.pageSession(r)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	err = parseForm(w, r)
+	if err == nil {
+		err = act(sw, id)
+	}
+	if err == nil || account.IsCode(err, account.ENotFound) {
+		// Gone already (another tab, another device): the list shows it.
+		http.Redirect(w, r, "/account#passkeys", http.StatusSeeOther)
+		return nil
+	}
+	return s.refusedOnAccount(err, sw, pageData{}, func(d *pageData, _, message string) {
+		d.PasskeyError = &passkeyError{ID: id, Message: message}
+	})
+}

@@ -56,8 +56,8 @@ func (s *Server) removePassword(w http.ResponseWriter, r *http.Request) error {
 }
 
 // changePasswordForm is POST /account/password, the account page's form.
-func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) {
-	s.accountForm(w, r, "password", func(sw *account.SessionWithUser, d *pageData) error {
+func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) error {
+	return s.accountForm(w, r, "password", func(sw *account.SessionWithUser, d *pageData) error {
 		if err := s.requireStepUp(sw); err != nil {
 			return err
 		}
@@ -76,8 +76,8 @@ func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // removePasswordForm is POST /account/password/remove.
-func (s *Server) removePasswordForm(w http.ResponseWriter, r *http.Request) {
-	s.accountForm(w, r, "password", func(sw *account.SessionWithUser, d *pageData) error {
+func (s *Server) removePasswordForm(w http.ResponseWriter, r *http.Request) error {
+	return s.accountForm(w, r, "password", func(sw *account.SessionWithUser, d *pageData) error {
 		if err := s.requireStepUp(sw); err != nil {
 			return err
 		}

@@ -63,8 +63,8 @@ func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 
 // recoveryCodesForm is POST /account/recovery-codes, the account page's
 // form: the page shows the new codes once.
-func (s *Server) recoveryCodesForm(w http.ResponseWriter, r *http.Request) {
-	s.accountForm(w, r, "recovery", func(sw *account.SessionWithUser, d *pageData) error {
+func (s *Server) recoveryCodesForm(w http.ResponseWriter, r *http.Request) error {
+	return s.accountForm(w, r, "recovery", func(sw *account.SessionWithUser, d *pageData) error {
 		if err := s.requireStepUp(sw); err != nil {
 			return err
 		}

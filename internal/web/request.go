@@ -66,28 +66,6 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-// parseForm parses a bounded urlencoded form for the no-JavaScript pages.
-func parseForm(w http.ResponseWriter, r *http.Request) error {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		return badRequest("Content-Type must be application/x-www-form-urlencoded")
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	if err := r.ParseForm(); err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return &account.Error{Code: account.EBodyTooLarge, Detail: "request body over 64 KiB"}
-		}
-		return badRequest("malformed form")
-	}
-	for _, vs := range r.PostForm {
-		for _, v := range vs {
-			if !utf8.ValidString(v) {
-				return badRequest("the form is not valid UTF-8")
-			}
-		}
-	}
-	return nil
-}
-
 // clientIP returns the address of the client: the peer, or, when the peer is
 // a trusted proxy, the nearest address in X-Forwarded-For that is not one of
 // our proxies. Believing the header from anyone else would let an attacker

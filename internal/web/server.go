@@ -49,11 +49,11 @@ type Options struct {
 	HashGate Gauges
 	// Mail lists recent mail for the dev mailer page (devmail.go); nil hides it.
 	Mail DevMail
-	// Email runs email sign-in (email.go).
+	// Email runs email sign-in (email_signin.go).
 	Email *emailauth.Service
-	// Verify confirms addresses after sign-up (confirm.go).
+	// Verify confirms addresses after sign-up (email_confirm.go).
 	Verify *emailverify.Service
-	// EmailChange moves accounts to another address and back (emailchange.go).
+	// EmailChange moves accounts to another address and back (email_change.go).
 	EmailChange *emailchange.Service
 	// Rollout is the staged rollout (admin.go).
 	Rollout *rollout.Service

@@ -12,44 +12,9 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 )
 
-// userJSON is API.md's User.
-type userJSON struct {
-	ID            string `json:"id"`
-	Email         string `json:"email"`
-	EmailVerified bool   `json:"emailVerified"`
-	HasPassword   bool   `json:"hasPassword"`
-	PasskeyCount  int    `json:"passkeyCount"`
-}
-
-func toUserJSON(u account.User) userJSON {
-	return userJSON{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, HasPassword: u.HasPassword, PasskeyCount: u.PasskeyCount}
-}
-
-// signinJSON is API.md's sign-in answer. Next is "enroll_passkey" for a
-// member whose only way in is email (see signinAnswer); otherwise null
-// until the rollout decides to nudge the member towards a passkey.
-type signinJSON struct {
-	User userJSON `json:"user"`
-	Next *string  `json:"next"`
-	// Cleared says what the sign-in removed from the account (the first
-	// proof of a never-verified account's mailbox, docs/security.md T3):
-	// "password", "passkeys", "recovery_codes", "sessions". Absent when
-	// nothing was.
-	Cleared []string `json:"cleared,omitempty"`
-}
-
-// nextEnrollPasskey is the sign-in answer's "next" asking the client to
-// offer a passkey (API.md).
-const nextEnrollPasskey = "enroll_passkey"
-
-// signinAnswer is the sign-in answer for u.
-func signinAnswer(u account.User) signinJSON {
-	out := signinJSON{User: toUserJSON(u)}
-	if u.NeedsPasskey() {
-		next := nextEnrollPasskey
-		out.Next = &next
-	}
-	return out
+// authenticate returns the session of the request or EUnauthenticated.
+func (s *Server) authenticate(r *http.Request) (*account.SessionWithUser, error) {
+	return s.accounts.Authenticate(r.Context(), s.sessionToken(r))
 }
 
 // sessionJSON describes a session; the token never leaves the cookie.
@@ -70,60 +35,6 @@ func toSessionJSON(s account.Session, currentID string) sessionJSON {
 		ID: s.ID, AuthMethod: string(s.AuthMethod), AuthenticatedAt: s.AuthenticatedAt, CreatedAt: s.CreatedAt,
 		LastSeenAt: s.LastSeenAt, ExpiresAt: s.ExpiresAt, UserAgent: s.UserAgent, IP: s.IP, Current: s.ID == currentID,
 	}
-}
-
-type credentialsBody struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
-}
-
-// signup is POST /api/signup.
-func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
-	var body credentialsBody
-	if err := decodeJSON(w, r, &body); err != nil {
-		return err
-	}
-	res, err := s.accounts.Signup(r.Context(), body.Email, body.Password, s.client(r))
-	if err != nil {
-		return err
-	}
-	s.setSession(w, r, res)
-	writeJSON(w, http.StatusCreated, signinJSON{User: toUserJSON(res.User)})
-	return nil
-}
-
-// signinPassword is POST /api/signin/password.
-func (s *Server) signinPassword(w http.ResponseWriter, r *http.Request) error {
-	var body credentialsBody
-	if err := decodeJSON(w, r, &body); err != nil {
-		return err
-	}
-	res, err := s.accounts.SigninPassword(r.Context(), body.Email, body.Password, s.client(r))
-	s.countSignin(account.MethodPassword, err)
-	if err != nil {
-		return err
-	}
-	s.setSession(w, r, res)
-	writeJSON(w, http.StatusOK, signinJSON{User: toUserJSON(res.User)})
-	return nil
-}
-
-// countSignin counts an attempt that got as far as checking a credential;
-// malformed requests are not sign-in attempts.
-func (s *Server) countSignin(m account.AuthMethod, err error) {
-	switch {
-	case err == nil:
-		s.metrics.signins.WithLabelValues(string(m), account.OutcomeSuccess).Inc()
-	case account.IsCode(err, account.EInvalidCredentials), account.IsCode(err, account.EPasskeyRejected):
-		s.metrics.signins.WithLabelValues(string(m), account.OutcomeFailure).Inc()
-	case account.IsCode(err, account.EThrottled), account.IsCode(err, account.EBusy):
-		s.metrics.signins.WithLabelValues(string(m), "refused").Inc()
-	}
-}
-
-// authenticate returns the session of the request or EUnauthenticated.
-func (s *Server) authenticate(r *http.Request) (*account.SessionWithUser, error) {
-	return s.accounts.Authenticate(r.Context(), s.sessionToken(r))
 }
 
 // getSession is GET /api/session.
@@ -272,28 +183,49 @@ func (s *Server) revokeAllSessions(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-// healthz answers while the process runs.
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("ok\n"))
+// signoutForm is POST /signout.
+func (s *Server) signoutForm(w http.ResponseWriter, r *http.Request) error {
+	if sw, err := s.authenticate(r); err == nil {
+		if err := s.accounts.Signout(r.Context(), &sw.Session, s.client(r)); err != nil {
+			return err
+		}
+	}
+	s.clearSession(w)
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+	return nil
 }
 
-// readyz answers 200 when the database answers and its schema is current.
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	ctx := r.Context()
-	err := s.health.Ping(ctx)
-	if err == nil {
-		err = s.health.CheckSchema(ctx)
-	}
+// revokeSessionForm is POST /account/sessions/{id}/revoke: one of the
+// member's browsers signed out; this one goes to /signin.
+func (s *Server) revokeSessionForm(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.pageSession(r)
 	if err != nil {
-		// The reason names the database's user, name and address: the log
-		// only, never the answer (docs/security.md, T22).
-		s.log.WarnContext(ctx, "not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	id := r.PathValue("id")
+	if err := s.accounts.RevokeSession(r.Context(), sw.User.ID, id, s.client(r)); err != nil && !account.IsCode(err, account.ENotFound) {
+		return err
+	}
+	if id == sw.Session.ID {
+		s.clearSession(w)
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return nil
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
 }
 
-func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+// revokeAllForm is POST /account/sessions/revoke-all: every browser of the
+// member signed out, this one too.
+func (s *Server) revokeAllForm(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.pageSession(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.accounts.RevokeAllSessions(r.Context(), sw.User.ID, s.client(r)); err != nil {
+		return err
+	}
+	s.clearSession(w)
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+	return nil
+}

@@ -1,10 +1,8 @@
 package web
 
 import (
-	"bytes"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/keyshift/keyshift/internal/account"
@@ -98,91 +96,38 @@ func (s *Server) finishEmail(r *http.Request, body emailFinishBody) (*account.Si
 	return res, err
 }
 
-// emailPageData is what the email sign-in pages receive.
-type emailPageData struct {
-	pageData
-	Token  string // the link's token, posted back by the Continue button
-	FlowID string // the flow the code form finishes
-	// Target is the masked address the link signs in to ("Continue as
-	// a…@example.com"); SignedInAs is the masked address of another
-	// member signed in on this browser, whose session the link would end.
-	Target, SignedInAs string
-	// Removed is what a revert or "This wasn't me" removed.
-	Removed *account.Removed
-}
-
-// renderEmail writes an email sign-in page, as render does.
-func (s *Server) renderEmail(w http.ResponseWriter, r *http.Request, status int, name string, d emailPageData) {
-	d.SignupClosed = !s.cfg.Signup.Open
-	var buf bytes.Buffer
-	t, ok := s.pages.byName[name]
-	if !ok {
-		s.log.Error("no such page template", "name", name)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	if err := t.ExecuteTemplate(&buf, "layout.html", d); err != nil {
-		s.log.ErrorContext(r.Context(), "rendering page", "page", name, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	// The page's URL may hold a sign-in token: never send it on.
-	h.Set("Referrer-Policy", "no-referrer")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
-}
-
-// emailFailed re-renders an email page with err as its form error.
-func (s *Server) emailFailed(w http.ResponseWriter, r *http.Request, name string, d emailPageData, err error) {
-	e := s.observeError(r, err)
-	if e.Code == account.EInternal {
-		s.renderError(w, r, err)
-		return
-	}
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
-	}
-	d.FormError = s.message(e)
-	s.renderEmail(w, r, Status(e.Code), name, d)
-}
-
 // emailStartForm is POST /signin/email: "Email me a sign-in link" without
 // JavaScript. It answers with the "check your email" page and its code form.
-func (s *Server) emailStartForm(w http.ResponseWriter, r *http.Request) {
-	d := emailPageData{pageData: pageData{Title: s.msg.T("signin.title")}}
+func (s *Server) emailStartForm(w http.ResponseWriter, r *http.Request) error {
+	d := pageData{Title: s.msg.T("signin.title")}
 	if err := parseForm(w, r); err != nil {
-		s.emailFailed(w, r, "signin", d, err)
-		return
+		return s.refusedOnEmailPage(err, "signin", d)
 	}
 	d.Email = r.PostFormValue("email")
 	id, err := s.email.Start(r.Context(), d.Email, s.client(r))
 	if err != nil {
-		s.emailFailed(w, r, "signin", d, err)
-		return
+		return s.refusedOnEmailPage(err, "signin", d)
 	}
 	d.Title, d.FlowID = s.msg.T("email.sent_title"), id
 	s.renderEmail(w, r, http.StatusOK, "email_sent", d)
+	return nil
 }
 
 // emailCodeForm is POST /email/code: the code typed on the "check your
 // email" page.
-func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) {
-	d := emailPageData{pageData: pageData{Title: s.msg.T("email.sent_title")}}
+func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) error {
+	d := pageData{Title: s.msg.T("email.sent_title")}
 	if err := parseForm(w, r); err != nil {
-		s.emailFailed(w, r, "email_sent", d, err)
-		return
+		return s.refusedOnEmailPage(err, "email_sent", d)
 	}
 	d.FlowID, d.Email = r.PostFormValue("flowId"), r.PostFormValue("email")
 	res, err := s.finishEmail(r, emailFinishBody{FlowID: d.FlowID, Code: r.PostFormValue("code")})
 	if err != nil {
-		s.emailFailed(w, r, "email_sent", d, err)
-		return
+		return s.refusedOnEmailPage(err, "email_sent", d)
 	}
 	s.setSession(w, r, res)
 	http.Redirect(w, r, afterEmailSignin(res), http.StatusSeeOther)
+	return nil
 }
 
 // emailVerifyPage is GET /email/verify?token=…: the link's landing page. It
@@ -191,17 +136,18 @@ func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) {
 // button that posts the token. When another member is signed in on this
 // browser it says so: continuing ends that session, which a link someone
 // else sent must not do unnoticed (login CSRF).
-func (s *Server) emailVerifyPage(w http.ResponseWriter, r *http.Request) {
-	d := emailPageData{pageData: pageData{Title: s.msg.T("email.verify_title")}, Token: r.URL.Query().Get("token")}
-	if err := s.landing(r, &d); err != nil {
-		s.emailFailed(w, r, "email_verify", d, err)
-		return
+func (s *Server) emailVerifyPage(w http.ResponseWriter, r *http.Request) error {
+	d := pageData{Title: s.msg.T("email.verify_title"), Token: r.URL.Query().Get("token")}
+	if err := s.linkTarget(r, &d); err != nil {
+		return s.refusedOnEmailPage(err, "email_verify", d)
 	}
 	s.renderEmail(w, r, http.StatusOK, "email_verify", d)
+	return nil
 }
 
-// landing fills in whom the link in d signs in, and whom it would sign out.
-func (s *Server) landing(r *http.Request, d *emailPageData) error {
+// linkTarget fills in whom the link in d signs in, and whom it would sign
+// out.
+func (s *Server) linkTarget(r *http.Request, d *pageData) error {
 	target, err := s.email.LinkAddress(r.Context(), d.Token)
 	if err != nil {
 		return err
@@ -220,29 +166,27 @@ func (s *Server) landing(r *http.Request, d *emailPageData) error {
 // and goes to the account page. While another member is signed in on this
 // browser, it signs in only when the form confirms the switch ("switch"):
 // otherwise it shows the question again and uses nothing up.
-func (s *Server) emailVerifyForm(w http.ResponseWriter, r *http.Request) {
-	d := emailPageData{pageData: pageData{Title: s.msg.T("email.verify_title")}}
+func (s *Server) emailVerifyForm(w http.ResponseWriter, r *http.Request) error {
+	d := pageData{Title: s.msg.T("email.verify_title")}
 	if err := parseForm(w, r); err != nil {
-		s.emailFailed(w, r, "email_verify", d, err)
-		return
+		return s.refusedOnEmailPage(err, "email_verify", d)
 	}
 	d.Token = r.PostFormValue("token")
 	if r.PostFormValue("switch") != "1" {
-		if err := s.landing(r, &d); err != nil {
-			s.emailFailed(w, r, "email_verify", d, err)
-			return
+		if err := s.linkTarget(r, &d); err != nil {
+			return s.refusedOnEmailPage(err, "email_verify", d)
 		}
 		if d.SignedInAs != "" {
 			s.renderEmail(w, r, http.StatusConflict, "email_verify", d)
-			return
+			return nil
 		}
 	}
 	res, err := s.finishEmail(r, emailFinishBody{Token: d.Token})
 	if err != nil {
 		d.Token = ""
-		s.emailFailed(w, r, "email_verify", d, err)
-		return
+		return s.refusedOnEmailPage(err, "email_verify", d)
 	}
 	s.setSession(w, r, res)
 	http.Redirect(w, r, afterEmailSignin(res), http.StatusSeeOther)
+	return nil
 }

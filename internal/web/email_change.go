@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
@@ -124,8 +123,8 @@ func (s *Server) emailChangeCancel(w http.ResponseWriter, r *http.Request) error
 }
 
 // emailChangeForm is POST /account/email, the account page's change form.
-func (s *Server) emailChangeForm(w http.ResponseWriter, r *http.Request) {
-	s.accountForm(w, r, "email", func(sw *account.SessionWithUser, d *pageData) error {
+func (s *Server) emailChangeForm(w http.ResponseWriter, r *http.Request) error {
+	return s.accountForm(w, r, "email", func(sw *account.SessionWithUser, d *pageData) error {
 		d.Email = r.PostFormValue("email")
 		if err := s.requireStepUp(sw); err != nil {
 			return err
@@ -139,120 +138,41 @@ func (s *Server) emailChangeForm(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// emailChangePage is GET /email/change?token=…: the confirmation link's
-// landing page. It changes nothing — mail scanners follow links — but shows
-// a button that posts the token; no referrer leaves it.
-func (s *Server) emailChangePage(w http.ResponseWriter, r *http.Request) {
-	d := emailPageData{pageData: pageData{Title: s.msg.T("change.title")}, Token: r.URL.Query().Get("token")}
-	s.renderEmail(w, r, http.StatusOK, "email_change", d)
-}
-
-// emailChangeDone is POST /email/change: the button.
-func (s *Server) emailChangeDone(w http.ResponseWriter, r *http.Request) {
-	d := emailPageData{pageData: pageData{Title: s.msg.T("change.title")}}
-	if err := parseForm(w, r); err != nil {
-		s.emailFailed(w, r, "email_change", d, err)
-		return
-	}
-	u, err := s.change.Confirm(r.Context(), r.PostFormValue("token"), s.client(r))
+// emailChangeDone is POST /email/change, the confirmation link's button:
+// the account moves to the new address.
+func (s *Server) emailChangeDone(w http.ResponseWriter, r *http.Request, token string, d *pageData) (string, error) {
+	u, err := s.change.Confirm(r.Context(), token, s.client(r))
 	if err != nil {
-		s.emailFailed(w, r, "email_change", d, err)
-		return
+		return "", err
 	}
 	d.Title, d.User = s.msg.T("change.done_title"), u
-	s.renderEmail(w, r, http.StatusOK, "email_changed", d)
+	return "email_changed", nil
 }
 
-// emailRevertPage is GET /email/revert?token=…: the revert link's landing
-// page, with a button that posts the token; it changes nothing itself.
-func (s *Server) emailRevertPage(w http.ResponseWriter, r *http.Request) {
-	d := emailPageData{pageData: pageData{Title: s.msg.T("revert.title")}, Token: r.URL.Query().Get("token")}
-	s.renderEmail(w, r, http.StatusOK, "email_revert", d)
-}
-
-// emailRevertDone is POST /email/revert: the button. Every session of the
-// account ends, so this browser is signed out too and asked to sign in by
-// email at the restored address.
-func (s *Server) emailRevertDone(w http.ResponseWriter, r *http.Request) {
-	d := emailPageData{pageData: pageData{Title: s.msg.T("revert.title")}}
-	if err := parseForm(w, r); err != nil {
-		s.emailFailed(w, r, "email_revert", d, err)
-		return
-	}
-	rv, err := s.change.Revert(r.Context(), r.PostFormValue("token"), s.client(r))
+// emailRevertDone is POST /email/revert, the revert link's button. Every
+// session of the account ends, so this browser is signed out too and asked
+// to sign in by email at the restored address.
+func (s *Server) emailRevertDone(w http.ResponseWriter, r *http.Request, token string, d *pageData) (string, error) {
+	rv, err := s.change.Revert(r.Context(), token, s.client(r))
 	if rv != nil {
 		s.clearSession(w)
 		d.Removed = &rv.Removed
 	}
 	if err != nil {
-		s.emailFailed(w, r, "email_revert", d, err)
-		return
+		return "", err
 	}
 	d.Title, d.User = s.msg.T("revert.done_title"), rv.User
-	s.renderEmail(w, r, http.StatusOK, "email_reverted", d)
+	return "email_reverted", nil
 }
 
-// emailCancelPage is GET /email/cancel?token=…: the cancel link's landing
-// page, with a button that posts the token; it changes nothing itself.
-func (s *Server) emailCancelPage(w http.ResponseWriter, r *http.Request) {
-	d := emailPageData{pageData: pageData{Title: s.msg.T("cancel.title")}, Token: r.URL.Query().Get("token")}
-	s.renderEmail(w, r, http.StatusOK, "email_cancel", d)
-}
-
-// emailCancelDone is POST /email/cancel: the button. Every browser of the
-// account is signed out, this one too.
-func (s *Server) emailCancelDone(w http.ResponseWriter, r *http.Request) {
-	d := emailPageData{pageData: pageData{Title: s.msg.T("cancel.title")}}
-	if err := parseForm(w, r); err != nil {
-		s.emailFailed(w, r, "email_cancel", d, err)
-		return
-	}
-	u, err := s.change.Cancel(r.Context(), r.PostFormValue("token"), s.client(r))
+// emailCancelDone is POST /email/cancel, the cancel link's button. Every
+// browser of the account is signed out, this one too.
+func (s *Server) emailCancelDone(w http.ResponseWriter, r *http.Request, token string, d *pageData) (string, error) {
+	u, err := s.change.Cancel(r.Context(), token, s.client(r))
 	if err != nil {
-		s.emailFailed(w, r, "email_cancel", d, err)
-		return
+		return "", err
 	}
 	s.clearSession(w)
 	d.Title, d.User = s.msg.T("cancel.done_title"), u
-	s.renderEmail(w, r, http.StatusOK, "email_cancelled", d)
-}
-
-// accountForm runs a form of the account page's section (email, password)
-// for the signed-in member and shows the page again: with d's notice on
-// success, with the refusal beside the field (or atop the section) it
-// concerns otherwise. The form's values stay only on refusal.
-func (s *Server) accountForm(w http.ResponseWriter, r *http.Request, section string, act func(sw *account.SessionWithUser, d *pageData) error) {
-	sw, err := s.authenticate(r)
-	if err != nil {
-		s.toSignin(w, r, err)
-		return
-	}
-	d := pageData{Section: section}
-	err = parseForm(w, r)
-	if err == nil {
-		err = act(sw, &d)
-	}
-	if err == nil {
-		// The page shows what is stored now (a password set, …).
-		if u, ferr := s.accounts.Store.FindUser(r.Context(), sw.User.ID); ferr == nil {
-			sw.User = *u
-		}
-		s.renderAccount(w, r, http.StatusOK, sw, d)
-		return
-	}
-	e := s.observeError(r, err)
-	if e.Code == account.EInternal {
-		s.renderError(w, r, err)
-		return
-	}
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
-	}
-	d.Errors = map[string]string{}
-	if e.Field != "" {
-		d.Errors[e.Field] = s.message(e)
-	} else {
-		d.FormError = s.message(e)
-	}
-	s.renderAccount(w, r, Status(e.Code), sw, d)
+	return "email_cancelled", nil
 }

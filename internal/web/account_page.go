@@ -1,0 +1,99 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
+)
+
+// passkeyNotices are the confirmations the account page shows after a
+// passkey ceremony in the page (?passkey=…); anything else shows none.
+var passkeyNotices = map[string]string{"added": "passkeys.added_notice", "used": "passkeys.used_notice"}
+
+// accountPage is GET /account: the member's sessions, passkeys, address,
+// password and recovery codes.
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.pageSession(r)
+	if err != nil {
+		return err
+	}
+	d := pageData{}
+	if key, ok := passkeyNotices[r.URL.Query().Get("passkey")]; ok {
+		d.Notice = s.msg.T(key)
+	}
+	if r.URL.Query().Get("email") == "verification_sent" && !sw.User.EmailVerified {
+		d.EmailNotice = s.msg.T("account.verification_sent", sw.User.Email)
+	}
+	d.Cleared = s.clearedNotice(r, sw)
+	return s.renderAccount(w, r, http.StatusOK, sw, d)
+}
+
+// clearedNotice returns what ?cleared=… says an email sign-in removed —
+// only the words it knows, and only on the page of a member who just
+// signed in by email and has neither password nor passkey, as such a
+// sign-in leaves them: a link someone else made cannot raise a false
+// alarm on an ordinary account page.
+func (s *Server) clearedNotice(r *http.Request, sw *account.SessionWithUser) []string {
+	q := r.URL.Query().Get("cleared")
+	m := sw.Session.AuthMethod
+	if q == "" || m != account.MethodEmailLink && m != account.MethodEmailCode || sw.User.HasPassword || sw.User.PasskeyCount > 0 ||
+		s.accounts.Now().Sub(sw.Session.AuthenticatedAt) > clearedNoticeFor {
+		return nil
+	}
+	var out []string
+	for _, w := range strings.Split(q, ",") {
+		if slices.Contains([]string{"password", "passkeys", "recovery_codes", "sessions"}, w) && !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// clearedNoticeFor is how long after the sign-in the account page still
+// says what it removed.
+const clearedNoticeFor = 10 * time.Minute
+
+// renderAccount shows the account page of sw's member with d's notices.
+func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, sw *account.SessionWithUser, d pageData) error {
+	sessions, err := s.accounts.Sessions(r.Context(), sw.User.ID)
+	if err != nil {
+		return err
+	}
+	passkeys, err := s.passkeys.List(r.Context(), sw.User.ID)
+	if err != nil {
+		return err
+	}
+	if d.RecoveryLeft, err = s.accounts.RecoveryCodesLeft(r.Context(), sw.User.ID); err != nil {
+		return err
+	}
+	d.Title, d.User, d.Session, d.Sessions, d.Passkeys = s.msg.T("account.title"), &sw.User, &sw.Session, sessions, passkeys
+	s.render(w, r, status, "account", d)
+	return nil
+}
+
+// accountForm runs a form of the account page's section (email, password)
+// for the signed-in member and shows the page again: with d's notice on
+// success, with the refusal beside the field (or atop the section) it
+// concerns otherwise. The form's values stay only on refusal.
+func (s *Server) accountForm(w http.ResponseWriter, r *http.Request, section string, act func(sw *account.SessionWithUser, d *pageData) error) error {
+	sw, err := s.pageSession(r)
+	if err != nil {
+		return err
+	}
+	d := pageData{Section: section}
+	err = parseForm(w, r)
+	if err == nil {
+		err = act(sw, &d)
+	}
+	if err != nil {
+		return s.refusedOnAccount(err, sw, d, (*pageData).place)
+	}
+	// The page shows what is stored now (a password set, …).
+	if u, ferr := s.accounts.Store.FindUser(r.Context(), sw.User.ID); ferr == nil {
+		sw.User = *u
+	}
+	return s.renderAccount(w, r, http.StatusOK, sw, d)
+}

@@ -1,0 +1,100 @@
+package web
+
+import (
+	"net/http"
+)
+
+// emailConfirmBody is POST /api/email/confirm.
+type emailConfirmBody struct {
+	Token string `json:"token"`
+}
+
+// emailConfirm is POST /api/email/confirm: 200 {"user"} with the address
+// verified, or 401 invalid_code for an unknown, used or expired token.
+func (s *Server) emailConfirm(w http.ResponseWriter, r *http.Request) error {
+	var body emailConfirmBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	u, err := s.verify.Confirm(r.Context(), body.Token, s.client(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		User userJSON `json:"user"`
+	}{toUserJSON(*u)})
+	return nil
+}
+
+// emailDisown is POST /api/email/disown: "This wasn't me" from the
+// sign-up's confirmation mail, with its token. The account made with the
+// address loses its password, passkeys, recovery codes and sessions, and
+// its address is verified: 200 {"user", "removed"} · 401 invalid_code. No
+// session is needed: the link proves the mailbox.
+func (s *Server) emailDisown(w http.ResponseWriter, r *http.Request) error {
+	var body emailConfirmBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	d, err := s.verify.Disown(r.Context(), body.Token, s.client(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		User    userJSON    `json:"user"`
+		Removed removedJSON `json:"removed"`
+	}{toUserJSON(*d.User), toRemovedJSON(d.Removed)})
+	return nil
+}
+
+// resendVerification is POST /api/account/email/verification (signed in):
+// 202 {"email"} with a fresh confirmation mail queued · 409
+// email_already_verified · 429 too_many_attempts past the per-account limit.
+func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	u, err := s.verify.Resend(r.Context(), sw.User.ID, s.client(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, struct {
+		Email string `json:"email"`
+	}{u.Email})
+	return nil
+}
+
+// emailConfirmDone is POST /email/confirm, the confirmation link's button.
+func (s *Server) emailConfirmDone(w http.ResponseWriter, r *http.Request, token string, d *pageData) (string, error) {
+	if _, err := s.verify.Confirm(r.Context(), token, s.client(r)); err != nil {
+		return "", err
+	}
+	d.Title = s.msg.T("confirm.done_title")
+	return "email_confirmed", nil
+}
+
+// emailDisownDone is POST /email/disown, "This wasn't me"'s button.
+func (s *Server) emailDisownDone(w http.ResponseWriter, r *http.Request, token string, d *pageData) (string, error) {
+	done, err := s.verify.Disown(r.Context(), token, s.client(r))
+	if err != nil {
+		return "", err
+	}
+	d.Title, d.User, d.Removed = s.msg.T("disown.done_title"), done.User, &done.Removed
+	return "email_disowned", nil
+}
+
+// resendVerificationForm is the account page's "Send the confirmation
+// email again" button. Success redirects to /account with a notice; a
+// refusal shows the account page with the message in the email section.
+func (s *Server) resendVerificationForm(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.pageSession(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.verify.Resend(r.Context(), sw.User.ID, s.client(r)); err != nil {
+		return s.refusedOnAccount(err, sw, pageData{}, func(d *pageData, _, message string) { d.EmailError = message })
+	}
+	http.Redirect(w, r, "/account?email=verification_sent", http.StatusSeeOther)
+	return nil
+}

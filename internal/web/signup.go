@@ -1,0 +1,47 @@
+package web
+
+import (
+	"net/http"
+)
+
+type credentialsBody struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// signup is POST /api/signup.
+func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
+	var body credentialsBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	res, err := s.accounts.Signup(r.Context(), body.Email, body.Password, s.client(r))
+	if err != nil {
+		return err
+	}
+	s.setSession(w, r, res)
+	writeJSON(w, http.StatusCreated, signinJSON{User: toUserJSON(res.User)})
+	return nil
+}
+
+// signupPage is GET /signup.
+func (s *Server) signupPage(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "signup", pageData{Title: s.msg.T("signup.title")})
+	return nil
+}
+
+// signupForm is POST /signup: sign-up without JavaScript.
+func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) error {
+	d := pageData{Title: s.msg.T("signup.title")}
+	if err := parseForm(w, r); err != nil {
+		return s.refusedOn(err, "signup", d)
+	}
+	d.Email = r.PostFormValue("email")
+	res, err := s.accounts.Signup(r.Context(), d.Email, r.PostFormValue("password"), s.client(r))
+	if err != nil {
+		return s.refusedOn(err, "signup", d)
+	}
+	s.setSession(w, r, res)
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}
