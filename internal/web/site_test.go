@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -228,4 +229,28 @@ func retryAfter(t *testing.T, r *servertest.Response) int {
 		t.Fatalf("Retry-After %q, want a whole number of seconds ≥ 1", r.Header.Get("Retry-After"))
 	}
 	return n
+}
+
+// inputTag returns the <input> tag of the named field in page, or "".
+func inputTag(page []byte, name string) string {
+	re := regexp.MustCompile(`<input[^>]*\bname="` + regexp.QuoteMeta(name) + `"[^>]*>`)
+	return string(re.Find(page))
+}
+
+// wantPage fails t unless r is an HTML page with status.
+func wantPage(t *testing.T, r *servertest.Response, status int) string {
+	t.Helper()
+	wantStatus(t, r, status)
+	if ct := r.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type %q, want HTML", ct)
+	}
+	return string(r.Body)
+}
+
+// wantRedirect fails t unless r is a 303 to location.
+func wantRedirect(t *testing.T, r *servertest.Response, location string) {
+	t.Helper()
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != location {
+		t.Fatalf("%d to %q, want 303 to %q; body %s", r.Status, r.Header.Get("Location"), location, r.Body)
+	}
 }
