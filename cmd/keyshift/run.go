@@ -42,6 +42,8 @@ func init() {
 		{"rollout", "move the staged rollout: status, set PHASE, percent N, cohort, release, history, retire", rolloutCmd},
 		{"admin", "operator tasks: admin API tokens (admin token), stuck mail (admin mail), accounts without an address key (admin email-keys)", adminCmd},
 		{"export", "write every member, password hash and passkey to a file that import reads", exportCmd},
+		{"backup", "copy the database while servers run (SQLite: VACUUM INTO; PostgreSQL: pg_dump), into a file only its owner reads", backupCmd},
+		{"restore", "put a backup into an empty database (--force to replace one); stop keyshift first", restoreCmd},
 		{"doctor", "check the configuration, mail servers, database and files before members find what is wrong; exit 1 on a high finding", doctorCmd},
 		{"version", "print the version, commit and Go version of this binary", versionCmd},
 		{"healthcheck", "ask the configured keyshift whether it is ready (GET /readyz); exit 0 or 1, for container health checks", healthcheckCmd},
