@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/web/page"
 )
 
 // passkeyNotices are the confirmations the account page shows after a
@@ -20,7 +21,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := pageData{}
+	d := page.Data{}
 	if key, ok := passkeyNotices[r.URL.Query().Get("passkey")]; ok {
 		d.Notice = s.msg.T(key)
 	}
@@ -57,7 +58,7 @@ func (s *Server) clearedNotice(r *http.Request, sw *account.SessionWithUser) []s
 const clearedNoticeFor = 10 * time.Minute
 
 // renderAccount shows the account page of sw's member with d's notices.
-func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, sw *account.SessionWithUser, d pageData) error {
+func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, sw *account.SessionWithUser, d page.Data) error {
 	sessions, err := s.accounts.Sessions(r.Context(), sw.User.ID)
 	if err != nil {
 		return err
@@ -78,18 +79,18 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 // for the signed-in member and shows the page again: with d's notice on
 // success, with the refusal beside the field (or atop the section) it
 // concerns otherwise. The form's values stay only on refusal.
-func (s *Server) accountForm(w http.ResponseWriter, r *http.Request, section string, act func(sw *account.SessionWithUser, d *pageData) error) error {
+func (s *Server) accountForm(w http.ResponseWriter, r *http.Request, section string, act func(sw *account.SessionWithUser, d *page.Data) error) error {
 	sw, err := s.pageSession(r)
 	if err != nil {
 		return err
 	}
-	d := pageData{Section: section}
+	d := page.Data{Section: section}
 	err = parseForm(w, r)
 	if err == nil {
 		err = act(sw, &d)
 	}
 	if err != nil {
-		return s.refusedOnAccount(err, sw, d, (*pageData).place)
+		return s.refusedOnAccount(err, sw, d, (*page.Data).Place)
 	}
 	// The page shows what is stored now (a password set, …).
 	if u, ferr := s.accounts.Store.FindUser(r.Context(), sw.User.ID); ferr == nil {

@@ -1,17 +1,12 @@
 package web
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/web/cookie"
+	"github.com/keyshift/keyshift/internal/web/page"
 )
 
 // deviceLifetime is how long a browser stays a trusted device after its
@@ -53,9 +48,9 @@ func (s *Server) setSession(w http.ResponseWriter, r *http.Request, res *account
 func (s *Server) setDevice(w http.ResponseWriter, r *http.Request, u *account.User) {
 	dev := s.readDevice(r)
 	if !dev.Trusted(u) {
-		dev = &account.Device{UserID: u.ID, ID: newDeviceID(), Epoch: u.DeviceEpoch}
+		dev = &account.Device{UserID: u.ID, ID: cookie.NewDeviceID(), Epoch: u.DeviceEpoch}
 	}
-	s.setCookie(w, s.deviceCookieName(), s.signDevice(dev), deviceLifetime)
+	s.setCookie(w, s.deviceCookieName(), s.cookies.Device(dev), deviceLifetime)
 }
 
 // renewSession puts a rotated session token (account.Changed) into the
@@ -78,57 +73,14 @@ func (s *Server) sessionToken(r *http.Request) string {
 	return c.Value
 }
 
-func newDeviceID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// signDevice returns "userID.epoch.deviceID.mac": the device cookie, which
-// proves this browser signed in as userID since the account's device epoch
-// was epoch (OWASP's device-cookie defence: strangers' failed guesses never
-// throttle the member's own devices; sign-out everywhere and the like
-// revoke every device at once by moving the epoch on).
-func (s *Server) signDevice(d *account.Device) string {
-	payload := d.UserID + "." + strconv.Itoa(d.Epoch) + "." + d.ID
-	return payload + "." + base64.RawURLEncoding.EncodeToString(s.deviceMAC("v2", payload))
-}
-
-func (s *Server) deviceMAC(version, payload string) []byte {
-	m := hmac.New(sha256.New, s.deviceKey)
-	m.Write([]byte("keyshift device " + version + "\x00" + payload))
-	return m.Sum(nil)
-}
-
-// readDevice returns the device a valid device cookie proves, or nil.
-// Whether it is still trusted is the account's to say (Device.Trusted).
-// A cookie from before device epochs ("userID.deviceID.mac") counts as
-// epoch 0, so it stays trusted until the member's first revocation.
+// readDevice returns the device a valid device cookie proves, or nil
+// (cookie.Signer.ReadDevice).
 func (s *Server) readDevice(r *http.Request) *account.Device {
 	c, err := r.Cookie(s.deviceCookieName())
-	if err != nil || len(c.Value) > 256 || len(s.deviceKey) == 0 {
+	if err != nil {
 		return nil
 	}
-	parts := strings.Split(c.Value, ".")
-	var d account.Device
-	version := "v2"
-	switch len(parts) {
-	case 3:
-		version, d.UserID, d.ID = "v1", parts[0], parts[1]
-	case 4:
-		epoch, err := strconv.Atoi(parts[1])
-		if err != nil || epoch < 0 || strconv.Itoa(epoch) != parts[1] {
-			return nil
-		}
-		d.UserID, d.Epoch, d.ID = parts[0], epoch, parts[2]
-	default:
-		return nil
-	}
-	mac, err := base64.RawURLEncoding.DecodeString(parts[len(parts)-1])
-	if err != nil || !hmac.Equal(mac, s.deviceMAC(version, strings.Join(parts[:len(parts)-1], "."))) {
-		return nil
-	}
-	return &d
+	return s.cookies.ReadDevice(c.Value)
 }
 
 // rememberLifetime is how long a browser remembers who signed in on it last.
@@ -144,17 +96,6 @@ const (
 	stepEmail    = "email"
 )
 
-// remembered is who last signed in on this browser, and how: /signin greets
-// them and offers that way first.
-type remembered struct {
-	Email  string // normalised, as stored; only ever in a hidden field's value
-	Method string // stepPasskey, stepPassword or stepEmail
-}
-
-// Masked is the address as the page shows it, "a…@example.com": enough for
-// the member to recognise, little for the next person at a shared computer.
-func (m *remembered) Masked() string { return account.MaskEmail(m.Email) }
-
 // methodStep returns the step a sign-in by m is remembered as.
 func methodStep(m account.AuthMethod) string {
 	switch {
@@ -166,9 +107,8 @@ func methodStep(m account.AuthMethod) string {
 	return stepPassword // password and sign-up
 }
 
-// setRemember renews the remember cookie after a sign-in:
-// "base64url(email).method.mac", signed with the device key so that no one
-// can make the page greet another address.
+// setRemember renews the remember cookie after a sign-in
+// (cookie.Signer.Remember).
 func (s *Server) setRemember(w http.ResponseWriter, res *account.SigninResult) {
 	s.writeRemember(w, res.User.Email, methodStep(res.Session.AuthMethod))
 }
@@ -180,11 +120,9 @@ func (s *Server) rememberPasskey(w http.ResponseWriter, u *account.User) {
 }
 
 func (s *Server) writeRemember(w http.ResponseWriter, email, step string) {
-	if len(s.deviceKey) == 0 || email == "" {
-		return
+	if v := s.cookies.Remember(email, step); v != "" {
+		s.setCookie(w, s.rememberCookieName(), v, rememberLifetime)
 	}
-	payload := base64.RawURLEncoding.EncodeToString([]byte(email)) + "." + step
-	s.setCookie(w, s.rememberCookieName(), payload+"."+base64.RawURLEncoding.EncodeToString(s.rememberMAC(payload)), rememberLifetime)
 }
 
 // forgetRemember clears the remember cookie ("Not you?").
@@ -192,34 +130,20 @@ func (s *Server) forgetRemember(w http.ResponseWriter) {
 	s.setCookie(w, s.rememberCookieName(), "", -time.Second)
 }
 
-func (s *Server) rememberMAC(payload string) []byte {
-	m := hmac.New(sha256.New, s.deviceKey)
-	m.Write([]byte("keyshift remember v1\x00" + payload))
-	return m.Sum(nil)
-}
-
 // readRemember returns who a valid remember cookie names, or nil: a forged
 // or malformed cookie is ignored.
-func (s *Server) readRemember(r *http.Request) *remembered {
+func (s *Server) readRemember(r *http.Request) *page.Remembered {
 	c, err := r.Cookie(s.rememberCookieName())
-	if err != nil || len(c.Value) > 1024 || len(s.deviceKey) == 0 {
+	if err != nil {
 		return nil
 	}
-	parts := strings.Split(c.Value, ".")
-	if len(parts) != 3 {
+	email, step, ok := s.cookies.ReadRemember(c.Value)
+	if !ok {
 		return nil
 	}
-	mac, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil || !hmac.Equal(mac, s.rememberMAC(parts[0]+"."+parts[1])) {
-		return nil
-	}
-	email, err := base64.RawURLEncoding.DecodeString(parts[0])
-	if err != nil || !utf8.Valid(email) || !strings.Contains(string(email), "@") {
-		return nil
-	}
-	switch parts[1] {
+	switch step {
 	case stepPasskey, stepPassword, stepEmail:
-		return &remembered{Email: string(email), Method: parts[1]}
+		return &page.Remembered{Email: email, Method: step}
 	}
 	return nil
 }

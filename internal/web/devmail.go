@@ -2,11 +2,11 @@ package web
 
 import (
 	"context"
-	"html/template"
 	"net/http"
 
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/web/page"
 )
 
 // DevMail lists the newest mails in the outbox, for the dev mailer page.
@@ -42,34 +42,7 @@ func (s *Server) devMail(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	if err := devMailPage.Execute(w, mails); err != nil {
+	if err := page.DevMail(w, mails); err != nil {
 		s.log.Warn("rendering /dev/mail", "err", err)
 	}
 }
-
-// The page shows the plain-text body only: the HTML part would need its own
-// sandbox, and the text holds every link and code.
-var devMailPage = template.Must(template.New("devmail").Parse(`<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Dev mailer — keyshift</title></head>
-<body>
-<h1>Dev mailer</h1>
-<p>Dev mode without an SMTP server (KEYSHIFT_SMTP_URL): mail is kept here, sealed in the outbox, instead of being sent. Newest first.</p>
-{{range .}}
-<article id="mail-{{.ID}}">
-<h2>{{.Subject}}</h2>
-<dl>
-<dt>To</dt><dd>{{.To}}</dd>
-<dt>Kind</dt><dd>{{.Kind}}</dd>
-<dt>Queued</dt><dd>{{.CreatedAt.Format "2006-01-02 15:04:05 MST"}}</dd>
-<dt>Status</dt><dd>{{.Status}}{{with .Provider}} ({{.}}){{end}}</dd>
-</dl>
-<pre>{{.Text}}</pre>
-</article>
-<hr>
-{{else}}
-<p>No mail yet.</p>
-{{end}}
-</body>
-</html>
-`))

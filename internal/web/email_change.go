@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/web/apijson"
+	"github.com/keyshift/keyshift/internal/web/page"
 )
 
 // emailChangeBody is POST /api/account/email.
@@ -15,11 +17,6 @@ type emailChangeBody struct {
 // tokenBody is POST /api/account/email/confirm and …/revert.
 type tokenBody struct {
 	Token string `json:"token"`
-}
-
-// userAnswer is {"user": User}.
-type userAnswer struct {
-	User userJSON `json:"user"`
 }
 
 // emailChangeStart is POST /api/account/email: a confirmation link goes to
@@ -55,28 +52,8 @@ func (s *Server) emailChangeConfirm(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, userAnswer{toUserJSON(*u)})
+	writeJSON(w, http.StatusOK, apijson.UserAnswer{User: apijson.NewUser(*u)})
 	return nil
-}
-
-// removedJSON says what a clean-up removed (account.Removed).
-type removedJSON struct {
-	// Password is "removed", "restored" or null.
-	Password      *string  `json:"password"`
-	Passkeys      []string `json:"passkeys"`
-	RecoveryCodes int      `json:"recoveryCodes"`
-	Sessions      int      `json:"sessions"`
-}
-
-func toRemovedJSON(r account.Removed) removedJSON {
-	out := removedJSON{Passkeys: r.Passkeys, RecoveryCodes: r.RecoveryCodes, Sessions: r.Sessions}
-	if out.Passkeys == nil {
-		out.Passkeys = []string{}
-	}
-	if r.Password != "" {
-		out.Password = &r.Password
-	}
-	return out
 }
 
 // emailChangeRevert is POST /api/account/email/revert: the old address's
@@ -97,9 +74,9 @@ func (s *Server) emailChangeRevert(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	writeJSON(w, http.StatusOK, struct {
-		User    userJSON    `json:"user"`
-		Removed removedJSON `json:"removed"`
-	}{toUserJSON(*rv.User), toRemovedJSON(rv.Removed)})
+		User    apijson.User    `json:"user"`
+		Removed apijson.Removed `json:"removed"`
+	}{apijson.NewUser(*rv.User), apijson.NewRemoved(rv.Removed)})
 	return nil
 }
 
@@ -118,13 +95,13 @@ func (s *Server) emailChangeCancel(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	s.clearSession(w)
-	writeJSON(w, http.StatusOK, userAnswer{toUserJSON(*u)})
+	writeJSON(w, http.StatusOK, apijson.UserAnswer{User: apijson.NewUser(*u)})
 	return nil
 }
 
 // emailChangeForm is POST /account/email, the account page's change form.
 func (s *Server) emailChangeForm(w http.ResponseWriter, r *http.Request) error {
-	return s.accountForm(w, r, "email", func(sw *account.SessionWithUser, d *pageData) error {
+	return s.accountForm(w, r, "email", func(sw *account.SessionWithUser, d *page.Data) error {
 		d.Email = r.PostFormValue("email")
 		if err := s.requireStepUp(sw); err != nil {
 			return err
@@ -140,7 +117,7 @@ func (s *Server) emailChangeForm(w http.ResponseWriter, r *http.Request) error {
 
 // emailChangeDone is POST /email/change, the confirmation link's button:
 // the account moves to the new address.
-func (s *Server) emailChangeDone(w http.ResponseWriter, r *http.Request, token string, d *pageData) (string, error) {
+func (s *Server) emailChangeDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
 	u, err := s.change.Confirm(r.Context(), token, s.client(r))
 	if err != nil {
 		return "", err
@@ -152,7 +129,7 @@ func (s *Server) emailChangeDone(w http.ResponseWriter, r *http.Request, token s
 // emailRevertDone is POST /email/revert, the revert link's button. Every
 // session of the account ends, so this browser is signed out too and asked
 // to sign in by email at the restored address.
-func (s *Server) emailRevertDone(w http.ResponseWriter, r *http.Request, token string, d *pageData) (string, error) {
+func (s *Server) emailRevertDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
 	rv, err := s.change.Revert(r.Context(), token, s.client(r))
 	if rv != nil {
 		s.clearSession(w)
@@ -167,7 +144,7 @@ func (s *Server) emailRevertDone(w http.ResponseWriter, r *http.Request, token s
 
 // emailCancelDone is POST /email/cancel, the cancel link's button. Every
 // browser of the account is signed out, this one too.
-func (s *Server) emailCancelDone(w http.ResponseWriter, r *http.Request, token string, d *pageData) (string, error) {
+func (s *Server) emailCancelDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
 	u, err := s.change.Cancel(r.Context(), token, s.client(r))
 	if err != nil {
 		return "", err

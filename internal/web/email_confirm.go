@@ -2,6 +2,9 @@ package web
 
 import (
 	"net/http"
+
+	"github.com/keyshift/keyshift/internal/web/apijson"
+	"github.com/keyshift/keyshift/internal/web/page"
 )
 
 // emailConfirmBody is POST /api/email/confirm.
@@ -21,8 +24,8 @@ func (s *Server) emailConfirm(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, struct {
-		User userJSON `json:"user"`
-	}{toUserJSON(*u)})
+		User apijson.User `json:"user"`
+	}{apijson.NewUser(*u)})
 	return nil
 }
 
@@ -41,9 +44,9 @@ func (s *Server) emailDisown(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, struct {
-		User    userJSON    `json:"user"`
-		Removed removedJSON `json:"removed"`
-	}{toUserJSON(*d.User), toRemovedJSON(d.Removed)})
+		User    apijson.User    `json:"user"`
+		Removed apijson.Removed `json:"removed"`
+	}{apijson.NewUser(*d.User), apijson.NewRemoved(d.Removed)})
 	return nil
 }
 
@@ -66,7 +69,7 @@ func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) erro
 }
 
 // emailConfirmDone is POST /email/confirm, the confirmation link's button.
-func (s *Server) emailConfirmDone(w http.ResponseWriter, r *http.Request, token string, d *pageData) (string, error) {
+func (s *Server) emailConfirmDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
 	if _, err := s.verify.Confirm(r.Context(), token, s.client(r)); err != nil {
 		return "", err
 	}
@@ -75,7 +78,7 @@ func (s *Server) emailConfirmDone(w http.ResponseWriter, r *http.Request, token 
 }
 
 // emailDisownDone is POST /email/disown, "This wasn't me"'s button.
-func (s *Server) emailDisownDone(w http.ResponseWriter, r *http.Request, token string, d *pageData) (string, error) {
+func (s *Server) emailDisownDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
 	done, err := s.verify.Disown(r.Context(), token, s.client(r))
 	if err != nil {
 		return "", err
@@ -93,7 +96,7 @@ func (s *Server) resendVerificationForm(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	if _, err := s.verify.Resend(r.Context(), sw.User.ID, s.client(r)); err != nil {
-		return s.refusedOnAccount(err, sw, pageData{}, func(d *pageData, _, message string) { d.EmailError = message })
+		return s.refusedOnAccount(err, sw, page.Data{}, func(d *page.Data, _, message string) { d.EmailError = message })
 	}
 	http.Redirect(w, r, "/account?email=verification_sent", http.StatusSeeOther)
 	return nil

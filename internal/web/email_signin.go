@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/web/apijson"
+	"github.com/keyshift/keyshift/internal/web/page"
 )
 
 // emailStartBody is POST /api/email/start.
@@ -49,7 +51,7 @@ func (s *Server) emailFinish(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSession(w, r, res)
-	out := signinAnswer(res.User)
+	out := apijson.NewSignin(res.User)
 	// After a first proof that cleared the account, the member has
 	// neither password nor passkey, so next asks for a passkey too.
 	out.Cleared = res.Removed.Cleared()
@@ -85,21 +87,14 @@ func (s *Server) finishEmail(r *http.Request, body emailFinishBody) (*account.Si
 	default:
 		return nil, badRequest(`send {"token"} or {"flowId","code"}`)
 	}
-	switch {
-	case err == nil:
-		s.metrics.signins.WithLabelValues(string(m), account.OutcomeSuccess).Inc()
-	case account.IsCode(err, account.EInvalidCode):
-		s.metrics.signins.WithLabelValues(string(m), account.OutcomeFailure).Inc()
-	case account.IsCode(err, account.EThrottled):
-		s.metrics.signins.WithLabelValues(string(m), "refused").Inc()
-	}
+	s.countSignin(m, err)
 	return res, err
 }
 
 // emailStartForm is POST /signin/email: "Email me a sign-in link" without
 // JavaScript. It answers with the "check your email" page and its code form.
 func (s *Server) emailStartForm(w http.ResponseWriter, r *http.Request) error {
-	d := pageData{Title: s.msg.T("signin.title")}
+	d := page.Data{Title: s.msg.T("signin.title")}
 	if err := parseForm(w, r); err != nil {
 		return s.refusedOnEmailPage(err, "signin", d)
 	}
@@ -116,7 +111,7 @@ func (s *Server) emailStartForm(w http.ResponseWriter, r *http.Request) error {
 // emailCodeForm is POST /email/code: the code typed on the "check your
 // email" page.
 func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) error {
-	d := pageData{Title: s.msg.T("email.sent_title")}
+	d := page.Data{Title: s.msg.T("email.sent_title")}
 	if err := parseForm(w, r); err != nil {
 		return s.refusedOnEmailPage(err, "email_sent", d)
 	}
@@ -137,7 +132,7 @@ func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) error {
 // browser it says so: continuing ends that session, which a link someone
 // else sent must not do unnoticed (login CSRF).
 func (s *Server) emailVerifyPage(w http.ResponseWriter, r *http.Request) error {
-	d := pageData{Title: s.msg.T("email.verify_title"), Token: r.URL.Query().Get("token")}
+	d := page.Data{Title: s.msg.T("email.verify_title"), Token: r.URL.Query().Get("token")}
 	if err := s.linkTarget(r, &d); err != nil {
 		return s.refusedOnEmailPage(err, "email_verify", d)
 	}
@@ -147,7 +142,7 @@ func (s *Server) emailVerifyPage(w http.ResponseWriter, r *http.Request) error {
 
 // linkTarget fills in whom the link in d signs in, and whom it would sign
 // out.
-func (s *Server) linkTarget(r *http.Request, d *pageData) error {
+func (s *Server) linkTarget(r *http.Request, d *page.Data) error {
 	target, err := s.email.LinkAddress(r.Context(), d.Token)
 	if err != nil {
 		return err
@@ -167,7 +162,7 @@ func (s *Server) linkTarget(r *http.Request, d *pageData) error {
 // browser, it signs in only when the form confirms the switch ("switch"):
 // otherwise it shows the question again and uses nothing up.
 func (s *Server) emailVerifyForm(w http.ResponseWriter, r *http.Request) error {
-	d := pageData{Title: s.msg.T("email.verify_title")}
+	d := page.Data{Title: s.msg.T("email.verify_title")}
 	if err := parseForm(w, r); err != nil {
 		return s.refusedOnEmailPage(err, "email_verify", d)
 	}

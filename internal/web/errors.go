@@ -76,11 +76,11 @@ type errorDetail struct {
 // code and reason, never the wrapped cause.
 func (s *Server) message(e *account.Error) string {
 	if e.Reason != "" {
-		if m, ok := s.msg.lookup("error." + string(e.Code) + "." + e.Reason); ok {
+		if m, ok := s.msg.Lookup("error." + string(e.Code) + "." + e.Reason); ok {
 			return m
 		}
 	}
-	if m, ok := s.msg.lookup("error." + string(e.Code)); ok {
+	if m, ok := s.msg.Lookup("error." + string(e.Code)); ok {
 		return m
 	}
 	return s.msg.T("error.internal")
@@ -111,7 +111,7 @@ func shownReason(e *account.Error) string {
 // observeError logs and counts err, and returns it coded.
 func (s *Server) observeError(r *http.Request, err error) *account.Error {
 	e := coded(err)
-	s.metrics.errors.WithLabelValues(string(e.Code)).Inc()
+	s.metrics.Errors.WithLabelValues(string(e.Code)).Inc()
 	if e.Code == account.EInternal {
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/web/page"
 )
 
 // formFunc is a page or form handler: like apiFunc, it returns an error and
@@ -80,16 +81,16 @@ func shownOn(err error, show func(w http.ResponseWriter, r *http.Request, status
 
 // refusedOn shows a refused form again on page with d: the words beside
 // the field they concern, or atop the form.
-func (s *Server) refusedOn(err error, page string, d pageData) error {
+func (s *Server) refusedOn(err error, page string, d page.Data) error {
 	return shownOn(err, func(w http.ResponseWriter, r *http.Request, status int, field, message string) {
-		d.place(field, message)
+		d.Place(field, message)
 		s.render(w, r, status, page, d)
 	})
 }
 
 // refusedOnEmailPage shows a refusal atop an email page with d, whatever
 // field it concerns (renderEmail).
-func (s *Server) refusedOnEmailPage(err error, page string, d pageData) error {
+func (s *Server) refusedOnEmailPage(err error, page string, d page.Data) error {
 	return shownOn(err, func(w http.ResponseWriter, r *http.Request, status int, _, message string) {
 		d.FormError = message
 		s.renderEmail(w, r, status, page, d)
@@ -98,24 +99,13 @@ func (s *Server) refusedOnEmailPage(err error, page string, d pageData) error {
 
 // refusedOnAccount shows a refusal on the account page of sw's member, put
 // in d by put.
-func (s *Server) refusedOnAccount(err error, sw *account.SessionWithUser, d pageData, put func(d *pageData, field, message string)) error {
+func (s *Server) refusedOnAccount(err error, sw *account.SessionWithUser, d page.Data, put func(d *page.Data, field, message string)) error {
 	return shownOn(err, func(w http.ResponseWriter, r *http.Request, status int, field, message string) {
 		put(&d, field, message)
 		if err := s.renderAccount(w, r, status, sw, d); err != nil {
 			s.renderError(w, r, err)
 		}
 	})
-}
-
-// place puts a refusal's words beside field, or atop the form when it
-// concerns none.
-func (d *pageData) place(field, message string) {
-	d.Errors = map[string]string{}
-	if field != "" {
-		d.Errors[field] = message
-	} else {
-		d.FormError = message
-	}
 }
 
 // parseForm parses a bounded urlencoded form for the no-JavaScript pages.

@@ -183,21 +183,16 @@ func TestReadyzSaysOnlyItsStatus(t *testing.T) {
 // TestClientAddressesBehindAProxyWithPortsAndJunk: a trusted proxy's
 // X-Forwarded-For hop may carry a port or a zone; it is still the client's
 // address. A hop that is no address is the client's key by its text, so
-// such clients do not all share the proxy's throttle key.
+// such clients do not all share the proxy's throttle key. Every form of hop
+// is clientip's table (TestOf); here, that a session records what it says.
 func TestClientAddressesBehindAProxyWithPortsAndJunk(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		s := startSite(t, database, trustLoopbackProxy)
 		for i, tt := range []struct{ hop, want string }{
-			{"198.51.100.4:5678", "198.51.100.4"},
 			{"[2001:db8::1]:443", "2001:db8::1"},
-			{"[2001:db8::2]", "2001:db8::2"},
-			{"fe80::1%eth0", "fe80::1"},
-			{"[fe80::2%25eth0]:80", "fe80::2"},
-			{"::ffff:192.0.2.7", "192.0.2.7"},
 			{"unknown", "hop:unknown"},
-			{"_hidden-client", "hop:_hidden-client"},
 			{"203.0.113.9, 198.51.100.77:1234", "198.51.100.77"},
 		} {
 			c := s.client()

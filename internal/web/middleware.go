@@ -58,8 +58,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			elapsed := time.Since(start)
-			s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
-			s.metrics.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+			s.metrics.Requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
+			s.metrics.Duration.WithLabelValues(route).Observe(elapsed.Seconds())
 			if s.log.Enabled(r.Context(), slog.LevelInfo) {
 				s.log.InfoContext(r.Context(), "request", "method", r.Method, "route", route, "path", r.URL.Path,
 					"status", status, "duration_ms", float64(elapsed.Microseconds())/1000, "ip", s.clientIP(r))

@@ -3,38 +3,11 @@ package web
 import (
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/passkey"
+	"github.com/keyshift/keyshift/internal/web/apijson"
+	"github.com/keyshift/keyshift/internal/web/page"
 )
-
-// passkeyJSON is API.md's Passkey.
-type passkeyJSON struct {
-	ID             string     `json:"id"`
-	Name           string     `json:"name"`
-	Provider       string     `json:"provider"`
-	CreatedAt      time.Time  `json:"createdAt"`
-	LastUsedAt     *time.Time `json:"lastUsedAt"`
-	BackupEligible bool       `json:"backupEligible"`
-	BackedUp       bool       `json:"backedUp"`
-	Synced         bool       `json:"synced"`
-	Transports     []string   `json:"transports"`
-	Attachment     string     `json:"attachment"`
-}
-
-func toPasskeyJSON(p passkey.Passkey) passkeyJSON {
-	j := passkeyJSON{ID: p.ID, Name: p.Name, Provider: p.Provider, CreatedAt: p.CreatedAt,
-		BackupEligible: p.BackupEligible, BackedUp: p.BackedUp, Synced: p.Synced,
-		Transports: p.Transports, Attachment: p.Attachment}
-	if j.Transports == nil {
-		j.Transports = []string{}
-	}
-	if !p.LastUsedAt.IsZero() {
-		j.LastUsedAt = &p.LastUsedAt
-	}
-	return j
-}
 
 // ceremonyBody is what every finish step posts.
 type ceremonyBody struct {
@@ -95,7 +68,7 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) e
 	}
 	s.setCookie(w, s.sessionCookieName(), added.SessionToken, s.cfg.Session.AbsoluteTimeout)
 	s.rememberPasskey(w, &sw.User)
-	writeJSON(w, http.StatusCreated, map[string]any{"passkey": toPasskeyJSON(added.Passkey)})
+	writeJSON(w, http.StatusCreated, map[string]any{"passkey": apijson.NewPasskey(added.Passkey)})
 	return nil
 }
 
@@ -150,7 +123,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	s.setSession(w, r, res)
-	writeJSON(w, http.StatusOK, signinJSON{User: toUserJSON(res.User)})
+	writeJSON(w, http.StatusOK, apijson.Signin{User: apijson.NewUser(res.User)})
 	return nil
 }
 
@@ -164,9 +137,9 @@ func (s *Server) listPasskeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]passkeyJSON, len(list))
+	out := make([]apijson.Passkey, len(list))
 	for i, p := range list {
-		out[i] = toPasskeyJSON(p)
+		out[i] = apijson.NewPasskey(p)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"passkeys": out})
 	return nil
@@ -186,7 +159,7 @@ func (s *Server) renamePasskey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"passkey": toPasskeyJSON(*p)})
+	writeJSON(w, http.StatusOK, map[string]any{"passkey": apijson.NewPasskey(*p)})
 	return nil
 }
 
@@ -243,7 +216,7 @@ func (s *Server) passkeyForm(w http.ResponseWriter, r *http.Request, act func(sw
 		http.Redirect(w, r, "/account#passkeys", http.StatusSeeOther)
 		return nil
 	}
-	return s.refusedOnAccount(err, sw, pageData{}, func(d *pageData, _, message string) {
-		d.PasskeyError = &passkeyError{ID: id, Message: message}
+	return s.refusedOnAccount(err, sw, page.Data{}, func(d *page.Data, _, message string) {
+		d.PasskeyError = &page.PasskeyError{ID: id, Message: message}
 	})
 }

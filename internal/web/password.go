@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/web/apijson"
+	"github.com/keyshift/keyshift/internal/web/page"
 )
 
 // passwordBody is POST /api/account/password.
@@ -32,7 +34,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.renewSession(w, r, ch)
-	writeJSON(w, http.StatusOK, userAnswer{toUserJSON(*ch.User)})
+	writeJSON(w, http.StatusOK, apijson.UserAnswer{User: apijson.NewUser(*ch.User)})
 	return nil
 }
 
@@ -57,7 +59,7 @@ func (s *Server) removePassword(w http.ResponseWriter, r *http.Request) error {
 
 // changePasswordForm is POST /account/password, the account page's form.
 func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) error {
-	return s.accountForm(w, r, "password", func(sw *account.SessionWithUser, d *pageData) error {
+	return s.accountForm(w, r, "password", func(sw *account.SessionWithUser, d *page.Data) error {
 		if err := s.requireStepUp(sw); err != nil {
 			return err
 		}
@@ -77,7 +79,7 @@ func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) erro
 
 // removePasswordForm is POST /account/password/remove.
 func (s *Server) removePasswordForm(w http.ResponseWriter, r *http.Request) error {
-	return s.accountForm(w, r, "password", func(sw *account.SessionWithUser, d *pageData) error {
+	return s.accountForm(w, r, "password", func(sw *account.SessionWithUser, d *page.Data) error {
 		if err := s.requireStepUp(sw); err != nil {
 			return err
 		}

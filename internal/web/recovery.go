@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/web/apijson"
+	"github.com/keyshift/keyshift/internal/web/page"
 )
 
 // recoveryCodesJSON is POST /api/recovery-codes's answer.
@@ -52,9 +54,9 @@ func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	s.setSession(w, r, res)
-	out := signinAnswer(res.User)
+	out := apijson.NewSignin(res.User)
 	if res.User.PasskeyCount == 0 {
-		next := nextEnrollPasskey
+		next := apijson.NextEnrollPasskey
 		out.Next = &next
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -64,7 +66,7 @@ func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 // recoveryCodesForm is POST /account/recovery-codes, the account page's
 // form: the page shows the new codes once.
 func (s *Server) recoveryCodesForm(w http.ResponseWriter, r *http.Request) error {
-	return s.accountForm(w, r, "recovery", func(sw *account.SessionWithUser, d *pageData) error {
+	return s.accountForm(w, r, "recovery", func(sw *account.SessionWithUser, d *page.Data) error {
 		if err := s.requireStepUp(sw); err != nil {
 			return err
 		}

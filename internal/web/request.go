@@ -6,13 +6,11 @@ import (
 	"errors"
 	"io"
 	"mime"
-	"net"
 	"net/http"
-	"net/netip"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/web/clientip"
 )
 
 // MaxBodyBytes is the largest request body keyshift reads (API.md: 64 KiB).
@@ -66,90 +64,15 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-// clientIP returns the address of the client: the peer, or, when the peer is
-// a trusted proxy, the nearest address in X-Forwarded-For that is not one of
-// our proxies. Believing the header from anyone else would let an attacker
-// pick a fresh IP for every guess and escape per-IP throttling.
-//
-// A hop may come as ip, ip:port or [ipv6]:port, with or without a zone
-// (proxies differ). A hop that is none of these is the client's key by its
-// own text, logged once per process: falling back to the proxy's address
-// would put every client behind that proxy on one throttle key (issue
-// 18.12).
+// clientIP returns the address of the client (clientip.Of); a hop that is
+// no address is logged once per process.
 func (s *Server) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+	ip, badHopFrom := clientip.Of(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.cfg.TrustedProxies)
+	if badHopFrom != "" {
+		s.badHop.Do(func() {
+			s.log.Warn("X-Forwarded-For from a trusted proxy holds a hop that is not an address; such clients are keyed by its text",
+				"hop", ip, "proxy", badHopFrom)
+		})
 	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	peer = peer.Unmap()
-	if !s.trusted(peer) {
-		return peer.String()
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		raw := strings.TrimSpace(hops[i])
-		if raw == "" {
-			continue
-		}
-		a, ok := parseHop(raw)
-		if !ok {
-			key := hopKey(raw)
-			s.badHop.Do(func() {
-				s.log.Warn("X-Forwarded-For from a trusted proxy holds a hop that is not an address; such clients are keyed by its text",
-					"hop", key, "proxy", peer.String())
-			})
-			return key
-		}
-		if !s.trusted(a) {
-			return a.String()
-		}
-		peer = a
-	}
-	return peer.String()
-}
-
-// parseHop reads one X-Forwarded-For entry: an IP address, ip:port or
-// [ipv6]:port (or [ipv6]), dropping an IPv6 zone and unmapping IPv4-mapped
-// addresses.
-func parseHop(s string) (netip.Addr, bool) {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr().WithZone("").Unmap(), true
-	}
-	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
-		s = s[1 : len(s)-1]
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	return a.WithZone("").Unmap(), true
-}
-
-// hopKey turns a hop that is no address into a key fit for the throttle
-// table, the session list and the audit log: printable ASCII, at most 64
-// bytes, marked so it is never taken for an address.
-func hopKey(raw string) string {
-	var b strings.Builder
-	b.WriteString("hop:")
-	for i := 0; i < len(raw) && b.Len() < 68; i++ {
-		if c := raw[i]; c > ' ' && c < 0x7f {
-			b.WriteByte(c)
-		} else {
-			b.WriteByte('?')
-		}
-	}
-	return b.String()
-}
-
-func (s *Server) trusted(a netip.Addr) bool {
-	for _, p := range s.cfg.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return ip
 }

@@ -21,18 +21,16 @@ import (
 	"github.com/keyshift/keyshift/internal/emailverify"
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/rollout"
+	"github.com/keyshift/keyshift/internal/web/cookie"
+	"github.com/keyshift/keyshift/internal/web/i18n"
+	"github.com/keyshift/keyshift/internal/web/metrics"
+	"github.com/keyshift/keyshift/internal/web/page"
 )
 
 // Health is what readiness checks ask of the database.
 type Health interface {
 	Ping(ctx context.Context) error
 	CheckSchema(ctx context.Context) error
-}
-
-// Gauges reports the password-hashing gate's occupancy for /metrics.
-type Gauges interface {
-	InUse() int
-	Waiting() int
 }
 
 // Options wires a Server.
@@ -46,7 +44,7 @@ type Options struct {
 	Log       *slog.Logger
 	// Registry receives keyshift's metrics; nil makes a fresh one.
 	Registry *prometheus.Registry
-	HashGate Gauges
+	HashGate metrics.Gauges
 	// Mail lists recent mail for the dev mailer page (devmail.go); nil hides it.
 	Mail DevMail
 	// Email runs email sign-in (email_signin.go).
@@ -63,23 +61,23 @@ type Options struct {
 
 // Server serves keyshift over HTTP.
 type Server struct {
-	cfg       config.Config
-	accounts  *account.Service
-	passkeys  *passkey.Service
-	health    Health
-	deviceKey []byte
-	log       *slog.Logger
-	metrics   *metrics
-	mail      DevMail
-	email     *emailauth.Service
-	verify    *emailverify.Service
-	change    *emailchange.Service
-	rollout   *rollout.Service
-	tokens    *admintoken.Tokens
-	msg       *catalog
-	pages     *pages
-	handler   http.Handler
-	badHop    sync.Once // logs the first X-Forwarded-For hop that is no address (request.go)
+	cfg      config.Config
+	accounts *account.Service
+	passkeys *passkey.Service
+	health   Health
+	cookies  cookie.Signer
+	log      *slog.Logger
+	metrics  *metrics.Metrics
+	mail     DevMail
+	email    *emailauth.Service
+	verify   *emailverify.Service
+	change   *emailchange.Service
+	rollout  *rollout.Service
+	tokens   *admintoken.Tokens
+	msg      *i18n.Catalog
+	pages    *page.Set
+	handler  http.Handler
+	badHop   sync.Once // logs the first X-Forwarded-For hop that is no address (request.go)
 }
 
 // New builds a Server and its routes.
@@ -90,19 +88,19 @@ func New(o Options) (*Server, error) {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
-	msg, err := loadCatalog("en")
+	msg, err := i18n.Load("en")
 	if err != nil {
 		return nil, err
 	}
-	pg, err := loadPages(msg)
+	pg, err := page.Load(msg)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		cfg: o.Config, accounts: o.Accounts, passkeys: o.Passkeys, health: o.Health, deviceKey: o.DeviceKey,
+		cfg: o.Config, accounts: o.Accounts, passkeys: o.Passkeys, health: o.Health, cookies: cookie.NewSigner(o.DeviceKey),
 		log: o.Log, msg: msg, pages: pg, mail: o.Mail, email: o.Email, verify: o.Verify,
 		change: o.EmailChange, rollout: o.Rollout, tokens: o.AdminTokens,
-		metrics: newMetrics(o.Registry, o.HashGate),
+		metrics: metrics.New(o.Registry, o.HashGate),
 	}
 	s.handler = s.routes(o.Registry)
 	return s, nil

@@ -1,40 +1,18 @@
 package web
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/web/apijson"
 )
 
 // authenticate returns the session of the request or EUnauthenticated.
 func (s *Server) authenticate(r *http.Request) (*account.SessionWithUser, error) {
 	return s.accounts.Authenticate(r.Context(), s.sessionToken(r))
-}
-
-// sessionJSON describes a session; the token never leaves the cookie.
-type sessionJSON struct {
-	ID              string    `json:"id"`
-	AuthMethod      string    `json:"authMethod"`
-	AuthenticatedAt time.Time `json:"authenticatedAt"`
-	CreatedAt       time.Time `json:"createdAt"`
-	LastSeenAt      time.Time `json:"lastSeenAt"`
-	ExpiresAt       time.Time `json:"expiresAt"`
-	UserAgent       string    `json:"userAgent"`
-	IP              string    `json:"ip"`
-	Current         bool      `json:"current"`
-}
-
-func toSessionJSON(s account.Session, currentID string) sessionJSON {
-	return sessionJSON{
-		ID: s.ID, AuthMethod: string(s.AuthMethod), AuthenticatedAt: s.AuthenticatedAt, CreatedAt: s.CreatedAt,
-		LastSeenAt: s.LastSeenAt, ExpiresAt: s.ExpiresAt, UserAgent: s.UserAgent, IP: s.IP, Current: s.ID == currentID,
-	}
 }
 
 // getSession is GET /api/session.
@@ -44,9 +22,9 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, struct {
-		User    userJSON    `json:"user"`
-		Session sessionJSON `json:"session"`
-	}{toUserJSON(sw.User), toSessionJSON(sw.Session, sw.Session.ID)})
+		User    apijson.User    `json:"user"`
+		Session apijson.Session `json:"session"`
+	}{apijson.NewUser(sw.User), apijson.NewSession(sw.Session, sw.Session.ID)})
 	return nil
 }
 
@@ -85,7 +63,7 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 		// The list is newest first, then by id: the page goes on after the
 		// cursor's place even when the session it names ended meanwhile.
 		i := slices.IndexFunc(list, func(x account.Session) bool {
-			return x.CreatedAt.Before(cursor.createdAt) || x.CreatedAt.Equal(cursor.createdAt) && x.ID > cursor.id
+			return x.CreatedAt.Before(cursor.CreatedAt) || x.CreatedAt.Equal(cursor.CreatedAt) && x.ID > cursor.ID
 		})
 		if i < 0 {
 			i = len(list)
@@ -95,35 +73,23 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	var next *string
 	if len(list) > limit {
 		list = list[:limit]
-		c := sessionCursor{list[limit-1].CreatedAt, list[limit-1].ID}.String()
+		c := apijson.Cursor{CreatedAt: list[limit-1].CreatedAt, ID: list[limit-1].ID}.String()
 		next = &c
 	}
-	out := make([]sessionJSON, len(list))
+	out := make([]apijson.Session, len(list))
 	for i, x := range list {
-		out[i] = toSessionJSON(x, sw.Session.ID)
+		out[i] = apijson.NewSession(x, sw.Session.ID)
 	}
 	writeJSON(w, http.StatusOK, struct {
-		Sessions []sessionJSON `json:"sessions"`
-		Next     *string       `json:"next"`
+		Sessions []apijson.Session `json:"sessions"`
+		Next     *string           `json:"next"`
 	}{out, next})
 	return nil
 }
 
-// sessionCursor is the place of the last session of a page.
-type sessionCursor struct {
-	createdAt time.Time
-	id        string
-}
-
-// String encodes c as the opaque cursor of the API: base64url of
-// "unix-microseconds.id" (the finest time either backend keeps).
-func (c sessionCursor) String() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.createdAt.UnixMicro(), 10) + "." + c.id))
-}
-
 // pageParams reads ?limit= (1 to account.MaxSessions, default the maximum)
 // and ?cursor= (nil when absent) of the list of sessions.
-func pageParams(r *http.Request) (limit int, cursor *sessionCursor, err error) {
+func pageParams(r *http.Request) (limit int, cursor *apijson.Cursor, err error) {
 	q := r.URL.Query()
 	limit = account.MaxSessions
 	if v := q.Get("limit"); v != "" {
@@ -138,17 +104,11 @@ func pageParams(r *http.Request) (limit int, cursor *sessionCursor, err error) {
 	if v == "" {
 		return limit, nil, nil
 	}
-	bad := &account.Error{Code: account.EInvalidRequest, Field: "cursor", Detail: "not a cursor this server gave"}
-	raw, err := base64.RawURLEncoding.DecodeString(v)
-	if err != nil || len(raw) > 128 {
-		return 0, nil, bad
+	c, ok := apijson.ParseCursor(v)
+	if !ok {
+		return 0, nil, &account.Error{Code: account.EInvalidRequest, Field: "cursor", Detail: "not a cursor this server gave"}
 	}
-	ms, id, ok := strings.Cut(string(raw), ".")
-	n, err := strconv.ParseInt(ms, 10, 64)
-	if !ok || err != nil || id == "" {
-		return 0, nil, bad
-	}
-	return limit, &sessionCursor{time.UnixMicro(n), id}, nil
+	return limit, &c, nil
 }
 
 // revokeSession is DELETE /api/sessions/{id}.

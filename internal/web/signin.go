@@ -4,47 +4,9 @@ import (
 	"net/http"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/web/apijson"
+	"github.com/keyshift/keyshift/internal/web/page"
 )
-
-// userJSON is API.md's User.
-type userJSON struct {
-	ID            string `json:"id"`
-	Email         string `json:"email"`
-	EmailVerified bool   `json:"emailVerified"`
-	HasPassword   bool   `json:"hasPassword"`
-	PasskeyCount  int    `json:"passkeyCount"`
-}
-
-func toUserJSON(u account.User) userJSON {
-	return userJSON{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, HasPassword: u.HasPassword, PasskeyCount: u.PasskeyCount}
-}
-
-// signinJSON is API.md's sign-in answer. Next is "enroll_passkey" for a
-// member whose only way in is email (see signinAnswer); otherwise null
-// until the rollout decides to nudge the member towards a passkey.
-type signinJSON struct {
-	User userJSON `json:"user"`
-	Next *string  `json:"next"`
-	// Cleared says what the sign-in removed from the account (the first
-	// proof of a never-verified account's mailbox, docs/security.md T3):
-	// "password", "passkeys", "recovery_codes", "sessions". Absent when
-	// nothing was.
-	Cleared []string `json:"cleared,omitempty"`
-}
-
-// nextEnrollPasskey is the sign-in answer's "next" asking the client to
-// offer a passkey (API.md).
-const nextEnrollPasskey = "enroll_passkey"
-
-// signinAnswer is the sign-in answer for u.
-func signinAnswer(u account.User) signinJSON {
-	out := signinJSON{User: toUserJSON(u)}
-	if u.NeedsPasskey() {
-		next := nextEnrollPasskey
-		out.Next = &next
-	}
-	return out
-}
 
 // signinPassword is POST /api/signin/password.
 func (s *Server) signinPassword(w http.ResponseWriter, r *http.Request) error {
@@ -58,20 +20,22 @@ func (s *Server) signinPassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSession(w, r, res)
-	writeJSON(w, http.StatusOK, signinJSON{User: toUserJSON(res.User)})
+	writeJSON(w, http.StatusOK, apijson.Signin{User: apijson.NewUser(res.User)})
 	return nil
 }
 
 // countSignin counts an attempt that got as far as checking a credential;
-// malformed requests are not sign-in attempts.
+// malformed requests are not sign-in attempts. Every way of signing in
+// counts here: password, passkey, email link or code, recovery code.
 func (s *Server) countSignin(m account.AuthMethod, err error) {
 	switch {
 	case err == nil:
-		s.metrics.signins.WithLabelValues(string(m), account.OutcomeSuccess).Inc()
-	case account.IsCode(err, account.EInvalidCredentials), account.IsCode(err, account.EPasskeyRejected):
-		s.metrics.signins.WithLabelValues(string(m), account.OutcomeFailure).Inc()
+		s.metrics.Signins.WithLabelValues(string(m), account.OutcomeSuccess).Inc()
+	case account.IsCode(err, account.EInvalidCredentials), account.IsCode(err, account.EPasskeyRejected),
+		account.IsCode(err, account.EInvalidCode):
+		s.metrics.Signins.WithLabelValues(string(m), account.OutcomeFailure).Inc()
 	case account.IsCode(err, account.EThrottled), account.IsCode(err, account.EBusy):
-		s.metrics.signins.WithLabelValues(string(m), "refused").Inc()
+		s.metrics.Signins.WithLabelValues(string(m), "refused").Inc()
 	}
 }
 
@@ -87,13 +51,13 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 
 // signinPage is GET /signin.
 func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "signin", pageData{Title: s.msg.T("signin.title"), Remembered: s.readRemember(r)})
+	s.render(w, r, http.StatusOK, "signin", page.Data{Title: s.msg.T("signin.title"), Remembered: s.readRemember(r)})
 	return nil
 }
 
 // signinForm is POST /signin: a password sign-in without JavaScript.
 func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) error {
-	d := pageData{Title: s.msg.T("signin.title")}
+	d := page.Data{Title: s.msg.T("signin.title")}
 	if err := parseForm(w, r); err != nil {
 		return s.refusedOn(err, "signin", d)
 	}
@@ -119,7 +83,7 @@ func (s *Server) forgetForm(w http.ResponseWriter, r *http.Request) error {
 
 // rememberedAs returns the remembered member when email is their address,
 // so that a refused sign-in keeps greeting them; else nil.
-func (s *Server) rememberedAs(r *http.Request, email string) *remembered {
+func (s *Server) rememberedAs(r *http.Request, email string) *page.Remembered {
 	m := s.readRemember(r)
 	if m == nil {
 		return nil

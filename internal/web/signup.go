@@ -2,6 +2,9 @@ package web
 
 import (
 	"net/http"
+
+	"github.com/keyshift/keyshift/internal/web/apijson"
+	"github.com/keyshift/keyshift/internal/web/page"
 )
 
 type credentialsBody struct {
@@ -20,19 +23,19 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSession(w, r, res)
-	writeJSON(w, http.StatusCreated, signinJSON{User: toUserJSON(res.User)})
+	writeJSON(w, http.StatusCreated, apijson.Signin{User: apijson.NewUser(res.User)})
 	return nil
 }
 
 // signupPage is GET /signup.
 func (s *Server) signupPage(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "signup", pageData{Title: s.msg.T("signup.title")})
+	s.render(w, r, http.StatusOK, "signup", page.Data{Title: s.msg.T("signup.title")})
 	return nil
 }
 
 // signupForm is POST /signup: sign-up without JavaScript.
 func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) error {
-	d := pageData{Title: s.msg.T("signup.title")}
+	d := page.Data{Title: s.msg.T("signup.title")}
 	if err := parseForm(w, r); err != nil {
 		return s.refusedOn(err, "signup", d)
 	}

@@ -1,36 +1,46 @@
-package web
+// Package metrics is keyshift's Prometheus series: requests by route,
+// their latency, sign-in attempts by method and outcome, error answers by
+// code, and the password-hashing gate's occupancy.
+package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
-// metrics are keyshift's Prometheus series. Labels are bounded: routes are
+// Metrics are keyshift's Prometheus series. Labels are bounded: routes are
 // the mux patterns (not raw paths), codes come from the fixed error table.
-type metrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-	signins  *prometheus.CounterVec
-	errors   *prometheus.CounterVec
+type Metrics struct {
+	Requests *prometheus.CounterVec   // by route, method, status
+	Duration *prometheus.HistogramVec // by route
+	Signins  *prometheus.CounterVec   // by method, outcome
+	Errors   *prometheus.CounterVec   // by code
 }
 
-func newMetrics(reg *prometheus.Registry, gate Gauges) *metrics {
-	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+// Gauges reports the password-hashing gate's occupancy.
+type Gauges interface {
+	InUse() int
+	Waiting() int
+}
+
+// New registers the series in reg; gate may be nil.
+func New(reg *prometheus.Registry, gate Gauges) *Metrics {
+	m := &Metrics{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keyshift_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
 		}, []string{"route", "method", "status"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "keyshift_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route"}),
-		signins: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Signins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keyshift_signin_attempts_total", Help: "Sign-in attempts by method and outcome.",
 		}, []string{"method", "outcome"}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keyshift_errors_total", Help: "Error answers by error code.",
 		}, []string{"code"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.signins, m.errors,
+	reg.MustRegister(m.Requests, m.Duration, m.Signins, m.Errors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if gate != nil {
 		reg.MustRegister(

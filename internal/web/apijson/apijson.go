@@ -1,0 +1,159 @@
+// Package apijson is the JSON of API.md's objects — User, Session, Passkey,
+// what a clean-up Removed, and the sign-in answer — made from the domain's
+// values. Package web writes them; their shape is the API's contract.
+package apijson
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/passkey"
+)
+
+// User is API.md's User.
+type User struct {
+	ID            string `json:"id"`
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"emailVerified"`
+	HasPassword   bool   `json:"hasPassword"`
+	PasskeyCount  int    `json:"passkeyCount"`
+}
+
+// NewUser is u as the API shows it.
+func NewUser(u account.User) User {
+	return User{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, HasPassword: u.HasPassword, PasskeyCount: u.PasskeyCount}
+}
+
+// UserAnswer is {"user": User}.
+type UserAnswer struct {
+	User User `json:"user"`
+}
+
+// Signin is API.md's sign-in answer. Next is "enroll_passkey" for a
+// member whose only way in is email (see NewSignin); otherwise null
+// until the rollout decides to nudge the member towards a passkey.
+type Signin struct {
+	User User    `json:"user"`
+	Next *string `json:"next"`
+	// Cleared says what the sign-in removed from the account (the first
+	// proof of a never-verified account's mailbox, docs/security.md T3):
+	// "password", "passkeys", "recovery_codes", "sessions". Absent when
+	// nothing was.
+	Cleared []string `json:"cleared,omitempty"`
+}
+
+// NextEnrollPasskey is the sign-in answer's "next" asking the client to
+// offer a passkey (API.md).
+const NextEnrollPasskey = "enroll_passkey"
+
+// NewSignin is the sign-in answer for u.
+func NewSignin(u account.User) Signin {
+	out := Signin{User: NewUser(u)}
+	if u.NeedsPasskey() {
+		next := NextEnrollPasskey
+		out.Next = &next
+	}
+	return out
+}
+
+// Session describes a session; the token never leaves the cookie.
+type Session struct {
+	ID              string    `json:"id"`
+	AuthMethod      string    `json:"authMethod"`
+	AuthenticatedAt time.Time `json:"authenticatedAt"`
+	CreatedAt       time.Time `json:"createdAt"`
+	LastSeenAt      time.Time `json:"lastSeenAt"`
+	ExpiresAt       time.Time `json:"expiresAt"`
+	UserAgent       string    `json:"userAgent"`
+	IP              string    `json:"ip"`
+	Current         bool      `json:"current"`
+}
+
+// NewSession is s as the API shows it; Current marks currentID, the
+// asking browser's session.
+func NewSession(s account.Session, currentID string) Session {
+	return Session{
+		ID: s.ID, AuthMethod: string(s.AuthMethod), AuthenticatedAt: s.AuthenticatedAt, CreatedAt: s.CreatedAt,
+		LastSeenAt: s.LastSeenAt, ExpiresAt: s.ExpiresAt, UserAgent: s.UserAgent, IP: s.IP, Current: s.ID == currentID,
+	}
+}
+
+// Passkey is API.md's Passkey.
+type Passkey struct {
+	ID             string     `json:"id"`
+	Name           string     `json:"name"`
+	Provider       string     `json:"provider"`
+	CreatedAt      time.Time  `json:"createdAt"`
+	LastUsedAt     *time.Time `json:"lastUsedAt"`
+	BackupEligible bool       `json:"backupEligible"`
+	BackedUp       bool       `json:"backedUp"`
+	Synced         bool       `json:"synced"`
+	Transports     []string   `json:"transports"`
+	Attachment     string     `json:"attachment"`
+}
+
+// NewPasskey is p as the API shows it: transports never null, no
+// lastUsedAt until its first use.
+func NewPasskey(p passkey.Passkey) Passkey {
+	j := Passkey{ID: p.ID, Name: p.Name, Provider: p.Provider, CreatedAt: p.CreatedAt,
+		BackupEligible: p.BackupEligible, BackedUp: p.BackedUp, Synced: p.Synced,
+		Transports: p.Transports, Attachment: p.Attachment}
+	if j.Transports == nil {
+		j.Transports = []string{}
+	}
+	if !p.LastUsedAt.IsZero() {
+		j.LastUsedAt = &p.LastUsedAt
+	}
+	return j
+}
+
+// Removed says what a clean-up removed (account.Removed).
+type Removed struct {
+	// Password is "removed", "restored" or null.
+	Password      *string  `json:"password"`
+	Passkeys      []string `json:"passkeys"`
+	RecoveryCodes int      `json:"recoveryCodes"`
+	Sessions      int      `json:"sessions"`
+}
+
+// NewRemoved is r as the API shows it: passkeys never null, password
+// null when it was left alone.
+func NewRemoved(r account.Removed) Removed {
+	out := Removed{Passkeys: r.Passkeys, RecoveryCodes: r.RecoveryCodes, Sessions: r.Sessions}
+	if out.Passkeys == nil {
+		out.Passkeys = []string{}
+	}
+	if r.Password != "" {
+		out.Password = &r.Password
+	}
+	return out
+}
+
+// Cursor is the place of the last session of a page of GET /api/sessions.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// String encodes c as the opaque cursor of the API: base64url of
+// "unix-microseconds.id" (the finest time either backend keeps).
+func (c Cursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.CreatedAt.UnixMicro(), 10) + "." + c.ID))
+}
+
+// ParseCursor reads a cursor String made; ok is false for anything else.
+func ParseCursor(v string) (c Cursor, ok bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || len(raw) > 128 {
+		return Cursor{}, false
+	}
+	ms, id, found := strings.Cut(string(raw), ".")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !found || err != nil || id == "" {
+		return Cursor{}, false
+	}
+	return Cursor{time.UnixMicro(n), id}, true
+}

@@ -1,0 +1,126 @@
+package page
+
+import (
+	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/passkey"
+)
+
+// Data is what every page receives.
+type Data struct {
+	Title     string
+	Email     string            // the address typed, to refill a form
+	Errors    map[string]string // field → message
+	FormError string            // an error that concerns no one field
+	User      *account.User
+	Session   *account.Session
+	Sessions  []account.Session
+	Passkeys  []passkey.Passkey
+	// Notice confirms what just happened, in the section it concerns.
+	Notice string
+	// EmailNotice and EmailError are the email section's own: a
+	// confirmation mail sent again, or why it was not.
+	EmailNotice, EmailError string
+	// Section is the account-page section ("email", "password") that
+	// Notice, FormError and Errors concern; "" for the passkeys.
+	Section string
+	// PasskeyError is a refused rename or removal, shown in the form of
+	// the passkey it concerns.
+	PasskeyError *PasskeyError
+	// Remembered is who last signed in on this browser: /signin greets
+	// them and offers their last way of signing in first.
+	Remembered *Remembered
+	// SignupClosed hides sign-up links and the sign-up form (signup.open);
+	// the server sets it for every page.
+	SignupClosed bool
+	// RecoveryLeft is how many unused recovery codes the member has;
+	// RecoveryCodes is a set just made, shown on this page only.
+	RecoveryLeft  int
+	RecoveryCodes []string
+	// Cleared is what an email sign-in just removed from the account,
+	// the first proof of its mailbox (account.Removed.Cleared): the
+	// account page says why, and offers a passkey first.
+	Cleared []string
+
+	// The email pages'.
+	Token  string // a mailed link's token, posted back by the page's button
+	FlowID string // the email sign-in the code form finishes
+	// Target is the masked address a sign-in link signs in to ("Continue
+	// as a…@example.com"); SignedInAs is the masked address of another
+	// member signed in on this browser, whose session the link would end.
+	Target, SignedInAs string
+	// Removed is what a revert or "This wasn't me" removed.
+	Removed *account.Removed
+	// Landing is the mailed link whose landing page this is.
+	Landing *Landing
+}
+
+// Step is the sign-in method /signin offers first: the remembered one, or
+// "" for the usual page (passkey, then password, then email).
+func (d Data) Step() string {
+	if d.Remembered == nil {
+		return ""
+	}
+	return d.Remembered.Method
+}
+
+// Place puts a refusal's words beside field, or atop the form when it
+// concerns none.
+func (d *Data) Place(field, message string) {
+	d.Errors = map[string]string{}
+	if field != "" {
+		d.Errors[field] = message
+	} else {
+		d.FormError = message
+	}
+}
+
+// PasskeyError is a refusal beside one passkey's forms.
+type PasskeyError struct {
+	ID, Message string
+}
+
+// Remembered is who last signed in on this browser, and how (a signed
+// cookie): /signin greets them and offers that way first.
+type Remembered struct {
+	Email  string // normalised, as stored; only ever in a hidden field's value
+	Method string // "passkey", "password" or "email"
+}
+
+// Masked is the address as the page shows it, "a…@example.com": enough for
+// the member to recognise, little for the next person at a shared computer.
+func (m *Remembered) Masked() string { return account.MaskEmail(m.Email) }
+
+// Landing is the page a mailed link opens (GET /email/…?token=…). It changes
+// nothing — mail scanners follow links — but shows a button that posts the
+// token to the same path. A refused button shows the same page again, with
+// the refusal and a way back.
+type Landing struct {
+	Path                string // the link's path, where the button posts
+	Title, Lead, Button string // catalog keys
+	ID                  string // the button's id; its form's is ID + "-form"
+	Danger              bool   // the button undoes something
+	// Back is the way back after a refusal, and BackWords its catalog key;
+	// BackAlways shows it under the button too.
+	Back, BackWords string
+	BackAlways      bool
+	// Hint is said under a refusal (a catalog key, "" for nothing).
+	Hint string
+	// CleanedUp heads what a refused button removed all the same
+	// (Data.Removed).
+	CleanedUp string
+}
+
+// The landing pages of the mailed links: the address confirmation,
+// "This wasn't me", and an email change's confirmation, revert and cancel.
+var (
+	ConfirmLanding = &Landing{Path: "/email/confirm", Title: "confirm.title", Lead: "confirm.lead", Button: "confirm.button",
+		ID: "email-confirm", Back: "/account", BackWords: "confirm.account"}
+	DisownLanding = &Landing{Path: "/email/disown", Title: "disown.title", Lead: "disown.lead", Button: "disown.button",
+		ID: "email-disown", Danger: true, Back: "/signin", BackWords: "email.back", BackAlways: true}
+	ChangeLanding = &Landing{Path: "/email/change", Title: "change.title", Lead: "change.lead", Button: "change.button",
+		ID: "email-change-confirm", Back: "/account", BackWords: "confirm.account"}
+	RevertLanding = &Landing{Path: "/email/revert", Title: "revert.title", Lead: "revert.lead", Button: "revert.button",
+		ID: "email-revert", Danger: true, Back: "/signin", BackWords: "email.back", CleanedUp: "revert.cleaned_up"}
+	CancelLanding = &Landing{Path: "/email/cancel", Title: "cancel.title", Lead: "cancel.lead", Button: "cancel.button",
+		ID: "email-cancel", Danger: true, Back: "/signin", BackWords: "email.back", Hint: "cancel.too_late"}
+)
