@@ -5,18 +5,18 @@ import (
 	"testing"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/mail"
-	"github.com/keyshift/keyshift/internal/notice"
+	"github.com/keyshift/keyshift/internal/email/notice"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
 // withNotices gives the fixture's service real notices, queued in the
 // store's outbox, and returns a counter of them by kind.
 func (f *fixture) withNotices(t *testing.T) func(kind string) int {
-	f.svc.Notices = notice.New(notice.Config{Origin: "https://id.example.com", Site: "Example"}, mail.NewOutbox(f.db, f.clock.Now), f.db, f.clock.Now)
+	f.svc.Notices = notice.New(notice.Config{Origin: "https://id.example.com", Site: "Example"}, outbox.NewOutbox(f.db, f.clock.Now), f.db, f.clock.Now)
 	return func(kind string) int {
 		t.Helper()
-		all, err := f.db.FindOutbox(context.Background(), mail.Filter{Limit: 1000})
+		all, err := f.db.FindOutbox(context.Background(), outbox.Filter{Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,11 +20,11 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/config"
-	"github.com/keyshift/keyshift/internal/emailauth"
-	"github.com/keyshift/keyshift/internal/emailchange"
-	"github.com/keyshift/keyshift/internal/emailverify"
-	"github.com/keyshift/keyshift/internal/mail"
-	"github.com/keyshift/keyshift/internal/notice"
+	"github.com/keyshift/keyshift/internal/email/change"
+	"github.com/keyshift/keyshift/internal/email/confirm"
+	"github.com/keyshift/keyshift/internal/email/notice"
+	"github.com/keyshift/keyshift/internal/email/outbox"
+	"github.com/keyshift/keyshift/internal/email/signin"
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/password"
 	"github.com/keyshift/keyshift/internal/pepper"
@@ -44,11 +44,11 @@ type Server struct {
 	Gate     *password.Gate
 	Log      *slog.Logger
 	// Outbox queues mail; the worker Serve runs delivers it.
-	Outbox  *mail.Outbox
+	Outbox  *outbox.Outbox
 	Notices *notice.Notifier
 	// Rollout is the staged rollout; the janitor lets its guardrails hold it.
 	Rollout    *rollout.Service
-	mailWorker *mail.Worker
+	mailWorker *outbox.Worker
 	// metricsLn serves /metrics alone when metrics_listen is set.
 	metricsLn net.Listener
 	registry  *prometheus.Registry
@@ -62,7 +62,7 @@ type Options struct {
 	// Registry receives metrics; nil makes a fresh one.
 	Registry *prometheus.Registry
 	// MailPolicy tunes mail delivery (tests); zero values are the defaults.
-	MailPolicy mail.Policy
+	MailPolicy outbox.Policy
 }
 
 // New opens the database (migrating it), and builds the services and routes.
@@ -121,8 +121,8 @@ func Notices(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	outbox := mail.NewOutbox(db, nil, mail.WithKeys(peppers.Keys(mail.SealPurpose)))
-	return notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, outbox, db, time.Now), nil
+	box := outbox.NewOutbox(db, nil, outbox.WithKeys(peppers.Keys(outbox.SealPurpose)))
+	return notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, box, db, time.Now), nil
 }
 
 // loadPepper finds the pepper (package pepper) and says where it came from.
@@ -214,38 +214,38 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
-	outbox, worker, err := newMail(cfg, db, o, peppers)
+	box, worker, err := newMail(cfg, db, o, peppers)
 	if err != nil {
 		return nil, err
 	}
-	notices := notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, outbox, db, o.Now)
+	notices := notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, box, db, o.Now)
 	accounts.Notices, passkeys.Notices = notices, notices
-	verify := emailverify.New(emailverify.Config{Origin: cfg.Origin, Site: cfg.RPName}, db, accounts, outbox)
-	accounts.Verifier = verify
+	confirms := confirm.New(confirm.Config{Origin: cfg.Origin, Site: cfg.RPName}, db, accounts, box)
+	accounts.Verifier = confirms
 	// From the pepper, not server_keys: with a database copy and its key,
 	// a live flow's 6-digit code would fall to a million HMACs.
 	codeKey := peppers.Current.Key(emailCodePurpose)
-	email := emailauth.New(emailauth.Config{
+	signins := signin.New(signin.Config{
 		Origin: cfg.Origin, Site: cfg.RPName, SignupOpen: cfg.Signup.Open, CodeKey: codeKey,
-	}, db, accounts, outbox, notices)
-	change := emailchange.New(emailchange.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout},
-		db, accounts, outbox, notices)
+	}, db, accounts, box, notices)
+	changes := change.New(change.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout},
+		db, accounts, box, notices)
 	rollouts := rollout.NewService(db, Guardrails(cfg), o.Now)
 	opts := web.Options{
 		Config: cfg, Accounts: accounts, Passkeys: passkeys, Health: db, DeviceKey: deviceKey,
-		Log: o.Log, Registry: o.Registry, HashGate: gate, Email: email,
-		Verify: verify, EmailChange: change,
+		Log: o.Log, Registry: o.Registry, HashGate: gate, Signin: signins,
+		Confirm: confirms, Change: changes,
 		Rollout: rollouts, AdminTokens: admintoken.New(db, cfg.AdminToken, time.Now),
 	}
 	if cfg.MailTransport() == config.MailDev {
-		opts.Mail = outbox // /dev/mail only where the dev mailer keeps the mail
+		opts.Mail = box // /dev/mail only where the dev mailer keeps the mail
 	}
 	w, err := web.New(opts)
 	if err != nil {
 		return nil, err
 	}
 	return &Server{Config: cfg, DB: db, Accounts: accounts, Passkeys: passkeys, Web: w, Gate: gate, Log: o.Log,
-		Outbox: outbox, Notices: notices, Rollout: rollouts, mailWorker: worker, registry: o.Registry}, nil
+		Outbox: box, Notices: notices, Rollout: rollouts, mailWorker: worker, registry: o.Registry}, nil
 }
 
 // Guardrails returns the rollout's guardrails as cfg sets them.
@@ -263,36 +263,36 @@ const emailCodePurpose = "email-codes"
 // newMail builds the outbox, sealed under the pepper, and its worker, with
 // the transport cfg.MailTransport decided: SMTP through cfg.SMTPURLs in
 // order, the dev mailer (dev mode), or none (mail: log).
-func newMail(cfg config.Config, db *store.DB, o Options, peppers pepper.Set) (*mail.Outbox, *mail.Worker, error) {
-	outboxOpts := []mail.OutboxOption{mail.WithKeys(peppers.Keys(mail.SealPurpose))}
-	var sender mail.Sender
+func newMail(cfg config.Config, db *store.DB, o Options, peppers pepper.Set) (*outbox.Outbox, *outbox.Worker, error) {
+	outboxOpts := []outbox.OutboxOption{outbox.WithKeys(peppers.Keys(outbox.SealPurpose))}
+	var sender outbox.Sender
 	switch cfg.MailTransport() {
 	case config.MailDev:
-		sender = mail.DevSender{Log: o.Log}
-		outboxOpts = append(outboxOpts, mail.KeepSentMail())
+		sender = outbox.DevSender{Log: o.Log}
+		outboxOpts = append(outboxOpts, outbox.KeepSentMail())
 		o.Log.Warn("dev mode without SMTP: mail is not sent but kept for /dev/mail, sealed, until the 7-day purge")
 	case config.MailLog:
-		sender = mail.LogSender{Log: o.Log}
+		sender = outbox.LogSender{Log: o.Log}
 		o.Log.Warn("NO MAIL IS DELIVERED: no SMTP server is configured (KEYSHIFT_SMTP_URL). Sign-in links, codes and notices " +
 			"stay in the outbox as undeliverable; set KEYSHIFT_SMTP_URL, or run with --dev to read them at /dev/mail")
 	default:
-		var opts []mail.SMTPOption
+		var opts []outbox.SMTPOption
 		if cfg.SMTPCAFile != "" {
-			roots, err := mail.LoadCAFile(cfg.SMTPCAFile)
+			roots, err := outbox.LoadCAFile(cfg.SMTPCAFile)
 			if err != nil {
 				return nil, nil, fmt.Errorf("smtp_ca_file: %w", err)
 			}
-			opts = append(opts, mail.WithRootCAs(roots))
+			opts = append(opts, outbox.WithRootCAs(roots))
 		}
-		s, err := mail.NewSMTP(cfg.SMTPURLs, cfg.MailFrom, 30*time.Second, opts...)
+		s, err := outbox.NewSMTP(cfg.SMTPURLs, cfg.MailFrom, 30*time.Second, opts...)
 		if err != nil {
 			return nil, nil, err
 		}
 		sender = s
 	}
-	outbox := mail.NewOutbox(db, o.Now, outboxOpts...)
-	metrics := mail.NewMetrics(o.Registry, db)
-	return outbox, mail.NewWorker(outbox, sender, o.MailPolicy, o.Log, metrics), nil
+	box := outbox.NewOutbox(db, o.Now, outboxOpts...)
+	metrics := outbox.NewMetrics(o.Registry, db)
+	return box, outbox.NewWorker(box, sender, o.MailPolicy, o.Log, metrics), nil
 }
 
 // Close releases the database, and the metrics listener if Serve never ran.

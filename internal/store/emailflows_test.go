@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/emailauth"
+	"github.com/keyshift/keyshift/internal/email/signin"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
@@ -15,9 +15,9 @@ func TestFindNewestEmailFlow(t *testing.T) {
 		db := open(t, database)
 		ctx := t.Context()
 		key := "lin." + randomID() + "@example.com"
-		add := func(created time.Time, ttl time.Duration) *emailauth.Flow {
+		add := func(created time.Time, ttl time.Duration) *signin.Flow {
 			t.Helper()
-			f := &emailauth.Flow{ID: randomID(), Email: key, EmailKey: key, TokenHash: randomBytes(32), CodeHash: randomBytes(32),
+			f := &signin.Flow{ID: randomID(), Email: key, EmailKey: key, TokenHash: randomBytes(32), CodeHash: randomBytes(32),
 				CreatedAt: created, ExpiresAt: created.Add(ttl)}
 			if err := db.CreateEmailFlow(ctx, f); err != nil {
 				t.Fatal(err)
@@ -27,7 +27,7 @@ func TestFindNewestEmailFlow(t *testing.T) {
 		old := add(t0, 15*time.Minute)
 		newer := add(t0.Add(5*time.Minute), 2*time.Minute)
 		other := "other." + randomID() + "@example.com"
-		if err := db.CreateEmailFlow(ctx, &emailauth.Flow{ID: randomID(), Email: other, EmailKey: other, TokenHash: randomBytes(32),
+		if err := db.CreateEmailFlow(ctx, &signin.Flow{ID: randomID(), Email: other, EmailKey: other, TokenHash: randomBytes(32),
 			CodeHash: randomBytes(32), CreatedAt: t0.Add(6 * time.Minute), ExpiresAt: t0.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +60,7 @@ func TestTakeEmailFlowByTokenIgnoresCodeTries(t *testing.T) {
 		t.Parallel()
 		db := open(t, database)
 		ctx := t.Context()
-		f := &emailauth.Flow{ID: randomID(), Email: "a@example.com", EmailKey: "a@example.com", TokenHash: randomBytes(32),
+		f := &signin.Flow{ID: randomID(), Email: "a@example.com", EmailKey: "a@example.com", TokenHash: randomBytes(32),
 			CodeHash: randomBytes(32), CreatedAt: t0, ExpiresAt: t0.Add(15 * time.Minute)}
 		if err := db.CreateEmailFlow(ctx, f); err != nil {
 			t.Fatal(err)

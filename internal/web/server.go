@@ -16,9 +16,9 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/config"
-	"github.com/keyshift/keyshift/internal/emailauth"
-	"github.com/keyshift/keyshift/internal/emailchange"
-	"github.com/keyshift/keyshift/internal/emailverify"
+	"github.com/keyshift/keyshift/internal/email/change"
+	"github.com/keyshift/keyshift/internal/email/confirm"
+	"github.com/keyshift/keyshift/internal/email/signin"
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/rollout"
 )
@@ -49,12 +49,12 @@ type Options struct {
 	HashGate Gauges
 	// Mail lists recent mail for the dev mailer page (devmail.go); nil hides it.
 	Mail DevMail
-	// Email runs email sign-in (email.go).
-	Email *emailauth.Service
-	// Verify confirms addresses after sign-up (confirm.go).
-	Verify *emailverify.Service
-	// EmailChange moves accounts to another address and back (emailchange.go).
-	EmailChange *emailchange.Service
+	// Signin runs email sign-in (email_signin.go).
+	Signin *signin.Service
+	// Confirm confirms addresses after sign-up (email_confirm.go).
+	Confirm *confirm.Service
+	// Change moves accounts to another address and back (email_change.go).
+	Change *change.Service
 	// Rollout is the staged rollout (admin.go).
 	Rollout *rollout.Service
 	// AdminTokens authenticates the admin API (admin.go).
@@ -71,9 +71,9 @@ type Server struct {
 	log       *slog.Logger
 	metrics   *metrics
 	mail      DevMail
-	email     *emailauth.Service
-	verify    *emailverify.Service
-	change    *emailchange.Service
+	signin    *signin.Service
+	confirm   *confirm.Service
+	change    *change.Service
 	rollout   *rollout.Service
 	tokens    *admintoken.Tokens
 	msg       *catalog
@@ -100,8 +100,8 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, accounts: o.Accounts, passkeys: o.Passkeys, health: o.Health, deviceKey: o.DeviceKey,
-		log: o.Log, msg: msg, pages: pg, mail: o.Mail, email: o.Email, verify: o.Verify,
-		change: o.EmailChange, rollout: o.Rollout, tokens: o.AdminTokens,
+		log: o.Log, msg: msg, pages: pg, mail: o.Mail, signin: o.Signin, confirm: o.Confirm,
+		change: o.Change, rollout: o.Rollout, tokens: o.AdminTokens,
 		metrics: newMetrics(o.Registry, o.HashGate),
 	}
 	s.handler = s.routes(o.Registry)

@@ -15,9 +15,9 @@ import (
 	"testing"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/emailauth"
-	"github.com/keyshift/keyshift/internal/emailchange"
-	"github.com/keyshift/keyshift/internal/emailverify"
+	"github.com/keyshift/keyshift/internal/email/change"
+	"github.com/keyshift/keyshift/internal/email/confirm"
+	"github.com/keyshift/keyshift/internal/email/signin"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
@@ -211,7 +211,7 @@ func TestConcurrentEmailStartsMailOnce(t *testing.T) {
 		if n := queued(t, nodes[0].Instance, "signin_link", victimEmail); n != 1 {
 			t.Errorf("%d sign-in mails queued, want 1", n)
 		}
-		if n := events(t, nodes[0].Instance, "", emailauth.EventStarted, ""); n != 1 {
+		if n := events(t, nodes[0].Instance, "", signin.EventStarted, ""); n != 1 {
 			t.Errorf("%d flows stored (start events), want 1", n)
 		}
 	})
@@ -224,7 +224,7 @@ func TestConcurrentEmailChangesMailExactlyTheFreeOnes(t *testing.T) {
 		s := startSite(t, database)
 		c := s.member(victimEmail)
 		s.verify(t, victimEmail) // only a proven address moves
-		free := emailchange.PolicyBegin.Free
+		free := change.PolicyBegin.Free
 
 		got := race(t, 20, func(i int) *servertest.Response {
 			return c.JSON(http.MethodPost, "/api/account/email", map[string]any{"email": fmt.Sprintf("new%d@example.com", i)})
@@ -246,7 +246,7 @@ func TestConcurrentResendsMailExactlyTheFreeOnes(t *testing.T) {
 		t.Parallel()
 		s := startSite(t, database)
 		c := s.member(victimEmail) // unverified: sign-up mailed one confirmation
-		free := emailverify.PolicyResend.Free
+		free := confirm.PolicyResend.Free
 
 		got := race(t, 20, func(int) *servertest.Response {
 			return c.JSON(http.MethodPost, "/api/account/email/verification", nil)

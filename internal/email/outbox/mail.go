@@ -5,7 +5,7 @@
 //
 // A mail is marked sent only after a server accepted it, so a crash between
 // "accepted" and "marked" may send it twice but never loses it.
-package mail
+package outbox
 
 import (
 	"context"

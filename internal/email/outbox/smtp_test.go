@@ -1,4 +1,4 @@
-package mail_test
+package outbox_test
 
 import (
 	"context"
@@ -7,28 +7,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyshift/keyshift/internal/mail"
-	"github.com/keyshift/keyshift/internal/mail/mailtest"
+	"github.com/keyshift/keyshift/internal/email/outbox"
+	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
 )
 
 // letter is a mail for the Sender tests, which need no outbox.
-func letter(t *testing.T) mail.Mail {
-	return mail.Mail{ID: 7, CreatedAt: t0, Message: sample(t, "ada@example.com")}
+func letter(t *testing.T) outbox.Mail {
+	return outbox.Mail{ID: 7, CreatedAt: t0, Message: sample(t, "ada@example.com")}
 }
 
 // send delivers one letter through urls, trusting ca (nil: the system's
 // roots only).
 func send(t *testing.T, ca *mailtest.CA, urls ...string) (string, error) {
 	t.Helper()
-	var opts []mail.SMTPOption
+	var opts []outbox.SMTPOption
 	if ca != nil {
-		roots, err := mail.LoadCAFile(ca.WriteFile(t))
+		roots, err := outbox.LoadCAFile(ca.WriteFile(t))
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts = append(opts, mail.WithRootCAs(roots))
+		opts = append(opts, outbox.WithRootCAs(roots))
 	}
-	s, err := mail.NewSMTP(urls, "Keyshift <keyshift@example.com>", 5*time.Second, opts...)
+	s, err := outbox.NewSMTP(urls, "Keyshift <keyshift@example.com>", 5*time.Second, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,11 +100,11 @@ func TestSMTPWithoutTLSOnlyWhenAskedFor(t *testing.T) {
 // server accepts, SMTPUTF8 or not.
 func TestSMTPSendsAUnicodeDomainInItsASCIIForm(t *testing.T) {
 	srv := mailtest.Start(t)
-	s, err := mail.NewSMTP([]string{srv.URL()}, "Keyshift <keyshift@example.com>", 5*time.Second)
+	s, err := outbox.NewSMTP([]string{srv.URL()}, "Keyshift <keyshift@example.com>", 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := mail.Mail{ID: 8, CreatedAt: t0, Message: sample(t, "ada@bücher.de")}
+	m := outbox.Mail{ID: 8, CreatedAt: t0, Message: sample(t, "ada@bücher.de")}
 	if _, err := s.Send(t.Context(), m); err != nil {
 		t.Fatalf("send: %v", err)
 	}
@@ -144,7 +144,7 @@ func TestSMTPWrongPasswordAloneIsRetriedNotGivenUp(t *testing.T) {
 	if err == nil {
 		t.Fatal("delivered with a wrong password")
 	}
-	if _, ok := errors.AsType[*mail.PermanentError](err); ok {
+	if _, ok := errors.AsType[*outbox.PermanentError](err); ok {
 		t.Errorf("a refused password gave up on the mail (%v): it must wait for the operator's fix", err)
 	}
 	if strings.Contains(err.Error(), "wrong") {
@@ -197,7 +197,7 @@ func TestSMTPRefusesToSendWithoutTheTLSItWasPromised(t *testing.T) {
 			if n := tt.srv.Count(); n != 0 {
 				t.Errorf("the server got %d mails", n)
 			}
-			if _, ok := errors.AsType[*mail.PermanentError](err); ok {
+			if _, ok := errors.AsType[*outbox.PermanentError](err); ok {
 				t.Errorf("gave up on the mail (%v): a TLS failure is retried", err)
 			}
 		})
@@ -207,14 +207,14 @@ func TestSMTPRefusesToSendWithoutTheTLSItWasPromised(t *testing.T) {
 func TestParseServer(t *testing.T) {
 	tests := []struct {
 		raw     string
-		want    mail.Server
+		want    outbox.Server
 		wantErr string
 	}{
-		{raw: "smtp://mail.example.com:587", want: mail.Server{Host: "mail.example.com", Port: 587, TLS: mail.TLSStartTLS}},
-		{raw: "smtp://u:p@mail.example.com:587?tls=starttls", want: mail.Server{Host: "mail.example.com", Port: 587, TLS: mail.TLSStartTLS, User: "u", Password: "p"}},
-		{raw: "smtps://a%40b.example:p%40ss%3Aw@mail.example.com:465", want: mail.Server{Host: "mail.example.com", Port: 465, TLS: mail.TLSImplicit, User: "a@b.example", Password: "p@ss:w"}},
-		{raw: "smtp://relay:25?tls=none", want: mail.Server{Host: "relay", Port: 25, TLS: mail.TLSNone}},
-		{raw: "smtp://[::1]:25?tls=none", want: mail.Server{Host: "::1", Port: 25, TLS: mail.TLSNone}},
+		{raw: "smtp://mail.example.com:587", want: outbox.Server{Host: "mail.example.com", Port: 587, TLS: outbox.TLSStartTLS}},
+		{raw: "smtp://u:p@mail.example.com:587?tls=starttls", want: outbox.Server{Host: "mail.example.com", Port: 587, TLS: outbox.TLSStartTLS, User: "u", Password: "p"}},
+		{raw: "smtps://a%40b.example:p%40ss%3Aw@mail.example.com:465", want: outbox.Server{Host: "mail.example.com", Port: 465, TLS: outbox.TLSImplicit, User: "a@b.example", Password: "p@ss:w"}},
+		{raw: "smtp://relay:25?tls=none", want: outbox.Server{Host: "relay", Port: 25, TLS: outbox.TLSNone}},
+		{raw: "smtp://[::1]:25?tls=none", want: outbox.Server{Host: "::1", Port: 25, TLS: outbox.TLSNone}},
 		{raw: "smtp://u:hunter2@relay:25?tls=none", wantErr: "clear text"},
 		{raw: "smtp://relay:25?tls=off", wantErr: `tls="off"`},
 		{raw: "smtps://relay:465?tls=none", wantErr: "always TLS"},
@@ -228,7 +228,7 @@ func TestParseServer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.raw, func(t *testing.T) {
-			got, err := mail.ParseServer(tt.raw)
+			got, err := outbox.ParseServer(tt.raw)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one saying %q", err, tt.wantErr)

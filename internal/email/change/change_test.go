@@ -1,4 +1,4 @@
-package emailchange_test
+package change_test
 
 import (
 	"context"
@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/emailchange"
-	"github.com/keyshift/keyshift/internal/mail"
-	"github.com/keyshift/keyshift/internal/notice"
+	"github.com/keyshift/keyshift/internal/email/change"
+	"github.com/keyshift/keyshift/internal/email/notice"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/password"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
@@ -39,8 +39,8 @@ type fixture struct {
 	db       *store.DB
 	clock    *clock
 	accounts *account.Service
-	svc      *emailchange.Service
-	outbox   *mail.Outbox
+	svc      *change.Service
+	outbox   *outbox.Outbox
 }
 
 const origin = "https://id.example.com"
@@ -61,10 +61,10 @@ func newFixture(t *testing.T, database string) *fixture {
 		Limiter: &throttle.Limiter{Store: db, Now: c.Now}, IdleTimeout: 7 * 24 * time.Hour, AbsoluteTimeout: 30 * 24 * time.Hour,
 		Now: c.Now,
 	}
-	outbox := mail.NewOutbox(db, c.Now)
-	notices := notice.New(notice.Config{Origin: origin, Site: "Example"}, outbox, db, c.Now)
-	svc := emailchange.New(emailchange.Config{Origin: origin, Site: "Example"}, db, accounts, outbox, notices)
-	return &fixture{t: t, db: db, clock: c, accounts: accounts, svc: svc, outbox: outbox}
+	box := outbox.NewOutbox(db, c.Now)
+	notices := notice.New(notice.Config{Origin: origin, Site: "Example"}, box, db, c.Now)
+	svc := change.New(change.Config{Origin: origin, Site: "Example"}, db, accounts, box, notices)
+	return &fixture{t: t, db: db, clock: c, accounts: accounts, svc: svc, outbox: box}
 }
 
 // member signs email up, proves the address (only a proven address may
@@ -98,13 +98,13 @@ func (f *fixture) user(id string) *account.User {
 }
 
 // mails returns the outbox rows of kind to to, oldest first.
-func (f *fixture) mails(kind, to string) []mail.Mail {
+func (f *fixture) mails(kind, to string) []outbox.Mail {
 	f.t.Helper()
-	all, err := f.outbox.Find(context.Background(), mail.Filter{Limit: 1000})
+	all, err := f.outbox.Find(context.Background(), outbox.Filter{Limit: 1000})
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	var out []mail.Mail
+	var out []outbox.Mail
 	for i := len(all) - 1; i >= 0; i-- {
 		if all[i].Kind == kind && strings.EqualFold(all[i].To, to) {
 			out = append(out, all[i])
@@ -203,7 +203,7 @@ func TestChangeConfirmThenRevert(t *testing.T) {
 		if _, err := f.db.FindUserByEmailKey(ctx, "ada@example.com"); !account.IsCode(err, account.ENotFound) {
 			t.Errorf("the old address still finds an account: %v", err)
 		}
-		if f.events(ada.User.ID, emailchange.EventChanged) != 1 {
+		if f.events(ada.User.ID, change.EventChanged) != 1 {
 			t.Error("no email_changed event")
 		}
 		if n := f.sessions(ada.User.ID); n != 2 {
@@ -223,7 +223,7 @@ func TestChangeConfirmThenRevert(t *testing.T) {
 		f.begin(ada, "third@example.net")
 		pending := f.token("email_change", "third@example.net", "/email/change")
 
-		f.clock.Advance(emailchange.RevertTTL - time.Minute)
+		f.clock.Advance(change.RevertTTL - time.Minute)
 		rv, err := f.svc.Revert(ctx, revert, client)
 		if err != nil {
 			t.Fatal(err)
@@ -240,7 +240,7 @@ func TestChangeConfirmThenRevert(t *testing.T) {
 		if n := f.sessions(ada.User.ID); n != 0 {
 			t.Errorf("%d sessions after revert, want none", n)
 		}
-		if f.events(ada.User.ID, emailchange.EventReverted) != 1 {
+		if f.events(ada.User.ID, change.EventReverted) != 1 {
 			t.Error("no revert event")
 		}
 		_, err = f.svc.Confirm(ctx, pending, client)
@@ -269,7 +269,7 @@ func TestLinksAreSingleUseAndExpire(t *testing.T) {
 		{"refuses a confirmation link after an hour", func(f *fixture, ada *account.SessionWithUser) error {
 			f.begin(ada, "new@example.org")
 			tok := f.token("email_change", "new@example.org", "/email/change")
-			f.clock.Advance(emailchange.DefaultTTL)
+			f.clock.Advance(change.DefaultTTL)
 			_, err := f.svc.Confirm(ctx, tok, client)
 			return err
 		}, "ada@example.com"},
@@ -279,7 +279,7 @@ func TestLinksAreSingleUseAndExpire(t *testing.T) {
 				return err
 			}
 			tok := f.token(notice.KindEmailChanged, "ada@example.com", "/email/revert")
-			f.clock.Advance(emailchange.RevertTTL)
+			f.clock.Advance(change.RevertTTL)
 			_, err := f.svc.Revert(ctx, tok, client)
 			return err
 		}, "new@example.org"},
@@ -349,7 +349,7 @@ func TestConcurrentConfirmHasOneWinner(t *testing.T) {
 		if n := len(f.mails(notice.KindEmailChanged, "ada@example.com")); n != 1 {
 			t.Errorf("%d notices, want 1", n)
 		}
-		if n := f.events(ada.User.ID, emailchange.EventChanged); n != 1 {
+		if n := f.events(ada.User.ID, change.EventChanged); n != 1 {
 			t.Errorf("%d change events, want 1", n)
 		}
 	})
@@ -387,7 +387,7 @@ func TestTakenAddress(t *testing.T) {
 		if n := len(f.mails(notice.KindEmailChanged, "ada@example.com")); n != 0 {
 			t.Errorf("%d notices for a refused change", n)
 		}
-		if n := f.events(ada.User.ID, emailchange.EventChanged); n != 0 {
+		if n := f.events(ada.User.ID, change.EventChanged); n != 0 {
 			t.Errorf("%d change events for a refused change", n)
 		}
 
@@ -426,7 +426,7 @@ func TestTheOldAddressIsReservedUntilTheRevertLinkDies(t *testing.T) {
 		}
 
 		// Once the revert link has expired, the address is free again.
-		f.clock.Advance(emailchange.RevertTTL)
+		f.clock.Advance(change.RevertTTL)
 		if _, err := f.accounts.Signup(ctx, "ada@example.com", "a newcomer's long password", account.Client{IP: "203.0.113.10"}); err != nil {
 			t.Errorf("a sign-up after the revert window: %v", err)
 		}
@@ -479,7 +479,7 @@ func TestARevertCleansUpEvenWhenTheOldAddressIsTaken(t *testing.T) {
 		if n := len(f.mails(notice.KindEmailChangeReverted, "ada@example.com")); n != 1 {
 			t.Errorf("%d revert notices to the old address, want 1", n)
 		}
-		if evs, err := f.db.FindEvents(ctx, store.EventFilter{UserID: ada.User.ID, Type: emailchange.EventReverted}); err != nil ||
+		if evs, err := f.db.FindEvents(ctx, store.EventFilter{UserID: ada.User.ID, Type: change.EventReverted}); err != nil ||
 			len(evs) != 1 || evs[0].Outcome != account.OutcomeFailure {
 			t.Errorf("revert events %+v, %v; want one failure", evs, err)
 		}
@@ -703,7 +703,7 @@ func TestTheCancelLinkVoidsTheChangeAndSignsEveryoneOut(t *testing.T) {
 		if n := f.sessions(ada.User.ID); n != 0 {
 			t.Errorf("%d sessions after the cancel, want none", n)
 		}
-		if f.events(ada.User.ID, emailchange.EventCancelled) != 1 {
+		if f.events(ada.User.ID, change.EventCancelled) != 1 {
 			t.Error("no cancel event")
 		}
 		_, err = f.svc.Cancel(ctx, cancel[1], client)
@@ -841,7 +841,7 @@ func TestBeginRefusals(t *testing.T) {
 			}
 		}
 		// Every request counts against the account: the sixth waits.
-		for i := range emailchange.PolicyBegin.Free {
+		for i := range change.PolicyBegin.Free {
 			f.begin(ada, "new"+string(rune('a'+i))+"@example.org")
 		}
 		err := f.svc.Begin(ctx, ada, "one-more@example.org", client)

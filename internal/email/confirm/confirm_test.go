@@ -1,4 +1,4 @@
-package emailverify_test
+package confirm_test
 
 import (
 	"bytes"
@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/emailverify"
-	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/email/confirm"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 	"github.com/keyshift/keyshift/internal/throttle"
@@ -35,8 +35,8 @@ type rig struct {
 	db       *store.DB
 	clock    *clock
 	accounts *account.Service
-	verify   *emailverify.Service
-	outbox   *mail.Outbox
+	verify   *confirm.Service
+	outbox   *outbox.Outbox
 }
 
 func newRig(t *testing.T, database string) *rig {
@@ -48,9 +48,9 @@ func newRig(t *testing.T, database string) *rig {
 	t.Cleanup(func() { db.Close() })
 	c := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	accounts := &account.Service{Store: db, Limiter: &throttle.Limiter{Store: db, Now: c.Now}, Now: c.Now}
-	outbox := mail.NewOutbox(db, c.Now)
-	v := emailverify.New(emailverify.Config{Origin: "https://login.example.com", Site: "Example"}, db, accounts, outbox)
-	return &rig{db: db, clock: c, accounts: accounts, verify: v, outbox: outbox}
+	box := outbox.NewOutbox(db, c.Now)
+	v := confirm.New(confirm.Config{Origin: "https://login.example.com", Site: "Example"}, db, accounts, box)
+	return &rig{db: db, clock: c, accounts: accounts, verify: v, outbox: box}
 }
 
 func (r *rig) member(t *testing.T, email string) *account.User {
@@ -79,7 +79,7 @@ var linkRE = regexp.MustCompile(`https://login\.example\.com/email/confirm\?toke
 // tokens returns the tokens of the confirmation mails to to, oldest first.
 func (r *rig) tokens(t *testing.T, to string) []string {
 	t.Helper()
-	ms, err := r.outbox.Find(context.Background(), mail.Filter{})
+	ms, err := r.outbox.Find(context.Background(), outbox.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestConfirmationMailAndLink(t *testing.T) {
 		u := r.member(t, "Ada@Example.com")
 		r.send(t, u)
 
-		ms, _ := r.outbox.Find(context.Background(), mail.Filter{})
+		ms, _ := r.outbox.Find(context.Background(), outbox.Filter{})
 		if len(ms) != 1 || ms[0].To != "Ada@example.com" || ms[0].Subject != "Confirm your email address for Example" ||
 			!strings.Contains(ms[0].Text, "The links work for 7 days; using one uses up both.") {
 			t.Fatalf("outbox %+v", ms)
@@ -151,9 +151,9 @@ func TestConfirmationMailAndLink(t *testing.T) {
 		if err != nil || got.ID != u.ID || !got.EmailVerified || !r.verified(t, u.ID) {
 			t.Fatalf("confirm: %+v, %v", got, err)
 		}
-		evs, err := r.db.FindEvents(context.Background(), store.EventFilter{UserID: u.ID, Type: emailverify.EventVerified})
+		evs, err := r.db.FindEvents(context.Background(), store.EventFilter{UserID: u.ID, Type: confirm.EventVerified})
 		if err != nil || len(evs) != 1 || evs[0].IP != "192.0.2.9" {
-			t.Errorf("events %+v, %v; want one %s from the client", evs, err, emailverify.EventVerified)
+			t.Errorf("events %+v, %v; want one %s from the client", evs, err, confirm.EventVerified)
 		}
 		if _, err := r.verify.Confirm(context.Background(), token, client); !account.IsCode(err, account.EInvalidCode) {
 			t.Errorf("replayed link: %v, want invalid_code", err)
@@ -173,7 +173,7 @@ func TestConfirmRefusals(t *testing.T) {
 				u := r.member(t, "expired@example.com")
 				r.send(t, u)
 				// The link dies at its expiry; later cases send their own.
-				r.clock.Advance(emailverify.DefaultTTL)
+				r.clock.Advance(confirm.DefaultTTL)
 				return r.tokens(t, u.Email)[0], u.ID
 			}},
 			{"a link to an address the member no longer has", func(t *testing.T) (string, string) {
@@ -238,28 +238,28 @@ func TestResend(t *testing.T) {
 		ctx := context.Background()
 		u := r.member(t, "ada@example.com")
 		r.send(t, u) // the sign-up's mail; resends are counted apart
-		for i := range emailverify.PolicyResend.Free {
+		for i := range confirm.PolicyResend.Free {
 			if _, err := r.verify.Resend(ctx, u.ID, client); err != nil {
 				t.Fatalf("resend %d: %v", i+1, err)
 			}
 		}
 		_, err := r.verify.Resend(ctx, u.ID, client)
-		if e, ok := errors.AsType[*account.Error](err); !ok || e.Code != account.EThrottled || e.RetryAfter != int(emailverify.PolicyResend.Base/time.Second) {
-			t.Fatalf("resend past the limit: %v, want too_many_attempts with Retry-After %v", err, emailverify.PolicyResend.Base)
+		if e, ok := errors.AsType[*account.Error](err); !ok || e.Code != account.EThrottled || e.RetryAfter != int(confirm.PolicyResend.Base/time.Second) {
+			t.Fatalf("resend past the limit: %v, want too_many_attempts with Retry-After %v", err, confirm.PolicyResend.Base)
 		}
-		r.clock.Advance(emailverify.PolicyResend.Base)
+		r.clock.Advance(confirm.PolicyResend.Base)
 		if _, err := r.verify.Resend(ctx, u.ID, client); err != nil {
 			t.Fatalf("resend after the wait: %v", err)
 		}
 		tokens := r.tokens(t, "ada@example.com")
-		if len(tokens) != emailverify.PolicyResend.Free+2 {
-			t.Fatalf("%d confirmation mails, want the sign-up's and %d resends", len(tokens), emailverify.PolicyResend.Free+1)
+		if len(tokens) != confirm.PolicyResend.Free+2 {
+			t.Fatalf("%d confirmation mails, want the sign-up's and %d resends", len(tokens), confirm.PolicyResend.Free+1)
 		}
-		evs, _ := r.db.FindEvents(ctx, store.EventFilter{UserID: u.ID, Type: emailverify.EventResent})
-		if len(evs) != emailverify.PolicyResend.Free+1 {
-			t.Errorf("%d resend events, want %d", len(evs), emailverify.PolicyResend.Free+1)
+		evs, _ := r.db.FindEvents(ctx, store.EventFilter{UserID: u.ID, Type: confirm.EventResent})
+		if len(evs) != confirm.PolicyResend.Free+1 {
+			t.Errorf("%d resend events, want %d", len(evs), confirm.PolicyResend.Free+1)
 		}
-		last, err := r.outbox.Find(ctx, mail.Filter{Limit: 1})
+		last, err := r.outbox.Find(ctx, outbox.Filter{Limit: 1})
 		if err != nil || len(last) != 1 || !strings.Contains(last[0].Text, "Someone signed in to it asked for this mail again") ||
 			strings.Contains(last[0].Text, "Firefox") {
 			t.Errorf("a resent mail must say who asked for it, and not guess the sign-up's browser: %+v, %v", last, err)
@@ -330,7 +330,7 @@ func TestThisWasntMe(t *testing.T) {
 		if n, err := r.db.CountRecoveryCodes(ctx, u.ID); err != nil || n != 0 {
 			t.Errorf("recovery codes after disowning: %d, %v", n, err)
 		}
-		evs, err := r.db.FindEvents(ctx, store.EventFilter{UserID: u.ID, Type: emailverify.EventDisowned})
+		evs, err := r.db.FindEvents(ctx, store.EventFilter{UserID: u.ID, Type: confirm.EventDisowned})
 		if err != nil || len(evs) != 1 || evs[0].IP != client.IP {
 			t.Errorf("events %+v, %v", evs, err)
 		}

@@ -1,4 +1,4 @@
-package mail_test
+package outbox_test
 
 import (
 	"bytes"
@@ -9,22 +9,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyshift/keyshift/internal/mail"
-	"github.com/keyshift/keyshift/internal/mail/mailtest"
+	"github.com/keyshift/keyshift/internal/email/outbox"
+	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
 	"github.com/keyshift/keyshift/internal/pepper"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
 // secretMail is a mail whose subject and bodies carry secrets, as a sign-in
 // mail's do.
-func secretMail(to string) mail.Message {
-	return mail.Message{To: to, Kind: "signin", Subject: "Your sign-in code: 493817",
+func secretMail(to string) outbox.Message {
+	return outbox.Message{To: to, Kind: "signin", Subject: "Your sign-in code: 493817",
 		Text: "Open https://auth.example.com/email/verify?token=Zq9-SECRET-TOKEN or type 493817.",
 		HTML: `<a href="https://auth.example.com/email/verify?token=Zq9-SECRET-TOKEN">sign in</a>`}
 }
 
 // wantNoSecret fails when a stored row shows any of the mail's secrets.
-func wantNoSecret(t *testing.T, m mail.Mail) {
+func wantNoSecret(t *testing.T, m outbox.Mail) {
 	t.Helper()
 	stored := m.Subject + m.Text + m.HTML + string(m.Sealed)
 	for _, secret := range []string{"493817", "SECRET-TOKEN"} {
@@ -46,25 +46,25 @@ func TestTheOutboxStoresMailSealedAndWipesItOnceSent(t *testing.T) {
 		if len(row.Sealed) == 0 || row.Subject != "" || row.Text != "" || row.To != "ada@example.com" || row.Kind != "signin" {
 			t.Errorf("queued row %+v, want only recipient and kind in clear", row)
 		}
-		opened, err := r.outbox.Find(context.Background(), mail.Filter{})
+		opened, err := r.outbox.Find(context.Background(), outbox.Filter{})
 		if err != nil || len(opened) != 1 || opened[0].Subject != "Your sign-in code: 493817" || !strings.Contains(opened[0].HTML, "SECRET-TOKEN") {
 			t.Fatalf("Find = %+v, %v; want the mail opened", opened, err)
 		}
-		if other, _ := r.outboxOn(r.db).Find(context.Background(), mail.Filter{}); other[0].Text != opened[0].Text {
+		if other, _ := r.outboxOn(r.db).Find(context.Background(), outbox.Filter{}); other[0].Text != opened[0].Text {
 			t.Error("another outbox with the same keys (another node) does not open the mail")
 		}
-		stranger := mail.NewOutbox(r.db, r.clock.Now, mail.WithKeys(newPepper(t).Keys(mail.SealPurpose)))
-		if got, _ := stranger.Find(context.Background(), mail.Filter{}); strings.Contains(got[0].Text, "SECRET") {
+		stranger := outbox.NewOutbox(r.db, r.clock.Now, outbox.WithKeys(newPepper(t).Keys(outbox.SealPurpose)))
+		if got, _ := stranger.Find(context.Background(), outbox.Filter{}); strings.Contains(got[0].Text, "SECRET") {
 			t.Error("an outbox under another pepper opened the mail")
 		}
 
 		srv := mailtest.Start(t)
-		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.URL()), fast, nil, nil))
+		run(t, outbox.NewWorker(r.outbox, smtpSender(t, srv.URL()), fast, nil, nil))
 		got := mailtest.Decode(t, srv.Wait(t, 1, tenSeconds)[0].Raw)
 		if got.Subject != "Your sign-in code: 493817" || !strings.Contains(got.Text, "SECRET-TOKEN") {
 			t.Errorf("delivered %q / %q, want the mail as queued", got.Subject, got.Text)
 		}
-		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })
+		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == outbox.StatusSent })
 		if sent := r.only(t); len(sent.Sealed) != 0 || sent.Subject != "" || sent.Text != "" {
 			t.Errorf("sent row keeps its content: %+v", sent)
 		}
@@ -74,11 +74,11 @@ func TestTheOutboxStoresMailSealedAndWipesItOnceSent(t *testing.T) {
 func TestTheDevMailerKeepsSentMailSealed(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		r := newRig(t, database)
-		r.outbox = r.outboxOn(r.db, mail.KeepSentMail())
+		r.outbox = r.outboxOn(r.db, outbox.KeepSentMail())
 		var logs syncBuffer
-		run(t, mail.NewWorker(r.outbox, mail.DevSender{Log: slog.New(slog.NewTextHandler(&logs, nil))}, fast, nil, nil))
+		run(t, outbox.NewWorker(r.outbox, outbox.DevSender{Log: slog.New(slog.NewTextHandler(&logs, nil))}, fast, nil, nil))
 		r.enqueue(t, secretMail("ada@example.com"))
-		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })
+		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == outbox.StatusSent })
 		row := r.only(t)
 		wantNoSecret(t, row)
 		if len(row.Sealed) == 0 {
@@ -98,13 +98,13 @@ func TestMailSealedBeforeARotationIsStillSent(t *testing.T) {
 		r.enqueue(t, secretMail("ada@example.com"))
 		old := r.keys
 		newer := newPepper(t)
-		r.keys = pepper.Set{Current: newer.Current}.Keys(mail.SealPurpose)
+		r.keys = pepper.Set{Current: newer.Current}.Keys(outbox.SealPurpose)
 		forgetful := r.outboxOn(r.db)
 		r.keys = append(r.keys, old...)
 		rotated := r.outboxOn(r.db)
 
 		srv := mailtest.Start(t)
-		if n, err := mail.NewWorker(rotated, smtpSender(t, srv.URL()), fast, nil, nil).RunOnce(context.Background()); n != 1 || err != nil {
+		if n, err := outbox.NewWorker(rotated, smtpSender(t, srv.URL()), fast, nil, nil).RunOnce(context.Background()); n != 1 || err != nil {
 			t.Fatalf("RunOnce = %d, %v", n, err)
 		}
 		if got := mailtest.Decode(t, srv.Wait(t, 1, tenSeconds)[0].Raw); !strings.Contains(got.Text, "SECRET-TOKEN") {
@@ -112,10 +112,10 @@ func TestMailSealedBeforeARotationIsStillSent(t *testing.T) {
 		}
 
 		r.enqueue(t, secretMail("bob@example.com"))
-		if n, err := mail.NewWorker(forgetful, smtpSender(t, srv.URL()), fast, nil, nil).RunOnce(context.Background()); n != 1 || err != nil {
+		if n, err := outbox.NewWorker(forgetful, smtpSender(t, srv.URL()), fast, nil, nil).RunOnce(context.Background()); n != 1 || err != nil {
 			t.Fatalf("RunOnce = %d, %v", n, err)
 		}
-		retried, _ := r.db.FindOutbox(context.Background(), mail.Filter{Statuses: []mail.Status{mail.StatusQueued}, Troubled: true})
+		retried, _ := r.db.FindOutbox(context.Background(), outbox.Filter{Statuses: []outbox.Status{outbox.StatusQueued}, Troubled: true})
 		if len(retried) != 1 || !strings.Contains(retried[0].LastError, "pepper") || srv.Count() != 1 {
 			t.Errorf("a mail no key of this node opens: %+v, %d delivered; want it left for a retry, not sent", retried, srv.Count())
 		}
@@ -132,12 +132,12 @@ func TestMailLogDeliversNothingAndLogsNoSecret(t *testing.T) {
 		log := slog.New(slog.NewJSONHandler(&logs, nil))
 		if n, err := func() (int, error) {
 			r.enqueue(t, secretMail("ada@example.com"))
-			return mail.NewWorker(r.outbox, mail.LogSender{Log: log}, fast, log, nil).RunOnce(context.Background())
+			return outbox.NewWorker(r.outbox, outbox.LogSender{Log: log}, fast, log, nil).RunOnce(context.Background())
 		}(); n != 1 || err != nil {
 			t.Fatalf("RunOnce = %d, %v", n, err)
 		}
 		row := r.only(t)
-		if row.Status != mail.StatusFailed || !strings.Contains(row.LastError, "not delivered") {
+		if row.Status != outbox.StatusFailed || !strings.Contains(row.LastError, "not delivered") {
 			t.Errorf("row %+v, want failed as not delivered", row)
 		}
 		wantNoSecret(t, row)
@@ -166,7 +166,7 @@ func TestWithKeysRefusesKeysPepperCannotMake(t *testing.T) {
 			t.Error("WithKeys accepted no key at all")
 		}
 	}()
-	mail.WithKeys(nil)
+	outbox.WithKeys(nil)
 }
 
 // syncBuffer is a bytes.Buffer safe for a worker's concurrent logging.

@@ -2,9 +2,9 @@
 // account — a passkey added or removed, a sign-in from a browser not seen
 // before — with when, from which browser and address, and what to do if it
 // was not them. Every notice joins the transaction of the change it reports
-// (mail.Outbox.Enqueue), so no change commits without its notice and no
+// (outbox.Outbox.Enqueue), so no change commits without its notice and no
 // notice is sent for a change that rolled back. The words are in
-// internal/mail/templates/notice_*.
+// internal/email/outbox/templates/notice_*.
 package notice
 
 import (
@@ -16,12 +16,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 )
 
-// Mailer queues a mail in the transaction of ctx (mail.Outbox).
+// Mailer queues a mail in the transaction of ctx (outbox.Outbox).
 type Mailer interface {
-	Enqueue(ctx context.Context, msg mail.Message) error
+	Enqueue(ctx context.Context, msg outbox.Message) error
 }
 
 // Store keeps what coalescing new-device notices needs. Every method joins
@@ -120,7 +120,7 @@ const (
 )
 
 // EmailCodesFailed tells u that wrong codes were typed for their address in
-// the last day, the last one from c. It implements emailauth.Notifier,
+// the last day, the last one from c. It implements signin.Notifier,
 // which sends it at most once a day. It is sent whatever notify.new_device
 // says (it warns of guessing, not of a sign-in), and, like every notice,
 // only to a proven address.
@@ -154,7 +154,7 @@ func (n *Notifier) PasswordRetired(ctx context.Context, u *account.User, days in
 
 // EmailChanged tells the address u had until now that the account moved
 // to newEmail (shown masked, "n…@example.com"), with the link that moves it
-// back within valid. It implements emailchange.Notifier. Addresses u left
+// back within valid. It implements change.Notifier. Addresses u left
 // before and can still move back to (a second move inside the first's
 // window) are told too, without that link: theirs came with the first move.
 func (n *Notifier) EmailChanged(ctx context.Context, u *account.User, newEmail, revertLink string, valid time.Duration, c account.Client) error {
@@ -184,7 +184,7 @@ func (n *Notifier) EmailChanged(ctx context.Context, u *account.User, newEmail, 
 // EmailChangeRequested tells u's current address, at once, that a move to
 // newEmail (shown masked) was asked for, and gives the link that cancels it
 // — and signs every browser out — while the confirmation link lives
-// (valid). It implements emailchange.Notifier (docs/security.md, T14).
+// (valid). It implements change.Notifier (docs/security.md, T14).
 func (n *Notifier) EmailChangeRequested(ctx context.Context, u *account.User, newEmail, cancelLink string, valid time.Duration, c account.Client) error {
 	return n.toMember(ctx, KindEmailChangeRequested, u, c, map[string]any{
 		"New": maskEmail(newEmail), "CancelLink": cancelLink, "Minutes": int(valid / time.Minute),
@@ -194,7 +194,7 @@ func (n *Notifier) EmailChangeRequested(ctx context.Context, u *account.User, ne
 // EmailChangeReverted tells the address to which an account was moved back
 // (to) what the revert removed, or, when another account had taken the
 // address meanwhile (!restored), that the account could not be moved back
-// but was cleaned up all the same. It implements emailchange.Notifier. It
+// but was cleaned up all the same. It implements change.Notifier. It
 // goes to the old address whatever it was: the owner is there.
 func (n *Notifier) EmailChangeReverted(ctx context.Context, to string, removed account.Removed, restored bool, c account.Client) error {
 	names := make([]string, len(removed.Passkeys))
@@ -339,7 +339,7 @@ func (n *Notifier) send(ctx context.Context, kind, to string, c account.Client, 
 	}
 	data["IP"] = orUnknown(c.IP)
 	data["AccountURL"] = strings.TrimRight(n.cfg.Origin, "/") + "/account"
-	msg, err := mail.Render(kind, kind, to, n.cfg.Site, data)
+	msg, err := outbox.Render(kind, kind, to, n.cfg.Site, data)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ func (s *Server) emailConfirm(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	u, err := s.verify.Confirm(r.Context(), body.Token, s.client(r))
+	u, err := s.confirm.Confirm(r.Context(), body.Token, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -45,7 +45,7 @@ func (s *Server) emailConfirmForm(w http.ResponseWriter, r *http.Request) {
 		s.emailFailed(w, r, "email_confirm", d, err)
 		return
 	}
-	if _, err := s.verify.Confirm(r.Context(), r.PostFormValue("token"), s.client(r)); err != nil {
+	if _, err := s.confirm.Confirm(r.Context(), r.PostFormValue("token"), s.client(r)); err != nil {
 		s.emailFailed(w, r, "email_confirm", d, err)
 		return
 	}
@@ -63,7 +63,7 @@ func (s *Server) emailDisown(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	d, err := s.verify.Disown(r.Context(), body.Token, s.client(r))
+	d, err := s.confirm.Disown(r.Context(), body.Token, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (s *Server) emailDisownForm(w http.ResponseWriter, r *http.Request) {
 		s.emailFailed(w, r, "email_disown", d, err)
 		return
 	}
-	done, err := s.verify.Disown(r.Context(), r.PostFormValue("token"), s.client(r))
+	done, err := s.confirm.Disown(r.Context(), r.PostFormValue("token"), s.client(r))
 	if err != nil {
 		s.emailFailed(w, r, "email_disown", d, err)
 		return
@@ -106,7 +106,7 @@ func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	u, err := s.verify.Resend(r.Context(), sw.User.ID, s.client(r))
+	u, err := s.confirm.Resend(r.Context(), sw.User.ID, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func (s *Server) resendVerificationForm(w http.ResponseWriter, r *http.Request) 
 		s.toSignin(w, r, err)
 		return
 	}
-	if _, err := s.verify.Resend(r.Context(), sw.User.ID, s.client(r)); err != nil {
+	if _, err := s.confirm.Resend(r.Context(), sw.User.ID, s.client(r)); err != nil {
 		e := s.observeError(r, err)
 		if e.Code == account.EInternal {
 			s.renderError(w, r, err)

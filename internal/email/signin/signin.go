@@ -1,4 +1,4 @@
-// Package emailauth signs members in by email: one mail holds a link
+// Package signin signs members in by email: one mail holds a link
 // (ORIGIN/email/verify?token=…) and a 6-digit code for reading the mail on
 // another device. Both are single-use and die together, expire, and are
 // stored only as hashes. A flow allows a bounded number of code tries, and
@@ -7,7 +7,7 @@
 // is throttled per address (or per trusted device) and per IP; a start
 // while the address's last mail is still fresh sends no new mail. No HTTP
 // in here: package web decodes and answers.
-package emailauth
+package signin
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/throttle"
 )
 
@@ -79,9 +79,9 @@ type Store interface {
 	AppendEvent(ctx context.Context, e *account.Event) error
 }
 
-// Mailer queues a mail in the transaction of ctx (mail.Outbox).
+// Mailer queues a mail in the transaction of ctx (outbox.Outbox).
 type Mailer interface {
-	Enqueue(ctx context.Context, msg mail.Message) error
+	Enqueue(ctx context.Context, msg outbox.Message) error
 }
 
 // Notifier tells a member by mail that wrong sign-in codes were typed for
@@ -327,7 +327,7 @@ func (s *Service) newestFlow(ctx context.Context, key string, now time.Time) (st
 }
 
 // render builds the sign-in mail.
-func (s *Service) render(to, token, code string, newAccount bool) (mail.Message, error) {
+func (s *Service) render(to, token, code string, newAccount bool) (outbox.Message, error) {
 	data := map[string]any{
 		"Link":    strings.TrimRight(s.cfg.Origin, "/") + "/email/verify?token=" + url.QueryEscape(token),
 		"Code":    code,
@@ -335,7 +335,7 @@ func (s *Service) render(to, token, code string, newAccount bool) (mail.Message,
 		"Minutes": int(s.cfg.TTL / time.Minute),
 		"New":     newAccount,
 	}
-	return mail.Render("signin", "signin_link", to, s.cfg.Site, data)
+	return outbox.Render("signin", "signin_link", to, s.cfg.Site, data)
 }
 
 // LinkAddress returns the address a link's token would sign in to, using
@@ -555,7 +555,7 @@ func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Cl
 // codes, every session, the other links (docs/security.md, T3); removed
 // says what went (nil: no first proof). The sign-up's own confirmation
 // link, which told the mailbox's owner about the sign-up, is the one proof
-// that keeps them (package emailverify).
+// that keeps them (package confirm).
 func (s *Service) member(ctx context.Context, f *Flow, holder *account.User, m account.AuthMethod, c account.Client) (u *account.User, created bool, removed *account.Removed, err error) {
 	now := s.accounts.Now()
 	if holder == nil {
@@ -657,7 +657,7 @@ func (s *Service) randomBytes(n int) []byte {
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {
 		// A broken source must not yield predictable tokens.
-		panic(fmt.Sprintf("emailauth: random source failed: %v", err))
+		panic(fmt.Sprintf("signin: random source failed: %v", err))
 	}
 	return b
 }

@@ -1,4 +1,4 @@
-// Package emailverify confirms a member's address after a password sign-up:
+// Package confirm confirms a member's address after a password sign-up:
 // the sign-up's transaction queues a mail that says plainly that an account
 // was made with the address (when, from which browser) and holds two links
 // with one token: ORIGIN/email/confirm?token=… ratifies the sign-up (marks
@@ -9,7 +9,7 @@
 // has the link (docs/security.md, T3). The token carries 256 random bits,
 // is stored only as its SHA-256, works once (for either link) and expires.
 // No HTTP in here: package web decodes and answers.
-package emailverify
+package confirm
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/throttle"
 )
 
@@ -57,9 +57,9 @@ type Store interface {
 	AppendEvent(ctx context.Context, e *account.Event) error
 }
 
-// Mailer queues a mail in the transaction of ctx (mail.Outbox).
+// Mailer queues a mail in the transaction of ctx (outbox.Outbox).
 type Mailer interface {
-	Enqueue(ctx context.Context, msg mail.Message) error
+	Enqueue(ctx context.Context, msg outbox.Message) error
 }
 
 // Event types written by this package.
@@ -129,7 +129,7 @@ func (s *Service) send(ctx context.Context, u *account.User, data map[string]any
 	data["Days"] = int(s.cfg.TTL / (24 * time.Hour))
 	data["Created"] = u.CreatedAt.UTC().Format(timeFormat)
 	data["When"] = now.UTC().Format(timeFormat)
-	msg, err := mail.Render("verify_email", "verify_email", u.Email, s.cfg.Site, data)
+	msg, err := outbox.Render("verify_email", "verify_email", u.Email, s.cfg.Site, data)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-// Package emailchange moves a member's account to a new email address, and
+// Package change moves a member's account to a new email address, and
 // back. Begin mails a confirmation link to the NEW address and, at once, a
 // notice with a cancel link to the CURRENT one; Confirm (the link used,
 // while the session that asked lives) changes the address and mails the OLD
@@ -10,7 +10,7 @@
 // bits, are stored only as SHA-256, work once (one DELETE … RETURNING inside
 // the transaction that acts) and expire. No HTTP in here: package web
 // decodes, checks the session's freshness and answers.
-package emailchange
+package change
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/throttle"
 )
 
@@ -111,9 +111,9 @@ type Store interface {
 	AppendEvent(ctx context.Context, e *account.Event) error
 }
 
-// Mailer queues a mail in the transaction of ctx (mail.Outbox).
+// Mailer queues a mail in the transaction of ctx (outbox.Outbox).
 type Mailer interface {
-	Enqueue(ctx context.Context, msg mail.Message) error
+	Enqueue(ctx context.Context, msg outbox.Message) error
 }
 
 // Notifier mails what email changes do (package notice). Each method joins
@@ -215,7 +215,7 @@ func (s *Service) Begin(ctx context.Context, sw *account.SessionWithUser, newEma
 	ch := &Change{TokenHash: account.HashToken(token), Kind: KindConfirm, UserID: u.ID, Email: email, EmailKey: key,
 		OldKey: u.EmailKey, SessionID: sw.Session.ID, CancelHash: account.HashToken(cancel), UndoSince: since,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL)}
-	msg, err := mail.Render("email_change", "email_change", email, s.cfg.Site, map[string]any{
+	msg, err := outbox.Render("email_change", "email_change", email, s.cfg.Site, map[string]any{
 		"Link": s.link("/email/change", token), "Site": s.cfg.Site, "Old": mask(u.Email),
 		"Minutes": int(s.cfg.TTL / time.Minute),
 	})

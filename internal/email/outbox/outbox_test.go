@@ -1,4 +1,4 @@
-package mail_test
+package outbox_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyshift/keyshift/internal/mail"
-	"github.com/keyshift/keyshift/internal/mail/mailtest"
+	"github.com/keyshift/keyshift/internal/email/outbox"
+	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
 	"github.com/keyshift/keyshift/internal/pepper"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
@@ -39,19 +39,19 @@ func (c *clock) Advance(d time.Duration) {
 
 // fast is the policy of most tests: polls often, retries after 30 s of the
 // test clock.
-var fast = mail.Policy{Poll: 20 * time.Millisecond, SendTimeout: 5 * time.Second}
+var fast = outbox.Policy{Poll: 20 * time.Millisecond, SendTimeout: 5 * time.Second}
 
 type rig struct {
 	database string
 	db       *store.DB
 	clock    *clock
 	keys     []pepper.Key
-	outbox   *mail.Outbox
+	outbox   *outbox.Outbox
 }
 
 func newRig(t *testing.T, database string) *rig {
 	t.Helper()
-	r := &rig{database: database, clock: &clock{t: t0}, keys: newPepper(t).Keys(mail.SealPurpose)}
+	r := &rig{database: database, clock: &clock{t: t0}, keys: newPepper(t).Keys(outbox.SealPurpose)}
 	r.db = r.open(t)
 	r.outbox = r.outboxOn(r.db)
 	return r
@@ -69,8 +69,8 @@ func newPepper(t *testing.T) pepper.Set {
 
 // outboxOn returns an outbox over db with the rig's keys, as another node
 // sharing the pepper would have; opts add to it.
-func (r *rig) outboxOn(db *store.DB, opts ...mail.OutboxOption) *mail.Outbox {
-	return mail.NewOutbox(db, r.clock.Now, append([]mail.OutboxOption{mail.WithKeys(r.keys)}, opts...)...)
+func (r *rig) outboxOn(db *store.DB, opts ...outbox.OutboxOption) *outbox.Outbox {
+	return outbox.NewOutbox(db, r.clock.Now, append([]outbox.OutboxOption{outbox.WithKeys(r.keys)}, opts...)...)
 }
 
 // open opens another handle on the rig's database: what a new process or
@@ -85,9 +85,9 @@ func (r *rig) open(t *testing.T) *store.DB {
 	return db
 }
 
-func smtpSender(t *testing.T, urls ...string) *mail.SMTP {
+func smtpSender(t *testing.T, urls ...string) *outbox.SMTP {
 	t.Helper()
-	s, err := mail.NewSMTP(urls, "Keyshift <keyshift@example.com>", 5*time.Second)
+	s, err := outbox.NewSMTP(urls, "Keyshift <keyshift@example.com>", 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func smtpSender(t *testing.T, urls ...string) *mail.SMTP {
 }
 
 // run runs w until the test ends.
-func run(t *testing.T, w *mail.Worker) {
+func run(t *testing.T, w *outbox.Worker) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
@@ -114,7 +114,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func (r *rig) enqueue(t *testing.T, msg mail.Message) {
+func (r *rig) enqueue(t *testing.T, msg outbox.Message) {
 	t.Helper()
 	err := r.db.InTx(context.Background(), func(ctx context.Context) error { return r.outbox.Enqueue(ctx, msg) })
 	if err != nil {
@@ -122,16 +122,16 @@ func (r *rig) enqueue(t *testing.T, msg mail.Message) {
 	}
 }
 
-func (r *rig) rows(t *testing.T) []mail.Mail {
+func (r *rig) rows(t *testing.T) []outbox.Mail {
 	t.Helper()
-	ms, err := r.db.FindOutbox(context.Background(), mail.Filter{})
+	ms, err := r.db.FindOutbox(context.Background(), outbox.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ms
 }
 
-func (r *rig) only(t *testing.T) mail.Mail {
+func (r *rig) only(t *testing.T) outbox.Mail {
 	t.Helper()
 	ms := r.rows(t)
 	if len(ms) != 1 {
@@ -140,9 +140,9 @@ func (r *rig) only(t *testing.T) mail.Mail {
 	return ms[0]
 }
 
-func sample(t *testing.T, to string) mail.Message {
+func sample(t *testing.T, to string) outbox.Message {
 	t.Helper()
-	msg, err := mail.Render("sample", "sample", to, "Keyshift", map[string]any{
+	msg, err := outbox.Render("sample", "sample", to, "Keyshift", map[string]any{
 		"Site": "Keyshift", "Name": "Ada <3", "Link": "https://auth.example.com/email/verify?token=AbC_123-xyz&x=1",
 	})
 	if err != nil {
@@ -155,7 +155,7 @@ func TestDeliversTheMailAsRendered(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		r := newRig(t, database)
 		srv := mailtest.Start(t)
-		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.URL()), fast, nil, nil))
+		run(t, outbox.NewWorker(r.outbox, smtpSender(t, srv.URL()), fast, nil, nil))
 		r.enqueue(t, sample(t, "ada@example.com"))
 
 		eventually(t, "the server has the mail", func() bool { return len(srv.Messages()) == 1 })
@@ -174,7 +174,7 @@ func TestDeliversTheMailAsRendered(t *testing.T) {
 		if !strings.Contains(d.HTML, "Ada &lt;3") || !strings.Contains(d.HTML, `href="https://auth.example.com/email/verify?token=AbC_123-xyz&amp;x=1"`) {
 			t.Errorf("HTML body lacks the escaped name or link:\n%s", d.HTML)
 		}
-		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })
+		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == outbox.StatusSent })
 		if m := r.only(t); m.Provider != srv.Name() || m.Attempts != 1 || !m.DoneAt.Equal(t0) {
 			t.Errorf("row = %+v, want provider %s, 1 attempt, done at t0", m, srv.Name())
 		}
@@ -185,9 +185,9 @@ func TestFallsBackToTheNextServer(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		r := newRig(t, database)
 		fallback := mailtest.Start(t)
-		run(t, mail.NewWorker(r.outbox, smtpSender(t, "smtp://"+mailtest.ClosedAddr(t), fallback.URL()), fast, nil, nil))
+		run(t, outbox.NewWorker(r.outbox, smtpSender(t, "smtp://"+mailtest.ClosedAddr(t), fallback.URL()), fast, nil, nil))
 		r.enqueue(t, sample(t, "ada@example.com"))
-		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })
+		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == outbox.StatusSent })
 		if n := len(fallback.Messages()); n != 1 {
 			t.Errorf("fallback received %d mails, want 1", n)
 		}
@@ -201,11 +201,11 @@ func TestKeepsMailQueuedWhileEveryServerIsDown(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		r := newRig(t, database)
 		primary, fallback := mailtest.ClosedAddr(t), mailtest.ClosedAddr(t)
-		run(t, mail.NewWorker(r.outbox, smtpSender(t, "smtp://"+primary+"?tls=none", "smtp://"+fallback+"?tls=none"), fast, nil, nil))
+		run(t, outbox.NewWorker(r.outbox, smtpSender(t, "smtp://"+primary+"?tls=none", "smtp://"+fallback+"?tls=none"), fast, nil, nil))
 		r.enqueue(t, sample(t, "ada@example.com"))
 		eventually(t, "the first attempt failed", func() bool { return r.only(t).LastError != "" })
 		m := r.only(t)
-		if m.Status != mail.StatusQueued || m.Attempts != 1 || !m.DueAt.Equal(t0.Add(30*time.Second)) {
+		if m.Status != outbox.StatusQueued || m.Attempts != 1 || !m.DueAt.Equal(t0.Add(30*time.Second)) {
 			t.Fatalf("after a failed attempt: %+v, want queued, 1 attempt, due in 30 s", m)
 		}
 
@@ -215,7 +215,7 @@ func TestKeepsMailQueuedWhileEveryServerIsDown(t *testing.T) {
 			t.Fatalf("sent %d mails before the retry was due", n)
 		}
 		r.clock.Advance(30 * time.Second)
-		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })
+		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == outbox.StatusSent })
 		if n := len(srv.Messages()); n != 1 {
 			t.Errorf("server received %d mails, want 1", n)
 		}
@@ -234,14 +234,14 @@ func TestRetriesATemporaryRefusal(t *testing.T) {
 			}
 			return nil
 		}))
-		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.URL()), fast, nil, nil))
+		run(t, outbox.NewWorker(r.outbox, smtpSender(t, srv.URL()), fast, nil, nil))
 		r.enqueue(t, sample(t, "ada@example.com"))
 		eventually(t, "the first attempt failed", func() bool { return r.only(t).LastError != "" })
-		if m := r.only(t); m.Status != mail.StatusQueued || !strings.Contains(m.LastError, "451") {
+		if m := r.only(t); m.Status != outbox.StatusQueued || !strings.Contains(m.LastError, "451") {
 			t.Fatalf("after a 451: %+v, want queued with the reply kept", m)
 		}
 		r.clock.Advance(30 * time.Second)
-		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })
+		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == outbox.StatusSent })
 		if n := len(srv.Messages()); n != 1 {
 			t.Errorf("server accepted %d mails, want 1", n)
 		}
@@ -252,13 +252,13 @@ func TestGivesUpOnAPermanentRefusal(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		r := newRig(t, database)
 		srv := mailtest.Start(t, mailtest.Reply(func(int) error { return mailtest.Refusal(550, "no such user") }))
-		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.URL()), fast, nil, nil))
+		run(t, outbox.NewWorker(r.outbox, smtpSender(t, srv.URL()), fast, nil, nil))
 		r.enqueue(t, sample(t, "nobody@example.com"))
-		eventually(t, "the row is marked failed", func() bool { return r.only(t).Status == mail.StatusFailed })
+		eventually(t, "the row is marked failed", func() bool { return r.only(t).Status == outbox.StatusFailed })
 		if m := r.only(t); m.Attempts != 1 || !strings.Contains(m.LastError, "550") {
 			t.Errorf("failed row = %+v, want 1 attempt and the 550 reply", m)
 		}
-		stuck, err := r.db.FindOutbox(context.Background(), mail.Filter{Statuses: []mail.Status{mail.StatusFailed}})
+		stuck, err := r.db.FindOutbox(context.Background(), outbox.Filter{Statuses: []outbox.Status{outbox.StatusFailed}})
 		if err != nil || len(stuck) != 1 {
 			t.Errorf("FindOutbox(failed) = %d rows, %v; want 1", len(stuck), err)
 		}
@@ -270,7 +270,7 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 		r := newRig(t, database)
 		p := fast
 		p.MaxAttempts = 3
-		w := mail.NewWorker(r.outbox, smtpSender(t, "smtp://"+mailtest.ClosedAddr(t)), p, nil, nil)
+		w := outbox.NewWorker(r.outbox, smtpSender(t, "smtp://"+mailtest.ClosedAddr(t)), p, nil, nil)
 		r.enqueue(t, sample(t, "ada@example.com"))
 		for i := range 3 {
 			if n, err := w.RunOnce(context.Background()); n != 1 || err != nil {
@@ -278,7 +278,7 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 			}
 			r.clock.Advance(time.Hour)
 		}
-		if m := r.only(t); m.Status != mail.StatusFailed || m.Attempts != 3 {
+		if m := r.only(t); m.Status != outbox.StatusFailed || m.Attempts != 3 {
 			t.Errorf("after 3 attempts: %+v, want failed", m)
 		}
 	})
@@ -292,7 +292,7 @@ func TestDeliversAfterACrashBeforeDelivery(t *testing.T) {
 
 		srv := mailtest.Start(t)
 		db := r.open(t)
-		run(t, mail.NewWorker(r.outboxOn(db), smtpSender(t, srv.URL()), fast, nil, nil))
+		run(t, outbox.NewWorker(r.outboxOn(db), smtpSender(t, srv.URL()), fast, nil, nil))
 		eventually(t, "the server has the mail", func() bool { return len(srv.Messages()) == 1 })
 	})
 }
@@ -306,7 +306,7 @@ func TestRedeliversMailAWorkerDiedHolding(t *testing.T) {
 			t.Fatalf("claim = %d, %v", len(ms), err)
 		}
 		srv := mailtest.Start(t)
-		run(t, mail.NewWorker(r.outboxOn(r.open(t)), smtpSender(t, srv.URL()), fast, nil, nil))
+		run(t, outbox.NewWorker(r.outboxOn(r.open(t)), smtpSender(t, srv.URL()), fast, nil, nil))
 		time.Sleep(100 * time.Millisecond)
 		if n := len(srv.Messages()); n != 0 {
 			t.Fatalf("sent %d mails while another worker's lease held", n)
@@ -322,15 +322,15 @@ func TestTwoWorkersSendEachMailOnce(t *testing.T) {
 		srv := mailtest.Start(t)
 		const n = 50
 		for i := range n {
-			r.enqueue(t, mail.Message{To: fmt.Sprintf("u%d@example.com", i), Subject: fmt.Sprintf("mail %d", i), Text: "hi"})
+			r.enqueue(t, outbox.Message{To: fmt.Sprintf("u%d@example.com", i), Subject: fmt.Sprintf("mail %d", i), Text: "hi"})
 		}
 		p := fast
 		p.Batch = 5
 		for range 2 {
-			run(t, mail.NewWorker(r.outboxOn(r.open(t)), smtpSender(t, srv.URL()), p, nil, nil))
+			run(t, outbox.NewWorker(r.outboxOn(r.open(t)), smtpSender(t, srv.URL()), p, nil, nil))
 		}
 		eventually(t, "every mail is marked sent", func() bool {
-			n, err := r.db.CountOutbox(context.Background(), mail.StatusSent)
+			n, err := r.db.CountOutbox(context.Background(), outbox.StatusSent)
 			return err == nil && n == 50
 		})
 		seen := map[string]int{}
@@ -373,7 +373,7 @@ func TestWakesPromptlyAfterCommit(t *testing.T) {
 		srv := mailtest.Start(t)
 		p := fast
 		p.Poll = time.Hour // only the wake-up can deliver in time
-		run(t, mail.NewWorker(r.outbox, smtpSender(t, srv.URL()), p, nil, nil))
+		run(t, outbox.NewWorker(r.outbox, smtpSender(t, srv.URL()), p, nil, nil))
 		time.Sleep(50 * time.Millisecond) // the first poll has run
 		err := r.db.InTx(context.Background(), func(ctx context.Context) error {
 			if err := r.outbox.Enqueue(ctx, sample(t, "ada@example.com")); err != nil {
@@ -392,10 +392,10 @@ func TestWakesPromptlyAfterCommit(t *testing.T) {
 func TestDevMailerKeepsTheMail(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		r := newRig(t, database)
-		r.outbox = r.outboxOn(r.db, mail.KeepSentMail())
-		run(t, mail.NewWorker(r.outbox, mail.DevSender{}, fast, nil, nil))
+		r.outbox = r.outboxOn(r.db, outbox.KeepSentMail())
+		run(t, outbox.NewWorker(r.outbox, outbox.DevSender{}, fast, nil, nil))
 		r.enqueue(t, sample(t, "ada@example.com"))
-		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == mail.StatusSent })
+		eventually(t, "the row is marked sent", func() bool { return r.only(t).Status == outbox.StatusSent })
 		recent, err := r.outbox.Recent(context.Background(), 10)
 		if err != nil || len(recent) != 1 || recent[0].Provider != "dev" || !strings.Contains(recent[0].Text, "email/verify") {
 			t.Errorf("Recent = %+v, %v; want the mail, delivered to dev", recent, err)

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/emailchange"
-	"github.com/keyshift/keyshift/internal/mail"
-	"github.com/keyshift/keyshift/internal/notice"
+	"github.com/keyshift/keyshift/internal/email/change"
+	"github.com/keyshift/keyshift/internal/email/notice"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
@@ -21,7 +21,7 @@ var at = time.Date(2026, 3, 1, 14, 5, 0, 0, time.UTC)
 // clock that starts at at.
 type rig struct {
 	db     *store.DB
-	outbox *mail.Outbox
+	outbox *outbox.Outbox
 	notify *notice.Notifier
 	now    time.Time
 }
@@ -35,7 +35,7 @@ func newRig(t *testing.T, database string, cfg notice.Config) *rig {
 	t.Cleanup(func() { db.Close() })
 	r := &rig{db: db, now: at}
 	now := func() time.Time { return r.now }
-	r.outbox = mail.NewOutbox(db, now)
+	r.outbox = outbox.NewOutbox(db, now)
 	r.notify = notice.New(cfg, r.outbox, db, now)
 	for _, u := range []*account.User{ada, unverified} {
 		m := *u
@@ -54,9 +54,9 @@ func (r *rig) tx(t *testing.T, fn func(ctx context.Context) error) error {
 }
 
 // queued returns the outbox, oldest first.
-func (r *rig) queued(t *testing.T) []mail.Mail {
+func (r *rig) queued(t *testing.T) []outbox.Mail {
 	t.Helper()
-	ms, err := r.outbox.Find(context.Background(), mail.Filter{})
+	ms, err := r.outbox.Find(context.Background(), outbox.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestEachNoticeSaysWhatHappenedWhenWhereAndWhatToDo(t *testing.T) {
 		}
 		for i, tt := range tests {
 			m := got[i]
-			if m.To != "Ada@example.com" || m.Kind != tt.kind || m.Subject != tt.subject || m.Status != mail.StatusQueued {
+			if m.To != "Ada@example.com" || m.Kind != tt.kind || m.Subject != tt.subject || m.Status != outbox.StatusQueued {
 				t.Errorf("%s: to %q kind %q subject %q status %s", tt.name, m.To, m.Kind, m.Subject, m.Status)
 			}
 			common := []string{"Sunday, 1 March 2026, 14:05 UTC", "Firefox on Linux", "192.0.2.7", "https://login.example.com/account", "If this was you, there is nothing to do."}
@@ -230,21 +230,21 @@ func TestNoticesAlsoGoToAddressesTheAccountCanMoveBackTo(t *testing.T) {
 		t.Parallel()
 		r := newRig(t, database, cfg)
 		ctx := context.Background()
-		rv := &emailchange.Change{TokenHash: []byte("revert-token-hash"), Kind: emailchange.KindRevert, UserID: ada.ID, Email: "Old@example.com",
-			EmailKey: "old@example.com", OldKey: "ada@example.com", CreatedAt: at, ExpiresAt: at.Add(emailchange.RevertTTL)}
+		rv := &change.Change{TokenHash: []byte("revert-token-hash"), Kind: change.KindRevert, UserID: ada.ID, Email: "Old@example.com",
+			EmailKey: "old@example.com", OldKey: "ada@example.com", CreatedAt: at, ExpiresAt: at.Add(change.RevertTTL)}
 		if err := r.db.CreateEmailChange(ctx, rv); err != nil {
 			t.Fatal(err)
 		}
 		err := r.tx(t, func(ctx context.Context) error {
 			return errors.Join(
 				r.notify.PasskeyAdded(ctx, ada, "thief's key", "", from),
-				r.notify.EmailChanged(ctx, ada, "next@evil.example", "https://login.example.com/email/revert?token=R2", emailchange.RevertTTL, from),
+				r.notify.EmailChanged(ctx, ada, "next@evil.example", "https://login.example.com/email/revert?token=R2", change.RevertTTL, from),
 			)
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		to := map[string][]mail.Mail{}
+		to := map[string][]outbox.Mail{}
 		for _, m := range r.queued(t) {
 			to[m.Kind+" "+m.To] = append(to[m.Kind+" "+m.To], m)
 		}
@@ -262,7 +262,7 @@ func TestNoticesAlsoGoToAddressesTheAccountCanMoveBackTo(t *testing.T) {
 		}
 
 		// Once the revert link has expired, the old address hears nothing.
-		r.now = at.Add(emailchange.RevertTTL)
+		r.now = at.Add(change.RevertTTL)
 		if err := r.tx(t, func(ctx context.Context) error { return r.notify.PasswordRemoved(ctx, ada, from) }); err != nil {
 			t.Fatal(err)
 		}
@@ -389,7 +389,7 @@ func TestNoticeToAnUnmailableAddressFailsTheChange(t *testing.T) {
 		r := newRig(t, database, cfg)
 		bad := &account.User{ID: "u2", Email: "not an address", EmailVerified: true}
 		err := r.tx(t, func(ctx context.Context) error { return r.notify.PasskeyAdded(ctx, bad, "Key", "", from) })
-		if !errors.Is(err, mail.ErrInvalid) {
+		if !errors.Is(err, outbox.ErrInvalid) {
 			t.Errorf("err %v, want mail.ErrInvalid", err)
 		}
 		if got := r.queued(t); len(got) != 0 {

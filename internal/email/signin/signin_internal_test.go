@@ -1,4 +1,4 @@
-package emailauth
+package signin
 
 import (
 	"bytes"
