@@ -44,20 +44,6 @@ func (db *DB) CreateEmailChange(ctx context.Context, c *change.Change) error {
 	return err
 }
 
-// FindEmailChange implements change.Store: a read, so that the
-// account's lock is taken before the link is (LockMember).
-func (db *DB) FindEmailChange(ctx context.Context, kind change.Kind, tokenHash []byte, now time.Time) (*change.Change, error) {
-	return scanEmailChange(db.queryRow(ctx, `SELECT `+emailChangeColumns+` FROM email_changes
-		WHERE token_hash = ? AND kind = ? AND expires_at > ?`, tokenHash, string(kind), db.dialect.time(now)))
-}
-
-// TakeEmailChange implements change.Store: one DELETE … RETURNING, so
-// a link works once however many requests race, on any node.
-func (db *DB) TakeEmailChange(ctx context.Context, kind change.Kind, tokenHash []byte, now time.Time) (*change.Change, error) {
-	return scanEmailChange(db.queryRowW(ctx, `DELETE FROM email_changes WHERE token_hash = ? AND kind = ? AND expires_at > ?
-		RETURNING `+emailChangeColumns, tokenHash, string(kind), db.dialect.time(now)))
-}
-
 // FindEmailChangeByCancel implements change.Store: the pending change
 // whose cancel link's token hashes to cancelHash (index email_changes_cancel).
 func (db *DB) FindEmailChangeByCancel(ctx context.Context, cancelHash []byte, now time.Time) (*change.Change, error) {

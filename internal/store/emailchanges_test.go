@@ -140,14 +140,14 @@ func TestEmailChangeRowsKeepTheirSessionCancelLinkAndPassword(t *testing.T) {
 		if _, err := db.FindEmailChangeByCancel(ctx, cancel, t0.Add(time.Hour)); !account.IsCode(err, account.ENotFound) {
 			t.Errorf("an expired cancel link: %v", err)
 		}
-		got, err = db.FindEmailChange(ctx, change.KindRevert, rv.TokenHash, t0)
+		got, err = db.EmailChangeLinks(change.KindRevert).FindLink(ctx, rv.TokenHash, t0)
 		if err != nil || got.Password == nil || got.Password.PasswordHash != pw.PasswordHash || got.SessionID != "" || got.CancelHash != nil {
 			t.Fatalf("the revert link: %+v, %v", got, err)
 		}
 		if n, err := db.DeletePendingEmailChanges(ctx, ada.ID); err != nil || n != 1 {
 			t.Errorf("DeletePendingEmailChanges: %d, %v", n, err)
 		}
-		if _, err := db.TakeEmailChange(ctx, change.KindRevert, rv.TokenHash, t0); err != nil {
+		if _, err := db.EmailChangeLinks(change.KindRevert).TakeLink(ctx, rv.TokenHash, t0); err != nil {
 			t.Errorf("the revert link after DeletePendingEmailChanges: %v", err)
 		}
 	})

@@ -29,31 +29,16 @@ func (db *DB) CreateEmailFlow(ctx context.Context, f *signin.Flow) error {
 	return err
 }
 
-// TakeEmailFlowByToken implements signin.Store: one DELETE … RETURNING,
-// so of concurrent redemptions exactly one gets the row. The code's tries
-// do not matter: wrong codes kill the code, never the link.
-func (db *DB) TakeEmailFlowByToken(ctx context.Context, tokenHash []byte, now time.Time) (*signin.Flow, error) {
-	return scanEmailFlow(db.queryRowW(ctx, `DELETE FROM email_flows WHERE token_hash = ? AND expires_at > ?
-		RETURNING `+emailFlowColumns, tokenHash, db.dialect.time(now)))
-}
-
-// FindEmailFlowByToken implements signin.Store: a read, for the link's
-// landing page.
-func (db *DB) FindEmailFlowByToken(ctx context.Context, tokenHash []byte, now time.Time) (*signin.Flow, error) {
-	return scanEmailFlow(db.queryRow(ctx, `SELECT `+emailFlowColumns+` FROM email_flows
-		WHERE token_hash = ? AND expires_at > ?`, tokenHash, db.dialect.time(now)))
-}
-
 // FindNewestEmailFlow implements signin.Store (index email_flows_key_created).
 func (db *DB) FindNewestEmailFlow(ctx context.Context, emailKey string, now time.Time) (*signin.Flow, error) {
 	return scanEmailFlow(db.queryRow(ctx, `SELECT `+emailFlowColumns+` FROM email_flows
 		WHERE email_key = ? AND expires_at > ? ORDER BY created_at DESC, id DESC LIMIT 1`, emailKey, db.dialect.time(now)))
 }
 
-// TakeEmailFlow implements signin.Store, as TakeEmailFlowByToken.
+// TakeEmailFlow implements signin.Store: the code's way to a flow, taken
+// as its link is (links.go), by id.
 func (db *DB) TakeEmailFlow(ctx context.Context, id string, now time.Time) (*signin.Flow, error) {
-	return scanEmailFlow(db.queryRowW(ctx, `DELETE FROM email_flows WHERE id = ? AND expires_at > ?
-		RETURNING `+emailFlowColumns, id, db.dialect.time(now)))
+	return db.emailFlows().takeBy(ctx, "id", id, now)
 }
 
 // TryEmailCode implements signin.Store: the try is counted in the same

@@ -55,7 +55,7 @@ func TestFindNewestEmailFlow(t *testing.T) {
 	})
 }
 
-func TestTakeEmailFlowByTokenIgnoresCodeTries(t *testing.T) {
+func TestTakingAnEmailFlowsLinkIgnoresCodeTries(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		db := open(t, database)
@@ -72,11 +72,11 @@ func TestTakeEmailFlowByTokenIgnoresCodeTries(t *testing.T) {
 		}
 		_, err := db.TryEmailCode(ctx, f.ID, t0, 5)
 		wantCode(t, err, account.ENotFound)
-		got, err := db.TakeEmailFlowByToken(ctx, f.TokenHash, t0)
+		got, err := db.EmailFlowLinks().TakeLink(ctx, f.TokenHash, t0)
 		if err != nil || got.ID != f.ID || got.Attempts != 5 {
-			t.Fatalf("TakeEmailFlowByToken after the code died = %+v, %v; want the flow", got, err)
+			t.Fatalf("TakeLink after the code died = %+v, %v; want the flow", got, err)
 		}
-		_, err = db.TakeEmailFlowByToken(ctx, f.TokenHash, t0)
+		_, err = db.EmailFlowLinks().TakeLink(ctx, f.TokenHash, t0)
 		wantCode(t, err, account.ENotFound)
 	})
 }

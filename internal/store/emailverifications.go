@@ -15,25 +15,13 @@ func (db *DB) CreateEmailVerification(ctx context.Context, v *confirm.Verificati
 	return err
 }
 
-// TakeEmailVerification implements confirm.Store: one DELETE …
-// RETURNING, so a link works once however many requests race.
-func (db *DB) TakeEmailVerification(ctx context.Context, tokenHash []byte, now time.Time) (*confirm.Verification, error) {
-	var v confirm.Verification
-	err := db.queryRowW(ctx, `DELETE FROM email_verifications WHERE token_hash = ? AND expires_at > ?
-		RETURNING token_hash, user_id, email_key, created_at, expires_at`, tokenHash, db.dialect.time(now)).
-		Scan(&v.TokenHash, &v.UserID, &v.EmailKey, dbTime{&v.CreatedAt}, dbTime{&v.ExpiresAt})
-	if err := scanErr(err, "email verification"); err != nil {
-		return nil, err
-	}
-	return &v, nil
-}
+// emailVerificationColumns are returned by every statement of
+// confirmation links, in scanEmailVerification's order.
+const emailVerificationColumns = `token_hash, user_id, email_key, created_at, expires_at`
 
-// FindEmailVerification implements confirm.Store.
-func (db *DB) FindEmailVerification(ctx context.Context, tokenHash []byte, now time.Time) (*confirm.Verification, error) {
+func scanEmailVerification(row rowScanner) (*confirm.Verification, error) {
 	var v confirm.Verification
-	err := db.queryRow(ctx, `SELECT token_hash, user_id, email_key, created_at, expires_at FROM email_verifications
-		WHERE token_hash = ? AND expires_at > ?`, tokenHash, db.dialect.time(now)).
-		Scan(&v.TokenHash, &v.UserID, &v.EmailKey, dbTime{&v.CreatedAt}, dbTime{&v.ExpiresAt})
+	err := row.Scan(&v.TokenHash, &v.UserID, &v.EmailKey, dbTime{&v.CreatedAt}, dbTime{&v.ExpiresAt})
 	if err := scanErr(err, "email verification"); err != nil {
 		return nil, err
 	}

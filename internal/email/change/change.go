@@ -16,6 +16,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"slices"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/email/link"
 	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/throttle"
 )
@@ -38,7 +40,7 @@ const (
 
 // Change is one link waiting to be used.
 type Change struct {
-	// TokenHash is account.HashToken of the link's token.
+	// TokenHash is the hash of the link's token (link.New).
 	TokenHash []byte
 	Kind      Kind
 	UserID    string
@@ -54,7 +56,7 @@ type Change struct {
 	// links): the link works only while that session lives, so signing
 	// out everywhere stops it.
 	SessionID string
-	// CancelHash is account.HashToken of the cancel link mailed to the
+	// CancelHash is the hash of the cancel link's token, mailed to the
 	// account's current address (confirmation links).
 	CancelHash []byte
 	// UndoSince is when whoever asked for the change could start acting:
@@ -76,13 +78,9 @@ type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	// CreateEmailChange inserts c.
 	CreateEmailChange(ctx context.Context, c *Change) error
-	// FindEmailChange returns the live link of kind whose token hashes to
-	// tokenHash, leaving it in place; ENotFound when there is none.
-	FindEmailChange(ctx context.Context, kind Kind, tokenHash []byte, now time.Time) (*Change, error)
-	// TakeEmailChange deletes and returns the link of kind whose token
-	// hashes to tokenHash and that expires after now, in one statement;
-	// ENotFound when there is none.
-	TakeEmailChange(ctx context.Context, kind Kind, tokenHash []byte, now time.Time) (*Change, error)
+	// EmailChangeLinks finds and takes the links of kind by their token's
+	// hash (link.Store).
+	EmailChangeLinks(kind Kind) link.Store[Change]
 	// FindEmailChangeByCancel returns the live confirmation link whose
 	// cancel link's token hashes to cancelHash; ENotFound when there is
 	// none.
@@ -206,14 +204,15 @@ func (s *Service) Begin(ctx context.Context, sw *account.SessionWithUser, newEma
 	if key == u.EmailKey {
 		return &account.Error{Code: account.EInvalidEmail, Reason: "unchanged", Field: "email", Detail: "that is the account's address already"}
 	}
-	token, cancel := s.accounts.NewToken(), s.accounts.NewToken()
+	token, hash := link.New(s.accounts)
+	cancel, cancelHash := link.New(s.accounts)
 	now := s.accounts.Now()
 	since := sw.Session.AuthenticatedAt
 	if since.IsZero() || since.After(now) {
 		since = now
 	}
-	ch := &Change{TokenHash: account.HashToken(token), Kind: KindConfirm, UserID: u.ID, Email: email, EmailKey: key,
-		OldKey: u.EmailKey, SessionID: sw.Session.ID, CancelHash: account.HashToken(cancel), UndoSince: since,
+	ch := &Change{TokenHash: hash, Kind: KindConfirm, UserID: u.ID, Email: email, EmailKey: key,
+		OldKey: u.EmailKey, SessionID: sw.Session.ID, CancelHash: cancelHash, UndoSince: since,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL)}
 	msg, err := outbox.Render("email_change", "email_change", email, s.cfg.Site, map[string]any{
 		"Link": s.link("/email/change", token), "Site": s.cfg.Site, "Old": mask(u.Email),
@@ -289,8 +288,8 @@ func (s *Service) Confirm(ctx context.Context, token string, c account.Client) (
 		if _, err := s.store.DeleteUserEmailChanges(ctx, u.ID, KindConfirm); err != nil {
 			return err
 		}
-		revert := s.accounts.NewToken()
-		rv := &Change{TokenHash: account.HashToken(revert), Kind: KindRevert, UserID: u.ID, Email: u.Email, EmailKey: u.EmailKey,
+		revert, revertHash := link.New(s.accounts)
+		rv := &Change{TokenHash: revertHash, Kind: KindRevert, UserID: u.ID, Email: u.Email, EmailKey: u.EmailKey,
 			OldKey: ch.EmailKey, UndoSince: ch.UndoSince, Password: before, CreatedAt: now, ExpiresAt: now.Add(RevertTTL)}
 		if err := s.store.CreateEmailChange(ctx, rv); err != nil {
 			return err
@@ -446,7 +445,7 @@ func (s *Service) Cancel(ctx context.Context, token string, c account.Client) (*
 	var u *account.User
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
 		now := s.accounts.Now()
-		ch, err := s.store.FindEmailChangeByCancel(ctx, account.HashToken(token), now)
+		ch, err := s.store.FindEmailChangeByCancel(ctx, link.Hash(token), now)
 		if account.IsCode(err, account.ENotFound) {
 			return invalidCode()
 		}
@@ -486,25 +485,10 @@ func (s *Service) Cancel(ctx context.Context, token string, c account.Client) (*
 // one after the other, never interleaved. EInvalidCode when there is no
 // such link, or it was used while this waited.
 func (s *Service) lockAndTake(ctx context.Context, kind Kind, token string, now time.Time) (*Change, error) {
-	hash := account.HashToken(token)
-	ch, err := s.store.FindEmailChange(ctx, kind, hash, now)
-	if account.IsCode(err, account.ENotFound) {
-		return nil, invalidCode()
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := s.accounts.LockMember(ctx, ch.UserID, ""); err != nil {
-		return nil, err
-	}
-	return s.take(ctx, kind, token, now)
-}
-
-// take consumes the live link of kind that token names; EInvalidCode when
-// there is none.
-func (s *Service) take(ctx context.Context, kind Kind, token string, now time.Time) (*Change, error) {
-	ch, err := s.store.TakeEmailChange(ctx, kind, account.HashToken(token), now)
-	if account.IsCode(err, account.ENotFound) {
+	ch, err := link.Take(ctx, s.store.EmailChangeLinks(kind), token, now, func(ctx context.Context, ch *Change) error {
+		return s.accounts.LockMember(ctx, ch.UserID, "")
+	})
+	if errors.Is(err, link.ErrUnknown) {
 		return nil, invalidCode()
 	}
 	return ch, err

@@ -13,18 +13,20 @@ package confirm
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/email/link"
 	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/throttle"
 )
 
 // Verification is one confirmation mail waiting for its link to be used.
 type Verification struct {
-	// TokenHash is account.HashToken of the link's token.
+	// TokenHash is the hash of the link's token (link.New).
 	TokenHash []byte
 	UserID    string
 	// EmailKey is the address the mail went to: the link confirms that
@@ -40,14 +42,9 @@ type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	// CreateEmailVerification inserts v.
 	CreateEmailVerification(ctx context.Context, v *Verification) error
-	// FindEmailVerification returns the live verification whose token
-	// hashes to tokenHash, leaving it in place; ENotFound when there is
-	// none.
-	FindEmailVerification(ctx context.Context, tokenHash []byte, now time.Time) (*Verification, error)
-	// TakeEmailVerification deletes and returns the verification whose
-	// token hashes to tokenHash and that expires after now, in one
-	// statement; ENotFound when there is none.
-	TakeEmailVerification(ctx context.Context, tokenHash []byte, now time.Time) (*Verification, error)
+	// EmailVerificationLinks finds and takes confirmation links by their
+	// token's hash (link.Store).
+	EmailVerificationLinks() link.Store[Verification]
 	// DeleteUserEmailVerifications removes every confirmation link of the
 	// user and says how many there were.
 	DeleteUserEmailVerifications(ctx context.Context, userID string) (int, error)
@@ -119,9 +116,9 @@ func (s *Service) Send(ctx context.Context, u *account.User, c account.Client) e
 
 // send stores a link for u's address and queues its mail with data.
 func (s *Service) send(ctx context.Context, u *account.User, data map[string]any) error {
-	token := s.accounts.NewToken()
+	token, hash := link.New(s.accounts)
 	now := s.accounts.Now()
-	v := &Verification{TokenHash: account.HashToken(token), UserID: u.ID, EmailKey: u.EmailKey, CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL)}
+	v := &Verification{TokenHash: hash, UserID: u.ID, EmailKey: u.EmailKey, CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL)}
 	origin := strings.TrimRight(s.cfg.Origin, "/")
 	data["Link"] = origin + "/email/confirm?token=" + url.QueryEscape(token)
 	data["DisownLink"] = origin + "/email/disown?token=" + url.QueryEscape(token)
@@ -260,30 +257,21 @@ func (s *Service) Disown(ctx context.Context, token string, c account.Client) (*
 }
 
 // redeem runs act with the live verification token names, taken (deleted)
-// in act's transaction under its account's lock (account.LockMember); an
-// unknown, used or expired token is EInvalidCode.
+// in act's transaction under its account's lock (link.Take); an unknown,
+// used or expired token is EInvalidCode.
 func (s *Service) redeem(ctx context.Context, token string, act func(ctx context.Context, v *Verification, now time.Time) error) error {
 	if !account.PlausibleToken(token) {
-		return invalidCode()
+		return invalidCode() // before a transaction is opened
 	}
-	hash := account.HashToken(token)
 	return s.store.InTx(ctx, func(ctx context.Context) error {
 		now := s.accounts.Now()
-		// Read, then lock the account, then take: every transaction that
-		// changes an account takes its lock before its rows.
-		v, err := s.store.FindEmailVerification(ctx, hash, now)
-		if account.IsCode(err, account.ENotFound) {
+		v, err := link.Take(ctx, s.store.EmailVerificationLinks(), token, now, func(ctx context.Context, v *Verification) error {
+			return s.accounts.LockMember(ctx, v.UserID, "")
+		})
+		if errors.Is(err, link.ErrUnknown) {
 			return invalidCode()
 		}
 		if err != nil {
-			return err
-		}
-		if err := s.accounts.LockMember(ctx, v.UserID, ""); err != nil {
-			return err
-		}
-		if v, err = s.store.TakeEmailVerification(ctx, hash, now); account.IsCode(err, account.ENotFound) {
-			return invalidCode()
-		} else if err != nil {
 			return err
 		}
 		return act(ctx, v, now)

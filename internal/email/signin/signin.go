@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/email/link"
 	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/throttle"
 )
@@ -32,7 +33,7 @@ type Flow struct {
 	ID       string
 	Email    string // where the mail went: the account's address, or the canonical form of the one typed
 	EmailKey string // the account key the flow signs in to (or creates)
-	// TokenHash is account.HashToken of the link's token (account.NewToken).
+	// TokenHash is the hash of the link's token (link.New).
 	TokenHash []byte
 	// CodeHash is HMAC-SHA256 of the code under the server's code key,
 	// salted with the flow id.
@@ -51,19 +52,15 @@ type Store interface {
 	// FindNewestEmailFlow returns the newest flow for emailKey that
 	// expires after now; ENotFound when there is none.
 	FindNewestEmailFlow(ctx context.Context, emailKey string, now time.Time) (*Flow, error)
-	// TakeEmailFlowByToken deletes and returns the live flow (expiring
-	// after now) whose token hashes to tokenHash, in one statement —
-	// however many code tries it had; ENotFound when there is none.
-	TakeEmailFlowByToken(ctx context.Context, tokenHash []byte, now time.Time) (*Flow, error)
-	// FindEmailFlowByToken returns the live flow whose token hashes to
-	// tokenHash, leaving it in place; ENotFound when there is none.
-	FindEmailFlowByToken(ctx context.Context, tokenHash []byte, now time.Time) (*Flow, error)
+	// EmailFlowLinks finds and takes flows by their link's token hash
+	// (link.Store) — however many code tries a flow had.
+	EmailFlowLinks() link.Store[Flow]
 	// TryEmailCode counts one code try on the live flow id and returns it,
 	// in one statement; ENotFound when the flow does not exist, has
 	// expired, or already had maxAttempts tries.
 	TryEmailCode(ctx context.Context, id string, now time.Time, maxAttempts int) (*Flow, error)
-	// TakeEmailFlow deletes and returns the live flow id in one statement;
-	// ENotFound when there is none.
+	// TakeEmailFlow deletes and returns the live flow id in one statement,
+	// as its link is taken; ENotFound when there is none.
 	TakeEmailFlow(ctx context.Context, id string, now time.Time) (*Flow, error)
 	// VerifyUserEmail marks the user's address as verified.
 	VerifyUserEmail(ctx context.Context, userID string, at time.Time) error
@@ -183,7 +180,7 @@ type Service struct {
 	notices  Notifier
 	cfg      Config
 	// Rand is the randomness of codes (nil: crypto/rand); the link's token
-	// comes from accounts.NewToken like every other one-time token.
+	// comes from link.New, as every mailed link's does.
 	Rand io.Reader
 }
 
@@ -239,11 +236,11 @@ func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (
 		email = u.Email
 	}
 	send := known || s.cfg.SignupOpen
-	token := s.accounts.NewToken()
+	token, hash := link.New(s.accounts)
 	code := s.newCode()
 	now := s.accounts.Now()
 	f := &Flow{
-		ID: s.accounts.NewID(), Email: email, EmailKey: key, TokenHash: account.HashToken(token),
+		ID: s.accounts.NewID(), Email: email, EmailKey: key, TokenHash: hash,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL),
 	}
 	f.CodeHash = s.hashCode(f.ID, code)
@@ -254,7 +251,8 @@ func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (
 	if !send {
 		// Nothing redeems this flow: its token hash is of a token nobody
 		// was given, its code hash is random rather than any code's HMAC.
-		f.TokenHash, f.CodeHash = account.HashToken(s.accounts.NewToken()), s.randomBytes(sha256.Size)
+		_, f.TokenHash = link.New(s.accounts)
+		f.CodeHash = s.randomBytes(sha256.Size)
 	}
 	ev := &account.Event{Type: EventStarted, Method: "email", Data: map[string]any{"flow": f.ID, "sent": send}}
 	if known {
@@ -348,7 +346,7 @@ func (s *Service) LinkAddress(ctx context.Context, token string) (string, error)
 	if !account.PlausibleToken(token) {
 		return "", invalidCode()
 	}
-	f, err := s.store.FindEmailFlowByToken(ctx, account.HashToken(token), s.accounts.Now())
+	f, err := s.store.EmailFlowLinks().FindLink(ctx, link.Hash(token), s.accounts.Now())
 	if account.IsCode(err, account.ENotFound) {
 		return "", invalidCode()
 	}
@@ -370,8 +368,8 @@ func (s *Service) FinishLink(ctx context.Context, token string, c account.Client
 	if !account.PlausibleToken(token) {
 		return nil, s.failed(ctx, account.MethodEmailLink, ReasonUnknownLink, c)
 	}
-	hash := account.HashToken(token)
-	f, err := s.store.FindEmailFlowByToken(ctx, hash, s.accounts.Now())
+	links, hash := s.store.EmailFlowLinks(), link.Hash(token)
+	f, err := links.FindLink(ctx, hash, s.accounts.Now())
 	if account.IsCode(err, account.ENotFound) {
 		return nil, s.failed(ctx, account.MethodEmailLink, ReasonUnknownLink, c)
 	}
@@ -379,7 +377,7 @@ func (s *Service) FinishLink(ctx context.Context, token string, c account.Client
 		return nil, err
 	}
 	return s.finish(ctx, account.MethodEmailLink, c, ip, ReasonUnknownLink, f.EmailKey, func(ctx context.Context, now time.Time) (*Flow, error) {
-		return s.store.TakeEmailFlowByToken(ctx, hash, now)
+		return links.TakeLink(ctx, hash, now)
 	})
 }
 
