@@ -1,7 +1,11 @@
-// Package account holds keyshift's domain: users, their credentials
-// (password and passkeys), sessions, audit events, and the service that signs
-// members up and in. It knows nothing of HTTP or SQL: storage comes in
-// through the Store interface declared here, at its consumer.
+// Package account is the vocabulary of keyshift's domain: users, their
+// credentials (password and passkeys), sessions, audit events, the client
+// that asks, and the one coded Error; with the small helpers every flow
+// shares — ids and tokens (Random), the audit log (Audit), throttle keys
+// (Reserve, AttemptKeys) — and the one canonical form of an address
+// (NormalizeEmail). The services that act on these live in their own
+// packages (session, member, passwordauth, recovery, passkey, email/…).
+// It knows nothing of HTTP or SQL.
 package account
 
 import (

@@ -11,7 +11,9 @@ import (
 	"github.com/descope/virtualwebauthn"
 
 	"github.com/keyshift/keyshift/internal/account"
+	members "github.com/keyshift/keyshift/internal/member"
 	"github.com/keyshift/keyshift/internal/passkey"
+	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 	"github.com/keyshift/keyshift/internal/throttle"
@@ -31,12 +33,12 @@ func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.
 
 // rig is a passkey service on a real store, without HTTP.
 type rig struct {
-	t        *testing.T
-	db       *store.DB
-	accounts *account.Service
-	svc      *passkey.Service
-	clock    *clock
-	rp       virtualwebauthn.RelyingParty
+	t      *testing.T
+	db     *store.DB
+	random account.Random
+	svc    *passkey.Service
+	clock  *clock
+	rp     virtualwebauthn.RelyingParty
 }
 
 func newRig(t *testing.T, database string) *rig {
@@ -47,15 +49,17 @@ func newRig(t *testing.T, database string) *rig {
 	}
 	t.Cleanup(func() { db.Close() })
 	clk := &clock{now: time.Now().UTC().Truncate(time.Millisecond)}
-	accounts := &account.Service{Store: db, Limiter: &throttle.Limiter{Store: db, Now: clk.Now}, Now: clk.Now,
-		IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour}
+	audit := account.Audit{Store: db, Now: clk.Now}
+	sessions := session.New(session.Config{IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour}, db, session.Deps{Audit: audit, Now: clk.Now})
+	locks := members.New(db, db, members.Deps{Sessions: sessions, Audit: audit, Now: clk.Now})
 	svc, err := passkey.New(passkey.Config{RPID: "localhost", RPName: "keyshift", Origin: origin, AllowRoaming: true,
 		Algorithms: []string{"ES256"}, ChallengeTTL: 5 * time.Minute, DecoyKey: []byte("decoy key of the test, 32 bytes!"),
-		CeremonyKey: []byte("ceremony key of the test, 32 b!!")}, db, accounts, clk.Now, nil)
+		CeremonyKey: []byte("ceremony key of the test, 32 b!!")}, db, db, passkey.Deps{Sessions: sessions, Members: locks,
+		Limiter: &throttle.Limiter{Store: db, Now: clk.Now}, Audit: audit, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &rig{t: t, db: db, accounts: accounts, svc: svc, clock: clk,
+	return &rig{t: t, db: db, svc: svc, clock: clk,
 		rp: virtualwebauthn.RelyingParty{ID: "localhost", Name: "keyshift", Origin: origin}}
 }
 
@@ -75,7 +79,7 @@ func (r *rig) newMember(email string) *member {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	u := &account.User{ID: r.accounts.NewID(), Email: email, EmailKey: key, EmailVerified: true, WebAuthnID: []byte(r.accounts.NewToken()),
+	u := &account.User{ID: r.random.NewID(), Email: email, EmailKey: key, EmailVerified: true, WebAuthnID: []byte(r.random.NewToken()),
 		CreatedAt: now, UpdatedAt: now, Origin: account.OriginSignup}
 	if err := r.db.CreateUser(ctx, u); err != nil {
 		r.t.Fatal(err)

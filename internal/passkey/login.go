@@ -91,7 +91,7 @@ func (s *Service) saveLogin(sd *webauthn.SessionData, a *protocol.CredentialAsse
 // use. A refusal spends the ceremony and records the event in one
 // transaction too; a ceremony spent already is refused as unknown_flow
 // whatever else is wrong, and nothing is recorded. A refusal for a passkey
-// of no known account is counted (account.Service.RecordFailure), not
+// of no known account is counted (account.Audit.RecordFailure), not
 // appended to the audit log.
 //
 // A refusal is first reserved on the client's IP (account.PolicyRedeemIP),
@@ -124,7 +124,7 @@ func (s *Service) FinishLogin(ctx context.Context, flowID string, credential []b
 			return err
 		}
 		var err error
-		if res, err = s.accounts.StartSession(ctx, u, method, c); err != nil {
+		if res, err = s.sessions.Start(ctx, u, method, c); err != nil {
 			return err
 		}
 		if err := s.event(ctx, &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(method),
@@ -236,10 +236,10 @@ func (s *Service) loginFailed(ctx context.Context, f *sealedFlow, u *account.Use
 		if !rejection {
 			return nil
 		}
-		if _, err := s.accounts.Reserve(ctx, throttle.PerIP(account.PolicyRedeemIP, c.IP)...); err != nil {
+		if _, err := account.Reserve(ctx, s.limiter, throttle.PerIP(account.PolicyRedeemIP, c.IP)...); err != nil {
 			return err
 		}
-		return s.accounts.RecordFailure(ctx, &account.Event{Type: account.EventSignin, UserID: userID, Method: "passkey",
+		return s.audit.RecordFailure(ctx, &account.Event{Type: account.EventSignin, UserID: userID, Method: "passkey",
 			Outcome: account.OutcomeFailure, Data: map[string]any{"reason": reason}}, c)
 	})
 	if account.IsCode(werr, account.EPasskeyRejected) || account.IsCode(werr, account.EThrottled) {

@@ -68,7 +68,7 @@ func (db *DB) DeleteUserEmailChanges(ctx context.Context, userID string, kinds .
 	return int(n), err
 }
 
-// DeletePendingEmailChanges implements account.Store: the confirmation
+// DeletePendingEmailChanges implements member.Store: the confirmation
 // links, not the revert links.
 func (db *DB) DeletePendingEmailChanges(ctx context.Context, userID string) (int, error) {
 	return db.DeleteUserEmailChanges(ctx, userID, change.KindConfirm)

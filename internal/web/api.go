@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/session"
 )
 
 // userJSON is API.md's User.
@@ -83,7 +84,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	res, err := s.accounts.Signup(r.Context(), body.Email, body.Password, s.client(r))
+	res, err := s.passwords.Signup(r.Context(), body.Email, body.Password, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -98,7 +99,7 @@ func (s *Server) signinPassword(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	res, err := s.accounts.SigninPassword(r.Context(), body.Email, body.Password, s.client(r))
+	res, err := s.passwords.SigninPassword(r.Context(), body.Email, body.Password, s.client(r))
 	s.countSignin(account.MethodPassword, err)
 	if err != nil {
 		return err
@@ -123,7 +124,7 @@ func (s *Server) countSignin(m account.AuthMethod, err error) {
 
 // authenticate returns the session of the request or EUnauthenticated.
 func (s *Server) authenticate(r *http.Request) (*account.SessionWithUser, error) {
-	return s.accounts.Authenticate(r.Context(), s.sessionToken(r))
+	return s.sessions.Authenticate(r.Context(), s.sessionToken(r))
 }
 
 // getSession is GET /api/session.
@@ -144,7 +145,7 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
 	sw, err := s.authenticate(r)
 	if err == nil {
-		err = s.accounts.Signout(r.Context(), &sw.Session, s.client(r))
+		err = s.sessions.Signout(r.Context(), &sw.Session, s.client(r))
 	}
 	if err != nil && !account.IsCode(err, account.EUnauthenticated) {
 		return err
@@ -155,7 +156,7 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
 }
 
 // listSessions is GET /api/sessions[?limit=N&cursor=C]: the member's live
-// sessions, newest first, at most limit (1 to account.MaxSessions, the
+// sessions, newest first, at most limit (1 to session.MaxSessions, the
 // default) at a time; next is the cursor of the following page, or null.
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	sw, err := s.authenticate(r)
@@ -166,7 +167,7 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.accounts.Sessions(r.Context(), sw.User.ID)
+	list, err := s.sessions.List(r.Context(), sw.User.ID)
 	if err != nil {
 		return err
 	}
@@ -210,16 +211,16 @@ func (c sessionCursor) String() string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.createdAt.UnixMicro(), 10) + "." + c.id))
 }
 
-// pageParams reads ?limit= (1 to account.MaxSessions, default the maximum)
+// pageParams reads ?limit= (1 to session.MaxSessions, default the maximum)
 // and ?cursor= (nil when absent) of the list of sessions.
 func pageParams(r *http.Request) (limit int, cursor *sessionCursor, err error) {
 	q := r.URL.Query()
-	limit = account.MaxSessions
+	limit = session.MaxSessions
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > account.MaxSessions {
+		if err != nil || n < 1 || n > session.MaxSessions {
 			return 0, nil, &account.Error{Code: account.EInvalidRequest, Field: "limit",
-				Detail: fmt.Sprintf("limit must be a whole number from 1 to %d", account.MaxSessions)}
+				Detail: fmt.Sprintf("limit must be a whole number from 1 to %d", session.MaxSessions)}
 		}
 		limit = n
 	}
@@ -247,7 +248,7 @@ func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
-	if err := s.accounts.RevokeSession(r.Context(), sw.User.ID, id, s.client(r)); err != nil {
+	if err := s.sessions.Revoke(r.Context(), sw.User.ID, id, s.client(r)); err != nil {
 		return err
 	}
 	if id == sw.Session.ID {
@@ -264,7 +265,7 @@ func (s *Server) revokeAllSessions(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if _, err := s.accounts.RevokeAllSessions(r.Context(), sw.User.ID, s.client(r)); err != nil {
+	if _, err := s.members.RevokeAllSessions(r.Context(), sw.User.ID, s.client(r)); err != nil {
 		return err
 	}
 	s.clearSession(w)

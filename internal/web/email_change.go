@@ -234,7 +234,7 @@ func (s *Server) accountForm(w http.ResponseWriter, r *http.Request, section str
 	}
 	if err == nil {
 		// The page shows what is stored now (a password set, …).
-		if u, ferr := s.accounts.Store.FindUser(r.Context(), sw.User.ID); ferr == nil {
+		if u, ferr := s.members.Find(r.Context(), sw.User.ID); ferr == nil {
 			sw.User = *u
 		}
 		s.renderAccount(w, r, http.StatusOK, sw, d)

@@ -346,7 +346,7 @@ func TestEmailSigninConcurrentRedemption(t *testing.T) {
 			if statuses[http.StatusOK] != 1 || statuses[http.StatusUnauthorized] != 19 {
 				t.Fatalf("%s: 20 concurrent redemptions answered %v, want one 200 and nineteen 401", kind, statuses)
 			}
-			sessions, err := s.Accounts.Sessions(context.Background(), userID)
+			sessions, err := s.Sessions.List(context.Background(), userID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -180,7 +180,7 @@ func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Email = r.PostFormValue("email")
-	res, err := s.accounts.Signup(r.Context(), d.Email, r.PostFormValue("password"), s.client(r))
+	res, err := s.passwords.Signup(r.Context(), d.Email, r.PostFormValue("password"), s.client(r))
 	if err != nil {
 		s.formFailed(w, r, "signup", d, err)
 		return
@@ -223,7 +223,7 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Email = r.PostFormValue("email")
 	d.Remembered = s.rememberedAs(r, d.Email)
-	res, err := s.accounts.SigninPassword(r.Context(), d.Email, r.PostFormValue("password"), s.client(r))
+	res, err := s.passwords.SigninPassword(r.Context(), d.Email, r.PostFormValue("password"), s.client(r))
 	s.countSignin(account.MethodPassword, err)
 	if err != nil {
 		s.formFailed(w, r, "signin", d, err)
@@ -235,7 +235,7 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) signoutForm(w http.ResponseWriter, r *http.Request) {
 	if sw, err := s.authenticate(r); err == nil {
-		if err := s.accounts.Signout(r.Context(), &sw.Session, s.client(r)); err != nil {
+		if err := s.sessions.Signout(r.Context(), &sw.Session, s.client(r)); err != nil {
 			s.renderError(w, r, err)
 			return
 		}
@@ -274,7 +274,7 @@ func (s *Server) clearedNotice(r *http.Request, sw *account.SessionWithUser) []s
 	q := r.URL.Query().Get("cleared")
 	m := sw.Session.AuthMethod
 	if q == "" || m != account.MethodEmailLink && m != account.MethodEmailCode || sw.User.HasPassword || sw.User.PasskeyCount > 0 ||
-		s.accounts.Now().Sub(sw.Session.AuthenticatedAt) > clearedNoticeFor {
+		s.now().Sub(sw.Session.AuthenticatedAt) > clearedNoticeFor {
 		return nil
 	}
 	var out []string
@@ -292,7 +292,7 @@ const clearedNoticeFor = 10 * time.Minute
 
 // renderAccount shows the account page of sw's member with d's notices.
 func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, sw *account.SessionWithUser, d pageData) {
-	sessions, err := s.accounts.Sessions(r.Context(), sw.User.ID)
+	sessions, err := s.sessions.List(r.Context(), sw.User.ID)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
@@ -302,7 +302,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 		s.renderError(w, r, err)
 		return
 	}
-	if d.RecoveryLeft, err = s.accounts.RecoveryCodesLeft(r.Context(), sw.User.ID); err != nil {
+	if d.RecoveryLeft, err = s.recovery.Left(r.Context(), sw.User.ID); err != nil {
 		s.renderError(w, r, err)
 		return
 	}
@@ -372,7 +372,7 @@ func (s *Server) revokeSessionForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	if err := s.accounts.RevokeSession(r.Context(), sw.User.ID, id, s.client(r)); err != nil && !account.IsCode(err, account.ENotFound) {
+	if err := s.sessions.Revoke(r.Context(), sw.User.ID, id, s.client(r)); err != nil && !account.IsCode(err, account.ENotFound) {
 		s.renderError(w, r, err)
 		return
 	}
@@ -390,7 +390,7 @@ func (s *Server) revokeAllForm(w http.ResponseWriter, r *http.Request) {
 		s.toSignin(w, r, err)
 		return
 	}
-	if _, err := s.accounts.RevokeAllSessions(r.Context(), sw.User.ID, s.client(r)); err != nil {
+	if _, err := s.members.RevokeAllSessions(r.Context(), sw.User.ID, s.client(r)); err != nil {
 		s.renderError(w, r, err)
 		return
 	}

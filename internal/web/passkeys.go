@@ -53,7 +53,7 @@ type ceremonyBody struct {
 // (a fresh passkey assertion) here, for members who have a passkey; every
 // caller then follows without change.
 func (s *Server) requireStepUp(sw *account.SessionWithUser) error {
-	if s.accounts.Now().Sub(sw.Session.FreshAt()) > s.cfg.Passkey.ReauthWindow {
+	if s.now().Sub(sw.Session.FreshAt()) > s.cfg.Passkey.ReauthWindow {
 		return &account.Error{Code: account.EReauthRequired, Detail: "sign in again to confirm"}
 	}
 	return nil

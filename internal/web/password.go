@@ -27,7 +27,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := s.requireStepUp(sw); err != nil {
 		return err
 	}
-	ch, err := s.accounts.ChangePassword(r.Context(), sw, body.CurrentPassword, body.NewPassword, s.client(r))
+	ch, err := s.passwords.ChangePassword(r.Context(), sw, body.CurrentPassword, body.NewPassword, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (s *Server) removePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := s.requireStepUp(sw); err != nil {
 		return err
 	}
-	ch, err := s.accounts.RemovePassword(r.Context(), sw, s.client(r))
+	ch, err := s.passwords.RemovePassword(r.Context(), sw, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		had := sw.User.HasPassword
-		ch, err := s.accounts.ChangePassword(r.Context(), sw, r.PostFormValue("currentPassword"), r.PostFormValue("newPassword"), s.client(r))
+		ch, err := s.passwords.ChangePassword(r.Context(), sw, r.PostFormValue("currentPassword"), r.PostFormValue("newPassword"), s.client(r))
 		if err != nil {
 			return err
 		}
@@ -81,7 +81,7 @@ func (s *Server) removePasswordForm(w http.ResponseWriter, r *http.Request) {
 		if err := s.requireStepUp(sw); err != nil {
 			return err
 		}
-		ch, err := s.accounts.RemovePassword(r.Context(), sw, s.client(r))
+		ch, err := s.passwords.RemovePassword(r.Context(), sw, s.client(r))
 		if err != nil {
 			return err
 		}

@@ -30,7 +30,7 @@ func (s *Server) createRecoveryCodes(w http.ResponseWriter, r *http.Request) err
 	if err := s.requireStepUp(sw); err != nil {
 		return err
 	}
-	codes, err := s.accounts.GenerateRecoveryCodes(r.Context(), sw, s.client(r))
+	codes, err := s.recovery.Generate(r.Context(), sw, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	res, err := s.accounts.SigninRecoveryCode(r.Context(), body.Email, body.Code, s.client(r))
+	res, err := s.recovery.Signin(r.Context(), body.Email, body.Code, s.client(r))
 	s.countSignin(account.MethodRecoveryCode, err)
 	if err != nil {
 		return err
@@ -68,7 +68,7 @@ func (s *Server) recoveryCodesForm(w http.ResponseWriter, r *http.Request) {
 		if err := s.requireStepUp(sw); err != nil {
 			return err
 		}
-		codes, err := s.accounts.GenerateRecoveryCodes(r.Context(), sw, s.client(r))
+		codes, err := s.recovery.Generate(r.Context(), sw, s.client(r))
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -19,8 +20,12 @@ import (
 	"github.com/keyshift/keyshift/internal/email/change"
 	"github.com/keyshift/keyshift/internal/email/confirm"
 	"github.com/keyshift/keyshift/internal/email/signin"
+	"github.com/keyshift/keyshift/internal/member"
 	"github.com/keyshift/keyshift/internal/passkey"
+	"github.com/keyshift/keyshift/internal/passwordauth"
+	"github.com/keyshift/keyshift/internal/recovery"
 	"github.com/keyshift/keyshift/internal/rollout"
+	"github.com/keyshift/keyshift/internal/session"
 )
 
 // Health is what readiness checks ask of the database.
@@ -37,10 +42,19 @@ type Gauges interface {
 
 // Options wires a Server.
 type Options struct {
-	Config   config.Config
-	Accounts *account.Service
+	Config config.Config
+	// Sessions proves and ends members' sessions.
+	Sessions *session.Service
+	// Members signs members out everywhere and reads their accounts.
+	Members *member.Service
+	// Passwords signs up and in with a password, and changes it.
+	Passwords *passwordauth.Service
+	// Recovery makes recovery codes and signs in with them.
+	Recovery *recovery.Service
 	Passkeys *passkey.Service
 	Health   Health
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
 	// DeviceKey signs device cookies (see cookies.go); the same on every node.
 	DeviceKey []byte
 	Log       *slog.Logger
@@ -64,8 +78,12 @@ type Options struct {
 // Server serves keyshift over HTTP.
 type Server struct {
 	cfg       config.Config
-	accounts  *account.Service
+	sessions  *session.Service
+	members   *member.Service
+	passwords *passwordauth.Service
+	recovery  *recovery.Service
 	passkeys  *passkey.Service
+	now       func() time.Time
 	health    Health
 	deviceKey []byte
 	log       *slog.Logger
@@ -90,6 +108,9 @@ func New(o Options) (*Server, error) {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	msg, err := loadCatalog("en")
 	if err != nil {
 		return nil, err
@@ -99,7 +120,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: o.Config, accounts: o.Accounts, passkeys: o.Passkeys, health: o.Health, deviceKey: o.DeviceKey,
+		cfg: o.Config, sessions: o.Sessions, members: o.Members, passwords: o.Passwords, recovery: o.Recovery, passkeys: o.Passkeys, now: o.Now, health: o.Health, deviceKey: o.DeviceKey,
 		log: o.Log, msg: msg, pages: pg, mail: o.Mail, signin: o.Signin, confirm: o.Confirm,
 		change: o.Change, rollout: o.Rollout, tokens: o.AdminTokens,
 		metrics: newMetrics(o.Registry, o.HashGate),

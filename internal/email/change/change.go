@@ -14,14 +14,11 @@ package change
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/email/link"
@@ -91,6 +88,11 @@ type Store interface {
 	// FindEmailReservations returns the addresses the user can still move
 	// back to at now (its live revert links).
 	FindEmailReservations(ctx context.Context, userID string, now time.Time) ([]account.Reservation, error)
+}
+
+// Accounts is the storage of the account a change moves, and of the other
+// links a revert voids. Every method joins the transaction in ctx.
+type Accounts interface {
 	// DeleteUserEmailVerifications removes the user's sign-up
 	// confirmation links and says how many.
 	DeleteUserEmailVerifications(ctx context.Context, userID string) (int, error)
@@ -106,7 +108,20 @@ type Store interface {
 	// the account has none.
 	FindPasswordCredential(ctx context.Context, userID string) (*account.Credential, error)
 	FindUser(ctx context.Context, id string) (*account.User, error)
-	AppendEvent(ctx context.Context, e *account.Event) error
+}
+
+// SessionChecker tells whether the session that asked for a change still
+// lives (session.Service.Alive).
+type SessionChecker interface {
+	Alive(ctx context.Context, userID, sessionID string) (bool, error)
+}
+
+// Members locks the account a link acts on and cleans it up (member.Service).
+type Members interface {
+	Lock(ctx context.Context, userID, sessionID string) error
+	ResetCredentials(ctx context.Context, userID string, r account.Reset) (account.Removed, error)
+	VoidEmailChanges(ctx context.Context, userID string) (int, error)
+	EndSessions(ctx context.Context, userID string) (int, error)
 }
 
 // Mailer queues a mail in the transaction of ctx (outbox.Outbox).
@@ -160,22 +175,35 @@ type Config struct {
 	TTL time.Duration
 }
 
+// Deps are the parts a Service works with.
+type Deps struct {
+	Sessions SessionChecker
+	Members  Members
+	Limiter  *throttle.Limiter
+	Audit    account.Audit
+	Random   account.Random
+	Now      func() time.Time
+	Mailer   Mailer
+	Notices  Notifier
+}
+
 // Service begins, confirms, cancels and reverts email changes.
 type Service struct {
 	store    Store
-	accounts *account.Service
-	mailer   Mailer
-	notices  Notifier
+	accounts Accounts
 	cfg      Config
+	d        Deps
 }
 
-// New builds a Service; accounts supplies the clock, tokens, the throttle
-// limiter, sessions and the clean-up of credentials.
-func New(cfg Config, store Store, accounts *account.Service, mailer Mailer, notices Notifier) *Service {
+// New builds a Service; a nil d.Now is time.Now.
+func New(cfg Config, store Store, accounts Accounts, d Deps) *Service {
 	if cfg.TTL <= 0 {
 		cfg.TTL = DefaultTTL
 	}
-	return &Service{store: store, accounts: accounts, mailer: mailer, notices: notices, cfg: cfg}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Service{store: store, accounts: accounts, cfg: cfg, d: d}
 }
 
 // TTL is how long a confirmation link works.
@@ -204,9 +232,9 @@ func (s *Service) Begin(ctx context.Context, sw *account.SessionWithUser, newEma
 	if key == u.EmailKey {
 		return &account.Error{Code: account.EInvalidEmail, Reason: "unchanged", Field: "email", Detail: "that is the account's address already"}
 	}
-	token, hash := link.New(s.accounts)
-	cancel, cancelHash := link.New(s.accounts)
-	now := s.accounts.Now()
+	token, hash := link.New(s.d.Random)
+	cancel, cancelHash := link.New(s.d.Random)
+	now := s.d.Now()
 	since := sw.Session.AuthenticatedAt
 	if since.IsZero() || since.After(now) {
 		since = now
@@ -215,7 +243,7 @@ func (s *Service) Begin(ctx context.Context, sw *account.SessionWithUser, newEma
 		OldKey: u.EmailKey, SessionID: sw.Session.ID, CancelHash: cancelHash, UndoSince: since,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL)}
 	msg, err := outbox.Render("email_change", "email_change", email, s.cfg.Site, map[string]any{
-		"Link": s.link("/email/change", token), "Site": s.cfg.Site, "Old": mask(u.Email),
+		"Link": s.link("/email/change", token), "Site": s.cfg.Site, "Old": account.MaskEmail(u.Email),
 		"Minutes": int(s.cfg.TTL / time.Minute),
 	})
 	if err != nil {
@@ -225,22 +253,22 @@ func (s *Service) Begin(ctx context.Context, sw *account.SessionWithUser, newEma
 		// Counted in the transaction that mails: of concurrent requests no
 		// more than the policy allows get through, and a request that
 		// fails to queue its mail costs nothing.
-		if _, err := s.accounts.Reserve(ctx, throttle.Check{Policy: PolicyBegin, Subject: u.ID}); err != nil {
+		if _, err := account.Reserve(ctx, s.d.Limiter, throttle.Check{Policy: PolicyBegin, Subject: u.ID}); err != nil {
 			return err
 		}
 		if err := s.store.CreateEmailChange(ctx, ch); err != nil {
 			return err
 		}
-		if err := s.mailer.Enqueue(ctx, msg); err != nil {
+		if err := s.d.Mailer.Enqueue(ctx, msg); err != nil {
 			return err
 		}
-		if err := s.notices.EmailChangeRequested(ctx, u, email, s.link("/email/cancel", cancel), s.cfg.TTL, c); err != nil {
+		if err := s.d.Notices.EmailChangeRequested(ctx, u, email, s.link("/email/cancel", cancel), s.cfg.TTL, c); err != nil {
 			return err
 		}
 		// The new address is kept out of the audit log in clear: the
 		// hash still shows two requests for one address.
 		return s.event(ctx, &account.Event{Type: EventRequested, UserID: u.ID, SessionID: sw.Session.ID,
-			Data: map[string]any{"to": hashSubject(key)}}, c)
+			Data: map[string]any{"to": account.HashSubject(key)}}, c)
 	})
 }
 
@@ -260,12 +288,12 @@ func (s *Service) Confirm(ctx context.Context, token string, c account.Client) (
 	}
 	var u *account.User
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		now := s.accounts.Now()
+		now := s.d.Now()
 		ch, err := s.lockAndTake(ctx, KindConfirm, token, now)
 		if err != nil {
 			return err
 		}
-		if u, err = s.store.FindUser(ctx, ch.UserID); err != nil {
+		if u, err = s.accounts.FindUser(ctx, ch.UserID); err != nil {
 			return err
 		}
 		if u.EmailKey != ch.OldKey {
@@ -273,7 +301,7 @@ func (s *Service) Confirm(ctx context.Context, token string, c account.Client) (
 		}
 		// Only while the session that asked lives: signing out everywhere
 		// (or that session's end) stops a change a thief asked for (T14).
-		if alive, err := s.accounts.SessionAlive(ctx, u.ID, ch.SessionID); err != nil {
+		if alive, err := s.d.Sessions.Alive(ctx, u.ID, ch.SessionID); err != nil {
 			return err
 		} else if !alive {
 			return invalidCode()
@@ -282,23 +310,23 @@ func (s *Service) Confirm(ctx context.Context, token string, c account.Client) (
 		if err != nil {
 			return err
 		}
-		if err := s.store.UpdateUserEmail(ctx, u.ID, ch.Email, ch.EmailKey, true, now); err != nil {
+		if err := s.accounts.UpdateUserEmail(ctx, u.ID, ch.Email, ch.EmailKey, true, now); err != nil {
 			return taken(err, "in_use")
 		}
 		if _, err := s.store.DeleteUserEmailChanges(ctx, u.ID, KindConfirm); err != nil {
 			return err
 		}
-		revert, revertHash := link.New(s.accounts)
+		revert, revertHash := link.New(s.d.Random)
 		rv := &Change{TokenHash: revertHash, Kind: KindRevert, UserID: u.ID, Email: u.Email, EmailKey: u.EmailKey,
 			OldKey: ch.EmailKey, UndoSince: ch.UndoSince, Password: before, CreatedAt: now, ExpiresAt: now.Add(RevertTTL)}
 		if err := s.store.CreateEmailChange(ctx, rv); err != nil {
 			return err
 		}
-		if err := s.notices.EmailChanged(ctx, u, ch.Email, s.link("/email/revert", revert), RevertTTL, c); err != nil {
+		if err := s.d.Notices.EmailChanged(ctx, u, ch.Email, s.link("/email/revert", revert), RevertTTL, c); err != nil {
 			return err
 		}
 		if err := s.event(ctx, &account.Event{Type: EventChanged, UserID: u.ID, SessionID: ch.SessionID, Outcome: account.OutcomeSuccess,
-			Data: map[string]any{"from": hashSubject(u.EmailKey), "to": hashSubject(ch.EmailKey)}}, c); err != nil {
+			Data: map[string]any{"from": account.HashSubject(u.EmailKey), "to": account.HashSubject(ch.EmailKey)}}, c); err != nil {
 			return err
 		}
 		u.Email, u.EmailKey, u.EmailVerified = ch.Email, ch.EmailKey, true
@@ -315,7 +343,7 @@ func (s *Service) Confirm(ctx context.Context, token string, c account.Client) (
 // changed since already, by whoever asked for the change, and the one from
 // before is not known, so the revert removes the password instead.
 func (s *Service) passwordBefore(ctx context.Context, userID string, since time.Time) (*account.Credential, error) {
-	cur, err := s.store.FindPasswordCredential(ctx, userID)
+	cur, err := s.accounts.FindPasswordCredential(ctx, userID)
 	if account.IsCode(err, account.ENotFound) || err == nil && !cur.UpdatedAt.Before(since) {
 		return nil, nil
 	}
@@ -352,19 +380,19 @@ func (s *Service) Revert(ctx context.Context, token string, c account.Client) (*
 	var out Reverted
 	restored := false
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		now := s.accounts.Now()
+		now := s.d.Now()
 		ch, err := s.lockAndTake(ctx, KindRevert, token, now)
 		if err != nil {
 			return err
 		}
-		u, err := s.store.FindUser(ctx, ch.UserID)
+		u, err := s.accounts.FindUser(ctx, ch.UserID)
 		if err != nil {
 			return err
 		}
 		// Credentials first, sessions last: a sign-in racing the revert
 		// either used a credential removed here, and so waited for this
 		// transaction, or its session is among those ended below.
-		if out.Removed, err = s.accounts.ResetCredentials(ctx, u.ID, account.Reset{Since: ch.UndoSince, Restore: ch.Password}); err != nil {
+		if out.Removed, err = s.d.Members.ResetCredentials(ctx, u.ID, account.Reset{Since: ch.UndoSince, Restore: ch.Password}); err != nil {
 			return err
 		}
 		keys, err := s.addresses(ctx, u, ch, now)
@@ -374,28 +402,28 @@ func (s *Service) Revert(ctx context.Context, token string, c account.Client) (*
 		if _, err := s.store.DeleteUserEmailChanges(ctx, u.ID); err != nil {
 			return err
 		}
-		if _, err := s.store.DeleteUserEmailVerifications(ctx, u.ID); err != nil {
+		if _, err := s.accounts.DeleteUserEmailVerifications(ctx, u.ID); err != nil {
 			return err
 		}
-		if _, err := s.store.DeleteEmailFlows(ctx, keys...); err != nil {
+		if _, err := s.accounts.DeleteEmailFlows(ctx, keys...); err != nil {
 			return err
 		}
-		if out.Removed.Sessions, err = s.accounts.EndSessions(ctx, u.ID); err != nil {
+		if out.Removed.Sessions, err = s.d.Members.EndSessions(ctx, u.ID); err != nil {
 			return err
 		}
 		// The address is restored whatever it became since: a second
 		// change by the same intruder must not void the first revert link.
-		switch err := s.store.UpdateUserEmail(ctx, u.ID, ch.Email, ch.EmailKey, true, now); {
+		switch err := s.accounts.UpdateUserEmail(ctx, u.ID, ch.Email, ch.EmailKey, true, now); {
 		case err == nil:
 			restored = true
 		case !account.IsCode(err, account.EEmailTaken):
 			return err
 		}
-		if err := s.notices.EmailChangeReverted(ctx, ch.Email, out.Removed, restored, c); err != nil {
+		if err := s.d.Notices.EmailChangeReverted(ctx, ch.Email, out.Removed, restored, c); err != nil {
 			return err
 		}
 		outcome := account.OutcomeSuccess
-		data := map[string]any{"from": hashSubject(u.EmailKey), "to": hashSubject(ch.EmailKey), "sessionsEnded": out.Removed.Sessions,
+		data := map[string]any{"from": account.HashSubject(u.EmailKey), "to": account.HashSubject(ch.EmailKey), "sessionsEnded": out.Removed.Sessions,
 			"passkeysRemoved": len(out.Removed.Passkeys), "recoveryCodesRemoved": out.Removed.RecoveryCodes, "password": out.Removed.Password}
 		if !restored {
 			outcome, data["reason"] = account.OutcomeFailure, "old_in_use"
@@ -403,7 +431,7 @@ func (s *Service) Revert(ctx context.Context, token string, c account.Client) (*
 		if err := s.event(ctx, &account.Event{Type: EventReverted, UserID: u.ID, Outcome: outcome, Data: data}, c); err != nil {
 			return err
 		}
-		out.User, err = s.store.FindUser(ctx, u.ID)
+		out.User, err = s.accounts.FindUser(ctx, u.ID)
 		return err
 	})
 	if err != nil {
@@ -444,7 +472,7 @@ func (s *Service) Cancel(ctx context.Context, token string, c account.Client) (*
 	}
 	var u *account.User
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		now := s.accounts.Now()
+		now := s.d.Now()
 		ch, err := s.store.FindEmailChangeByCancel(ctx, link.Hash(token), now)
 		if account.IsCode(err, account.ENotFound) {
 			return invalidCode()
@@ -452,25 +480,25 @@ func (s *Service) Cancel(ctx context.Context, token string, c account.Client) (*
 		if err != nil {
 			return err
 		}
-		if err := s.accounts.LockMember(ctx, ch.UserID, ""); err != nil {
+		if err := s.d.Members.Lock(ctx, ch.UserID, ""); err != nil {
 			return err
 		}
-		n, err := s.accounts.VoidEmailChanges(ctx, ch.UserID)
+		n, err := s.d.Members.VoidEmailChanges(ctx, ch.UserID)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
 			return invalidCode() // confirmed or cancelled while this waited
 		}
-		ended, err := s.accounts.EndSessions(ctx, ch.UserID)
+		ended, err := s.d.Members.EndSessions(ctx, ch.UserID)
 		if err != nil {
 			return err
 		}
-		if u, err = s.store.FindUser(ctx, ch.UserID); err != nil {
+		if u, err = s.accounts.FindUser(ctx, ch.UserID); err != nil {
 			return err
 		}
 		return s.event(ctx, &account.Event{Type: EventCancelled, UserID: u.ID, Outcome: account.OutcomeSuccess,
-			Data: map[string]any{"to": hashSubject(ch.EmailKey), "voided": n, "sessionsEnded": ended}}, c)
+			Data: map[string]any{"to": account.HashSubject(ch.EmailKey), "voided": n, "sessionsEnded": ended}}, c)
 	})
 	if err != nil {
 		return nil, err
@@ -486,7 +514,7 @@ func (s *Service) Cancel(ctx context.Context, token string, c account.Client) (*
 // such link, or it was used while this waited.
 func (s *Service) lockAndTake(ctx context.Context, kind Kind, token string, now time.Time) (*Change, error) {
 	ch, err := link.Take(ctx, s.store.EmailChangeLinks(kind), token, now, func(ctx context.Context, ch *Change) error {
-		return s.accounts.LockMember(ctx, ch.UserID, "")
+		return s.d.Members.Lock(ctx, ch.UserID, "")
 	})
 	if errors.Is(err, link.ErrUnknown) {
 		return nil, invalidCode()
@@ -499,7 +527,7 @@ func (s *Service) link(path, token string) string {
 }
 
 func (s *Service) event(ctx context.Context, e *account.Event, c account.Client) error {
-	return s.store.AppendEvent(ctx, e.Stamp(s.accounts.Now(), c))
+	return s.d.Audit.Record(ctx, e, c)
 }
 
 // taken refines EEmailTaken with reason, so the page can say which address
@@ -513,21 +541,4 @@ func taken(err error, reason string) error {
 
 func invalidCode() *account.Error {
 	return &account.Error{Code: account.EInvalidCode, Detail: "unknown, used or expired email change link"}
-}
-
-// mask shortens an address to what a mail may show, "a…@example.com": the
-// owner recognises it, a reader of someone else's mail learns little.
-func mask(email string) string {
-	local, domain, ok := strings.Cut(email, "@")
-	if !ok || local == "" {
-		return "…"
-	}
-	first, _ := utf8.DecodeRuneInString(local)
-	return string(first) + "…@" + domain
-}
-
-// hashSubject keeps addresses out of the audit log and throttle table.
-func hashSubject(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:16])
 }

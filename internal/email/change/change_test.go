@@ -14,7 +14,11 @@ import (
 	"github.com/keyshift/keyshift/internal/email/change"
 	"github.com/keyshift/keyshift/internal/email/notice"
 	"github.com/keyshift/keyshift/internal/email/outbox"
+	"github.com/keyshift/keyshift/internal/member"
 	"github.com/keyshift/keyshift/internal/password"
+	"github.com/keyshift/keyshift/internal/passwordauth"
+	"github.com/keyshift/keyshift/internal/recovery"
+	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 	"github.com/keyshift/keyshift/internal/throttle"
@@ -35,12 +39,15 @@ func (c *clock) Advance(d time.Duration) {
 // fixture is the email-change service over a real store and outbox; mail
 // is read back from the outbox rows the transactions wrote.
 type fixture struct {
-	t        *testing.T
-	db       *store.DB
-	clock    *clock
-	accounts *account.Service
-	svc      *change.Service
-	outbox   *outbox.Outbox
+	t          *testing.T
+	db         *store.DB
+	clock      *clock
+	random     account.Random
+	sessionSvc *session.Service
+	members    *member.Service
+	passwords  *passwordauth.Service
+	svc        *change.Service
+	outbox     *outbox.Outbox
 }
 
 const origin = "https://id.example.com"
@@ -55,23 +62,27 @@ func newFixture(t *testing.T, database string) *fixture {
 	}
 	t.Cleanup(func() { db.Close() })
 	c := &clock{now: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}
-	accounts := &account.Service{
-		Store:   db,
-		Hasher:  password.NewHasher(password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}, password.NewGate(2, 5*time.Second)),
-		Limiter: &throttle.Limiter{Store: db, Now: c.Now}, IdleTimeout: 7 * 24 * time.Hour, AbsoluteTimeout: 30 * 24 * time.Hour,
-		Now: c.Now,
-	}
+	limiter := &throttle.Limiter{Store: db, Now: c.Now}
+	audit := account.Audit{Store: db, Now: c.Now}
+	sessions := session.New(session.Config{IdleTimeout: 7 * 24 * time.Hour, AbsoluteTimeout: 30 * 24 * time.Hour}, db,
+		session.Deps{Audit: audit, Now: c.Now})
+	members := member.New(db, db, member.Deps{Sessions: sessions, Audit: audit, Now: c.Now})
+	passwords := passwordauth.New(passwordauth.Config{}, db, db, passwordauth.Deps{
+		Hasher:   password.NewHasher(password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}, password.NewGate(2, 5*time.Second)),
+		Sessions: sessions, Members: members, Limiter: limiter, Audit: audit, Now: c.Now,
+	})
 	box := outbox.NewOutbox(db, c.Now)
 	notices := notice.New(notice.Config{Origin: origin, Site: "Example"}, box, db, c.Now)
-	svc := change.New(change.Config{Origin: origin, Site: "Example"}, db, accounts, box, notices)
-	return &fixture{t: t, db: db, clock: c, accounts: accounts, svc: svc, outbox: box}
+	svc := change.New(change.Config{Origin: origin, Site: "Example"}, db, db, change.Deps{Sessions: sessions, Members: members,
+		Limiter: limiter, Audit: audit, Now: c.Now, Mailer: box, Notices: notices})
+	return &fixture{t: t, db: db, clock: c, sessionSvc: sessions, members: members, passwords: passwords, svc: svc, outbox: box}
 }
 
 // member signs email up, proves the address (only a proven address may
 // move) and returns the account with its session.
 func (f *fixture) member(email string) *account.SessionWithUser {
 	f.t.Helper()
-	res, err := f.accounts.Signup(context.Background(), email, "correct horse battery staple", account.Client{IP: "198.51.100." + email[:1]})
+	res, err := f.passwords.Signup(context.Background(), email, "correct horse battery staple", account.Client{IP: "198.51.100." + email[:1]})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -170,7 +181,7 @@ func TestChangeConfirmThenRevert(t *testing.T) {
 		f := newFixture(t, database)
 		ctx := context.Background()
 		ada := f.member("ada@example.com")
-		if _, err := f.accounts.SigninPassword(ctx, "ada@example.com", "correct horse battery staple", client); err != nil {
+		if _, err := f.passwords.SigninPassword(ctx, "ada@example.com", "correct horse battery staple", client); err != nil {
 			t.Fatal(err) // a second browser of Ada's
 		}
 		if n := len(f.mails(notice.KindEmailChangeRequested, "ada@example.com")); n != 0 {
@@ -410,7 +421,7 @@ func TestTheOldAddressIsReservedUntilTheRevertLinkDies(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		_, err := f.accounts.Signup(ctx, "Ada@Example.com", "a squatter's long password", account.Client{IP: "203.0.113.9"})
+		_, err := f.passwords.Signup(ctx, "Ada@Example.com", "a squatter's long password", account.Client{IP: "203.0.113.9"})
 		wantCode(t, "a sign-up for the old address", err, account.EEmailTaken)
 		if e := err.(*account.Error); e.Field != "email" || e.Reason != "" {
 			t.Errorf("the refusal %+v differs from a taken address's", e)
@@ -427,7 +438,7 @@ func TestTheOldAddressIsReservedUntilTheRevertLinkDies(t *testing.T) {
 
 		// Once the revert link has expired, the address is free again.
 		f.clock.Advance(change.RevertTTL)
-		if _, err := f.accounts.Signup(ctx, "ada@example.com", "a newcomer's long password", account.Client{IP: "203.0.113.10"}); err != nil {
+		if _, err := f.passwords.Signup(ctx, "ada@example.com", "a newcomer's long password", account.Client{IP: "203.0.113.10"}); err != nil {
 			t.Errorf("a sign-up after the revert window: %v", err)
 		}
 	})
@@ -522,7 +533,7 @@ func TestARevertUndoesWhatWasAddedSinceTheChangeBegan(t *testing.T) {
 				old := f.addPasskey(ada, "Ada's phone")
 				f.addRecoveryCodes(ada)
 				f.clock.Advance(time.Hour)
-				thief, err := f.accounts.SigninPassword(ctx, "ada@example.com", ownersPassword, client)
+				thief, err := f.passwords.SigninPassword(ctx, "ada@example.com", ownersPassword, client)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -548,7 +559,7 @@ func TestARevertUndoesWhatWasAddedSinceTheChangeBegan(t *testing.T) {
 					t.Fatal(err)
 				}
 				if got := rv.Removed; got.Password != tc.password || !slices.Equal(slices.Sorted(slices.Values(got.Passkeys)), []string{"thief's key", "thief's second key"}) ||
-					got.RecoveryCodes != account.RecoveryCodeCount || got.Sessions < 1 {
+					got.RecoveryCodes != recovery.CodeCount || got.Sessions < 1 {
 					t.Errorf("the revert removed %+v", got)
 				}
 				if n := f.sessions(ada.User.ID); n != 0 {
@@ -565,7 +576,7 @@ func TestARevertUndoesWhatWasAddedSinceTheChangeBegan(t *testing.T) {
 					t.Errorf("%d recovery codes after the revert (%v): the thief's set must go, and had replaced Ada's", n, err)
 				}
 				for _, pw := range []string{ownersPassword, thiefsPassword} {
-					_, err := f.accounts.SigninPassword(ctx, "ada@example.com", pw, account.Client{IP: "198.51.100.77"})
+					_, err := f.passwords.SigninPassword(ctx, "ada@example.com", pw, account.Client{IP: "198.51.100.77"})
 					if works := err == nil; works != (pw == tc.signsIn) {
 						t.Errorf("after the revert %q signs in: %v (%v)", pw, works, err)
 					}
@@ -586,7 +597,7 @@ func TestARevertUndoesWhatWasAddedSinceTheChangeBegan(t *testing.T) {
 // changePassword changes sw's member's password, as the account page does.
 func (f *fixture) changePassword(sw *account.SessionWithUser, current, next string) {
 	f.t.Helper()
-	if _, err := f.accounts.ChangePassword(context.Background(), f.as(sw), current, next, client); err != nil {
+	if _, err := f.passwords.ChangePassword(context.Background(), f.as(sw), current, next, client); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -596,7 +607,7 @@ func (f *fixture) addPasskey(sw *account.SessionWithUser, name string) *account.
 	f.t.Helper()
 	now := f.clock.Now()
 	id := account.HashToken(name + sw.User.ID)
-	c := &account.Credential{ID: f.accounts.NewID(), UserID: sw.User.ID, Type: account.CredentialWebAuthn, CredentialID: id,
+	c := &account.Credential{ID: f.random.NewID(), UserID: sw.User.ID, Type: account.CredentialWebAuthn, CredentialID: id,
 		PublicKey: id, Name: name, CreatedAt: now, UpdatedAt: now}
 	if err := f.db.CreateCredential(context.Background(), c); err != nil {
 		f.t.Fatal(err)
@@ -608,9 +619,9 @@ func (f *fixture) addPasskey(sw *account.SessionWithUser, name string) *account.
 // made now.
 func (f *fixture) addRecoveryCodes(sw *account.SessionWithUser) {
 	f.t.Helper()
-	hs := make([]account.RecoveryCodeHash, account.RecoveryCodeCount)
+	hs := make([]account.RecoveryCodeHash, recovery.CodeCount)
 	for i := range hs {
-		hs[i] = account.RecoveryCodeHash{Hash: account.HashToken(f.accounts.NewToken()), PepperID: "test"}
+		hs[i] = account.RecoveryCodeHash{Hash: account.HashToken(f.random.NewToken()), PepperID: "test"}
 	}
 	if err := f.db.ReplaceRecoveryCodes(context.Background(), sw.User.ID, hs, f.clock.Now()); err != nil {
 		f.t.Fatal(err)
@@ -627,17 +638,17 @@ func TestAChangeNeedsTheSessionThatAskedAndTheMembersCleanUpsVoidIt(t *testing.T
 		cleanUp func(f *fixture, owner, thief *account.SessionWithUser)
 	}{
 		{"the asking session signed out", func(f *fixture, owner, thief *account.SessionWithUser) {
-			if err := f.accounts.Signout(ctx, &thief.Session, client); err != nil {
+			if err := f.sessionSvc.Signout(ctx, &thief.Session, client); err != nil {
 				f.t.Fatal(err)
 			}
 		}},
 		{"the asking session revoked from another browser", func(f *fixture, owner, thief *account.SessionWithUser) {
-			if err := f.accounts.RevokeSession(ctx, owner.User.ID, thief.Session.ID, client); err != nil {
+			if err := f.sessionSvc.Revoke(ctx, owner.User.ID, thief.Session.ID, client); err != nil {
 				f.t.Fatal(err)
 			}
 		}},
 		{"sign out everywhere", func(f *fixture, owner, thief *account.SessionWithUser) {
-			if _, err := f.accounts.RevokeAllSessions(ctx, owner.User.ID, client); err != nil {
+			if _, err := f.members.RevokeAllSessions(ctx, owner.User.ID, client); err != nil {
 				f.t.Fatal(err)
 			}
 		}},
@@ -646,7 +657,7 @@ func TestAChangeNeedsTheSessionThatAskedAndTheMembersCleanUpsVoidIt(t *testing.T
 		}},
 		{"a password removal", func(f *fixture, owner, thief *account.SessionWithUser) {
 			f.addPasskey(owner, "Ada's phone")
-			if _, err := f.accounts.RemovePassword(ctx, f.as(thief), client); err != nil {
+			if _, err := f.passwords.RemovePassword(ctx, f.as(thief), client); err != nil {
 				f.t.Fatal(err)
 			}
 		}},
@@ -656,7 +667,7 @@ func TestAChangeNeedsTheSessionThatAskedAndTheMembersCleanUpsVoidIt(t *testing.T
 				t.Parallel()
 				f := newFixture(t, database)
 				owner := f.member("ada@example.com")
-				thief, err := f.accounts.SigninPassword(ctx, "ada@example.com", "correct horse battery staple", client)
+				thief, err := f.passwords.SigninPassword(ctx, "ada@example.com", "correct horse battery staple", client)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -721,7 +732,7 @@ func TestAnUnverifiedAccountCannotMove(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		f := newFixture(t, database)
-		res, err := f.accounts.Signup(context.Background(), "squat@example.com", "correct horse battery staple", client)
+		res, err := f.passwords.Signup(context.Background(), "squat@example.com", "correct horse battery staple", client)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -748,7 +759,7 @@ func TestARevertAndAConfirmationRacing(t *testing.T) {
 			f.clock.Advance(25 * time.Hour)
 			second := fmt.Sprintf("second%d@evil.example", round)
 			first := fmt.Sprintf("first%d@evil.example", round)
-			thief, err := f.accounts.SigninPassword(ctx, "ada@example.com", "correct horse battery staple", client)
+			thief, err := f.passwords.SigninPassword(ctx, "ada@example.com", "correct horse battery staple", client)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -51,7 +51,15 @@ type Store interface {
 	// VerifyUserEmail marks the user's address as verified.
 	VerifyUserEmail(ctx context.Context, userID string, at time.Time) error
 	FindUser(ctx context.Context, id string) (*account.User, error)
-	AppendEvent(ctx context.Context, e *account.Event) error
+}
+
+// Members locks the account a link acts on and cleans it up when its
+// mailbox's owner disowns it (member.Service).
+type Members interface {
+	Lock(ctx context.Context, userID, sessionID string) error
+	ResetCredentials(ctx context.Context, userID string, r account.Reset) (account.Removed, error)
+	VoidEmailChanges(ctx context.Context, userID string) (int, error)
+	EndSessions(ctx context.Context, userID string) (int, error)
 }
 
 // Mailer queues a mail in the transaction of ctx (outbox.Outbox).
@@ -89,23 +97,35 @@ type Config struct {
 	TTL time.Duration
 }
 
-// Service sends confirmation mails and redeems their links.
-type Service struct {
-	store    Store
-	accounts *account.Service
-	mailer   Mailer
-	cfg      Config
+// Deps are the parts a Service works with.
+type Deps struct {
+	Members Members
+	Limiter *throttle.Limiter
+	Audit   account.Audit
+	Random  account.Random
+	Now     func() time.Time
+	Mailer  Mailer
 }
 
-// New builds a Service; accounts supplies the clock and tokens.
-func New(cfg Config, store Store, accounts *account.Service, mailer Mailer) *Service {
+// Service sends confirmation mails and redeems their links.
+type Service struct {
+	store Store
+	cfg   Config
+	d     Deps
+}
+
+// New builds a Service; a nil d.Now is time.Now.
+func New(cfg Config, store Store, d Deps) *Service {
 	if cfg.TTL <= 0 {
 		cfg.TTL = DefaultTTL
 	}
-	return &Service{store: store, accounts: accounts, mailer: mailer, cfg: cfg}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Service{store: store, cfg: cfg, d: d}
 }
 
-// Send implements account.EmailVerifier: it stores a fresh link for u's
+// Send implements passwordauth.EmailVerifier: it stores a fresh link for u's
 // address and queues its mail, both in the transaction of ctx. The mail
 // says when the account was made and from which browser (c, named by
 // account.BrowserName, never the raw User-Agent). Sending again later (a
@@ -116,8 +136,8 @@ func (s *Service) Send(ctx context.Context, u *account.User, c account.Client) e
 
 // send stores a link for u's address and queues its mail with data.
 func (s *Service) send(ctx context.Context, u *account.User, data map[string]any) error {
-	token, hash := link.New(s.accounts)
-	now := s.accounts.Now()
+	token, hash := link.New(s.d.Random)
+	now := s.d.Now()
 	v := &Verification{TokenHash: hash, UserID: u.ID, EmailKey: u.EmailKey, CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL)}
 	origin := strings.TrimRight(s.cfg.Origin, "/")
 	data["Link"] = origin + "/email/confirm?token=" + url.QueryEscape(token)
@@ -133,7 +153,7 @@ func (s *Service) send(ctx context.Context, u *account.User, data map[string]any
 	if err := s.store.CreateEmailVerification(ctx, v); err != nil {
 		return err
 	}
-	return s.mailer.Enqueue(ctx, msg)
+	return s.d.Mailer.Enqueue(ctx, msg)
 }
 
 // Resend queues a fresh confirmation mail to the member's address when it
@@ -153,7 +173,7 @@ func (s *Service) Resend(ctx context.Context, userID string, c account.Client) (
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		// Counted in the transaction that mails: of concurrent resends no
 		// more than the policy allows get through.
-		if _, err := s.accounts.Reserve(ctx, throttle.Check{Policy: PolicyResend, Subject: u.ID}); err != nil {
+		if _, err := account.Reserve(ctx, s.d.Limiter, throttle.Check{Policy: PolicyResend, Subject: u.ID}); err != nil {
 			return err
 		}
 		// The browser that made the account is not kept; the mail says
@@ -161,8 +181,7 @@ func (s *Service) Resend(ctx context.Context, userID string, c account.Client) (
 		if err := s.send(ctx, u, map[string]any{"SignupBrowser": "", "ResentBrowser": browserOf(c)}); err != nil {
 			return err
 		}
-		return s.store.AppendEvent(ctx, (&account.Event{Type: EventResent, UserID: u.ID,
-			Outcome: account.OutcomeSuccess}).Stamp(s.accounts.Now(), c))
+		return s.d.Audit.Record(ctx, &account.Event{Type: EventResent, UserID: u.ID, Outcome: account.OutcomeSuccess}, c)
 	})
 	if err != nil {
 		return nil, err
@@ -192,8 +211,7 @@ func (s *Service) Confirm(ctx context.Context, token string, c account.Client) (
 			return err
 		}
 		u.EmailVerified = true
-		return s.store.AppendEvent(ctx, (&account.Event{Type: EventVerified, UserID: u.ID,
-			Outcome: account.OutcomeSuccess}).Stamp(now, c))
+		return s.d.Audit.Record(ctx, &account.Event{Type: EventVerified, UserID: u.ID, Outcome: account.OutcomeSuccess}, c)
 	})
 	if err != nil {
 		return nil, err
@@ -226,16 +244,16 @@ func (s *Service) Disown(ctx context.Context, token string, c account.Client) (*
 		if u.EmailKey != v.EmailKey {
 			return invalidCode()
 		}
-		if out.Removed, err = s.accounts.ResetCredentials(ctx, u.ID, account.Reset{}); err != nil {
+		if out.Removed, err = s.d.Members.ResetCredentials(ctx, u.ID, account.Reset{}); err != nil {
 			return err
 		}
 		if _, err := s.store.DeleteUserEmailVerifications(ctx, u.ID); err != nil {
 			return err
 		}
-		if _, err := s.accounts.VoidEmailChanges(ctx, u.ID); err != nil {
+		if _, err := s.d.Members.VoidEmailChanges(ctx, u.ID); err != nil {
 			return err
 		}
-		if out.Removed.Sessions, err = s.accounts.EndSessions(ctx, u.ID); err != nil {
+		if out.Removed.Sessions, err = s.d.Members.EndSessions(ctx, u.ID); err != nil {
 			return err
 		}
 		if err := s.store.VerifyUserEmail(ctx, u.ID, now); err != nil {
@@ -244,11 +262,11 @@ func (s *Service) Disown(ctx context.Context, token string, c account.Client) (*
 		if out.User, err = s.store.FindUser(ctx, u.ID); err != nil {
 			return err
 		}
-		return s.store.AppendEvent(ctx, (&account.Event{Type: EventDisowned, UserID: u.ID, Outcome: account.OutcomeSuccess,
+		return s.d.Audit.Record(ctx, &account.Event{Type: EventDisowned, UserID: u.ID, Outcome: account.OutcomeSuccess,
 			Data: map[string]any{
 				"cleared": out.Removed.Cleared(), "passkeys": len(out.Removed.Passkeys), "recoveryCodes": out.Removed.RecoveryCodes,
 				"sessions": out.Removed.Sessions,
-			}}).Stamp(now, c))
+			}}, c)
 	})
 	if err != nil {
 		return nil, err
@@ -264,9 +282,9 @@ func (s *Service) redeem(ctx context.Context, token string, act func(ctx context
 		return invalidCode() // before a transaction is opened
 	}
 	return s.store.InTx(ctx, func(ctx context.Context) error {
-		now := s.accounts.Now()
+		now := s.d.Now()
 		v, err := link.Take(ctx, s.store.EmailVerificationLinks(), token, now, func(ctx context.Context, v *Verification) error {
-			return s.accounts.LockMember(ctx, v.UserID, "")
+			return s.d.Members.Lock(ctx, v.UserID, "")
 		})
 		if errors.Is(err, link.ErrUnknown) {
 			return invalidCode()

@@ -3,8 +3,10 @@ package confirm_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"io"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,6 +16,8 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/email/confirm"
 	"github.com/keyshift/keyshift/internal/email/outbox"
+	"github.com/keyshift/keyshift/internal/member"
+	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 	"github.com/keyshift/keyshift/internal/throttle"
@@ -31,10 +35,35 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// fixedRand is a random source a test can fix: its bytes come from r, or
+// from crypto/rand while r is nil.
+type fixedRand struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (f *fixedRand) Read(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.r == nil {
+		return rand.Read(p)
+	}
+	return f.r.Read(p)
+}
+
+// set makes the next bytes come from r (nil: crypto/rand again).
+func (f *fixedRand) set(r io.Reader) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.r = r
+}
+
 type rig struct {
 	db       *store.DB
 	clock    *clock
-	accounts *account.Service
+	rand     *fixedRand
+	random   account.Random
+	sessions *session.Service
 	verify   *confirm.Service
 	outbox   *outbox.Outbox
 }
@@ -47,10 +76,15 @@ func newRig(t *testing.T, database string) *rig {
 	}
 	t.Cleanup(func() { db.Close() })
 	c := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	accounts := &account.Service{Store: db, Limiter: &throttle.Limiter{Store: db, Now: c.Now}, Now: c.Now}
+	fixed := &fixedRand{}
+	random := account.Random{Rand: fixed}
+	audit := account.Audit{Store: db, Now: c.Now}
+	sessions := session.New(session.Config{}, db, session.Deps{Audit: audit, Random: random, Now: c.Now})
+	members := member.New(db, db, member.Deps{Sessions: sessions, Audit: audit, Random: random, Now: c.Now})
 	box := outbox.NewOutbox(db, c.Now)
-	v := confirm.New(confirm.Config{Origin: "https://login.example.com", Site: "Example"}, db, accounts, box)
-	return &rig{db: db, clock: c, accounts: accounts, verify: v, outbox: box}
+	v := confirm.New(confirm.Config{Origin: "https://login.example.com", Site: "Example"}, db, confirm.Deps{
+		Members: members, Limiter: &throttle.Limiter{Store: db, Now: c.Now}, Audit: audit, Random: random, Now: c.Now, Mailer: box})
+	return &rig{db: db, clock: c, rand: fixed, random: random, sessions: sessions, verify: v, outbox: box}
 }
 
 func (r *rig) member(t *testing.T, email string) *account.User {
@@ -59,7 +93,7 @@ func (r *rig) member(t *testing.T, email string) *account.User {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &account.User{ID: r.accounts.NewID(), Email: email, EmailKey: key, WebAuthnID: []byte(r.accounts.NewToken()), CreatedAt: r.clock.Now(), UpdatedAt: r.clock.Now(), Origin: account.OriginSignup}
+	u := &account.User{ID: r.random.NewID(), Email: email, EmailKey: key, WebAuthnID: []byte(r.random.NewToken()), CreatedAt: r.clock.Now(), UpdatedAt: r.clock.Now(), Origin: account.OriginSignup}
 	if err := r.db.CreateUser(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +218,7 @@ func TestConfirmRefusals(t *testing.T) {
 				return r.tokens(t, "old@example.com")[0], u.ID
 			}},
 			{"a token never issued", func(t *testing.T) (string, string) {
-				return r.accounts.NewToken(), r.member(t, "never@example.com").ID
+				return r.random.NewToken(), r.member(t, "never@example.com").ID
 			}},
 			{"a token that is not base64url", func(t *testing.T) (string, string) {
 				return "a b/c=", r.member(t, "junk@example.com").ID
@@ -210,7 +244,7 @@ func TestConfirmationIsWrittenOnlyWhenTheSignupCommits(t *testing.T) {
 		u := r.member(t, "ada@example.com")
 		// Known randomness: the token Send makes is these 32 bytes.
 		seed := bytes.Repeat([]byte{0x5a}, 32)
-		r.accounts.Rand = bytes.NewReader(seed)
+		r.rand.set(bytes.NewReader(seed))
 		failed := errors.New("the sign-up failed later")
 		err := r.db.InTx(context.Background(), func(ctx context.Context) error {
 			if err := r.verify.Send(ctx, u, signupBrowser); err != nil {
@@ -218,7 +252,7 @@ func TestConfirmationIsWrittenOnlyWhenTheSignupCommits(t *testing.T) {
 			}
 			return failed
 		})
-		r.accounts.Rand = nil
+		r.rand.set(nil)
 		if !errors.Is(err, failed) {
 			t.Fatalf("tx: %v", err)
 		}
@@ -300,13 +334,13 @@ func TestThisWasntMe(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		must(r.db.CreateCredential(ctx, &account.Credential{ID: r.accounts.NewID(), UserID: u.ID, Type: account.CredentialPassword,
+		must(r.db.CreateCredential(ctx, &account.Credential{ID: r.random.NewID(), UserID: u.ID, Type: account.CredentialPassword,
 			PasswordHash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA", PasswordFormat: "argon2id", CreatedAt: now, UpdatedAt: now}))
-		must(r.db.CreateCredential(ctx, &account.Credential{ID: r.accounts.NewID(), UserID: u.ID, Type: account.CredentialWebAuthn,
+		must(r.db.CreateCredential(ctx, &account.Credential{ID: r.random.NewID(), UserID: u.ID, Type: account.CredentialWebAuthn,
 			CredentialID: []byte("squatter's key"), PublicKey: []byte("pk"), Name: "squatter's key", CreatedAt: now, UpdatedAt: now}))
 		must(r.db.ReplaceRecoveryCodes(ctx, u.ID, []account.RecoveryCodeHash{{Hash: []byte("h1")}, {Hash: []byte("h2")}}, now))
 		for range 2 {
-			if _, err := r.accounts.StartFirstSession(ctx, u, account.MethodSignup, signupBrowser); err != nil {
+			if _, err := r.sessions.StartFirst(ctx, u, account.MethodSignup, signupBrowser); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -54,7 +54,7 @@ var ErrUnknown = errors.New("unknown, used or expired link")
 
 // Take uses token's link once, in the transaction in ctx: it reads the
 // link, calls lock with it, then takes it. lock takes the lock of the
-// account the link acts on (account.Service.LockMember): every transaction
+// account the link acts on (member.Service.Lock): every transaction
 // that changes an account takes its lock before its rows, so two links of
 // one account (a revert and a confirmation) act one after the other, never
 // interleaved, and the one that waited finds its link gone if the other

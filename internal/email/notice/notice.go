@@ -72,8 +72,8 @@ type Config struct {
 	NewDevice bool
 }
 
-// Notifier renders and queues notices. It implements account.Notifier and
-// passkey.Notifier.
+// Notifier renders and queues notices. It implements session.Notifier,
+// passwordauth.Notifier, recovery.Notifier and passkey.Notifier.
 type Notifier struct {
 	cfg    Config
 	mailer Mailer
@@ -159,7 +159,7 @@ func (n *Notifier) PasswordRetired(ctx context.Context, u *account.User, days in
 // window) are told too, without that link: theirs came with the first move.
 func (n *Notifier) EmailChanged(ctx context.Context, u *account.User, newEmail, revertLink string, valid time.Duration, c account.Client) error {
 	data := func(link string) map[string]any {
-		return map[string]any{"New": maskEmail(newEmail), "RevertLink": link, "Days": int(valid / (24 * time.Hour))}
+		return map[string]any{"New": account.MaskEmail(newEmail), "RevertLink": link, "Days": int(valid / (24 * time.Hour))}
 	}
 	// To the old address whatever it was: it is how the owner undoes the
 	// change.
@@ -187,7 +187,7 @@ func (n *Notifier) EmailChanged(ctx context.Context, u *account.User, newEmail, 
 // (valid). It implements change.Notifier (docs/security.md, T14).
 func (n *Notifier) EmailChangeRequested(ctx context.Context, u *account.User, newEmail, cancelLink string, valid time.Duration, c account.Client) error {
 	return n.toMember(ctx, KindEmailChangeRequested, u, c, map[string]any{
-		"New": maskEmail(newEmail), "CancelLink": cancelLink, "Minutes": int(valid / time.Minute),
+		"New": account.MaskEmail(newEmail), "CancelLink": cancelLink, "Minutes": int(valid / time.Minute),
 	})
 }
 
@@ -211,17 +211,6 @@ func (n *Notifier) EmailChangeReverted(ctx context.Context, to string, removed a
 // and the old set no longer works: whoever made them can sign in with one.
 func (n *Notifier) RecoveryCodesGenerated(ctx context.Context, u *account.User, c account.Client) error {
 	return n.toMember(ctx, KindRecoveryCodesGenerated, u, c, map[string]any{})
-}
-
-// maskEmail shortens an address to what a notice may show: its owner
-// recognises it, whoever reads the old mailbox learns little.
-func maskEmail(email string) string {
-	local, domain, ok := strings.Cut(email, "@")
-	if !ok || local == "" {
-		return "…"
-	}
-	first, _ := utf8.DecodeRuneInString(local)
-	return string(first) + "…@" + domain
 }
 
 // PasskeyAdded tells u that a passkey was added. name is what whoever

@@ -12,15 +12,12 @@ package signin
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/email/link"
@@ -43,8 +40,8 @@ type Flow struct {
 	ExpiresAt time.Time
 }
 
-// Store is the storage email sign-in needs. Every method joins the
-// transaction that InTx put in ctx.
+// Store is the storage of email sign-ins in progress. Every method joins
+// the transaction that InTx put in ctx.
 type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	// CreateEmailFlow inserts f.
@@ -62,18 +59,37 @@ type Store interface {
 	// TakeEmailFlow deletes and returns the live flow id in one statement,
 	// as its link is taken; ENotFound when there is none.
 	TakeEmailFlow(ctx context.Context, id string, now time.Time) (*Flow, error)
-	// VerifyUserEmail marks the user's address as verified.
-	VerifyUserEmail(ctx context.Context, userID string, at time.Time) error
+}
+
+// Users is the storage of the accounts email sign-ins sign in to. Every
+// method joins the transaction in ctx.
+type Users interface {
 	// FindEmailHolder returns the user whose address has key or, failing
 	// that, the user holding key reserved at now (account.Reservation);
 	// ENotFound when neither exists.
 	FindEmailHolder(ctx context.Context, key string, now time.Time) (*account.User, error)
+	FindUser(ctx context.Context, id string) (*account.User, error)
+	CreateUser(ctx context.Context, u *account.User) error
+	// VerifyUserEmail marks the user's address as verified.
+	VerifyUserEmail(ctx context.Context, userID string, at time.Time) error
 	// DeleteUserEmailVerifications removes the user's sign-up
 	// confirmation links and says how many.
 	DeleteUserEmailVerifications(ctx context.Context, userID string) (int, error)
-	FindUser(ctx context.Context, id string) (*account.User, error)
-	CreateUser(ctx context.Context, u *account.User) error
-	AppendEvent(ctx context.Context, e *account.Event) error
+}
+
+// Sessions starts the session of an email sign-in (session.Service).
+type Sessions interface {
+	Start(ctx context.Context, u *account.User, m account.AuthMethod, c account.Client) (*account.SigninResult, error)
+	StartFirst(ctx context.Context, u *account.User, m account.AuthMethod, c account.Client) (*account.SigninResult, error)
+}
+
+// Members locks the account a sign-in signs in to, and cleans up a
+// never-verified one at the first proof of its mailbox (member.Service).
+type Members interface {
+	Lock(ctx context.Context, userID, sessionID string) error
+	ResetCredentials(ctx context.Context, userID string, r account.Reset) (account.Removed, error)
+	VoidEmailChanges(ctx context.Context, userID string) (int, error)
+	EndSessions(ctx context.Context, userID string) (int, error)
 }
 
 // Mailer queues a mail in the transaction of ctx (outbox.Outbox).
@@ -172,21 +188,31 @@ type Config struct {
 	CodeKey []byte
 }
 
-// Service starts and finishes email sign-ins.
-type Service struct {
-	store    Store
-	accounts *account.Service
-	mailer   Mailer
-	notices  Notifier
-	cfg      Config
-	// Rand is the randomness of codes (nil: crypto/rand); the link's token
-	// comes from link.New, as every mailed link's does.
-	Rand io.Reader
+// Deps are the parts a Service works with.
+type Deps struct {
+	Sessions Sessions
+	Members  Members
+	Limiter  *throttle.Limiter
+	Audit    account.Audit
+	// Random makes flow ids, the link's token (link.New, as every mailed
+	// link's) and codes.
+	Random account.Random
+	Now    func() time.Time
+	Mailer Mailer
+	// Notices tells members of wrong codes; nil sends none.
+	Notices Notifier
 }
 
-// New builds a Service. accounts supplies the clock, ids, the throttle
-// limiter and sessions; notices (nil: none) tells members of wrong codes.
-func New(cfg Config, store Store, accounts *account.Service, mailer Mailer, notices Notifier) *Service {
+// Service starts and finishes email sign-ins.
+type Service struct {
+	store Store
+	users Users
+	cfg   Config
+	d     Deps
+}
+
+// New builds a Service; a nil d.Now is time.Now.
+func New(cfg Config, store Store, users Users, d Deps) *Service {
 	if cfg.TTL <= 0 {
 		cfg.TTL = DefaultTTL
 	}
@@ -196,7 +222,10 @@ func New(cfg Config, store Store, accounts *account.Service, mailer Mailer, noti
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts
 	}
-	return &Service{store: store, accounts: accounts, mailer: mailer, notices: notices, cfg: cfg}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Service{store: store, users: users, cfg: cfg, d: d}
 }
 
 // Start begins a sign-in for the address and queues its mail in the same
@@ -221,7 +250,7 @@ func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (
 	}
 	// An address an account holds reserved (account.Reservation) is that
 	// account's, as a taken address would be: the mail signs in to it.
-	u, err := s.store.FindEmailHolder(ctx, key, s.accounts.Now())
+	u, err := s.users.FindEmailHolder(ctx, key, s.d.Now())
 	if err != nil && !account.IsCode(err, account.ENotFound) {
 		return "", err
 	}
@@ -236,11 +265,11 @@ func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (
 		email = u.Email
 	}
 	send := known || s.cfg.SignupOpen
-	token, hash := link.New(s.accounts)
+	token, hash := link.New(s.d.Random)
 	code := s.newCode()
-	now := s.accounts.Now()
+	now := s.d.Now()
 	f := &Flow{
-		ID: s.accounts.NewID(), Email: email, EmailKey: key, TokenHash: hash,
+		ID: s.d.Random.NewID(), Email: email, EmailKey: key, TokenHash: hash,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL),
 	}
 	f.CodeHash = s.hashCode(f.ID, code)
@@ -251,8 +280,8 @@ func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (
 	if !send {
 		// Nothing redeems this flow: its token hash is of a token nobody
 		// was given, its code hash is random rather than any code's HMAC.
-		_, f.TokenHash = link.New(s.accounts)
-		f.CodeHash = s.randomBytes(sha256.Size)
+		_, f.TokenHash = link.New(s.d.Random)
+		f.CodeHash = s.d.Random.Bytes(sha256.Size)
 	}
 	ev := &account.Event{Type: EventStarted, Method: "email", Data: map[string]any{"flow": f.ID, "sent": send}}
 	if known {
@@ -262,7 +291,7 @@ func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (
 	quiet := quietCheck(key)
 	var id string
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		if _, err := s.accounts.Reserve(ctx, throttle.PerIP(PolicyStartIP, c.IP)...); err != nil {
+		if _, err := account.Reserve(ctx, s.d.Limiter, throttle.PerIP(PolicyStartIP, c.IP)...); err != nil {
 			return err
 		}
 		quietID, err := s.mailOrQuiet(ctx, key, now, quiet, own)
@@ -274,7 +303,7 @@ func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (
 			return err
 		}
 		if send {
-			if err := s.mailer.Enqueue(ctx, msg); err != nil {
+			if err := s.d.Mailer.Enqueue(ctx, msg); err != nil {
 				return err
 			}
 		}
@@ -296,14 +325,14 @@ func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (
 // have used it: own does not hold the next mail back, the quiet key alone
 // still does. EThrottled only if even that finds nothing to answer.
 func (s *Service) mailOrQuiet(ctx context.Context, key string, now time.Time, quiet, own throttle.Check) (string, error) {
-	r, err := s.accounts.Limiter.Reserve(ctx, quiet, own)
+	r, err := s.d.Limiter.Reserve(ctx, quiet, own)
 	if err != nil || r.Allowed {
 		return "", err
 	}
 	if id, err := s.newestFlow(ctx, key, now); id != "" || err != nil {
 		return id, err
 	}
-	if r, err = s.accounts.Limiter.Reserve(ctx, quiet); err != nil || r.Allowed {
+	if r, err = s.d.Limiter.Reserve(ctx, quiet); err != nil || r.Allowed {
 		return "", err
 	}
 	if id, err := s.newestFlow(ctx, key, now); id != "" || err != nil {
@@ -346,7 +375,7 @@ func (s *Service) LinkAddress(ctx context.Context, token string) (string, error)
 	if !account.PlausibleToken(token) {
 		return "", invalidCode()
 	}
-	f, err := s.store.EmailFlowLinks().FindLink(ctx, link.Hash(token), s.accounts.Now())
+	f, err := s.store.EmailFlowLinks().FindLink(ctx, link.Hash(token), s.d.Now())
 	if account.IsCode(err, account.ENotFound) {
 		return "", invalidCode()
 	}
@@ -362,14 +391,14 @@ func (s *Service) LinkAddress(ctx context.Context, token string) (string, error)
 // success gives it back.
 func (s *Service) FinishLink(ctx context.Context, token string, c account.Client) (*account.SigninResult, error) {
 	ip := throttle.PerIP(account.PolicyRedeemIP, c.IP)
-	if _, err := s.accounts.Reserve(ctx, ip...); err != nil {
+	if _, err := account.Reserve(ctx, s.d.Limiter, ip...); err != nil {
 		return nil, err
 	}
 	if !account.PlausibleToken(token) {
 		return nil, s.failed(ctx, account.MethodEmailLink, ReasonUnknownLink, c)
 	}
 	links, hash := s.store.EmailFlowLinks(), link.Hash(token)
-	f, err := links.FindLink(ctx, hash, s.accounts.Now())
+	f, err := links.FindLink(ctx, hash, s.d.Now())
 	if account.IsCode(err, account.ENotFound) {
 		return nil, s.failed(ctx, account.MethodEmailLink, ReasonUnknownLink, c)
 	}
@@ -394,27 +423,27 @@ func (s *Service) FinishCode(ctx context.Context, flowID, code string, c account
 	code = strings.NewReplacer(" ", "", "-", "").Replace(code)
 	m := account.MethodEmailCode
 	ip := throttle.PerIP(account.PolicyRedeemIP, c.IP)
-	if _, err := s.accounts.Reserve(ctx, ip...); err != nil {
+	if _, err := account.Reserve(ctx, s.d.Limiter, ip...); err != nil {
 		return nil, err
 	}
-	if !plausibleID(flowID) || !plausibleCode(code) {
+	if !account.PlausibleID(flowID) || !plausibleCode(code) {
 		return nil, s.failed(ctx, m, ReasonUnknownFlow, c)
 	}
-	f, err := s.store.TryEmailCode(ctx, flowID, s.accounts.Now(), s.cfg.MaxAttempts)
+	f, err := s.store.TryEmailCode(ctx, flowID, s.d.Now(), s.cfg.MaxAttempts)
 	if account.IsCode(err, account.ENotFound) {
 		return nil, s.failed(ctx, m, ReasonUnknownFlow, c)
 	}
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.store.FindEmailHolder(ctx, f.EmailKey, s.accounts.Now())
+	u, err := s.users.FindEmailHolder(ctx, f.EmailKey, s.d.Now())
 	if account.IsCode(err, account.ENotFound) {
 		u = nil
 	} else if err != nil {
 		return nil, err
 	}
 	budget := account.OwnCheck(PolicyCodeAddress, PolicyCodeDevice, f.EmailKey, u, c)
-	r, err := s.accounts.Limiter.Reserve(ctx, budget)
+	r, err := s.d.Limiter.Reserve(ctx, budget)
 	if err != nil {
 		return nil, err
 	}
@@ -448,14 +477,14 @@ func (s *Service) wrongCode(ctx context.Context, u *account.User, wrong int, c a
 			Outcome: account.OutcomeFailure, Data: map[string]any{"reason": ReasonWrongCode}}, c); err != nil {
 			return err
 		}
-		if wrong < CodeNoticeAfter || s.notices == nil {
+		if wrong < CodeNoticeAfter || s.d.Notices == nil {
 			return nil
 		}
-		r, err := s.accounts.Limiter.Reserve(ctx, throttle.Check{Policy: PolicyCodeNotice, Subject: u.ID})
+		r, err := s.d.Limiter.Reserve(ctx, throttle.Check{Policy: PolicyCodeNotice, Subject: u.ID})
 		if err != nil || !r.Allowed {
 			return err
 		}
-		return s.notices.EmailCodesFailed(ctx, u, wrong, c)
+		return s.d.Notices.EmailCodesFailed(ctx, u, wrong, c)
 	})
 	if err != nil {
 		return err
@@ -469,28 +498,28 @@ func (s *Service) wrongCode(ctx context.Context, u *account.User, wrong int, c a
 // attempt's reservations on refund, the forgiven quiet key of the address
 // and the session commit together, and of concurrent redemptions exactly
 // one takes the flow. The account the flow's address (key) belongs to is
-// locked first (account.LockMember), so a sign-in never interleaves with a
+// locked first (member.Service.Lock), so a sign-in never interleaves with a
 // clean-up of that account. A flow that is gone is a failure with reason.
 func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Client, refund []throttle.Check, reason, key string,
 	take func(context.Context, time.Time) (*Flow, error)) (*account.SigninResult, error) {
 	var res *account.SigninResult
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		holder, err := s.store.FindEmailHolder(ctx, key, s.accounts.Now())
+		holder, err := s.users.FindEmailHolder(ctx, key, s.d.Now())
 		switch {
 		case account.IsCode(err, account.ENotFound):
 			holder = nil
 		case err != nil:
 			return err
 		default:
-			if err := s.accounts.LockMember(ctx, holder.ID, ""); err != nil {
+			if err := s.d.Members.Lock(ctx, holder.ID, ""); err != nil {
 				return err
 			}
 			// Read again under the lock: a clean-up may have changed it.
-			if holder, err = s.store.FindUser(ctx, holder.ID); err != nil {
+			if holder, err = s.users.FindUser(ctx, holder.ID); err != nil {
 				return err
 			}
 		}
-		f, err := take(ctx, s.accounts.Now())
+		f, err := take(ctx, s.d.Now())
 		if account.IsCode(err, account.ENotFound) {
 			return invalidCode()
 		}
@@ -501,12 +530,12 @@ func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Cl
 		if err != nil {
 			return err
 		}
-		if err := s.accounts.Limiter.Refund(ctx, refund...); err != nil {
+		if err := s.d.Limiter.Refund(ctx, refund...); err != nil {
 			return err
 		}
 		// The mail that made the address quiet is used: the next start
 		// may mail again at once. Only the mailbox's reader can get here.
-		if err := s.accounts.Limiter.Reset(ctx, quietCheck(f.EmailKey)); err != nil {
+		if err := s.d.Limiter.Reset(ctx, quietCheck(f.EmailKey)); err != nil {
 			return err
 		}
 		ev := &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(m), Outcome: account.OutcomeSuccess}
@@ -516,11 +545,11 @@ func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Cl
 		if err := s.event(ctx, ev, c); err != nil {
 			return err
 		}
-		start := s.accounts.StartSession
+		start := s.d.Sessions.Start
 		if created || removed != nil {
 			// No other device to warn: the account is new, or every
 			// browser of it was just signed out.
-			start = s.accounts.StartFirstSession
+			start = s.d.Sessions.StartFirst
 		}
 		if res, err = start(ctx, u, m, c); err != nil {
 			return err
@@ -537,7 +566,7 @@ func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Cl
 		return nil, err
 	}
 	// Counts are loaded fresh: the sign-in answer reports them.
-	if full, err := s.store.FindUser(ctx, res.User.ID); err == nil {
+	if full, err := s.users.FindUser(ctx, res.User.ID); err == nil {
 		res.User = *full
 	}
 	return res, nil
@@ -555,16 +584,16 @@ func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Cl
 // link, which told the mailbox's owner about the sign-up, is the one proof
 // that keeps them (package confirm).
 func (s *Service) member(ctx context.Context, f *Flow, holder *account.User, m account.AuthMethod, c account.Client) (u *account.User, created bool, removed *account.Removed, err error) {
-	now := s.accounts.Now()
+	now := s.d.Now()
 	if holder == nil {
 		if !s.cfg.SignupOpen {
 			return nil, false, nil, invalidCode()
 		}
 		u = &account.User{
-			ID: s.accounts.NewID(), Email: f.Email, EmailKey: f.EmailKey, EmailVerified: true, Origin: account.OriginEmail,
-			WebAuthnID: s.randomBytes(32), CreatedAt: now, UpdatedAt: now,
+			ID: s.d.Random.NewID(), Email: f.Email, EmailKey: f.EmailKey, EmailVerified: true, Origin: account.OriginEmail,
+			WebAuthnID: s.d.Random.Bytes(32), CreatedAt: now, UpdatedAt: now,
 		}
-		if err := s.store.CreateUser(ctx, u); err != nil {
+		if err := s.users.CreateUser(ctx, u); err != nil {
 			return nil, false, nil, err
 		}
 		return u, true, nil, s.event(ctx, &account.Event{Type: account.EventSignup, UserID: u.ID, Method: string(m), Outcome: account.OutcomeSuccess}, c)
@@ -588,28 +617,28 @@ func (s *Service) member(ctx context.Context, f *Flow, holder *account.User, m a
 // and marks its address verified, in the transaction of ctx; the caller
 // holds the account's lock.
 func (s *Service) firstProof(ctx context.Context, u *account.User, now time.Time) (account.Removed, error) {
-	r, err := s.accounts.ResetCredentials(ctx, u.ID, account.Reset{})
+	r, err := s.d.Members.ResetCredentials(ctx, u.ID, account.Reset{})
 	if err != nil {
 		return r, err
 	}
-	if _, err := s.store.DeleteUserEmailVerifications(ctx, u.ID); err != nil {
+	if _, err := s.users.DeleteUserEmailVerifications(ctx, u.ID); err != nil {
 		return r, err
 	}
-	if _, err := s.accounts.VoidEmailChanges(ctx, u.ID); err != nil {
+	if _, err := s.d.Members.VoidEmailChanges(ctx, u.ID); err != nil {
 		return r, err
 	}
-	if r.Sessions, err = s.accounts.EndSessions(ctx, u.ID); err != nil {
+	if r.Sessions, err = s.d.Members.EndSessions(ctx, u.ID); err != nil {
 		return r, err
 	}
-	return r, s.store.VerifyUserEmail(ctx, u.ID, now)
+	return r, s.users.VerifyUserEmail(ctx, u.ID, now)
 }
 
 // failed counts a failed redemption that no account is tied to
-// (account.Service.RecordFailure) and returns EInvalidCode, which never
+// (account.Audit.RecordFailure) and returns EInvalidCode, which never
 // says what was wrong.
 func (s *Service) failed(ctx context.Context, m account.AuthMethod, reason string, c account.Client) error {
 	e := &account.Event{Type: account.EventSignin, Method: string(m), Outcome: account.OutcomeFailure, Data: map[string]any{"reason": reason}}
-	if err := s.accounts.RecordFailure(ctx, e, c); err != nil {
+	if err := s.d.Audit.RecordFailure(ctx, e, c); err != nil {
 		return err
 	}
 	return invalidCode()
@@ -620,7 +649,7 @@ func invalidCode() *account.Error {
 }
 
 func (s *Service) event(ctx context.Context, e *account.Event, c account.Client) error {
-	return s.store.AppendEvent(ctx, e.Stamp(s.accounts.Now(), c))
+	return s.d.Audit.Record(ctx, e, c)
 }
 
 // newCode returns six uniformly random digits: 32-bit draws above the
@@ -629,7 +658,7 @@ func (s *Service) newCode() string {
 	const n = 1_000_000
 	const limit = (1 << 32) / n * n
 	for {
-		v := binary.BigEndian.Uint32(s.randomBytes(4))
+		v := binary.BigEndian.Uint32(s.d.Random.Bytes(4))
 		if v < limit {
 			return fmt.Sprintf("%06d", v%n)
 		}
@@ -647,19 +676,6 @@ func (s *Service) hashCode(flowID, code string) []byte {
 	return m.Sum(nil)
 }
 
-func (s *Service) randomBytes(n int) []byte {
-	r := s.Rand
-	if r == nil {
-		r = rand.Reader
-	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r, b); err != nil {
-		// A broken source must not yield predictable tokens.
-		panic(fmt.Sprintf("signin: random source failed: %v", err))
-	}
-	return b
-}
-
 // plausibleCode reports whether c is six ASCII digits.
 func plausibleCode(c string) bool {
 	if len(c) != 6 {
@@ -671,10 +687,4 @@ func plausibleCode(c string) bool {
 		}
 	}
 	return true
-}
-
-// plausibleID reports whether id, from outside, could be an id NewID made:
-// short, valid UTF-8 text without NUL bytes (PostgreSQL refuses those).
-func plausibleID(id string) bool {
-	return id != "" && len(id) <= 64 && utf8.ValidString(id) && !strings.ContainsRune(id, 0)
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"testing"
+
+	"github.com/keyshift/keyshift/internal/account"
 )
 
 func TestNewCodeIsSixDigits(t *testing.T) {
@@ -18,7 +20,7 @@ func TestNewCodeIsSixDigits(t *testing.T) {
 func TestNewCodeRejectsBiasedDraws(t *testing.T) {
 	// 0xFFFFFFFF is above the last multiple of 10⁶ and must be redrawn;
 	// 0x00000007 then gives "000007".
-	s := &Service{Rand: bytes.NewReader([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 7})}
+	s := &Service{d: Deps{Random: account.Random{Rand: bytes.NewReader([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 7})}}}
 	if c := s.newCode(); c != "000007" {
 		t.Errorf("code %q, want 000007", c)
 	}
@@ -45,8 +47,8 @@ func TestPlausibleInput(t *testing.T) {
 		{"refuses five digits", false, plausibleCode("01234")},
 		{"refuses letters", false, plausibleCode("01234a")},
 		{"refuses non-ASCII digits", false, plausibleCode("٠١٢٣٤٥")},
-		{"refuses a NUL in an id", false, plausibleID("a\x00b")},
-		{"refuses invalid UTF-8 in an id", false, plausibleID("\xff")},
+		{"refuses a NUL in an id", false, account.PlausibleID("a\x00b")},
+		{"refuses invalid UTF-8 in an id", false, account.PlausibleID("\xff")},
 	} {
 		if tc.got != tc.ok {
 			t.Errorf("%s: got %v", tc.name, tc.got)

@@ -1,4 +1,4 @@
-package account_test
+package passwordauth_test
 
 import (
 	"context"
@@ -8,7 +8,11 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/email/notice"
+	"github.com/keyshift/keyshift/internal/member"
 	"github.com/keyshift/keyshift/internal/password"
+	"github.com/keyshift/keyshift/internal/passwordauth"
+	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 	"github.com/keyshift/keyshift/internal/throttle"
@@ -31,9 +35,14 @@ func (c *clock) Advance(d time.Duration) {
 var cheap = password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
 
 type fixture struct {
-	svc   *account.Service
-	db    *store.DB
-	clock *clock
+	svc      *passwordauth.Service
+	sessions *session.Service
+	members  *member.Service
+	db       *store.DB
+	clock    *clock
+	cfg      passwordauth.Config
+	deps     passwordauth.Deps
+	notices  *notice.Notifier // nil: none are sent
 }
 
 func newFixture(t *testing.T, database string, p password.Params) *fixture {
@@ -44,15 +53,36 @@ func newFixture(t *testing.T, database string, p password.Params) *fixture {
 	}
 	t.Cleanup(func() { db.Close() })
 	c := &clock{now: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
-	svc := &account.Service{
-		Store:           db,
-		Hasher:          password.NewHasher(p, password.NewGate(2, 5*time.Second)),
-		Limiter:         &throttle.Limiter{Store: db, Now: c.Now},
-		IdleTimeout:     7 * 24 * time.Hour,
-		AbsoluteTimeout: 30 * 24 * time.Hour,
-		Now:             c.Now,
+	f := &fixture{db: db, clock: c, deps: passwordauth.Deps{
+		Hasher:  password.NewHasher(p, password.NewGate(2, 5*time.Second)),
+		Limiter: &throttle.Limiter{Store: db, Now: c.Now},
+		Audit:   account.Audit{Store: db, Now: c.Now},
+		Now:     c.Now,
+	}}
+	f.build()
+	return f
+}
+
+// build makes the services in the order they depend on each other from
+// the fixture's parts. A service, like keyshift's, is built whole and never
+// changed after: a test that changes a part builds them again (rebuild).
+func (f *fixture) build() {
+	var sn session.Notifier
+	var pn passwordauth.Notifier
+	if f.notices != nil {
+		sn, pn = f.notices, f.notices
 	}
-	return &fixture{svc: svc, db: db, clock: c}
+	f.sessions = session.New(session.Config{IdleTimeout: 7 * 24 * time.Hour, AbsoluteTimeout: 30 * 24 * time.Hour}, f.db,
+		session.Deps{Audit: f.deps.Audit, Random: f.deps.Random, Now: f.clock.Now, Notices: sn})
+	f.members = member.New(f.db, f.db, member.Deps{Sessions: f.sessions, Audit: f.deps.Audit, Random: f.deps.Random, Now: f.clock.Now})
+	f.deps.Sessions, f.deps.Members, f.deps.Notices = f.sessions, f.members, pn
+	f.svc = passwordauth.New(f.cfg, f.db, f.db, f.deps)
+}
+
+// rebuild builds the services again after set changed their config or parts.
+func (f *fixture) rebuild(set func(*passwordauth.Config, *passwordauth.Deps)) {
+	set(&f.cfg, &f.deps)
+	f.build()
 }
 
 var alice = account.Client{IP: "192.0.2.1", UserAgent: "test"}
@@ -78,7 +108,7 @@ func TestSignupThenSignin(t *testing.T) {
 		if in.User.ID != up.User.ID || in.Token == up.Token || in.Session.ID == up.Session.ID {
 			t.Errorf("sign-in must start a new session for the same user: %+v", in)
 		}
-		sw, err := f.svc.Authenticate(ctx, in.Token)
+		sw, err := f.sessions.Authenticate(ctx, in.Token)
 		if err != nil || sw.User.ID != up.User.ID || sw.Session.AuthMethod != account.MethodPassword {
 			t.Fatalf("Authenticate = %+v, %v", sw, err)
 		}
@@ -144,70 +174,12 @@ func TestSigninUpgradesAnOutdatedHash(t *testing.T) {
 		if after.PasswordHash == before.PasswordHash {
 			t.Fatal("hash was not upgraded")
 		}
-		if ok, rehash, err := f.svc.Hasher.Verify(ctx, pw, after.PasswordHash, "argon2id"); !ok || rehash || err != nil {
+		if ok, rehash, err := f.deps.Hasher.Verify(ctx, pw, after.PasswordHash, "argon2id"); !ok || rehash || err != nil {
 			t.Errorf("upgraded hash: ok=%v rehash=%v err=%v", ok, rehash, err)
 		}
 		evs, _ := f.db.FindEvents(ctx, store.EventFilter{Type: account.EventRehash})
 		if len(evs) != 1 {
 			t.Errorf("want one rehash event, got %d", len(evs))
-		}
-	})
-}
-
-func TestSessionsExpire(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, database string) {
-		t.Parallel()
-		ctx := context.Background()
-		f := newFixture(t, database, cheap)
-		up, err := f.svc.Signup(ctx, "ada@example.com", pw, alice)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Used every six days, the session lives until its absolute end.
-		for range 4 {
-			f.clock.Advance(6 * 24 * time.Hour)
-			if _, err := f.svc.Authenticate(ctx, up.Token); err != nil {
-				t.Fatalf("after %v: %v", f.clock.Now(), err)
-			}
-		}
-		f.clock.Advance(6*24*time.Hour + time.Second) // day 30 and a second
-		if _, err := f.svc.Authenticate(ctx, up.Token); !account.IsCode(err, account.EUnauthenticated) {
-			t.Fatalf("past the absolute timeout: %v", err)
-		}
-
-		idle, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, alice)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.clock.Advance(7*24*time.Hour + time.Second)
-		if _, err := f.svc.Authenticate(ctx, idle.Token); !account.IsCode(err, account.EUnauthenticated) {
-			t.Fatalf("past the idle timeout: %v", err)
-		}
-		if list, _ := f.db.ListSessions(ctx, up.User.ID); len(list) != 0 {
-			t.Errorf("expired sessions are deleted on sight; %d left", len(list))
-		}
-	})
-}
-
-func TestPurgeExpiredSessions(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, database string) {
-		t.Parallel()
-		ctx := context.Background()
-		f := newFixture(t, database, cheap)
-		if _, err := f.svc.Signup(ctx, "ada@example.com", pw, alice); err != nil {
-			t.Fatal(err)
-		}
-		f.clock.Advance(8 * 24 * time.Hour)
-		live, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, alice)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := f.svc.PurgeExpiredSessions(ctx)
-		if err != nil || n != 1 {
-			t.Fatalf("purged %d, %v; want 1", n, err)
-		}
-		if _, err := f.svc.Authenticate(ctx, live.Token); err != nil {
-			t.Errorf("the live session was purged: %v", err)
 		}
 	})
 }
@@ -223,7 +195,7 @@ func TestPasswordThrottling(t *testing.T) {
 		}
 		member := account.Client{IP: "192.0.2.1", Device: &account.Device{UserID: up.User.ID, ID: "dev1"}}
 		otherDevice := account.Client{IP: "192.0.2.9", Device: &account.Device{UserID: "someone-else", ID: "dev2"}}
-		for i := range account.PolicyPasswordAccount.Free {
+		for i := range passwordauth.PolicyAccount.Free {
 			// Each guess from a new address: only the account key stops them.
 			c := account.Client{IP: "203.0.113." + string(rune('1'+i))}
 			if _, err := f.svc.SigninPassword(ctx, "ada@example.com", "wrong guess number one", c); !account.IsCode(err, account.EInvalidCredentials) {
@@ -257,7 +229,7 @@ func TestUnknownEmailsAreThrottledLikeKnownOnes(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		f := newFixture(t, database, cheap)
-		for i := range account.PolicyPasswordAccount.Free - 1 {
+		for i := range passwordauth.PolicyAccount.Free - 1 {
 			c := account.Client{IP: "203.0.113." + string(rune('1'+i))}
 			f.svc.SigninPassword(ctx, "nobody@example.com", "wrong guess number one", c)
 		}
@@ -312,11 +284,11 @@ func TestSignupIsLimitedPerAddress(t *testing.T) {
 		c := account.Client{IP: "198.51.100.50"}
 		var err error
 		// Free attempts go through; the next one waits.
-		for i := range account.PolicySignupIP.Free + 1 {
+		for i := range passwordauth.PolicySignupIP.Free + 1 {
 			_, err = f.svc.Signup(ctx, "user"+string(rune('a'+i))+"@example.com", pw, c)
 		}
 		if !account.IsCode(err, account.EThrottled) {
-			t.Errorf("sign-up %d from one address: %v", account.PolicySignupIP.Free+1, err)
+			t.Errorf("sign-up %d from one address: %v", passwordauth.PolicySignupIP.Free+1, err)
 		}
 	})
 }
@@ -351,46 +323,14 @@ func TestConcurrentSignupsMakeOneAccount(t *testing.T) {
 	})
 }
 
-func TestRevokingSessions(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, database string) {
-		t.Parallel()
-		ctx := context.Background()
-		f := newFixture(t, database, cheap)
-		a, _ := f.svc.Signup(ctx, "ada@example.com", pw, alice)
-		b, _ := f.svc.Signup(ctx, "bob@example.com", pw, alice)
-		a2, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, alice)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := f.svc.RevokeSession(ctx, a.User.ID, b.Session.ID, alice); !account.IsCode(err, account.ENotFound) {
-			t.Errorf("revoking another member's session: %v", err)
-		}
-		if _, err := f.svc.Authenticate(ctx, b.Token); err != nil {
-			t.Errorf("another member's session died: %v", err)
-		}
-		if err := f.svc.RevokeSession(ctx, a.User.ID, a.Session.ID, alice); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.svc.Authenticate(ctx, a.Token); !account.IsCode(err, account.EUnauthenticated) {
-			t.Errorf("revoked session still works: %v", err)
-		}
-		if n, err := f.svc.RevokeAllSessions(ctx, a.User.ID, alice); err != nil || n != 1 {
-			t.Errorf("RevokeAllSessions = %d, %v", n, err)
-		}
-		if _, err := f.svc.Authenticate(ctx, a2.Token); !account.IsCode(err, account.EUnauthenticated) {
-			t.Errorf("session survived sign-out everywhere: %v", err)
-		}
-	})
-}
-
 func TestClosedSignupCreatesNothingAndCountsNothing(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		ctx := context.Background()
 		f := newFixture(t, database, cheap)
-		f.svc.SignupClosed = true
+		f.rebuild(func(c *passwordauth.Config, _ *passwordauth.Deps) { c.SignupClosed = true })
 		c := account.Client{IP: "198.51.100.60"}
-		for range account.PolicySignupIP.Free + 2 {
+		for range passwordauth.PolicySignupIP.Free + 2 {
 			if _, err := f.svc.Signup(ctx, "grace@example.com", pw, c); !account.IsCode(err, account.ESignupClosed) {
 				t.Fatalf("sign-up while closed: %v, want signup_closed", err)
 			}
@@ -399,7 +339,7 @@ func TestClosedSignupCreatesNothingAndCountsNothing(t *testing.T) {
 			t.Errorf("an account was created (%v)", err)
 		}
 		// Refusals did not count against the address: reopening, it signs up at once.
-		f.svc.SignupClosed = false
+		f.rebuild(func(c *passwordauth.Config, _ *passwordauth.Deps) { c.SignupClosed = false })
 		if _, err := f.svc.Signup(ctx, "grace@example.com", pw, c); err != nil {
 			t.Errorf("sign-up after reopening: %v", err)
 		}
@@ -438,8 +378,10 @@ func TestFailedSigninsWaitOutTheFloorWithoutAHashingSlot(t *testing.T) {
 		gate := password.NewGate(1, 5*time.Second)
 		ff := password.NewFailureFloor(floor)
 		watch := &floorWatch{FailureFloor: ff, gate: gate}
-		f.svc.Hasher = password.NewHasher(cheap, gate, password.WithFailureFloor(ff))
-		f.svc.FailureFloor = watch
+		f.rebuild(func(_ *passwordauth.Config, d *passwordauth.Deps) {
+			d.Hasher = password.NewHasher(cheap, gate, password.WithFailureFloor(ff))
+			d.FailureFloor = watch
+		})
 
 		for i, email := range []string{"ada@example.com", "nobody@example.com"} {
 			start := time.Now()

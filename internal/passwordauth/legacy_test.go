@@ -1,4 +1,4 @@
-package account_test
+package passwordauth_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/password/legacy"
+	"github.com/keyshift/keyshift/internal/passwordauth"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
@@ -142,7 +143,7 @@ func TestSigninWithAnUnverifiableHashFailsQuietly(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, database, cheap)
 		var logs bytes.Buffer
-		f.svc.Log = slog.New(slog.NewTextHandler(&logs, nil))
+		f.rebuild(func(_ *passwordauth.Config, d *passwordauth.Deps) { d.Log = slog.New(slog.NewTextHandler(&logs, nil)) })
 		ctx := context.Background()
 		tests := []struct {
 			name, stored string
@@ -186,7 +187,7 @@ func TestChangePasswordFromALegacyHash(t *testing.T) {
 		f := newFixture(t, database, cheap)
 		ctx := context.Background()
 		cred := importMember(t, f, "ada@example.com", m.stored, m.format)
-		in, err := f.svc.StartSession(ctx, &account.User{ID: cred.UserID}, account.MethodEmailLink, alice)
+		in, err := f.sessions.Start(ctx, &account.User{ID: cred.UserID}, account.MethodEmailLink, alice)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,7 +207,7 @@ func TestChangePasswordFromALegacyHash(t *testing.T) {
 		}
 
 		broken := importMember(t, f, "bob@example.com", "$2y$31$bOvTpTACU36668qaq7okAu4juHzacUhXzxyNIB0UZ12wC4emoJYfi", legacy.Bcrypt)
-		in, err = f.svc.StartSession(ctx, &account.User{ID: broken.UserID}, account.MethodEmailLink, alice)
+		in, err = f.sessions.Start(ctx, &account.User{ID: broken.UserID}, account.MethodEmailLink, alice)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package account_test
+package passwordauth_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/password"
+	"github.com/keyshift/keyshift/internal/passwordauth"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
@@ -62,9 +63,11 @@ func TestFailedPasswordSigninsTakeTheSameTime(t *testing.T) {
 		// A slot for each of a round's four failures: time queued for a
 		// slot is the load's and left out of the floor by design, and in a
 		// closed round of four it would depend on which kinds share it.
-		f.svc.Hasher = password.NewHasher(cheap, password.NewGate(4, 5*time.Second), password.WithFailureFloor(ff))
-		f.svc.FailureFloor = ff
-		native, err := f.svc.Hasher.Hash(ctx, oldPW)
+		f.rebuild(func(_ *passwordauth.Config, d *passwordauth.Deps) {
+			d.Hasher = password.NewHasher(cheap, password.NewGate(4, 5*time.Second), password.WithFailureFloor(ff))
+			d.FailureFloor = ff
+		})
+		native, err := f.deps.Hasher.Hash(ctx, oldPW)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,12 +86,12 @@ func TestFailedPasswordSigninsTakeTheSameTime(t *testing.T) {
 			}
 			for i := range samples + warmup {
 				email := fmt.Sprintf("m%d-%d@example.com", k, i)
-				u := &account.User{ID: f.svc.NewID(), Email: email, EmailKey: email, WebAuthnID: []byte(f.svc.NewID()),
+				u := &account.User{ID: f.deps.Random.NewID(), Email: email, EmailKey: email, WebAuthnID: []byte(f.deps.Random.NewID()),
 					Origin: account.OriginImport, CreatedAt: now, UpdatedAt: now}
 				if err := f.db.CreateUser(ctx, u); err != nil {
 					t.Fatal(err)
 				}
-				if err := f.db.CreateCredential(ctx, &account.Credential{ID: f.svc.NewID(), UserID: u.ID, Type: account.CredentialPassword,
+				if err := f.db.CreateCredential(ctx, &account.Credential{ID: f.deps.Random.NewID(), UserID: u.ID, Type: account.CredentialPassword,
 					PasswordHash: kind.hash, PasswordFormat: kind.format, CreatedAt: now, UpdatedAt: now}); err != nil {
 					t.Fatal(err)
 				}

@@ -1,4 +1,4 @@
-package account_test
+package passwordauth_test
 
 import (
 	"context"
@@ -7,13 +7,15 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/email/notice"
 	"github.com/keyshift/keyshift/internal/email/outbox"
+	"github.com/keyshift/keyshift/internal/passwordauth"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
 // withNotices gives the fixture's service real notices, queued in the
 // store's outbox, and returns a counter of them by kind.
 func (f *fixture) withNotices(t *testing.T) func(kind string) int {
-	f.svc.Notices = notice.New(notice.Config{Origin: "https://id.example.com", Site: "Example"}, outbox.NewOutbox(f.db, f.clock.Now), f.db, f.clock.Now)
+	f.notices = notice.New(notice.Config{Origin: "https://id.example.com", Site: "Example"}, outbox.NewOutbox(f.db, f.clock.Now), f.db, f.clock.Now)
+	f.build()
 	return func(kind string) int {
 		t.Helper()
 		all, err := f.db.FindOutbox(context.Background(), outbox.Filter{Limit: 1000})
@@ -33,7 +35,7 @@ func (f *fixture) withNotices(t *testing.T) func(kind string) int {
 // sessionOf loads the live session a token proves.
 func (f *fixture) sessionOf(t *testing.T, token string) *account.SessionWithUser {
 	t.Helper()
-	sw, err := f.svc.Authenticate(context.Background(), token)
+	sw, err := f.sessions.Authenticate(context.Background(), token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,13 +94,13 @@ func TestChangePassword(t *testing.T) {
 		if !ch.User.HasPassword {
 			t.Errorf("answer %+v", ch.User)
 		}
-		if got, err := f.svc.Authenticate(ctx, ch.Token); err != nil || got.Session.ID != sw.Session.ID {
+		if got, err := f.sessions.Authenticate(ctx, ch.Token); err != nil || got.Session.ID != sw.Session.ID {
 			t.Errorf("the session that changed the password ended: %v", err)
 		}
-		if _, err := f.svc.Authenticate(ctx, up.Token); !account.IsCode(err, account.EUnauthenticated) {
+		if _, err := f.sessions.Authenticate(ctx, up.Token); !account.IsCode(err, account.EUnauthenticated) {
 			t.Errorf("the session's token from before the change still works: %v", err)
 		}
-		if _, err := f.svc.Authenticate(ctx, other.Token); !account.IsCode(err, account.EUnauthenticated) {
+		if _, err := f.sessions.Authenticate(ctx, other.Token); !account.IsCode(err, account.EUnauthenticated) {
 			t.Errorf("another session survived the change: %v", err)
 		}
 		if _, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, alice); !account.IsCode(err, account.EInvalidCredentials) {
@@ -127,14 +129,14 @@ func TestWrongCurrentPasswordIsThrottled(t *testing.T) {
 			t.Fatal(err)
 		}
 		sw := f.sessionOf(t, up.Token)
-		for i := range account.PolicyPasswordAccount.Free {
+		for i := range passwordauth.PolicyAccount.Free {
 			if _, err := f.svc.ChangePassword(ctx, sw, "guess", newPw, alice); !account.IsCode(err, account.EWrongPassword) {
 				t.Fatalf("guess %d: %v", i+1, err)
 			}
 		}
 		// A stolen session is no unthrottled password oracle.
 		if _, err := f.svc.ChangePassword(ctx, sw, pw, newPw, alice); !account.IsCode(err, account.EThrottled) {
-			t.Errorf("after %d wrong guesses: %v, want too_many_attempts", account.PolicyPasswordAccount.Free, err)
+			t.Errorf("after %d wrong guesses: %v, want too_many_attempts", passwordauth.PolicyAccount.Free, err)
 		}
 	})
 }
@@ -145,7 +147,7 @@ func TestSetPasswordWithoutOne(t *testing.T) {
 		f := newFixture(t, database, cheap)
 		notices := f.withNotices(t)
 		ctx := context.Background()
-		u := &account.User{ID: f.svc.NewID(), Email: "ada@example.com", EmailKey: "ada@example.com", EmailVerified: true,
+		u := &account.User{ID: f.deps.Random.NewID(), Email: "ada@example.com", EmailKey: "ada@example.com", EmailVerified: true,
 			WebAuthnID: []byte("handle-ada"), CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now(), Origin: account.OriginImport}
 		var res *account.SigninResult
 		err := f.db.InTx(ctx, func(ctx context.Context) error {
@@ -153,7 +155,7 @@ func TestSetPasswordWithoutOne(t *testing.T) {
 				return err
 			}
 			var err error
-			res, err = f.svc.StartFirstSession(ctx, u, account.MethodEmailLink, alice)
+			res, err = f.sessions.StartFirst(ctx, u, account.MethodEmailLink, alice)
 			return err
 		})
 		if err != nil {
@@ -199,7 +201,7 @@ func TestRemovePassword(t *testing.T) {
 			t.Fatalf("a refused removal broke the password: %v", err)
 		}
 		now := f.clock.Now()
-		if err := f.db.CreateCredential(ctx, &account.Credential{ID: f.svc.NewID(), UserID: up.User.ID, Type: account.CredentialWebAuthn,
+		if err := f.db.CreateCredential(ctx, &account.Credential{ID: f.deps.Random.NewID(), UserID: up.User.ID, Type: account.CredentialWebAuthn,
 			CredentialID: []byte("cred-ada"), PublicKey: []byte("cose"), CreatedAt: now, UpdatedAt: now}); err != nil {
 			t.Fatal(err)
 		}
@@ -210,16 +212,16 @@ func TestRemovePassword(t *testing.T) {
 		if ch.User.HasPassword || ch.User.PasskeyCount != 1 {
 			t.Errorf("answer %+v", ch.User)
 		}
-		if _, err := f.svc.Authenticate(ctx, up.Token); !account.IsCode(err, account.EUnauthenticated) {
+		if _, err := f.sessions.Authenticate(ctx, up.Token); !account.IsCode(err, account.EUnauthenticated) {
 			t.Errorf("the session's token from before the removal still works: %v", err)
 		}
-		if _, err := f.svc.Authenticate(ctx, ch.Token); err != nil {
+		if _, err := f.sessions.Authenticate(ctx, ch.Token); err != nil {
 			t.Errorf("the rotated token does not work: %v", err)
 		}
 		if _, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, alice); !account.IsCode(err, account.EInvalidCredentials) {
 			t.Errorf("the removed password still signs in: %v", err)
 		}
-		if _, err := f.svc.Authenticate(ctx, ch.Token); err != nil {
+		if _, err := f.sessions.Authenticate(ctx, ch.Token); err != nil {
 			t.Errorf("removing the password ended the session: %v", err)
 		}
 		if n := notices(notice.KindPasswordRemoved); n != 1 {

@@ -1,12 +1,14 @@
-package account
+package recovery
 
 import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/keyshift/keyshift/internal/account"
 )
 
-func TestNormalizeRecoveryCode(t *testing.T) {
+func TestNormalizeCode(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, in, want string
@@ -26,9 +28,9 @@ func TestNormalizeRecoveryCode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := NormalizeRecoveryCode(tt.in)
+			got, ok := NormalizeCode(tt.in)
 			if got != tt.want || ok != tt.ok {
-				t.Errorf("NormalizeRecoveryCode(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+				t.Errorf("NormalizeCode(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
 			}
 		})
 	}
@@ -36,18 +38,18 @@ func TestNormalizeRecoveryCode(t *testing.T) {
 
 // Every byte value maps into the alphabet, and the shown form normalises
 // back to what is hashed.
-func TestNewRecoveryCodeUsesTheWholeAlphabet(t *testing.T) {
+func TestNewCodeUsesTheWholeAlphabet(t *testing.T) {
 	t.Parallel()
 	all := make([]byte, 320)
 	for i := range all {
 		all[i] = byte(i)
 	}
-	s := &Service{Rand: bytes.NewReader(all)}
+	s := &Service{d: Deps{Random: account.Random{Rand: bytes.NewReader(all)}}}
 	seen := map[rune]bool{}
 	for range 32 {
-		raw := s.newRecoveryCode()
+		raw := s.newCode()
 		shown := raw[:5] + "-" + raw[5:]
-		if back, ok := NormalizeRecoveryCode(shown); !ok || back != raw {
+		if back, ok := NormalizeCode(shown); !ok || back != raw {
 			t.Fatalf("%q normalises to %q, %v", shown, back, ok)
 		}
 		for _, r := range raw {

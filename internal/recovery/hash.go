@@ -1,9 +1,10 @@
-package account
+package recovery
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
 
+	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/pepper"
 )
 
@@ -20,16 +21,9 @@ import (
 // working until used or replaced: redemption looks up every form a code can
 // be stored in, in one statement.
 
-// RecoveryCodePurpose is the HKDF label of the recovery codes' key (see
+// CodePurpose is the HKDF label of the recovery codes' key (see
 // pepper.Key).
-const RecoveryCodePurpose = "recovery-codes"
-
-// RecoveryCodeHash is one stored recovery code: its hash and the id of the
-// pepper it was made under.
-type RecoveryCodeHash struct {
-	Hash     []byte
-	PepperID string
-}
+const CodePurpose = "recovery-codes"
 
 // recoveryCodeHash is HMAC-SHA256 of userID and the canonical code under key.
 func recoveryCodeHash(key []byte, userID, code string) []byte {
@@ -40,31 +34,31 @@ func recoveryCodeHash(key []byte, userID, code string) []byte {
 	return m.Sum(nil)
 }
 
-// hashRecoveryCodes hashes canonical codes of userID under the current
+// hashCodes hashes canonical codes of userID under the current
 // pepper.
-func (s *Service) hashRecoveryCodes(userID string, codes []string) ([]RecoveryCodeHash, error) {
-	if len(s.RecoveryKeys) == 0 {
-		return nil, &Error{Code: EInternal, Detail: "no recovery-code key: the server has no pepper"}
+func (s *Service) hashCodes(userID string, codes []string) ([]account.RecoveryCodeHash, error) {
+	if len(s.keys) == 0 {
+		return nil, &account.Error{Code: account.EInternal, Detail: "no recovery-code key: the server has no pepper"}
 	}
-	k := s.RecoveryKeys[0]
-	out := make([]RecoveryCodeHash, len(codes))
+	k := s.keys[0]
+	out := make([]account.RecoveryCodeHash, len(codes))
 	for i, c := range codes {
-		out[i] = RecoveryCodeHash{Hash: recoveryCodeHash(k.Secret, userID, c), PepperID: k.ID}
+		out[i] = account.RecoveryCodeHash{Hash: recoveryCodeHash(k.Secret, userID, c), PepperID: k.ID}
 	}
 	return out, nil
 }
 
-// recoveryCodeCandidates returns every hash a stored copy of code can have:
+// candidates returns every hash a stored copy of code can have:
 // under the current and each previous pepper, and the plain SHA-256 of
 // codes made before peppers. An unknown member (userID "") costs the same.
-func (s *Service) recoveryCodeCandidates(userID, code string) [][]byte {
-	out := make([][]byte, 0, len(s.RecoveryKeys)+1)
-	for _, k := range s.RecoveryKeys {
+func (s *Service) candidates(userID, code string) [][]byte {
+	out := make([][]byte, 0, len(s.keys)+1)
+	for _, k := range s.keys {
 		out = append(out, recoveryCodeHash(k.Secret, userID, code))
 	}
-	return append(out, HashToken(code))
+	return append(out, account.HashToken(code))
 }
 
-// RecoveryKeysFrom returns the recovery codes' keys under every pepper of
-// set, the current one first, for Service.RecoveryKeys.
-func RecoveryKeysFrom(set pepper.Set) []pepper.Key { return set.Keys(RecoveryCodePurpose) }
+// KeysFrom returns the recovery codes' keys under every pepper of set, the
+// current one first, for New.
+func KeysFrom(set pepper.Set) []pepper.Key { return set.Keys(CodePurpose) }
