@@ -209,7 +209,7 @@ func passkeyMembers(ctx context.Context, s *server.Server, t *bench.Target, n in
 		if err != nil {
 			return nil, fmt.Errorf("passkey member: %w", err)
 		}
-		cr, err := s.Passkeys.BeginRegistration(ctx, &res.User, res.Session.ID)
+		cr, err := s.Passkeys.BeginRegistration(ctx, &account.SessionWithUser{User: res.User, Session: res.Session})
 		if err != nil {
 			return nil, err
 		}

@@ -85,7 +85,8 @@ func (r *rig) newMember(email string) *member {
 		r.t.Fatal(err)
 	}
 	m := &member{user: u, auth: virtualwebauthn.NewAuthenticator(), cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)}
-	c, err := r.svc.BeginRegistration(ctx, u, "")
+	// A member just signed in, without a session of record: no token to rotate.
+	c, err := r.svc.BeginRegistration(ctx, &account.SessionWithUser{User: *u, Session: account.Session{AuthenticatedAt: now}})
 	if err != nil {
 		r.t.Fatal(err)
 	}

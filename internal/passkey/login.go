@@ -117,7 +117,7 @@ func (s *Service) FinishLogin(ctx context.Context, flowID string, credential []b
 	if verified.Authenticator.CloneWarning {
 		return nil, s.cloneWarning(ctx, f, u, stored, parsed.Response.AuthenticatorData.Counter, c)
 	}
-	method := methodOf(fd.Username, mediation)
+	method := MethodOf(fd.Username, mediation)
 	var res *account.SigninResult
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.spendLogin(ctx, f, account.EPasskeyRejected); err != nil {
@@ -156,7 +156,13 @@ func (s *Service) FinishLogin(ctx context.Context, flowID string, credential []b
 // transaction.
 var errCountMoved = errors.New("passkey sign count moved meanwhile")
 
-func methodOf(username bool, mediation string) account.AuthMethod {
+// MethodOf is the one rule for how a passkey sign-in counts — in the
+// session's AuthMethod and in the sign-in metrics: username-first when its
+// ceremony named the member, else by the mediation the page reports
+// ("conditional" for autofill, anything else modal). A refused sign-in
+// counts by its mediation alone (username false): its ceremony may never
+// have opened.
+func MethodOf(username bool, mediation string) account.AuthMethod {
 	switch {
 	case username:
 		return account.MethodPasskeyUsername

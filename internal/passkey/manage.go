@@ -56,8 +56,13 @@ func (s *Service) find(ctx context.Context, userID, id string) (*Passkey, error)
 // Delete removes one of the member's passkeys; it can never sign in again
 // (the row, and so its public key, is gone). ENotFound when it is not
 // theirs. Removing a passkey is a clean-up after a theft too, so the
-// member's pending changes of address are voided with it (T14).
-func (s *Service) Delete(ctx context.Context, userID, id string, c account.Client) error {
+// member's pending changes of address are voided with it (T14). It is a
+// sensitive action: sw's session must be fresh (EReauthRequired otherwise).
+func (s *Service) Delete(ctx context.Context, sw *account.SessionWithUser, id string, c account.Client) error {
+	if err := sw.Session.RequireFresh(s.now(), s.cfg.ReauthWindow); err != nil {
+		return err
+	}
+	userID := sw.User.ID
 	if !validFlowID(id) {
 		return account.Errorf(account.ENotFound, "no such passkey")
 	}

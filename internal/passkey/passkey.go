@@ -159,6 +159,10 @@ type Config struct {
 	// CeremonyKey is the secret sign-in ceremonies are sealed under (seal.go),
 	// the same on every node; 32 bytes or more.
 	CeremonyKey []byte
+	// ReauthWindow is how recent the session's sign-in or step-up must be
+	// to add or remove a passkey (account.Session.RequireFresh; default
+	// account.DefaultReauthWindow).
+	ReauthWindow time.Duration
 }
 
 // Deps are the parts a Service works with.
@@ -229,6 +233,9 @@ func New(cfg Config, store Store, ceremonies Ceremonies, d Deps) (*Service, erro
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ReauthWindow <= 0 {
+		cfg.ReauthWindow = account.DefaultReauthWindow
 	}
 	return &Service{store: store, ceremonies: ceremonies, sessions: d.Sessions, members: d.Members, limiter: d.Limiter,
 		audit: d.Audit, random: d.Random, wa: wa, cfg: cfg, params: params, sealer: sealer, now: d.Now, log: d.Log,

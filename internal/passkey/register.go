@@ -22,8 +22,13 @@ type Creation struct {
 // (WebAuthn L3 §7.1 steps 1–2 are the browser's; this is the RP's options):
 // a discoverable credential with user verification, no attestation, the
 // configured algorithms, and the member's passkeys excluded so an
-// authenticator that already holds one answers InvalidStateError.
-func (s *Service) BeginRegistration(ctx context.Context, u *account.User, sessionID string) (*Creation, error) {
+// authenticator that already holds one answers InvalidStateError. It is a
+// sensitive action: sw's session must be fresh (EReauthRequired otherwise).
+func (s *Service) BeginRegistration(ctx context.Context, sw *account.SessionWithUser) (*Creation, error) {
+	if err := sw.Session.RequireFresh(s.now(), s.cfg.ReauthWindow); err != nil {
+		return nil, err
+	}
+	u, sessionID := &sw.User, sw.Session.ID
 	existing, err := s.store.ListPasskeys(ctx, u.ID)
 	if err != nil {
 		return nil, err

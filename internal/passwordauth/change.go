@@ -16,11 +16,14 @@ import (
 // transaction the credential is written, every OTHER session of the member
 // ends (whoever knew the old password may hold one; this browser stays
 // signed in), pending changes of the address are voided (T14), an event is
-// written and the member is told by mail. The
-// caller has checked that the session is fresh (web.requireStepUp): a
+// written and the member is told by mail. The session must be fresh
+// (account.Session.RequireFresh; EReauthRequired before anything else): a
 // fresh sign-in is what makes setting a first password without a current
 // one safe — it proves the same as the email link that could set it anyway.
 func (s *Service) ChangePassword(ctx context.Context, sw *account.SessionWithUser, current, next string, c account.Client) (*account.Changed, error) {
+	if err := sw.Session.RequireFresh(s.d.Now(), s.cfg.ReauthWindow); err != nil {
+		return nil, err
+	}
 	u := sw.User
 	if err := s.checkPassword(next, u.Email); err != nil {
 		if e, ok := errors.AsType[*account.Error](err); ok {
@@ -135,9 +138,12 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *account.User, cre
 // either way). The count is read in the deleting transaction. Sessions
 // stay: nothing an intruder could know was added. Pending changes of the
 // address are voided (T14). An event is written and the member is told by
-// mail. ENotFound when the account has no password.
-// The caller has checked that the session is fresh (web.requireStepUp).
+// mail. ENotFound when the account has no password. The session must be
+// fresh (account.Session.RequireFresh; EReauthRequired before anything else).
 func (s *Service) RemovePassword(ctx context.Context, sw *account.SessionWithUser, c account.Client) (*account.Changed, error) {
+	if err := sw.Session.RequireFresh(s.d.Now(), s.cfg.ReauthWindow); err != nil {
+		return nil, err
+	}
 	var (
 		u     *account.User
 		token string

@@ -142,6 +142,10 @@ type Config struct {
 	// Policy checks new passwords (password.NewPolicy with the site's
 	// name); nil checks them without the site's name.
 	Policy *password.Policy
+	// ReauthWindow is how recent the session's sign-in or step-up must be
+	// to change or remove a password (account.Session.RequireFresh;
+	// default account.DefaultReauthWindow).
+	ReauthWindow time.Duration
 }
 
 // Deps are the parts a Service works with.
@@ -179,6 +183,9 @@ func New(cfg Config, store Store, users Users, d Deps) *Service {
 	}
 	if d.Log == nil {
 		d.Log = slog.Default()
+	}
+	if cfg.ReauthWindow <= 0 {
+		cfg.ReauthWindow = account.DefaultReauthWindow
 	}
 	return &Service{store: store, users: users, cfg: cfg, d: d}
 }

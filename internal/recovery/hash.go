@@ -37,10 +37,10 @@ func recoveryCodeHash(key []byte, userID, code string) []byte {
 // hashCodes hashes canonical codes of userID under the current
 // pepper.
 func (s *Service) hashCodes(userID string, codes []string) ([]account.RecoveryCodeHash, error) {
-	if len(s.keys) == 0 {
+	if len(s.cfg.Keys) == 0 {
 		return nil, &account.Error{Code: account.EInternal, Detail: "no recovery-code key: the server has no pepper"}
 	}
-	k := s.keys[0]
+	k := s.cfg.Keys[0]
 	out := make([]account.RecoveryCodeHash, len(codes))
 	for i, c := range codes {
 		out[i] = account.RecoveryCodeHash{Hash: recoveryCodeHash(k.Secret, userID, c), PepperID: k.ID}
@@ -52,8 +52,8 @@ func (s *Service) hashCodes(userID string, codes []string) ([]account.RecoveryCo
 // under the current and each previous pepper, and the plain SHA-256 of
 // codes made before peppers. An unknown member (userID "") costs the same.
 func (s *Service) candidates(userID, code string) [][]byte {
-	out := make([][]byte, 0, len(s.keys)+1)
-	for _, k := range s.keys {
+	out := make([][]byte, 0, len(s.cfg.Keys)+1)
+	for _, k := range s.cfg.Keys {
 		out = append(out, recoveryCodeHash(k.Secret, userID, code))
 	}
 	return append(out, account.HashToken(code))

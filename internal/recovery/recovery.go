@@ -75,24 +75,35 @@ type Deps struct {
 	Notices Notifier
 }
 
+// Config is the operator's policy.
+type Config struct {
+	// Keys hash codes (hash.go): the key derived from the current pepper
+	// first, then the previous peppers' keys (KeysFrom). Without any,
+	// codes cannot be made.
+	Keys []pepper.Key
+	// ReauthWindow is how recent the session's sign-in or step-up must be
+	// to make codes (account.Session.RequireFresh; default
+	// account.DefaultReauthWindow).
+	ReauthWindow time.Duration
+}
+
 // Service makes recovery codes and signs members in with them.
 type Service struct {
 	store Store
 	users Users
-	// keys hash codes (hash.go): the key derived from the current pepper
-	// first, then the previous peppers' keys (KeysFrom). Without any,
-	// codes cannot be made.
-	keys []pepper.Key
-	d    Deps
+	cfg   Config
+	d     Deps
 }
 
-// New builds a Service that hashes codes under keys (KeysFrom); a nil
-// d.Now is time.Now.
-func New(keys []pepper.Key, store Store, users Users, d Deps) *Service {
+// New builds a Service; a nil d.Now is time.Now.
+func New(cfg Config, store Store, users Users, d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{store: store, users: users, keys: keys, d: d}
+	if cfg.ReauthWindow <= 0 {
+		cfg.ReauthWindow = account.DefaultReauthWindow
+	}
+	return &Service{store: store, users: users, cfg: cfg, d: d}
 }
 
 // Recovery codes: a set of single-use codes a member stores offline to sign
@@ -119,9 +130,13 @@ const (
 // clean-up the first proof of the mailbox makes (docs/security.md, T3).
 // The member is told by mail, in the same transaction, which runs under the
 // account's lock and only while sw's session lives (member.Service.Lock): a revert
-// that ended it while this waited leaves no codes behind. The caller has
-// checked that the session is fresh (web.requireStepUp).
+// that ended it while this waited leaves no codes behind. The session must
+// be fresh (account.Session.RequireFresh; EReauthRequired before anything
+// else).
 func (s *Service) Generate(ctx context.Context, sw *account.SessionWithUser, c account.Client) ([]string, error) {
+	if err := sw.Session.RequireFresh(s.d.Now(), s.cfg.ReauthWindow); err != nil {
+		return nil, err
+	}
 	userID := sw.User.ID
 	if !sw.User.EmailVerified {
 		return nil, emailUnverified()

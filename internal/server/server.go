@@ -240,17 +240,20 @@ func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor
 	cfg, db := s.Config, s.DB
 	limiter := &throttle.Limiter{Store: db, Now: o.Now}
 	audit := account.Audit{Store: db, Now: o.Now}
+	// The one step-up window of every sensitive action.
+	window := cfg.Passkey.ReauthWindow
 	s.Notices = notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, s.Outbox, db, o.Now)
 	s.Sessions = session.New(session.Config{IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout},
 		db, session.Deps{Audit: audit, Random: s.Random, Now: o.Now, Notices: s.Notices})
 	s.Members = member.New(db, db, member.Deps{Sessions: s.Sessions, Audit: audit, Random: s.Random, Now: o.Now})
 	s.Confirm = confirm.New(confirm.Config{Origin: cfg.Origin, Site: cfg.RPName}, db, confirm.Deps{
 		Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random, Now: o.Now, Mailer: s.Outbox})
-	s.Passwords = passwordauth.New(passwordauth.Config{SignupClosed: !cfg.Signup.Open, Policy: password.NewPolicy(cfg.RPName)},
-		db, db, passwordauth.Deps{Hasher: s.Hasher, FailureFloor: floor, Sessions: s.Sessions, Members: s.Members, Limiter: limiter,
-			Audit: audit, Random: s.Random, Now: o.Now, Log: o.Log, Verifier: s.Confirm, Notices: s.Notices})
-	s.Recovery = recovery.New(recovery.KeysFrom(peppers), db, db, recovery.Deps{Sessions: s.Sessions, Members: s.Members,
-		Limiter: limiter, Audit: audit, Random: s.Random, Now: o.Now, Notices: s.Notices})
+	s.Passwords = passwordauth.New(passwordauth.Config{SignupClosed: !cfg.Signup.Open, Policy: password.NewPolicy(cfg.RPName),
+		ReauthWindow: window}, db, db, passwordauth.Deps{Hasher: s.Hasher, FailureFloor: floor, Sessions: s.Sessions,
+		Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random, Now: o.Now, Log: o.Log, Verifier: s.Confirm,
+		Notices: s.Notices})
+	s.Recovery = recovery.New(recovery.Config{Keys: recovery.KeysFrom(peppers), ReauthWindow: window}, db, db, recovery.Deps{
+		Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random, Now: o.Now, Notices: s.Notices})
 	var err error
 	if s.Passkeys, err = newPasskeys(ctx, cfg, db, passkey.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter,
 		Audit: audit, Random: s.Random, Now: o.Now, Log: o.Log, Notices: s.Notices}); err != nil {
@@ -262,9 +265,9 @@ func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor
 	s.Signin = signin.New(signin.Config{Origin: cfg.Origin, Site: cfg.RPName, SignupOpen: cfg.Signup.Open, CodeKey: codeKey},
 		db, db, signin.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random,
 			Now: o.Now, Mailer: s.Outbox, Notices: s.Notices})
-	s.Change = change.New(change.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout}, db, db,
-		change.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random, Now: o.Now,
-			Mailer: s.Outbox, Notices: s.Notices})
+	s.Change = change.New(change.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout, ReauthWindow: window},
+		db, db, change.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random,
+			Now: o.Now, Mailer: s.Outbox, Notices: s.Notices})
 	s.Rollout = rollout.NewService(db, Guardrails(cfg), o.Now)
 	s.now = o.Now
 	return nil
@@ -284,7 +287,7 @@ func newPasskeys(ctx context.Context, cfg config.Config, db *store.DB, d passkey
 	passkeys, err := passkey.New(passkey.Config{
 		RPID: cfg.RPID, RPName: cfg.RPName, Origin: cfg.Origin, AllowRoaming: cfg.Passkey.AllowRoaming,
 		Algorithms: cfg.Passkey.Algorithms, ChallengeTTL: cfg.Passkey.ChallengeTimeout, DecoyKey: decoyKey,
-		CeremonyKey: ceremonyKey,
+		CeremonyKey: ceremonyKey, ReauthWindow: cfg.Passkey.ReauthWindow,
 	}, db, db, d)
 	if err != nil {
 		return nil, err

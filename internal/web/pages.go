@@ -322,10 +322,7 @@ func (s *Server) renamePasskeyForm(w http.ResponseWriter, r *http.Request) {
 // like the API, it needs a recent sign-in.
 func (s *Server) deletePasskeyForm(w http.ResponseWriter, r *http.Request) {
 	s.passkeyForm(w, r, func(sw *account.SessionWithUser, id string) error {
-		if err := s.requireStepUp(sw); err != nil {
-			return err
-		}
-		return s.passkeys.Delete(r.Context(), sw.User.ID, id, s.client(r))
+		return s.passkeys.Delete(r.Context(), sw, id, s.client(r))
 	})
 }
 

@@ -24,9 +24,6 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	if err := s.requireStepUp(sw); err != nil {
-		return err
-	}
 	ch, err := s.passwords.ChangePassword(r.Context(), sw, body.CurrentPassword, body.NewPassword, s.client(r))
 	if err != nil {
 		return err
@@ -43,9 +40,6 @@ func (s *Server) removePassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.requireStepUp(sw); err != nil {
-		return err
-	}
 	ch, err := s.passwords.RemovePassword(r.Context(), sw, s.client(r))
 	if err != nil {
 		return err
@@ -58,9 +52,6 @@ func (s *Server) removePassword(w http.ResponseWriter, r *http.Request) error {
 // changePasswordForm is POST /account/password, the account page's form.
 func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) {
 	s.accountForm(w, r, "password", func(sw *account.SessionWithUser, d *pageData) error {
-		if err := s.requireStepUp(sw); err != nil {
-			return err
-		}
 		had := sw.User.HasPassword
 		ch, err := s.passwords.ChangePassword(r.Context(), sw, r.PostFormValue("currentPassword"), r.PostFormValue("newPassword"), s.client(r))
 		if err != nil {
@@ -78,9 +69,6 @@ func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) {
 // removePasswordForm is POST /account/password/remove.
 func (s *Server) removePasswordForm(w http.ResponseWriter, r *http.Request) {
 	s.accountForm(w, r, "password", func(sw *account.SessionWithUser, d *pageData) error {
-		if err := s.requireStepUp(sw); err != nil {
-			return err
-		}
 		ch, err := s.passwords.RemovePassword(r.Context(), sw, s.client(r))
 		if err != nil {
 			return err

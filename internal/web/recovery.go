@@ -27,9 +27,6 @@ func (s *Server) createRecoveryCodes(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(w, r, &struct{}{}); err != nil {
 		return err
 	}
-	if err := s.requireStepUp(sw); err != nil {
-		return err
-	}
 	codes, err := s.recovery.Generate(r.Context(), sw, s.client(r))
 	if err != nil {
 		return err
@@ -65,9 +62,6 @@ func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 // form: the page shows the new codes once.
 func (s *Server) recoveryCodesForm(w http.ResponseWriter, r *http.Request) {
 	s.accountForm(w, r, "recovery", func(sw *account.SessionWithUser, d *pageData) error {
-		if err := s.requireStepUp(sw); err != nil {
-			return err
-		}
 		codes, err := s.recovery.Generate(r.Context(), sw, s.client(r))
 		if err != nil {
 			return err

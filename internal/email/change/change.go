@@ -173,6 +173,10 @@ type Config struct {
 	Site string
 	// TTL is how long a confirmation link works (default 1 h).
 	TTL time.Duration
+	// ReauthWindow is how recent the session's sign-in or step-up must be
+	// to ask for a change (account.Session.RequireFresh; default
+	// account.DefaultReauthWindow).
+	ReauthWindow time.Duration
 }
 
 // Deps are the parts a Service works with.
@@ -200,6 +204,9 @@ func New(cfg Config, store Store, accounts Accounts, d Deps) *Service {
 	if cfg.TTL <= 0 {
 		cfg.TTL = DefaultTTL
 	}
+	if cfg.ReauthWindow <= 0 {
+		cfg.ReauthWindow = account.DefaultReauthWindow
+	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -218,9 +225,12 @@ func (s *Service) TTL() time.Duration { return s.cfg.TTL }
 // its link works only while that session lives (T14), and a revert undoes
 // what was added since that session signed in (T2). An account whose
 // address was never proven cannot move (EEmailUnverified): it may be a
-// stranger's sign-up. The caller has checked that the session is fresh
-// (web.requireStepUp).
+// stranger's sign-up. The session must be fresh
+// (account.Session.RequireFresh; EReauthRequired before anything else).
 func (s *Service) Begin(ctx context.Context, sw *account.SessionWithUser, newEmail string, c account.Client) error {
+	if err := sw.Session.RequireFresh(s.d.Now(), s.cfg.ReauthWindow); err != nil {
+		return err
+	}
 	u := &sw.User
 	if !u.EmailVerified {
 		return &account.Error{Code: account.EEmailUnverified, Detail: "confirm the account's email address before changing it"}
