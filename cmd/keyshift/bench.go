@@ -36,7 +36,7 @@ func benchCmd(ctx context.Context, e *env, args []string) error {
 	}
 	fs := newFlagSet(e, "bench", "bench [--database sqlite:PATH|postgres://…] [--duration 5s] [--concurrency 32]\n"+
 		"       keyshift bench --target URL [--config FILE] [--concurrency 1,8,32] [--duration 10s] [--warmup 2s] [--scenarios …] [--members N] [--server-pid PID] [--postgres-pid PID] [--spread-ips] [--json]\n"+
-		"       keyshift bench gen-users --count N --out FILE [--seed S]\n       keyshift bench import [--count N] [--postgres URL]")
+		"       keyshift bench gen-users --count N --out FILE [--seed S]\n       keyshift bench import [--count N] [--postgres URL]\n       keyshift bench chart --out FILE.svg LABEL=RESULTS.json …")
 	database := fs.String("database", "", "database to measure; default a fresh SQLite file in a temporary directory. It must be empty or a scratch database: bench creates accounts")
 	duration := fs.Duration("duration", 5*time.Second, "how long each timed scenario runs")
 	concurrency := fs.String("concurrency", "32", "concurrent clients for session validation and passkey sign-in; with --target, a comma-separated list, each measured")

@@ -16,6 +16,7 @@ import (
 // measures sign-in and sessions.
 var benchCommands = []command{
 	{"gen-users", "write a realistic import file of N members", benchGenUsersCmd},
+	{"chart", "draw bench --target --json results as an SVG chart", benchChartCmd},
 	{"import", "measure keyshift import and export of a generated file", benchImportCmd},
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"path/filepath"
 	"time"
 
@@ -133,17 +132,6 @@ func exportTo(ctx context.Context, db *store.DB, w io.Writer, format string) (ex
 // The operator is named by OS user and host: the CLI has no keyshift
 // identity, and these are what an investigation asks first.
 func exportEvent(e *env, format, dest string, n exportCounts, err error) *account.Event {
-	osUser := e.getenv("USER")
-	if u, uerr := user.Current(); uerr == nil {
-		osUser = u.Username
-	}
-	host, _ := os.Hostname()
-	ev := &account.Event{At: time.Now(), Type: eventExport, Method: "cli", Outcome: "success", UserAgent: "keyshift " + Version,
-		Data: map[string]any{"members": n.Members, "passwords": n.Passwords, "passkeys": n.Passkeys,
-			"format": format, "destination": dest, "os_user": osUser, "host": host}}
-	if err != nil {
-		ev.Outcome = "failure"
-		ev.Data["error"] = err.Error()
-	}
-	return ev
+	return cliEvent(e, eventExport, map[string]any{"members": n.Members, "passwords": n.Passwords, "passkeys": n.Passkeys,
+		"format": format, "destination": dest}, err)
 }

@@ -42,15 +42,20 @@ func init() {
 		{"rollout", "move the staged rollout: status, set PHASE, percent N, cohort, release, history, retire", rolloutCmd},
 		{"admin", "operator tasks: admin API tokens (admin token), stuck mail (admin mail), accounts without an address key (admin email-keys)", adminCmd},
 		{"export", "write every member, password hash and passkey to a file that import reads", exportCmd},
-		{"version", "print the version", versionCmd},
+		{"backup", "copy the database while servers run (SQLite: VACUUM INTO; PostgreSQL: pg_dump), into a file only its owner reads", backupCmd},
+		{"restore", "put a backup into an empty database (--force to replace one); stop keyshift first", restoreCmd},
+		{"doctor", "check the configuration, mail servers, database and files before members find what is wrong; exit 1 on a high finding", doctorCmd},
+		{"version", "print the version, commit and Go version of this binary", versionCmd},
+		{"healthcheck", "ask the configured keyshift whether it is ready (GET /readyz); exit 0 or 1, for container health checks", healthcheckCmd},
 	}
 }
 
-// Version is set at build time with -ldflags "-X main.Version=…".
-var Version = "dev"
-
 // errUsage marks an error whose message is usage help already printed.
 var errUsage = errors.New("usage")
+
+// errQuiet makes a command exit 1 without an error line: what it printed
+// already says why (doctor's findings).
+var errQuiet = errors.New("failed")
 
 // run is main without the process: it returns the exit code (0 ok, 1
 // failure, 2 usage).
@@ -71,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				return 0
 			case errors.Is(err, errUsage):
 				return 2
+			case errors.Is(err, errQuiet):
+				return 1
 			default:
 				fmt.Fprintf(stderr, "keyshift %s: %v\n", c.name, err)
 				return 1
@@ -121,15 +128,6 @@ func parseFlags(e *env, fs *flag.FlagSet, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	return nil
-}
-
-func versionCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "version", "version")
-	if err := parseFlags(e, fs, args); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "keyshift %s\n", Version)
 	return nil
 }
 

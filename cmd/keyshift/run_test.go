@@ -177,11 +177,3 @@ func TestBadArguments(t *testing.T) {
 		})
 	}
 }
-
-func TestVersion(t *testing.T) {
-	t.Parallel()
-	r := runCmd(t, t.Context(), nil, "version")
-	if r.code != 0 || r.stdout != "keyshift dev\n" || r.stderr != "" {
-		t.Errorf("keyshift version = (%d, %q, %q), want (0, %q, %q)", r.code, r.stdout, r.stderr, "keyshift dev\n", "")
-	}
-}

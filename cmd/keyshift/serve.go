@@ -52,11 +52,13 @@ func serveCmd(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("listen (KEYSHIFT_LISTEN): %w", err)
 	}
 	ready := []any{"origin", cfg.Origin, "listen", ln.Addr().String(), "database", s.DB.Dialect(),
-		"rp_id", cfg.RPID, "mail", cfg.MailTransport(), "version", Version}
+		"rp_id", cfg.RPID, "mail", cfg.MailTransport(), "version", build().Short()}
 	if a := s.MetricsAddr(); a != nil {
 		ready = append(ready, "metrics_listen", a.String())
 	}
 	log.Info("keyshift is ready", ready...)
+	checked := logHighFindings(ctx, log, cfg)
+	defer checked()
 	if err := s.Serve(ctx, ln); err != nil {
 		return err
 	}

@@ -273,10 +273,27 @@ func (t *Target) RegisterPasskey(ctx context.Context, cookie string) (*Passkey, 
 // keeps the one it is given: only a passkey's first sign-in comes from a
 // new device (and makes keyshift queue a notice mail).
 func (t *Target) PasskeySignin(ctx context.Context, p *Passkey) error {
-	var c ceremony
-	if _, err := t.postJSON(ctx, "/api/passkeys/login/begin", "", struct{}{}, &c, http.StatusOK); err != nil {
+	c, err := t.BeginPasskeySignin(ctx)
+	if err != nil {
 		return err
 	}
+	return t.FinishPasskeySignin(ctx, p, c)
+}
+
+// Ceremony is a begun passkey sign-in: its sealed flow id and the options
+// for the authenticator. A begin on one node (or before a restore) may be
+// finished on another.
+type Ceremony = ceremony
+
+// BeginPasskeySignin is PasskeySignin's discoverable login/begin.
+func (t *Target) BeginPasskeySignin(ctx context.Context) (Ceremony, error) {
+	var c ceremony
+	_, err := t.postJSON(ctx, "/api/passkeys/login/begin", "", struct{}{}, &c, http.StatusOK)
+	return c, err
+}
+
+// FinishPasskeySignin answers c with p's assertion (login/finish).
+func (t *Target) FinishPasskeySignin(ctx context.Context, p *Passkey, c Ceremony) error {
 	cred, err := p.Get(c.PublicKey)
 	if err != nil {
 		return err

@@ -35,6 +35,7 @@ type DB struct {
 	ckpt *checkpointer // SQLite only: checkpoints off the writer (checkpoint.go)
 
 	madePrivate []string // SQLite files whose mode Open tightened (filemode.go)
+	sqlitePath  string   // the SQLite file, for BackupSQLite
 }
 
 // Open connects to database ("sqlite:PATH" or a postgres:// URL), checks that
@@ -129,7 +130,7 @@ func openSQLite(path string) (*DB, error) {
 	}
 	ck.SetMaxOpenConns(1)
 	ck.SetConnMaxLifetime(0)
-	return &DB{dialect: sqliteDialect{}, w: w, r: r, ckpt: startCheckpointer(ck), madePrivate: madePrivate}, nil
+	return &DB{dialect: sqliteDialect{}, w: w, r: r, ckpt: startCheckpointer(ck), madePrivate: madePrivate, sqlitePath: path}, nil
 }
 
 func openPostgres(dsn string) (*DB, error) {

@@ -75,6 +75,14 @@ func Start(t testing.TB, database string, opts ...Option) *Instance {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return StartOn(t, ln, database, opts...)
+}
+
+// StartOn is Start on a listener of the caller's: a test that stops one
+// instance and starts another on the same port keeps the origin, which
+// sealed ceremonies and passkeys are bound to (a restore, an upgrade).
+func StartOn(t testing.TB, ln net.Listener, database string, opts ...Option) *Instance {
+	t.Helper()
 	port := ln.Addr().(*net.TCPAddr).Port
 	cfg := config.Default()
 	cfg.Database = database
