@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/config"
-	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/pepper"
 	"github.com/keyshift/keyshift/internal/store"
 )
@@ -39,7 +39,7 @@ func adminMailCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	filter := mail.Filter{Statuses: []mail.Status{mail.StatusQueued, mail.StatusFailed}, Troubled: !*all, Limit: *limit}
+	filter := outbox.Filter{Statuses: []outbox.Status{outbox.StatusQueued, outbox.StatusFailed}, Troubled: !*all, Limit: *limit}
 	ms, err := findMail(ctx, e, cfg, db, filter)
 	if err != nil {
 		return err
@@ -52,7 +52,7 @@ func adminMailCmd(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintln(tw, "ID\tSTATUS\tATTEMPTS\tQUEUED\tNEXT TRY\tTO\tKIND\tSUBJECT\tLAST ERROR")
 	for _, m := range ms {
 		next := m.DueAt.Format(time.RFC3339)
-		if m.Status == mail.StatusFailed {
+		if m.Status == outbox.StatusFailed {
 			next = "never"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Status, m.Attempts,
@@ -65,14 +65,14 @@ func adminMailCmd(ctx context.Context, e *env, args []string) error {
 // Without a pepper (none configured on PostgreSQL, or the file beside a
 // SQLite database is missing) the list still comes, subjects shown sealed:
 // what is stuck and why matters more than what it says.
-func findMail(ctx context.Context, e *env, cfg config.Config, db *store.DB, f mail.Filter) ([]mail.Mail, error) {
+func findMail(ctx context.Context, e *env, cfg config.Config, db *store.DB, f outbox.Filter) ([]outbox.Mail, error) {
 	src := pepper.Source{Value: cfg.Pepper, File: cfg.PepperFile, Previous: cfg.PreviousPeppers}
 	if driver, dsn := cfg.DatabaseDriver(); driver == "sqlite" {
 		src.SQLitePath = dsn
 	}
 	p, err := pepper.Load(src)
 	if err == nil {
-		return mail.NewOutbox(db, nil, mail.WithKeys(p.Keys(mail.SealPurpose))).Find(ctx, f)
+		return outbox.NewOutbox(db, nil, outbox.WithKeys(p.Keys(outbox.SealPurpose))).Find(ctx, f)
 	}
 	fmt.Fprintf(e.stderr, "keyshift admin mail: subjects are sealed and shown as such: %v\n", err)
 	ms, err := db.FindOutbox(ctx, f)

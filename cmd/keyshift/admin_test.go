@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/pepper"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
@@ -31,7 +31,7 @@ func TestAdminMailListsStuckMail(t *testing.T) {
 
 		now := time.Now()
 		for _, subject := range []string{"refused", "retrying", "waiting"} {
-			m := &mail.Mail{Message: mail.Message{To: subject + "@example.com", Subject: subject, Text: "t", Kind: "test"}, CreatedAt: now, DueAt: now}
+			m := &outbox.Mail{Message: outbox.Message{To: subject + "@example.com", Subject: subject, Text: "t", Kind: "test"}, CreatedAt: now, DueAt: now}
 			if err := db.CreateOutbox(ctx, m); err != nil {
 				t.Fatal(err)
 			}
@@ -99,12 +99,12 @@ func TestAdminMailOpensSealedSubjects(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		outbox := mail.NewOutbox(db, nil, mail.WithKeys(pepper.Set{Current: p}.Keys(mail.SealPurpose)))
-		msg := mail.Message{To: "ada@example.com", Kind: "signin", Subject: "Your sign-in code: 123456", Text: "code 123456"}
-		if err := db.InTx(ctx, func(ctx context.Context) error { return outbox.Enqueue(ctx, msg) }); err != nil {
+		box := outbox.NewOutbox(db, nil, outbox.WithKeys(pepper.Set{Current: p}.Keys(outbox.SealPurpose)))
+		msg := outbox.Message{To: "ada@example.com", Kind: "signin", Subject: "Your sign-in code: 123456", Text: "code 123456"}
+		if err := db.InTx(ctx, func(ctx context.Context) error { return box.Enqueue(ctx, msg) }); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := mail.NewWorker(outbox, mail.LogSender{}, mail.Policy{}, nil, nil).RunOnce(ctx); n != 1 || err != nil {
+		if n, err := outbox.NewWorker(box, outbox.LogSender{}, outbox.Policy{}, nil, nil).RunOnce(ctx); n != 1 || err != nil {
 			t.Fatalf("RunOnce = %d, %v", n, err)
 		}
 

@@ -172,7 +172,7 @@ func runBench(ctx context.Context, e *env, s *server.Server, cfg config.Config, 
 // attempts before hashing and refuses all but its free ones at once. One
 // hash serves them all, written straight to the store as an import would.
 func burstMembers(ctx context.Context, s *server.Server, n int) ([]string, error) {
-	hash, err := s.Accounts.Hasher.Hash(ctx, benchPassword)
+	hash, err := s.Hasher.Hash(ctx, benchPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -181,12 +181,12 @@ func burstMembers(ctx context.Context, s *server.Server, n int) ([]string, error
 	emails := make([]string, n)
 	for i := range emails {
 		emails[i] = fmt.Sprintf("bench-burst%d-%d@example.com", i, stamp)
-		u := &account.User{ID: s.Accounts.NewID(), Email: emails[i], EmailKey: emails[i], WebAuthnID: []byte(s.Accounts.NewID()),
+		u := &account.User{ID: s.Random.NewID(), Email: emails[i], EmailKey: emails[i], WebAuthnID: []byte(s.Random.NewID()),
 			Origin: account.OriginImport, CreatedAt: now, UpdatedAt: now}
 		if err := s.DB.CreateUser(ctx, u); err != nil {
 			return nil, err
 		}
-		if err := s.DB.CreateCredential(ctx, &account.Credential{ID: s.Accounts.NewID(), UserID: u.ID, Type: account.CredentialPassword,
+		if err := s.DB.CreateCredential(ctx, &account.Credential{ID: s.Random.NewID(), UserID: u.ID, Type: account.CredentialPassword,
 			PasswordHash: hash, PasswordFormat: "argon2id", CreatedAt: now, UpdatedAt: now}); err != nil {
 			return nil, err
 		}
@@ -205,11 +205,11 @@ func passkeyMembers(ctx context.Context, s *server.Server, t *bench.Target, n in
 	keys := make([]*bench.Passkey, n)
 	for i := range keys {
 		c := account.Client{IP: fmt.Sprintf("192.0.2.%d", i%250+1), UserAgent: "keyshift bench"}
-		res, err := s.Accounts.Signup(ctx, fmt.Sprintf("bench-pk%d-%d@example.com", i, stamp), benchPassword, c)
+		res, err := s.Passwords.Signup(ctx, fmt.Sprintf("bench-pk%d-%d@example.com", i, stamp), benchPassword, c)
 		if err != nil {
 			return nil, fmt.Errorf("passkey member: %w", err)
 		}
-		cr, err := s.Passkeys.BeginRegistration(ctx, &res.User, res.Session.ID)
+		cr, err := s.Passkeys.BeginRegistration(ctx, &account.SessionWithUser{User: res.User, Session: res.Session})
 		if err != nil {
 			return nil, err
 		}

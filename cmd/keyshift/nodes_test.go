@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/bench"
-	"github.com/keyshift/keyshift/internal/mail"
-	"github.com/keyshift/keyshift/internal/mail/mailtest"
+	"github.com/keyshift/keyshift/internal/email/outbox"
+	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
@@ -290,7 +290,7 @@ func TestThreeNodesOnOnePostgreSQL(t *testing.T) {
 			t.Errorf("%s was acknowledged before the kill but cannot sign in: %v", email, err)
 		}
 	}
-	queued, err := db.FindOutbox(ctx, mail.Filter{Limit: 100000})
+	queued, err := db.FindOutbox(ctx, outbox.Filter{Limit: 100000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,16 +313,16 @@ func waitOutboxSent(t *testing.T, db *store.DB, timeout time.Duration) int {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		all, err := db.FindOutbox(t.Context(), mail.Filter{Limit: 100000})
+		all, err := db.FindOutbox(t.Context(), outbox.Filter{Limit: 100000})
 		if err != nil {
 			t.Fatal(err)
 		}
 		queued, sent := 0, 0
 		for _, m := range all {
 			switch m.Status {
-			case mail.StatusQueued:
+			case outbox.StatusQueued:
 				queued++
-			case mail.StatusSent:
+			case outbox.StatusSent:
 				sent++
 			}
 		}

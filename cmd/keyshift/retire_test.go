@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
@@ -97,7 +97,7 @@ func TestRetireTakesOnlyOptedInReadyPasswords(t *testing.T) {
 				t.Errorf("%s: %d password_retired events", m.name, len(events))
 			}
 		}
-		queued, err := db.FindOutbox(ctx, mail.Filter{Limit: 100})
+		queued, err := db.FindOutbox(ctx, outbox.Filter{Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,11 @@
-// Package account holds keyshift's domain: users, their credentials
-// (password and passkeys), sessions, audit events, and the service that signs
-// members up and in. It knows nothing of HTTP or SQL: storage comes in
-// through the Store interface declared here, at its consumer.
+// Package account is the vocabulary of keyshift's domain: users, their
+// credentials (password and passkeys), sessions, audit events, the client
+// that asks, and the one coded Error; with the small helpers every flow
+// shares — ids and tokens (Random), the audit log (Audit), throttle keys
+// (Reserve, AttemptKeys) — and the one canonical form of an address
+// (NormalizeEmail). The services that act on these live in their own
+// packages (session, member, passwordauth, recovery, passkey, email/…).
+// It knows nothing of HTTP or SQL.
 package account
 
 import (
@@ -152,6 +156,25 @@ func (s Session) FreshAt() time.Time {
 		return s.SteppedUpAt
 	}
 	return s.AuthenticatedAt
+}
+
+// DefaultReauthWindow is how recent a session's sign-in or step-up must be
+// for a sensitive action when nothing else is set (passkey.reauth_window).
+const DefaultReauthWindow = 5 * time.Minute
+
+// RequireFresh is the one gate of sensitive actions — adding or removing a
+// passkey, changing the email address, changing or removing the password,
+// making recovery codes: each domain method that does one calls it first,
+// so no way in can forget it. It refuses, with EReauthRequired, a session
+// whose last sign-in or step-up (FreshAt) is more than window before now.
+// When a step-up ceremony exists it will require the session's
+// SteppedUpAt here, for members who have a passkey; every caller then
+// follows without change.
+func (s Session) RequireFresh(now time.Time, window time.Duration) error {
+	if now.Sub(s.FreshAt()) > window {
+		return &Error{Code: EReauthRequired, Detail: "sign in again to confirm"}
+	}
+	return nil
 }
 
 // SessionWithUser is what validating a session token yields: the session and

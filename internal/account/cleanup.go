@@ -1,9 +1,6 @@
 package account
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // Reservation keeps an address an account moved away from for that
 // account while the move can be undone (an email change's revert link
@@ -58,7 +55,7 @@ func (r Removed) Cleared() []string {
 	return out
 }
 
-// Reset says what a clean-up undoes.
+// Reset says what a clean-up undoes (member.Service.ResetCredentials).
 type Reset struct {
 	// Since: passkeys and recovery codes added, and a password set or
 	// changed, at or after Since go — at too: a client quick enough acts
@@ -74,118 +71,9 @@ type Reset struct {
 	Restore *Credential
 }
 
-// ResetCredentials undoes, in the transaction of ctx, the credentials r
-// names, and says what it removed. The caller holds the account's lock
-// (LockMember). Sessions are the caller's to end (EndSessions), after
-// this: a sign-in racing the clean-up then either used a credential this
-// removed, and waited for it, or its session is ended too.
-func (s *Service) ResetCredentials(ctx context.Context, userID string, r Reset) (Removed, error) {
-	var out Removed
-	var err error
-	if out.Password, err = s.resetPassword(ctx, userID, r); err != nil {
-		return out, err
-	}
-	if out.Passkeys, err = s.Store.DeletePasskeysSince(ctx, userID, r.Since); err != nil {
-		return out, err
-	}
-	if out.RecoveryCodes, err = s.Store.DeleteRecoveryCodesSince(ctx, userID, r.Since); err != nil {
-		return out, err
-	}
-	return out, nil
-}
-
-// resetPassword applies r to the account's password and says what it did
-// (Removed.Password).
-func (s *Service) resetPassword(ctx context.Context, userID string, r Reset) (string, error) {
-	cur, err := s.Store.FindPasswordCredential(ctx, userID)
-	if IsCode(err, ENotFound) {
-		cur = nil
-	} else if err != nil {
-		return "", err
-	}
-	now := s.Now()
-	switch {
-	case cur != nil && !cur.UpdatedAt.Before(r.Since) && r.Restore != nil:
-		if err := s.Store.UpdatePasswordHash(ctx, cur.ID, r.Restore.PasswordHash, r.Restore.PasswordFormat, now); err != nil {
-			return "", err
-		}
-		return PasswordRestored, nil
-	case cur != nil && !cur.UpdatedAt.Before(r.Since):
-		if err := s.Store.DeletePasswordCredential(ctx, userID); err != nil {
-			return "", err
-		}
-		return PasswordRemoved, nil
-	case cur == nil && r.Restore != nil:
-		// Removed since Since: the one from before comes back.
-		if err := s.Store.CreateCredential(ctx, &Credential{ID: s.NewID(), UserID: userID, Type: CredentialPassword,
-			PasswordHash: r.Restore.PasswordHash, PasswordFormat: r.Restore.PasswordFormat, CreatedAt: now, UpdatedAt: now}); err != nil {
-			return "", err
-		}
-		return PasswordRestored, nil
-	}
-	return "", nil
-}
-
-// EndSessions ends every session of the account and moves its device epoch
-// on (every device cookie is a stranger's browser again), in the
-// transaction of ctx, and says how many sessions ended.
-func (s *Service) EndSessions(ctx context.Context, userID string) (int, error) {
-	n, err := s.Store.DeleteUserSessions(ctx, userID)
-	if err != nil {
-		return 0, err
-	}
-	if _, err := s.Store.BumpDeviceEpoch(ctx, userID); err != nil {
-		return 0, err
-	}
-	return n, nil
-}
-
-// LockMember takes the account's lock for the rest of the transaction in
-// ctx: changes to one account's credentials, address, sessions in bulk and
-// email links then happen one after the other, so an email-change revert
-// never interleaves with a change it must undo. With sessionID it then
-// checks that this session of the member still lives (EUnauthenticated
-// otherwise): a session a revert ended while this waited acts no more.
-func (s *Service) LockMember(ctx context.Context, userID, sessionID string) error {
-	if err := s.Store.LockUser(ctx, userID); err != nil {
-		return err
-	}
-	if sessionID == "" {
-		return nil
-	}
-	alive, err := s.SessionAlive(ctx, userID, sessionID)
-	if err != nil {
-		return err
-	}
-	if !alive {
-		return unauthenticated()
-	}
-	return nil
-}
-
-// SessionAlive reports whether the member's session id exists and has
-// reached neither its idle nor its absolute end.
-func (s *Service) SessionAlive(ctx context.Context, userID, sessionID string) (bool, error) {
-	if !plausibleID(sessionID) {
-		return false, nil
-	}
-	sess, err := s.Store.FindSession(ctx, userID, sessionID)
-	if IsCode(err, ENotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	now := s.Now()
-	return now.Before(sess.ExpiresAt) && now.Before(sess.LastSeenAt.Add(s.IdleTimeout)), nil
-}
-
-// VoidEmailChanges voids the member's pending email changes (their
-// confirmation links), in the transaction of ctx, and says how many: every
-// clean-up a member makes after a theft — signing out everywhere, a new
-// password, a password or passkey removed, a recovery — must also stop a
-// change the thief asked for (docs/security.md, T14). Revert links stay:
-// they are the owner's way back.
-func (s *Service) VoidEmailChanges(ctx context.Context, userID string) (int, error) {
-	return s.Store.DeletePendingEmailChanges(ctx, userID)
+// RecoveryCodeHash is one stored recovery code (package recovery): its
+// hash and the id of the pepper it was made under.
+type RecoveryCodeHash struct {
+	Hash     []byte
+	PepperID string
 }

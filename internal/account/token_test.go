@@ -10,8 +10,8 @@ import (
 )
 
 func TestNewTokenIs256RandomBitsThatHashTokenStores(t *testing.T) {
-	s := &account.Service{Rand: bytes.NewReader(bytes.Repeat([]byte{0xab}, 64))}
-	a, b := s.NewToken(), (&account.Service{}).NewToken()
+	s := account.Random{Rand: bytes.NewReader(bytes.Repeat([]byte{0xab}, 64))}
+	a, b := s.NewToken(), account.Random{}.NewToken()
 	raw, err := base64.RawURLEncoding.DecodeString(a)
 	if err != nil || len(raw) != 32 || !bytes.Equal(raw, bytes.Repeat([]byte{0xab}, 32)) {
 		t.Fatalf("token %q decodes to %x, %v: want the 32 bytes drawn", a, raw, err)

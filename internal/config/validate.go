@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	keyshiftmail "github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/pepper"
 )
 
@@ -310,7 +310,7 @@ func (c *Config) checkMail(ps *Problems, originHost string) {
 		}
 	}
 	if c.SMTPCAFile != "" {
-		if _, err := keyshiftmail.LoadCAFile(c.SMTPCAFile); err != nil {
+		if _, err := outbox.LoadCAFile(c.SMTPCAFile); err != nil {
 			ps.addf("smtp_ca_file", "%v; want a PEM file of CA certificates", err)
 		}
 	}
@@ -319,11 +319,11 @@ func (c *Config) checkMail(ps *Problems, originHost string) {
 	}
 }
 
-// checkSMTPURL applies package mail's reading of an SMTP URL, so what
+// checkSMTPURL applies package outbox's reading of an SMTP URL, so what
 // Validate accepts is exactly what the mailer can use.
 func checkSMTPURL(s string) error {
 	const want = "want smtp://[user:pass@]host:port (STARTTLS), smtps://…:465 (TLS) or smtp://host:port?tls=none (a relay without TLS, no credentials), like smtp://mail.example.com:587"
-	if _, err := keyshiftmail.ParseServer(s); err != nil {
+	if _, err := outbox.ParseServer(s); err != nil {
 		return fmt.Errorf("%s %v; %s", shown(s), err, want)
 	}
 	return nil

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyshift/keyshift/internal/mail/mailtest"
+	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
 )
 
 // production returns a valid https configuration for tests to break one way.

@@ -19,7 +19,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/keyshift/keyshift/internal/config"
-	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 )
 
 // checkConfig finds what config.Validate accepts but production should not
@@ -116,18 +116,18 @@ func checkMail(ctx context.Context, c config.Config, timeout time.Duration) []Fi
 	var roots *x509.CertPool
 	if c.SMTPCAFile != "" {
 		var err error
-		if roots, err = mail.LoadCAFile(c.SMTPCAFile); err != nil {
+		if roots, err = outbox.LoadCAFile(c.SMTPCAFile); err != nil {
 			return []Finding{{Check: "smtp", Severity: High, Problem: "smtp_ca_file: " + err.Error(), Fix: "point KEYSHIFT_SMTP_CA_FILE at the PEM certificate of your mail server's CA"}}
 		}
 	}
 	var fs []Finding
 	for i, raw := range c.SMTPURLs {
-		srv, err := mail.ParseServer(raw)
+		srv, err := outbox.ParseServer(raw)
 		if err != nil {
 			fs = append(fs, Finding{Check: "smtp", Severity: High, Problem: fmt.Sprintf("SMTP server #%d %v", i+1, err), Fix: "correct KEYSHIFT_SMTP_URL"})
 			continue
 		}
-		if srv.TLS == mail.TLSNone {
+		if srv.TLS == outbox.TLSNone {
 			fs = append(fs, Finding{Check: "smtp", Severity: Info,
 				Problem: srv.Name() + " is used without TLS (tls=none)", Fix: "fine for a relay on this host or a private network; otherwise drop tls=none"})
 		}
@@ -141,7 +141,7 @@ func checkMail(ctx context.Context, c config.Config, timeout time.Duration) []Fi
 
 // probeSMTP connects to srv, says EHLO, sets up TLS as keyshift requires,
 // and quits without sending anything.
-func probeSMTP(ctx context.Context, srv mail.Server, roots *x509.CertPool, timeout time.Duration) error {
+func probeSMTP(ctx context.Context, srv outbox.Server, roots *x509.CertPool, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	addr := net.JoinHostPort(srv.Host, strconv.Itoa(srv.Port))
@@ -153,7 +153,7 @@ func probeSMTP(ctx context.Context, srv mail.Server, roots *x509.CertPool, timeo
 	}
 	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline)
-	if srv.TLS == mail.TLSImplicit {
+	if srv.TLS == outbox.TLSImplicit {
 		tconn := tls.Client(conn, tc)
 		if err := tconn.HandshakeContext(ctx); err != nil {
 			conn.Close()
@@ -170,7 +170,7 @@ func probeSMTP(ctx context.Context, srv mail.Server, roots *x509.CertPool, timeo
 	if err := c.Hello("keyshift-doctor"); err != nil {
 		return fmt.Errorf("EHLO refused: %w", err)
 	}
-	if srv.TLS == mail.TLSStartTLS {
+	if srv.TLS == outbox.TLSStartTLS {
 		if ok, _ := c.Extension("STARTTLS"); !ok {
 			return errors.New("offers no STARTTLS, which keyshift requires (it never sends in clear text)")
 		}

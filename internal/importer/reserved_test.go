@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/emailchange"
+	"github.com/keyshift/keyshift/internal/email/change"
 	"github.com/keyshift/keyshift/internal/importer"
 	"github.com/keyshift/keyshift/internal/testdb"
 	"github.com/keyshift/keyshift/internal/userfile"
@@ -35,9 +35,9 @@ func TestImportTreatsAReservedAddressAsTaken(t *testing.T) {
 				if err := db.CreateUser(ctx, moved); err != nil {
 					t.Fatal(err)
 				}
-				if err := db.CreateEmailChange(ctx, &emailchange.Change{TokenHash: randBytes(32), Kind: emailchange.KindRevert, UserID: "moved",
+				if err := db.CreateEmailChange(ctx, &change.Change{TokenHash: randBytes(32), Kind: change.KindRevert, UserID: "moved",
 					Email: "nat@example.com", EmailKey: "nat@example.com", OldKey: "nat.new@example.com", CreatedAt: now,
-					ExpiresAt: now.Add(emailchange.RevertTTL)}); err != nil {
+					ExpiresAt: now.Add(change.RevertTTL)}); err != nil {
 					t.Fatal(err)
 				}
 

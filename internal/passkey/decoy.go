@@ -78,7 +78,7 @@ type shapeCache struct {
 // database now. The server calls it at start and from its janitor;
 // BeginLogin also refreshes a stale one in the background.
 func (s *Service) RefreshDecoyShapes(ctx context.Context) error {
-	sh, err := s.store.PasskeyShapes(ctx)
+	sh, err := s.ceremonies.PasskeyShapes(ctx)
 	if err != nil {
 		return err
 	}

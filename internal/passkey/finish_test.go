@@ -11,7 +11,9 @@ import (
 	"github.com/descope/virtualwebauthn"
 
 	"github.com/keyshift/keyshift/internal/account"
+	members "github.com/keyshift/keyshift/internal/member"
 	"github.com/keyshift/keyshift/internal/passkey"
+	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 	"github.com/keyshift/keyshift/internal/throttle"
@@ -33,7 +35,8 @@ func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.
 type rig struct {
 	t        *testing.T
 	db       *store.DB
-	accounts *account.Service
+	random   account.Random
+	sessions *session.Service
 	svc      *passkey.Service
 	clock    *clock
 	rp       virtualwebauthn.RelyingParty
@@ -47,15 +50,17 @@ func newRig(t *testing.T, database string) *rig {
 	}
 	t.Cleanup(func() { db.Close() })
 	clk := &clock{now: time.Now().UTC().Truncate(time.Millisecond)}
-	accounts := &account.Service{Store: db, Limiter: &throttle.Limiter{Store: db, Now: clk.Now}, Now: clk.Now,
-		IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour}
+	audit := account.Audit{Store: db, Now: clk.Now}
+	sessions := session.New(session.Config{IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour}, db, session.Deps{Audit: audit, Now: clk.Now})
+	locks := members.New(db, db, members.Deps{Sessions: sessions, Audit: audit, Now: clk.Now})
 	svc, err := passkey.New(passkey.Config{RPID: "localhost", RPName: "keyshift", Origin: origin, AllowRoaming: true,
 		Algorithms: []string{"ES256"}, ChallengeTTL: 5 * time.Minute, DecoyKey: []byte("decoy key of the test, 32 bytes!"),
-		CeremonyKey: []byte("ceremony key of the test, 32 b!!")}, db, accounts, clk.Now, nil)
+		CeremonyKey: []byte("ceremony key of the test, 32 b!!")}, db, db, passkey.Deps{Sessions: sessions, Members: locks,
+		Limiter: &throttle.Limiter{Store: db, Now: clk.Now}, Audit: audit, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &rig{t: t, db: db, accounts: accounts, svc: svc, clock: clk,
+	return &rig{t: t, db: db, sessions: sessions, svc: svc, clock: clk,
 		rp: virtualwebauthn.RelyingParty{ID: "localhost", Name: "keyshift", Origin: origin}}
 }
 
@@ -70,9 +75,11 @@ type member struct {
 func (r *rig) newMember(email string) *member {
 	r.t.Helper()
 	ctx := context.Background()
+	now := r.clock.Now()
 	u := r.newUser(r.t, email)
 	m := &member{user: u, auth: virtualwebauthn.NewAuthenticator(), cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)}
-	c, err := r.svc.BeginRegistration(ctx, u, "")
+	// A member just signed in, without a session of record: no token to rotate.
+	c, err := r.svc.BeginRegistration(ctx, &account.SessionWithUser{User: *u, Session: account.Session{AuthenticatedAt: now}})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -97,7 +104,7 @@ func (r *rig) newUser(t *testing.T, email string) *account.User {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &account.User{ID: r.accounts.NewID(), Email: email, EmailKey: key, EmailVerified: true, WebAuthnID: []byte(r.accounts.NewToken()),
+	u := &account.User{ID: r.random.NewID(), Email: email, EmailKey: key, EmailVerified: true, WebAuthnID: []byte(r.random.NewToken()),
 		CreatedAt: now, UpdatedAt: now, Origin: account.OriginSignup}
 	if err := r.db.CreateUser(context.Background(), u); err != nil {
 		t.Fatal(err)

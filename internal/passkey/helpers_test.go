@@ -165,8 +165,8 @@ func TestMethodOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := methodOf(tt.username, tt.mediation); got != tt.want {
-				t.Errorf("methodOf(%v, %q) = %q, want %q", tt.username, tt.mediation, got, tt.want)
+			if got := MethodOf(tt.username, tt.mediation); got != tt.want {
+				t.Errorf("MethodOf(%v, %q) = %q, want %q", tt.username, tt.mediation, got, tt.want)
 			}
 		})
 	}

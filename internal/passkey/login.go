@@ -91,7 +91,7 @@ func (s *Service) saveLogin(sd *webauthn.SessionData, a *protocol.CredentialAsse
 // use. A refusal spends the ceremony and records the event in one
 // transaction too; a ceremony spent already is refused as unknown_flow
 // whatever else is wrong, and nothing is recorded. A refusal for a passkey
-// of no known account is counted (account.Service.RecordFailure), not
+// of no known account is counted (account.Audit.RecordFailure), not
 // appended to the audit log.
 //
 // A refusal is first reserved on the client's IP (account.PolicyRedeemIP),
@@ -117,14 +117,14 @@ func (s *Service) FinishLogin(ctx context.Context, flowID string, credential []b
 	if verified.Authenticator.CloneWarning {
 		return nil, s.cloneWarning(ctx, f, u, stored, parsed.Response.AuthenticatorData.Counter, c)
 	}
-	method := methodOf(fd.Username, mediation)
+	method := MethodOf(fd.Username, mediation)
 	var res *account.SigninResult
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.spendLogin(ctx, f, account.EPasskeyRejected); err != nil {
 			return err
 		}
 		var err error
-		if res, err = s.accounts.StartSession(ctx, u, method, c); err != nil {
+		if res, err = s.sessions.Start(ctx, u, method, c); err != nil {
 			return err
 		}
 		if err := s.event(ctx, &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(method),
@@ -156,7 +156,13 @@ func (s *Service) FinishLogin(ctx context.Context, flowID string, credential []b
 // transaction.
 var errCountMoved = errors.New("passkey sign count moved meanwhile")
 
-func methodOf(username bool, mediation string) account.AuthMethod {
+// MethodOf is the one rule for how a passkey sign-in counts — in the
+// session's AuthMethod and in the sign-in metrics: username-first when its
+// ceremony named the member, else by the mediation the page reports
+// ("conditional" for autofill, anything else modal). A refused sign-in
+// counts by its mediation alone (username false): its ceremony may never
+// have opened.
+func MethodOf(username bool, mediation string) account.AuthMethod {
 	switch {
 	case username:
 		return account.MethodPasskeyUsername
@@ -236,10 +242,10 @@ func (s *Service) loginFailed(ctx context.Context, f *sealedFlow, u *account.Use
 		if !rejection {
 			return nil
 		}
-		if _, err := s.accounts.Reserve(ctx, throttle.PerIP(account.PolicyRedeemIP, c.IP)...); err != nil {
+		if _, err := account.Reserve(ctx, s.limiter, throttle.PerIP(account.PolicyRedeemIP, c.IP)...); err != nil {
 			return err
 		}
-		return s.accounts.RecordFailure(ctx, &account.Event{Type: account.EventSignin, UserID: userID, Method: "passkey",
+		return s.audit.RecordFailure(ctx, &account.Event{Type: account.EventSignin, UserID: userID, Method: "passkey",
 			Outcome: account.OutcomeFailure, Data: map[string]any{"reason": reason}}, c)
 	})
 	if account.IsCode(werr, account.EPasskeyRejected) || account.IsCode(werr, account.EThrottled) {

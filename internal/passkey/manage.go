@@ -56,13 +56,18 @@ func (s *Service) find(ctx context.Context, userID, id string) (*Passkey, error)
 // Delete removes one of the member's passkeys; it can never sign in again
 // (the row, and so its public key, is gone). ENotFound when it is not
 // theirs. Removing a passkey is a clean-up after a theft too, so the
-// member's pending changes of address are voided with it (T14).
-func (s *Service) Delete(ctx context.Context, userID, id string, c account.Client) error {
+// member's pending changes of address are voided with it (T14). It is a
+// sensitive action: sw's session must be fresh (EReauthRequired otherwise).
+func (s *Service) Delete(ctx context.Context, sw *account.SessionWithUser, id string, c account.Client) error {
+	if err := sw.Session.RequireFresh(s.now(), s.cfg.ReauthWindow); err != nil {
+		return err
+	}
+	userID := sw.User.ID
 	if !validFlowID(id) {
 		return account.Errorf(account.ENotFound, "no such passkey")
 	}
 	return s.store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.accounts.LockMember(ctx, userID, ""); err != nil {
+		if err := s.members.Lock(ctx, userID, ""); err != nil {
 			return err
 		}
 		name, err := s.passkeyName(ctx, userID, id)
@@ -72,7 +77,7 @@ func (s *Service) Delete(ctx context.Context, userID, id string, c account.Clien
 		if err := s.store.DeletePasskey(ctx, userID, id); err != nil {
 			return err
 		}
-		voided, err := s.accounts.VoidEmailChanges(ctx, userID)
+		voided, err := s.members.VoidEmailChanges(ctx, userID)
 		if err != nil {
 			return err
 		}
@@ -102,12 +107,12 @@ func (s *Service) passkeyName(ctx context.Context, userID, id string) (string, e
 // notifyRemoved tells the member, in the deletion's transaction, that a
 // passkey is gone.
 func (s *Service) notifyRemoved(ctx context.Context, userID, name string, c account.Client) error {
-	if s.Notices == nil {
+	if s.notices == nil {
 		return nil
 	}
 	u, err := s.store.FindUser(ctx, userID)
 	if err != nil {
 		return err
 	}
-	return s.Notices.PasskeyRemoved(ctx, u, name, c)
+	return s.notices.PasskeyRemoved(ctx, u, name, c)
 }

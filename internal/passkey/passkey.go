@@ -33,6 +33,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/aaguid"
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/throttle"
 )
 
 // Flow kinds.
@@ -61,23 +62,13 @@ type flowData struct {
 	Username bool `json:"username,omitempty"`
 }
 
-// Store is the storage the passkey service needs.
+// Store is the storage of passkeys and the members they belong to. Every
+// method joins the transaction that InTx put in ctx.
 type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-	// SpendCeremony records that the sign-in ceremony id, which expires at
-	// expires, is finished. It reports false, writing nothing, when id was
-	// spent already; of two transactions spending one id at once, one
-	// commits and the other gets false.
-	SpendCeremony(ctx context.Context, id []byte, expires time.Time) (bool, error)
-	CreateFlow(ctx context.Context, f *Flow) error
-	// FindFlow returns the flow without consuming it; ENotFound when it
-	// does not exist (never begun, finished already, or purged).
-	FindFlow(ctx context.Context, id, kind string) (*Flow, error)
-	// TakeFlow deletes and returns the flow in one step; ENotFound as
-	// FindFlow.
-	TakeFlow(ctx context.Context, id, kind string) (*Flow, error)
 	FindUserByEmailKey(ctx context.Context, key string) (*account.User, error)
 	FindUserByWebAuthnID(ctx context.Context, handle []byte) (*account.User, error)
+	FindUser(ctx context.Context, id string) (*account.User, error)
 	ListPasskeys(ctx context.Context, userID string) ([]account.Credential, error)
 	// FindPasskeyWithUser returns the passkey with credentialID and the
 	// member who owns it, in one query; ENotFound when there is none.
@@ -90,11 +81,40 @@ type Store interface {
 	UpdatePasskeyUse(ctx context.Context, id string, signCount uint32, backupEligible, backupState bool, at time.Time) error
 	RenamePasskey(ctx context.Context, userID, id, name string, at time.Time) error
 	DeletePasskey(ctx context.Context, userID, id string) error
-	AppendEvent(ctx context.Context, e *account.Event) error
-	FindUser(ctx context.Context, id string) (*account.User, error)
+}
+
+// Ceremonies is the storage of ceremonies in progress, and of what decoys
+// are made to look like. Every method joins the transaction in ctx.
+type Ceremonies interface {
+	// SpendCeremony records that the sign-in ceremony id, which expires at
+	// expires, is finished. It reports false, writing nothing, when id was
+	// spent already; of two transactions spending one id at once, one
+	// commits and the other gets false.
+	SpendCeremony(ctx context.Context, id []byte, expires time.Time) (bool, error)
+	CreateFlow(ctx context.Context, f *Flow) error
+	// FindFlow returns the flow without consuming it; ENotFound when it
+	// does not exist (never begun, finished already, or purged).
+	FindFlow(ctx context.Context, id, kind string) (*Flow, error)
+	// TakeFlow deletes and returns the flow in one step; ENotFound as
+	// FindFlow.
+	TakeFlow(ctx context.Context, id, kind string) (*Flow, error)
 	// PasskeyShapes returns how many passkeys members have and the id
 	// lengths and transports of every passkey, as counts (decoy.go).
 	PasskeyShapes(ctx context.Context) (Shapes, error)
+}
+
+// Sessions starts the session of a passkey sign-in, and renews the token
+// of the session that added a passkey (session.Service).
+type Sessions interface {
+	Start(ctx context.Context, u *account.User, m account.AuthMethod, c account.Client) (*account.SigninResult, error)
+	Rotate(ctx context.Context, sessionID string) (string, error)
+}
+
+// Members locks accounts and voids pending changes of address when a
+// passkey goes (member.Service).
+type Members interface {
+	Lock(ctx context.Context, userID, sessionID string) error
+	VoidEmailChanges(ctx context.Context, userID string) (int, error)
 }
 
 // Notifier tells members by mail that their passkeys changed. Each method
@@ -139,25 +159,46 @@ type Config struct {
 	// CeremonyKey is the secret sign-in ceremonies are sealed under (seal.go),
 	// the same on every node; 32 bytes or more.
 	CeremonyKey []byte
+	// ReauthWindow is how recent the session's sign-in or step-up must be
+	// to add or remove a passkey (account.Session.RequireFresh; default
+	// account.DefaultReauthWindow).
+	ReauthWindow time.Duration
 }
 
-// Service runs ceremonies and manages passkeys.
-type Service struct {
-	store    Store
-	accounts *account.Service
-	wa       *webauthn.WebAuthn
-	cfg      Config
-	params   []protocol.CredentialParameter
-	sealer   *sealer
-	now      func() time.Time
-	log      *slog.Logger
-	shapes   shapeCache
+// Deps are the parts a Service works with.
+type Deps struct {
+	Sessions Sessions
+	Members  Members
+	Limiter  *throttle.Limiter
+	Audit    account.Audit
+	Random   account.Random
+	Now      func() time.Time
+	Log      *slog.Logger
 	// Notices tells members of passkeys added and removed; nil sends none.
 	Notices Notifier
 }
 
-// New builds a Service.
-func New(cfg Config, store Store, accounts *account.Service, now func() time.Time, log *slog.Logger) (*Service, error) {
+// Service runs ceremonies and manages passkeys.
+type Service struct {
+	store      Store
+	ceremonies Ceremonies
+	sessions   Sessions
+	members    Members
+	limiter    *throttle.Limiter
+	audit      account.Audit
+	random     account.Random
+	wa         *webauthn.WebAuthn
+	cfg        Config
+	params     []protocol.CredentialParameter
+	sealer     *sealer
+	now        func() time.Time
+	log        *slog.Logger
+	shapes     shapeCache
+	notices    Notifier
+}
+
+// New builds a Service; a nil d.Now is time.Now, a nil d.Log discards.
+func New(cfg Config, store Store, ceremonies Ceremonies, d Deps) (*Service, error) {
 	params, err := credentialParameters(cfg.Algorithms)
 	if err != nil {
 		return nil, err
@@ -187,10 +228,18 @@ func New(cfg Config, store Store, accounts *account.Service, now func() time.Tim
 	if err != nil {
 		return nil, err
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	return &Service{store: store, accounts: accounts, wa: wa, cfg: cfg, params: params, sealer: sealer, now: now, log: log}, nil
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ReauthWindow <= 0 {
+		cfg.ReauthWindow = account.DefaultReauthWindow
+	}
+	return &Service{store: store, ceremonies: ceremonies, sessions: d.Sessions, members: d.Members, limiter: d.Limiter,
+		audit: d.Audit, random: d.Random, wa: wa, cfg: cfg, params: params, sealer: sealer, now: d.Now, log: d.Log,
+		notices: d.Notices}, nil
 }
 
 var algorithms = map[string]webauthncose.COSEAlgorithmIdentifier{
@@ -280,7 +329,7 @@ func (s *Service) saveFlow(ctx context.Context, kind, userID, sessionID string, 
 	}
 	now := s.now()
 	f := &Flow{ID: newFlowID(), Kind: kind, UserID: userID, SessionID: sessionID, Data: data, CreatedAt: now, ExpiresAt: now.Add(s.cfg.ChallengeTTL)}
-	if err := s.store.CreateFlow(ctx, f); err != nil {
+	if err := s.ceremonies.CreateFlow(ctx, f); err != nil {
 		return "", err
 	}
 	return f.ID, nil
@@ -293,7 +342,7 @@ func (s *Service) takeFlow(ctx context.Context, id, kind string, code account.Co
 	if !validFlowID(id) {
 		return nil, nil, unknownFlow(code, "no such ceremony")
 	}
-	f, err := s.store.TakeFlow(ctx, id, kind)
+	f, err := s.ceremonies.TakeFlow(ctx, id, kind)
 	if account.IsCode(err, account.ENotFound) {
 		return nil, nil, unknownFlow(code, "ceremony unknown or already finished")
 	}
@@ -346,7 +395,7 @@ func (s *Service) spendLogin(ctx context.Context, f *sealedFlow, code account.Co
 	if !s.now().Before(expires) {
 		return expiredFlow(code)
 	}
-	fresh, err := s.store.SpendCeremony(ctx, f.ID, expires)
+	fresh, err := s.ceremonies.SpendCeremony(ctx, f.ID, expires)
 	if err != nil {
 		return err
 	}
@@ -387,5 +436,5 @@ func cleanName(name string) (string, error) {
 }
 
 func (s *Service) event(ctx context.Context, e *account.Event, c account.Client) error {
-	return s.store.AppendEvent(ctx, e.Stamp(s.now(), c))
+	return s.audit.Record(ctx, e, c)
 }

@@ -22,8 +22,13 @@ type Creation struct {
 // (WebAuthn L3 §7.1 steps 1–2 are the browser's; this is the RP's options):
 // a discoverable credential with user verification, no attestation, the
 // configured algorithms, and the member's passkeys excluded so an
-// authenticator that already holds one answers InvalidStateError.
-func (s *Service) BeginRegistration(ctx context.Context, u *account.User, sessionID string) (*Creation, error) {
+// authenticator that already holds one answers InvalidStateError. It is a
+// sensitive action: sw's session must be fresh (EReauthRequired otherwise).
+func (s *Service) BeginRegistration(ctx context.Context, sw *account.SessionWithUser) (*Creation, error) {
+	if err := sw.Session.RequireFresh(s.now(), s.cfg.ReauthWindow); err != nil {
+		return nil, err
+	}
+	u, sessionID := &sw.User, sw.Session.ID
 	existing, err := s.store.ListPasskeys(ctx, u.ID)
 	if err != nil {
 		return nil, err
@@ -106,7 +111,7 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, sessi
 		// Under the account's lock and only while the session lives: an
 		// email-change revert that ended it while this waited must not
 		// find a passkey added after it.
-		if err := s.accounts.LockMember(ctx, u.ID, sessionID); err != nil {
+		if err := s.members.Lock(ctx, u.ID, sessionID); err != nil {
 			return err
 		}
 		if err := s.store.CreateCredential(ctx, stored); err != nil {
@@ -114,13 +119,13 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, sessi
 		}
 		if sessionID != "" {
 			var err error
-			if token, err = s.accounts.RotateSession(ctx, sessionID); err != nil {
+			if token, err = s.sessions.Rotate(ctx, sessionID); err != nil {
 				return err
 			}
 		}
-		if s.Notices != nil {
+		if s.notices != nil {
 			provider, _ := aaguid.Lookup(stored.AAGUID)
-			if err := s.Notices.PasskeyAdded(ctx, u, stored.Name, provider, c); err != nil {
+			if err := s.notices.PasskeyAdded(ctx, u, stored.Name, provider, c); err != nil {
 				return err
 			}
 		}
@@ -144,7 +149,7 @@ func defaultName(id []byte) string {
 func (s *Service) credential(u *account.User, cred *webauthn.Credential, name string) *account.Credential {
 	now := s.now()
 	return &account.Credential{
-		ID: s.accounts.NewID(), UserID: u.ID, Type: account.CredentialWebAuthn,
+		ID: s.random.NewID(), UserID: u.ID, Type: account.CredentialWebAuthn,
 		CredentialID: cred.ID, PublicKey: cred.PublicKey, SignCount: cred.Authenticator.SignCount,
 		AAGUID: cred.Authenticator.AAGUID, Transports: transports(cred.Transport), Attachment: string(cred.Authenticator.Attachment),
 		BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState,
@@ -221,10 +226,10 @@ func (s *Service) RegisterError(ctx context.Context, u *account.User, flowID, na
 	// the member's own ceremony is ended: an id of someone else's does
 	// nothing.
 	if validFlowID(flowID) {
-		f, err := s.store.FindFlow(ctx, flowID, KindRegister)
+		f, err := s.ceremonies.FindFlow(ctx, flowID, KindRegister)
 		switch {
 		case err == nil && f.UserID == u.ID:
-			if _, err := s.store.TakeFlow(ctx, flowID, KindRegister); err != nil && !account.IsCode(err, account.ENotFound) {
+			if _, err := s.ceremonies.TakeFlow(ctx, flowID, KindRegister); err != nil && !account.IsCode(err, account.ENotFound) {
 				return "", err
 			}
 		case err != nil && !account.IsCode(err, account.ENotFound):

@@ -49,7 +49,13 @@ import (
 type keyMember struct {
 	user    *account.User
 	session string
+	sess    account.Session
 	key     *passkeytest.Key
+}
+
+// signedIn is the member's session as a sensitive action takes it.
+func (m *keyMember) signedIn() *account.SessionWithUser {
+	return &account.SessionWithUser{User: *m.user, Session: m.sess}
 }
 
 // memberWithoutPasskey makes an account for email and signs it in.
@@ -59,13 +65,13 @@ func (r *rig) memberWithoutPasskey(t *testing.T, email string) *keyMember {
 	var res *account.SigninResult
 	err := r.db.InTx(context.Background(), func(ctx context.Context) error {
 		var err error
-		res, err = r.accounts.StartSession(ctx, u, account.MethodPassword, account.Client{IP: "192.0.2.1"})
+		res, err = r.sessions.Start(ctx, u, account.MethodPassword, account.Client{IP: "192.0.2.1"})
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &keyMember{user: u, session: res.Session.ID}
+	return &keyMember{user: u, session: res.Session.ID, sess: res.Session}
 }
 
 // memberWithPasskey makes an account for email, signs it in and registers a
@@ -74,7 +80,7 @@ func (r *rig) memberWithPasskey(t *testing.T, email string) *keyMember {
 	t.Helper()
 	m := r.memberWithoutPasskey(t, email)
 	m.key = passkeytest.New(t, origin)
-	c, err := r.svc.BeginRegistration(context.Background(), m.user, m.session)
+	c, err := r.svc.BeginRegistration(context.Background(), m.signedIn())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +333,7 @@ func TestCeremonyRejections(t *testing.T) {
 		{
 			name: "refuses a registration ceremony's flowId", ceremony: login,
 			try: func(x *try) error {
-				reg, err := x.r.svc.BeginRegistration(context.Background(), x.ada.user, x.ada.session)
+				reg, err := x.r.svc.BeginRegistration(context.Background(), x.ada.signedIn())
 				if err != nil {
 					x.t.Fatal(err)
 				}
@@ -540,7 +546,7 @@ func TestCeremonyRejections(t *testing.T) {
 				if err != nil {
 					x.t.Fatal(err)
 				}
-				if err := x.r.svc.Delete(context.Background(), x.ada.user.ID, pks[0].ID, x.client); err != nil {
+				if err := x.r.svc.Delete(context.Background(), x.ada.signedIn(), pks[0].ID, x.client); err != nil {
 					x.t.Fatal(err)
 				}
 				x.mark()
@@ -1065,7 +1071,7 @@ func (x *try) runRegister(tt rejection) {
 		x.key = passkeytest.New(x.t, origin)
 	}
 	var err error
-	if x.creation, err = x.r.svc.BeginRegistration(context.Background(), x.ada.user, x.ada.session); err != nil {
+	if x.creation, err = x.r.svc.BeginRegistration(context.Background(), x.ada.signedIn()); err != nil {
 		x.t.Fatal(err)
 	}
 	x.mark()

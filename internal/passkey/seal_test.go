@@ -172,7 +172,7 @@ func TestNewSealerWantsAKey(t *testing.T) {
 func TestSealedFlowIDStaysSmall(t *testing.T) {
 	svc, err := New(Config{RPID: "example.com", RPName: "Example", Origin: "https://example.com",
 		Algorithms: []string{"ES256"}, ChallengeTTL: 5 * time.Minute, CeremonyKey: bytes.Repeat([]byte{1}, 32)},
-		nil, nil, time.Now, nil)
+		nil, nil, Deps{Now: time.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

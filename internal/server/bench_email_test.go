@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/config"
-	"github.com/keyshift/keyshift/internal/mail"
-	"github.com/keyshift/keyshift/internal/mail/mailtest"
+	"github.com/keyshift/keyshift/internal/email/outbox"
+	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/store"
 )
@@ -120,21 +120,21 @@ func BenchmarkOutboxDelivery(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer db.Close()
-		sender, err := mail.NewSMTP([]string{smtpd.URL()}, "keyshift@localhost", 30*time.Second)
+		sender, err := outbox.NewSMTP([]string{smtpd.URL()}, "keyshift@localhost", 30*time.Second)
 		if err != nil {
 			b.Fatal(err)
 		}
-		outbox := mail.NewOutbox(db, time.Now)
+		box := outbox.NewOutbox(db, time.Now)
 		var delivered time.Duration
 		sent := 0
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
 			for j := range outboxBatch {
-				msg := mail.Message{
+				msg := outbox.Message{
 					To: fmt.Sprintf("bench-%d-%d@example.com", i, j), Subject: "Your sign-in link",
 					Text: "Sign in: https://localhost/email/link#token", Kind: "signin",
 				}
-				if err := outbox.Enqueue(ctx, msg); err != nil {
+				if err := box.Enqueue(ctx, msg); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -143,7 +143,7 @@ func BenchmarkOutboxDelivery(b *testing.B) {
 			began := time.Now()
 			wctx, stop := context.WithCancel(ctx)
 			done := make(chan struct{})
-			go func() { mail.NewWorker(outbox, sender, mail.Policy{}, nil, nil).Run(wctx); close(done) }()
+			go func() { outbox.NewWorker(box, sender, outbox.Policy{}, nil, nil).Run(wctx); close(done) }()
 			err := waitSent(ctx, db, sent, 2*time.Minute)
 			delivered += time.Since(began)
 			stop()
@@ -160,7 +160,7 @@ func BenchmarkOutboxDelivery(b *testing.B) {
 func waitSent(ctx context.Context, db *store.DB, want int, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
-		n, err := db.CountOutbox(ctx, mail.StatusSent)
+		n, err := db.CountOutbox(ctx, outbox.StatusSent)
 		if err != nil {
 			return err
 		}

@@ -153,7 +153,7 @@ func trustLoopback(c *config.Config) {
 func burstMembers(tb testing.TB, in *servertest.Instance, n int) []string {
 	tb.Helper()
 	ctx := context.Background()
-	hash, err := in.Accounts.Hasher.Hash(ctx, benchPassword)
+	hash, err := in.Hasher.Hash(ctx, benchPassword)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -161,12 +161,12 @@ func burstMembers(tb testing.TB, in *servertest.Instance, n int) []string {
 	now := in.Clock.Now()
 	for i := range emails {
 		emails[i] = fmt.Sprintf("bench%d@example.com", i)
-		u := &account.User{ID: in.Accounts.NewID(), Email: emails[i], EmailKey: emails[i], WebAuthnID: []byte(in.Accounts.NewID()),
+		u := &account.User{ID: in.Random.NewID(), Email: emails[i], EmailKey: emails[i], WebAuthnID: []byte(in.Random.NewID()),
 			Origin: account.OriginImport, CreatedAt: now, UpdatedAt: now}
 		if err := in.DB.CreateUser(ctx, u); err != nil {
 			tb.Fatal(err)
 		}
-		if err := in.DB.CreateCredential(ctx, &account.Credential{ID: in.Accounts.NewID(), UserID: u.ID, Type: account.CredentialPassword,
+		if err := in.DB.CreateCredential(ctx, &account.Credential{ID: in.Random.NewID(), UserID: u.ID, Type: account.CredentialPassword,
 			PasswordHash: hash, PasswordFormat: "argon2id", CreatedAt: now, UpdatedAt: now}); err != nil {
 			tb.Fatal(err)
 		}

@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/config"
-	"github.com/keyshift/keyshift/internal/mail"
-	"github.com/keyshift/keyshift/internal/mail/mailtest"
+	"github.com/keyshift/keyshift/internal/email/outbox"
+	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
 	"github.com/keyshift/keyshift/internal/pepper"
 	"github.com/keyshift/keyshift/internal/server"
 	"github.com/keyshift/keyshift/internal/server/servertest"
@@ -65,11 +65,11 @@ func waitDelivered(t *testing.T, in *servertest.Instance, box *mailtest.Server) 
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		queued, err := in.DB.CountOutbox(context.Background(), mail.StatusQueued)
+		queued, err := in.DB.CountOutbox(context.Background(), outbox.StatusQueued)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sent, err := in.DB.CountOutbox(context.Background(), mail.StatusSent)
+		sent, err := in.DB.CountOutbox(context.Background(), outbox.StatusSent)
 		if err != nil {
 			t.Fatal(err)
 		}

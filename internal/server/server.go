@@ -20,15 +20,19 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/config"
-	"github.com/keyshift/keyshift/internal/emailauth"
-	"github.com/keyshift/keyshift/internal/emailchange"
-	"github.com/keyshift/keyshift/internal/emailverify"
-	"github.com/keyshift/keyshift/internal/mail"
-	"github.com/keyshift/keyshift/internal/notice"
+	"github.com/keyshift/keyshift/internal/email/change"
+	"github.com/keyshift/keyshift/internal/email/confirm"
+	"github.com/keyshift/keyshift/internal/email/notice"
+	"github.com/keyshift/keyshift/internal/email/outbox"
+	"github.com/keyshift/keyshift/internal/email/signin"
+	"github.com/keyshift/keyshift/internal/member"
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/password"
+	"github.com/keyshift/keyshift/internal/passwordauth"
 	"github.com/keyshift/keyshift/internal/pepper"
+	"github.com/keyshift/keyshift/internal/recovery"
 	"github.com/keyshift/keyshift/internal/rollout"
+	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/throttle"
 	"github.com/keyshift/keyshift/internal/web"
@@ -36,22 +40,38 @@ import (
 
 // Server is an assembled keyshift.
 type Server struct {
-	Config   config.Config
-	DB       *store.DB
-	Accounts *account.Service
+	Config config.Config
+	DB     *store.DB
+	// Sessions starts, proves and ends members' sessions.
+	Sessions *session.Service
+	// Members locks and cleans up accounts.
+	Members *member.Service
+	// Passwords signs members up and in with a password.
+	Passwords *passwordauth.Service
+	// Recovery makes recovery codes and signs in with them.
+	Recovery *recovery.Service
 	Passkeys *passkey.Service
-	Web      *web.Server
-	Gate     *password.Gate
-	Log      *slog.Logger
+	// Signin, Confirm and Change are the email flows.
+	Signin  *signin.Service
+	Confirm *confirm.Service
+	Change  *change.Service
+	Web     *web.Server
+	Gate    *password.Gate
+	// Hasher hashes passwords through Gate.
+	Hasher *password.Hasher
+	// Random makes ids and tokens (crypto/rand).
+	Random account.Random
+	Log    *slog.Logger
 	// Outbox queues mail; the worker Serve runs delivers it.
-	Outbox  *mail.Outbox
+	Outbox  *outbox.Outbox
 	Notices *notice.Notifier
 	// Rollout is the staged rollout; the janitor lets its guardrails hold it.
 	Rollout    *rollout.Service
-	mailWorker *mail.Worker
+	mailWorker *outbox.Worker
 	// metricsLn serves /metrics alone when metrics_listen is set.
 	metricsLn net.Listener
 	registry  *prometheus.Registry
+	now       func() time.Time
 }
 
 // Options adjust assembly for tests and benchmarks.
@@ -62,7 +82,7 @@ type Options struct {
 	// Registry receives metrics; nil makes a fresh one.
 	Registry *prometheus.Registry
 	// MailPolicy tunes mail delivery (tests); zero values are the defaults.
-	MailPolicy mail.Policy
+	MailPolicy outbox.Policy
 }
 
 // New opens the database (migrating it), and builds the services and routes.
@@ -121,8 +141,8 @@ func Notices(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	outbox := mail.NewOutbox(db, nil, mail.WithKeys(peppers.Keys(mail.SealPurpose)))
-	return notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, outbox, db, time.Now), nil
+	box := outbox.NewOutbox(db, nil, outbox.WithKeys(peppers.Keys(outbox.SealPurpose)))
+	return notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, box, db, time.Now), nil
 }
 
 // loadPepper finds the pepper (package pepper) and says where it came from.
@@ -182,16 +202,80 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 		MemoryKiB: cfg.Password.ArgonMemoryKiB, Iterations: cfg.Password.ArgonIterations,
 		Parallelism: cfg.Password.ArgonParallelism, SaltLen: 16, KeyLen: 32,
 	}, gate, password.WithFailureFloor(floor))
-	accounts := &account.Service{
-		Store: db, Hasher: hasher, Limiter: &throttle.Limiter{Store: db, Now: o.Now},
-		IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout,
-		Now: o.Now, Log: o.Log, SignupClosed: !cfg.Signup.Open, RecoveryKeys: account.RecoveryKeysFrom(peppers),
-		PasswordPolicy: password.NewPolicy(cfg.RPName), FailureFloor: floor,
-	}
 	// Built now, not at the first sign-up, which would wait for it.
 	start := time.Now()
 	n := password.LoadBlocklist()
 	o.Log.Info("password blocklist loaded", "entries", n, "took", time.Since(start).Round(time.Millisecond))
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	box, worker, err := newMail(cfg, db, o, peppers)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Config: cfg, DB: db, Gate: gate, Hasher: hasher, Log: o.Log, Outbox: box, mailWorker: worker, registry: o.Registry}
+	if err := s.build(ctx, o, peppers, floor); err != nil {
+		return nil, err
+	}
+	opts := web.Options{
+		Config: cfg, Sessions: s.Sessions, Members: s.Members, Passwords: s.Passwords, Recovery: s.Recovery,
+		Passkeys: s.Passkeys, Health: db, DeviceKey: deviceKey, Now: o.Now,
+		Log: o.Log, Registry: o.Registry, HashGate: gate, Signin: s.Signin,
+		Confirm: s.Confirm, Change: s.Change,
+		Rollout: s.Rollout, AdminTokens: admintoken.New(db, cfg.AdminToken, time.Now),
+	}
+	if cfg.MailTransport() == config.MailDev {
+		opts.Mail = box // /dev/mail only where the dev mailer keeps the mail
+	}
+	if s.Web, err = web.New(opts); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// build makes the domain's services in the order they depend on each
+// other — each from the parts made before it, none changed after — on the
+// database, the clock and the outbox s already has.
+func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor *password.FailureFloor) error {
+	cfg, db := s.Config, s.DB
+	limiter := &throttle.Limiter{Store: db, Now: o.Now}
+	audit := account.Audit{Store: db, Now: o.Now}
+	// The one step-up window of every sensitive action.
+	window := cfg.Passkey.ReauthWindow
+	s.Notices = notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, s.Outbox, db, o.Now)
+	s.Sessions = session.New(session.Config{IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout},
+		db, session.Deps{Audit: audit, Random: s.Random, Now: o.Now, Notices: s.Notices})
+	s.Members = member.New(db, db, member.Deps{Sessions: s.Sessions, Audit: audit, Random: s.Random, Now: o.Now})
+	s.Confirm = confirm.New(confirm.Config{Origin: cfg.Origin, Site: cfg.RPName}, db, confirm.Deps{
+		Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random, Now: o.Now, Mailer: s.Outbox})
+	s.Passwords = passwordauth.New(passwordauth.Config{SignupClosed: !cfg.Signup.Open, Policy: password.NewPolicy(cfg.RPName),
+		ReauthWindow: window}, db, db, passwordauth.Deps{Hasher: s.Hasher, FailureFloor: floor, Sessions: s.Sessions,
+		Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random, Now: o.Now, Log: o.Log, Verifier: s.Confirm,
+		Notices: s.Notices})
+	s.Recovery = recovery.New(recovery.Config{Keys: recovery.KeysFrom(peppers), ReauthWindow: window}, db, db, recovery.Deps{
+		Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random, Now: o.Now, Notices: s.Notices})
+	var err error
+	if s.Passkeys, err = newPasskeys(ctx, cfg, db, passkey.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter,
+		Audit: audit, Random: s.Random, Now: o.Now, Log: o.Log, Notices: s.Notices}); err != nil {
+		return err
+	}
+	// From the pepper, not server_keys: with a database copy and its key,
+	// a live flow's 6-digit code would fall to a million HMACs.
+	codeKey := peppers.Current.Key(emailCodePurpose)
+	s.Signin = signin.New(signin.Config{Origin: cfg.Origin, Site: cfg.RPName, SignupOpen: cfg.Signup.Open, CodeKey: codeKey},
+		db, db, signin.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random,
+			Now: o.Now, Mailer: s.Outbox, Notices: s.Notices})
+	s.Change = change.New(change.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout, ReauthWindow: window},
+		db, db, change.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random,
+			Now: o.Now, Mailer: s.Outbox, Notices: s.Notices})
+	s.Rollout = rollout.NewService(db, Guardrails(cfg), o.Now)
+	s.now = o.Now
+	return nil
+}
+
+// newPasskeys builds the passkey service with the keys every node shares,
+// and reads what its decoys must look like.
+func newPasskeys(ctx context.Context, cfg config.Config, db *store.DB, d passkey.Deps) (*passkey.Service, error) {
 	decoyKey, err := db.ServerKey(ctx, "passkey-decoy", 32)
 	if err != nil {
 		return nil, fmt.Errorf("loading the passkey decoy key: %w", err)
@@ -203,49 +287,15 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	passkeys, err := passkey.New(passkey.Config{
 		RPID: cfg.RPID, RPName: cfg.RPName, Origin: cfg.Origin, AllowRoaming: cfg.Passkey.AllowRoaming,
 		Algorithms: cfg.Passkey.Algorithms, ChallengeTTL: cfg.Passkey.ChallengeTimeout, DecoyKey: decoyKey,
-		CeremonyKey: ceremonyKey,
-	}, db, accounts, o.Now, o.Log)
+		CeremonyKey: ceremonyKey, ReauthWindow: cfg.Passkey.ReauthWindow,
+	}, db, db, d)
 	if err != nil {
 		return nil, err
 	}
 	if err := passkeys.RefreshDecoyShapes(ctx); err != nil {
 		return nil, fmt.Errorf("reading the distribution of passkeys for decoys: %w", err)
 	}
-	if o.Registry == nil {
-		o.Registry = prometheus.NewRegistry()
-	}
-	outbox, worker, err := newMail(cfg, db, o, peppers)
-	if err != nil {
-		return nil, err
-	}
-	notices := notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, outbox, db, o.Now)
-	accounts.Notices, passkeys.Notices = notices, notices
-	verify := emailverify.New(emailverify.Config{Origin: cfg.Origin, Site: cfg.RPName}, db, accounts, outbox)
-	accounts.Verifier = verify
-	// From the pepper, not server_keys: with a database copy and its key,
-	// a live flow's 6-digit code would fall to a million HMACs.
-	codeKey := peppers.Current.Key(emailCodePurpose)
-	email := emailauth.New(emailauth.Config{
-		Origin: cfg.Origin, Site: cfg.RPName, SignupOpen: cfg.Signup.Open, CodeKey: codeKey,
-	}, db, accounts, outbox, notices)
-	change := emailchange.New(emailchange.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout},
-		db, accounts, outbox, notices)
-	rollouts := rollout.NewService(db, Guardrails(cfg), o.Now)
-	opts := web.Options{
-		Config: cfg, Accounts: accounts, Passkeys: passkeys, Health: db, DeviceKey: deviceKey,
-		Log: o.Log, Registry: o.Registry, HashGate: gate, Email: email,
-		Verify: verify, EmailChange: change,
-		Rollout: rollouts, AdminTokens: admintoken.New(db, cfg.AdminToken, time.Now),
-	}
-	if cfg.MailTransport() == config.MailDev {
-		opts.Mail = outbox // /dev/mail only where the dev mailer keeps the mail
-	}
-	w, err := web.New(opts)
-	if err != nil {
-		return nil, err
-	}
-	return &Server{Config: cfg, DB: db, Accounts: accounts, Passkeys: passkeys, Web: w, Gate: gate, Log: o.Log,
-		Outbox: outbox, Notices: notices, Rollout: rollouts, mailWorker: worker, registry: o.Registry}, nil
+	return passkeys, nil
 }
 
 // Guardrails returns the rollout's guardrails as cfg sets them.
@@ -263,36 +313,36 @@ const emailCodePurpose = "email-codes"
 // newMail builds the outbox, sealed under the pepper, and its worker, with
 // the transport cfg.MailTransport decided: SMTP through cfg.SMTPURLs in
 // order, the dev mailer (dev mode), or none (mail: log).
-func newMail(cfg config.Config, db *store.DB, o Options, peppers pepper.Set) (*mail.Outbox, *mail.Worker, error) {
-	outboxOpts := []mail.OutboxOption{mail.WithKeys(peppers.Keys(mail.SealPurpose))}
-	var sender mail.Sender
+func newMail(cfg config.Config, db *store.DB, o Options, peppers pepper.Set) (*outbox.Outbox, *outbox.Worker, error) {
+	outboxOpts := []outbox.OutboxOption{outbox.WithKeys(peppers.Keys(outbox.SealPurpose))}
+	var sender outbox.Sender
 	switch cfg.MailTransport() {
 	case config.MailDev:
-		sender = mail.DevSender{Log: o.Log}
-		outboxOpts = append(outboxOpts, mail.KeepSentMail())
+		sender = outbox.DevSender{Log: o.Log}
+		outboxOpts = append(outboxOpts, outbox.KeepSentMail())
 		o.Log.Warn("dev mode without SMTP: mail is not sent but kept for /dev/mail, sealed, until the 7-day purge")
 	case config.MailLog:
-		sender = mail.LogSender{Log: o.Log}
+		sender = outbox.LogSender{Log: o.Log}
 		o.Log.Warn("NO MAIL IS DELIVERED: no SMTP server is configured (KEYSHIFT_SMTP_URL). Sign-in links, codes and notices " +
 			"stay in the outbox as undeliverable; set KEYSHIFT_SMTP_URL, or run with --dev to read them at /dev/mail")
 	default:
-		var opts []mail.SMTPOption
+		var opts []outbox.SMTPOption
 		if cfg.SMTPCAFile != "" {
-			roots, err := mail.LoadCAFile(cfg.SMTPCAFile)
+			roots, err := outbox.LoadCAFile(cfg.SMTPCAFile)
 			if err != nil {
 				return nil, nil, fmt.Errorf("smtp_ca_file: %w", err)
 			}
-			opts = append(opts, mail.WithRootCAs(roots))
+			opts = append(opts, outbox.WithRootCAs(roots))
 		}
-		s, err := mail.NewSMTP(cfg.SMTPURLs, cfg.MailFrom, 30*time.Second, opts...)
+		s, err := outbox.NewSMTP(cfg.SMTPURLs, cfg.MailFrom, 30*time.Second, opts...)
 		if err != nil {
 			return nil, nil, err
 		}
 		sender = s
 	}
-	outbox := mail.NewOutbox(db, o.Now, outboxOpts...)
-	metrics := mail.NewMetrics(o.Registry, db)
-	return outbox, mail.NewWorker(outbox, sender, o.MailPolicy, o.Log, metrics), nil
+	box := outbox.NewOutbox(db, o.Now, outboxOpts...)
+	metrics := outbox.NewMetrics(o.Registry, db)
+	return box, outbox.NewWorker(box, sender, o.MailPolicy, o.Log, metrics), nil
 }
 
 // Close releases the database, and the metrics listener if Serve never ran.
@@ -401,24 +451,24 @@ func (s *Server) janitor(ctx context.Context) {
 }
 
 func (s *Server) sweep(ctx context.Context) {
-	if n, err := s.Accounts.PurgeExpiredSessions(ctx); err != nil && ctx.Err() == nil {
+	if n, err := s.Sessions.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging expired sessions", "err", err)
 	} else if n > 0 {
 		s.Log.Info("purged expired sessions", "count", n)
 	}
-	if _, err := s.DB.DeleteExpiredFlows(ctx, s.Accounts.Now()); err != nil && ctx.Err() == nil {
+	if _, err := s.DB.DeleteExpiredFlows(ctx, s.now()); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging expired passkey ceremonies", "err", err)
 	}
-	if _, err := s.DB.DeleteSpentCeremonies(ctx, s.Accounts.Now().Add(-spentKeptAfterExpiry)); err != nil && ctx.Err() == nil {
+	if _, err := s.DB.DeleteSpentCeremonies(ctx, s.now().Add(-spentKeptAfterExpiry)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging spent passkey ceremonies", "err", err)
 	}
-	if _, err := s.DB.DeleteExpiredEmailFlows(ctx, s.Accounts.Now()); err != nil && ctx.Err() == nil {
+	if _, err := s.DB.DeleteExpiredEmailFlows(ctx, s.now()); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging expired email sign-ins", "err", err)
 	}
-	if _, err := s.DB.DeleteExpiredEmailVerifications(ctx, s.Accounts.Now()); err != nil && ctx.Err() == nil {
+	if _, err := s.DB.DeleteExpiredEmailVerifications(ctx, s.now()); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging expired email confirmations", "err", err)
 	}
-	if _, err := s.DB.DeleteExpiredEmailChanges(ctx, s.Accounts.Now()); err != nil && ctx.Err() == nil {
+	if _, err := s.DB.DeleteExpiredEmailChanges(ctx, s.now()); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging expired email change links", "err", err)
 	}
 	if _, err := s.Notices.SendDigests(ctx); err != nil && ctx.Err() == nil {
@@ -432,13 +482,13 @@ func (s *Server) sweep(ctx context.Context) {
 	if err := s.Passkeys.RefreshDecoyShapes(ctx); err != nil && ctx.Err() == nil {
 		s.Log.Warn("reading the distribution of passkeys for decoys", "err", err)
 	}
-	if _, err := s.DB.DeleteStaleThrottles(ctx, s.Accounts.Now().Add(-48*time.Hour)); err != nil && ctx.Err() == nil {
+	if _, err := s.DB.DeleteStaleThrottles(ctx, s.now().Add(-48*time.Hour)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging stale throttle keys", "err", err)
 	}
-	if _, err := s.DB.DeleteOldFailureCounts(ctx, s.Accounts.Now().Add(-FailureCountsKept)); err != nil && ctx.Err() == nil {
+	if _, err := s.DB.DeleteOldFailureCounts(ctx, s.now().Add(-FailureCountsKept)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging old failure counts", "err", err)
 	}
-	if _, err := s.DB.DeleteSentOutbox(ctx, s.Accounts.Now().Add(-sentMailKept)); err != nil && ctx.Err() == nil {
+	if _, err := s.DB.DeleteSentOutbox(ctx, s.now().Add(-sentMailKept)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging sent mail", "err", err)
 	}
 }

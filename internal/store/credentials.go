@@ -8,7 +8,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 )
 
-// CreateCredential implements account.Store. A second password for one user
+// CreateCredential implements passwordauth.Store, member.Credentials and passkey.Store. A second password for one user
 // or a WebAuthn credential id already registered (to anyone) is refused by
 // unique indexes, whatever the race.
 func (db *DB) CreateCredential(ctx context.Context, c *account.Credential) error {
@@ -36,7 +36,7 @@ func nullBytes(b []byte) any {
 	return b
 }
 
-// FindPasswordCredential implements account.Store.
+// FindPasswordCredential implements passwordauth.Store, member.Credentials and change.Accounts.
 func (db *DB) FindPasswordCredential(ctx context.Context, userID string) (*account.Credential, error) {
 	c := account.Credential{Type: account.CredentialPassword}
 	err := db.queryRow(ctx, `SELECT id, user_id, password_hash, COALESCE(password_format, ''), created_at, updated_at, last_used_at
@@ -48,14 +48,14 @@ func (db *DB) FindPasswordCredential(ctx context.Context, userID string) (*accou
 	return &c, nil
 }
 
-// UpdatePasswordHash implements account.Store.
+// UpdatePasswordHash implements passwordauth.Store and member.Credentials.
 func (db *DB) UpdatePasswordHash(ctx context.Context, credID, hash, format string, at time.Time) error {
 	res, err := db.exec(ctx, `UPDATE credentials SET password_hash = ?, password_format = ?, updated_at = ?, last_used_at = ?
 		WHERE id = ? AND type = 'password'`, hash, format, db.dialect.time(at), db.dialect.time(at), credID)
 	return affected(res, err, "password")
 }
 
-// TouchCredential implements account.Store.
+// TouchCredential implements passwordauth.Store.
 func (db *DB) TouchCredential(ctx context.Context, credID string, at time.Time) error {
 	res, err := db.exec(ctx, `UPDATE credentials SET last_used_at = ? WHERE id = ?`, db.dialect.time(at), credID)
 	return affected(res, err, "credential")
@@ -76,7 +76,7 @@ func affected(res interface{ RowsAffected() (int64, error) }, err error, what st
 	return nil
 }
 
-// DeletePasswordCredential implements account.Store.
+// DeletePasswordCredential implements passwordauth.Store and member.Credentials.
 func (db *DB) DeletePasswordCredential(ctx context.Context, userID string) error {
 	res, err := db.exec(ctx, `DELETE FROM credentials WHERE user_id = ? AND type = 'password'`, userID)
 	return affected(res, err, "password")

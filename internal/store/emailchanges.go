@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/emailchange"
+	"github.com/keyshift/keyshift/internal/email/change"
 )
 
 // emailChangeColumns are returned by every email-change statement, in
@@ -16,8 +16,8 @@ import (
 const emailChangeColumns = `token_hash, kind, user_id, email, email_key, old_key, COALESCE(session_id, ''), cancel_hash,
 	COALESCE(undo_since, created_at), password_hash, password_format, created_at, expires_at`
 
-func scanEmailChange(row rowScanner) (*emailchange.Change, error) {
-	var c emailchange.Change
+func scanEmailChange(row rowScanner) (*change.Change, error) {
+	var c change.Change
 	var pwHash, pwFormat sql.NullString
 	err := row.Scan(&c.TokenHash, (*string)(&c.Kind), &c.UserID, &c.Email, &c.EmailKey, &c.OldKey, &c.SessionID, &c.CancelHash,
 		dbTime{&c.UndoSince}, &pwHash, &pwFormat, dbTime{&c.CreatedAt}, dbTime{&c.ExpiresAt})
@@ -30,8 +30,8 @@ func scanEmailChange(row rowScanner) (*emailchange.Change, error) {
 	return &c, nil
 }
 
-// CreateEmailChange implements emailchange.Store.
-func (db *DB) CreateEmailChange(ctx context.Context, c *emailchange.Change) error {
+// CreateEmailChange implements change.Store.
+func (db *DB) CreateEmailChange(ctx context.Context, c *change.Change) error {
 	var pwHash, pwFormat any
 	if c.Password != nil {
 		pwHash, pwFormat = c.Password.PasswordHash, c.Password.PasswordFormat
@@ -44,29 +44,15 @@ func (db *DB) CreateEmailChange(ctx context.Context, c *emailchange.Change) erro
 	return err
 }
 
-// FindEmailChange implements emailchange.Store: a read, so that the
-// account's lock is taken before the link is (LockMember).
-func (db *DB) FindEmailChange(ctx context.Context, kind emailchange.Kind, tokenHash []byte, now time.Time) (*emailchange.Change, error) {
-	return scanEmailChange(db.queryRow(ctx, `SELECT `+emailChangeColumns+` FROM email_changes
-		WHERE token_hash = ? AND kind = ? AND expires_at > ?`, tokenHash, string(kind), db.dialect.time(now)))
-}
-
-// TakeEmailChange implements emailchange.Store: one DELETE … RETURNING, so
-// a link works once however many requests race, on any node.
-func (db *DB) TakeEmailChange(ctx context.Context, kind emailchange.Kind, tokenHash []byte, now time.Time) (*emailchange.Change, error) {
-	return scanEmailChange(db.queryRowW(ctx, `DELETE FROM email_changes WHERE token_hash = ? AND kind = ? AND expires_at > ?
-		RETURNING `+emailChangeColumns, tokenHash, string(kind), db.dialect.time(now)))
-}
-
-// FindEmailChangeByCancel implements emailchange.Store: the pending change
+// FindEmailChangeByCancel implements change.Store: the pending change
 // whose cancel link's token hashes to cancelHash (index email_changes_cancel).
-func (db *DB) FindEmailChangeByCancel(ctx context.Context, cancelHash []byte, now time.Time) (*emailchange.Change, error) {
+func (db *DB) FindEmailChangeByCancel(ctx context.Context, cancelHash []byte, now time.Time) (*change.Change, error) {
 	return scanEmailChange(db.queryRow(ctx, `SELECT `+emailChangeColumns+` FROM email_changes
 		WHERE cancel_hash = ? AND kind = 'confirm' AND expires_at > ?`, cancelHash, db.dialect.time(now)))
 }
 
-// DeleteUserEmailChanges implements emailchange.Store.
-func (db *DB) DeleteUserEmailChanges(ctx context.Context, userID string, kinds ...emailchange.Kind) (int, error) {
+// DeleteUserEmailChanges implements change.Store.
+func (db *DB) DeleteUserEmailChanges(ctx context.Context, userID string, kinds ...change.Kind) (int, error) {
 	q, args := `DELETE FROM email_changes WHERE user_id = ?`, []any{userID}
 	if len(kinds) > 0 {
 		q += ` AND kind IN (?` + strings.Repeat(", ?", len(kinds)-1) + `)`
@@ -82,10 +68,10 @@ func (db *DB) DeleteUserEmailChanges(ctx context.Context, userID string, kinds .
 	return int(n), err
 }
 
-// DeletePendingEmailChanges implements account.Store: the confirmation
+// DeletePendingEmailChanges implements member.Store: the confirmation
 // links, not the revert links.
 func (db *DB) DeletePendingEmailChanges(ctx context.Context, userID string) (int, error) {
-	return db.DeleteUserEmailChanges(ctx, userID, emailchange.KindConfirm)
+	return db.DeleteUserEmailChanges(ctx, userID, change.KindConfirm)
 }
 
 // DeleteExpiredEmailChanges removes links nobody used in time.
@@ -98,7 +84,7 @@ func (db *DB) DeleteExpiredEmailChanges(ctx context.Context, now time.Time) (int
 	return int(n), err
 }
 
-// FindEmailReservations implements notice.Store and emailchange.Store: the
+// FindEmailReservations implements notice.Store and change.Store: the
 // addresses userID moved away from and holds reserved at now (its live
 // revert links), oldest first.
 func (db *DB) FindEmailReservations(ctx context.Context, userID string, now time.Time) ([]account.Reservation, error) {
@@ -138,7 +124,7 @@ func (db *DB) reservedByOther(ctx context.Context, key, userID string, now time.
 	return n > 0, err
 }
 
-// UpdateUserEmail implements emailchange.Store. The unique index on
+// UpdateUserEmail implements change.Store. The unique index on
 // email_key decides a race for an address an account has, and an address
 // another account holds reserved is refused alike: EEmailTaken either way,
 // and nothing changes, in a savepoint of the caller's transaction, which

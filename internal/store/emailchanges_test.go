@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/emailauth"
-	"github.com/keyshift/keyshift/internal/emailchange"
-	"github.com/keyshift/keyshift/internal/emailverify"
+	"github.com/keyshift/keyshift/internal/email/change"
+	"github.com/keyshift/keyshift/internal/email/confirm"
+	"github.com/keyshift/keyshift/internal/email/signin"
 	"github.com/keyshift/keyshift/internal/importer"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
@@ -18,10 +18,10 @@ import (
 
 // moved stores a change of u from the address old to u's own, confirmed at
 // t0: u's revert link to old, live until t0 + 7 days.
-func moved(t *testing.T, db *store.DB, u *account.User, old string, pw *account.Credential) *emailchange.Change {
+func moved(t *testing.T, db *store.DB, u *account.User, old string, pw *account.Credential) *change.Change {
 	t.Helper()
-	rv := &emailchange.Change{TokenHash: randomBytes(32), Kind: emailchange.KindRevert, UserID: u.ID, Email: old, EmailKey: old,
-		OldKey: u.EmailKey, UndoSince: t0.Add(-time.Minute), Password: pw, CreatedAt: t0, ExpiresAt: t0.Add(emailchange.RevertTTL)}
+	rv := &change.Change{TokenHash: randomBytes(32), Kind: change.KindRevert, UserID: u.ID, Email: old, EmailKey: old,
+		OldKey: u.EmailKey, UndoSince: t0.Add(-time.Minute), Password: pw, CreatedAt: t0, ExpiresAt: t0.Add(change.RevertTTL)}
 	if err := db.CreateEmailChange(t.Context(), rv); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestAnAddressAnAccountLeftStaysReservedToIt(t *testing.T) {
 		ada, bob := createUser(t, db), createUser(t, db)
 		const old = "old.ada@example.com"
 		moved(t, db, ada, old, nil)
-		live, dead := t0.Add(time.Hour), t0.Add(emailchange.RevertTTL)
+		live, dead := t0.Add(time.Hour), t0.Add(change.RevertTTL)
 
 		if u, err := db.FindEmailHolder(ctx, old, live); err != nil || u.ID != ada.ID {
 			t.Errorf("holder of the reserved address: %v, %v; want Ada", u, err)
@@ -96,7 +96,7 @@ func TestAnAddressAnAccountLeftStaysReservedToIt(t *testing.T) {
 			t.Errorf("HasEmailReservations once it expired: %v, %v", has, err)
 		}
 		rs, err := db.FindEmailReservations(ctx, ada.ID, live)
-		if err != nil || len(rs) != 1 || rs[0].EmailKey != old || !rs[0].ExpiresAt.Equal(t0.Add(emailchange.RevertTTL)) {
+		if err != nil || len(rs) != 1 || rs[0].EmailKey != old || !rs[0].ExpiresAt.Equal(t0.Add(change.RevertTTL)) {
 			t.Errorf("Ada's reservations: %+v, %v", rs, err)
 		}
 
@@ -124,7 +124,7 @@ func TestEmailChangeRowsKeepTheirSessionCancelLinkAndPassword(t *testing.T) {
 		ctx := context.Background()
 		ada := createUser(t, db)
 		cancel := randomBytes(32)
-		c := &emailchange.Change{TokenHash: randomBytes(32), Kind: emailchange.KindConfirm, UserID: ada.ID, Email: "New@example.org",
+		c := &change.Change{TokenHash: randomBytes(32), Kind: change.KindConfirm, UserID: ada.ID, Email: "New@example.org",
 			EmailKey: "new@example.org", OldKey: ada.EmailKey, SessionID: "s-1", CancelHash: cancel, UndoSince: t0.Add(-time.Hour),
 			CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 		if err := db.CreateEmailChange(ctx, c); err != nil {
@@ -140,14 +140,14 @@ func TestEmailChangeRowsKeepTheirSessionCancelLinkAndPassword(t *testing.T) {
 		if _, err := db.FindEmailChangeByCancel(ctx, cancel, t0.Add(time.Hour)); !account.IsCode(err, account.ENotFound) {
 			t.Errorf("an expired cancel link: %v", err)
 		}
-		got, err = db.FindEmailChange(ctx, emailchange.KindRevert, rv.TokenHash, t0)
+		got, err = db.EmailChangeLinks(change.KindRevert).FindLink(ctx, rv.TokenHash, t0)
 		if err != nil || got.Password == nil || got.Password.PasswordHash != pw.PasswordHash || got.SessionID != "" || got.CancelHash != nil {
 			t.Fatalf("the revert link: %+v, %v", got, err)
 		}
 		if n, err := db.DeletePendingEmailChanges(ctx, ada.ID); err != nil || n != 1 {
 			t.Errorf("DeletePendingEmailChanges: %d, %v", n, err)
 		}
-		if _, err := db.TakeEmailChange(ctx, emailchange.KindRevert, rv.TokenHash, t0); err != nil {
+		if _, err := db.EmailChangeLinks(change.KindRevert).TakeLink(ctx, rv.TokenHash, t0); err != nil {
 			t.Errorf("the revert link after DeletePendingEmailChanges: %v", err)
 		}
 	})
@@ -209,7 +209,7 @@ func TestCleanUpStatements(t *testing.T) {
 		}
 
 		for _, key := range []string{ada.EmailKey, bob.EmailKey, ada.EmailKey} {
-			if err := db.CreateEmailFlow(ctx, &emailauth.Flow{ID: randomID(), Email: key, EmailKey: key, TokenHash: randomBytes(32),
+			if err := db.CreateEmailFlow(ctx, &signin.Flow{ID: randomID(), Email: key, EmailKey: key, TokenHash: randomBytes(32),
 				CodeHash: randomBytes(32), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
@@ -222,7 +222,7 @@ func TestCleanUpStatements(t *testing.T) {
 		}
 
 		for range 2 {
-			if err := db.CreateEmailVerification(ctx, &emailverify.Verification{TokenHash: randomBytes(32), UserID: ada.ID, EmailKey: ada.EmailKey,
+			if err := db.CreateEmailVerification(ctx, &confirm.Verification{TokenHash: randomBytes(32), UserID: ada.ID, EmailKey: ada.EmailKey,
 				CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
 				t.Fatal(err)
 			}

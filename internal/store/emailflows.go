@@ -4,15 +4,15 @@ import (
 	"context"
 	"time"
 
-	"github.com/keyshift/keyshift/internal/emailauth"
+	"github.com/keyshift/keyshift/internal/email/signin"
 )
 
 // emailFlowColumns are returned by every email-flow statement, in
 // scanEmailFlow's order.
 const emailFlowColumns = `id, email, email_key, token_hash, code_hash, attempts, created_at, expires_at`
 
-func scanEmailFlow(row rowScanner) (*emailauth.Flow, error) {
-	var f emailauth.Flow
+func scanEmailFlow(row rowScanner) (*signin.Flow, error) {
+	var f signin.Flow
 	err := row.Scan(&f.ID, &f.Email, &f.EmailKey, &f.TokenHash, &f.CodeHash, &f.Attempts, dbTime{&f.CreatedAt}, dbTime{&f.ExpiresAt})
 	if err := scanErr(err, "email sign-in"); err != nil {
 		return nil, err
@@ -20,8 +20,8 @@ func scanEmailFlow(row rowScanner) (*emailauth.Flow, error) {
 	return &f, nil
 }
 
-// CreateEmailFlow implements emailauth.Store.
-func (db *DB) CreateEmailFlow(ctx context.Context, f *emailauth.Flow) error {
+// CreateEmailFlow implements signin.Store.
+func (db *DB) CreateEmailFlow(ctx context.Context, f *signin.Flow) error {
 	_, err := db.exec(ctx, `INSERT INTO email_flows (id, email, email_key, token_hash, code_hash, attempts, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.ID, f.Email, f.EmailKey, f.TokenHash, f.CodeHash, f.Attempts,
@@ -29,42 +29,27 @@ func (db *DB) CreateEmailFlow(ctx context.Context, f *emailauth.Flow) error {
 	return err
 }
 
-// TakeEmailFlowByToken implements emailauth.Store: one DELETE … RETURNING,
-// so of concurrent redemptions exactly one gets the row. The code's tries
-// do not matter: wrong codes kill the code, never the link.
-func (db *DB) TakeEmailFlowByToken(ctx context.Context, tokenHash []byte, now time.Time) (*emailauth.Flow, error) {
-	return scanEmailFlow(db.queryRowW(ctx, `DELETE FROM email_flows WHERE token_hash = ? AND expires_at > ?
-		RETURNING `+emailFlowColumns, tokenHash, db.dialect.time(now)))
-}
-
-// FindEmailFlowByToken implements emailauth.Store: a read, for the link's
-// landing page.
-func (db *DB) FindEmailFlowByToken(ctx context.Context, tokenHash []byte, now time.Time) (*emailauth.Flow, error) {
-	return scanEmailFlow(db.queryRow(ctx, `SELECT `+emailFlowColumns+` FROM email_flows
-		WHERE token_hash = ? AND expires_at > ?`, tokenHash, db.dialect.time(now)))
-}
-
-// FindNewestEmailFlow implements emailauth.Store (index email_flows_key_created).
-func (db *DB) FindNewestEmailFlow(ctx context.Context, emailKey string, now time.Time) (*emailauth.Flow, error) {
+// FindNewestEmailFlow implements signin.Store (index email_flows_key_created).
+func (db *DB) FindNewestEmailFlow(ctx context.Context, emailKey string, now time.Time) (*signin.Flow, error) {
 	return scanEmailFlow(db.queryRow(ctx, `SELECT `+emailFlowColumns+` FROM email_flows
 		WHERE email_key = ? AND expires_at > ? ORDER BY created_at DESC, id DESC LIMIT 1`, emailKey, db.dialect.time(now)))
 }
 
-// TakeEmailFlow implements emailauth.Store, as TakeEmailFlowByToken.
-func (db *DB) TakeEmailFlow(ctx context.Context, id string, now time.Time) (*emailauth.Flow, error) {
-	return scanEmailFlow(db.queryRowW(ctx, `DELETE FROM email_flows WHERE id = ? AND expires_at > ?
-		RETURNING `+emailFlowColumns, id, db.dialect.time(now)))
+// TakeEmailFlow implements signin.Store: the code's way to a flow, taken
+// as its link is (links.go), by id.
+func (db *DB) TakeEmailFlow(ctx context.Context, id string, now time.Time) (*signin.Flow, error) {
+	return db.emailFlows().takeBy(ctx, "id", id, now)
 }
 
-// TryEmailCode implements emailauth.Store: the try is counted in the same
+// TryEmailCode implements signin.Store: the try is counted in the same
 // statement that checks the limit, so concurrent tries cannot exceed it.
-func (db *DB) TryEmailCode(ctx context.Context, id string, now time.Time, maxAttempts int) (*emailauth.Flow, error) {
+func (db *DB) TryEmailCode(ctx context.Context, id string, now time.Time, maxAttempts int) (*signin.Flow, error) {
 	return scanEmailFlow(db.queryRowW(ctx, `UPDATE email_flows SET attempts = attempts + 1
 		WHERE id = ? AND expires_at > ? AND attempts < ?
 		RETURNING `+emailFlowColumns, id, db.dialect.time(now), maxAttempts))
 }
 
-// DeleteEmailFlows implements emailchange.Store and emailauth.Store: every
+// DeleteEmailFlows implements change.Store and signin.Store: every
 // flow, live or not, for one of keys, and how many there were.
 func (db *DB) DeleteEmailFlows(ctx context.Context, keys ...string) (int, error) {
 	if len(keys) == 0 {
@@ -88,7 +73,7 @@ func (db *DB) DeleteExpiredEmailFlows(ctx context.Context, now time.Time) (int, 
 	return int(n), err
 }
 
-// VerifyUserEmail implements emailauth.Store.
+// VerifyUserEmail implements signin.Store.
 func (db *DB) VerifyUserEmail(ctx context.Context, userID string, at time.Time) error {
 	res, err := db.exec(ctx, `UPDATE users SET email_verified = ?, updated_at = ? WHERE id = ?`,
 		db.boolArg(true), db.dialect.time(at), userID)

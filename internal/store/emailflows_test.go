@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/emailauth"
+	"github.com/keyshift/keyshift/internal/email/signin"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
@@ -15,9 +15,9 @@ func TestFindNewestEmailFlow(t *testing.T) {
 		db := open(t, database)
 		ctx := t.Context()
 		key := "lin." + randomID() + "@example.com"
-		add := func(created time.Time, ttl time.Duration) *emailauth.Flow {
+		add := func(created time.Time, ttl time.Duration) *signin.Flow {
 			t.Helper()
-			f := &emailauth.Flow{ID: randomID(), Email: key, EmailKey: key, TokenHash: randomBytes(32), CodeHash: randomBytes(32),
+			f := &signin.Flow{ID: randomID(), Email: key, EmailKey: key, TokenHash: randomBytes(32), CodeHash: randomBytes(32),
 				CreatedAt: created, ExpiresAt: created.Add(ttl)}
 			if err := db.CreateEmailFlow(ctx, f); err != nil {
 				t.Fatal(err)
@@ -27,7 +27,7 @@ func TestFindNewestEmailFlow(t *testing.T) {
 		old := add(t0, 15*time.Minute)
 		newer := add(t0.Add(5*time.Minute), 2*time.Minute)
 		other := "other." + randomID() + "@example.com"
-		if err := db.CreateEmailFlow(ctx, &emailauth.Flow{ID: randomID(), Email: other, EmailKey: other, TokenHash: randomBytes(32),
+		if err := db.CreateEmailFlow(ctx, &signin.Flow{ID: randomID(), Email: other, EmailKey: other, TokenHash: randomBytes(32),
 			CodeHash: randomBytes(32), CreatedAt: t0.Add(6 * time.Minute), ExpiresAt: t0.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
@@ -55,12 +55,12 @@ func TestFindNewestEmailFlow(t *testing.T) {
 	})
 }
 
-func TestTakeEmailFlowByTokenIgnoresCodeTries(t *testing.T) {
+func TestTakingAnEmailFlowsLinkIgnoresCodeTries(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		db := open(t, database)
 		ctx := t.Context()
-		f := &emailauth.Flow{ID: randomID(), Email: "a@example.com", EmailKey: "a@example.com", TokenHash: randomBytes(32),
+		f := &signin.Flow{ID: randomID(), Email: "a@example.com", EmailKey: "a@example.com", TokenHash: randomBytes(32),
 			CodeHash: randomBytes(32), CreatedAt: t0, ExpiresAt: t0.Add(15 * time.Minute)}
 		if err := db.CreateEmailFlow(ctx, f); err != nil {
 			t.Fatal(err)
@@ -72,11 +72,11 @@ func TestTakeEmailFlowByTokenIgnoresCodeTries(t *testing.T) {
 		}
 		_, err := db.TryEmailCode(ctx, f.ID, t0, 5)
 		wantCode(t, err, account.ENotFound)
-		got, err := db.TakeEmailFlowByToken(ctx, f.TokenHash, t0)
+		got, err := db.EmailFlowLinks().TakeLink(ctx, f.TokenHash, t0)
 		if err != nil || got.ID != f.ID || got.Attempts != 5 {
-			t.Fatalf("TakeEmailFlowByToken after the code died = %+v, %v; want the flow", got, err)
+			t.Fatalf("TakeLink after the code died = %+v, %v; want the flow", got, err)
 		}
-		_, err = db.TakeEmailFlowByToken(ctx, f.TokenHash, t0)
+		_, err = db.EmailFlowLinks().TakeLink(ctx, f.TokenHash, t0)
 		wantCode(t, err, account.ENotFound)
 	})
 }

@@ -4,36 +4,24 @@ import (
 	"context"
 	"time"
 
-	"github.com/keyshift/keyshift/internal/emailverify"
+	"github.com/keyshift/keyshift/internal/email/confirm"
 )
 
-// CreateEmailVerification implements emailverify.Store.
-func (db *DB) CreateEmailVerification(ctx context.Context, v *emailverify.Verification) error {
+// CreateEmailVerification implements confirm.Store.
+func (db *DB) CreateEmailVerification(ctx context.Context, v *confirm.Verification) error {
 	_, err := db.exec(ctx, `INSERT INTO email_verifications (token_hash, user_id, email_key, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?)`,
 		v.TokenHash, v.UserID, v.EmailKey, db.dialect.time(v.CreatedAt), db.dialect.time(v.ExpiresAt))
 	return err
 }
 
-// TakeEmailVerification implements emailverify.Store: one DELETE …
-// RETURNING, so a link works once however many requests race.
-func (db *DB) TakeEmailVerification(ctx context.Context, tokenHash []byte, now time.Time) (*emailverify.Verification, error) {
-	var v emailverify.Verification
-	err := db.queryRowW(ctx, `DELETE FROM email_verifications WHERE token_hash = ? AND expires_at > ?
-		RETURNING token_hash, user_id, email_key, created_at, expires_at`, tokenHash, db.dialect.time(now)).
-		Scan(&v.TokenHash, &v.UserID, &v.EmailKey, dbTime{&v.CreatedAt}, dbTime{&v.ExpiresAt})
-	if err := scanErr(err, "email verification"); err != nil {
-		return nil, err
-	}
-	return &v, nil
-}
+// emailVerificationColumns are returned by every statement of
+// confirmation links, in scanEmailVerification's order.
+const emailVerificationColumns = `token_hash, user_id, email_key, created_at, expires_at`
 
-// FindEmailVerification implements emailverify.Store.
-func (db *DB) FindEmailVerification(ctx context.Context, tokenHash []byte, now time.Time) (*emailverify.Verification, error) {
-	var v emailverify.Verification
-	err := db.queryRow(ctx, `SELECT token_hash, user_id, email_key, created_at, expires_at FROM email_verifications
-		WHERE token_hash = ? AND expires_at > ?`, tokenHash, db.dialect.time(now)).
-		Scan(&v.TokenHash, &v.UserID, &v.EmailKey, dbTime{&v.CreatedAt}, dbTime{&v.ExpiresAt})
+func scanEmailVerification(row rowScanner) (*confirm.Verification, error) {
+	var v confirm.Verification
+	err := row.Scan(&v.TokenHash, &v.UserID, &v.EmailKey, dbTime{&v.CreatedAt}, dbTime{&v.ExpiresAt})
 	if err := scanErr(err, "email verification"); err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 )
 
-// AppendEvent implements account.Store.
+// AppendEvent implements account.AuditStore.
 func (db *DB) AppendEvent(ctx context.Context, e *account.Event) error {
 	data := []byte("{}")
 	if len(e.Data) > 0 {

@@ -7,7 +7,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 )
 
-// CountFailure implements account.Store: one upsert adds one to the row of
+// CountFailure implements account.AuditStore: one upsert adds one to the row of
 // f's minute (UTC, truncated), type, method, outcome, reason and IP.
 func (db *DB) CountFailure(ctx context.Context, f *account.Failure) error {
 	_, err := db.exec(ctx, `INSERT INTO failure_counts (minute, type, method, outcome, reason, ip, count)

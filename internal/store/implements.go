@@ -3,14 +3,18 @@ package store
 import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
-	"github.com/keyshift/keyshift/internal/emailauth"
-	"github.com/keyshift/keyshift/internal/emailchange"
-	"github.com/keyshift/keyshift/internal/emailverify"
+	"github.com/keyshift/keyshift/internal/email/change"
+	"github.com/keyshift/keyshift/internal/email/confirm"
+	"github.com/keyshift/keyshift/internal/email/notice"
+	"github.com/keyshift/keyshift/internal/email/outbox"
+	"github.com/keyshift/keyshift/internal/email/signin"
 	"github.com/keyshift/keyshift/internal/importer"
-	"github.com/keyshift/keyshift/internal/mail"
-	"github.com/keyshift/keyshift/internal/notice"
+	"github.com/keyshift/keyshift/internal/member"
 	"github.com/keyshift/keyshift/internal/passkey"
+	"github.com/keyshift/keyshift/internal/passwordauth"
+	"github.com/keyshift/keyshift/internal/recovery"
 	"github.com/keyshift/keyshift/internal/rollout"
+	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/throttle"
 )
 
@@ -19,16 +23,26 @@ import (
 // next to the SQL that must follow it, and not first in the server that
 // happens to pass a *DB where the interface is wanted.
 var (
-	_ account.Store     = (*DB)(nil)
-	_ admintoken.Store  = (*DB)(nil)
-	_ emailauth.Store   = (*DB)(nil)
-	_ emailchange.Store = (*DB)(nil)
-	_ emailverify.Store = (*DB)(nil)
-	_ importer.Store    = (*DB)(nil)
-	_ mail.Store        = (*DB)(nil)
-	_ notice.Store      = (*DB)(nil)
-	_ passkey.Store     = (*DB)(nil)
-	_ rollout.Store     = (*DB)(nil)
-	_ rollout.Retirer   = (*DB)(nil)
-	_ throttle.Store    = (*DB)(nil)
+	_ account.AuditStore = (*DB)(nil)
+	_ admintoken.Store   = (*DB)(nil)
+	_ change.Store       = (*DB)(nil)
+	_ change.Accounts    = (*DB)(nil)
+	_ confirm.Store      = (*DB)(nil)
+	_ importer.Store     = (*DB)(nil)
+	_ member.Store       = (*DB)(nil)
+	_ member.Credentials = (*DB)(nil)
+	_ notice.Store       = (*DB)(nil)
+	_ outbox.Store       = (*DB)(nil)
+	_ passkey.Store      = (*DB)(nil)
+	_ passkey.Ceremonies = (*DB)(nil)
+	_ passwordauth.Store = (*DB)(nil)
+	_ passwordauth.Users = (*DB)(nil)
+	_ recovery.Store     = (*DB)(nil)
+	_ recovery.Users     = (*DB)(nil)
+	_ rollout.Store      = (*DB)(nil)
+	_ rollout.Retirer    = (*DB)(nil)
+	_ session.Store      = (*DB)(nil)
+	_ signin.Store       = (*DB)(nil)
+	_ signin.Users       = (*DB)(nil)
+	_ throttle.Store     = (*DB)(nil)
 )

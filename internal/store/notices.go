@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/keyshift/keyshift/internal/notice"
+	"github.com/keyshift/keyshift/internal/email/notice"
 )
 
 // NoteNewDevice implements notice.Store in one upsert. The SET clauses read

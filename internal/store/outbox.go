@@ -6,34 +6,34 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 )
 
 const outboxColumns = `id, kind, to_addr, subject, text_body, html_body, sealed, status, attempts, lease, last_error, provider, created_at, due_at, done_at`
 
-func scanMail(r rowScanner) (mail.Mail, error) {
-	var m mail.Mail
+func scanMail(r rowScanner) (outbox.Mail, error) {
+	var m outbox.Mail
 	var status string
 	err := r.Scan(&m.ID, &m.Kind, &m.To, &m.Subject, &m.Text, &m.HTML, &m.Sealed, &status, &m.Attempts, &m.Lease, &m.LastError,
 		&m.Provider, dbTime{&m.CreatedAt}, dbTime{&m.DueAt}, dbTime{&m.DoneAt})
-	m.Status = mail.Status(status)
+	m.Status = outbox.Status(status)
 	return m, err
 }
 
-// CreateOutbox implements mail.Store. The outbox hands over subject and
+// CreateOutbox implements outbox.Store. The outbox hands over subject and
 // bodies sealed (m.Sealed) and the clear columns empty; they are written as
 // given.
-func (db *DB) CreateOutbox(ctx context.Context, m *mail.Mail) error {
+func (db *DB) CreateOutbox(ctx context.Context, m *outbox.Mail) error {
 	return db.queryRowW(ctx, `INSERT INTO outbox (kind, to_addr, subject, text_body, html_body, sealed, status, created_at, due_at)
 		VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?) RETURNING id`,
 		m.Kind, m.To, m.Subject, m.Text, m.HTML, m.Sealed, db.dialect.time(m.CreatedAt), db.dialect.time(m.DueAt)).Scan(&m.ID)
 }
 
-// ClaimOutbox implements mail.Store in one statement. On PostgreSQL, FOR
+// ClaimOutbox implements outbox.Store in one statement. On PostgreSQL, FOR
 // UPDATE SKIP LOCKED lets several nodes claim at once without waiting for or
 // taking each other's rows; SQLite has a single writer, so the statement
 // runs alone.
-func (db *DB) ClaimOutbox(ctx context.Context, now, leaseUntil time.Time, lease string, limit int) ([]mail.Mail, error) {
+func (db *DB) ClaimOutbox(ctx context.Context, now, leaseUntil time.Time, lease string, limit int) ([]outbox.Mail, error) {
 	lock := ""
 	if db.dialect.name() == "postgres" {
 		lock = " FOR UPDATE SKIP LOCKED"
@@ -57,9 +57,9 @@ func (db *DB) queryW(ctx context.Context, query string, args ...any) (*sql.Rows,
 	return q.QueryContext(ctx, text, args...)
 }
 
-func collectMail(rows *sql.Rows) ([]mail.Mail, error) {
+func collectMail(rows *sql.Rows) ([]outbox.Mail, error) {
 	defer rows.Close()
-	var out []mail.Mail
+	var out []outbox.Mail
 	for rows.Next() {
 		m, err := scanMail(rows)
 		if err != nil {
@@ -70,7 +70,7 @@ func collectMail(rows *sql.Rows) ([]mail.Mail, error) {
 	return out, rows.Err()
 }
 
-// MarkOutboxSent implements mail.Store. A mail counts as sent even if its
+// MarkOutboxSent implements outbox.Store. A mail counts as sent even if its
 // lease ran out meanwhile: a server accepted it. Wiping clears the sealed
 // value and the clear columns (mail queued before sealing).
 func (db *DB) MarkOutboxSent(ctx context.Context, id int64, lease string, at time.Time, provider string, wipe bool) error {
@@ -82,7 +82,7 @@ func (db *DB) MarkOutboxSent(ctx context.Context, id int64, lease string, at tim
 	return err
 }
 
-// MarkOutboxRetry implements mail.Store. It changes nothing when another
+// MarkOutboxRetry implements outbox.Store. It changes nothing when another
 // worker has claimed the mail since (the lease differs).
 func (db *DB) MarkOutboxRetry(ctx context.Context, id int64, lease string, due time.Time, lastErr string) error {
 	_, err := db.exec(ctx, `UPDATE outbox SET due_at = ?, last_error = ?, lease = ''
@@ -90,15 +90,15 @@ func (db *DB) MarkOutboxRetry(ctx context.Context, id int64, lease string, due t
 	return err
 }
 
-// MarkOutboxFailed implements mail.Store.
+// MarkOutboxFailed implements outbox.Store.
 func (db *DB) MarkOutboxFailed(ctx context.Context, id int64, lease string, at time.Time, lastErr string) error {
 	_, err := db.exec(ctx, `UPDATE outbox SET status = 'failed', done_at = ?, last_error = ?, lease = ''
 		WHERE id = ? AND status = 'queued' AND lease = ?`, db.dialect.time(at), lastErr, id, lease)
 	return err
 }
 
-// FindOutbox implements mail.Store.
-func (db *DB) FindOutbox(ctx context.Context, f mail.Filter) ([]mail.Mail, error) {
+// FindOutbox implements outbox.Store.
+func (db *DB) FindOutbox(ctx context.Context, f outbox.Filter) ([]outbox.Mail, error) {
 	q := `SELECT ` + outboxColumns + ` FROM outbox WHERE 1 = 1`
 	var args []any
 	if len(f.Statuses) > 0 {
@@ -122,8 +122,8 @@ func (db *DB) FindOutbox(ctx context.Context, f mail.Filter) ([]mail.Mail, error
 	return collectMail(rows)
 }
 
-// CountOutbox implements mail.Store.
-func (db *DB) CountOutbox(ctx context.Context, status mail.Status) (int, error) {
+// CountOutbox implements outbox.Store.
+func (db *DB) CountOutbox(ctx context.Context, status outbox.Status) (int, error) {
 	var n int
 	err := db.queryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE status = ?`, string(status)).Scan(&n)
 	return n, err

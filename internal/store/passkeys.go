@@ -201,7 +201,7 @@ func (db *DB) DeletePasskey(ctx context.Context, userID, id string) error {
 	return affected(res, err, "passkey")
 }
 
-// DeletePasskeysSince implements account.Store: one DELETE … RETURNING of
+// DeletePasskeysSince implements member.Credentials: one DELETE … RETURNING of
 // the user's passkeys created at or after since.
 func (db *DB) DeletePasskeysSince(ctx context.Context, userID string, since time.Time) ([]string, error) {
 	rows, err := db.queryW(ctx, `DELETE FROM credentials WHERE user_id = ? AND type = 'webauthn' AND created_at >= ?

@@ -9,7 +9,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 )
 
-// ReplaceRecoveryCodes implements account.Store: the old set goes and the
+// ReplaceRecoveryCodes implements recovery.Store: the old set goes and the
 // new one arrives in the caller's transaction, so a member never holds two
 // sets, nor none after a failed regeneration.
 func (db *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, codes []account.RecoveryCodeHash, at time.Time) error {
@@ -27,7 +27,7 @@ func (db *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, codes []a
 	})
 }
 
-// UseRecoveryCode implements account.Store: one DELETE … RETURNING over
+// UseRecoveryCode implements recovery.Store: one DELETE … RETURNING over
 // every form the code may be stored in, so of concurrent redemptions of one
 // code exactly one gets the row.
 func (db *DB) UseRecoveryCode(ctx context.Context, userID string, hashes [][]byte) error {
@@ -67,14 +67,14 @@ func (db *DB) CountRecoveryCodesByPepper(ctx context.Context) (map[string]int, e
 	return out, rows.Err()
 }
 
-// CountRecoveryCodes implements account.Store.
+// CountRecoveryCodes implements recovery.Store.
 func (db *DB) CountRecoveryCodes(ctx context.Context, userID string) (int, error) {
 	var n int
 	err := db.queryRow(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?`, userID).Scan(&n)
 	return n, err
 }
 
-// DeleteRecoveryCodesSince implements account.Store.
+// DeleteRecoveryCodesSince implements member.Credentials.
 func (db *DB) DeleteRecoveryCodesSince(ctx context.Context, userID string, since time.Time) (int, error) {
 	res, err := db.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ? AND created_at >= ?`, userID, db.dialect.time(since))
 	if err != nil {

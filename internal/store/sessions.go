@@ -7,7 +7,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 )
 
-// CreateSession implements account.Store.
+// CreateSession implements session.Store.
 // The count of the user's other sessions comes back from the INSERT
 // itself, so that the cap on sessions (account.MaxSessions) costs no round
 // trip of its own on every sign-in. The subquery leaves the new row out by
@@ -29,7 +29,7 @@ func sessionDest(s *account.Session) []any {
 		dbTime{&s.LastSeenAt}, dbTime{&s.ExpiresAt}, dbTime{&s.SteppedUpAt}, &s.UserAgent, &s.IP}
 }
 
-// FindSessionByToken implements account.Store: the session and its user in
+// FindSessionByToken implements session.Store: the session and its user in
 // one indexed query, since every authenticated request starts here.
 func (db *DB) FindSessionByToken(ctx context.Context, tokenHash []byte) (*account.SessionWithUser, error) {
 	var sw account.SessionWithUser
@@ -42,7 +42,7 @@ func (db *DB) FindSessionByToken(ctx context.Context, tokenHash []byte) (*accoun
 	return &sw, nil
 }
 
-// FindSession implements account.Store.
+// FindSession implements session.Store.
 func (db *DB) FindSession(ctx context.Context, userID, id string) (*account.Session, error) {
 	var sess account.Session
 	err := db.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE s.id = ? AND s.user_id = ?`, id, userID).Scan(sessionDest(&sess)...)
@@ -52,14 +52,14 @@ func (db *DB) FindSession(ctx context.Context, userID, id string) (*account.Sess
 	return &sess, nil
 }
 
-// TouchSession implements account.Store. It is a no-op for a session deleted
+// TouchSession implements session.Store. It is a no-op for a session deleted
 // meanwhile.
 func (db *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
 	_, err := db.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, db.dialect.time(at), id)
 	return err
 }
 
-// ListSessions implements account.Store.
+// ListSessions implements session.Store.
 func (db *DB) ListSessions(ctx context.Context, userID string) ([]account.Session, error) {
 	rows, err := db.query(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = ? ORDER BY s.created_at DESC, s.id`, userID)
 	if err != nil {
@@ -77,13 +77,13 @@ func (db *DB) ListSessions(ctx context.Context, userID string) ([]account.Sessio
 	return out, rows.Err()
 }
 
-// DeleteSession implements account.Store.
+// DeleteSession implements session.Store.
 func (db *DB) DeleteSession(ctx context.Context, userID, id string) error {
 	res, err := db.exec(ctx, `DELETE FROM sessions WHERE id = ? AND user_id = ?`, id, userID)
 	return affected(res, err, "session")
 }
 
-// DeleteUserSessions implements account.Store.
+// DeleteUserSessions implements member.Store.
 func (db *DB) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
 	res, err := db.exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
 	if err != nil {
@@ -93,7 +93,7 @@ func (db *DB) DeleteUserSessions(ctx context.Context, userID string) (int, error
 	return int(n), err
 }
 
-// DeleteExpiredSessions implements account.Store.
+// DeleteExpiredSessions implements session.Store.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error) {
 	res, err := db.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at < ?`,
 		db.dialect.time(now), db.dialect.time(idleBefore))
@@ -104,7 +104,7 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Ti
 	return int(n), err
 }
 
-// DeleteOtherSessions implements account.Store.
+// DeleteOtherSessions implements passwordauth.Store.
 func (db *DB) DeleteOtherSessions(ctx context.Context, userID, keepID string) (int, error) {
 	res, err := db.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepID)
 	if err != nil {
@@ -114,7 +114,7 @@ func (db *DB) DeleteOtherSessions(ctx context.Context, userID, keepID string) (i
 	return int(n), err
 }
 
-// RotateSessionToken implements account.Store: the session keeps its id and
+// RotateSessionToken implements session.Store: the session keeps its id and
 // times but answers only to the token whose hash is tokenHash now.
 // ENotFound when the session is gone.
 func (db *DB) RotateSessionToken(ctx context.Context, id string, tokenHash []byte) error {
@@ -122,7 +122,7 @@ func (db *DB) RotateSessionToken(ctx context.Context, id string, tokenHash []byt
 	return affected(res, err, "session")
 }
 
-// TrimSessions implements account.Store: it deletes the user's sessions
+// TrimSessions implements session.Store: it deletes the user's sessions
 // beyond the keep newest (by creation, then id) and says how many.
 func (db *DB) TrimSessions(ctx context.Context, userID string, keep int) (int, error) {
 	res, err := db.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id NOT IN

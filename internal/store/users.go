@@ -33,7 +33,7 @@ func nullString(s string) any {
 	return s
 }
 
-// CreateUser implements account.Store.
+// CreateUser implements passwordauth.Users and signin.Users.
 func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
 	if !u.Origin.Valid() {
 		// Where an account came from decides whether an import may take it
@@ -72,7 +72,7 @@ func userDest(u *account.User) []any {
 		dbTime{&u.CreatedAt}, dbTime{&u.UpdatedAt}, (*string)(&u.Origin), &u.DeviceEpoch, dbBool{&u.HasPassword}, &u.PasskeyCount}
 }
 
-// FindUserByEmailKey implements account.Store.
+// FindUserByEmailKey implements passwordauth.Users, recovery.Users and passkey.Store.
 func (db *DB) FindUserByEmailKey(ctx context.Context, key string) (*account.User, error) {
 	var u account.User
 	err := db.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email_key = ?`, key).Scan(userDest(&u)...)
@@ -82,7 +82,7 @@ func (db *DB) FindUserByEmailKey(ctx context.Context, key string) (*account.User
 	return &u, nil
 }
 
-// FindEmailHolder implements account.Store: the account whose address has
+// FindEmailHolder implements passwordauth.Users and signin.Users: the account whose address has
 // key, else the account holding key reserved at now (its newest live revert
 // link to key), in one statement over two indexes.
 func (db *DB) FindEmailHolder(ctx context.Context, key string, now time.Time) (*account.User, error) {
@@ -99,7 +99,7 @@ func (db *DB) FindEmailHolder(ctx context.Context, key string, now time.Time) (*
 	return &u, nil
 }
 
-// LockUser implements account.Store: on PostgreSQL the row lock FOR NO KEY
+// LockUser implements member.Store: on PostgreSQL the row lock FOR NO KEY
 // UPDATE, which foreign-key checks (a session inserted for the user) do
 // not wait for; SQLite's one writer runs write transactions one at a time,
 // so there the lock is already held and this only checks the user exists.
@@ -112,7 +112,7 @@ func (db *DB) LockUser(ctx context.Context, id string) error {
 	return scanErr(db.queryRowW(ctx, q, id).Scan(&got), "user")
 }
 
-// FindUser implements account.Store.
+// FindUser implements passwordauth.Users and the other interfaces that read an account.
 func (db *DB) FindUser(ctx context.Context, id string) (*account.User, error) {
 	var u account.User
 	err := db.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id).Scan(userDest(&u)...)

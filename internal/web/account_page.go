@@ -41,7 +41,7 @@ func (s *Server) clearedNotice(r *http.Request, sw *account.SessionWithUser) []s
 	q := r.URL.Query().Get("cleared")
 	m := sw.Session.AuthMethod
 	if q == "" || m != account.MethodEmailLink && m != account.MethodEmailCode || sw.User.HasPassword || sw.User.PasskeyCount > 0 ||
-		s.accounts.Now().Sub(sw.Session.AuthenticatedAt) > clearedNoticeFor {
+		s.now().Sub(sw.Session.AuthenticatedAt) > clearedNoticeFor {
 		return nil
 	}
 	var out []string
@@ -59,7 +59,7 @@ const clearedNoticeFor = 10 * time.Minute
 
 // renderAccount shows the account page of sw's member with d's notices.
 func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, sw *account.SessionWithUser, d page.Data) error {
-	sessions, err := s.accounts.Sessions(r.Context(), sw.User.ID)
+	sessions, err := s.sessions.List(r.Context(), sw.User.ID)
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	if err != nil {
 		return err
 	}
-	if d.RecoveryLeft, err = s.accounts.RecoveryCodesLeft(r.Context(), sw.User.ID); err != nil {
+	if d.RecoveryLeft, err = s.recovery.Left(r.Context(), sw.User.ID); err != nil {
 		return err
 	}
 	d.Title, d.User, d.Session, d.Sessions, d.Passkeys = s.msg.T("account.title"), &sw.User, &sw.Session, sessions, passkeys
@@ -93,7 +93,7 @@ func (s *Server) accountForm(w http.ResponseWriter, r *http.Request, section str
 		return s.refusedOnAccount(err, sw, d, (*page.Data).Place)
 	}
 	// The page shows what is stored now (a password set, …).
-	if u, ferr := s.accounts.Store.FindUser(r.Context(), sw.User.ID); ferr == nil {
+	if u, ferr := s.members.Find(r.Context(), sw.User.ID); ferr == nil {
 		sw.User = *u
 	}
 	return s.renderAccount(w, r, http.StatusOK, sw, d)

@@ -5,13 +5,13 @@ import (
 	"net/http"
 
 	"github.com/keyshift/keyshift/internal/config"
-	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/web/page"
 )
 
 // DevMail lists the newest mails in the outbox, for the dev mailer page.
 type DevMail interface {
-	Recent(ctx context.Context, n int) ([]mail.Mail, error)
+	Recent(ctx context.Context, n int) ([]outbox.Mail, error)
 }
 
 // devMailShown is how many mails /dev/mail lists.

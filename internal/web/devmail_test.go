@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/config"
-	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/testdb"
 	"github.com/keyshift/keyshift/internal/web"
@@ -23,7 +23,7 @@ func TestDevMailShowsQueuedMail(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		in := servertest.Start(t, database, devMode) // dev mode, no SMTP: the dev mailer
-		msg := mail.Message{To: "ada@example.com", Subject: "Your sign-in link", Kind: "test",
+		msg := outbox.Message{To: "ada@example.com", Subject: "Your sign-in link", Kind: "test",
 			Text: "Open http://localhost/email/verify?token=abc&x=1 or type 123456."}
 		if err := in.DB.InTx(context.Background(), func(ctx context.Context) error { return in.Outbox.Enqueue(ctx, msg) }); err != nil {
 			t.Fatal(err)
@@ -53,9 +53,9 @@ func TestDevMailShowsQueuedMail(t *testing.T) {
 	})
 }
 
-type fakeMail []mail.Mail
+type fakeMail []outbox.Mail
 
-func (f fakeMail) Recent(context.Context, int) ([]mail.Mail, error) { return f, nil }
+func (f fakeMail) Recent(context.Context, int) ([]outbox.Mail, error) { return f, nil }
 
 // TestDevMailOnlyWithTheDevMailer: /dev/mail shows every sign-in link, so
 // it is served only where the dev mailer runs — dev mode set explicitly,
@@ -81,7 +81,7 @@ func TestDevMailOnlyWithTheDevMailer(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := config.Default()
 			cfg.Origin, cfg.Dev, cfg.SMTPURLs, cfg.Mail = tt.origin, tt.dev, tt.smtp, tt.mail
-			s, err := web.New(web.Options{Config: cfg, Mail: fakeMail{{ID: 1, Message: mail.Message{To: "a@example.com", Subject: "hello", Text: "secret link"}}}})
+			s, err := web.New(web.Options{Config: cfg, Mail: fakeMail{{ID: 1, Message: outbox.Message{To: "a@example.com", Subject: "hello", Text: "secret link"}}}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -30,9 +30,6 @@ func (s *Server) emailChangeStart(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	if err := s.requireStepUp(sw); err != nil {
-		return err
-	}
 	if err := s.change.Begin(r.Context(), sw, body.Email, s.client(r)); err != nil {
 		return err
 	}
@@ -103,9 +100,6 @@ func (s *Server) emailChangeCancel(w http.ResponseWriter, r *http.Request) error
 func (s *Server) emailChangeForm(w http.ResponseWriter, r *http.Request) error {
 	return s.accountForm(w, r, "email", func(sw *account.SessionWithUser, d *page.Data) error {
 		d.Email = r.PostFormValue("email")
-		if err := s.requireStepUp(sw); err != nil {
-			return err
-		}
 		if err := s.change.Begin(r.Context(), sw, d.Email, s.client(r)); err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ func (s *Server) emailConfirm(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	u, err := s.verify.Confirm(r.Context(), body.Token, s.client(r))
+	u, err := s.confirm.Confirm(r.Context(), body.Token, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func (s *Server) emailDisown(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	d, err := s.verify.Disown(r.Context(), body.Token, s.client(r))
+	d, err := s.confirm.Disown(r.Context(), body.Token, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	u, err := s.verify.Resend(r.Context(), sw.User.ID, s.client(r))
+	u, err := s.confirm.Resend(r.Context(), sw.User.ID, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) erro
 
 // emailConfirmDone is POST /email/confirm, the confirmation link's button.
 func (s *Server) emailConfirmDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
-	if _, err := s.verify.Confirm(r.Context(), token, s.client(r)); err != nil {
+	if _, err := s.confirm.Confirm(r.Context(), token, s.client(r)); err != nil {
 		return "", err
 	}
 	d.Title = s.msg.T("confirm.done_title")
@@ -79,7 +79,7 @@ func (s *Server) emailConfirmDone(w http.ResponseWriter, r *http.Request, token 
 
 // emailDisownDone is POST /email/disown, "This wasn't me"'s button.
 func (s *Server) emailDisownDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
-	done, err := s.verify.Disown(r.Context(), token, s.client(r))
+	done, err := s.confirm.Disown(r.Context(), token, s.client(r))
 	if err != nil {
 		return "", err
 	}
@@ -95,7 +95,7 @@ func (s *Server) resendVerificationForm(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	if _, err := s.verify.Resend(r.Context(), sw.User.ID, s.client(r)); err != nil {
+	if _, err := s.confirm.Resend(r.Context(), sw.User.ID, s.client(r)); err != nil {
 		return s.refusedOnAccount(err, sw, page.Data{}, func(d *page.Data, _, message string) { d.EmailError = message })
 	}
 	http.Redirect(w, r, "/account?email=verification_sent", http.StatusSeeOther)

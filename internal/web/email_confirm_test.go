@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keyshift/keyshift/internal/emailverify"
-	"github.com/keyshift/keyshift/internal/mail/mailtest"
+	"github.com/keyshift/keyshift/internal/email/confirm"
+	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
@@ -67,7 +67,7 @@ func TestResendVerificationIsThrottledPerAccount(t *testing.T) {
 		s := startEmailSite(t, database)
 		c := s.Client(t)
 		c.Signup("grace@example.com", emailPassword)
-		for i := range emailverify.PolicyResend.Free {
+		for i := range confirm.PolicyResend.Free {
 			if r := c.JSON(http.MethodPost, "/api/account/email/verification", nil); r.Status != http.StatusAccepted {
 				t.Fatalf("resend %d: %d %s", i+1, r.Status, r.Body)
 			}
@@ -84,14 +84,14 @@ func TestResendVerificationIsThrottledPerAccount(t *testing.T) {
 		if r := other.JSON(http.MethodPost, "/api/account/email/verification", nil); r.Status != http.StatusTooManyRequests {
 			t.Errorf("resend from another session: %d, want 429", r.Status)
 		}
-		s.Clock.Advance(emailverify.PolicyResend.Base)
+		s.Clock.Advance(confirm.PolicyResend.Base)
 		if r := c.JSON(http.MethodPost, "/api/account/email/verification", nil); r.Status != http.StatusAccepted {
 			t.Errorf("resend after the wait: %d %s", r.Status, r.Body)
 		}
 
 		// Sign-up's mail and the resends all arrived; the first link still
 		// works (documented: earlier links stay valid until used or expired).
-		tokens := confirmTokens(t, s.box, "grace@example.com", emailverify.PolicyResend.Free+2)
+		tokens := confirmTokens(t, s.box, "grace@example.com", confirm.PolicyResend.Free+2)
 		if r := confirmAPI(s.Client(t), tokens[0]); r.Status != http.StatusOK {
 			t.Errorf("the sign-up link after resends: %d %s", r.Status, r.Body)
 		}
@@ -113,7 +113,7 @@ func TestAccountPageOffersToResendTheVerificationMail(t *testing.T) {
 			t.Errorf("the account page after the button lacks the notice:\n%s", page)
 		}
 		tokens := confirmTokens(t, s.box, "ada@example.com", 2)
-		for range emailverify.PolicyResend.Free - 1 {
+		for range confirm.PolicyResend.Free - 1 {
 			c.Form("/account/email/verification", url.Values{})
 		}
 		r := c.Form("/account/email/verification", url.Values{})

@@ -29,7 +29,7 @@ func (s *Server) emailStart(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	id, err := s.email.Start(r.Context(), body.Email, s.client(r))
+	id, err := s.signin.Start(r.Context(), body.Email, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -80,10 +80,10 @@ func (s *Server) finishEmail(r *http.Request, body emailFinishBody) (*account.Si
 	switch {
 	case body.Token != "" && body.FlowID == "" && body.Code == "":
 		m = account.MethodEmailLink
-		res, err = s.email.FinishLink(r.Context(), body.Token, s.client(r))
+		res, err = s.signin.FinishLink(r.Context(), body.Token, s.client(r))
 	case body.Token == "" && body.FlowID != "" && body.Code != "":
 		m = account.MethodEmailCode
-		res, err = s.email.FinishCode(r.Context(), body.FlowID, body.Code, s.client(r))
+		res, err = s.signin.FinishCode(r.Context(), body.FlowID, body.Code, s.client(r))
 	default:
 		return nil, badRequest(`send {"token"} or {"flowId","code"}`)
 	}
@@ -99,7 +99,7 @@ func (s *Server) emailStartForm(w http.ResponseWriter, r *http.Request) error {
 		return s.refusedOnEmailPage(err, "signin", d)
 	}
 	d.Email = r.PostFormValue("email")
-	id, err := s.email.Start(r.Context(), d.Email, s.client(r))
+	id, err := s.signin.Start(r.Context(), d.Email, s.client(r))
 	if err != nil {
 		return s.refusedOnEmailPage(err, "signin", d)
 	}
@@ -143,7 +143,7 @@ func (s *Server) emailVerifyPage(w http.ResponseWriter, r *http.Request) error {
 // linkTarget fills in whom the link in d signs in, and whom it would sign
 // out.
 func (s *Server) linkTarget(r *http.Request, d *page.Data) error {
-	target, err := s.email.LinkAddress(r.Context(), d.Token)
+	target, err := s.signin.LinkAddress(r.Context(), d.Token)
 	if err != nil {
 		return err
 	}

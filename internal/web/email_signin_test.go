@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/config"
-	"github.com/keyshift/keyshift/internal/emailauth"
-	"github.com/keyshift/keyshift/internal/mail/mailtest"
+	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
+	"github.com/keyshift/keyshift/internal/email/signin"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
@@ -259,7 +259,7 @@ func TestEmailSigninExpires(t *testing.T) {
 		c := s.Client(t)
 		first := s.start(t, c, "ada@example.com")
 		m1 := s.box.nth(t, "ada@example.com", 1)
-		s.Clock.Advance(emailauth.QuietFor) // a start sooner mails nothing new
+		s.Clock.Advance(signin.QuietFor) // a start sooner mails nothing new
 		s.start(t, c, "ada@example.com")
 		m2 := s.box.nth(t, "ada@example.com", 2)
 
@@ -346,7 +346,7 @@ func TestEmailSigninConcurrentRedemption(t *testing.T) {
 			if statuses[http.StatusOK] != 1 || statuses[http.StatusUnauthorized] != 19 {
 				t.Fatalf("%s: 20 concurrent redemptions answered %v, want one 200 and nineteen 401", kind, statuses)
 			}
-			sessions, err := s.Accounts.Sessions(context.Background(), userID)
+			sessions, err := s.Sessions.List(context.Background(), userID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -15,9 +15,9 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
-	"github.com/keyshift/keyshift/internal/emailauth"
-	"github.com/keyshift/keyshift/internal/mail/mailtest"
-	"github.com/keyshift/keyshift/internal/notice"
+	"github.com/keyshift/keyshift/internal/email/notice"
+	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
+	"github.com/keyshift/keyshift/internal/email/signin"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
@@ -120,7 +120,7 @@ func TestAStrangerCannotKeepAMembersEmailSigninClosed(t *testing.T) {
 			t.Fatalf("sign-in on her laptop: %d %s", r.Status, r.Body)
 		}
 		for range 3 {
-			s.Clock.Advance(emailauth.QuietFor)
+			s.Clock.Advance(signin.QuietFor)
 			flowIDOf(t, startFrom(from(s.Client(t), "198.51.100.7"), lin))
 			flowIDOf(t, startFrom(laptop, lin))
 			if got := box.sync(t); got != 1 {
@@ -142,7 +142,7 @@ func TestEmailCodesHaveADailyBudgetPerAddress(t *testing.T) {
 		const lin = "lin@example.com"
 		u := addMember(t, s.Instance, lin)
 		box := &inbox{s: s, to: lin}
-		budget, tries := emailauth.PolicyCodeAddress.Free, emailauth.DefaultMaxAttempts
+		budget, tries := signin.PolicyCodeAddress.Free, signin.DefaultMaxAttempts
 
 		// Flows a stranger starts and guesses, each guess from a new address.
 		var mu sync.Mutex
@@ -161,7 +161,7 @@ func TestEmailCodesHaveADailyBudgetPerAddress(t *testing.T) {
 		}
 		newFlow := func() (string, signinMail) {
 			t.Helper()
-			s.Clock.Advance(emailauth.PolicyStartAddress.Max) // so that the start mails
+			s.Clock.Advance(signin.PolicyStartAddress.Max) // so that the start mails
 			id := flowIDOf(t, startFrom(from(s.Client(t), "198.51.100.7"), lin))
 			if box.sync(t) != 1 {
 				t.Fatal("a start after the longest wait mailed nothing")
@@ -254,12 +254,12 @@ func TestEmailStartsTellMembersFromStrangersByNothing(t *testing.T) {
 					}
 				}
 				step(0)
-				step(0)                  // at once: the same flow
-				step(emailauth.QuietFor) // a minute later: a new flow
-				for range 8 {            // past the address's free starts: quiet, then new
-					step(emailauth.QuietFor)
+				step(0)               // at once: the same flow
+				step(signin.QuietFor) // a minute later: a new flow
+				for range 8 {         // past the address's free starts: quiet, then new
+					step(signin.QuietFor)
 				}
-				step(emailauth.PolicyStartAddress.Max)
+				step(signin.PolicyStartAddress.Max)
 				step(time.Second)
 				if fmt.Sprint(trace[addresses[0]]) != fmt.Sprint(trace[addresses[1]]) {
 					t.Errorf("repeated starts tell a member from a stranger:\n member: %v\nunknown: %v", trace[addresses[0]], trace[addresses[1]])

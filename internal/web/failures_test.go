@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/passwordauth"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
@@ -90,7 +91,7 @@ func TestIPv6ClientsAreCountedByTheirSlash64AndSlash48(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		s := startSite(t, database, trustLoopbackProxy)
-		free := account.PolicyPasswordIP.Free
+		free := passwordauth.PolicyIP.Free
 		n := 0
 		try := func(ip string) *servertest.Response {
 			n++

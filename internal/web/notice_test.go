@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/config"
-	"github.com/keyshift/keyshift/internal/mail/mailtest"
-	"github.com/keyshift/keyshift/internal/notice"
+	"github.com/keyshift/keyshift/internal/email/notice"
+	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
 	"github.com/keyshift/keyshift/internal/passkey/passkeytest"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/testdb"

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
 )
@@ -18,20 +19,6 @@ type ceremonyBody struct {
 	Email      string          `json:"email"`
 }
 
-// requireStepUp is the one gate of sensitive actions — adding or removing a
-// passkey, changing the email address, changing or removing the password.
-// For now it refuses the action when the session's last sign-in or step-up
-// (Session.FreshAt) is older than the reauth window: 403 reauth_required.
-// When /api/reauth/* exists it will require the session's stepped_up_at
-// (a fresh passkey assertion) here, for members who have a passkey; every
-// caller then follows without change.
-func (s *Server) requireStepUp(sw *account.SessionWithUser) error {
-	if s.accounts.Now().Sub(sw.Session.FreshAt()) > s.cfg.Passkey.ReauthWindow {
-		return &account.Error{Code: account.EReauthRequired, Detail: "sign in again to confirm"}
-	}
-	return nil
-}
-
 // passkeyRegisterBegin is POST /api/passkeys/register/begin.
 func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) error {
 	sw, err := s.authenticate(r)
@@ -41,10 +28,7 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) er
 	if err := decodeJSON(w, r, &struct{}{}); err != nil {
 		return err
 	}
-	if err := s.requireStepUp(sw); err != nil {
-		return err
-	}
-	c, err := s.passkeys.BeginRegistration(r.Context(), &sw.User, sw.Session.ID)
+	c, err := s.passkeys.BeginRegistration(r.Context(), sw)
 	if err != nil {
 		return err
 	}
@@ -112,11 +96,9 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	res, err := s.passkeys.FinishLogin(r.Context(), body.FlowID, body.Credential, body.Mediation, s.client(r))
-	method := account.MethodPasskeyModal
+	method := passkey.MethodOf(false, body.Mediation) // a refusal counts by its mediation alone
 	if res != nil {
-		method = res.Session.AuthMethod
-	} else if body.Mediation == "conditional" {
-		method = account.MethodPasskeyConditional
+		method = res.Session.AuthMethod // as FinishLogin decided it
 	}
 	s.countSignin(method, err)
 	if err != nil {
@@ -163,16 +145,14 @@ func (s *Server) renamePasskey(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// deletePasskey is DELETE /api/passkeys/{id}; it needs a recent sign-in.
+// deletePasskey is DELETE /api/passkeys/{id}; it needs a recent sign-in
+// (passkey.Service.Delete).
 func (s *Server) deletePasskey(w http.ResponseWriter, r *http.Request) error {
 	sw, err := s.authenticate(r)
 	if err != nil {
 		return err
 	}
-	if err := s.requireStepUp(sw); err != nil {
-		return err
-	}
-	if err := s.passkeys.Delete(r.Context(), sw.User.ID, r.PathValue("id"), s.client(r)); err != nil {
+	if err := s.passkeys.Delete(r.Context(), sw, r.PathValue("id"), s.client(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -191,10 +171,7 @@ func (s *Server) renamePasskeyForm(w http.ResponseWriter, r *http.Request) error
 // like the API, it needs a recent sign-in.
 func (s *Server) deletePasskeyForm(w http.ResponseWriter, r *http.Request) error {
 	return s.passkeyForm(w, r, func(sw *account.SessionWithUser, id string) error {
-		if err := s.requireStepUp(sw); err != nil {
-			return err
-		}
-		return s.passkeys.Delete(r.Context(), sw.User.ID, id, s.client(r))
+		return s.passkeys.Delete(r.Context(), sw, id, s.client(r))
 	})
 }
 

@@ -26,10 +26,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	if err := s.requireStepUp(sw); err != nil {
-		return err
-	}
-	ch, err := s.accounts.ChangePassword(r.Context(), sw, body.CurrentPassword, body.NewPassword, s.client(r))
+	ch, err := s.passwords.ChangePassword(r.Context(), sw, body.CurrentPassword, body.NewPassword, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -45,10 +42,7 @@ func (s *Server) removePassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.requireStepUp(sw); err != nil {
-		return err
-	}
-	ch, err := s.accounts.RemovePassword(r.Context(), sw, s.client(r))
+	ch, err := s.passwords.RemovePassword(r.Context(), sw, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -60,11 +54,8 @@ func (s *Server) removePassword(w http.ResponseWriter, r *http.Request) error {
 // changePasswordForm is POST /account/password, the account page's form.
 func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) error {
 	return s.accountForm(w, r, "password", func(sw *account.SessionWithUser, d *page.Data) error {
-		if err := s.requireStepUp(sw); err != nil {
-			return err
-		}
 		had := sw.User.HasPassword
-		ch, err := s.accounts.ChangePassword(r.Context(), sw, r.PostFormValue("currentPassword"), r.PostFormValue("newPassword"), s.client(r))
+		ch, err := s.passwords.ChangePassword(r.Context(), sw, r.PostFormValue("currentPassword"), r.PostFormValue("newPassword"), s.client(r))
 		if err != nil {
 			return err
 		}
@@ -80,10 +71,7 @@ func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) erro
 // removePasswordForm is POST /account/password/remove.
 func (s *Server) removePasswordForm(w http.ResponseWriter, r *http.Request) error {
 	return s.accountForm(w, r, "password", func(sw *account.SessionWithUser, d *page.Data) error {
-		if err := s.requireStepUp(sw); err != nil {
-			return err
-		}
-		ch, err := s.accounts.RemovePassword(r.Context(), sw, s.client(r))
+		ch, err := s.passwords.RemovePassword(r.Context(), sw, s.client(r))
 		if err != nil {
 			return err
 		}

@@ -29,10 +29,7 @@ func (s *Server) createRecoveryCodes(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(w, r, &struct{}{}); err != nil {
 		return err
 	}
-	if err := s.requireStepUp(sw); err != nil {
-		return err
-	}
-	codes, err := s.accounts.GenerateRecoveryCodes(r.Context(), sw, s.client(r))
+	codes, err := s.recovery.Generate(r.Context(), sw, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -48,7 +45,7 @@ func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	res, err := s.accounts.SigninRecoveryCode(r.Context(), body.Email, body.Code, s.client(r))
+	res, err := s.recovery.Signin(r.Context(), body.Email, body.Code, s.client(r))
 	s.countSignin(account.MethodRecoveryCode, err)
 	if err != nil {
 		return err
@@ -67,10 +64,7 @@ func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 // form: the page shows the new codes once.
 func (s *Server) recoveryCodesForm(w http.ResponseWriter, r *http.Request) error {
 	return s.accountForm(w, r, "recovery", func(sw *account.SessionWithUser, d *page.Data) error {
-		if err := s.requireStepUp(sw); err != nil {
-			return err
-		}
-		codes, err := s.accounts.GenerateRecoveryCodes(r.Context(), sw, s.client(r))
+		codes, err := s.recovery.Generate(r.Context(), sw, s.client(r))
 		if err != nil {
 			return err
 		}

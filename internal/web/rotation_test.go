@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/server/servertest"
+	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
@@ -72,7 +72,7 @@ func TestSessionTokenRotatesWhenWhatItProvesChanges(t *testing.T) {
 }
 
 // TestSessionsPerMemberAreCapped: sign-ins in a loop cannot grow a
-// member's sessions without bound; past account.MaxSessions the oldest
+// member's sessions without bound; past session.MaxSessions the oldest
 // ends, and the list comes in pages.
 func TestSessionsPerMemberAreCapped(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
@@ -81,7 +81,7 @@ func TestSessionsPerMemberAreCapped(t *testing.T) {
 		first := s.member("ada@example.com")
 		firstToken := first.Cookie(sessionCookie)
 		var last *servertest.Client
-		for range account.MaxSessions + 5 {
+		for range session.MaxSessions + 5 {
 			last = s.client()
 			wantStatus(t, last.Signin("ada@example.com", goodPassword), http.StatusOK)
 			s.Clock.Advance(time.Millisecond) // distinct creation times
@@ -119,8 +119,8 @@ func TestSessionsPerMemberAreCapped(t *testing.T) {
 			}
 			cursor = *body.Next
 		}
-		if len(seen) != account.MaxSessions {
-			t.Errorf("%d sessions listed, want %d", len(seen), account.MaxSessions)
+		if len(seen) != session.MaxSessions {
+			t.Errorf("%d sessions listed, want %d", len(seen), session.MaxSessions)
 		}
 		for _, bad := range []string{"limit=0", "limit=51", "limit=x", "cursor=%21%21", "cursor=" + url.QueryEscape("bm9wZQ")} {
 			if r := last.JSON(http.MethodGet, "/api/sessions?"+bad, nil); r.Status != http.StatusBadRequest || r.ErrorCode() != "invalid_request" {

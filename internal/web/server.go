@@ -10,17 +10,22 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/config"
-	"github.com/keyshift/keyshift/internal/emailauth"
-	"github.com/keyshift/keyshift/internal/emailchange"
-	"github.com/keyshift/keyshift/internal/emailverify"
+	"github.com/keyshift/keyshift/internal/email/change"
+	"github.com/keyshift/keyshift/internal/email/confirm"
+	"github.com/keyshift/keyshift/internal/email/signin"
+	"github.com/keyshift/keyshift/internal/member"
 	"github.com/keyshift/keyshift/internal/passkey"
+	"github.com/keyshift/keyshift/internal/passwordauth"
+	"github.com/keyshift/keyshift/internal/recovery"
 	"github.com/keyshift/keyshift/internal/rollout"
+	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/web/cookie"
 	"github.com/keyshift/keyshift/internal/web/i18n"
 	"github.com/keyshift/keyshift/internal/web/metrics"
@@ -35,10 +40,19 @@ type Health interface {
 
 // Options wires a Server.
 type Options struct {
-	Config   config.Config
-	Accounts *account.Service
+	Config config.Config
+	// Sessions proves and ends members' sessions.
+	Sessions *session.Service
+	// Members signs members out everywhere and reads their accounts.
+	Members *member.Service
+	// Passwords signs up and in with a password, and changes it.
+	Passwords *passwordauth.Service
+	// Recovery makes recovery codes and signs in with them.
+	Recovery *recovery.Service
 	Passkeys *passkey.Service
 	Health   Health
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
 	// DeviceKey signs device cookies (see cookies.go); the same on every node.
 	DeviceKey []byte
 	Log       *slog.Logger
@@ -47,12 +61,12 @@ type Options struct {
 	HashGate metrics.Gauges
 	// Mail lists recent mail for the dev mailer page (devmail.go); nil hides it.
 	Mail DevMail
-	// Email runs email sign-in (email_signin.go).
-	Email *emailauth.Service
-	// Verify confirms addresses after sign-up (email_confirm.go).
-	Verify *emailverify.Service
-	// EmailChange moves accounts to another address and back (email_change.go).
-	EmailChange *emailchange.Service
+	// Signin runs email sign-in (email_signin.go).
+	Signin *signin.Service
+	// Confirm confirms addresses after sign-up (email_confirm.go).
+	Confirm *confirm.Service
+	// Change moves accounts to another address and back (email_change.go).
+	Change *change.Service
 	// Rollout is the staged rollout (admin.go).
 	Rollout *rollout.Service
 	// AdminTokens authenticates the admin API (admin.go).
@@ -61,23 +75,27 @@ type Options struct {
 
 // Server serves keyshift over HTTP.
 type Server struct {
-	cfg      config.Config
-	accounts *account.Service
-	passkeys *passkey.Service
-	health   Health
-	cookies  cookie.Signer
-	log      *slog.Logger
-	metrics  *metrics.Metrics
-	mail     DevMail
-	email    *emailauth.Service
-	verify   *emailverify.Service
-	change   *emailchange.Service
-	rollout  *rollout.Service
-	tokens   *admintoken.Tokens
-	msg      *i18n.Catalog
-	pages    *page.Set
-	handler  http.Handler
-	badHop   sync.Once // logs the first X-Forwarded-For hop that is no address (request.go)
+	cfg       config.Config
+	sessions  *session.Service
+	members   *member.Service
+	passwords *passwordauth.Service
+	recovery  *recovery.Service
+	passkeys  *passkey.Service
+	now       func() time.Time
+	health    Health
+	cookies   cookie.Signer
+	log       *slog.Logger
+	metrics   *metrics.Metrics
+	mail      DevMail
+	signin    *signin.Service
+	confirm   *confirm.Service
+	change    *change.Service
+	rollout   *rollout.Service
+	tokens    *admintoken.Tokens
+	msg       *i18n.Catalog
+	pages     *page.Set
+	handler   http.Handler
+	badHop    sync.Once // logs the first X-Forwarded-For hop that is no address (request.go)
 }
 
 // New builds a Server and its routes.
@@ -88,6 +106,9 @@ func New(o Options) (*Server, error) {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	msg, err := i18n.Load("en")
 	if err != nil {
 		return nil, err
@@ -97,9 +118,9 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: o.Config, accounts: o.Accounts, passkeys: o.Passkeys, health: o.Health, cookies: cookie.NewSigner(o.DeviceKey),
-		log: o.Log, msg: msg, pages: pg, mail: o.Mail, email: o.Email, verify: o.Verify,
-		change: o.EmailChange, rollout: o.Rollout, tokens: o.AdminTokens,
+		cfg: o.Config, sessions: o.Sessions, members: o.Members, passwords: o.Passwords, recovery: o.Recovery, passkeys: o.Passkeys, now: o.Now, health: o.Health, cookies: cookie.NewSigner(o.DeviceKey),
+		log: o.Log, msg: msg, pages: pg, mail: o.Mail, signin: o.Signin, confirm: o.Confirm,
+		change: o.Change, rollout: o.Rollout, tokens: o.AdminTokens,
 		metrics: metrics.New(o.Registry, o.HashGate),
 	}
 	s.handler = s.routes(o.Registry)

@@ -7,12 +7,13 @@ import (
 	"strconv"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/web/apijson"
 )
 
 // authenticate returns the session of the request or EUnauthenticated.
 func (s *Server) authenticate(r *http.Request) (*account.SessionWithUser, error) {
-	return s.accounts.Authenticate(r.Context(), s.sessionToken(r))
+	return s.sessions.Authenticate(r.Context(), s.sessionToken(r))
 }
 
 // getSession is GET /api/session.
@@ -33,7 +34,7 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
 	sw, err := s.authenticate(r)
 	if err == nil {
-		err = s.accounts.Signout(r.Context(), &sw.Session, s.client(r))
+		err = s.sessions.Signout(r.Context(), &sw.Session, s.client(r))
 	}
 	if err != nil && !account.IsCode(err, account.EUnauthenticated) {
 		return err
@@ -44,7 +45,7 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
 }
 
 // listSessions is GET /api/sessions[?limit=N&cursor=C]: the member's live
-// sessions, newest first, at most limit (1 to account.MaxSessions, the
+// sessions, newest first, at most limit (1 to session.MaxSessions, the
 // default) at a time; next is the cursor of the following page, or null.
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	sw, err := s.authenticate(r)
@@ -55,7 +56,7 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.accounts.Sessions(r.Context(), sw.User.ID)
+	list, err := s.sessions.List(r.Context(), sw.User.ID)
 	if err != nil {
 		return err
 	}
@@ -87,16 +88,16 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// pageParams reads ?limit= (1 to account.MaxSessions, default the maximum)
+// pageParams reads ?limit= (1 to session.MaxSessions, default the maximum)
 // and ?cursor= (nil when absent) of the list of sessions.
 func pageParams(r *http.Request) (limit int, cursor *apijson.Cursor, err error) {
 	q := r.URL.Query()
-	limit = account.MaxSessions
+	limit = session.MaxSessions
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > account.MaxSessions {
+		if err != nil || n < 1 || n > session.MaxSessions {
 			return 0, nil, &account.Error{Code: account.EInvalidRequest, Field: "limit",
-				Detail: fmt.Sprintf("limit must be a whole number from 1 to %d", account.MaxSessions)}
+				Detail: fmt.Sprintf("limit must be a whole number from 1 to %d", session.MaxSessions)}
 		}
 		limit = n
 	}
@@ -118,7 +119,7 @@ func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
-	if err := s.accounts.RevokeSession(r.Context(), sw.User.ID, id, s.client(r)); err != nil {
+	if err := s.sessions.Revoke(r.Context(), sw.User.ID, id, s.client(r)); err != nil {
 		return err
 	}
 	if id == sw.Session.ID {
@@ -135,7 +136,7 @@ func (s *Server) revokeAllSessions(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if _, err := s.accounts.RevokeAllSessions(r.Context(), sw.User.ID, s.client(r)); err != nil {
+	if _, err := s.members.RevokeAllSessions(r.Context(), sw.User.ID, s.client(r)); err != nil {
 		return err
 	}
 	s.clearSession(w)
@@ -146,7 +147,7 @@ func (s *Server) revokeAllSessions(w http.ResponseWriter, r *http.Request) error
 // signoutForm is POST /signout.
 func (s *Server) signoutForm(w http.ResponseWriter, r *http.Request) error {
 	if sw, err := s.authenticate(r); err == nil {
-		if err := s.accounts.Signout(r.Context(), &sw.Session, s.client(r)); err != nil {
+		if err := s.sessions.Signout(r.Context(), &sw.Session, s.client(r)); err != nil {
 			return err
 		}
 	}
@@ -163,7 +164,7 @@ func (s *Server) revokeSessionForm(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	id := r.PathValue("id")
-	if err := s.accounts.RevokeSession(r.Context(), sw.User.ID, id, s.client(r)); err != nil && !account.IsCode(err, account.ENotFound) {
+	if err := s.sessions.Revoke(r.Context(), sw.User.ID, id, s.client(r)); err != nil && !account.IsCode(err, account.ENotFound) {
 		return err
 	}
 	if id == sw.Session.ID {
@@ -182,7 +183,7 @@ func (s *Server) revokeAllForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.accounts.RevokeAllSessions(r.Context(), sw.User.ID, s.client(r)); err != nil {
+	if _, err := s.members.RevokeAllSessions(r.Context(), sw.User.ID, s.client(r)); err != nil {
 		return err
 	}
 	s.clearSession(w)

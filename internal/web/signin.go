@@ -14,7 +14,7 @@ func (s *Server) signinPassword(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	res, err := s.accounts.SigninPassword(r.Context(), body.Email, body.Password, s.client(r))
+	res, err := s.passwords.SigninPassword(r.Context(), body.Email, body.Password, s.client(r))
 	s.countSignin(account.MethodPassword, err)
 	if err != nil {
 		return err
@@ -63,7 +63,7 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) error {
 	}
 	d.Email = r.PostFormValue("email")
 	d.Remembered = s.rememberedAs(r, d.Email)
-	res, err := s.accounts.SigninPassword(r.Context(), d.Email, r.PostFormValue("password"), s.client(r))
+	res, err := s.passwords.SigninPassword(r.Context(), d.Email, r.PostFormValue("password"), s.client(r))
 	s.countSignin(account.MethodPassword, err)
 	if err != nil {
 		return s.refusedOn(err, "signin", d)

@@ -18,7 +18,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	res, err := s.accounts.Signup(r.Context(), body.Email, body.Password, s.client(r))
+	res, err := s.passwords.Signup(r.Context(), body.Email, body.Password, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) error {
 		return s.refusedOn(err, "signup", d)
 	}
 	d.Email = r.PostFormValue("email")
-	res, err := s.accounts.Signup(r.Context(), d.Email, r.PostFormValue("password"), s.client(r))
+	res, err := s.passwords.Signup(r.Context(), d.Email, r.PostFormValue("password"), s.client(r))
 	if err != nil {
 		return s.refusedOn(err, "signup", d)
 	}

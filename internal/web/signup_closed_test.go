@@ -10,7 +10,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
-	"github.com/keyshift/keyshift/internal/mail/mailtest"
+	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/testdb"
 )

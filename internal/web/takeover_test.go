@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyshift/keyshift/internal/mail/mailtest"
-	"github.com/keyshift/keyshift/internal/notice"
+	"github.com/keyshift/keyshift/internal/email/notice"
+	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/testdb"
 )

@@ -15,9 +15,10 @@ import (
 	"testing"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/emailauth"
-	"github.com/keyshift/keyshift/internal/emailchange"
-	"github.com/keyshift/keyshift/internal/emailverify"
+	"github.com/keyshift/keyshift/internal/email/change"
+	"github.com/keyshift/keyshift/internal/email/confirm"
+	"github.com/keyshift/keyshift/internal/email/signin"
+	"github.com/keyshift/keyshift/internal/passwordauth"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
@@ -114,7 +115,7 @@ func TestConcurrentWrongPasswordsGetExactlyTheFreeHashes(t *testing.T) {
 		t.Parallel()
 		nodes := twoNodes(t, database)
 		id := currentSession(t, nodes[0].member(victimEmail)).User.ID
-		free := account.PolicyPasswordAccount.Free
+		free := passwordauth.PolicyAccount.Free
 
 		got := race(t, 25, func(i int) *servertest.Response {
 			return nodes[i%2].client().Signin(victimEmail, "not the password")
@@ -132,7 +133,7 @@ func TestConcurrentWrongRecoveryCodesGetExactlyTheFreeTries(t *testing.T) {
 		t.Parallel()
 		nodes := twoNodes(t, database)
 		id := currentSession(t, nodes[0].member(victimEmail)).User.ID
-		free := account.PolicyPasswordAccount.Free
+		free := passwordauth.PolicyAccount.Free
 
 		got := race(t, 25, func(i int) *servertest.Response {
 			return recoverySignin(nodes[i%2].client(), victimEmail, "AAAAA-AAAAA")
@@ -151,7 +152,7 @@ func TestConcurrentWrongCurrentPasswordsGetExactlyTheFreeHashes(t *testing.T) {
 		s := startSite(t, database)
 		c := s.member(victimEmail) // a fresh session: the change needs no step-up
 		id := currentSession(t, c).User.ID
-		free := account.PolicyPasswordDevice.Free // c signed up: a trusted device
+		free := passwordauth.PolicyDevice.Free // c signed up: a trusted device
 
 		got := race(t, 25, func(int) *servertest.Response {
 			return c.JSON(http.MethodPost, "/api/account/password", map[string]string{
@@ -169,7 +170,7 @@ func TestConcurrentSignupsFromOneAddressGetExactlyTheFreeAccounts(t *testing.T) 
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		nodes := twoNodes(t, database)
-		free := account.PolicySignupIP.Free
+		free := passwordauth.PolicySignupIP.Free
 
 		got := race(t, 25, func(i int) *servertest.Response {
 			return nodes[i%2].client().JSON(http.MethodPost, "/api/signup",
@@ -211,7 +212,7 @@ func TestConcurrentEmailStartsMailOnce(t *testing.T) {
 		if n := queued(t, nodes[0].Instance, "signin_link", victimEmail); n != 1 {
 			t.Errorf("%d sign-in mails queued, want 1", n)
 		}
-		if n := events(t, nodes[0].Instance, "", emailauth.EventStarted, ""); n != 1 {
+		if n := events(t, nodes[0].Instance, "", signin.EventStarted, ""); n != 1 {
 			t.Errorf("%d flows stored (start events), want 1", n)
 		}
 	})
@@ -224,7 +225,7 @@ func TestConcurrentEmailChangesMailExactlyTheFreeOnes(t *testing.T) {
 		s := startSite(t, database)
 		c := s.member(victimEmail)
 		s.verify(t, victimEmail) // only a proven address moves
-		free := emailchange.PolicyBegin.Free
+		free := change.PolicyBegin.Free
 
 		got := race(t, 20, func(i int) *servertest.Response {
 			return c.JSON(http.MethodPost, "/api/account/email", map[string]any{"email": fmt.Sprintf("new%d@example.com", i)})
@@ -246,7 +247,7 @@ func TestConcurrentResendsMailExactlyTheFreeOnes(t *testing.T) {
 		t.Parallel()
 		s := startSite(t, database)
 		c := s.member(victimEmail) // unverified: sign-up mailed one confirmation
-		free := emailverify.PolicyResend.Free
+		free := confirm.PolicyResend.Free
 
 		got := race(t, 20, func(int) *servertest.Response {
 			return c.JSON(http.MethodPost, "/api/account/email/verification", nil)

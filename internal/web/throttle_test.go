@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/passwordauth"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
@@ -45,15 +45,15 @@ func TestSigninFailuresRevealNothingAboutTheAccount(t *testing.T) {
 	})
 }
 
-// failFreely makes the wrong-password failures that account.PolicyPasswordAccount
+// failFreely makes the wrong-password failures that passwordauth.PolicyAccount
 // lets through without any wait: Free of them; the attempt after them waits.
 // It fails t if any is throttled.
 func failFreely(t *testing.T, c *servertest.Client, email string) {
 	t.Helper()
-	for i := range account.PolicyPasswordAccount.Free {
+	for i := range passwordauth.PolicyAccount.Free {
 		r := c.Signin(email, "not the password")
 		if r.Status != http.StatusUnauthorized {
-			t.Fatalf("wrong password %d of %d: %d %s, want 401", i+1, account.PolicyPasswordAccount.Free, r.Status, r.Body)
+			t.Fatalf("wrong password %d of %d: %d %s, want 401", i+1, passwordauth.PolicyAccount.Free, r.Status, r.Body)
 		}
 	}
 }
@@ -80,7 +80,7 @@ func TestWrongPasswordsThrottleTheAccountEvenForTheRightPassword(t *testing.T) {
 		before := s.written()
 
 		wait := wantThrottled(t, stranger.Signin(victimEmail, "not the password"))
-		if want := account.PolicyPasswordAccount.Base; time.Duration(wait)*time.Second != want {
+		if want := passwordauth.PolicyAccount.Base; time.Duration(wait)*time.Second != want {
 			t.Errorf("Retry-After %ds, want the policy's first wait %s", wait, want)
 		}
 		// The right password does not get through either, from anyone

@@ -5,7 +5,7 @@ import (
 	"html/template"
 	"io"
 
-	"github.com/keyshift/keyshift/internal/mail"
+	"github.com/keyshift/keyshift/internal/email/outbox"
 )
 
 //go:embed devmail.html
@@ -17,6 +17,6 @@ var devMailHTML string
 var devMailPage = template.Must(template.New("devmail").Parse(devMailHTML))
 
 // DevMail writes the dev mailer's page: the mails, newest first, opened.
-func DevMail(w io.Writer, mails []mail.Mail) error {
+func DevMail(w io.Writer, mails []outbox.Mail) error {
 	return devMailPage.Execute(w, mails)
 }

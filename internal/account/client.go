@@ -1,0 +1,44 @@
+package account
+
+// Client describes who is asking: recorded on sessions and events, and used
+// to choose throttle keys.
+type Client struct {
+	IP        string
+	UserAgent string
+	// Device is set when the request carries a valid device cookie: proof
+	// that this browser signed in as Device.UserID before.
+	Device *Device
+}
+
+// Device is a browser that signed in successfully before.
+type Device struct {
+	UserID string
+	ID     string
+	// Epoch is the account's DeviceEpoch when the cookie was issued.
+	Epoch int
+}
+
+// Trusted reports whether d is a trusted device of u: it signed in to u
+// since u last revoked its devices (User.DeviceEpoch).
+func (d *Device) Trusted(u *User) bool {
+	return d != nil && u != nil && d.UserID == u.ID && d.Epoch == u.DeviceEpoch
+}
+
+// SigninResult is a new session and the token that proves it. The token is
+// shown once (in a cookie) and only its hash is stored.
+type SigninResult struct {
+	User    User
+	Session Session
+	Token   string
+	// Removed is what the sign-in took from the account: the first proof
+	// of a never-verified account's mailbox removes what was set before it
+	// (docs/security.md, T3). Usually nothing.
+	Removed Removed
+}
+
+// Changed is the member's account after an action that renewed their
+// session's token (session rotation): Token goes into the browser's cookie.
+type Changed struct {
+	User  *User
+	Token string
+}

@@ -1,0 +1,164 @@
+package server_test
+
+// Step-up lives in the domain: every sensitive action is a domain method
+// that takes the session and checks its freshness first
+// (account.Session.RequireFresh), so no HTTP handler, form or command can
+// reach one without the check.
+
+import (
+	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/server/servertest"
+	"github.com/keyshift/keyshift/internal/store"
+	"github.com/keyshift/keyshift/internal/testdb"
+)
+
+// sensitive is every domain method that is a sensitive action, called as
+// the member of sw would call it.
+func sensitive(ctx context.Context, in *servertest.Instance, c account.Client) map[string]func(sw *account.SessionWithUser) error {
+	return map[string]func(sw *account.SessionWithUser) error{
+		"passkey.Service.BeginRegistration": func(sw *account.SessionWithUser) error {
+			_, err := in.Passkeys.BeginRegistration(ctx, sw)
+			return err
+		},
+		"passkey.Service.Delete": func(sw *account.SessionWithUser) error {
+			return in.Passkeys.Delete(ctx, sw, "no-such-passkey", c)
+		},
+		"passwordauth.Service.ChangePassword": func(sw *account.SessionWithUser) error {
+			_, err := in.Passwords.ChangePassword(ctx, sw, memberPassword, "a brand new passphrase", c)
+			return err
+		},
+		"passwordauth.Service.RemovePassword": func(sw *account.SessionWithUser) error {
+			_, err := in.Passwords.RemovePassword(ctx, sw, c)
+			return err
+		},
+		"recovery.Service.Generate": func(sw *account.SessionWithUser) error {
+			_, err := in.Recovery.Generate(ctx, sw, c)
+			return err
+		},
+		"change.Service.Begin": func(sw *account.SessionWithUser) error {
+			return in.Change.Begin(ctx, sw, "somewhere.else@example.org", c)
+		},
+	}
+}
+
+// TestEverySensitiveDomainMethodRefusesAStaleSession: each sensitive
+// method refuses a session whose sign-in is older than the reauth window
+// with reauth_required, before it reads or writes anything; a fresh
+// session passes the check (each may then refuse for its own reasons).
+func TestEverySensitiveDomainMethodRefusesAStaleSession(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		in := servertest.Start(t, database)
+		ctx := context.Background()
+		c := account.Client{IP: "192.0.2.44", UserAgent: "test"}
+		res, err := in.Passwords.Signup(ctx, "stale@example.com", memberPassword, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A proven address, so that only freshness can refuse.
+		if err := in.DB.VerifyUserEmail(ctx, res.User.ID, in.Clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		res.User.EmailVerified = true
+		events := func() int {
+			t.Helper()
+			evs, err := in.DB.FindEvents(ctx, store.EventFilter{UserID: res.User.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(evs)
+		}
+		in.Clock.Advance(in.Config.Passkey.ReauthWindow + time.Second)
+		stale := &account.SessionWithUser{User: res.User, Session: res.Session}
+		for name, call := range sensitive(ctx, in, c) {
+			before := events()
+			if err := call(stale); !account.IsCode(err, account.EReauthRequired) {
+				t.Errorf("%s with a stale session: %v, want reauth_required", name, err)
+			}
+			if after := events(); after != before {
+				t.Errorf("%s with a stale session wrote %d events", name, after-before)
+			}
+		}
+		in.Clock.Advance(-(in.Config.Passkey.ReauthWindow + time.Second))
+		for name, call := range sensitive(ctx, in, c) {
+			fresh := &account.SessionWithUser{User: res.User, Session: res.Session}
+			if err := call(fresh); account.IsCode(err, account.EReauthRequired) {
+				t.Errorf("%s with a fresh session: %v", name, err)
+			}
+		}
+	})
+}
+
+// TestTheSensitiveListIsEveryMethodThatChecksFreshness: the list above is
+// exactly the domain methods that call RequireFresh, read from the source:
+// a new sensitive method cannot be left out of the test above.
+func TestTheSensitiveListIsEveryMethodThatChecksFreshness(t *testing.T) {
+	var got []string
+	root := filepath.Join("..")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+		if err != nil {
+			return err
+		}
+		for _, decl := range f.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok || fn.Recv == nil || fn.Body == nil || !callsRequireFresh(fn.Body) {
+				continue
+			}
+			got = append(got, f.Name.Name+"."+receiver(fn)+"."+fn.Name.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for name := range sensitive(context.Background(), nil, account.Client{}) {
+		want = append(want, name)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("methods calling RequireFresh: %q\nthe test's list: %q", got, want)
+	}
+}
+
+// callsRequireFresh reports whether body calls a method named RequireFresh.
+func callsRequireFresh(body *ast.BlockStmt) bool {
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		if call, ok := n.(*ast.CallExpr); ok {
+			if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "RequireFresh" {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// receiver names fn's receiver type, without its star.
+func receiver(fn *ast.FuncDecl) string {
+	t := fn.Recv.List[0].Type
+	if star, ok := t.(*ast.StarExpr); ok {
+		t = star.X
+	}
+	if id, ok := t.(*ast.Ident); ok {
+		return id.Name
+	}
+	return "?"
+}
