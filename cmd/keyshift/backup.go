@@ -17,6 +17,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/store"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
 // The audit events of backup and restore.
@@ -147,7 +148,7 @@ func pgDump(ctx context.Context, e *env, db *store.DB, database, dest string) er
 	if err != nil {
 		return err
 	}
-	libpq, env, shown, err := store.PostgresTool(database)
+	libpq, env, shown, err := sqldb.PostgresTool(database)
 	if err != nil {
 		return err
 	}
@@ -176,7 +177,7 @@ func restorePostgres(ctx context.Context, e *env, database, file string, force b
 	} else if !empty && !force {
 		return fmt.Errorf("schema %q of the database is not empty; stop keyshift and add --force to replace what it holds", schema)
 	}
-	libpq, env, shown, err := store.PostgresTool(database)
+	libpq, env, shown, err := sqldb.PostgresTool(database)
 	if err != nil {
 		return err
 	}
@@ -283,7 +284,7 @@ func restoreSQLite(ctx context.Context, file, path string, force bool) error {
 		case st.Current == 0:
 			return fmt.Errorf("%s is an SQLite database but not keyshift's (no migration was applied to it)", file)
 		case st.Current > st.Latest:
-			return &store.ErrSchemaTooNew{Current: st.Current, Latest: st.Latest}
+			return &sqldb.ErrSchemaTooNew{Current: st.Current, Latest: st.Latest}
 		}
 		// The copy is complete (its WAL checkpointed at close); the old
 		// database's WAL and shared memory must not meet it.

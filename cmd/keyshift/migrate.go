@@ -9,6 +9,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/store"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
 func migrateCmd(ctx context.Context, e *env, args []string) error {
@@ -67,7 +68,7 @@ func migrateCmd(ctx context.Context, e *env, args []string) error {
 }
 
 func printMissingSQLite(e *env) error {
-	ms, err := store.Migrations("sqlite")
+	ms, err := sqldb.Migrations("sqlite")
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keyshift/keyshift/internal/store"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
@@ -20,7 +20,7 @@ func TestAnOlderBinaryRefusesANewerSchema(t *testing.T) {
 		if r := runBounded(t, env, "migrate"); r.code != 0 {
 			t.Fatalf("migrate: %d %s", r.code, r.stderr)
 		}
-		ms, err := store.Migrations(map[bool]string{true: "postgres", false: "sqlite"}[strings.HasPrefix(database, "postgres")])
+		ms, err := sqldb.Migrations(map[bool]string{true: "postgres", false: "sqlite"}[strings.HasPrefix(database, "postgres")])
 		if err != nil {
 			t.Fatal(err)
 		}

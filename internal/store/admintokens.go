@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
 // CreateAdminToken stores t with the hash of its secret; a name in use
@@ -17,9 +18,9 @@ func (db *DB) CreateAdminToken(ctx context.Context, t admintoken.Token, hash []b
 	if err != nil {
 		return err
 	}
-	_, err = db.exec(ctx, `INSERT INTO admin_tokens (id, name, token_hash, scopes, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)`,
-		t.ID, t.Name, hash, string(scopes), db.dialect.time(t.CreatedAt), t.CreatedBy)
-	if db.dialect.uniqueOn(err, "admin_tokens", "name") {
+	_, err = db.Exec(ctx, `INSERT INTO admin_tokens (id, name, token_hash, scopes, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Name, hash, string(scopes), db.Time(t.CreatedAt), t.CreatedBy)
+	if db.UniqueOn(err, "admin_tokens", "name") {
 		return &account.Error{Code: account.ENameTaken, Field: "name", Detail: fmt.Sprintf("an admin token named %q exists (revoked tokens keep their names)", t.Name)}
 	}
 	if err != nil {
@@ -32,7 +33,7 @@ const adminTokenColumns = `id, name, scopes, created_at, created_by, last_used_a
 
 // AdminTokens lists every token, revoked ones too, oldest first.
 func (db *DB) AdminTokens(ctx context.Context) ([]admintoken.Token, error) {
-	rows, err := db.query(ctx, `SELECT `+adminTokenColumns+` FROM admin_tokens ORDER BY created_at, name`)
+	rows, err := db.Query(ctx, `SELECT `+adminTokenColumns+` FROM admin_tokens ORDER BY created_at, name`)
 	if err != nil {
 		return nil, fmt.Errorf("admin tokens: %w", err)
 	}
@@ -50,35 +51,35 @@ func (db *DB) AdminTokens(ctx context.Context) ([]admintoken.Token, error) {
 
 // RevokeAdminToken revokes the live token named name.
 func (db *DB) RevokeAdminToken(ctx context.Context, name string, at time.Time) error {
-	res, err := db.exec(ctx, `UPDATE admin_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL`, db.dialect.time(at), name)
+	res, err := db.Exec(ctx, `UPDATE admin_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL`, db.Time(at), name)
 	if err != nil {
 		return fmt.Errorf("revoke admin token: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return notFound("live admin token " + fmt.Sprintf("%q", name))
+		return sqldb.NotFound("live admin token " + fmt.Sprintf("%q", name))
 	}
 	return nil
 }
 
 // FindAdminToken returns the live token whose secret hashes to hash.
 func (db *DB) FindAdminToken(ctx context.Context, hash []byte) (admintoken.Token, error) {
-	t, err := scanAdminToken(db.queryRow(ctx, `SELECT `+adminTokenColumns+` FROM admin_tokens WHERE token_hash = ? AND revoked_at IS NULL`, hash))
+	t, err := scanAdminToken(db.QueryRow(ctx, `SELECT `+adminTokenColumns+` FROM admin_tokens WHERE token_hash = ? AND revoked_at IS NULL`, hash))
 	return t, err
 }
 
 // TouchAdminToken records a use of the token.
 func (db *DB) TouchAdminToken(ctx context.Context, id string, at time.Time) error {
-	if _, err := db.exec(ctx, `UPDATE admin_tokens SET last_used_at = ? WHERE id = ?`, db.dialect.time(at), id); err != nil {
+	if _, err := db.Exec(ctx, `UPDATE admin_tokens SET last_used_at = ? WHERE id = ?`, db.Time(at), id); err != nil {
 		return fmt.Errorf("touch admin token: %w", err)
 	}
 	return nil
 }
 
-func scanAdminToken(row rowScanner) (admintoken.Token, error) {
+func scanAdminToken(row sqldb.Row) (admintoken.Token, error) {
 	var t admintoken.Token
 	var scopes string
-	err := row.Scan(&t.ID, &t.Name, &scopes, dbTime{&t.CreatedAt}, &t.CreatedBy, dbTime{&t.LastUsedAt}, dbTime{&t.RevokedAt})
-	if err := scanErr(err, "admin token"); err != nil {
+	err := row.Scan(&t.ID, &t.Name, &scopes, sqldb.ScanTime(&t.CreatedAt), &t.CreatedBy, sqldb.ScanTime(&t.LastUsedAt), sqldb.ScanTime(&t.RevokedAt))
+	if err := sqldb.ScanErr(err, "admin token"); err != nil {
 		return t, err
 	}
 	if err := json.Unmarshal([]byte(scopes), &t.Scopes); err != nil {

@@ -12,14 +12,13 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
-// dataSteps are the parts of migrations that SQL cannot do, run after the
-// migration's SQL in its transaction. They are found by the migration's
-// name, never by its number: work written side by side may land in another
-// order than it was numbered, and the later one is renumbered.
-var dataSteps = map[string]func(db *DB, ctx context.Context) error{
-	"canonical_email_keys": (*DB).canonicalEmailKeys,
+// dataSteps are the store's parts of migrations that SQL cannot do
+// (sqldb.DataSteps), by migration name.
+func (db *DB) dataSteps() sqldb.DataSteps {
+	return sqldb.DataSteps{"canonical_email_keys": db.canonicalEmailKeys}
 }
 
 // UnkeyedPrefix starts the email_key of an account that holds no address
@@ -100,7 +99,7 @@ func (db *DB) canonicalEmailKeys(ctx context.Context) error {
 // accountsToRekey reads every account and returns those whose address or
 // key is not canonical.
 func (db *DB) accountsToRekey(ctx context.Context) ([]*rekeyed, error) {
-	rows, err := db.query(ctx, `SELECT id, email, email_key, email_verified, created_at FROM users`)
+	rows, err := db.Query(ctx, `SELECT id, email, email_key, email_verified, created_at FROM users`)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +107,7 @@ func (db *DB) accountsToRekey(ctx context.Context) ([]*rekeyed, error) {
 	var out []*rekeyed
 	for rows.Next() {
 		r := &rekeyed{}
-		if err := rows.Scan(&r.id, &r.email, &r.key, dbBool{&r.verified}, dbTime{&r.created}); err != nil {
+		if err := rows.Scan(&r.id, &r.email, &r.key, sqldb.ScanBool(&r.verified), sqldb.ScanTime(&r.created)); err != nil {
 			return nil, err
 		}
 		if canonicalize(r) {
@@ -150,8 +149,8 @@ func (db *DB) settleDuplicates(ctx context.Context, changed []*rekeyed) ([]*reke
 	keys := slices.Sorted(maps.Keys(groups))
 	for _, k := range keys {
 		h := &rekeyed{}
-		err := db.queryRow(ctx, `SELECT id, email, email_key, email_verified, created_at FROM users WHERE email_key = ?`, k).
-			Scan(&h.id, &h.email, &h.key, dbBool{&h.verified}, dbTime{&h.created})
+		err := db.QueryRow(ctx, `SELECT id, email, email_key, email_verified, created_at FROM users WHERE email_key = ?`, k).
+			Scan(&h.id, &h.email, &h.key, sqldb.ScanBool(&h.verified), sqldb.ScanTime(&h.created))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
@@ -197,12 +196,12 @@ func keeperFirst(a, b *rekeyed) int {
 // keys. Every account that changes key is first unkeyed, so that no UPDATE
 // meets the unique index on a key another account is about to give up.
 func (db *DB) writeRekeyed(ctx context.Context, changed []*rekeyed) error {
-	now := db.dialect.time(time.Now())
+	now := db.Time(time.Now())
 	for _, r := range changed {
 		if r.key == r.finalKey() {
 			continue
 		}
-		if _, err := db.exec(ctx, `UPDATE users SET email_key = ? WHERE id = ?`, UnkeyedPrefix+r.id, r.id); err != nil {
+		if _, err := db.Exec(ctx, `UPDATE users SET email_key = ? WHERE id = ?`, UnkeyedPrefix+r.id, r.id); err != nil {
 			return fmt.Errorf("unkeying account %s: %w", r.id, err)
 		}
 	}
@@ -211,11 +210,11 @@ func (db *DB) writeRekeyed(ctx context.Context, changed []*rekeyed) error {
 		if r.newKey != "" && r.keptBy == "" {
 			email = r.newEmail
 		}
-		if _, err := db.exec(ctx, `UPDATE users SET email = ?, email_key = ? WHERE id = ?`, email, r.finalKey(), r.id); err != nil {
+		if _, err := db.Exec(ctx, `UPDATE users SET email = ?, email_key = ? WHERE id = ?`, email, r.finalKey(), r.id); err != nil {
 			return fmt.Errorf("re-keying account %s: %w", r.id, err)
 		}
 		if r.finalKey() != r.newKey {
-			if _, err := db.exec(ctx, `INSERT INTO email_key_conflicts (user_id, email, old_key, canonical_key, reason, kept_by, found_at)
+			if _, err := db.Exec(ctx, `INSERT INTO email_key_conflicts (user_id, email, old_key, canonical_key, reason, kept_by, found_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?)`, r.id, r.email, r.key, r.newKey, r.reason, r.keptBy, now); err != nil {
 				return fmt.Errorf("recording account %s: %w", r.id, err)
 			}
@@ -225,11 +224,11 @@ func (db *DB) writeRekeyed(ctx context.Context, changed []*rekeyed) error {
 		}
 		// A confirmation link confirms the address its account had; a
 		// change link moves an account that still has the key it had.
-		if _, err := db.exec(ctx, `UPDATE email_verifications SET email_key = ? WHERE user_id = ? AND email_key = ?`,
+		if _, err := db.Exec(ctx, `UPDATE email_verifications SET email_key = ? WHERE user_id = ? AND email_key = ?`,
 			r.finalKey(), r.id, r.key); err != nil {
 			return err
 		}
-		if _, err := db.exec(ctx, `UPDATE email_changes SET old_key = ? WHERE user_id = ? AND old_key = ?`,
+		if _, err := db.Exec(ctx, `UPDATE email_changes SET old_key = ? WHERE user_id = ? AND old_key = ?`,
 			r.finalKey(), r.id, r.key); err != nil {
 			return err
 		}
@@ -249,7 +248,7 @@ func (db *DB) rekeyEmailChanges(ctx context.Context) error {
 		email, key       string
 		newEmail, newKey string
 	}
-	rows, err := db.query(ctx, `SELECT token_hash, kind, user_id, email, email_key FROM email_changes`)
+	rows, err := db.Query(ctx, `SELECT token_hash, kind, user_id, email, email_key FROM email_changes`)
 	if err != nil {
 		return err
 	}
@@ -276,11 +275,11 @@ func (db *DB) rekeyEmailChanges(ctx context.Context) error {
 		var err error
 		switch {
 		case l.newKey != "":
-			_, err = db.exec(ctx, `UPDATE email_changes SET email = ?, email_key = ? WHERE token_hash = ?`, l.newEmail, l.newKey, l.token)
+			_, err = db.Exec(ctx, `UPDATE email_changes SET email = ?, email_key = ? WHERE token_hash = ?`, l.newEmail, l.newKey, l.token)
 		case l.kind == "revert":
-			_, err = db.exec(ctx, `UPDATE email_changes SET email_key = ? WHERE token_hash = ?`, UnkeyedPrefix+l.user, l.token)
+			_, err = db.Exec(ctx, `UPDATE email_changes SET email_key = ? WHERE token_hash = ?`, UnkeyedPrefix+l.user, l.token)
 		default:
-			_, err = db.exec(ctx, `DELETE FROM email_changes WHERE token_hash = ?`, l.token)
+			_, err = db.Exec(ctx, `DELETE FROM email_changes WHERE token_hash = ?`, l.token)
 		}
 		if err != nil {
 			return err
@@ -292,7 +291,7 @@ func (db *DB) rekeyEmailChanges(ctx context.Context) error {
 // rekeyEmailFlows drops the sign-in flows whose address is not in its
 // canonical form: they live 15 minutes, and a new mail can be asked for.
 func (db *DB) rekeyEmailFlows(ctx context.Context) error {
-	rows, err := db.query(ctx, `SELECT id, email, email_key FROM email_flows`)
+	rows, err := db.Query(ctx, `SELECT id, email, email_key FROM email_flows`)
 	if err != nil {
 		return err
 	}
@@ -312,7 +311,7 @@ func (db *DB) rekeyEmailFlows(ctx context.Context) error {
 		return err
 	}
 	for _, id := range stale {
-		if _, err := db.exec(ctx, `DELETE FROM email_flows WHERE id = ?`, id); err != nil {
+		if _, err := db.Exec(ctx, `DELETE FROM email_flows WHERE id = ?`, id); err != nil {
 			return err
 		}
 	}
@@ -323,7 +322,7 @@ func (db *DB) rekeyEmailFlows(ctx context.Context) error {
 // migration left unkeyed and that are still unkeyed (an account that
 // changed its address since has a key again), oldest first.
 func (db *DB) FindEmailKeyConflicts(ctx context.Context) ([]EmailKeyConflict, error) {
-	rows, err := db.query(ctx, `SELECT c.user_id, c.email, c.old_key, c.canonical_key, c.reason, c.kept_by,
+	rows, err := db.Query(ctx, `SELECT c.user_id, c.email, c.old_key, c.canonical_key, c.reason, c.kept_by,
 			COALESCE(k.email, ''), c.found_at
 		FROM email_key_conflicts c
 		JOIN users u ON u.id = c.user_id AND u.email_key = ? || c.user_id
@@ -336,7 +335,7 @@ func (db *DB) FindEmailKeyConflicts(ctx context.Context) ([]EmailKeyConflict, er
 	var out []EmailKeyConflict
 	for rows.Next() {
 		var c EmailKeyConflict
-		if err := rows.Scan(&c.UserID, &c.Email, &c.OldKey, &c.CanonicalKey, &c.Reason, &c.KeptBy, &c.KeptByEmail, dbTime{&c.FoundAt}); err != nil {
+		if err := rows.Scan(&c.UserID, &c.Email, &c.OldKey, &c.CanonicalKey, &c.Reason, &c.KeptBy, &c.KeptByEmail, sqldb.ScanTime(&c.FoundAt)); err != nil {
 			return nil, err
 		}
 		out = append(out, c)

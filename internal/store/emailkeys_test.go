@@ -9,6 +9,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/store"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
@@ -20,7 +21,7 @@ const canonicalKeysMigration = "canonical_email_keys"
 // versionNamed returns the number of dialect's migration called name.
 func versionNamed(t *testing.T, dialect, name string) int {
 	t.Helper()
-	ms, err := store.Migrations(dialect)
+	ms, err := sqldb.Migrations(dialect)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
 // AppendEvent implements account.AuditStore.
@@ -18,9 +19,9 @@ func (db *DB) AppendEvent(ctx context.Context, e *account.Event) error {
 			return fmt.Errorf("event data: %w", err)
 		}
 	}
-	return db.queryRowW(ctx, `INSERT INTO events (at, type, user_id, session_id, method, outcome, ip, user_agent, data)
+	return db.QueryRowW(ctx, `INSERT INTO events (at, type, user_id, session_id, method, outcome, ip, user_agent, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		db.dialect.time(e.At), e.Type, nullString(e.UserID), nullString(e.SessionID), e.Method, e.Outcome, e.IP, e.UserAgent, string(data)).
+		db.Time(e.At), e.Type, sqldb.NullString(e.UserID), sqldb.NullString(e.SessionID), e.Method, e.Outcome, e.IP, e.UserAgent, string(data)).
 		Scan(&e.ID)
 }
 
@@ -46,14 +47,14 @@ func (db *DB) FindEvents(ctx context.Context, f EventFilter) ([]account.Event, e
 	}
 	if !f.Since.IsZero() {
 		q += ` AND at >= ?`
-		args = append(args, db.dialect.time(f.Since))
+		args = append(args, db.Time(f.Since))
 	}
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
 	q += ` ORDER BY id LIMIT ?`
 	args = append(args, f.Limit)
-	rows, err := db.query(ctx, q, args...)
+	rows, err := db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +63,7 @@ func (db *DB) FindEvents(ctx context.Context, f EventFilter) ([]account.Event, e
 	for rows.Next() {
 		var e account.Event
 		var data []byte
-		if err := rows.Scan(&e.ID, dbTime{&e.At}, &e.Type, &e.UserID, &e.SessionID, &e.Method, &e.Outcome, &e.IP, &e.UserAgent, &data); err != nil {
+		if err := rows.Scan(&e.ID, sqldb.ScanTime(&e.At), &e.Type, &e.UserID, &e.SessionID, &e.Method, &e.Outcome, &e.IP, &e.UserAgent, &data); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal(data, &e.Data); err != nil {

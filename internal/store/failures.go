@@ -10,10 +10,10 @@ import (
 // CountFailure implements account.AuditStore: one upsert adds one to the row of
 // f's minute (UTC, truncated), type, method, outcome, reason and IP.
 func (db *DB) CountFailure(ctx context.Context, f *account.Failure) error {
-	_, err := db.exec(ctx, `INSERT INTO failure_counts (minute, type, method, outcome, reason, ip, count)
+	_, err := db.Exec(ctx, `INSERT INTO failure_counts (minute, type, method, outcome, reason, ip, count)
 		VALUES (?, ?, ?, ?, ?, ?, 1)
 		ON CONFLICT (minute, type, method, outcome, reason, ip) DO UPDATE SET count = failure_counts.count + 1`,
-		db.dialect.time(f.At.UTC().Truncate(time.Minute)), f.Type, f.Method, f.Outcome, f.Reason, f.IP)
+		db.Time(f.At.UTC().Truncate(time.Minute)), f.Type, f.Method, f.Outcome, f.Reason, f.IP)
 	return err
 }
 
@@ -30,10 +30,10 @@ type FailureCount struct {
 // outcome, ordered by method then outcome. Failures tied to an account are
 // events instead (FindEvents); telemetry reads both.
 func (db *DB) FailureCounts(ctx context.Context, typ string, from, to time.Time) ([]FailureCount, error) {
-	rows, err := db.query(ctx, `SELECT method, outcome, SUM(count) FROM failure_counts
+	rows, err := db.Query(ctx, `SELECT method, outcome, SUM(count) FROM failure_counts
 		WHERE type = ? AND minute >= ? AND minute < ?
 		GROUP BY method, outcome ORDER BY method, outcome`,
-		typ, db.dialect.time(from), db.dialect.time(to))
+		typ, db.Time(from), db.Time(to))
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func (db *DB) FailureCounts(ctx context.Context, typ string, from, to time.Time)
 
 // DeleteOldFailureCounts removes counted failures of minutes before t.
 func (db *DB) DeleteOldFailureCounts(ctx context.Context, t time.Time) (int, error) {
-	res, err := db.exec(ctx, `DELETE FROM failure_counts WHERE minute < ?`, db.dialect.time(t))
+	res, err := db.Exec(ctx, `DELETE FROM failure_counts WHERE minute < ?`, db.Time(t))
 	if err != nil {
 		return 0, err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/rollout"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
 // GuardrailFigures reads what the rollout's guardrails judge, at now:
@@ -26,10 +27,10 @@ func (db *DB) GuardrailFigures(ctx context.Context, window int, now time.Time) (
 		window = 200
 	}
 	var oldest time.Time
-	err := db.queryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN outcome = ? THEN 1 ELSE 0 END), 0), MIN(at) FROM (
+	err := db.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN outcome = ? THEN 1 ELSE 0 END), 0), MIN(at) FROM (
 			SELECT outcome, at FROM events WHERE type = ? AND method LIKE 'passkey%' AND at >= ? ORDER BY at DESC LIMIT ?) latest`,
-		account.OutcomeSuccess, account.EventSignin, db.dialect.time(now.Add(-7*24*time.Hour)), window).
-		Scan(&f.PasskeyAttempts, &f.PasskeySuccesses, dbTime{&oldest})
+		account.OutcomeSuccess, account.EventSignin, db.Time(now.Add(-7*24*time.Hour)), window).
+		Scan(&f.PasskeyAttempts, &f.PasskeySuccesses, sqldb.ScanTime(&oldest))
 	if err != nil {
 		return f, fmt.Errorf("guardrail figures: passkey sign-ins: %w", err)
 	}
@@ -46,22 +47,22 @@ func (db *DB) GuardrailFigures(ctx context.Context, window int, now time.Time) (
 		}
 	}
 	weekAgo, twoWeeksAgo := now.Add(-7*24*time.Hour), now.Add(-14*24*time.Hour)
-	err = db.queryRow(ctx, `SELECT
+	err = db.QueryRow(ctx, `SELECT
 			COALESCE(SUM(CASE WHEN e.at >= ? THEN 1 ELSE 0 END), 0),
 			COALESCE(SUM(CASE WHEN e.at < ? THEN 1 ELSE 0 END), 0)
 		FROM events e
 		WHERE e.type = ? AND e.outcome = ? AND e.at >= ? AND e.at < ?
 		  AND (e.method = ? OR (e.method IN (?, ?) AND EXISTS (
 			SELECT 1 FROM credentials c WHERE c.user_id = e.user_id AND c.type = ?)))`,
-		db.dialect.time(weekAgo), db.dialect.time(weekAgo),
-		account.EventSignin, account.OutcomeSuccess, db.dialect.time(twoWeeksAgo), db.dialect.time(now),
+		db.Time(weekAgo), db.Time(weekAgo),
+		account.EventSignin, account.OutcomeSuccess, db.Time(twoWeeksAgo), db.Time(now),
 		account.MethodRecoveryCode, account.MethodEmailLink, account.MethodEmailCode, account.CredentialWebAuthn).
 		Scan(&f.RecoveryThisWeek, &f.RecoveryLastWeek)
 	if err != nil {
 		return f, fmt.Errorf("guardrail figures: recovery: %w", err)
 	}
-	err = db.queryRow(ctx, `SELECT COUNT(*) FROM events WHERE type = ? AND outcome = ? AND at >= ?`,
-		account.EventPasskeyRegisterError, "passkey_on_device", db.dialect.time(now.Add(-time.Hour))).Scan(&f.DuplicatesLastHour)
+	err = db.QueryRow(ctx, `SELECT COUNT(*) FROM events WHERE type = ? AND outcome = ? AND at >= ?`,
+		account.EventPasskeyRegisterError, "passkey_on_device", db.Time(now.Add(-time.Hour))).Scan(&f.DuplicatesLastHour)
 	if err != nil {
 		return f, fmt.Errorf("guardrail figures: duplicates: %w", err)
 	}

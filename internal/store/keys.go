@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"time"
+
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
 // ServerKey returns the secret named name, creating a random one of size
@@ -15,11 +17,11 @@ func (db *DB) ServerKey(ctx context.Context, name string, size int) ([]byte, err
 	if _, err := rand.Read(secret); err != nil {
 		return nil, err
 	}
-	if _, err := db.exec(ctx, `INSERT INTO server_keys (name, secret, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
-		name, secret, db.dialect.time(time.Now())); err != nil {
+	if _, err := db.Exec(ctx, `INSERT INTO server_keys (name, secret, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+		name, secret, db.Time(time.Now())); err != nil {
 		return nil, err
 	}
 	var got []byte
-	err := db.queryRowW(ctx, `SELECT secret FROM server_keys WHERE name = ?`, name).Scan(&got)
-	return got, scanErr(err, "server key")
+	err := db.QueryRowW(ctx, `SELECT secret FROM server_keys WHERE name = ?`, name).Scan(&got)
+	return got, sqldb.ScanErr(err, "server key")
 }

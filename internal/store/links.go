@@ -8,6 +8,7 @@ import (
 	"github.com/keyshift/keyshift/internal/email/confirm"
 	"github.com/keyshift/keyshift/internal/email/link"
 	"github.com/keyshift/keyshift/internal/email/signin"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
 // links is one table of single-use links (package link): every mailed
@@ -18,7 +19,7 @@ type links[T any] struct {
 	table string
 	// columns are returned by every statement, in scan's order.
 	columns string
-	scan    func(rowScanner) (*T, error)
+	scan    func(sqldb.Row) (*T, error)
 	// where narrows the table to one kind of link ("" for every row),
 	// with args for its placeholders.
 	where string
@@ -29,7 +30,7 @@ type links[T any] struct {
 // taken before the link is (link.Take).
 func (l links[T]) FindLink(ctx context.Context, hash []byte, now time.Time) (*T, error) {
 	q, args := l.live("token_hash", hash, now)
-	return l.scan(l.db.queryRow(ctx, `SELECT `+l.columns+` FROM `+l.table+` WHERE `+q, args...))
+	return l.scan(l.db.QueryRow(ctx, `SELECT `+l.columns+` FROM `+l.table+` WHERE `+q, args...))
 }
 
 // TakeLink implements link.Store: one DELETE … RETURNING, so a link works
@@ -42,7 +43,7 @@ func (l links[T]) TakeLink(ctx context.Context, hash []byte, now time.Time) (*T,
 // statement.
 func (l links[T]) takeBy(ctx context.Context, column string, key any, now time.Time) (*T, error) {
 	q, args := l.live(column, key, now)
-	return l.scan(l.db.queryRowW(ctx, `DELETE FROM `+l.table+` WHERE `+q+` RETURNING `+l.columns, args...))
+	return l.scan(l.db.QueryRowW(ctx, `DELETE FROM `+l.table+` WHERE `+q+` RETURNING `+l.columns, args...))
 }
 
 // live is the condition, and its arguments, of the live row whose column
@@ -53,7 +54,7 @@ func (l links[T]) live(column string, key any, now time.Time) (string, []any) {
 		q += ` AND ` + l.where
 		args = append(args, l.args...)
 	}
-	return q + ` AND expires_at > ?`, append(args, l.db.dialect.time(now))
+	return q + ` AND expires_at > ?`, append(args, l.db.Time(now))
 }
 
 // EmailFlowLinks implements signin.Store.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
 // Member is one account as `keyshift export` writes it: the user, their
@@ -40,14 +41,14 @@ func (db *DB) EachMember(ctx context.Context, pageSize int, fn func(m *Member) e
 	if pageSize <= 0 {
 		pageSize = DefaultMemberPage
 	}
-	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: db.dialect.snapshotIsolation()})
+	tx, err := db.BeginSnapshot(ctx)
 	if err != nil {
 		return fmt.Errorf("export: begin: %w", err)
 	}
 	// A read-only transaction has nothing to commit; rolling back ends it
 	// the same way whatever happened.
 	defer tx.Rollback()
-	users, err := tx.PrepareContext(ctx, db.q(`SELECT id, email, email_key, email_verified, name, COALESCE(external_id, ''),
+	users, err := tx.PrepareContext(ctx, db.Rebind(`SELECT id, email, email_key, email_verified, name, COALESCE(external_id, ''),
 		webauthn_id, created_at, updated_at, origin FROM users WHERE id > ? ORDER BY id LIMIT ?`))
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
@@ -59,7 +60,7 @@ func (db *DB) EachMember(ctx context.Context, pageSize int, fn func(m *Member) e
 	// ordered by credential id, which an import keeps, not by the row id,
 	// which it does not: an export, an import and a second export give the
 	// same file.
-	creds, err := tx.PrepareContext(ctx, db.q(`SELECT type, COALESCE(password_hash, ''), COALESCE(password_format, ''),
+	creds, err := tx.PrepareContext(ctx, db.Rebind(`SELECT type, COALESCE(password_hash, ''), COALESCE(password_format, ''),
 		`+passkeyColumns+` FROM credentials WHERE user_id >= ? AND user_id <= ? ORDER BY created_at, credential_id`))
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
@@ -101,8 +102,8 @@ func readUserPage(ctx context.Context, st *sql.Stmt, after string, n int, page [
 	for rows.Next() {
 		page = append(page, Member{})
 		u := &page[len(page)-1].User
-		if err := rows.Scan(&u.ID, &u.Email, &u.EmailKey, dbBool{&u.EmailVerified}, &u.Name, &u.ExternalID,
-			&u.WebAuthnID, dbTime{&u.CreatedAt}, dbTime{&u.UpdatedAt}, (*string)(&u.Origin)); err != nil {
+		if err := rows.Scan(&u.ID, &u.Email, &u.EmailKey, sqldb.ScanBool(&u.EmailVerified), &u.Name, &u.ExternalID,
+			&u.WebAuthnID, sqldb.ScanTime(&u.CreatedAt), sqldb.ScanTime(&u.UpdatedAt), (*string)(&u.Origin)); err != nil {
 			return nil, fmt.Errorf("export: users: %w", err)
 		}
 	}

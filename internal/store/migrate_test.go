@@ -9,6 +9,7 @@ import (
 	"testing/fstest"
 
 	"github.com/keyshift/keyshift/internal/store"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
@@ -136,9 +137,9 @@ func TestASchemaNewerThanTheBinaryIsRefused(t *testing.T) {
 		}
 		wantTooNew := func(t *testing.T, err error) {
 			t.Helper()
-			var tooNew *store.ErrSchemaTooNew
+			var tooNew *sqldb.ErrSchemaTooNew
 			if !errors.As(err, &tooNew) {
-				t.Fatalf("err = %v, want *store.ErrSchemaTooNew", err)
+				t.Fatalf("err = %v, want *sqldb.ErrSchemaTooNew", err)
 			}
 			if tooNew.Current != 999 || tooNew.Latest != latest {
 				t.Errorf("ErrSchemaTooNew = %+v, want current 999, latest %d", *tooNew, latest)

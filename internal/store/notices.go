@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/email/notice"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
 // NoteNewDevice implements notice.Store in one upsert. The SET clauses read
@@ -12,7 +13,7 @@ import (
 // notice is due, and the new pending count says which it was: 0 when due.
 func (db *DB) NoteNewDevice(ctx context.Context, userID string, now, quietSince time.Time, browser, ip string) (bool, int, error) {
 	var pending, reported int
-	err := db.queryRowW(ctx, `INSERT INTO new_device_notices (user_id, last_sent_at, pending, reported, last_browser, last_ip)
+	err := db.QueryRowW(ctx, `INSERT INTO new_device_notices (user_id, last_sent_at, pending, reported, last_browser, last_ip)
 		VALUES (?, ?, 0, 0, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET
 			reported = CASE WHEN new_device_notices.last_sent_at <= ? THEN new_device_notices.pending ELSE 0 END,
@@ -22,8 +23,8 @@ func (db *DB) NoteNewDevice(ctx context.Context, userID string, now, quietSince 
 			last_browser = excluded.last_browser,
 			last_ip = excluded.last_ip
 		RETURNING pending, reported`,
-		userID, db.dialect.time(now), browser, ip,
-		db.dialect.time(quietSince), db.dialect.time(quietSince), db.dialect.time(quietSince)).Scan(&pending, &reported)
+		userID, db.Time(now), browser, ip,
+		db.Time(quietSince), db.Time(quietSince), db.Time(quietSince)).Scan(&pending, &reported)
 	if err != nil {
 		return false, 0, err
 	}
@@ -33,9 +34,9 @@ func (db *DB) NoteNewDevice(ctx context.Context, userID string, now, quietSince 
 // TakeNewDeviceDigests implements notice.Store: one UPDATE … RETURNING, so
 // of several nodes' janitors each digest is claimed by one.
 func (db *DB) TakeNewDeviceDigests(ctx context.Context, now, quietSince time.Time) ([]notice.Digest, error) {
-	rows, err := db.queryW(ctx, `UPDATE new_device_notices SET reported = pending, pending = 0, last_sent_at = ?
+	rows, err := db.QueryW(ctx, `UPDATE new_device_notices SET reported = pending, pending = 0, last_sent_at = ?
 		WHERE pending > 0 AND last_sent_at <= ?
-		RETURNING user_id, reported, last_browser, last_ip, pending_since`, db.dialect.time(now), db.dialect.time(quietSince))
+		RETURNING user_id, reported, last_browser, last_ip, pending_since`, db.Time(now), db.Time(quietSince))
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +44,7 @@ func (db *DB) TakeNewDeviceDigests(ctx context.Context, now, quietSince time.Tim
 	var out []notice.Digest
 	for rows.Next() {
 		var d notice.Digest
-		if err := rows.Scan(&d.UserID, &d.Count, &d.Browser, &d.IP, dbTime{&d.Since}); err != nil {
+		if err := rows.Scan(&d.UserID, &d.Count, &d.Browser, &d.IP, sqldb.ScanTime(&d.Since)); err != nil {
 			return nil, err
 		}
 		out = append(out, d)

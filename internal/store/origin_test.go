@@ -7,7 +7,7 @@ import (
 	"testing/fstest"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/store"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
@@ -18,7 +18,7 @@ const originVersion = 10
 // last, as files MigrateForTest reads.
 func migrationsUpTo(t *testing.T, dialect string, last int) fstest.MapFS {
 	t.Helper()
-	ms, err := store.Migrations(dialect)
+	ms, err := sqldb.Migrations(dialect)
 	if err != nil {
 		t.Fatal(err)
 	}

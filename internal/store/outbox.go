@@ -7,15 +7,16 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/email/outbox"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
 const outboxColumns = `id, kind, to_addr, subject, text_body, html_body, sealed, status, attempts, lease, last_error, provider, created_at, due_at, done_at`
 
-func scanMail(r rowScanner) (outbox.Mail, error) {
+func scanMail(r sqldb.Row) (outbox.Mail, error) {
 	var m outbox.Mail
 	var status string
 	err := r.Scan(&m.ID, &m.Kind, &m.To, &m.Subject, &m.Text, &m.HTML, &m.Sealed, &status, &m.Attempts, &m.Lease, &m.LastError,
-		&m.Provider, dbTime{&m.CreatedAt}, dbTime{&m.DueAt}, dbTime{&m.DoneAt})
+		&m.Provider, sqldb.ScanTime(&m.CreatedAt), sqldb.ScanTime(&m.DueAt), sqldb.ScanTime(&m.DoneAt))
 	m.Status = outbox.Status(status)
 	return m, err
 }
@@ -24,9 +25,9 @@ func scanMail(r rowScanner) (outbox.Mail, error) {
 // bodies sealed (m.Sealed) and the clear columns empty; they are written as
 // given.
 func (db *DB) CreateOutbox(ctx context.Context, m *outbox.Mail) error {
-	return db.queryRowW(ctx, `INSERT INTO outbox (kind, to_addr, subject, text_body, html_body, sealed, status, created_at, due_at)
+	return db.QueryRowW(ctx, `INSERT INTO outbox (kind, to_addr, subject, text_body, html_body, sealed, status, created_at, due_at)
 		VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?) RETURNING id`,
-		m.Kind, m.To, m.Subject, m.Text, m.HTML, m.Sealed, db.dialect.time(m.CreatedAt), db.dialect.time(m.DueAt)).Scan(&m.ID)
+		m.Kind, m.To, m.Subject, m.Text, m.HTML, m.Sealed, db.Time(m.CreatedAt), db.Time(m.DueAt)).Scan(&m.ID)
 }
 
 // ClaimOutbox implements outbox.Store in one statement. On PostgreSQL, FOR
@@ -35,26 +36,17 @@ func (db *DB) CreateOutbox(ctx context.Context, m *outbox.Mail) error {
 // runs alone.
 func (db *DB) ClaimOutbox(ctx context.Context, now, leaseUntil time.Time, lease string, limit int) ([]outbox.Mail, error) {
 	lock := ""
-	if db.dialect.name() == "postgres" {
+	if db.Dialect() == "postgres" {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	rows, err := db.queryW(ctx, `UPDATE outbox SET due_at = ?, lease = ?, attempts = attempts + 1
+	rows, err := db.QueryW(ctx, `UPDATE outbox SET due_at = ?, lease = ?, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND due_at <= ? ORDER BY due_at, id LIMIT ?`+lock+`)
 		RETURNING `+outboxColumns,
-		db.dialect.time(leaseUntil), lease, db.dialect.time(now), limit)
+		db.Time(leaseUntil), lease, db.Time(now), limit)
 	if err != nil {
 		return nil, err
 	}
 	return collectMail(rows)
-}
-
-// queryW is query on the writer, for UPDATE … RETURNING of many rows.
-func (db *DB) queryW(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	q, text, err := db.on(ctx, db.w, query)
-	if err != nil {
-		return nil, err
-	}
-	return q.QueryContext(ctx, text, args...)
 }
 
 func collectMail(rows *sql.Rows) ([]outbox.Mail, error) {
@@ -78,22 +70,22 @@ func (db *DB) MarkOutboxSent(ctx context.Context, id int64, lease string, at tim
 	if wipe {
 		q += `, sealed = NULL, subject = '', text_body = '', html_body = ''`
 	}
-	_, err := db.exec(ctx, q+` WHERE id = ? AND status = 'queued'`, db.dialect.time(at), provider, id)
+	_, err := db.Exec(ctx, q+` WHERE id = ? AND status = 'queued'`, db.Time(at), provider, id)
 	return err
 }
 
 // MarkOutboxRetry implements outbox.Store. It changes nothing when another
 // worker has claimed the mail since (the lease differs).
 func (db *DB) MarkOutboxRetry(ctx context.Context, id int64, lease string, due time.Time, lastErr string) error {
-	_, err := db.exec(ctx, `UPDATE outbox SET due_at = ?, last_error = ?, lease = ''
-		WHERE id = ? AND status = 'queued' AND lease = ?`, db.dialect.time(due), lastErr, id, lease)
+	_, err := db.Exec(ctx, `UPDATE outbox SET due_at = ?, last_error = ?, lease = ''
+		WHERE id = ? AND status = 'queued' AND lease = ?`, db.Time(due), lastErr, id, lease)
 	return err
 }
 
 // MarkOutboxFailed implements outbox.Store.
 func (db *DB) MarkOutboxFailed(ctx context.Context, id int64, lease string, at time.Time, lastErr string) error {
-	_, err := db.exec(ctx, `UPDATE outbox SET status = 'failed', done_at = ?, last_error = ?, lease = ''
-		WHERE id = ? AND status = 'queued' AND lease = ?`, db.dialect.time(at), lastErr, id, lease)
+	_, err := db.Exec(ctx, `UPDATE outbox SET status = 'failed', done_at = ?, last_error = ?, lease = ''
+		WHERE id = ? AND status = 'queued' AND lease = ?`, db.Time(at), lastErr, id, lease)
 	return err
 }
 
@@ -115,7 +107,7 @@ func (db *DB) FindOutbox(ctx context.Context, f outbox.Filter) ([]outbox.Mail, e
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, f.Limit)
-	rows, err := db.query(ctx, q, args...)
+	rows, err := db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -125,14 +117,14 @@ func (db *DB) FindOutbox(ctx context.Context, f outbox.Filter) ([]outbox.Mail, e
 // CountOutbox implements outbox.Store.
 func (db *DB) CountOutbox(ctx context.Context, status outbox.Status) (int, error) {
 	var n int
-	err := db.queryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE status = ?`, string(status)).Scan(&n)
+	err := db.QueryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE status = ?`, string(status)).Scan(&n)
 	return n, err
 }
 
 // DeleteSentOutbox removes mail sent before t; failed mail stays until an
 // operator deals with it.
 func (db *DB) DeleteSentOutbox(ctx context.Context, t time.Time) (int, error) {
-	res, err := db.exec(ctx, `DELETE FROM outbox WHERE status = 'sent' AND done_at < ?`, db.dialect.time(t))
+	res, err := db.Exec(ctx, `DELETE FROM outbox WHERE status = 'sent' AND done_at < ?`, db.Time(t))
 	if err != nil {
 		return 0, err
 	}

@@ -7,14 +7,15 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/passkey"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
 // CreateFlow implements passkey.Store.
 func (db *DB) CreateFlow(ctx context.Context, f *passkey.Flow) error {
-	_, err := db.exec(ctx, `INSERT INTO webauthn_flows (id, kind, user_id, session_id, data, created_at, expires_at)
+	_, err := db.Exec(ctx, `INSERT INTO webauthn_flows (id, kind, user_id, session_id, data, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		f.ID, f.Kind, nullString(f.UserID), nullString(f.SessionID), string(f.Data),
-		db.dialect.time(f.CreatedAt), db.dialect.time(f.ExpiresAt))
+		f.ID, f.Kind, sqldb.NullString(f.UserID), sqldb.NullString(f.SessionID), string(f.Data),
+		db.Time(f.CreatedAt), db.Time(f.ExpiresAt))
 	return err
 }
 
@@ -23,10 +24,10 @@ func (db *DB) CreateFlow(ctx context.Context, f *passkey.Flow) error {
 func (db *DB) TakeFlow(ctx context.Context, id, kind string) (*passkey.Flow, error) {
 	f := passkey.Flow{ID: id, Kind: kind}
 	var data string
-	err := db.queryRowW(ctx, `DELETE FROM webauthn_flows WHERE id = ? AND kind = ?
+	err := db.QueryRowW(ctx, `DELETE FROM webauthn_flows WHERE id = ? AND kind = ?
 		RETURNING COALESCE(user_id, ''), COALESCE(session_id, ''), data, created_at, expires_at`, id, kind).
-		Scan(&f.UserID, &f.SessionID, &data, dbTime{&f.CreatedAt}, dbTime{&f.ExpiresAt})
-	if err := scanErr(err, "ceremony"); err != nil {
+		Scan(&f.UserID, &f.SessionID, &data, sqldb.ScanTime(&f.CreatedAt), sqldb.ScanTime(&f.ExpiresAt))
+	if err := sqldb.ScanErr(err, "ceremony"); err != nil {
 		return nil, err
 	}
 	f.Data = []byte(data)
@@ -37,10 +38,10 @@ func (db *DB) TakeFlow(ctx context.Context, id, kind string) (*passkey.Flow, err
 func (db *DB) FindFlow(ctx context.Context, id, kind string) (*passkey.Flow, error) {
 	f := passkey.Flow{ID: id, Kind: kind}
 	var data string
-	err := db.queryRow(ctx, `SELECT COALESCE(user_id, ''), COALESCE(session_id, ''), data, created_at, expires_at
+	err := db.QueryRow(ctx, `SELECT COALESCE(user_id, ''), COALESCE(session_id, ''), data, created_at, expires_at
 		FROM webauthn_flows WHERE id = ? AND kind = ?`, id, kind).
-		Scan(&f.UserID, &f.SessionID, &data, dbTime{&f.CreatedAt}, dbTime{&f.ExpiresAt})
-	if err := scanErr(err, "ceremony"); err != nil {
+		Scan(&f.UserID, &f.SessionID, &data, sqldb.ScanTime(&f.CreatedAt), sqldb.ScanTime(&f.ExpiresAt))
+	if err := sqldb.ScanErr(err, "ceremony"); err != nil {
 		return nil, err
 	}
 	f.Data = []byte(data)
@@ -49,7 +50,7 @@ func (db *DB) FindFlow(ctx context.Context, id, kind string) (*passkey.Flow, err
 
 // DeleteExpiredFlows removes ceremonies nobody finished.
 func (db *DB) DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error) {
-	res, err := db.exec(ctx, `DELETE FROM webauthn_flows WHERE expires_at <= ?`, db.dialect.time(now))
+	res, err := db.Exec(ctx, `DELETE FROM webauthn_flows WHERE expires_at <= ?`, db.Time(now))
 	if err != nil {
 		return 0, err
 	}
@@ -63,8 +64,8 @@ func (db *DB) DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error
 // for the first to end, then inserts nothing (or, if the first rolled back,
 // spends it).
 func (db *DB) SpendCeremony(ctx context.Context, id []byte, expires time.Time) (bool, error) {
-	res, err := db.exec(ctx, `INSERT INTO webauthn_spent (expires_at, id) VALUES (?, ?) ON CONFLICT DO NOTHING`,
-		db.dialect.time(expires), id)
+	res, err := db.Exec(ctx, `INSERT INTO webauthn_spent (expires_at, id) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+		db.Time(expires), id)
 	if err != nil {
 		return false, err
 	}
@@ -76,7 +77,7 @@ func (db *DB) SpendCeremony(ctx context.Context, id []byte, expires time.Time) (
 // before before: a flowId past its expiry is refused before this table is
 // looked at.
 func (db *DB) DeleteSpentCeremonies(ctx context.Context, before time.Time) (int, error) {
-	res, err := db.exec(ctx, `DELETE FROM webauthn_spent WHERE expires_at < ?`, db.dialect.time(before))
+	res, err := db.Exec(ctx, `DELETE FROM webauthn_spent WHERE expires_at < ?`, db.Time(before))
 	if err != nil {
 		return 0, err
 	}
@@ -87,8 +88,8 @@ func (db *DB) DeleteSpentCeremonies(ctx context.Context, before time.Time) (int,
 // FindUserByWebAuthnID implements passkey.Store.
 func (db *DB) FindUserByWebAuthnID(ctx context.Context, handle []byte) (*account.User, error) {
 	var u account.User
-	err := db.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.webauthn_id = ?`, handle).Scan(userDest(&u)...)
-	if err := scanErr(err, "user"); err != nil {
+	err := db.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.webauthn_id = ?`, handle).Scan(userDest(&u)...)
+	if err := sqldb.ScanErr(err, "user"); err != nil {
 		return nil, err
 	}
 	return &u, nil
@@ -99,8 +100,8 @@ const passkeyColumns = `id, user_id, credential_id, public_key, sign_count, aagu
 
 func passkeyDest(c *account.Credential, transports *string) []any {
 	return []any{&c.ID, &c.UserID, &c.CredentialID, &c.PublicKey, &c.SignCount, &c.AAGUID, transports, &c.Attachment,
-		dbBool{&c.BackupEligible}, dbBool{&c.BackupState}, &c.UserHandle, &c.Name,
-		dbTime{&c.CreatedAt}, dbTime{&c.UpdatedAt}, dbTime{&c.LastUsedAt}}
+		sqldb.ScanBool(&c.BackupEligible), sqldb.ScanBool(&c.BackupState), &c.UserHandle, &c.Name,
+		sqldb.ScanTime(&c.CreatedAt), sqldb.ScanTime(&c.UpdatedAt), sqldb.ScanTime(&c.LastUsedAt)}
 }
 
 func splitTransports(s string) []string {
@@ -113,7 +114,7 @@ func splitTransports(s string) []string {
 // ListPasskeys implements passkey.Store: the user's WebAuthn credentials,
 // oldest first.
 func (db *DB) ListPasskeys(ctx context.Context, userID string) ([]account.Credential, error) {
-	rows, err := db.query(ctx, `SELECT `+passkeyColumns+` FROM credentials
+	rows, err := db.Query(ctx, `SELECT `+passkeyColumns+` FROM credentials
 		WHERE user_id = ? AND type = 'webauthn' ORDER BY created_at, id`, userID)
 	if err != nil {
 		return nil, err
@@ -136,9 +137,9 @@ func (db *DB) ListPasskeys(ctx context.Context, userID string) ([]account.Creden
 func (db *DB) FindPasskeyByCredentialID(ctx context.Context, credentialID []byte) (*account.Credential, error) {
 	c := account.Credential{Type: account.CredentialWebAuthn}
 	var tr string
-	err := db.queryRow(ctx, `SELECT `+passkeyColumns+` FROM credentials
+	err := db.QueryRow(ctx, `SELECT `+passkeyColumns+` FROM credentials
 		WHERE credential_id = ? AND type = 'webauthn'`, credentialID).Scan(passkeyDest(&c, &tr)...)
-	if err := scanErr(err, "passkey"); err != nil {
+	if err := sqldb.ScanErr(err, "passkey"); err != nil {
 		return nil, err
 	}
 	c.Transports = splitTransports(tr)
@@ -160,11 +161,11 @@ func (db *DB) FindPasskeyWithUser(ctx context.Context, credentialID []byte) (*ac
 	c := account.Credential{Type: account.CredentialWebAuthn}
 	var u account.User
 	var tr string
-	err := db.queryRow(ctx, `SELECT `+passkeyColumnsC+`, `+userColumns+`
+	err := db.QueryRow(ctx, `SELECT `+passkeyColumnsC+`, `+userColumns+`
 		FROM credentials c JOIN users u ON u.id = c.user_id
 		WHERE c.credential_id = ? AND c.type = 'webauthn'`, credentialID).
 		Scan(append(passkeyDest(&c, &tr), userDest(&u)...)...)
-	if err := scanErr(err, "passkey"); err != nil {
+	if err := sqldb.ScanErr(err, "passkey"); err != nil {
 		return nil, nil, err
 	}
 	c.Transports = splitTransports(tr)
@@ -179,33 +180,33 @@ func (db *DB) FindPasskeyWithUser(ctx context.Context, credentialID []byte) (*ac
 // (a cloned authenticator used twice at once) only one is written;
 // ENotFound for the other, and when the passkey is gone.
 func (db *DB) UpdatePasskeyUse(ctx context.Context, id string, signCount uint32, backupEligible, backupState bool, at time.Time) error {
-	res, err := db.exec(ctx, `UPDATE credentials SET sign_count = ?, backup_eligible = ?, backup_state = ?, last_used_at = ?, updated_at = ?
+	res, err := db.Exec(ctx, `UPDATE credentials SET sign_count = ?, backup_eligible = ?, backup_state = ?, last_used_at = ?, updated_at = ?
 		WHERE id = ? AND type = 'webauthn' AND (sign_count < ? OR (sign_count = 0 AND sign_count = ?))`,
-		int64(signCount), db.boolArg(backupEligible), db.boolArg(backupState), db.dialect.time(at), db.dialect.time(at), id,
+		int64(signCount), db.Bool(backupEligible), db.Bool(backupState), db.Time(at), db.Time(at), id,
 		int64(signCount), int64(signCount))
-	return affected(res, err, "passkey")
+	return sqldb.Affected(res, err, "passkey")
 }
 
 // RenamePasskey implements passkey.Store; ENotFound unless the passkey is
 // the user's.
 func (db *DB) RenamePasskey(ctx context.Context, userID, id, name string, at time.Time) error {
-	res, err := db.exec(ctx, `UPDATE credentials SET name = ?, updated_at = ? WHERE id = ? AND user_id = ? AND type = 'webauthn'`,
-		name, db.dialect.time(at), id, userID)
-	return affected(res, err, "passkey")
+	res, err := db.Exec(ctx, `UPDATE credentials SET name = ?, updated_at = ? WHERE id = ? AND user_id = ? AND type = 'webauthn'`,
+		name, db.Time(at), id, userID)
+	return sqldb.Affected(res, err, "passkey")
 }
 
 // DeletePasskey implements passkey.Store; ENotFound unless the passkey is
 // the user's.
 func (db *DB) DeletePasskey(ctx context.Context, userID, id string) error {
-	res, err := db.exec(ctx, `DELETE FROM credentials WHERE id = ? AND user_id = ? AND type = 'webauthn'`, id, userID)
-	return affected(res, err, "passkey")
+	res, err := db.Exec(ctx, `DELETE FROM credentials WHERE id = ? AND user_id = ? AND type = 'webauthn'`, id, userID)
+	return sqldb.Affected(res, err, "passkey")
 }
 
 // DeletePasskeysSince implements member.Credentials: one DELETE … RETURNING of
 // the user's passkeys created at or after since.
 func (db *DB) DeletePasskeysSince(ctx context.Context, userID string, since time.Time) ([]string, error) {
-	rows, err := db.queryW(ctx, `DELETE FROM credentials WHERE user_id = ? AND type = 'webauthn' AND created_at >= ?
-		RETURNING name`, userID, db.dialect.time(since))
+	rows, err := db.QueryW(ctx, `DELETE FROM credentials WHERE user_id = ? AND type = 'webauthn' AND created_at >= ?
+		RETURNING name`, userID, db.Time(since))
 	if err != nil {
 		return nil, err
 	}
@@ -223,8 +224,8 @@ func (db *DB) DeletePasskeysSince(ctx context.Context, userID string, since time
 
 // SetSteppedUp implements passkey.Store: records a fresh assertion on a session.
 func (db *DB) SetSteppedUp(ctx context.Context, sessionID string, at time.Time) error {
-	res, err := db.exec(ctx, `UPDATE sessions SET stepped_up_at = ? WHERE id = ?`, db.dialect.time(at), sessionID)
-	return affected(res, err, "session")
+	res, err := db.Exec(ctx, `UPDATE sessions SET stepped_up_at = ? WHERE id = ?`, db.Time(at), sessionID)
+	return sqldb.Affected(res, err, "session")
 }
 
 // PasskeyShapes implements passkey.Store: how many passkeys members have,
@@ -233,7 +234,7 @@ func (db *DB) SetSteppedUp(ctx context.Context, sessionID string, at time.Time) 
 // sign-in. It runs every few minutes, not per request.
 func (db *DB) PasskeyShapes(ctx context.Context) (passkey.Shapes, error) {
 	var sh passkey.Shapes
-	rows, err := db.query(ctx, `SELECT n, COUNT(*) FROM
+	rows, err := db.Query(ctx, `SELECT n, COUNT(*) FROM
 		(SELECT COUNT(*) AS n FROM credentials WHERE type = 'webauthn' GROUP BY user_id) AS per_member
 		GROUP BY n ORDER BY n`)
 	if err != nil {
@@ -250,7 +251,7 @@ func (db *DB) PasskeyShapes(ctx context.Context) (passkey.Shapes, error) {
 	if err := rows.Close(); err != nil {
 		return sh, err
 	}
-	rows, err = db.query(ctx, `SELECT length(credential_id), transports, COUNT(*) FROM credentials
+	rows, err = db.Query(ctx, `SELECT length(credential_id), transports, COUNT(*) FROM credentials
 		WHERE type = 'webauthn' GROUP BY length(credential_id), transports ORDER BY 1, 2`)
 	if err != nil {
 		return sh, err

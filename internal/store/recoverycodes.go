@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
 // ReplaceRecoveryCodes implements recovery.Store: the old set goes and the
@@ -14,12 +15,12 @@ import (
 // sets, nor none after a failed regeneration.
 func (db *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, codes []account.RecoveryCodeHash, at time.Time) error {
 	return db.InTx(ctx, func(ctx context.Context) error {
-		if _, err := db.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+		if _, err := db.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
 			return err
 		}
 		for _, c := range codes {
-			if _, err := db.exec(ctx, `INSERT INTO recovery_codes (user_id, code_hash, pepper_id, created_at) VALUES (?, ?, ?, ?)`,
-				userID, c.Hash, c.PepperID, db.dialect.time(at)); err != nil {
+			if _, err := db.Exec(ctx, `INSERT INTO recovery_codes (user_id, code_hash, pepper_id, created_at) VALUES (?, ?, ?, ?)`,
+				userID, c.Hash, c.PepperID, db.Time(at)); err != nil {
 				return err
 			}
 		}
@@ -32,7 +33,7 @@ func (db *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, codes []a
 // code exactly one gets the row.
 func (db *DB) UseRecoveryCode(ctx context.Context, userID string, hashes [][]byte) error {
 	if len(hashes) == 0 {
-		return scanErr(sql.ErrNoRows, "recovery code")
+		return sqldb.ScanErr(sql.ErrNoRows, "recovery code")
 	}
 	args := make([]any, 0, len(hashes)+1)
 	args = append(args, userID)
@@ -40,9 +41,9 @@ func (db *DB) UseRecoveryCode(ctx context.Context, userID string, hashes [][]byt
 		args = append(args, h)
 	}
 	var got string
-	err := db.queryRowW(ctx, `DELETE FROM recovery_codes WHERE user_id = ? AND code_hash IN (?`+strings.Repeat(", ?", len(hashes)-1)+`)
+	err := db.QueryRowW(ctx, `DELETE FROM recovery_codes WHERE user_id = ? AND code_hash IN (?`+strings.Repeat(", ?", len(hashes)-1)+`)
 		RETURNING user_id`, args...).Scan(&got)
-	return scanErr(err, "recovery code")
+	return sqldb.ScanErr(err, "recovery code")
 }
 
 // CountRecoveryCodesByPepper counts every member's unused recovery codes by
@@ -50,7 +51,7 @@ func (db *DB) UseRecoveryCode(ctx context.Context, userID string, hashes [][]byt
 // codes made before peppers), so an operator who rotated the pepper sees
 // when no code needs the old one any more.
 func (db *DB) CountRecoveryCodesByPepper(ctx context.Context) (map[string]int, error) {
-	rows, err := db.query(ctx, `SELECT pepper_id, COUNT(*) FROM recovery_codes GROUP BY pepper_id`)
+	rows, err := db.Query(ctx, `SELECT pepper_id, COUNT(*) FROM recovery_codes GROUP BY pepper_id`)
 	if err != nil {
 		return nil, err
 	}
@@ -70,13 +71,13 @@ func (db *DB) CountRecoveryCodesByPepper(ctx context.Context) (map[string]int, e
 // CountRecoveryCodes implements recovery.Store.
 func (db *DB) CountRecoveryCodes(ctx context.Context, userID string) (int, error) {
 	var n int
-	err := db.queryRow(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?`, userID).Scan(&n)
+	err := db.QueryRow(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?`, userID).Scan(&n)
 	return n, err
 }
 
 // DeleteRecoveryCodesSince implements member.Credentials.
 func (db *DB) DeleteRecoveryCodesSince(ctx context.Context, userID string, since time.Time) (int, error) {
-	res, err := db.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ? AND created_at >= ?`, userID, db.dialect.time(since))
+	res, err := db.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ? AND created_at >= ?`, userID, db.Time(since))
 	if err != nil {
 		return 0, err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/rollout"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
 // readinessColumns reads, for the member u (joined to rollout_members rm),
@@ -18,10 +19,10 @@ const readinessColumns = `u.id, u.email, CASE WHEN rm.passwordless THEN 1 ELSE 0
 	(SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id),
 	EXISTS (SELECT 1 FROM credentials c WHERE c.user_id = u.id AND c.type = 'password')`
 
-func (db *DB) scanCandidate(row rowScanner) (rollout.Candidate, error) {
+func (db *DB) scanCandidate(row sqldb.Row) (rollout.Candidate, error) {
 	var c rollout.Candidate
-	err := row.Scan(&c.UserID, &c.Email, dbBool{&c.OptedIn}, dbTime{&c.FirstPasskeySignin}, &c.Passkeys, &c.SyncedPasskeys,
-		&c.RecoveryCodes, dbBool{&c.HasPassword})
+	err := row.Scan(&c.UserID, &c.Email, sqldb.ScanBool(&c.OptedIn), sqldb.ScanTime(&c.FirstPasskeySignin), &c.Passkeys, &c.SyncedPasskeys,
+		&c.RecoveryCodes, sqldb.ScanBool(&c.HasPassword))
 	return c, err
 }
 
@@ -29,9 +30,9 @@ func (db *DB) scanCandidate(row rowScanner) (rollout.Candidate, error) {
 // and still has a password, with their readiness, and how many members
 // with a password did not opt in.
 func (db *DB) RetirementCandidates(ctx context.Context) ([]rollout.Candidate, int, error) {
-	rows, err := db.query(ctx, `SELECT `+readinessColumns+` FROM rollout_members rm JOIN users u ON u.id = rm.user_id
+	rows, err := db.Query(ctx, `SELECT `+readinessColumns+` FROM rollout_members rm JOIN users u ON u.id = rm.user_id
 		WHERE rm.passwordless = ? AND EXISTS (SELECT 1 FROM credentials c WHERE c.user_id = u.id AND c.type = 'password')
-		ORDER BY u.id`, db.boolArg(true), db.boolArg(true))
+		ORDER BY u.id`, db.Bool(true), db.Bool(true))
 	if err != nil {
 		return nil, 0, fmt.Errorf("retirement candidates: %w", err)
 	}
@@ -48,8 +49,8 @@ func (db *DB) RetirementCandidates(ctx context.Context) ([]rollout.Candidate, in
 		return nil, 0, err
 	}
 	var others int
-	err = db.queryRow(ctx, `SELECT COUNT(*) FROM credentials c WHERE c.type = 'password' AND NOT EXISTS (
-		SELECT 1 FROM rollout_members rm WHERE rm.user_id = c.user_id AND rm.passwordless = ?)`, db.boolArg(true)).Scan(&others)
+	err = db.QueryRow(ctx, `SELECT COUNT(*) FROM credentials c WHERE c.type = 'password' AND NOT EXISTS (
+		SELECT 1 FROM rollout_members rm WHERE rm.user_id = c.user_id AND rm.passwordless = ?)`, db.Bool(true)).Scan(&others)
 	if err != nil {
 		return nil, 0, fmt.Errorf("members who keep their password: %w", err)
 	}
@@ -64,9 +65,9 @@ func (db *DB) RetirementCandidates(ctx context.Context) ([]rollout.Candidate, in
 func (db *DB) RetirePassword(ctx context.Context, userID string, at time.Time, check func(rollout.Readiness) error, notify func(ctx context.Context) error) (bool, error) {
 	gone := false
 	err := db.InTx(ctx, func(ctx context.Context) error {
-		c, err := db.scanCandidate(db.queryRowW(ctx, `SELECT `+readinessColumns+` FROM users u
-			LEFT JOIN rollout_members rm ON rm.user_id = u.id WHERE u.id = ?`, db.boolArg(true), userID))
-		if err := scanErr(err, "member"); err != nil {
+		c, err := db.scanCandidate(db.QueryRowW(ctx, `SELECT `+readinessColumns+` FROM users u
+			LEFT JOIN rollout_members rm ON rm.user_id = u.id WHERE u.id = ?`, db.Bool(true), userID))
+		if err := sqldb.ScanErr(err, "member"); err != nil {
 			return err
 		}
 		if !c.HasPassword {

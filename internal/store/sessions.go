@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
 // CreateSession implements session.Store.
@@ -14,19 +15,19 @@ import (
 // its id: SQLite's RETURNING would count it, PostgreSQL's does not.
 func (db *DB) CreateSession(ctx context.Context, s *account.Session) (int, error) {
 	var others int
-	err := db.queryRowW(ctx, `INSERT INTO sessions (id, token_hash, user_id, auth_method, authenticated_at, created_at, last_seen_at, expires_at, user_agent, ip)
+	err := db.QueryRowW(ctx, `INSERT INTO sessions (id, token_hash, user_id, auth_method, authenticated_at, created_at, last_seen_at, expires_at, user_agent, ip)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING (SELECT COUNT(*) FROM sessions o WHERE o.user_id = sessions.user_id AND o.id <> sessions.id)`,
-		s.ID, s.TokenHash, s.UserID, string(s.AuthMethod), db.dialect.time(s.AuthenticatedAt), db.dialect.time(s.CreatedAt),
-		db.dialect.time(s.LastSeenAt), db.dialect.time(s.ExpiresAt), s.UserAgent, s.IP).Scan(&others)
+		s.ID, s.TokenHash, s.UserID, string(s.AuthMethod), db.Time(s.AuthenticatedAt), db.Time(s.CreatedAt),
+		db.Time(s.LastSeenAt), db.Time(s.ExpiresAt), s.UserAgent, s.IP).Scan(&others)
 	return others, err
 }
 
 const sessionColumns = `s.id, s.token_hash, s.user_id, s.auth_method, s.authenticated_at, s.created_at, s.last_seen_at, s.expires_at, s.stepped_up_at, s.user_agent, s.ip`
 
 func sessionDest(s *account.Session) []any {
-	return []any{&s.ID, &s.TokenHash, &s.UserID, (*string)(&s.AuthMethod), dbTime{&s.AuthenticatedAt}, dbTime{&s.CreatedAt},
-		dbTime{&s.LastSeenAt}, dbTime{&s.ExpiresAt}, dbTime{&s.SteppedUpAt}, &s.UserAgent, &s.IP}
+	return []any{&s.ID, &s.TokenHash, &s.UserID, (*string)(&s.AuthMethod), sqldb.ScanTime(&s.AuthenticatedAt), sqldb.ScanTime(&s.CreatedAt),
+		sqldb.ScanTime(&s.LastSeenAt), sqldb.ScanTime(&s.ExpiresAt), sqldb.ScanTime(&s.SteppedUpAt), &s.UserAgent, &s.IP}
 }
 
 // FindSessionByToken implements session.Store: the session and its user in
@@ -34,9 +35,9 @@ func sessionDest(s *account.Session) []any {
 func (db *DB) FindSessionByToken(ctx context.Context, tokenHash []byte) (*account.SessionWithUser, error) {
 	var sw account.SessionWithUser
 	dest := append(sessionDest(&sw.Session), userDest(&sw.User)...)
-	err := db.queryRow(ctx, `SELECT `+sessionColumns+`, `+userColumns+`
+	err := db.QueryRow(ctx, `SELECT `+sessionColumns+`, `+userColumns+`
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, tokenHash).Scan(dest...)
-	if err := scanErr(err, "session"); err != nil {
+	if err := sqldb.ScanErr(err, "session"); err != nil {
 		return nil, err
 	}
 	return &sw, nil
@@ -45,8 +46,8 @@ func (db *DB) FindSessionByToken(ctx context.Context, tokenHash []byte) (*accoun
 // FindSession implements session.Store.
 func (db *DB) FindSession(ctx context.Context, userID, id string) (*account.Session, error) {
 	var sess account.Session
-	err := db.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE s.id = ? AND s.user_id = ?`, id, userID).Scan(sessionDest(&sess)...)
-	if err := scanErr(err, "session"); err != nil {
+	err := db.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE s.id = ? AND s.user_id = ?`, id, userID).Scan(sessionDest(&sess)...)
+	if err := sqldb.ScanErr(err, "session"); err != nil {
 		return nil, err
 	}
 	return &sess, nil
@@ -55,13 +56,13 @@ func (db *DB) FindSession(ctx context.Context, userID, id string) (*account.Sess
 // TouchSession implements session.Store. It is a no-op for a session deleted
 // meanwhile.
 func (db *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
-	_, err := db.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, db.dialect.time(at), id)
+	_, err := db.Exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, db.Time(at), id)
 	return err
 }
 
 // ListSessions implements session.Store.
 func (db *DB) ListSessions(ctx context.Context, userID string) ([]account.Session, error) {
-	rows, err := db.query(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = ? ORDER BY s.created_at DESC, s.id`, userID)
+	rows, err := db.Query(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = ? ORDER BY s.created_at DESC, s.id`, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -79,13 +80,13 @@ func (db *DB) ListSessions(ctx context.Context, userID string) ([]account.Sessio
 
 // DeleteSession implements session.Store.
 func (db *DB) DeleteSession(ctx context.Context, userID, id string) error {
-	res, err := db.exec(ctx, `DELETE FROM sessions WHERE id = ? AND user_id = ?`, id, userID)
-	return affected(res, err, "session")
+	res, err := db.Exec(ctx, `DELETE FROM sessions WHERE id = ? AND user_id = ?`, id, userID)
+	return sqldb.Affected(res, err, "session")
 }
 
 // DeleteUserSessions implements member.Store.
 func (db *DB) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
-	res, err := db.exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	res, err := db.Exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
 	if err != nil {
 		return 0, err
 	}
@@ -95,8 +96,8 @@ func (db *DB) DeleteUserSessions(ctx context.Context, userID string) (int, error
 
 // DeleteExpiredSessions implements session.Store.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error) {
-	res, err := db.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at < ?`,
-		db.dialect.time(now), db.dialect.time(idleBefore))
+	res, err := db.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at < ?`,
+		db.Time(now), db.Time(idleBefore))
 	if err != nil {
 		return 0, err
 	}
@@ -106,7 +107,7 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Ti
 
 // DeleteOtherSessions implements passwordauth.Store.
 func (db *DB) DeleteOtherSessions(ctx context.Context, userID, keepID string) (int, error) {
-	res, err := db.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepID)
+	res, err := db.Exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepID)
 	if err != nil {
 		return 0, err
 	}
@@ -118,14 +119,14 @@ func (db *DB) DeleteOtherSessions(ctx context.Context, userID, keepID string) (i
 // times but answers only to the token whose hash is tokenHash now.
 // ENotFound when the session is gone.
 func (db *DB) RotateSessionToken(ctx context.Context, id string, tokenHash []byte) error {
-	res, err := db.exec(ctx, `UPDATE sessions SET token_hash = ? WHERE id = ?`, tokenHash, id)
-	return affected(res, err, "session")
+	res, err := db.Exec(ctx, `UPDATE sessions SET token_hash = ? WHERE id = ?`, tokenHash, id)
+	return sqldb.Affected(res, err, "session")
 }
 
 // TrimSessions implements session.Store: it deletes the user's sessions
 // beyond the keep newest (by creation, then id) and says how many.
 func (db *DB) TrimSessions(ctx context.Context, userID string, keep int) (int, error) {
-	res, err := db.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id NOT IN
+	res, err := db.Exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id NOT IN
 		(SELECT id FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?)`, userID, userID, keep)
 	if err != nil {
 		return 0, err

@@ -10,7 +10,6 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/store"
-	"github.com/keyshift/keyshift/internal/testdb"
 )
 
 // t0 is the tests' "now": whole milliseconds, which both backends keep
@@ -177,61 +176,4 @@ func count(t *testing.T, db *store.DB, q string, args ...any) int {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
-}
-
-func TestOpenNamesTheBackend(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, database string) {
-		t.Parallel()
-		db := open(t, database)
-		want := "sqlite"
-		if !strings.HasPrefix(database, "sqlite:") {
-			want = "postgres"
-		}
-		if got := db.Dialect(); got != want {
-			t.Errorf("Dialect() = %q, want %q", got, want)
-		}
-		if err := db.Ping(t.Context()); err != nil {
-			t.Errorf("Ping: %v", err)
-		}
-	})
-}
-
-func TestOpenFailsClearlyWithoutLeakingThePassword(t *testing.T) {
-	t.Parallel()
-	const secret = "hunter2-s3cret"
-	tests := []struct {
-		name     string
-		database string
-		want     string // part of the error
-	}{
-		{"refuses a database it does not support", "mysql://x", "neither sqlite:PATH nor a postgres:// URL"},
-		{"refuses an unsupported URL without showing its password", "mysql://root:" + secret + "@db:3306/keyshift", "neither sqlite"},
-		{"refuses sqlite without a path", "sqlite:", "needs a file path"},
-		{"reports a SQLite file it cannot create", "sqlite:/nonexistent-keyshift-dir/keyshift.db", "unreachable"},
-		{"reports an unreachable PostgreSQL", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2", "unreachable"},
-		{"reports an unreachable PostgreSQL without its password", "postgres://nobody:" + secret + "@127.0.0.1:1/x?connect_timeout=2", "unreachable"},
-		{"reports an unreachable PostgreSQL without a password given as a parameter", "postgresql://nobody@127.0.0.1:1/x?connect_timeout=2&password=" + secret, "unreachable"},
-		{"reports a URL with a bad escape without its password", "postgres://nobody:" + secret + "%zz@127.0.0.1:1/x?connect_timeout=2", "parse"},
-		{"reports a URL with a bad port without its password", "postgres://nobody:" + secret + "@127.0.0.1:x1/x", "parse"},
-		{"refuses an unsupported URL that does not parse without its password", "mysql://root:" + secret + "%zz@db/x", "neither sqlite"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			db, err := store.Open(t.Context(), tt.database)
-			if err == nil {
-				db.Close()
-				t.Fatal("Open succeeded")
-			}
-			if db != nil {
-				t.Errorf("Open returned a *DB with its error")
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not say %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), secret) {
-				t.Errorf("error shows the password: %q", err)
-			}
-		})
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 	"github.com/keyshift/keyshift/internal/throttle"
 )
 
@@ -21,7 +22,7 @@ func (db *DB) FindThrottles(ctx context.Context, keys []string) ([]throttle.Stat
 	for i, k := range keys {
 		args[i] = k
 	}
-	rows, err := db.query(ctx, `SELECT key, failures, last_failure_at FROM throttles WHERE key IN (?`+strings.Repeat(", ?", len(keys)-1)+`)`, args...)
+	rows, err := db.Query(ctx, `SELECT key, failures, last_failure_at FROM throttles WHERE key IN (?`+strings.Repeat(", ?", len(keys)-1)+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +30,7 @@ func (db *DB) FindThrottles(ctx context.Context, keys []string) ([]throttle.Stat
 	var out []throttle.State
 	for rows.Next() {
 		var s throttle.State
-		if err := rows.Scan(&s.Key, &s.Failures, dbTime{&s.LastFailureAt}); err != nil {
+		if err := rows.Scan(&s.Key, &s.Failures, sqldb.ScanTime(&s.LastFailureAt)); err != nil {
 			return nil, err
 		}
 		out = append(out, s)
@@ -66,11 +67,11 @@ func (db *DB) ReserveThrottles(ctx context.Context, now time.Time, rules []throt
 		return nil
 	}
 	var err error
-	switch _, inTx := ctx.Value(txKey{}).(*sql.Tx); {
+	switch inTx := sqldb.InTransaction(ctx); {
 	case len(rules) <= 1:
 		err = reserve(ctx)
 	case inTx:
-		err = db.savepoint(ctx, "throttle_reserve", reserve)
+		err = db.Savepoint(ctx, "throttle_reserve", reserve)
 	default:
 		err = db.InTx(ctx, reserve)
 	}
@@ -85,13 +86,13 @@ func (db *DB) ReserveThrottles(ctx context.Context, now time.Time, rules []throt
 
 // reserveThrottle runs one key's upsert; errRefused when the rule refuses.
 func (db *DB) reserveThrottle(ctx context.Context, now time.Time, r throttle.Rule) (int, error) {
-	args := []any{r.Key, db.dialect.time(now), db.dialect.time(r.ForgetBefore), db.dialect.time(r.ForgetBefore), r.Free}
+	args := []any{r.Key, db.Time(now), db.Time(r.ForgetBefore), db.Time(r.ForgetBefore), r.Free}
 	for i, step := range r.Steps {
-		args = append(args, r.Free+i, db.dialect.time(step))
+		args = append(args, r.Free+i, db.Time(step))
 	}
-	args = append(args, r.Free+len(r.Steps), db.dialect.time(r.Rest))
+	args = append(args, r.Free+len(r.Steps), db.Time(r.Rest))
 	var n int
-	err := db.queryRowW(ctx, reserveQuery(len(r.Steps)), args...).Scan(&n)
+	err := db.QueryRowW(ctx, reserveQuery(len(r.Steps)), args...).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, errRefused
 	}
@@ -125,41 +126,22 @@ func reserveQuery(steps int) string {
 	return q.(string)
 }
 
-// savepoint runs fn inside a savepoint of the transaction in ctx: fn's error
-// undoes what fn wrote and leaves the transaction usable.
-func (db *DB) savepoint(ctx context.Context, name string, fn func(ctx context.Context) error) error {
-	if _, err := db.exec(ctx, `SAVEPOINT `+name); err != nil {
-		return err
-	}
-	if err := fn(ctx); err != nil {
-		if _, rerr := db.exec(ctx, `ROLLBACK TO SAVEPOINT `+name); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-		if _, rerr := db.exec(ctx, `RELEASE SAVEPOINT `+name); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-		return err
-	}
-	_, err := db.exec(ctx, `RELEASE SAVEPOINT `+name)
-	return err
-}
-
 // RefundThrottle implements throttle.Store.
 func (db *DB) RefundThrottle(ctx context.Context, key string) error {
-	_, err := db.exec(ctx, `UPDATE throttles SET failures = failures - 1 WHERE key = ? AND failures > 0`, key)
+	_, err := db.Exec(ctx, `UPDATE throttles SET failures = failures - 1 WHERE key = ? AND failures > 0`, key)
 	return err
 }
 
 // DeleteThrottle implements throttle.Store.
 func (db *DB) DeleteThrottle(ctx context.Context, key string) error {
-	_, err := db.exec(ctx, `DELETE FROM throttles WHERE key = ?`, key)
+	_, err := db.Exec(ctx, `DELETE FROM throttles WHERE key = ?`, key)
 	return err
 }
 
 // DeleteStaleThrottles removes keys whose last attempt is before t; they no
 // longer slow anyone down.
 func (db *DB) DeleteStaleThrottles(ctx context.Context, t time.Time) (int, error) {
-	res, err := db.exec(ctx, `DELETE FROM throttles WHERE last_failure_at < ?`, db.dialect.time(t))
+	res, err := db.Exec(ctx, `DELETE FROM throttles WHERE last_failure_at < ?`, db.Time(t))
 	if err != nil {
 		return 0, err
 	}

@@ -2,36 +2,12 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
-
-// notFound is the coded error for a missing row: never (nil, nil).
-func notFound(what string) error {
-	return account.Errorf(account.ENotFound, "%s not found", what)
-}
-
-// scanErr turns sql.ErrNoRows into a coded not-found error.
-func scanErr(err error, what string) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return notFound(what)
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	return nil
-}
-
-func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
 
 // CreateUser implements passwordauth.Users and signin.Users.
 func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
@@ -40,12 +16,12 @@ func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
 		// for the same member (importer): it is never guessed.
 		return fmt.Errorf("store: creating user %s: origin %q is not one of signup, email, import", u.ID, u.Origin)
 	}
-	return db.atomically(ctx, "create_user", func(ctx context.Context) error {
-		_, err := db.exec(ctx, `INSERT INTO users (id, email, email_key, email_verified, name, external_id, webauthn_id, created_at, updated_at, origin)
+	return db.Atomically(ctx, "create_user", func(ctx context.Context) error {
+		_, err := db.Exec(ctx, `INSERT INTO users (id, email, email_key, email_verified, name, external_id, webauthn_id, created_at, updated_at, origin)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.ID, u.Email, u.EmailKey, db.boolArg(u.EmailVerified), u.Name, nullString(u.ExternalID), u.WebAuthnID,
-			db.dialect.time(u.CreatedAt), db.dialect.time(u.UpdatedAt), string(u.Origin))
-		if db.dialect.uniqueOn(err, "users", "email_key") {
+			u.ID, u.Email, u.EmailKey, db.Bool(u.EmailVerified), u.Name, sqldb.NullString(u.ExternalID), u.WebAuthnID,
+			db.Time(u.CreatedAt), db.Time(u.UpdatedAt), string(u.Origin))
+		if db.UniqueOn(err, "users", "email_key") {
 			return &account.Error{Code: account.EEmailTaken, Field: "email", Detail: "an account with this email already exists", Err: err}
 		}
 		if err != nil {
@@ -68,15 +44,15 @@ const userColumns = `u.id, u.email, u.email_key, u.email_verified, u.name, COALE
 	(SELECT COUNT(*) FROM credentials c WHERE c.user_id = u.id AND c.type = 'webauthn')`
 
 func userDest(u *account.User) []any {
-	return []any{&u.ID, &u.Email, &u.EmailKey, dbBool{&u.EmailVerified}, &u.Name, &u.ExternalID, &u.WebAuthnID,
-		dbTime{&u.CreatedAt}, dbTime{&u.UpdatedAt}, (*string)(&u.Origin), &u.DeviceEpoch, dbBool{&u.HasPassword}, &u.PasskeyCount}
+	return []any{&u.ID, &u.Email, &u.EmailKey, sqldb.ScanBool(&u.EmailVerified), &u.Name, &u.ExternalID, &u.WebAuthnID,
+		sqldb.ScanTime(&u.CreatedAt), sqldb.ScanTime(&u.UpdatedAt), (*string)(&u.Origin), &u.DeviceEpoch, sqldb.ScanBool(&u.HasPassword), &u.PasskeyCount}
 }
 
 // FindUserByEmailKey implements passwordauth.Users, recovery.Users and passkey.Store.
 func (db *DB) FindUserByEmailKey(ctx context.Context, key string) (*account.User, error) {
 	var u account.User
-	err := db.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email_key = ?`, key).Scan(userDest(&u)...)
-	if err := scanErr(err, "user"); err != nil {
+	err := db.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email_key = ?`, key).Scan(userDest(&u)...)
+	if err := sqldb.ScanErr(err, "user"); err != nil {
 		return nil, err
 	}
 	return &u, nil
@@ -88,12 +64,12 @@ func (db *DB) FindUserByEmailKey(ctx context.Context, key string) (*account.User
 func (db *DB) FindEmailHolder(ctx context.Context, key string, now time.Time) (*account.User, error) {
 	var u account.User
 	var rank int
-	err := db.queryRow(ctx, `SELECT `+userColumns+`, 0 AS rank FROM users u WHERE u.email_key = ?
+	err := db.QueryRow(ctx, `SELECT `+userColumns+`, 0 AS rank FROM users u WHERE u.email_key = ?
 		UNION ALL
 		SELECT `+userColumns+`, 1 AS rank FROM email_changes r JOIN users u ON u.id = r.user_id
 			WHERE r.kind = 'revert' AND r.email_key = ? AND r.expires_at > ?
-		ORDER BY rank LIMIT 1`, key, key, db.dialect.time(now)).Scan(append(userDest(&u), &rank)...)
-	if err := scanErr(err, "user"); err != nil {
+		ORDER BY rank LIMIT 1`, key, key, db.Time(now)).Scan(append(userDest(&u), &rank)...)
+	if err := sqldb.ScanErr(err, "user"); err != nil {
 		return nil, err
 	}
 	return &u, nil
@@ -105,18 +81,18 @@ func (db *DB) FindEmailHolder(ctx context.Context, key string, now time.Time) (*
 // so there the lock is already held and this only checks the user exists.
 func (db *DB) LockUser(ctx context.Context, id string) error {
 	q := `SELECT id FROM users WHERE id = ?`
-	if db.dialect.name() == "postgres" {
+	if db.Dialect() == "postgres" {
 		q += ` FOR NO KEY UPDATE`
 	}
 	var got string
-	return scanErr(db.queryRowW(ctx, q, id).Scan(&got), "user")
+	return sqldb.ScanErr(db.QueryRowW(ctx, q, id).Scan(&got), "user")
 }
 
 // FindUser implements passwordauth.Users and the other interfaces that read an account.
 func (db *DB) FindUser(ctx context.Context, id string) (*account.User, error) {
 	var u account.User
-	err := db.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id).Scan(userDest(&u)...)
-	if err := scanErr(err, "user"); err != nil {
+	err := db.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id).Scan(userDest(&u)...)
+	if err := sqldb.ScanErr(err, "user"); err != nil {
 		return nil, err
 	}
 	return &u, nil
@@ -125,7 +101,7 @@ func (db *DB) FindUser(ctx context.Context, id string) (*account.User, error) {
 // CountUsers returns how many accounts exist.
 func (db *DB) CountUsers(ctx context.Context) (int, error) {
 	var n int
-	err := db.queryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	err := db.QueryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
 	return n, err
 }
 
@@ -133,6 +109,6 @@ func (db *DB) CountUsers(ctx context.Context) (int, error) {
 // issued before is a stranger's browser again; it returns the new epoch.
 func (db *DB) BumpDeviceEpoch(ctx context.Context, userID string) (int, error) {
 	var epoch int
-	err := db.queryRowW(ctx, `UPDATE users SET device_epoch = device_epoch + 1 WHERE id = ? RETURNING device_epoch`, userID).Scan(&epoch)
-	return epoch, scanErr(err, "user")
+	err := db.QueryRowW(ctx, `UPDATE users SET device_epoch = device_epoch + 1 WHERE id = ? RETURNING device_epoch`, userID).Scan(&epoch)
+	return epoch, sqldb.ScanErr(err, "user")
 }

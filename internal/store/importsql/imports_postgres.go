@@ -1,4 +1,4 @@
-package store
+package importsql
 
 import (
 	"context"
@@ -32,7 +32,7 @@ const (
 	skipTaken = ` ON CONFLICT DO NOTHING`
 )
 
-func (db *DB) insertUsersUnnest(ctx context.Context, users []*account.User, fresh bool) (int64, error) {
+func (db *Imports) insertUsersUnnest(ctx context.Context, users []*account.User, fresh bool) (int64, error) {
 	n := len(users)
 	var (
 		id, email, key, name = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -53,7 +53,7 @@ func (db *DB) insertUsersUnnest(ctx context.Context, users []*account.User, fres
 	return db.execCount(ctx, "users", usersUnnest, fresh, id, email, key, verified, name, external, handle, created, updated, origin)
 }
 
-func (db *DB) insertCredentialsUnnest(ctx context.Context, creds []*account.Credential, fresh bool) (int64, error) {
+func (db *Imports) insertCredentialsUnnest(ctx context.Context, creds []*account.Credential, fresh bool) (int64, error) {
 	n := len(creds)
 	var (
 		id, userID, typ, transports = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -107,12 +107,12 @@ func inChunks[T any](rows []T, n int, insert func([]T) (int64, error)) (int64, e
 }
 
 // execCount runs one INSERT and returns the rows it inserted.
-func (db *DB) execCount(ctx context.Context, table, query string, fresh bool, args ...any) (int64, error) {
+func (db *Imports) execCount(ctx context.Context, table, query string, fresh bool, args ...any) (int64, error) {
 	if !fresh {
 		query += skipTaken
 	}
-	res, err := db.exec(ctx, query, args...)
-	if fresh && db.dialect.isUnique(err) {
+	res, err := db.Exec(ctx, query, args...)
+	if fresh && db.IsUnique(err) {
 		return 0, fmt.Errorf("insert %s: %w: %w", table, importer.ErrKeyTaken, err)
 	}
 	if err != nil {

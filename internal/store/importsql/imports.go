@@ -1,4 +1,9 @@
-package store
+// Package importsql is the SQL of `keyshift import` (importer.Store): the
+// imports table that lets a killed run resume, the look-up of a batch's keys
+// among existing accounts, and the batch inserts (multi-row INSERT on
+// SQLite, one INSERT of arrays per table on PostgreSQL). store.DB embeds
+// it.
+package importsql
 
 import (
 	"context"
@@ -10,32 +15,33 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/importer"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
 // CreateImport implements importer.Store.
-func (db *DB) CreateImport(ctx context.Context, r *importer.Import) error {
+func (db *Imports) CreateImport(ctx context.Context, r *importer.Import) error {
 	counts, err := json.Marshal(r.Counts)
 	if err != nil {
 		return err
 	}
-	_, err = db.exec(ctx, `INSERT INTO imports (id, file_name, file_size, file_sha256, format, status,
+	_, err = db.Exec(ctx, `INSERT INTO imports (id, file_name, file_size, file_sha256, format, status,
 			committed_offset, committed_line, counts, started_at, updated_at, finished_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.FileName, r.FileSize, r.SHA256, r.Format, r.Status, r.Offset, r.Line, string(counts),
-		db.dialect.time(r.StartedAt), db.dialect.time(r.UpdatedAt), db.nullTime(r.FinishedAt))
+		db.Time(r.StartedAt), db.Time(r.UpdatedAt), db.NullTime(r.FinishedAt))
 	return err
 }
 
 // FindLatestImport implements importer.Store.
-func (db *DB) FindLatestImport(ctx context.Context, sha256 []byte, size int64) (*importer.Import, error) {
+func (db *Imports) FindLatestImport(ctx context.Context, sha256 []byte, size int64) (*importer.Import, error) {
 	var r importer.Import
 	var counts string
-	err := db.queryRow(ctx, `SELECT id, file_name, file_size, file_sha256, format, status, committed_offset,
+	err := db.QueryRow(ctx, `SELECT id, file_name, file_size, file_sha256, format, status, committed_offset,
 			committed_line, counts, started_at, updated_at, finished_at
 		FROM imports WHERE file_sha256 = ? AND file_size = ? ORDER BY started_at DESC, id DESC LIMIT 1`, sha256, size).
 		Scan(&r.ID, &r.FileName, &r.FileSize, &r.SHA256, &r.Format, &r.Status, &r.Offset, &r.Line, &counts,
-			dbTime{&r.StartedAt}, dbTime{&r.UpdatedAt}, dbTime{&r.FinishedAt})
-	if err := scanErr(err, "import"); err != nil {
+			sqldb.ScanTime(&r.StartedAt), sqldb.ScanTime(&r.UpdatedAt), sqldb.ScanTime(&r.FinishedAt))
+	if err := sqldb.ScanErr(err, "import"); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(counts), &r.Counts); err != nil {
@@ -45,28 +51,28 @@ func (db *DB) FindLatestImport(ctx context.Context, sha256 []byte, size int64) (
 }
 
 // SaveImport implements importer.Store.
-func (db *DB) SaveImport(ctx context.Context, r *importer.Import) error {
+func (db *Imports) SaveImport(ctx context.Context, r *importer.Import) error {
 	counts, err := json.Marshal(r.Counts)
 	if err != nil {
 		return err
 	}
-	res, err := db.exec(ctx, `UPDATE imports SET status = ?, committed_offset = ?, committed_line = ?, counts = ?,
+	res, err := db.Exec(ctx, `UPDATE imports SET status = ?, committed_offset = ?, committed_line = ?, counts = ?,
 			updated_at = ?, finished_at = ? WHERE id = ?`,
-		r.Status, r.Offset, r.Line, string(counts), db.dialect.time(r.UpdatedAt), db.nullTime(r.FinishedAt), r.ID)
-	return affected(res, err, "import")
+		r.Status, r.Offset, r.Line, string(counts), db.Time(r.UpdatedAt), db.NullTime(r.FinishedAt), r.ID)
+	return sqldb.Affected(res, err, "import")
 }
 
 // AbandonImports implements importer.Store.
-func (db *DB) AbandonImports(ctx context.Context, sha256 []byte, size int64, keep string, at time.Time) error {
-	_, err := db.exec(ctx, `UPDATE imports SET status = 'abandoned', updated_at = ?
+func (db *Imports) AbandonImports(ctx context.Context, sha256 []byte, size int64, keep string, at time.Time) error {
+	_, err := db.Exec(ctx, `UPDATE imports SET status = 'abandoned', updated_at = ?
 		WHERE file_sha256 = ? AND file_size = ? AND status = 'running' AND id <> ?`,
-		db.dialect.time(at), sha256, size, keep)
+		db.Time(at), sha256, size, keep)
 	return err
 }
 
 // FindImportMatches implements importer.Store: four indexed lookups, each
 // one statement with an IN list.
-func (db *DB) FindImportMatches(ctx context.Context, keys *importer.Keys) (*importer.Matches, error) {
+func (db *Imports) FindImportMatches(ctx context.Context, keys *importer.Keys) (*importer.Matches, error) {
 	m := &importer.Matches{
 		ByExternalID: map[string]importer.Match{}, ByEmailKey: map[string]importer.Match{},
 		CredentialIDs: map[string]bool{}, UserHandles: map[string]bool{},
@@ -74,17 +80,17 @@ func (db *DB) FindImportMatches(ctx context.Context, keys *importer.Keys) (*impo
 	users := func(column string, vals []any, into map[string]importer.Match, key func(importer.Match) string) error {
 		return db.eachIn(ctx, `SELECT id, COALESCE(external_id, ''), email_key, email_verified, origin FROM users WHERE `+column, vals, func(scan func(...any) error) error {
 			var u importer.Match
-			if err := scan(&u.UserID, &u.ExternalID, &u.EmailKey, dbBool{&u.EmailVerified}, (*string)(&u.Origin)); err != nil {
+			if err := scan(&u.UserID, &u.ExternalID, &u.EmailKey, sqldb.ScanBool(&u.EmailVerified), (*string)(&u.Origin)); err != nil {
 				return err
 			}
 			into[key(u)] = u
 			return nil
 		})
 	}
-	if err := users("external_id", anys(keys.ExternalIDs), m.ByExternalID, func(u importer.Match) string { return u.ExternalID }); err != nil {
+	if err := users("external_id", sqldb.Anys(keys.ExternalIDs), m.ByExternalID, func(u importer.Match) string { return u.ExternalID }); err != nil {
 		return nil, err
 	}
-	if err := users("email_key", anys(keys.EmailKeys), m.ByEmailKey, func(u importer.Match) string { return u.EmailKey }); err != nil {
+	if err := users("email_key", sqldb.Anys(keys.EmailKeys), m.ByEmailKey, func(u importer.Match) string { return u.EmailKey }); err != nil {
 		return nil, err
 	}
 	// An address an account holds reserved (account.Reservation) matches
@@ -98,9 +104,9 @@ func (db *DB) FindImportMatches(ctx context.Context, keys *importer.Keys) (*impo
 	}
 	err := db.eachInAfter(ctx, `SELECT u.id, COALESCE(u.external_id, ''), r.email_key, u.email_verified, u.origin
 		FROM email_changes r JOIN users u ON u.id = r.user_id WHERE r.kind = 'revert' AND r.expires_at > ? AND r.email_key`,
-		[]any{db.dialect.time(keys.At)}, free, func(scan func(...any) error) error {
+		[]any{db.Time(keys.At)}, free, func(scan func(...any) error) error {
 			var u importer.Match
-			if err := scan(&u.UserID, &u.ExternalID, &u.EmailKey, dbBool{&u.EmailVerified}, (*string)(&u.Origin)); err != nil {
+			if err := scan(&u.UserID, &u.ExternalID, &u.EmailKey, sqldb.ScanBool(&u.EmailVerified), (*string)(&u.Origin)); err != nil {
 				return err
 			}
 			m.ByEmailKey[u.EmailKey] = u
@@ -110,7 +116,7 @@ func (db *DB) FindImportMatches(ctx context.Context, keys *importer.Keys) (*impo
 		return nil, err
 	}
 	set := func(query string, vals [][]byte, into map[string]bool) error {
-		return db.eachIn(ctx, query, anys(vals), func(scan func(...any) error) error {
+		return db.eachIn(ctx, query, sqldb.Anys(vals), func(scan func(...any) error) error {
 			var b []byte
 			if err := scan(&b); err != nil {
 				return err
@@ -128,14 +134,6 @@ func (db *DB) FindImportMatches(ctx context.Context, keys *importer.Keys) (*impo
 	return m, nil
 }
 
-func anys[T any](vs []T) []any {
-	out := make([]any, len(vs))
-	for i, v := range vs {
-		out[i] = v
-	}
-	return out
-}
-
 // maxIn bounds an IN list: well under both databases' parameter limits.
 const maxIn = 1024
 
@@ -143,13 +141,13 @@ const maxIn = 1024
 // Lists are padded to a power of two by repeating the last value (which
 // changes no answer), so a run of batches uses a dozen statement texts at
 // most and the statement caches of both drivers stay small.
-func (db *DB) eachIn(ctx context.Context, query string, vals []any, fn func(scan func(...any) error) error) error {
+func (db *Imports) eachIn(ctx context.Context, query string, vals []any, fn func(scan func(...any) error) error) error {
 	return db.eachInAfter(ctx, query, nil, vals, fn)
 }
 
 // eachInAfter is eachIn for a query whose own placeholders, before the IN
 // list, take pre.
-func (db *DB) eachInAfter(ctx context.Context, query string, pre, vals []any, fn func(scan func(...any) error) error) error {
+func (db *Imports) eachInAfter(ctx context.Context, query string, pre, vals []any, fn func(scan func(...any) error) error) error {
 	for len(vals) > 0 {
 		n := min(len(vals), maxIn)
 		chunk := vals[:n]
@@ -158,7 +156,7 @@ func (db *DB) eachInAfter(ctx context.Context, query string, pre, vals []any, fn
 		for len(chunk) < size {
 			chunk = append(chunk[:len(chunk):len(chunk)], chunk[len(chunk)-1])
 		}
-		rows, err := db.query(ctx, query+` IN (`+placeholders(size)+`)`, append(pre[:len(pre):len(pre)], chunk...)...)
+		rows, err := db.Query(ctx, query+` IN (`+sqldb.Placeholders(size)+`)`, append(pre[:len(pre):len(pre)], chunk...)...)
 		if err != nil {
 			return err
 		}
@@ -178,10 +176,6 @@ func (db *DB) eachInAfter(ctx context.Context, query string, pre, vals []any, fn
 	return nil
 }
 
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
 const (
 	userInsertColumns       = `id, email, email_key, email_verified, name, external_id, webauthn_id, created_at, updated_at, origin`
 	credentialInsertColumns = `id, user_id, type, password_hash, password_format, credential_id, public_key, sign_count,
@@ -191,38 +185,38 @@ const (
 // InsertUsers implements importer.Store: on SQLite with multi-row
 // INSERTs that skip clashing rows whether fresh or not, on PostgreSQL with
 // one INSERT of arrays (imports_postgres.go).
-func (db *DB) InsertUsers(ctx context.Context, users []*account.User, fresh bool) (int64, error) {
+func (db *Imports) InsertUsers(ctx context.Context, users []*account.User, fresh bool) (int64, error) {
 	if len(users) == 0 {
 		return 0, nil
 	}
-	if db.dialect.name() == "postgres" {
+	if db.Dialect() == "postgres" {
 		return inChunks(users, unnestRows, func(part []*account.User) (int64, error) {
 			return db.insertUsersUnnest(ctx, part, fresh)
 		})
 	}
 	return db.insertRows(ctx, "users", userInsertColumns, 10, len(users), func(i int, args []any) []any {
 		u := users[i]
-		return append(args, u.ID, u.Email, u.EmailKey, db.boolArg(u.EmailVerified), u.Name, nullString(u.ExternalID),
-			u.WebAuthnID, db.dialect.time(u.CreatedAt), db.dialect.time(u.UpdatedAt), string(u.Origin))
+		return append(args, u.ID, u.Email, u.EmailKey, db.Bool(u.EmailVerified), u.Name, sqldb.NullString(u.ExternalID),
+			u.WebAuthnID, db.Time(u.CreatedAt), db.Time(u.UpdatedAt), string(u.Origin))
 	})
 }
 
 // InsertCredentials implements importer.Store as InsertUsers does.
-func (db *DB) InsertCredentials(ctx context.Context, creds []*account.Credential, fresh bool) (int64, error) {
+func (db *Imports) InsertCredentials(ctx context.Context, creds []*account.Credential, fresh bool) (int64, error) {
 	if len(creds) == 0 {
 		return 0, nil
 	}
-	if db.dialect.name() == "postgres" {
+	if db.Dialect() == "postgres" {
 		return inChunks(creds, unnestRows, func(part []*account.Credential) (int64, error) {
 			return db.insertCredentialsUnnest(ctx, part, fresh)
 		})
 	}
 	return db.insertRows(ctx, "credentials", credentialInsertColumns, 18, len(creds), func(i int, args []any) []any {
 		c := creds[i]
-		return append(args, c.ID, c.UserID, string(c.Type), nullString(c.PasswordHash), nullString(c.PasswordFormat),
-			nullBytes(c.CredentialID), nullBytes(c.PublicKey), int64(c.SignCount), nullBytes(c.AAGUID),
-			strings.Join(c.Transports, ","), c.Attachment, db.boolArg(c.BackupEligible), db.boolArg(c.BackupState),
-			nullBytes(c.UserHandle), c.Name, db.dialect.time(c.CreatedAt), db.dialect.time(c.UpdatedAt), db.nullTime(c.LastUsedAt))
+		return append(args, c.ID, c.UserID, string(c.Type), sqldb.NullString(c.PasswordHash), sqldb.NullString(c.PasswordFormat),
+			sqldb.NullBytes(c.CredentialID), sqldb.NullBytes(c.PublicKey), int64(c.SignCount), sqldb.NullBytes(c.AAGUID),
+			strings.Join(c.Transports, ","), c.Attachment, db.Bool(c.BackupEligible), db.Bool(c.BackupState),
+			sqldb.NullBytes(c.UserHandle), c.Name, db.Time(c.CreatedAt), db.Time(c.UpdatedAt), db.NullTime(c.LastUsedAt))
 	})
 }
 
@@ -246,11 +240,11 @@ const maxInsertRows = 256
 // here, so a NOT NULL or CHECK failure would be a bug; it still cannot
 // slip through, because the caller's count comparison catches a skipped
 // row. defer_foreign_keys lasts until the transaction ends.
-func (db *DB) insertRows(ctx context.Context, table, columns string, width, n int, row func(i int, args []any) []any) (int64, error) {
-	one := "(" + placeholders(width) + ")"
+func (db *Imports) insertRows(ctx context.Context, table, columns string, width, n int, row func(i int, args []any) []any) (int64, error) {
+	one := "(" + sqldb.Placeholders(width) + ")"
 	verb, conflict := `INSERT INTO `, ` ON CONFLICT DO NOTHING`
-	if db.dialect.name() == "sqlite" && n > 0 {
-		if _, err := db.exec(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
+	if db.Dialect() == "sqlite" && n > 0 {
+		if _, err := db.Exec(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
 			return 0, err
 		}
 		verb, conflict = `INSERT OR IGNORE INTO `, ``
@@ -265,7 +259,7 @@ func (db *DB) insertRows(ctx context.Context, table, columns string, width, n in
 		}
 		q := verb + table + ` (` + columns + `) VALUES ` +
 			strings.TrimSuffix(strings.Repeat(one+", ", size), ", ") + conflict
-		res, err := db.exec(ctx, q, args...)
+		res, err := db.Exec(ctx, q, args...)
 		if err != nil {
 			return total, fmt.Errorf("insert %s: %w", table, err)
 		}
@@ -285,8 +279,8 @@ func (db *DB) insertRows(ctx context.Context, table, columns string, width, n in
 // for a million users alone, 11.6 s as two halves at once on the 2-core
 // machine of docs/benchmarks.md). More contend on a small server and
 // cost memory here; `keyshift import --writers` can ask for them.
-func (db *DB) ImportWriters() int {
-	if db.dialect.name() == "postgres" {
+func (db *Imports) ImportWriters() int {
+	if db.Dialect() == "postgres" {
 		return 2
 	}
 	return 1
@@ -306,10 +300,14 @@ func (db *DB) ImportWriters() int {
 // cache costs about two of RSS). All three are per connection and
 // harmless for the server's own writes. On PostgreSQL there is nothing
 // to tune.
-func (db *DB) TuneForImport(ctx context.Context) error {
-	if db.dialect.name() != "sqlite" {
+func (db *Imports) TuneForImport(ctx context.Context) error {
+	if db.Dialect() != "sqlite" {
 		return nil
 	}
-	_, err := db.w.ExecContext(ctx, `PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 16384; PRAGMA cache_size = -24576`)
-	return err
+	return db.ExecUnprepared(ctx, `PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 16384; PRAGMA cache_size = -24576`)
+}
+
+// Imports is the queries, on the SQL core.
+type Imports struct {
+	*sqldb.DB
 }

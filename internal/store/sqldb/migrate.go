@@ -1,4 +1,4 @@
-package store
+package sqldb
 
 import (
 	"context"
@@ -17,7 +17,7 @@ var migrationFS embed.FS
 
 // Migration is one numbered schema change, stored as
 // migrations/<dialect>/<NNNN>_<name>.sql. A migration may also have a data
-// step in Go (dataSteps, found by its name), run after its SQL in the same
+// step in Go (DataSteps, found by its name), run after its SQL in the same
 // transaction.
 type Migration struct {
 	Version int
@@ -50,10 +50,12 @@ func Migrations(dialect string) ([]Migration, error) {
 	if err != nil {
 		return nil, err
 	}
-	return loadMigrations(sub)
+	return LoadMigrations(sub)
 }
 
-func loadMigrations(fsys fs.FS) ([]Migration, error) {
+// LoadMigrations reads migrations from fsys: NNNN_name.sql files at its
+// root, numbered 1, 2, 3….
+func LoadMigrations(fsys fs.FS) ([]Migration, error) {
 	names, err := fs.Glob(fsys, "*.sql")
 	if err != nil {
 		return nil, err
@@ -97,20 +99,27 @@ func (db *DB) Status(ctx context.Context) (MigrationStatus, error) {
 	return st, nil
 }
 
+// DataSteps are the parts of migrations that SQL cannot do, by migration
+// name, never by number: work written side by side may land in another order
+// than it was numbered, and the later one is renumbered. Each runs after its
+// migration's SQL, in its transaction (in ctx).
+type DataSteps map[string]func(ctx context.Context) error
+
 // Migrate applies every pending migration and returns the versions applied.
 // Each migration runs in its own transaction together with the row that
 // records it, so a failing migration leaves the schema as it was. Nodes
 // starting together on PostgreSQL take an advisory lock and apply each
 // migration once; SQLite's BEGIN IMMEDIATE serialises them the same way.
-func (db *DB) Migrate(ctx context.Context) ([]int, error) {
+func (db *DB) Migrate(ctx context.Context, steps DataSteps) ([]int, error) {
 	ms, err := db.migrations()
 	if err != nil {
 		return nil, err
 	}
-	return db.migrate(ctx, ms)
+	return db.Apply(ctx, ms, steps)
 }
 
-func (db *DB) migrate(ctx context.Context, ms []Migration) ([]int, error) {
+// Apply applies the pending migrations of ms, as Migrate does.
+func (db *DB) Apply(ctx context.Context, ms []Migration, steps DataSteps) ([]int, error) {
 	if err := db.ensureMigrationTable(ctx); err != nil {
 		return nil, err
 	}
@@ -135,12 +144,12 @@ func (db *DB) migrate(ctx context.Context, ms []Migration) ([]int, error) {
 			if _, err := db.writer(ctx).ExecContext(ctx, m.SQL); err != nil {
 				return fmt.Errorf("migration %04d_%s failed, schema left at version %d: %w", m.Version, m.Name, cur, err)
 			}
-			if step, ok := dataSteps[m.Name]; ok {
-				if err := step(db, ctx); err != nil {
+			if step, ok := steps[m.Name]; ok {
+				if err := step(ctx); err != nil {
 					return fmt.Errorf("migration %04d_%s failed in its data step, schema left at version %d: %w", m.Version, m.Name, cur, err)
 				}
 			}
-			if _, err := db.exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			if _, err := db.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 				m.Version, m.Name, db.dialect.time(time.Now())); err != nil {
 				return err
 			}
@@ -165,7 +174,7 @@ func (db *DB) lockMigrations(ctx context.Context) error {
 	}
 	// Keyed by schema too, so databases that share one server in separate
 	// schemas (tests, several tenants) do not queue behind each other.
-	_, err := db.exec(ctx, "SELECT pg_advisory_xact_lock(7170616, hashtext(current_schema()))")
+	_, err := db.Exec(ctx, "SELECT pg_advisory_xact_lock(7170616, hashtext(current_schema()))")
 	return err
 }
 
@@ -182,7 +191,7 @@ func (db *DB) ensureMigrationTable(ctx context.Context) error {
 		if err := db.lockMigrations(ctx); err != nil {
 			return err
 		}
-		_, err := db.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		_, err := db.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
 			name       TEXT NOT NULL,
 			applied_at `+ts+` NOT NULL)`)
@@ -198,11 +207,11 @@ func (db *DB) currentVersion(ctx context.Context) (int, error) {
 		exists = "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'"
 	}
 	var n int
-	if err := db.queryRow(ctx, exists).Scan(&n); err != nil || n == 0 {
+	if err := db.QueryRow(ctx, exists).Scan(&n); err != nil || n == 0 {
 		return 0, err
 	}
 	var v int
-	err := db.queryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v)
+	err := db.QueryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v)
 	return v, err
 }
 

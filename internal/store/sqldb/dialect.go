@@ -1,4 +1,4 @@
-package store
+package sqldb
 
 import (
 	"database/sql"
@@ -99,6 +99,24 @@ func (postgresDialect) rebind(q string) string {
 	return b.String()
 }
 
+// Time returns the column value for a time: SQLite's integer milliseconds
+// or PostgreSQL's timestamptz.
+func (db *DB) Time(t time.Time) any { return db.dialect.time(t) }
+
+// IsUnique reports whether err is a unique-constraint violation.
+func (db *DB) IsUnique(err error) bool { return db.dialect.isUnique(err) }
+
+// UniqueOn reports whether err is a unique violation on table.column.
+func (db *DB) UniqueOn(err error, table, column string) bool {
+	return db.dialect.uniqueOn(err, table, column)
+}
+
+// ScanTime returns a scan destination for t (dbTime).
+func ScanTime(t *time.Time) sql.Scanner { return dbTime{t} }
+
+// ScanBool returns a scan destination for b (dbBool).
+func ScanBool(b *bool) sql.Scanner { return dbBool{b} }
+
 // dbTime scans a time from either representation: SQLite's integer
 // milliseconds or PostgreSQL's timestamptz. NULL scans as the zero time.
 type dbTime struct{ t *time.Time }
@@ -112,13 +130,13 @@ func (d dbTime) Scan(v any) error {
 	case time.Time:
 		*d.t = x.UTC()
 	default:
-		return fmt.Errorf("store: cannot scan %T into a time", v)
+		return fmt.Errorf("sqldb: cannot scan %T into a time", v)
 	}
 	return nil
 }
 
 // nullTime returns the column value for an optional time.
-func (db *DB) nullTime(t time.Time) any {
+func (db *DB) NullTime(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
@@ -135,14 +153,14 @@ func (d dbBool) Scan(v any) error {
 	case int64:
 		*d.b = x != 0
 	default:
-		return fmt.Errorf("store: cannot scan %T into a bool", v)
+		return fmt.Errorf("sqldb: cannot scan %T into a bool", v)
 	}
 	return nil
 }
 
 // boolArg returns the column value for a boolean: SQLite's CHECK constraints
 // want 0/1, PostgreSQL wants a boolean.
-func (db *DB) boolArg(b bool) driver.Value {
+func (db *DB) Bool(b bool) driver.Value {
 	if db.dialect.name() == "sqlite" {
 		if b {
 			return int64(1)

@@ -1,4 +1,7 @@
-package store
+// Package rolloutsql is the SQL of the staged rollout (rollout.Store): its
+// one state row, changed under optimistic versions, the audit of changes and
+// each member's answers. store.DB embeds it.
+package rolloutsql
 
 import (
 	"context"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/rollout"
+	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
 const rolloutColumns = `phase, percent, internal_domains, internal_emails, salt, new_users_since, held, held_reasons, version, updated_at, updated_by`
@@ -16,8 +20,8 @@ const rolloutColumns = `phase, percent, internal_domains, internal_emails, salt,
 // Rollout returns the install's rollout and its version (a count of
 // changes), making the default row with a fresh salt on first read. Nodes
 // that race to make it agree on the winner's row.
-func (db *DB) Rollout(ctx context.Context) (rollout.State, int64, error) {
-	st, v, err := db.scanRollout(db.queryRow(ctx, `SELECT `+rolloutColumns+` FROM rollout WHERE id = 1`))
+func (db *Rollouts) Rollout(ctx context.Context) (rollout.State, int64, error) {
+	st, v, err := db.scanRollout(db.QueryRow(ctx, `SELECT `+rolloutColumns+` FROM rollout WHERE id = 1`))
 	if err == nil || !account.IsCode(err, account.ENotFound) {
 		return st, v, err
 	}
@@ -26,29 +30,29 @@ func (db *DB) Rollout(ctx context.Context) (rollout.State, int64, error) {
 		return st, 0, err
 	}
 	def := rollout.Default(salt, time.Now())
-	if _, err := db.exec(ctx, `INSERT INTO rollout (id, phase, percent, salt, new_users_since, updated_at, updated_by)
+	if _, err := db.Exec(ctx, `INSERT INTO rollout (id, phase, percent, salt, new_users_since, updated_at, updated_by)
 		VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		def.Phase.String(), def.Percent, def.Salt, db.nullTime(def.NewUsersSince), db.dialect.time(def.UpdatedAt), def.UpdatedBy); err != nil {
+		def.Phase.String(), def.Percent, def.Salt, db.NullTime(def.NewUsersSince), db.Time(def.UpdatedAt), def.UpdatedBy); err != nil {
 		return st, 0, fmt.Errorf("rollout: %w", err)
 	}
-	return db.scanRollout(db.queryRowW(ctx, `SELECT `+rolloutColumns+` FROM rollout WHERE id = 1`))
+	return db.scanRollout(db.QueryRowW(ctx, `SELECT `+rolloutColumns+` FROM rollout WHERE id = 1`))
 }
 
 // ChangeRollout applies change to the current rollout in one transaction
 // that holds the row, and writes the new state with its audit row, so two
 // operators changing it at once are applied one after the other. An error
 // from change leaves everything as it was.
-func (db *DB) ChangeRollout(ctx context.Context, change func(cur rollout.State) (rollout.State, rollout.Audit, error)) (rollout.State, error) {
+func (db *Rollouts) ChangeRollout(ctx context.Context, change func(cur rollout.State) (rollout.State, rollout.Audit, error)) (rollout.State, error) {
 	if _, _, err := db.Rollout(ctx); err != nil { // the row exists before it is locked
 		return rollout.State{}, err
 	}
 	var next rollout.State
 	err := db.InTx(ctx, func(ctx context.Context) error {
 		lock := ""
-		if db.dialect.name() == "postgres" {
+		if db.Dialect() == "postgres" {
 			lock = " FOR UPDATE"
 		}
-		cur, _, err := db.scanRollout(db.queryRowW(ctx, `SELECT `+rolloutColumns+` FROM rollout WHERE id = 1`+lock))
+		cur, _, err := db.scanRollout(db.QueryRowW(ctx, `SELECT `+rolloutColumns+` FROM rollout WHERE id = 1`+lock))
 		if err != nil {
 			return err
 		}
@@ -66,13 +70,13 @@ func (db *DB) ChangeRollout(ctx context.Context, change func(cur rollout.State) 
 
 // HoldRollout records that the guardrails hold the rollout, unless it is
 // held already; it reports whether this call made the hold.
-func (db *DB) HoldRollout(ctx context.Context, reasons []string, at time.Time) (bool, error) {
+func (db *Rollouts) HoldRollout(ctx context.Context, reasons []string, at time.Time) (bool, error) {
 	r, err := json.Marshal(reasons)
 	if err != nil {
 		return false, err
 	}
-	res, err := db.exec(ctx, `UPDATE rollout SET held = ?, held_reasons = ?, version = version + 1, updated_at = ?, updated_by = 'guardrails'
-		WHERE id = 1 AND held = ?`, db.boolArg(true), string(r), db.dialect.time(at), db.boolArg(false))
+	res, err := db.Exec(ctx, `UPDATE rollout SET held = ?, held_reasons = ?, version = version + 1, updated_at = ?, updated_by = 'guardrails'
+		WHERE id = 1 AND held = ?`, db.Bool(true), string(r), db.Time(at), db.Bool(false))
 	if err != nil {
 		return false, fmt.Errorf("hold rollout: %w", err)
 	}
@@ -80,12 +84,12 @@ func (db *DB) HoldRollout(ctx context.Context, reasons []string, at time.Time) (
 	return n == 1, err
 }
 
-func (db *DB) writeRollout(ctx context.Context, s rollout.State) error {
+func (db *Rollouts) writeRollout(ctx context.Context, s rollout.State) error {
 	domains, emails, reasons := jsonList(s.Internal.Domains), jsonList(s.Internal.Emails), jsonList(s.HeldReasons)
-	_, err := db.exec(ctx, `UPDATE rollout SET phase = ?, percent = ?, internal_domains = ?, internal_emails = ?, new_users_since = ?,
+	_, err := db.Exec(ctx, `UPDATE rollout SET phase = ?, percent = ?, internal_domains = ?, internal_emails = ?, new_users_since = ?,
 		held = ?, held_reasons = ?, version = version + 1, updated_at = ?, updated_by = ? WHERE id = 1`,
-		s.Phase.String(), s.Percent, domains, emails, db.nullTime(s.NewUsersSince),
-		db.boolArg(s.Held), reasons, db.dialect.time(s.UpdatedAt), s.UpdatedBy)
+		s.Phase.String(), s.Percent, domains, emails, db.NullTime(s.NewUsersSince),
+		db.Bool(s.Held), reasons, db.Time(s.UpdatedAt), s.UpdatedBy)
 	if err != nil {
 		return fmt.Errorf("write rollout: %w", err)
 	}
@@ -119,7 +123,7 @@ func (r rolloutRecord) state() rollout.State {
 	return s
 }
 
-func (db *DB) insertRolloutChange(ctx context.Context, a rollout.Audit) error {
+func (db *Rollouts) insertRolloutChange(ctx context.Context, a rollout.Audit) error {
 	before, err := json.Marshal(recordOf(a.From))
 	if err != nil {
 		return err
@@ -128,8 +132,8 @@ func (db *DB) insertRolloutChange(ctx context.Context, a rollout.Audit) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.exec(ctx, `INSERT INTO rollout_changes (at, changed_by, state_before, state_after, reason, forced, tripped) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		db.dialect.time(a.At), a.By, string(before), string(after), a.Reason, db.boolArg(a.Forced), jsonList(a.Tripped))
+	_, err = db.Exec(ctx, `INSERT INTO rollout_changes (at, changed_by, state_before, state_after, reason, forced, tripped) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		db.Time(a.At), a.By, string(before), string(after), a.Reason, db.Bool(a.Forced), jsonList(a.Tripped))
 	if err != nil {
 		return fmt.Errorf("audit rollout change: %w", err)
 	}
@@ -137,8 +141,8 @@ func (db *DB) insertRolloutChange(ctx context.Context, a rollout.Audit) error {
 }
 
 // RolloutChanges returns the latest limit changes, newest first.
-func (db *DB) RolloutChanges(ctx context.Context, limit int) ([]rollout.Audit, error) {
-	rows, err := db.query(ctx, `SELECT at, changed_by, state_before, state_after, reason, forced, tripped
+func (db *Rollouts) RolloutChanges(ctx context.Context, limit int) ([]rollout.Audit, error) {
+	rows, err := db.Query(ctx, `SELECT at, changed_by, state_before, state_after, reason, forced, tripped
 		FROM rollout_changes ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("rollout changes: %w", err)
@@ -148,7 +152,7 @@ func (db *DB) RolloutChanges(ctx context.Context, limit int) ([]rollout.Audit, e
 	for rows.Next() {
 		var a rollout.Audit
 		var before, after, tripped string
-		if err := rows.Scan(dbTime{&a.At}, &a.By, &before, &after, &a.Reason, dbBool{&a.Forced}, &tripped); err != nil {
+		if err := rows.Scan(sqldb.ScanTime(&a.At), &a.By, &before, &after, &a.Reason, sqldb.ScanBool(&a.Forced), &tripped); err != nil {
 			return nil, fmt.Errorf("rollout changes: %w", err)
 		}
 		var b, f rolloutRecord
@@ -167,13 +171,13 @@ func (db *DB) RolloutChanges(ctx context.Context, limit int) ([]rollout.Audit, e
 	return out, rows.Err()
 }
 
-func (db *DB) scanRollout(row rowScanner) (rollout.State, int64, error) {
+func (db *Rollouts) scanRollout(row sqldb.Row) (rollout.State, int64, error) {
 	var s rollout.State
 	var phase, domains, emails, reasons string
 	var version int64
-	err := row.Scan(&phase, &s.Percent, &domains, &emails, &s.Salt, dbTime{&s.NewUsersSince}, dbBool{&s.Held}, &reasons,
-		&version, dbTime{&s.UpdatedAt}, &s.UpdatedBy)
-	if err := scanErr(err, "rollout"); err != nil {
+	err := row.Scan(&phase, &s.Percent, &domains, &emails, &s.Salt, sqldb.ScanTime(&s.NewUsersSince), sqldb.ScanBool(&s.Held), &reasons,
+		&version, sqldb.ScanTime(&s.UpdatedAt), &s.UpdatedBy)
+	if err := sqldb.ScanErr(err, "rollout"); err != nil {
 		return s, 0, err
 	}
 	if s.Phase, err = rollout.ParsePhase(phase); err != nil {
@@ -195,25 +199,25 @@ func (db *DB) scanRollout(row rowScanner) (rollout.State, int64, error) {
 
 // RolloutAnswers returns a member's answers to the rollout (the zero value
 // for a member who gave none).
-func (db *DB) RolloutAnswers(ctx context.Context, userID string) (rollout.Answers, error) {
+func (db *Rollouts) RolloutAnswers(ctx context.Context, userID string) (rollout.Answers, error) {
 	var a rollout.Answers
-	err := db.queryRow(ctx, `SELECT passkey_beta, passwordless, nudge_never, nudge_snoozes, nudge_until FROM rollout_members WHERE user_id = ?`, userID).
-		Scan(dbBool{&a.Beta}, dbBool{&a.Passwordless}, dbBool{&a.Nudge.Never}, &a.Nudge.Snoozes, dbTime{&a.Nudge.Until})
-	if err := scanErr(err, "rollout answers"); err != nil && !account.IsCode(err, account.ENotFound) {
+	err := db.QueryRow(ctx, `SELECT passkey_beta, passwordless, nudge_never, nudge_snoozes, nudge_until FROM rollout_members WHERE user_id = ?`, userID).
+		Scan(sqldb.ScanBool(&a.Beta), sqldb.ScanBool(&a.Passwordless), sqldb.ScanBool(&a.Nudge.Never), &a.Nudge.Snoozes, sqldb.ScanTime(&a.Nudge.Until))
+	if err := sqldb.ScanErr(err, "rollout answers"); err != nil && !account.IsCode(err, account.ENotFound) {
 		return a, err
 	}
 	return a, nil
 }
 
 // SetRolloutAnswers writes a member's answers at the time at.
-func (db *DB) SetRolloutAnswers(ctx context.Context, userID string, a rollout.Answers, at time.Time) error {
-	_, err := db.exec(ctx, `INSERT INTO rollout_members (user_id, passkey_beta, passwordless, nudge_never, nudge_snoozes, nudge_until, updated_at)
+func (db *Rollouts) SetRolloutAnswers(ctx context.Context, userID string, a rollout.Answers, at time.Time) error {
+	_, err := db.Exec(ctx, `INSERT INTO rollout_members (user_id, passkey_beta, passwordless, nudge_never, nudge_snoozes, nudge_until, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET passkey_beta = excluded.passkey_beta, passwordless = excluded.passwordless,
 			nudge_never = excluded.nudge_never, nudge_snoozes = excluded.nudge_snoozes, nudge_until = excluded.nudge_until,
 			updated_at = excluded.updated_at`,
-		userID, db.boolArg(a.Beta), db.boolArg(a.Passwordless), db.boolArg(a.Nudge.Never), a.Nudge.Snoozes,
-		db.nullTime(a.Nudge.Until), db.dialect.time(at))
+		userID, db.Bool(a.Beta), db.Bool(a.Passwordless), db.Bool(a.Nudge.Never), a.Nudge.Snoozes,
+		db.NullTime(a.Nudge.Until), db.Time(at))
 	if err != nil {
 		return fmt.Errorf("rollout answers: %w", err)
 	}
@@ -227,4 +231,9 @@ func jsonList(xs []string) string {
 	}
 	b, _ := json.Marshal(xs)
 	return string(b)
+}
+
+// Rollouts is the queries, on the SQL core.
+type Rollouts struct {
+	*sqldb.DB
 }

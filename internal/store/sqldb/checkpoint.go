@@ -1,4 +1,4 @@
-package store
+package sqldb
 
 import (
 	"context"
@@ -75,4 +75,18 @@ func (c *checkpointer) close() error {
 	c.stop()
 	<-c.done
 	return c.conn.Close()
+}
+
+// CheckpointRounds is how many background checkpoints moved pages so far
+// (SQLite; 0 on PostgreSQL), and whether the checkpointer has stopped.
+func (db *DB) CheckpointRounds() (rounds int64, stopped bool) {
+	if db.ckpt == nil {
+		return 0, true
+	}
+	select {
+	case <-db.ckpt.done:
+		stopped = true
+	default:
+	}
+	return db.ckpt.rounds.Load(), stopped
 }
