@@ -166,10 +166,9 @@ const DefaultReauthWindow = 5 * time.Minute
 // passkey, changing the email address, changing or removing the password,
 // making recovery codes: each domain method that does one calls it first,
 // so no way in can forget it. It refuses, with EReauthRequired, a session
-// whose last sign-in or step-up (FreshAt) is more than window before now.
-// When a step-up ceremony exists it will require the session's
-// SteppedUpAt here, for members who have a passkey; every caller then
-// follows without change.
+// whose last sign-in or step-up (FreshAt) is more than window before now;
+// a step-up (POST /api/reauth/finish) opens the window again without a new
+// sign-in. Members with a passkey step up only with one of their passkeys.
 func (s Session) RequireFresh(now time.Time, window time.Duration) error {
 	if now.Sub(s.FreshAt()) > window {
 		return &Error{Code: EReauthRequired, Detail: "sign in again to confirm"}
@@ -244,6 +243,9 @@ const (
 	// EventPasswordChanged records a password set or replaced by its
 	// member (Data "set": true when the account had none).
 	EventPasswordChanged = "password_changed"
+	// EventReauth is a step-up (POST /api/reauth/finish), its Method the
+	// proof used and its Outcome whether it held.
+	EventReauth = "reauth"
 	// EventPasswordRemoved records a password deleted by its member.
 	EventPasswordRemoved = "password_removed"
 	// EventPasswordRetired records a password the rollout retired, as its

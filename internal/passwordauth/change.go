@@ -38,7 +38,7 @@ func (s *Service) ChangePassword(ctx context.Context, sw *account.SessionWithUse
 		return nil, err
 	}
 	if cred != nil {
-		if err := s.checkCurrentPassword(ctx, &u, cred, current, c); err != nil {
+		if err := s.checkOwnPassword(ctx, &u, cred, current, c, account.EventPasswordChanged, "currentPassword"); err != nil {
 			return nil, err
 		}
 	}
@@ -99,11 +99,13 @@ func (s *Service) ChangePassword(ctx context.Context, sw *account.SessionWithUse
 	return &account.Changed{User: full, Token: token}, nil
 }
 
-// checkCurrentPassword verifies the password an account has, under the
-// same throttle keys as a password sign-in: a stolen session must not turn
-// into an unthrottled password oracle.
-func (s *Service) checkCurrentPassword(ctx context.Context, u *account.User, cred *account.Credential, current string, c account.Client) error {
-	wrong := &account.Error{Code: account.EWrongPassword, Field: "currentPassword", Detail: "the current password is wrong"}
+// checkOwnPassword verifies the password an account has (for a change, or
+// a step-up), under the same throttle keys as a password sign-in: a stolen
+// session must not turn into an unthrottled password oracle. A wrong one is
+// recorded as a failed event of type eventType and answered EWrongPassword
+// on field.
+func (s *Service) checkOwnPassword(ctx context.Context, u *account.User, cred *account.Credential, current string, c account.Client, eventType, field string) error {
+	wrong := &account.Error{Code: account.EWrongPassword, Field: field, Detail: "the password is wrong"}
 	keys := Keys(u.EmailKey, u, c)
 	if _, err := account.Reserve(ctx, s.d.Limiter, keys.All()...); err != nil {
 		return err
@@ -126,7 +128,7 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *account.User, cre
 	if ok {
 		return keys.Succeeded(ctx, s.d.Limiter)
 	}
-	err := s.d.Audit.Record(ctx, &account.Event{Type: account.EventPasswordChanged, UserID: u.ID, Outcome: account.OutcomeFailure, Data: map[string]any{"reason": "wrong_password"}}, c)
+	err := s.d.Audit.Record(ctx, &account.Event{Type: eventType, UserID: u.ID, Method: string(account.MethodPassword), Outcome: account.OutcomeFailure, Data: map[string]any{"reason": "wrong_password"}}, c)
 	if err != nil {
 		return err
 	}

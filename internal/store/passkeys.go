@@ -222,12 +222,6 @@ func (db *DB) DeletePasskeysSince(ctx context.Context, userID string, since time
 	return names, rows.Err()
 }
 
-// SetSteppedUp implements passkey.Store: records a fresh assertion on a session.
-func (db *DB) SetSteppedUp(ctx context.Context, sessionID string, at time.Time) error {
-	res, err := db.Exec(ctx, `UPDATE sessions SET stepped_up_at = ? WHERE id = ?`, db.Time(at), sessionID)
-	return sqldb.Affected(res, err, "session")
-}
-
 // PasskeyShapes implements passkey.Store: how many passkeys members have,
 // and how many passkeys have each id length and list of transports — two
 // aggregate scans of the credentials, for the decoys of username-first

@@ -116,10 +116,15 @@ func (db *DB) DeleteOtherSessions(ctx context.Context, userID, keepID string) (i
 }
 
 // RotateSessionToken implements session.Store: the session keeps its id and
-// times but answers only to the token whose hash is tokenHash now.
-// ENotFound when the session is gone.
-func (db *DB) RotateSessionToken(ctx context.Context, id string, tokenHash []byte) error {
-	res, err := db.Exec(ctx, `UPDATE sessions SET token_hash = ? WHERE id = ?`, tokenHash, id)
+// times but answers only to the token whose hash is tokenHash now; a
+// steppedUpAt that is not zero records a step-up at it too. ENotFound when
+// the session is gone.
+func (db *DB) RotateSessionToken(ctx context.Context, id string, tokenHash []byte, steppedUpAt time.Time) error {
+	if steppedUpAt.IsZero() {
+		res, err := db.Exec(ctx, `UPDATE sessions SET token_hash = ? WHERE id = ?`, tokenHash, id)
+		return sqldb.Affected(res, err, "session")
+	}
+	res, err := db.Exec(ctx, `UPDATE sessions SET token_hash = ?, stepped_up_at = ? WHERE id = ?`, tokenHash, db.Time(steppedUpAt), id)
 	return sqldb.Affected(res, err, "session")
 }
 

@@ -46,6 +46,8 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("POST /api/account/email/cancel", s.emailChangeCancel)
 	api("POST /api/account/password", s.changePassword)
 	api("DELETE /api/account/password", s.removePassword)
+	api("POST /api/reauth/begin", s.reauthBegin)
+	api("POST /api/reauth/finish", s.reauthFinish)
 	api("POST /api/recovery-codes", s.createRecoveryCodes)
 	api("POST /api/signin/recovery-code", s.signinRecoveryCode)
 	api("GET /api/admin/rollout", s.admin(admintoken.ScopeRollout, s.getRollout))
