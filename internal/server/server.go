@@ -268,7 +268,7 @@ func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor
 	s.Change = change.New(change.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout, ReauthWindow: window},
 		db, db, change.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random,
 			Now: o.Now, Mailer: s.Outbox, Notices: s.Notices})
-	s.Rollout = rollout.NewService(db, Guardrails(cfg), o.Now)
+	s.Rollout = rollout.NewService(db, rollout.Config{Guardrails: Guardrails(cfg), ReauthWindow: window}, o.Now)
 	s.now = o.Now
 	return nil
 }
