@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
 )
 
@@ -51,9 +50,7 @@ func (s *Server) emailFinish(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSession(w, r, res)
-	out := apijson.NewSignin(res.User)
-	// After a first proof that cleared the account, the member has
-	// neither password nor passkey, so next asks for a passkey too.
+	out := s.signinAnswer(r, res, false)
 	out.Cleared = res.Removed.Cleared()
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -28,6 +28,10 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) er
 	if err := decodeJSON(w, r, &struct{}{}); err != nil {
 		return err
 	}
+	// The rollout gates adding a passkey, and nothing else of passkeys.
+	if err := s.rollout.CanAddPasskey(r.Context(), &sw.User); err != nil {
+		return err
+	}
 	c, err := s.passkeys.BeginRegistration(r.Context(), sw)
 	if err != nil {
 		return err
@@ -105,7 +109,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	s.setSession(w, r, res)
-	writeJSON(w, http.StatusOK, apijson.Signin{User: apijson.NewUser(res.User)})
+	writeJSON(w, http.StatusOK, apijson.NewSignin(res.User, false)) // never a nudge after a passkey sign-in
 	return nil
 }
 

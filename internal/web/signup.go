@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 
-	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
 )
 
@@ -23,7 +22,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSession(w, r, res)
-	writeJSON(w, http.StatusCreated, apijson.Signin{User: apijson.NewUser(res.User)})
+	writeJSON(w, http.StatusCreated, s.signinAnswer(r, res, true))
 	return nil
 }
 

@@ -32,9 +32,8 @@ type UserAnswer struct {
 	User User `json:"user"`
 }
 
-// Signin is API.md's sign-in answer. Next is "enroll_passkey" for a
-// member whose only way in is email (see NewSignin); otherwise null
-// until the rollout decides to nudge the member towards a passkey.
+// Signin is API.md's sign-in answer. Next is "enroll_passkey" when the
+// rollout nudges the member towards a passkey; otherwise null.
 type Signin struct {
 	User User    `json:"user"`
 	Next *string `json:"next"`
@@ -49,10 +48,10 @@ type Signin struct {
 // offer a passkey (API.md).
 const NextEnrollPasskey = "enroll_passkey"
 
-// NewSignin is the sign-in answer for u.
-func NewSignin(u account.User) Signin {
+// NewSignin is the sign-in answer for u, nudged or not.
+func NewSignin(u account.User, nudge bool) Signin {
 	out := Signin{User: NewUser(u)}
-	if u.NeedsPasskey() {
+	if nudge {
 		next := NextEnrollPasskey
 		out.Next = &next
 	}
