@@ -19,6 +19,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
+	"github.com/keyshift/keyshift/internal/buildinfo"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/email/change"
 	"github.com/keyshift/keyshift/internal/email/confirm"
@@ -83,6 +84,9 @@ type Options struct {
 	Registry *prometheus.Registry
 	// MailPolicy tunes mail delivery (tests); zero values are the defaults.
 	MailPolicy outbox.Policy
+	// Build is the running build (/healthz, keyshift_build_info); zero
+	// reads it from the binary with version "dev".
+	Build buildinfo.Info
 }
 
 // New opens the database (migrating it), and builds the services and routes.
@@ -219,7 +223,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	}
 	opts := web.Options{
 		Config: cfg, Sessions: s.Sessions, Members: s.Members, Passwords: s.Passwords, Recovery: s.Recovery,
-		Passkeys: s.Passkeys, Health: db, DeviceKey: deviceKey, Now: o.Now,
+		Passkeys: s.Passkeys, Health: db, Build: o.Build, DeviceKey: deviceKey, Now: o.Now,
 		Log: o.Log, Registry: o.Registry, HashGate: gate, Signin: s.Signin,
 		Confirm: s.Confirm, Change: s.Change,
 		Rollout: s.Rollout, AdminTokens: admintoken.New(db, cfg.AdminToken, time.Now),
@@ -284,8 +288,18 @@ func newPasskeys(ctx context.Context, cfg config.Config, db *store.DB, d passkey
 	if err != nil {
 		return nil, fmt.Errorf("loading the passkey ceremony key: %w", err)
 	}
+	providers, err := providerPolicy(cfg.Passkey)
+	if err != nil {
+		return nil, err
+	}
+	if len(providers.Allow)+len(providers.Deny) > 0 || providers.DeviceBoundOnly {
+		// With the providers' names: an operator reads whom the lists
+		// name without looking the AAGUIDs up.
+		d.Log.Info("passkey provider policy", "allow", passkey.Describe(providers.Allow), "deny", passkey.Describe(providers.Deny),
+			"device_bound_only", providers.DeviceBoundOnly)
+	}
 	passkeys, err := passkey.New(passkey.Config{
-		RPID: cfg.RPID, RPName: cfg.RPName, Origin: cfg.Origin, AllowRoaming: cfg.Passkey.AllowRoaming,
+		RPID: cfg.RPID, RPName: cfg.RPName, Origin: cfg.Origin, AllowRoaming: cfg.Passkey.AllowRoaming, Providers: providers,
 		Algorithms: cfg.Passkey.Algorithms, ChallengeTTL: cfg.Passkey.ChallengeTimeout, DecoyKey: decoyKey,
 		CeremonyKey: ceremonyKey, ReauthWindow: cfg.Passkey.ReauthWindow,
 	}, db, db, d)
@@ -296,6 +310,20 @@ func newPasskeys(ctx context.Context, cfg config.Config, db *store.DB, d passkey
 		return nil, fmt.Errorf("reading the distribution of passkeys for decoys: %w", err)
 	}
 	return passkeys, nil
+}
+
+// providerPolicy is the passkey provider policy the configuration sets
+// (validated already by config).
+func providerPolicy(p config.PasskeyConfig) (passkey.ProviderPolicy, error) {
+	allow, err := passkey.ParseProviders("passkey.aaguid_allow", p.AAGUIDAllow)
+	if err != nil {
+		return passkey.ProviderPolicy{}, err
+	}
+	deny, err := passkey.ParseProviders("passkey.aaguid_deny", p.AAGUIDDeny)
+	if err != nil {
+		return passkey.ProviderPolicy{}, err
+	}
+	return passkey.ProviderPolicy{Allow: allow, Deny: deny, DeviceBoundOnly: p.DeviceBoundOnly}, nil
 }
 
 // Guardrails returns the rollout's guardrails as cfg sets them.
