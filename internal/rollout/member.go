@@ -206,12 +206,11 @@ func (s *Service) SetPreferences(ctx context.Context, sw *account.SessionWithUse
 		if st.Phase < PasswordRetirement || !reached(st.Phase, MemberOf(st, u, a)) {
 			return a, &account.Error{Code: account.ENotInRollout, Reason: "retirement_closed", Detail: "passwords are not retired for this member yet"}
 		}
-		r, err := s.store.RolloutReadiness(ctx, u.ID)
+		why, err := s.PasswordlessBlocker(ctx, u.ID)
 		if err != nil {
 			return a, err
 		}
-		r.OptedIn, r.FirstPasskeySignin = true, s.now().AddDate(-100, 0, 0) // time is judged at retirement, not here
-		if why := r.Ready(s.now(), 0); why != nil {
+		if why != nil {
 			return a, &account.Error{Code: account.ENotReady, Reason: why.Reason, Detail: why.Message}
 		}
 	}
@@ -232,6 +231,18 @@ func (s *Service) SetPreferences(ctx context.Context, sw *account.SessionWithUse
 		return s.audit.Record(ctx, &account.Event{Type: EventPreferencesChanged, UserID: u.ID, SessionID: sw.Session.ID,
 			Outcome: account.OutcomeSuccess, Data: map[string]any{"passkeyBeta": a.Beta, "passwordless": a.Passwordless}}, c)
 	})
+}
+
+// PasswordlessBlocker returns what keeps userID from going passwordless
+// now — no password to retire, or a single device — or nil. Time is judged
+// at retirement, not here: the opt-in comes first.
+func (s *Service) PasswordlessBlocker(ctx context.Context, userID string) (*NotReady, error) {
+	r, err := s.store.RolloutReadiness(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	r.OptedIn, r.FirstPasskeySignin = true, s.now().AddDate(-100, 0, 0)
+	return r.Ready(s.now(), 0), nil
 }
 
 // Answers returns the member's answers to the rollout.
