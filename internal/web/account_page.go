@@ -70,6 +70,9 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	if d.RecoveryLeft, err = s.recovery.Left(r.Context(), sw.User.ID); err != nil {
 		return err
 	}
+	if d.Rollout, err = s.rolloutOffer(r, &sw.User); err != nil {
+		return err
+	}
 	d.Title, d.User, d.Session, d.Sessions, d.Passkeys = s.msg.T("account.title"), &sw.User, &sw.Session, sessions, passkeys
 	s.render(w, r, status, "account", d)
 	return nil

@@ -262,7 +262,7 @@ func TestBrowserAutofillWithoutPasskeysStaysQuiet(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#password"), goodPassword),
 		chromedp.Click(chromedp.CSS("#password-submit")),
 	)
-	b.tab.WaitLocation("/account")
+	b.tab.WaitLocation("/welcome/passkey") // the rollout's nudge: no passkey yet
 }
 
 func TestBrowserSecondPasskeyOnTheSameDeviceIsExplained(t *testing.T) {

@@ -118,7 +118,7 @@ func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) error {
 		return s.refusedOnEmailPage(err, "email_sent", d)
 	}
 	s.setSession(w, r, res)
-	http.Redirect(w, r, afterEmailSignin(res), http.StatusSeeOther)
+	http.Redirect(w, r, s.afterPageSignin(r, res, false, afterEmailSignin(res)), http.StatusSeeOther)
 	return nil
 }
 
@@ -179,6 +179,6 @@ func (s *Server) emailVerifyForm(w http.ResponseWriter, r *http.Request) error {
 		return s.refusedOnEmailPage(err, "email_verify", d)
 	}
 	s.setSession(w, r, res)
-	http.Redirect(w, r, afterEmailSignin(res), http.StatusSeeOther)
+	http.Redirect(w, r, s.afterPageSignin(r, res, false, afterEmailSignin(res)), http.StatusSeeOther)
 	return nil
 }

@@ -55,7 +55,7 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	s.setCookie(w, s.sessionCookieName(), added.SessionToken, s.cfg.Session.AbsoluteTimeout)
-	s.rememberPasskey(w, &sw.User)
+	s.rememberPasskey(w, r, &sw.User)
 	writeJSON(w, http.StatusCreated, map[string]any{"passkey": apijson.NewPasskey(added.Passkey)})
 	return nil
 }

@@ -90,6 +90,10 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	html("POST /account/password", s.changePasswordForm)
 	html("POST /account/password/remove", s.removePasswordForm)
 	html("POST /account/recovery-codes", s.recoveryCodesForm)
+	html("POST /account/preferences", s.preferencesForm)
+	html("POST /account/nudge", s.nudgeForm)
+	html("GET /welcome/passkey", s.welcomePage)
+	html("POST /welcome/passkey", s.welcomeForm)
 	mux.Handle("GET /static/", page.Static())
 
 	// Operations.

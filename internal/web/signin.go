@@ -68,7 +68,7 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) error {
 		return s.refusedOn(err, "signin", d)
 	}
 	s.setSession(w, r, res)
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	http.Redirect(w, r, s.afterPageSignin(r, res, false, "/account"), http.StatusSeeOther)
 	return nil
 }
 

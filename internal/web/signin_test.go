@@ -50,7 +50,7 @@ func TestSigninFormSignsInAndSendsToTheAccount(t *testing.T) {
 		}
 
 		r := c.Form("/signin", formValues("ada@example.com", goodPassword))
-		wantRedirect(t, r, "/account")
+		wantRedirect(t, r, "/welcome/passkey") // the rollout's nudge: no passkey yet
 		wantSafeCookie(t, r, sessionCookie)
 		wantPage(t, c.Do(http.MethodGet, "/account", nil, nil), http.StatusOK)
 		wantRedirect(t, c.Do(http.MethodGet, "/", nil, nil), "/account")

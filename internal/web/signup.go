@@ -44,6 +44,6 @@ func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) error {
 		return s.refusedOn(err, "signup", d)
 	}
 	s.setSession(w, r, res)
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	http.Redirect(w, r, s.afterPageSignin(r, res, true, "/account"), http.StatusSeeOther)
 	return nil
 }

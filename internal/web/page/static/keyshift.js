@@ -240,8 +240,9 @@
 
   // ---- the account page: add, rename and remove passkeys ----
 
-  // setupPasskeys makes "Add a passkey" and "Use that passkey to sign in"
-  // work; they are shown only where WebAuthn is.
+  // setupPasskeys makes "Add a passkey" (on the account page and the
+  // nudge's page) and "Use that passkey to sign in" work; they are shown
+  // only where WebAuthn is.
   const setupPasskeys = (section) => {
     const add = document.getElementById("add-passkey");
     const message = document.getElementById("add-passkey-message");
@@ -348,13 +349,19 @@
 
   const start = () => {
     const passkeys = document.getElementById("passkeys");
+    const welcome = document.getElementById("welcome-passkey");
     if (passkeys) setupManage(passkeys);
-    if (!supported) return; // the passkey controls stay hidden
+    if (!supported) {
+      // The nudge offers nothing this browser can do: on to the account.
+      if (welcome) window.location.replace(welcome.dataset.skip || "/account");
+      return; // the passkey controls stay hidden
+    }
     for (const el of document.querySelectorAll("[data-requires~=webauthn]")) el.hidden = false;
     for (const el of document.querySelectorAll("[data-without~=webauthn]")) el.hidden = true;
     const signin = document.getElementById("passkey-signin");
     if (signin) setupSignin(signin);
     if (passkeys) setupPasskeys(passkeys);
+    if (welcome) setupPasskeys(welcome);
   };
 
   if (document.readyState === "loading") {
