@@ -345,9 +345,25 @@
     });
   };
 
+  // ---- sign-in: one address, two ways on ----
+
+  // setupOneAddress keeps the password out of "Email me a sign-in link",
+  // which posts the same form elsewhere: a disabled field is not sent. A
+  // page restored from the back/forward cache gets the field back.
+  const setupOneAddress = (form) => {
+    const password = form.elements.password;
+    if (!password) return;
+    form.addEventListener("submit", (ev) => {
+      if (ev.submitter && ev.submitter.id === "email-signin-submit") password.disabled = true;
+    });
+    window.addEventListener("pageshow", () => { password.disabled = false; });
+  };
+
   // ---- start ----
 
   const start = () => {
+    const one = document.querySelector("form.signin-one");
+    if (one) setupOneAddress(one);
     const passkeys = document.getElementById("passkeys");
     const welcome = document.getElementById("welcome-passkey");
     if (passkeys) setupManage(passkeys);
