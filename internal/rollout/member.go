@@ -62,6 +62,20 @@ func (s *Service) CanAddPasskey(ctx context.Context, u *account.User) error {
 	return nil
 }
 
+// CanUpgrade refuses with not_in_rollout when the browser may not save a
+// passkey for u by itself (the automatic upgrade): the rollout does not let
+// u add one, or the guardrails hold the rollout.
+func (s *Service) CanUpgrade(ctx context.Context, u *account.User) error {
+	st, err := s.Current(ctx)
+	if err != nil {
+		return err
+	}
+	if st.Held {
+		return &account.Error{Code: account.ENotInRollout, Reason: "held", Detail: "the rollout is held by its guardrails"}
+	}
+	return s.CanAddPasskey(ctx, u)
+}
+
 // NudgeAfter reports whether the answer to u's sign-in by method (or to
 // their sign-up, when signup) should say "next": "enroll_passkey": the
 // rollout offers the nudge, u has no passkey, and u neither snoozed nor

@@ -50,6 +50,10 @@ func sensitive(ctx context.Context, in *servertest.Instance, c account.Client) m
 		"change.Service.Begin": func(sw *account.SessionWithUser) error {
 			return in.Change.Begin(ctx, sw, "somewhere.else@example.org", c)
 		},
+		"passkey.Service.BeginUpgrade": func(sw *account.SessionWithUser) error {
+			_, err := in.Passkeys.BeginUpgrade(ctx, sw)
+			return err
+		},
 		// Consent to retire the password ("Go passwordless").
 		"rollout.Service.SetPreferences": func(sw *account.SessionWithUser) error {
 			on := true

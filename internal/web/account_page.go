@@ -12,7 +12,7 @@ import (
 
 // passkeyNotices are the confirmations the account page shows after a
 // passkey ceremony in the page (?passkey=…); anything else shows none.
-var passkeyNotices = map[string]string{"added": "passkeys.added_notice", "used": "passkeys.used_notice"}
+var passkeyNotices = map[string]string{"added": "passkeys.added_notice", "used": "passkeys.used_notice", "saved": "passkeys.saved_notice"}
 
 // accountPage is GET /account: the member's sessions, passkeys, address,
 // password and recovery codes.

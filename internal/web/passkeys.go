@@ -40,6 +40,28 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
+// passkeyUpgradeBegin is POST /api/passkeys/upgrade/begin: the automatic
+// upgrade's conditional create, right after a password sign-in
+// (passkey.Service.BeginUpgrade); finished by register/finish.
+func (s *Server) passkeyUpgradeBegin(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	if err := decodeJSON(w, r, &struct{}{}); err != nil {
+		return err
+	}
+	if err := s.rollout.CanUpgrade(r.Context(), &sw.User); err != nil {
+		return err
+	}
+	c, err := s.passkeys.BeginUpgrade(r.Context(), sw)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"flowId": c.FlowID, "publicKey": c.Options, "mediation": "conditional"})
+	return nil
+}
+
 // passkeyRegisterFinish is POST /api/passkeys/register/finish.
 func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) error {
 	sw, err := s.authenticate(r)

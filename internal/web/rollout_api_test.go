@@ -292,3 +292,79 @@ func eventsOf(t *testing.T, s *liveSite, userID string) map[string]int {
 	}
 	return n
 }
+
+// TestTheAutomaticUpgradeAPI: /api/passkeys/upgrade/begin answers a
+// conditional create, only within 5 minutes of a password sign-in and
+// while the rollout lets the member add a passkey and is not held; the
+// passkey it makes needs no user verification, which an ordinary
+// registration does, and is recorded as an upgrade.
+func TestTheAutomaticUpgradeAPI(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		s := startPasskeySite(t, database)
+		ada := newMemberWithoutPasskey(t, s, "ada@example.com")
+		const uv = 0x04 // the authenticator data's UV flag
+		upgradeBegin := func(c *servertest.Client) *servertest.Response {
+			return c.JSON(http.MethodPost, "/api/passkeys/upgrade/begin", map[string]any{})
+		}
+
+		// Signed up, not signed in by password: nothing to upgrade.
+		e := wantAPIError(t, upgradeBegin(ada.c), http.StatusBadRequest, "invalid_request")
+		if e.Error.Reason != "upgrade_not_offered" {
+			t.Errorf("after a sign-up: reason %q", e.Error.Reason)
+		}
+		wantStatus(t, ada.c.Signin(ada.email, goodPassword), http.StatusOK)
+
+		// An ordinary registration refuses an answer without UV.
+		key := newSoftKey(t, s)
+		cer := begin(t, ada.c, "/api/passkeys/register/begin", map[string]any{})
+		wantAPIError(t, finishRegister(ada.c, cer.FlowID, key.attestationFor(cer).Flags(0, uv).Sign().JSON(), ""), http.StatusBadRequest, "invalid_credential")
+
+		// The upgrade: mediation conditional, UV preferred, and an answer
+		// without UV is a passkey, recorded as an upgrade.
+		r := upgradeBegin(ada.c)
+		wantStatus(t, r, http.StatusOK)
+		var up struct {
+			FlowID    string `json:"flowId"`
+			Mediation string `json:"mediation"`
+			PublicKey struct {
+				AuthenticatorSelection struct {
+					UserVerification string `json:"userVerification"`
+				} `json:"authenticatorSelection"`
+			} `json:"publicKey"`
+		}
+		r.JSON(t, &up)
+		if up.Mediation != "conditional" || up.PublicKey.AuthenticatorSelection.UserVerification != "preferred" {
+			t.Errorf("the upgrade's options: %s", r.Body)
+		}
+		cer = ceremony{FlowID: up.FlowID}
+		r.JSON(t, &cer)
+		key = newSoftKey(t, s)
+		att := key.attestationFor(cer).Flags(0, uv).Sign()
+		key.Auth.AddCredential(key.Cred)
+		wantStatus(t, finishRegister(ada.c, cer.FlowID, att.JSON(), ""), http.StatusCreated)
+		evs, err := s.DB.FindEvents(context.Background(), store.EventFilter{UserID: ada.id, Type: "passkey_added"})
+		if err != nil || len(evs) != 1 || evs[0].Data["upgrade"] != true {
+			t.Errorf("passkey_added events %+v (%v), want one with upgrade true", evs, err)
+		}
+
+		// Five minutes after the sign-in, no more.
+		bea := newMemberWithoutPasskey(t, s, "bea@example.com")
+		wantStatus(t, bea.c.Signin(bea.email, goodPassword), http.StatusOK)
+		s.Clock.Advance(5*time.Minute + time.Second)
+		wantAPIError(t, upgradeBegin(bea.c), http.StatusForbidden, "reauth_required")
+		s.Clock.Advance(-(5*time.Minute + time.Second))
+
+		// Outside the rollout, or while its guardrails hold it: refused.
+		zero := 0
+		moveRollout(t, s, rollout.Change{Percent: &zero})
+		wantAPIError(t, upgradeBegin(bea.c), http.StatusForbidden, "not_in_rollout")
+		moveRollout(t, s, rollout.Change{Percent: new(100)})
+		if _, err := s.DB.HoldRollout(context.Background(), []string{"passkey_success_rate"}, s.Clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		s.Clock.Advance(rollout.Fresh) // every node's copy of the rollout is at most this old
+		wantAPIError(t, upgradeBegin(bea.c), http.StatusForbidden, "not_in_rollout")
+	})
+}

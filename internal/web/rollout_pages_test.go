@@ -14,6 +14,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/server/servertest"
+	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 	"github.com/keyshift/keyshift/internal/web/browsertest"
 )
@@ -302,4 +303,62 @@ func shoot(b *inBrowser, name string) {
 		b.tab.Screenshot(name+"-phone-"+scheme, 390, 844)
 	}
 	b.tab.ColorScheme("")
+}
+
+// TestBrowserAutomaticUpgradeAfterAPasswordManagerSignin: a password sign-in
+// that the password manager filled is followed, on the next page, by a
+// conditional create that the browser answers without a dialog; the
+// passkey is stored without user verification, recorded as an upgrade, and
+// the account page says "A passkey was saved".
+//
+// A JS-level test: the CDP virtual authenticator leaves a conditional
+// create pending for ever (it is the password manager's to answer, and this
+// headless Chromium has none), so the page's create() is stubbed to hand a
+// conditional request to the virtual authenticator as an ordinary one —
+// whose answer has the UV flag clear, which the upgrade does not require. The
+// browser's own autofill state cannot be driven over CDP either: the page
+// is told the password field matches :autofill.
+func TestBrowserAutomaticUpgradeAfterAPasswordManagerSignin(t *testing.T) {
+	t.Parallel()
+	b := startInBrowser(t)
+	b.tab.BeforeScripts(`{
+		const m = Element.prototype.matches;
+		Element.prototype.matches = function (sel) { return /autofill/.test(sel) && this.id === "password" ? true : m.call(this, sel); };
+		const create = navigator.credentials.create.bind(navigator.credentials);
+		navigator.credentials.create = (opts) => {
+			if (opts && opts.mediation === "conditional") {
+				sessionStorage.setItem("conditional", String(Number(sessionStorage.getItem("conditional") || 0) + 1));
+				const o = Object.assign({}, opts);
+				delete o.mediation;
+				return create(o);
+			}
+			return create(opts);
+		};
+	}`)
+	a := b.tab.AddAuthenticator()
+	a.SetBadUV(true) // the browser resolves, the UV flag clear
+	ada := newMemberWithoutPasskey(t, b.liveSite, "ada@example.com")
+	b.open("/signin")
+	b.waitAutofillEnded()
+	b.tab.Run(
+		chromedp.SendKeys(chromedp.CSS("#email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), goodPassword),
+		chromedp.Click(chromedp.CSS("#password-submit")),
+	)
+	b.tab.Wait("the saved passkey's note", `location.pathname === "/account" && location.search === "?passkey=saved" && document.readyState === "complete"`)
+	wantWords(t, "the note", b.tab.Text("#passkeys .notice.ok"), "A passkey was saved")
+	if n := browsertest.Eval[string](b.tab, `sessionStorage.getItem("conditional") || "0"`); n != "1" {
+		t.Errorf("%s conditional creates, want 1", n)
+	}
+	if n := len(a.Credentials()); n != 1 {
+		t.Fatalf("the authenticator holds %d credentials, want 1", n)
+	}
+	evs, err := b.DB.FindEvents(context.Background(), store.EventFilter{UserID: ada.id, Type: "passkey_added"})
+	if err != nil || len(evs) != 1 || evs[0].Data["upgrade"] != true {
+		t.Errorf("passkey_added events %+v (%v), want one with upgrade true", evs, err)
+	}
+
+	if mark := browsertest.Eval[string](b.tab, `sessionStorage.getItem("keyshift.upgrade") || ""`); mark != "" {
+		t.Errorf("the upgrade's mark outlived its use: %q", mark)
+	}
 }

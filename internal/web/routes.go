@@ -29,6 +29,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("DELETE /api/sessions/{id}", s.revokeSession)
 	api("POST /api/passkeys/register/begin", s.passkeyRegisterBegin)
 	api("POST /api/passkeys/register/finish", s.passkeyRegisterFinish)
+	api("POST /api/passkeys/upgrade/begin", s.passkeyUpgradeBegin)
 	api("POST /api/passkeys/register/error", s.passkeyRegisterError)
 	api("POST /api/passkeys/login/begin", s.passkeyLoginBegin)
 	api("POST /api/passkeys/login/finish", s.passkeyLoginFinish)

@@ -238,6 +238,60 @@
     if (box.dataset.email && !document.querySelector("[aria-invalid=true]")) button.focus();
   };
 
+  // ---- the automatic upgrade: a passkey saved by the password manager
+  // itself (conditional create), right after a sign-in it filled ----
+
+  const upgradeMark = "keyshift.upgrade";
+  let upgrade = null; // {controller, done} of a pending conditional create
+
+  // markAutofilled notes, when the password manager filled the password
+  // of the sign-in being posted, that the next page may ask it to save a
+  // passkey. The server accepts that only within 5 minutes of a password
+  // sign-in; the mark lasts as long.
+  const markAutofilled = (form) => {
+    form.addEventListener("submit", (ev) => {
+      const password = form.elements.password;
+      if (!password || (ev.submitter && ev.submitter.id !== "password-submit")) return;
+      let filled = false;
+      for (const sel of [":autofill", ":-webkit-autofill"]) {
+        try { filled = filled || password.matches(sel); } catch (e) { /* selector unknown here */ }
+      }
+      if (filled) sessionStorage.setItem(upgradeMark, String(Date.now()));
+    });
+  };
+
+  // tryUpgrade asks the password manager to save a passkey without a
+  // dialog. Any refusal is silent: the nudge stays the fallback. Saved, the
+  // account page says so in a small note.
+  const tryUpgrade = async () => {
+    const at = Number(sessionStorage.getItem(upgradeMark));
+    sessionStorage.removeItem(upgradeMark);
+    if (!at || Date.now() - at > 5 * 60 * 1000) return;
+    if (typeof PublicKeyCredential.getClientCapabilities !== "function") return;
+    const caps = await PublicKeyCredential.getClientCapabilities().catch(() => ({}));
+    if (!caps || !caps.conditionalCreate) return;
+    const begin = await api("POST", "/api/passkeys/upgrade/begin", {});
+    if (!begin.ok) return;
+    const controller = new AbortController();
+    const pending = navigator.credentials.create({
+      mediation: "conditional",
+      publicKey: creationOptions(begin.body.publicKey),
+      signal: controller.signal,
+    });
+    upgrade = { controller, done: pending.catch(() => null) };
+    let cred;
+    try {
+      cred = await pending;
+    } catch (err) {
+      if (!quiet(err)) console.debug("keyshift: no automatic passkey:", err.name);
+      return;
+    } finally {
+      upgrade = null;
+    }
+    const res = await api("POST", "/api/passkeys/register/finish", { flowId: begin.body.flowId, credential: credentialJSON(cred) });
+    if (res.ok) go("/account?passkey=saved#passkeys");
+  };
+
   // ---- the account page: add, rename and remove passkeys ----
 
   // setupPasskeys makes "Add a passkey" (on the account page and the
@@ -256,6 +310,11 @@
         add.disabled = true;
         say(message, "");
         show(onDevice, false);
+        // A pending conditional create makes every other create() fail.
+        if (upgrade) {
+          upgrade.controller.abort();
+          await upgrade.done;
+        }
         try {
           const begin = await api("POST", "/api/passkeys/register/begin", {});
           if (!begin.ok) {
@@ -376,6 +435,9 @@
     for (const el of document.querySelectorAll("[data-without~=webauthn]")) el.hidden = true;
     const signin = document.getElementById("passkey-signin");
     if (signin) setupSignin(signin);
+    const signinForm = document.getElementById("signin-form");
+    if (signinForm) markAutofilled(signinForm);
+    else if (sessionStorage.getItem(upgradeMark)) tryUpgrade();
     if (passkeys) setupPasskeys(passkeys);
     if (welcome) setupPasskeys(welcome);
   };
