@@ -252,7 +252,8 @@ func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor
 	s.Members = member.New(db, db, member.Deps{Sessions: s.Sessions, Audit: audit, Random: s.Random, Now: o.Now})
 	s.Confirm = confirm.New(confirm.Config{Origin: cfg.Origin, Site: cfg.RPName}, db, confirm.Deps{
 		Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random, Now: o.Now, Mailer: s.Outbox})
-	s.Passwords = passwordauth.New(passwordauth.Config{SignupClosed: !cfg.Signup.Open, Policy: password.NewPolicy(cfg.RPName),
+	s.Passwords = passwordauth.New(passwordauth.Config{SignupClosed: !cfg.Signup.Open, NoPasswordSignup: !cfg.Signup.SignupAllows(config.SignupPassword),
+		Policy:       password.NewPolicy(cfg.RPName),
 		ReauthWindow: window}, db, db, passwordauth.Deps{Hasher: s.Hasher, FailureFloor: floor, Sessions: s.Sessions,
 		Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random, Now: o.Now, Log: o.Log, Verifier: s.Confirm,
 		Notices: s.Notices})

@@ -111,6 +111,11 @@ func (s *Server) afterPageSignin(r *http.Request, res *account.SigninResult, sig
 	if !s.nudged(r, res, signup) {
 		return to
 	}
+	return welcomeThen(to)
+}
+
+// welcomeThen is the nudge's page going on to to.
+func welcomeThen(to string) string {
 	if to == "/account" {
 		return welcomePath
 	}
@@ -143,7 +148,10 @@ func (s *Server) welcomePage(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return nil
 	}
-	s.render(w, r, http.StatusOK, "welcome", page.Data{Title: s.msg.T("welcome.title"), User: &sw.User, Next: next})
+	// Right after a passkey-first sign-up the page asks for the passkey at
+	// once (its script presses "Create a passkey").
+	autostart := r.URL.Query().Get("signup") == "1"
+	s.render(w, r, http.StatusOK, "welcome", page.Data{Title: s.msg.T("welcome.title"), User: &sw.User, Next: next, Autostart: autostart})
 	return nil
 }
 

@@ -63,6 +63,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	html("GET /{$}", s.home)
 	html("GET /signup", s.signupPage)
 	html("POST /signup", s.signupForm)
+	html("POST /signup/passkey", s.signupPasskeyForm)
 	html("GET /signin", s.signinPage)
 	html("POST /signin", s.signinForm)
 	html("POST /signin/forget", s.forgetForm)

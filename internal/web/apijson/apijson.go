@@ -42,6 +42,9 @@ type Signin struct {
 	// "password", "passkeys", "recovery_codes", "sessions". Absent when
 	// nothing was.
 	Cleared []string `json:"cleared,omitempty"`
+	// Created is true when the sign-in made the account (an email sign-in
+	// of an address that had none); absent otherwise.
+	Created bool `json:"created,omitempty"`
 }
 
 // NextEnrollPasskey is the sign-in answer's "next" asking the client to

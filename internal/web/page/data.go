@@ -49,6 +49,14 @@ type Data struct {
 	FlowID string // the email sign-in the code form finishes
 	// Next is where the nudge's page (/welcome/passkey) goes on to.
 	Next string
+	// Signup marks the email pages of a passkey-first sign-up: the code
+	// form carries it on, and the page says where the code went.
+	Signup bool
+	// SignupWays is what /signup offers (signup.methods and the rollout).
+	SignupWays *SignupWays
+	// Autostart: the nudge's page right after a passkey-first sign-up,
+	// whose script asks for the passkey at once.
+	Autostart bool
 	// Target is the masked address a sign-in link signs in to ("Continue
 	// as a…@example.com"); SignedInAs is the masked address of another
 	// member signed in on this browser, whose session the link would end.
@@ -95,6 +103,17 @@ type RolloutOffer struct {
 	// AskAgain: the member chose "Don't ask again"; the page offers to
 	// undo it.
 	AskAgain bool
+}
+
+// SignupWays is what /signup offers a visitor.
+type SignupWays struct {
+	// PasskeyFirst: the address first, proven by a mailed code, then a
+	// passkey (or email only); the rollout decides per address after it is
+	// typed.
+	PasskeyFirst bool
+	// Password: a password may make the account (signup.methods);
+	// PasswordOpen shows its field at once.
+	Password, PasswordOpen bool
 }
 
 // PasskeyError is a refusal beside one passkey's forms.

@@ -439,7 +439,13 @@
     if (signinForm) markAutofilled(signinForm);
     else if (sessionStorage.getItem(upgradeMark)) tryUpgrade();
     if (passkeys) setupPasskeys(passkeys);
-    if (welcome) setupPasskeys(welcome);
+    if (welcome) {
+      setupPasskeys(welcome);
+      // Right after a passkey-first sign-up: the passkey is the next step,
+      // asked for at once; cancelled, the page offers it again or "Not now".
+      const add = document.getElementById("add-passkey");
+      if (welcome.dataset.autostart && add) add.click();
+    }
   };
 
   if (document.readyState === "loading") {
