@@ -86,7 +86,7 @@ func openRollout(ctx context.Context, e *env, cfgPath string) (*rollout.Service,
 	if err != nil {
 		return nil, nil, err
 	}
-	return rollout.NewService(db, server.Guardrails(cfg), time.Now), func() { db.Close() }, nil
+	return rollout.NewService(db, rollout.Config{Guardrails: server.Guardrails(cfg), ReauthWindow: cfg.Passkey.ReauthWindow}, time.Now), func() { db.Close() }, nil
 }
 
 // operator names who runs the CLI in the rollout's audit: the OS user.
@@ -296,7 +296,7 @@ func rolloutRetireCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	svc := rollout.NewService(db, server.Guardrails(cfg), time.Now)
+	svc := rollout.NewService(db, rollout.Config{Guardrails: server.Guardrails(cfg), ReauthWindow: cfg.Passkey.ReauthWindow}, time.Now)
 	notify := func(context.Context, rollout.Candidate) error { return nil }
 	if !*dryRun {
 		notices, err := server.Notices(ctx, cfg, db, slog.New(slog.DiscardHandler))

@@ -50,12 +50,6 @@ type User struct {
 	PasskeyCount int
 }
 
-// NeedsPasskey reports whether u should be offered a passkey at once: they
-// have neither a passkey nor a password, so email is their only way in —
-// as for a member just imported, whose first sign-in is by email.
-// Members with a password are left to the rollout's nudge.
-func (u User) NeedsPasskey() bool { return u.PasskeyCount == 0 && !u.HasPassword }
-
 // Origin is how an account came to exist.
 type Origin string
 
@@ -145,8 +139,11 @@ type Session struct {
 	// when none); sensitive actions compare it and AuthenticatedAt with the
 	// reauth window.
 	SteppedUpAt time.Time
-	UserAgent   string
-	IP          string
+	// NudgedAt is when the rollout's enrollment nudge was shown in this
+	// session (zero when never): once a session at most.
+	NudgedAt  time.Time
+	UserAgent string
+	IP        string
 }
 
 // FreshAt returns when this session last proved its member present: the

@@ -34,6 +34,9 @@ type SigninResult struct {
 	// of a never-verified account's mailbox removes what was set before it
 	// (docs/security.md, T3). Usually nothing.
 	Removed Removed
+	// Created: the sign-in made the account (an email sign-in of an
+	// address that had none: a sign-up by email).
+	Created bool
 }
 
 // Changed is the member's account after an action that renewed their

@@ -13,27 +13,30 @@ type Code string
 // The error codes keyshift answers with. The HTTP status for each lives in one
 // table in package web; the words a person reads live in the message catalog.
 const (
-	EInvalidRequest     Code = "invalid_request"     // malformed body, wrong types, unknown content type
-	EBodyTooLarge       Code = "body_too_large"      // request body over the limit
-	EInvalidEmail       Code = "invalid_email"       // not an address we can deliver to
-	EWeakPassword       Code = "weak_password"       // fails the NIST 800-63B checks; Reason tells which
-	EEmailTaken         Code = "email_taken"         // sign-up for an address that already has an account
-	ESignupClosed       Code = "signup_closed"       // the operator closed sign-up (signup.open: false)
-	EInvalidCredentials Code = "invalid_credentials" // wrong email or password: never says which
-	EUnauthenticated    Code = "unauthenticated"     // no valid session
-	ENotFound           Code = "not_found"           // the thing does not exist (or is not the caller's)
-	EPasskeyExists      Code = "passkey_exists"      // that credential id is registered already
-	EPasskeyRejected    Code = "passkey_rejected"    // a passkey assertion failed verification
-	EInvalidCode        Code = "invalid_code"        // an email sign-in link or code that is unknown, used, expired or wrong: never says which
-	EInvalidCredential  Code = "invalid_credential"  // a malformed or unverifiable WebAuthn credential
-	EReauthRequired     Code = "reauth_required"     // the action needs a recent sign-in or step-up
-	EWrongPassword      Code = "wrong_password"      // the current password given to change it is wrong
-	EPasskeyRequired    Code = "passkey_required"    // removing the password needs a passkey on the account
-	EThrottled          Code = "too_many_attempts"   // per-account or per-IP back-off in force
-	EBusy               Code = "server_busy"         // hashing slots exhausted; try again shortly
-	ECrossOrigin        Code = "cross_origin"        // state-changing request from another origin
-	EMethodNotAllowed   Code = "method_not_allowed"  // route exists, method does not
-	EInternal           Code = "internal"            // a bug or an outage; details only in the log
+	EInvalidRequest Code = "invalid_request" // malformed body, wrong types, unknown content type
+	EBodyTooLarge   Code = "body_too_large"  // request body over the limit
+	EInvalidEmail   Code = "invalid_email"   // not an address we can deliver to
+	EWeakPassword   Code = "weak_password"   // fails the NIST 800-63B checks; Reason tells which
+	EEmailTaken     Code = "email_taken"     // sign-up for an address that already has an account
+	ESignupClosed   Code = "signup_closed"   // the operator closed sign-up (signup.open: false)
+	// EPasswordSignupDisabled: new accounts are made by passkey or email
+	// only (signup.methods without "password").
+	EPasswordSignupDisabled Code = "password_signup_disabled"
+	EInvalidCredentials     Code = "invalid_credentials" // wrong email or password: never says which
+	EUnauthenticated        Code = "unauthenticated"     // no valid session
+	ENotFound               Code = "not_found"           // the thing does not exist (or is not the caller's)
+	EPasskeyExists          Code = "passkey_exists"      // that credential id is registered already
+	EPasskeyRejected        Code = "passkey_rejected"    // a passkey assertion failed verification
+	EInvalidCode            Code = "invalid_code"        // an email sign-in link or code that is unknown, used, expired or wrong: never says which
+	EInvalidCredential      Code = "invalid_credential"  // a malformed or unverifiable WebAuthn credential
+	EReauthRequired         Code = "reauth_required"     // the action needs a recent sign-in or step-up
+	EWrongPassword          Code = "wrong_password"      // the current password given to change it is wrong
+	EPasskeyRequired        Code = "passkey_required"    // removing the password needs a passkey on the account
+	EThrottled              Code = "too_many_attempts"   // per-account or per-IP back-off in force
+	EBusy                   Code = "server_busy"         // hashing slots exhausted; try again shortly
+	ECrossOrigin            Code = "cross_origin"        // state-changing request from another origin
+	EMethodNotAllowed       Code = "method_not_allowed"  // route exists, method does not
+	EInternal               Code = "internal"            // a bug or an outage; details only in the log
 )
 
 // Codes too long for the table above, in a block of their own so its

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -141,7 +142,23 @@ type SignupConfig struct {
 	// sign-in (KEYSHIFT_SIGNUP_OPEN). When false only existing members
 	// (imported, or created by an operator) can sign in.
 	Open bool
+	// Methods are the ways a new account may be made
+	// (KEYSHIFT_SIGNUP_METHODS): "passkey" (the address proven by a mailed
+	// code, then a passkey, or email only) and "password". Without
+	// "password", POST /api/signup with a password answers 403
+	// password_signup_disabled and /signup shows no password field. It
+	// governs new accounts only: members keep what they have.
+	Methods []string
 }
+
+// Sign-up methods (signup.methods).
+const (
+	SignupPasskey  = "passkey"
+	SignupPassword = "password"
+)
+
+// SignupAllows reports whether new accounts may be made with method.
+func (s SignupConfig) SignupAllows(method string) bool { return slices.Contains(s.Methods, method) }
 
 // EmailChangeConfig is the policy of email changes. The old address can
 // undo a change for 7 days; that is fixed, so that no setting can leave
@@ -255,7 +272,7 @@ func Default() Config {
 			ReauthWindow:     5 * time.Minute,
 		},
 		Notify:      NotifyConfig{NewDevice: true},
-		Signup:      SignupConfig{Open: true},
+		Signup:      SignupConfig{Open: true, Methods: []string{SignupPasskey, SignupPassword}},
 		EmailChange: EmailChangeConfig{LinkTimeout: time.Hour},
 		Rollout: RolloutConfig{PasskeySuccessMin: 90, PasskeyWindow: 200, RecoveryRiseMax: 50, RecoveryMinUses: 20,
 			DuplicatesPerHourMax: 50, RetireAfterDays: 90},

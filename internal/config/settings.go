@@ -67,6 +67,7 @@ var settings = []setting{
 	{key: "rollout.retire_after_days", env: "KEYSHIFT_ROLLOUT_RETIRE_AFTER_DAYS", set: number(func(c *Config) *int { return &c.Rollout.RetireAfterDays })},
 
 	{key: "signup.open", env: "KEYSHIFT_SIGNUP_OPEN", set: boolean(func(c *Config) *bool { return &c.Signup.Open })},
+	{key: "signup.methods", env: "KEYSHIFT_SIGNUP_METHODS", list: true, set: strList(func(c *Config) *[]string { return &c.Signup.Methods })},
 
 	{key: "log.level", env: "KEYSHIFT_LOG_LEVEL", set: text(func(c *Config) *string { return &c.Log.Level })},
 	{key: "log.format", env: "KEYSHIFT_LOG_FORMAT", set: text(func(c *Config) *string { return &c.Log.Format })},

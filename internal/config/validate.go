@@ -56,7 +56,21 @@ func (c *Config) problems() Problems {
 	c.checkPasskey(&ps)
 	c.checkLog(&ps)
 	c.checkRollout(&ps)
+	c.checkSignup(&ps)
 	return ps
+}
+
+// checkSignup: signup.methods names one or both ways to make an account.
+func (c *Config) checkSignup(ps *Problems) {
+	m := c.Signup.Methods
+	if len(m) == 0 {
+		ps.add("signup.methods", `is empty; want "passkey", "password" or both (use signup.open to close sign-up)`)
+	}
+	for _, x := range m {
+		if x != SignupPasskey && x != SignupPassword {
+			ps.addf("signup.methods", `%q is not "passkey" or "password"`, x)
+		}
+	}
 }
 
 // checkOrigin normalises Origin, derives RPID from it, and returns its host

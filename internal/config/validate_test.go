@@ -93,6 +93,8 @@ func TestValidateRejects(t *testing.T) {
 		{"a negative failure floor", func(c *Config) { c.Password.FailureFloor = -time.Millisecond }, "password.failure_floor", "0 to 5s"},
 		{"a failure floor that holds a connection for long", func(c *Config) { c.Password.FailureFloor = 6 * time.Second }, "password.failure_floor", "0 to 5s"},
 		{"no passkey algorithms", func(c *Config) { c.Passkey.Algorithms = nil }, "passkey.algorithms", "at least one"},
+		{"no sign-up method", func(c *Config) { c.Signup.Methods = nil }, "signup.methods", "is empty"},
+		{"sign-up by SMS", func(c *Config) { c.Signup.Methods = []string{"passkey", "sms"} }, "signup.methods", `"sms" is not`},
 		{"an unknown passkey algorithm", func(c *Config) { c.Passkey.Algorithms = []string{"ES256", "MD5"} }, "passkey.algorithms", `"MD5" is not one of`},
 		{"a challenge that expires too soon", func(c *Config) { c.Passkey.ChallengeTimeout = time.Second }, "passkey.challenge_timeout", "30s to 1h"},
 		{"a reauth window of a week", func(c *Config) { c.Passkey.ReauthWindow = 7 * 24 * time.Hour }, "passkey.reauth_window", "1m to 24h"},

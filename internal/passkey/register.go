@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -47,6 +48,52 @@ func (s *Service) BeginRegistration(ctx context.Context, sw *account.SessionWith
 		return nil, err
 	}
 	id, err := s.saveFlow(ctx, KindRegister, u.ID, sessionID, sd, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Creation{FlowID: id, Options: creation.Response}, nil
+}
+
+// UpgradeWindow is how long after a password sign-in the browser may save
+// a passkey by itself (the automatic upgrade, BeginUpgrade).
+const UpgradeWindow = 5 * time.Minute
+
+// BeginUpgrade starts the automatic passkey upgrade: a conditional create
+// (WebAuthn L3 §5.1.3, mediation "conditional"), which the browser answers
+// without a dialog right after its password manager filled a sign-in. It
+// is accepted only from a session whose sign-in was by password within
+// UpgradeWindow (else invalid_request, reason upgrade_not_offered), is a
+// sensitive action like any passkey added (RequireFresh), and requires no
+// user verification for this one ceremony: the password was just proven,
+// and a password manager creating in the background may not ask for it.
+// FinishRegistration finishes it like any registration and records it as
+// an upgrade.
+func (s *Service) BeginUpgrade(ctx context.Context, sw *account.SessionWithUser) (*Creation, error) {
+	if err := sw.Session.RequireFresh(s.now(), s.cfg.ReauthWindow); err != nil {
+		return nil, err
+	}
+	if sw.Session.AuthMethod != account.MethodPassword || s.now().Sub(sw.Session.AuthenticatedAt) > UpgradeWindow {
+		return nil, &account.Error{Code: account.EInvalidRequest, Reason: "upgrade_not_offered",
+			Detail: "a passkey is saved by itself only within 5 minutes of a password sign-in"}
+	}
+	u := &sw.User
+	existing, err := s.store.ListPasskeys(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	sel := s.wa.Config.AuthenticatorSelection
+	sel.UserVerification = protocol.VerificationPreferred
+	creation, sd, err := s.wa.BeginMediatedRegistration(waUser{u: u, creds: toWebAuthn(existing)}, protocol.MediationConditional,
+		webauthn.WithAuthenticatorSelection(sel),
+		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired),
+		webauthn.WithExclusions(descriptors(existing)),
+		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
+		webauthn.WithCredentialParameters(s.params),
+	)
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.saveFlow(ctx, KindRegister, u.ID, sw.Session.ID, sd, false)
 	if err != nil {
 		return nil, err
 	}
@@ -132,8 +179,11 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, sessi
 				return err
 			}
 		}
-		return s.event(ctx, &account.Event{Type: account.EventPasskeyAdded, UserID: u.ID, SessionID: f.SessionID,
-			Data: map[string]any{"passkey": stored.ID, "provider": aaguid.Name(stored.AAGUID), "synced": stored.BackupState}}, c)
+		data := map[string]any{"passkey": stored.ID, "provider": aaguid.Name(stored.AAGUID), "synced": stored.BackupState}
+		if fd.Session.Mediation == protocol.MediationConditional {
+			data["upgrade"] = true // saved by the browser itself (BeginUpgrade)
+		}
+		return s.event(ctx, &account.Event{Type: account.EventPasskeyAdded, UserID: u.ID, SessionID: f.SessionID, Data: data}, c)
 	})
 	if err != nil {
 		return nil, err

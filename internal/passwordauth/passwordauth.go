@@ -140,6 +140,10 @@ type Config struct {
 	// SignupClosed refuses Signup (signup.open: false). The zero value
 	// keeps sign-up open, as the default configuration does.
 	SignupClosed bool
+	// NoPasswordSignup refuses Signup with password_signup_disabled
+	// (signup.methods without "password"): new accounts are made by
+	// passkey or email only. Members keep their passwords.
+	NoPasswordSignup bool
 	// Policy checks new passwords (password.NewPolicy with the site's
 	// name); nil checks them without the site's name.
 	Policy *password.Policy

@@ -346,6 +346,31 @@ func TestClosedSignupCreatesNothingAndCountsNothing(t *testing.T) {
 	})
 }
 
+// TestNoPasswordSignupByPolicy: signup.methods without "password" refuses
+// every password sign-up before any work, and members who have a password
+// still sign in with it.
+func TestNoPasswordSignupByPolicy(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newFixture(t, database, cheap)
+		c := account.Client{IP: "198.51.100.61"}
+		if _, err := f.svc.Signup(ctx, "ada@example.com", pw, c); err != nil {
+			t.Fatal(err)
+		}
+		f.rebuild(func(c *passwordauth.Config, _ *passwordauth.Deps) { c.NoPasswordSignup = true })
+		if _, err := f.svc.Signup(ctx, "grace@example.com", pw, c); !account.IsCode(err, account.EPasswordSignupDisabled) {
+			t.Fatalf("a password sign-up under a passkey-only policy: %v, want password_signup_disabled", err)
+		}
+		if _, err := f.db.FindUserByEmailKey(ctx, "grace@example.com"); !account.IsCode(err, account.ENotFound) {
+			t.Errorf("an account was created (%v)", err)
+		}
+		if _, err := f.svc.SigninPassword(ctx, "ada@example.com", pw, c); err != nil {
+			t.Errorf("a member's password sign-in under a passkey-only policy: %v", err)
+		}
+	})
+}
+
 // floorWatch is the real password.FailureFloor, watched: it records how
 // many hashing slots are held when a failed sign-in starts to wait.
 type floorWatch struct {

@@ -17,6 +17,10 @@ func (s *Service) Signup(ctx context.Context, emailIn, pw string, c account.Clie
 		// costs no hash, no lookup and no throttle write.
 		return nil, &account.Error{Code: account.ESignupClosed, Detail: "sign-up is closed"}
 	}
+	if s.cfg.NoPasswordSignup {
+		// Likewise before anything: the policy, not the input, refuses.
+		return nil, &account.Error{Code: account.EPasswordSignupDisabled, Detail: "new accounts are made with a passkey or by email"}
+	}
 	email, key, err := account.NormalizeEmail(emailIn)
 	if err != nil {
 		return nil, err

@@ -18,6 +18,18 @@ type Store interface {
 	GuardrailFigures(ctx context.Context, window int, now time.Time) (Figures, error)
 	RolloutAnswers(ctx context.Context, userID string) (Answers, error)
 	SetRolloutAnswers(ctx context.Context, userID string, a Answers, at time.Time) error
+	// RolloutReadiness returns what retiring userID's password depends on
+	// now (OptedIn as stored).
+	RolloutReadiness(ctx context.Context, userID string) (Readiness, error)
+	// MarkSessionNudged records that session id was nudged at at, unless
+	// it was nudged before, and reports whether this call did: the one
+	// place that keeps the nudge to once a session.
+	MarkSessionNudged(ctx context.Context, sessionID string, at time.Time) (bool, error)
+	// InTx runs fn in one transaction: Store calls made with the ctx fn
+	// receives, and the events, are part of it.
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// The member's impressions and answers are events.
+	account.AuditStore
 }
 
 // Fresh is how long a node keeps the rollout it read before reading it
@@ -25,10 +37,21 @@ type Store interface {
 // it.
 const Fresh = time.Second
 
+// Config is the rollout's policy.
+type Config struct {
+	Guardrails Guardrails
+	// ReauthWindow is how recent a session's sign-in must be for the
+	// member to consent to retiring their password (RequireFresh); zero is
+	// account.DefaultReauthWindow.
+	ReauthWindow time.Duration
+}
+
 // Service reads and changes the rollout for the pages, the API and the CLI.
 type Service struct {
 	store      Store
 	guardrails Guardrails
+	window     time.Duration
+	audit      account.Audit
 	now        func() time.Time
 
 	mu     sync.Mutex
@@ -36,9 +59,13 @@ type Service struct {
 	readAt time.Time
 }
 
-// NewService returns a Service over store judged by guardrails.
-func NewService(store Store, guardrails Guardrails, now func() time.Time) *Service {
-	return &Service{store: store, guardrails: guardrails, now: now}
+// NewService returns a Service over store with the policy cfg.
+func NewService(store Store, cfg Config, now func() time.Time) *Service {
+	if cfg.ReauthWindow == 0 {
+		cfg.ReauthWindow = account.DefaultReauthWindow
+	}
+	return &Service{store: store, guardrails: cfg.Guardrails, window: cfg.ReauthWindow,
+		audit: account.Audit{Store: store, Now: now}, now: now}
 }
 
 // Current returns the rollout, at most Fresh old.

@@ -41,8 +41,8 @@ func TestEveryNodeSeesAChangeWithinASecond(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		c := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
-		a := rollout.NewService(openDB(t, database), rollout.DefaultGuardrails(), c.now)
-		b := rollout.NewService(openDB(t, database), rollout.DefaultGuardrails(), c.now)
+		a := rollout.NewService(openDB(t, database), rollout.Config{Guardrails: rollout.DefaultGuardrails()}, c.now)
+		b := rollout.NewService(openDB(t, database), rollout.Config{Guardrails: rollout.DefaultGuardrails()}, c.now)
 		ctx := context.Background()
 		if st, err := a.Current(ctx); err != nil || st.Phase != rollout.ExistingUsers {
 			t.Fatalf("node a: %+v, %v", st, err)
@@ -76,7 +76,7 @@ func TestGuardrailsRefuseAdvancingAndHoldTheRollout(t *testing.T) {
 		c := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 		g := rollout.DefaultGuardrails()
 		g.PasskeyWindow, g.Hold = 10, true
-		svc := rollout.NewService(db, g, c.now)
+		svc := rollout.NewService(db, rollout.Config{Guardrails: g}, c.now)
 		ctx := context.Background()
 		beta := rollout.Beta
 		if _, err := svc.Change(ctx, rollout.Change{Phase: &beta}, "token:ops"); err != nil {

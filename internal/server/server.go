@@ -252,7 +252,8 @@ func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor
 	s.Members = member.New(db, db, member.Deps{Sessions: s.Sessions, Audit: audit, Random: s.Random, Now: o.Now})
 	s.Confirm = confirm.New(confirm.Config{Origin: cfg.Origin, Site: cfg.RPName}, db, confirm.Deps{
 		Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random, Now: o.Now, Mailer: s.Outbox})
-	s.Passwords = passwordauth.New(passwordauth.Config{SignupClosed: !cfg.Signup.Open, Policy: password.NewPolicy(cfg.RPName),
+	s.Passwords = passwordauth.New(passwordauth.Config{SignupClosed: !cfg.Signup.Open, NoPasswordSignup: !cfg.Signup.SignupAllows(config.SignupPassword),
+		Policy:       password.NewPolicy(cfg.RPName),
 		ReauthWindow: window}, db, db, passwordauth.Deps{Hasher: s.Hasher, FailureFloor: floor, Sessions: s.Sessions,
 		Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random, Now: o.Now, Log: o.Log, Verifier: s.Confirm,
 		Notices: s.Notices})
@@ -272,7 +273,7 @@ func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor
 	s.Change = change.New(change.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout, ReauthWindow: window},
 		db, db, change.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random,
 			Now: o.Now, Mailer: s.Outbox, Notices: s.Notices})
-	s.Rollout = rollout.NewService(db, Guardrails(cfg), o.Now)
+	s.Rollout = rollout.NewService(db, rollout.Config{Guardrails: Guardrails(cfg), ReauthWindow: window}, o.Now)
 	s.now = o.Now
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
@@ -48,6 +49,16 @@ func sensitive(ctx context.Context, in *servertest.Instance, c account.Client) m
 		},
 		"change.Service.Begin": func(sw *account.SessionWithUser) error {
 			return in.Change.Begin(ctx, sw, "somewhere.else@example.org", c)
+		},
+		"passkey.Service.BeginUpgrade": func(sw *account.SessionWithUser) error {
+			_, err := in.Passkeys.BeginUpgrade(ctx, sw)
+			return err
+		},
+		// Consent to retire the password ("Go passwordless").
+		"rollout.Service.SetPreferences": func(sw *account.SessionWithUser) error {
+			on := true
+			_, err := in.Rollout.SetPreferences(ctx, sw, rollout.Preferences{Passwordless: &on}, c)
+			return err
 		},
 	}
 }

@@ -57,6 +57,17 @@ func (db *DB) RetirementCandidates(ctx context.Context) ([]rollout.Candidate, in
 	return out, others, nil
 }
 
+// RolloutReadiness implements rollout.Store: what retiring userID's
+// password depends on now.
+func (db *DB) RolloutReadiness(ctx context.Context, userID string) (rollout.Readiness, error) {
+	c, err := db.scanCandidate(db.QueryRow(ctx, `SELECT `+readinessColumns+` FROM users u
+		LEFT JOIN rollout_members rm ON rm.user_id = u.id WHERE u.id = ?`, db.Bool(true), userID))
+	if err := sqldb.ScanErr(err, "member"); err != nil {
+		return rollout.Readiness{}, err
+	}
+	return c.Readiness, nil
+}
+
 // RetirePassword deletes userID's password in one transaction that reads
 // the member's readiness again and asks check first, writes the
 // password_retired event, and runs notify (which queues the member's

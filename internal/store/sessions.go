@@ -23,11 +23,11 @@ func (db *DB) CreateSession(ctx context.Context, s *account.Session) (int, error
 	return others, err
 }
 
-const sessionColumns = `s.id, s.token_hash, s.user_id, s.auth_method, s.authenticated_at, s.created_at, s.last_seen_at, s.expires_at, s.stepped_up_at, s.user_agent, s.ip`
+const sessionColumns = `s.id, s.token_hash, s.user_id, s.auth_method, s.authenticated_at, s.created_at, s.last_seen_at, s.expires_at, s.stepped_up_at, s.nudged_at, s.user_agent, s.ip`
 
 func sessionDest(s *account.Session) []any {
 	return []any{&s.ID, &s.TokenHash, &s.UserID, (*string)(&s.AuthMethod), sqldb.ScanTime(&s.AuthenticatedAt), sqldb.ScanTime(&s.CreatedAt),
-		sqldb.ScanTime(&s.LastSeenAt), sqldb.ScanTime(&s.ExpiresAt), sqldb.ScanTime(&s.SteppedUpAt), &s.UserAgent, &s.IP}
+		sqldb.ScanTime(&s.LastSeenAt), sqldb.ScanTime(&s.ExpiresAt), sqldb.ScanTime(&s.SteppedUpAt), sqldb.ScanTime(&s.NudgedAt), &s.UserAgent, &s.IP}
 }
 
 // FindSessionByToken implements session.Store: the session and its user in
@@ -138,4 +138,15 @@ func (db *DB) TrimSessions(ctx context.Context, userID string, keep int) (int, e
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
+}
+
+// MarkSessionNudged implements rollout.Store: one conditional UPDATE, so
+// two answers racing in one session cannot both nudge.
+func (db *DB) MarkSessionNudged(ctx context.Context, sessionID string, at time.Time) (bool, error) {
+	res, err := db.Exec(ctx, `UPDATE sessions SET nudged_at = ? WHERE id = ? AND nudged_at IS NULL`, db.Time(at), sessionID)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }

@@ -12,7 +12,7 @@ import (
 
 // passkeyNotices are the confirmations the account page shows after a
 // passkey ceremony in the page (?passkey=…); anything else shows none.
-var passkeyNotices = map[string]string{"added": "passkeys.added_notice", "used": "passkeys.used_notice"}
+var passkeyNotices = map[string]string{"added": "passkeys.added_notice", "used": "passkeys.used_notice", "saved": "passkeys.saved_notice"}
 
 // accountPage is GET /account: the member's sessions, passkeys, address,
 // password and recovery codes.
@@ -68,6 +68,9 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 		return err
 	}
 	if d.RecoveryLeft, err = s.recovery.Left(r.Context(), sw.User.ID); err != nil {
+		return err
+	}
+	if d.Rollout, err = s.rolloutOffer(r, &sw.User); err != nil {
 		return err
 	}
 	d.Title, d.User, d.Session, d.Sessions, d.Passkeys = s.msg.T("account.title"), &sw.User, &sw.Session, sessions, passkeys

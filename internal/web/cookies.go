@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/web/cookie"
 	"github.com/keyshift/keyshift/internal/web/page"
 )
@@ -38,7 +39,7 @@ func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge tim
 func (s *Server) setSession(w http.ResponseWriter, r *http.Request, res *account.SigninResult) {
 	s.setCookie(w, s.sessionCookieName(), res.Token, s.cfg.Session.AbsoluteTimeout)
 	s.setDevice(w, r, &res.User)
-	s.setRemember(w, res)
+	s.setRemember(w, r, res)
 }
 
 // setDevice marks the browser as a trusted device of u: it keeps its
@@ -94,6 +95,12 @@ const (
 	stepPasskey  = "passkey"
 	stepPassword = "password"
 	stepEmail    = "email"
+	// stepPasskeyFirst: an account with a passkey whose password the
+	// rollout deprecates (password-deprecation): the passkey leads
+	// whatever the last way in was, the password waits behind "Use a
+	// password instead". Decided at sign-in, from the member's own
+	// account: /signin never looks an address up.
+	stepPasskeyFirst = "passkey_first"
 )
 
 // methodStep returns the step a sign-in by m is remembered as.
@@ -109,14 +116,44 @@ func methodStep(m account.AuthMethod) string {
 
 // setRemember renews the remember cookie after a sign-in
 // (cookie.Signer.Remember).
-func (s *Server) setRemember(w http.ResponseWriter, res *account.SigninResult) {
-	s.writeRemember(w, res.User.Email, methodStep(res.Session.AuthMethod))
+func (s *Server) setRemember(w http.ResponseWriter, r *http.Request, res *account.SigninResult) {
+	step := methodStep(res.Session.AuthMethod)
+	if s.passkeyFirst(r, &res.User) {
+		step = stepPasskeyFirst
+	}
+	s.writeRemember(w, res.User.Email, step)
 }
 
 // rememberPasskey makes a passkey just added on this browser the way
-// /signin offers first next time.
-func (s *Server) rememberPasskey(w http.ResponseWriter, u *account.User) {
-	s.writeRemember(w, u.Email, stepPasskey)
+// /signin offers first next time; u is the member before the passkey.
+func (s *Server) rememberPasskey(w http.ResponseWriter, r *http.Request, u *account.User) {
+	with := *u
+	with.PasskeyCount++
+	step := stepPasskey
+	if s.passkeyFirst(r, &with) {
+		step = stepPasskeyFirst
+	}
+	s.writeRemember(w, u.Email, step)
+}
+
+// passkeyFirst reports whether the rollout leads /signin with the passkey
+// for u (rollout.Offer.PasskeyFirst). Unknown is no: the usual page.
+func (s *Server) passkeyFirst(r *http.Request, u *account.User) bool {
+	if u.PasskeyCount == 0 {
+		return false
+	}
+	// The phase first, from this node's copy: before password-deprecation
+	// nobody is offered it, and every sign-in is spared reading the
+	// member's answers (one round trip fewer on the passkey sign-in path).
+	if st, err := s.rollout.Current(r.Context()); err != nil || st.Phase < rollout.PasswordDeprecation {
+		return false
+	}
+	o, _, err := s.rollout.For(r.Context(), u)
+	if err != nil {
+		s.log.WarnContext(r.Context(), "reading the rollout for the remember cookie", "err", err)
+		return false
+	}
+	return o.PasskeyFirst
 }
 
 func (s *Server) writeRemember(w http.ResponseWriter, email, step string) {
@@ -144,6 +181,11 @@ func (s *Server) readRemember(r *http.Request) *page.Remembered {
 	switch step {
 	case stepPasskey, stepPassword, stepEmail:
 		return &page.Remembered{Email: email, Method: step}
+	case stepPasskeyFirst:
+		// The phase may have moved back since: then the password is
+		// beside the passkey again, as for any passkey step.
+		st, err := s.rollout.Current(r.Context())
+		return &page.Remembered{Email: email, Method: stepPasskey, PasswordBehind: err == nil && st.Phase >= rollout.PasswordDeprecation}
 	}
 	return nil
 }

@@ -51,12 +51,28 @@ func (s *Server) emailFinish(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSession(w, r, res)
-	out := apijson.NewSignin(res.User)
-	// After a first proof that cleared the account, the member has
-	// neither password nor passkey, so next asks for a passkey too.
+	out := apijson.NewSignin(res.User, s.emailNudged(r, res))
+	out.Created = res.Created
 	out.Cleared = res.Removed.Cleared()
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// emailNudged reports whether the rollout nudges the session of the email
+// sign-in res: as after any sign-in, or — when the sign-in made the
+// account, a sign-up by email — as right after a sign-up too.
+func (s *Server) emailNudged(r *http.Request, res *account.SigninResult) bool {
+	return s.nudged(r, res, false) || res.Created && s.nudged(r, res, true)
+}
+
+// afterEmailPage is where a page's email sign-in goes: the nudge's page
+// when the rollout nudges (emailNudged), else afterEmailSignin.
+func (s *Server) afterEmailPage(r *http.Request, res *account.SigninResult) string {
+	to := afterEmailSignin(res)
+	if !s.emailNudged(r, res) {
+		return to
+	}
+	return welcomeThen(to)
 }
 
 // afterEmailSignin is where a page's email sign-in goes: the account page,
@@ -115,13 +131,20 @@ func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
 		return s.refusedOnEmailPage(err, "email_sent", d)
 	}
-	d.FlowID, d.Email = r.PostFormValue("flowId"), r.PostFormValue("email")
+	d.FlowID, d.Email, d.Signup = r.PostFormValue("flowId"), r.PostFormValue("email"), r.PostFormValue("signup") == "1"
 	res, err := s.finishEmail(r, emailFinishBody{FlowID: d.FlowID, Code: r.PostFormValue("code")})
 	if err != nil {
 		return s.refusedOnEmailPage(err, "email_sent", d)
 	}
 	s.setSession(w, r, res)
-	http.Redirect(w, r, afterEmailSignin(res), http.StatusSeeOther)
+	if d.Signup && res.Created {
+		// A passkey-first sign-up: the account exists, verified; the
+		// passkey comes next, asked for at once. Cancelled, or in a
+		// browser without passkeys, it stays an email-only account.
+		http.Redirect(w, r, welcomePath+"?signup=1", http.StatusSeeOther)
+		return nil
+	}
+	http.Redirect(w, r, s.afterEmailPage(r, res), http.StatusSeeOther)
 	return nil
 }
 
@@ -182,6 +205,6 @@ func (s *Server) emailVerifyForm(w http.ResponseWriter, r *http.Request) error {
 		return s.refusedOnEmailPage(err, "email_verify", d)
 	}
 	s.setSession(w, r, res)
-	http.Redirect(w, r, afterEmailSignin(res), http.StatusSeeOther)
+	http.Redirect(w, r, s.afterEmailPage(r, res), http.StatusSeeOther)
 	return nil
 }

@@ -210,7 +210,8 @@ func TestEmailSigninWithTheLink(t *testing.T) {
 		if r.Status != http.StatusOK {
 			t.Fatalf("finish: %d %s", r.Status, r.Body)
 		}
-		if got.User.Email != "ada@example.com" || !got.User.EmailVerified || !got.User.HasPassword || got.Next != nil {
+		// No passkey yet, so the fresh install's rollout nudges.
+		if got.User.Email != "ada@example.com" || !got.User.EmailVerified || !got.User.HasPassword || got.Next == nil || *got.Next != "enroll_passkey" {
 			t.Errorf("sign-in answer %s", r.Body)
 		}
 		if method, verified := sessionMethod(t, c); method != "email_link" || !verified {
@@ -413,9 +414,11 @@ func TestEmailVerifyPageDoesNotSignInOnGet(t *testing.T) {
 			t.Fatalf("GET signed in (%s)", method)
 		}
 		// The GET used nothing up: the Continue button still signs in.
+		// A member without a passkey goes by the rollout's nudge
+		// (existing-users at 100 %, a fresh install's).
 		r = c.Form("/email/verify", url.Values{"token": {m.token}})
-		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/account" {
-			t.Fatalf("Continue: %d %s, want 303 to /account", r.Status, r.Body)
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/welcome/passkey" {
+			t.Fatalf("Continue: %d %s, want 303 to /welcome/passkey", r.Status, r.Body)
 		}
 		if method, _ := sessionMethod(t, c); method != "email_link" {
 			t.Errorf("session method %q after Continue", method)
@@ -450,7 +453,7 @@ func TestEmailSigninPages(t *testing.T) {
 			t.Errorf("a malformed code: %d, want 401 and the form again", r.Status)
 		}
 		r = c.Form("/email/code", url.Values{"flowId": {flow[1]}, "code": {m.code}})
-		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/account" {
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/welcome/passkey" { // the nudge: no passkey yet
 			t.Fatalf("code form: %d %s", r.Status, r.Body)
 		}
 		if method, _ := sessionMethod(t, c); method != "email_code" {

@@ -29,6 +29,10 @@ func TestBrowserImportedMemberIsOfferedAPasskeyAfterTheEmailSignin(t *testing.T)
 
 	b.tab.Run(chromedp.Navigate(m.link))
 	b.tab.Run(chromedp.Click(chromedp.CSS("#email-continue")))
+	// The rollout's nudge first; "Not now" goes on to the account page,
+	// which still offers the passkey.
+	b.tab.WaitLocation("/welcome/passkey")
+	b.tab.Run(chromedp.Click(chromedp.CSS("#nudge-later")))
 	b.tab.WaitLocation("/account")
 	wantWords(t, "the offer", b.tab.Text("#passkey-offer"), "Add one now", "instead of waiting for an email")
 	if !browsertest.Eval[bool](b.tab, `!document.getElementById("add-passkey").hidden`) {

@@ -43,7 +43,9 @@ func TestImportedMembersFirstSigninOffersAPasskey(t *testing.T) {
 			t.Fatalf("POST /signin/email: %d, no flowId field:\n%s", sent.Status, sent.Body)
 		}
 		code := s.box.nth(t, "lin@example.com", 2).code
-		wantRedirect(t, browser.Form("/email/code", url.Values{"flowId": {string(fm[1])}, "code": {code}}), "/account")
+		// The nudge's page first (the rollout nudges a member without a
+		// passkey), which goes on to /account.
+		wantRedirect(t, browser.Form("/email/code", url.Values{"flowId": {string(fm[1])}, "code": {code}}), "/welcome/passkey")
 		page := string(browser.JSON(http.MethodGet, "/account", nil).Body)
 		offer, email := strings.Index(page, `id="passkeys"`), strings.Index(page, "<h2>Email</h2>")
 		if offer < 0 || email < 0 || offer > email {

@@ -28,11 +28,37 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) er
 	if err := decodeJSON(w, r, &struct{}{}); err != nil {
 		return err
 	}
+	// The rollout gates adding a passkey, and nothing else of passkeys.
+	if err := s.rollout.CanAddPasskey(r.Context(), &sw.User); err != nil {
+		return err
+	}
 	c, err := s.passkeys.BeginRegistration(r.Context(), sw)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"flowId": c.FlowID, "publicKey": c.Options})
+	return nil
+}
+
+// passkeyUpgradeBegin is POST /api/passkeys/upgrade/begin: the automatic
+// upgrade's conditional create, right after a password sign-in
+// (passkey.Service.BeginUpgrade); finished by register/finish.
+func (s *Server) passkeyUpgradeBegin(w http.ResponseWriter, r *http.Request) error {
+	sw, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	if err := decodeJSON(w, r, &struct{}{}); err != nil {
+		return err
+	}
+	if err := s.rollout.CanUpgrade(r.Context(), &sw.User); err != nil {
+		return err
+	}
+	c, err := s.passkeys.BeginUpgrade(r.Context(), sw)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"flowId": c.FlowID, "publicKey": c.Options, "mediation": "conditional"})
 	return nil
 }
 
@@ -51,7 +77,7 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	s.setCookie(w, s.sessionCookieName(), added.SessionToken, s.cfg.Session.AbsoluteTimeout)
-	s.rememberPasskey(w, &sw.User)
+	s.rememberPasskey(w, r, &sw.User)
 	writeJSON(w, http.StatusCreated, map[string]any{"passkey": apijson.NewPasskey(added.Passkey)})
 	return nil
 }
@@ -105,7 +131,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	s.setSession(w, r, res)
-	writeJSON(w, http.StatusOK, apijson.Signin{User: apijson.NewUser(res.User)})
+	writeJSON(w, http.StatusOK, apijson.NewSignin(res.User, false)) // never a nudge after a passkey sign-in
 	return nil
 }
 

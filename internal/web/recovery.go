@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
 )
 
@@ -38,8 +37,8 @@ func (s *Server) createRecoveryCodes(w http.ResponseWriter, r *http.Request) err
 }
 
 // signinRecoveryCode is POST /api/signin/recovery-code. Whoever needs a
-// recovery code has usually lost their passkey, so next asks for a new one
-// whenever the member has none.
+// recovery code has usually lost their passkey: the rollout's nudge (after
+// a recovery-code sign-in too) asks for a new one.
 func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) error {
 	var body recoverySigninBody
 	if err := decodeJSON(w, r, &body); err != nil {
@@ -51,12 +50,7 @@ func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	s.setSession(w, r, res)
-	out := apijson.NewSignin(res.User)
-	if res.User.PasskeyCount == 0 {
-		next := apijson.NextEnrollPasskey
-		out.Next = &next
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, s.signinAnswer(r, res, false))
 	return nil
 }
 

@@ -114,7 +114,7 @@ func TestRememberedAfterAPasswordSignin(t *testing.T) {
 		wantPlainSignin(t, openSignin(t, c))
 
 		r := c.Form("/signin", formValues("Ada.Lovelace@Example.com", goodPassword))
-		wantRedirect(t, r, "/account")
+		wantRedirect(t, r, "/welcome/passkey") // the rollout's nudge: no passkey yet
 		ck := wantSafeCookie(t, r, rememberCookie)
 		if ck.MaxAge != int((365 * 24 * time.Hour).Seconds()) {
 			t.Errorf("remember cookie Max-Age %d, want a year", ck.MaxAge)
@@ -143,7 +143,7 @@ func TestRememberedAfterAPasswordSignin(t *testing.T) {
 		// one step.
 		wantRedirect(t, c.Form("/signout", nil), "/signin")
 		wantWelcome(t, openSignin(t, c), "a…@example.com", "ada.lovelace@example.com", "password")
-		wantRedirect(t, c.Form("/signin", formValues("ada.lovelace@example.com", goodPassword)), "/account")
+		wantRedirect(t, c.Form("/signin", formValues("ada.lovelace@example.com", goodPassword)), "/welcome/passkey")
 		r = c.Form("/account/sessions/revoke-all", nil)
 		wantRedirect(t, r, "/signin")
 		if ck := setCookie(t, r, rememberCookie); ck != nil {

@@ -35,15 +35,17 @@ func wantKeys[V any](t *testing.T, what string, object map[string]V, want ...str
 }
 
 // wantSigninAnswer checks that r is API.md's sign-in answer for email, with
-// status, and returns the user's id.
+// status, and returns the user's id. Whether "next" nudges follows the
+// rollout (rollout_api_test.go checks it); here it must be one of the two
+// values API.md allows.
 func wantSigninAnswer(t *testing.T, r *servertest.Response, status int, email string) string {
 	t.Helper()
 	wantStatus(t, r, status)
 	var top map[string]json.RawMessage
 	r.JSON(t, &top)
 	wantKeys(t, "the sign-in answer", top, "user", "next")
-	if string(top["next"]) != "null" {
-		t.Errorf("next = %s, want null", top["next"])
+	if next := string(top["next"]); next != "null" && next != `"enroll_passkey"` {
+		t.Errorf("next = %s, want null or \"enroll_passkey\"", next)
 	}
 	var user map[string]any
 	if err := json.Unmarshal(top["user"], &user); err != nil {
@@ -95,6 +97,11 @@ func TestSignupAndSigninAnswerAsAPIMdSays(t *testing.T) {
 		r = s.client().Signin("ada.lovelace@example.com", goodPassword)
 		if got := wantSigninAnswer(t, r, http.StatusOK, "Ada.Lovelace@example.com"); got != id {
 			t.Errorf("sign-in answered user %s, sign-up made %s", got, id)
+		}
+		// A fresh install's rollout (existing-users at 100 %) nudges a
+		// member without a passkey after a password sign-in.
+		if next := nextOf(t, r); next != "enroll_passkey" {
+			t.Errorf("next = %q after a password sign-in without a passkey, want enroll_passkey", next)
 		}
 		wantSafeCookie(t, r, sessionCookie)
 		wantSafeCookie(t, r, deviceCookie)

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/keyshift/keyshift/internal/account"
-	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
 )
 
@@ -20,7 +19,7 @@ func (s *Server) signinPassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSession(w, r, res)
-	writeJSON(w, http.StatusOK, apijson.Signin{User: apijson.NewUser(res.User)})
+	writeJSON(w, http.StatusOK, s.signinAnswer(r, res, false))
 	return nil
 }
 
@@ -69,7 +68,7 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) error {
 		return s.refusedOn(err, "signin", d)
 	}
 	s.setSession(w, r, res)
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	http.Redirect(w, r, s.afterPageSignin(r, res, false, "/account"), http.StatusSeeOther)
 	return nil
 }
 

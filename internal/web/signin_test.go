@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -21,6 +22,19 @@ func TestSigninAndSignupPagesGuideTheMember(t *testing.T) {
 		}
 		if tag := inputTag([]byte(signin), "password"); !strings.Contains(tag, `autocomplete="current-password"`) {
 			t.Errorf("the sign-in password field: %s", tag)
+		}
+
+		// The address is asked once: one form, two ways on — the
+		// password, or a link by email posted by the same form.
+		if n := strings.Count(signin, `type="email"`); n != 1 {
+			t.Errorf("/signin has %d address fields, want 1", n)
+		}
+		if !strings.Contains(signin, `id="email-signin-submit" formaction="/signin/email" formnovalidate`) {
+			t.Errorf("the email link is not a second way out of the one form:\n%s", signin)
+		}
+		if a, p := strings.Index(signin, `id="email"`), strings.Index(signin, `id="email-signin-submit"`); a < 0 || p < a ||
+			strings.Count(signin[a:p], "<form") != 0 {
+			t.Errorf("the email link's button is not in the address's form")
 		}
 
 		signup := wantPage(t, c.Do(http.MethodGet, "/signup", nil, nil), http.StatusOK)
@@ -50,7 +64,7 @@ func TestSigninFormSignsInAndSendsToTheAccount(t *testing.T) {
 		}
 
 		r := c.Form("/signin", formValues("ada@example.com", goodPassword))
-		wantRedirect(t, r, "/account")
+		wantRedirect(t, r, "/welcome/passkey") // the rollout's nudge: no passkey yet
 		wantSafeCookie(t, r, sessionCookie)
 		wantPage(t, c.Do(http.MethodGet, "/account", nil, nil), http.StatusOK)
 		wantRedirect(t, c.Do(http.MethodGet, "/", nil, nil), "/account")
@@ -67,5 +81,35 @@ func TestSigninFormSignsInAndSendsToTheAccount(t *testing.T) {
 		wantRedirect(t, c.Form("/signout", nil), "/signin")
 		wantSignedOut(t, c)
 		wantRedirect(t, c.Do(http.MethodGet, "/account", nil, nil), "/signin")
+	})
+}
+
+// TestOneAddressTwoWaysWithoutJavaScript: the one sign-in form posts as it
+// is, without JavaScript, to either button's action — "Sign in" to
+// /signin, "Email me a sign-in link" to /signin/email (whose page asks for
+// the mailed code), each reading the same address field; a refusal of the
+// link is shown on the same page with the address kept.
+func TestOneAddressTwoWaysWithoutJavaScript(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		s := startSite(t, database)
+		s.member("ada@example.com")
+		// What the browser posts for "Email me a sign-in link" with a
+		// password typed but kept back by keyshift.js, and without it.
+		for name, v := range map[string]url.Values{
+			"with JavaScript":    {"email": {"ada@example.com"}, "password": {""}},
+			"without JavaScript": formValues("ada@example.com", "typed before choosing the link"),
+		} {
+			page := wantPage(t, s.client().Form("/signin/email", v), http.StatusOK)
+			if !strings.Contains(page, `name="flowId"`) {
+				t.Errorf("%s: the email link's answer has no code form", name)
+			}
+		}
+		page := wantPage(t, s.client().Form("/signin/email", url.Values{"email": {"not an address"}, "password": {""}}), http.StatusBadRequest)
+		if !strings.Contains(page, `value="not an address"`) || !strings.Contains(page, `role="alert"`) {
+			t.Errorf("a refused link does not keep the address beside the refusal")
+		}
+		wantRedirect(t, s.client().Form("/signin", formValues("ada@example.com", goodPassword)), "/welcome/passkey")
 	})
 }

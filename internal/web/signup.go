@@ -3,7 +3,10 @@ package web
 import (
 	"net/http"
 
-	"github.com/keyshift/keyshift/internal/web/apijson"
+	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/rollout"
+
 	"github.com/keyshift/keyshift/internal/web/page"
 )
 
@@ -23,19 +26,72 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSession(w, r, res)
-	writeJSON(w, http.StatusCreated, apijson.Signin{User: apijson.NewUser(res.User)})
+	writeJSON(w, http.StatusCreated, s.signinAnswer(r, res, true))
 	return nil
 }
 
 // signupPage is GET /signup.
 func (s *Server) signupPage(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "signup", page.Data{Title: s.msg.T("signup.title")})
+	s.render(w, r, http.StatusOK, "signup", page.Data{Title: s.msg.T("signup.title"), SignupWays: s.signupWays(r)})
+	return nil
+}
+
+// signupWays is what /signup offers: the passkey first when the policy
+// allows passkey sign-ups and the rollout may offer them to anyone (it
+// decides per address once one is typed), or when the policy allows no
+// password (then an email-only account is the way); the password where
+// the policy allows it.
+func (s *Server) signupWays(r *http.Request) *page.SignupWays {
+	ways := &page.SignupWays{Password: s.cfg.Signup.SignupAllows(config.SignupPassword)}
+	if s.cfg.Signup.SignupAllows(config.SignupPasskey) {
+		st, err := s.rollout.Current(r.Context())
+		ways.PasskeyFirst = !ways.Password || err == nil && st.Phase >= rollout.Dogfood
+	}
+	return ways
+}
+
+// signupPasskeyForm is POST /signup/passkey: the address of a passkey-first
+// sign-up. When the rollout offers this visitor a passkey, or the policy
+// allows no password, keyshift mails a code (email sign-in's start, with
+// its quiet period and budgets) and shows the code form; the code makes
+// the account, verified, and the nudge's page asks for the passkey at
+// once. A visitor the rollout does not offer passkeys to, where passwords
+// are allowed, is asked for a password instead.
+func (s *Server) signupPasskeyForm(w http.ResponseWriter, r *http.Request) error {
+	d := page.Data{Title: s.msg.T("signup.title"), SignupWays: s.signupWays(r)}
+	if !s.cfg.Signup.Open {
+		return s.refusedOn(&account.Error{Code: account.ESignupClosed, Detail: "sign-up is closed"}, "signup", d)
+	}
+	if err := parseForm(w, r); err != nil {
+		return s.refusedOn(err, "signup", d)
+	}
+	d.Email = r.PostFormValue("email")
+	_, key, err := account.NormalizeEmail(d.Email)
+	if err != nil {
+		return s.refusedOn(err, "signup", d)
+	}
+	o, err := s.rollout.ForVisitor(r.Context(), key)
+	if err != nil {
+		return err
+	}
+	if !o.PasskeySignup && d.SignupWays.Password {
+		d.SignupWays.PasswordOpen, d.FormError = true, s.msg.T("signup.choose_password")
+		s.render(w, r, http.StatusOK, "signup", d)
+		return nil
+	}
+	id, err := s.signin.Start(r.Context(), d.Email, s.client(r))
+	if err != nil {
+		return s.refusedOn(err, "signup", d)
+	}
+	d.Title, d.FlowID, d.Signup = s.msg.T("email.sent_title"), id, true
+	s.renderEmail(w, r, http.StatusOK, "email_sent", d)
 	return nil
 }
 
 // signupForm is POST /signup: sign-up without JavaScript.
 func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) error {
-	d := page.Data{Title: s.msg.T("signup.title")}
+	d := page.Data{Title: s.msg.T("signup.title"), SignupWays: s.signupWays(r)}
+	d.SignupWays.PasswordOpen = true
 	if err := parseForm(w, r); err != nil {
 		return s.refusedOn(err, "signup", d)
 	}
@@ -45,6 +101,6 @@ func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) error {
 		return s.refusedOn(err, "signup", d)
 	}
 	s.setSession(w, r, res)
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	http.Redirect(w, r, s.afterPageSignin(r, res, true, "/account"), http.StatusSeeOther)
 	return nil
 }

@@ -7,6 +7,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -345,11 +346,18 @@ func TestTheFirstProofOfAMailboxClearsASquattersAccount(t *testing.T) {
 				}
 				if how == "page link" {
 					wantStatus(t, r, http.StatusSeeOther)
+					// By the nudge's page, which goes on to the account page
+					// with what the sign-in removed.
 					loc := r.Header.Get("Location")
-					if loc != "/account?cleared="+url.QueryEscape("password,passkeys,sessions") {
+					next := "/account?cleared=" + url.QueryEscape("password,passkeys,sessions")
+					if loc != "/welcome/passkey?next="+url.QueryEscape(next) {
 						t.Fatalf("the page goes to %q", loc)
 					}
-					page := visibleText(wantPage(t, owner.Do(http.MethodGet, loc, nil, nil), http.StatusOK))
+					welcome := wantPage(t, owner.Do(http.MethodGet, loc, nil, nil), http.StatusOK)
+					if !strings.Contains(welcome, `data-skip="`+html.EscapeString(next)+`"`) {
+						t.Errorf("the nudge's page does not go on to %s", next)
+					}
+					page := visibleText(wantPage(t, owner.Do(http.MethodGet, next, nil, nil), http.StatusOK))
 					for _, want := range []string{"Someone had made this account with your email address", "the password", "its passkeys",
 						"Add a passkey below"} {
 						if !strings.Contains(page, want) {

@@ -557,6 +557,7 @@ func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Cl
 		if removed != nil {
 			res.Removed = *removed
 		}
+		res.Created = created
 		return nil
 	})
 	if account.IsCode(err, account.EInvalidCode) {

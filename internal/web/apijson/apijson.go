@@ -32,9 +32,8 @@ type UserAnswer struct {
 	User User `json:"user"`
 }
 
-// Signin is API.md's sign-in answer. Next is "enroll_passkey" for a
-// member whose only way in is email (see NewSignin); otherwise null
-// until the rollout decides to nudge the member towards a passkey.
+// Signin is API.md's sign-in answer. Next is "enroll_passkey" when the
+// rollout nudges the member towards a passkey; otherwise null.
 type Signin struct {
 	User User    `json:"user"`
 	Next *string `json:"next"`
@@ -43,16 +42,19 @@ type Signin struct {
 	// "password", "passkeys", "recovery_codes", "sessions". Absent when
 	// nothing was.
 	Cleared []string `json:"cleared,omitempty"`
+	// Created is true when the sign-in made the account (an email sign-in
+	// of an address that had none); absent otherwise.
+	Created bool `json:"created,omitempty"`
 }
 
 // NextEnrollPasskey is the sign-in answer's "next" asking the client to
 // offer a passkey (API.md).
 const NextEnrollPasskey = "enroll_passkey"
 
-// NewSignin is the sign-in answer for u.
-func NewSignin(u account.User) Signin {
+// NewSignin is the sign-in answer for u, nudged or not.
+func NewSignin(u account.User, nudge bool) Signin {
 	out := Signin{User: NewUser(u)}
-	if u.NeedsPasskey() {
+	if nudge {
 		next := NextEnrollPasskey
 		out.Next = &next
 	}

@@ -31,12 +31,16 @@ func TestNeverNullWhereAPIMdSaysAList(t *testing.T) {
 	}
 }
 
-func TestSigninAsksForAPasskeyOnlyWhenNeeded(t *testing.T) {
-	if s := NewSignin(account.User{HasPassword: true}); s.Next != nil {
-		t.Errorf("a member with a password: next %q", *s.Next)
+func TestTheSigninAnswerSaysNextOnlyWhenNudged(t *testing.T) {
+	if s := NewSignin(account.User{}, false); s.Next != nil {
+		t.Errorf("not nudged: next %q", *s.Next)
 	}
-	if s := NewSignin(account.User{}); s.Next == nil || *s.Next != NextEnrollPasskey {
-		t.Errorf("a member whose only way in is email: next %v", s.Next)
+	if s := NewSignin(account.User{HasPassword: true}, true); s.Next == nil || *s.Next != NextEnrollPasskey {
+		t.Errorf("nudged: next %v", s.Next)
+	}
+	b, _ := json.Marshal(NewSignin(account.User{}, false))
+	if !strings.Contains(string(b), `"next":null`) {
+		t.Errorf("not nudged, next must be null, not absent: %s", b)
 	}
 }
 

@@ -36,6 +36,9 @@ type Data struct {
 	// RecoveryCodes is a set just made, shown on this page only.
 	RecoveryLeft  int
 	RecoveryCodes []string
+	// Rollout is what the staged rollout offers the member on /account;
+	// the account page always has it.
+	Rollout *RolloutOffer
 	// Cleared is what an email sign-in just removed from the account,
 	// the first proof of its mailbox (account.Removed.Cleared): the
 	// account page says why, and offers a passkey first.
@@ -44,6 +47,16 @@ type Data struct {
 	// The email pages'.
 	Token  string // a mailed link's token, posted back by the page's button
 	FlowID string // the email sign-in the code form finishes
+	// Next is where the nudge's page (/welcome/passkey) goes on to.
+	Next string
+	// Signup marks the email pages of a passkey-first sign-up: the code
+	// form carries it on, and the page says where the code went.
+	Signup bool
+	// SignupWays is what /signup offers (signup.methods and the rollout).
+	SignupWays *SignupWays
+	// Autostart: the nudge's page right after a passkey-first sign-up,
+	// whose script asks for the passkey at once.
+	Autostart bool
 	// Target is the masked address a sign-in link signs in to ("Continue
 	// as a…@example.com"); SignedInAs is the masked address of another
 	// member signed in on this browser, whose session the link would end.
@@ -74,6 +87,35 @@ func (d *Data) Place(field, message string) {
 	}
 }
 
+// RolloutOffer is what /account shows of the staged rollout: the table's
+// offer for the member (rollout.Offers) and their answers.
+type RolloutOffer struct {
+	// AddPasskey shows "Add a passkey"; without it the page says passkeys
+	// are not offered yet.
+	AddPasskey bool
+	// BetaToggle shows "Try passkeys"; BetaOn says it is on.
+	BetaToggle, BetaOn bool
+	// Passwordless shows "Go passwordless"; PasswordlessOn says the member
+	// chose it; NotReady is why the account cannot go passwordless yet,
+	// in words for the member ("" when it can).
+	Passwordless, PasswordlessOn bool
+	NotReady                     string
+	// AskAgain: the member chose "Don't ask again"; the page offers to
+	// undo it.
+	AskAgain bool
+}
+
+// SignupWays is what /signup offers a visitor.
+type SignupWays struct {
+	// PasskeyFirst: the address first, proven by a mailed code, then a
+	// passkey (or email only); the rollout decides per address after it is
+	// typed.
+	PasskeyFirst bool
+	// Password: a password may make the account (signup.methods);
+	// PasswordOpen shows its field at once.
+	Password, PasswordOpen bool
+}
+
 // PasskeyError is a refusal beside one passkey's forms.
 type PasskeyError struct {
 	ID, Message string
@@ -84,6 +126,10 @@ type PasskeyError struct {
 type Remembered struct {
 	Email  string // normalised, as stored; only ever in a hidden field's value
 	Method string // "passkey", "password" or "email"
+	// PasswordBehind: the rollout deprecates the password for this member
+	// (password-deprecation, an account with a passkey): the passkey leads
+	// and the password form waits behind "Use a password instead".
+	PasswordBehind bool
 }
 
 // Masked is the address as the page shows it, "a…@example.com": enough for

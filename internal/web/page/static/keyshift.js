@@ -238,10 +238,65 @@
     if (box.dataset.email && !document.querySelector("[aria-invalid=true]")) button.focus();
   };
 
+  // ---- the automatic upgrade: a passkey saved by the password manager
+  // itself (conditional create), right after a sign-in it filled ----
+
+  const upgradeMark = "keyshift.upgrade";
+  let upgrade = null; // {controller, done} of a pending conditional create
+
+  // markAutofilled notes, when the password manager filled the password
+  // of the sign-in being posted, that the next page may ask it to save a
+  // passkey. The server accepts that only within 5 minutes of a password
+  // sign-in; the mark lasts as long.
+  const markAutofilled = (form) => {
+    form.addEventListener("submit", (ev) => {
+      const password = form.elements.password;
+      if (!password || (ev.submitter && ev.submitter.id !== "password-submit")) return;
+      let filled = false;
+      for (const sel of [":autofill", ":-webkit-autofill"]) {
+        try { filled = filled || password.matches(sel); } catch (e) { /* selector unknown here */ }
+      }
+      if (filled) sessionStorage.setItem(upgradeMark, String(Date.now()));
+    });
+  };
+
+  // tryUpgrade asks the password manager to save a passkey without a
+  // dialog. Any refusal is silent: the nudge stays the fallback. Saved, the
+  // account page says so in a small note.
+  const tryUpgrade = async () => {
+    const at = Number(sessionStorage.getItem(upgradeMark));
+    sessionStorage.removeItem(upgradeMark);
+    if (!at || Date.now() - at > 5 * 60 * 1000) return;
+    if (typeof PublicKeyCredential.getClientCapabilities !== "function") return;
+    const caps = await PublicKeyCredential.getClientCapabilities().catch(() => ({}));
+    if (!caps || !caps.conditionalCreate) return;
+    const begin = await api("POST", "/api/passkeys/upgrade/begin", {});
+    if (!begin.ok) return;
+    const controller = new AbortController();
+    const pending = navigator.credentials.create({
+      mediation: "conditional",
+      publicKey: creationOptions(begin.body.publicKey),
+      signal: controller.signal,
+    });
+    upgrade = { controller, done: pending.catch(() => null) };
+    let cred;
+    try {
+      cred = await pending;
+    } catch (err) {
+      if (!quiet(err)) console.debug("keyshift: no automatic passkey:", err.name);
+      return;
+    } finally {
+      upgrade = null;
+    }
+    const res = await api("POST", "/api/passkeys/register/finish", { flowId: begin.body.flowId, credential: credentialJSON(cred) });
+    if (res.ok) go("/account?passkey=saved#passkeys");
+  };
+
   // ---- the account page: add, rename and remove passkeys ----
 
-  // setupPasskeys makes "Add a passkey" and "Use that passkey to sign in"
-  // work; they are shown only where WebAuthn is.
+  // setupPasskeys makes "Add a passkey" (on the account page and the
+  // nudge's page) and "Use that passkey to sign in" work; they are shown
+  // only where WebAuthn is.
   const setupPasskeys = (section) => {
     const add = document.getElementById("add-passkey");
     const message = document.getElementById("add-passkey-message");
@@ -255,6 +310,11 @@
         add.disabled = true;
         say(message, "");
         show(onDevice, false);
+        // A pending conditional create makes every other create() fail.
+        if (upgrade) {
+          upgrade.controller.abort();
+          await upgrade.done;
+        }
         try {
           const begin = await api("POST", "/api/passkeys/register/begin", {});
           if (!begin.ok) {
@@ -344,17 +404,48 @@
     });
   };
 
+  // ---- sign-in: one address, two ways on ----
+
+  // setupOneAddress keeps the password out of "Email me a sign-in link",
+  // which posts the same form elsewhere: a disabled field is not sent. A
+  // page restored from the back/forward cache gets the field back.
+  const setupOneAddress = (form) => {
+    const password = form.elements.password;
+    if (!password) return;
+    form.addEventListener("submit", (ev) => {
+      if (ev.submitter && ev.submitter.id === "email-signin-submit") password.disabled = true;
+    });
+    window.addEventListener("pageshow", () => { password.disabled = false; });
+  };
+
   // ---- start ----
 
   const start = () => {
+    const one = document.querySelector("form.signin-one");
+    if (one) setupOneAddress(one);
     const passkeys = document.getElementById("passkeys");
+    const welcome = document.getElementById("welcome-passkey");
     if (passkeys) setupManage(passkeys);
-    if (!supported) return; // the passkey controls stay hidden
+    if (!supported) {
+      // The nudge offers nothing this browser can do: on to the account.
+      if (welcome) window.location.replace(welcome.dataset.skip || "/account");
+      return; // the passkey controls stay hidden
+    }
     for (const el of document.querySelectorAll("[data-requires~=webauthn]")) el.hidden = false;
     for (const el of document.querySelectorAll("[data-without~=webauthn]")) el.hidden = true;
     const signin = document.getElementById("passkey-signin");
     if (signin) setupSignin(signin);
+    const signinForm = document.getElementById("signin-form");
+    if (signinForm) markAutofilled(signinForm);
+    else if (sessionStorage.getItem(upgradeMark)) tryUpgrade();
     if (passkeys) setupPasskeys(passkeys);
+    if (welcome) {
+      setupPasskeys(welcome);
+      // Right after a passkey-first sign-up: the passkey is the next step,
+      // asked for at once; cancelled, the page offers it again or "Not now".
+      const add = document.getElementById("add-passkey");
+      if (welcome.dataset.autostart && add) add.click();
+    }
   };
 
   if (document.readyState === "loading") {
