@@ -50,8 +50,9 @@ func (s *Server) emailFinish(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.setSession(w, r, res)
+	to := s.setSession(w, r, res)
 	out := apijson.NewSignin(res.User)
+	out.ReturnTo = to
 	// After a first proof that cleared the account, the member has
 	// neither password nor passkey, so next asks for a passkey too.
 	out.Cleared = res.Removed.Cleared()
@@ -59,14 +60,16 @@ func (s *Server) emailFinish(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// afterEmailSignin is where a page's email sign-in goes: the account page,
-// which says what a first proof of the mailbox removed (?cleared=…) and
-// offers a passkey first.
-func afterEmailSignin(res *account.SigninResult) string {
+// afterEmailSignin is where a page's email sign-in goes: the return
+// address to, else the account page. A first proof of the mailbox that
+// removed credentials goes to the account page whatever to says: it says
+// what was removed (?cleared=…) and offers a passkey first, and a member
+// whose password was just taken away must read that before anything else.
+func afterEmailSignin(res *account.SigninResult, to string) string {
 	if cleared := res.Removed.Cleared(); cleared != nil {
 		return "/account?cleared=" + url.QueryEscape(strings.Join(cleared, ","))
 	}
-	return "/account"
+	return orAccount(to)
 }
 
 // finishEmail redeems a token, or a flow id and code, and counts the
@@ -120,8 +123,7 @@ func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.refusedOnEmailPage(err, "email_sent", d)
 	}
-	s.setSession(w, r, res)
-	http.Redirect(w, r, afterEmailSignin(res), http.StatusSeeOther)
+	http.Redirect(w, r, afterEmailSignin(res, s.setSession(w, r, res)), http.StatusSeeOther)
 	return nil
 }
 
@@ -181,7 +183,6 @@ func (s *Server) emailVerifyForm(w http.ResponseWriter, r *http.Request) error {
 		d.Token = ""
 		return s.refusedOnEmailPage(err, "email_verify", d)
 	}
-	s.setSession(w, r, res)
-	http.Redirect(w, r, afterEmailSignin(res), http.StatusSeeOther)
+	http.Redirect(w, r, afterEmailSignin(res, s.setSession(w, r, res)), http.StatusSeeOther)
 	return nil
 }

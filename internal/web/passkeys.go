@@ -104,8 +104,8 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	s.setSession(w, r, res)
-	writeJSON(w, http.StatusOK, apijson.Signin{User: apijson.NewUser(res.User)})
+	to := s.setSession(w, r, res)
+	writeJSON(w, http.StatusOK, apijson.Signin{User: apijson.NewUser(res.User), ReturnTo: to})
 	return nil
 }
 

@@ -50,8 +50,9 @@ func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	s.setSession(w, r, res)
+	to := s.setSession(w, r, res)
 	out := apijson.NewSignin(res.User)
+	out.ReturnTo = to
 	if res.User.PasskeyCount == 0 {
 		next := apijson.NextEnrollPasskey
 		out.Next = &next

@@ -24,6 +24,7 @@ import (
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/passwordauth"
 	"github.com/keyshift/keyshift/internal/recovery"
+	"github.com/keyshift/keyshift/internal/returnto"
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/web/cookie"
@@ -94,6 +95,7 @@ type Server struct {
 	tokens    *admintoken.Tokens
 	msg       *i18n.Catalog
 	pages     *page.Set
+	returns   *returnto.Policy
 	handler   http.Handler
 	badHop    sync.Once // logs the first X-Forwarded-For hop that is no address (request.go)
 }
@@ -122,6 +124,9 @@ func New(o Options) (*Server, error) {
 		log: o.Log, msg: msg, pages: pg, mail: o.Mail, signin: o.Signin, confirm: o.Confirm,
 		change: o.Change, rollout: o.Rollout, tokens: o.AdminTokens,
 		metrics: metrics.New(o.Registry, o.HashGate),
+	}
+	if s.returns, err = returnto.New(o.Config.Origin, o.Config.AllowedReturnOrigins); err != nil {
+		return nil, err
 	}
 	s.handler = s.routes(o.Registry)
 	return s, nil

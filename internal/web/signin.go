@@ -19,8 +19,8 @@ func (s *Server) signinPassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.setSession(w, r, res)
-	writeJSON(w, http.StatusOK, apijson.Signin{User: apijson.NewUser(res.User)})
+	to := s.setSession(w, r, res)
+	writeJSON(w, http.StatusOK, apijson.Signin{User: apijson.NewUser(res.User), ReturnTo: to})
 	return nil
 }
 
@@ -49,8 +49,12 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// signinPage is GET /signin.
+// signinPage is GET /signin[?return_to=URL] (returnto.go).
 func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) error {
+	if to := s.signinReturn(w, r); to != "" {
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return nil
+	}
 	s.render(w, r, http.StatusOK, "signin", page.Data{Title: s.msg.T("signin.title"), Remembered: s.readRemember(r)})
 	return nil
 }
@@ -68,8 +72,7 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.refusedOn(err, "signin", d)
 	}
-	s.setSession(w, r, res)
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	http.Redirect(w, r, orAccount(s.setSession(w, r, res)), http.StatusSeeOther)
 	return nil
 }
 

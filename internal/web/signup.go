@@ -22,8 +22,8 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.setSession(w, r, res)
-	writeJSON(w, http.StatusCreated, apijson.Signin{User: apijson.NewUser(res.User)})
+	to := s.setSession(w, r, res)
+	writeJSON(w, http.StatusCreated, apijson.Signin{User: apijson.NewUser(res.User), ReturnTo: to})
 	return nil
 }
 
@@ -44,7 +44,6 @@ func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.refusedOn(err, "signup", d)
 	}
-	s.setSession(w, r, res)
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	http.Redirect(w, r, orAccount(s.setSession(w, r, res)), http.StatusSeeOther)
 	return nil
 }

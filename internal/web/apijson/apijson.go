@@ -43,6 +43,10 @@ type Signin struct {
 	// "password", "passkeys", "recovery_codes", "sessions". Absent when
 	// nothing was.
 	Cleared []string `json:"cleared,omitempty"`
+	// ReturnTo is where the page should go next: the return address the
+	// browser brought to /signin?return_to=, checked. Absent when there is
+	// none; the page then goes to the account.
+	ReturnTo string `json:"returnTo,omitempty"`
 }
 
 // NextEnrollPasskey is the sign-in answer's "next" asking the client to
