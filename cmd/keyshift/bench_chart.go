@@ -37,7 +37,7 @@ func benchChartCmd(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		var rep targetReport
+		var rep bench.TargetReport
 		if err := json.Unmarshal(data, &rep); err != nil {
 			return fmt.Errorf("%s is not the output of bench --target --json: %w", path, err)
 		}

@@ -1,30 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
-	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/keyshift/keyshift/internal/bench"
-)
-
-// What an import of a million members must meet on a 2-core machine
-// (docs/benchmarks.md, "Import and export").
-const (
-	importTargetWall = 60 * time.Second
-	importTargetRSS  = 200_000_000 // bytes: 200 MB
 )
 
 // benchImportCmd measures the real `keyshift import` and `keyshift export`,
@@ -61,7 +45,7 @@ func benchImportCmd(ctx context.Context, e *env, args []string) error {
 	if *file == "" {
 		*file = filepath.Join(dir, "members.jsonl")
 		start := time.Now()
-		if err := genFile(ctx, *file, *count, *seed); err != nil {
+		if err := bench.GenFile(ctx, *file, *count, *seed); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "generated %d members in %s\n", *count, time.Since(start).Round(time.Millisecond))
@@ -72,138 +56,5 @@ func benchImportCmd(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "keyshift bench import: %s (%.0f MB), %d CPUs, load average before: %s\n\n",
 		filepath.Base(*file), float64(fi.Size())/1e6, runtime.NumCPU(), bench.LoadAverage())
-
-	type backend struct{ name, database string }
-	backends := []backend{{"sqlite", "sqlite:" + filepath.Join(dir, "import.db")}}
-	if *pg != "" {
-		database, drop, err := freshSchema(ctx, *pg)
-		if err != nil {
-			return err
-		}
-		if !*keep {
-			defer drop()
-		}
-		backends = append(backends, backend{"postgres", database})
-	}
-	// Each line is flushed as soon as it is measured (a run takes many
-	// minutes, and an interrupted one still shows what it measured); a wide
-	// minimum cell width keeps the columns aligned across flushes.
-	tw := tabwriter.NewWriter(e.stdout, 12, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "backend\tstep\trows\twall\trows/s\tpeak RSS MB\ttargets (60 s, 200 MB)\tload after\t")
-	tw.Flush()
-	for _, b := range backends {
-		env := map[string]string{"KEYSHIFT_DATABASE": b.database}
-		r, err := bench.RunChild(ctx, *bin, []string{"import", *file, "--quiet", "--rejects", filepath.Join(dir, b.name+".rejects.jsonl")}, env)
-		if err != nil {
-			return err
-		}
-		imported := summaryCount(r.Stdout, "imported")
-		if rejected := summaryCount(r.Stdout, "rejected"); rejected != 0 {
-			return fmt.Errorf("%s: the import rejected %d rows:\n%s", b.name, rejected, r.Stdout)
-		}
-		importRow(tw, b.name, "import", imported, r, true)
-		out := filepath.Join(dir, b.name+".export.jsonl")
-		r, err = bench.RunChild(ctx, *bin, []string{"export", "--out", out}, env)
-		if err != nil {
-			return err
-		}
-		lines, err := fileLines(out)
-		if err != nil {
-			return err
-		}
-		if lines != imported {
-			return fmt.Errorf("%s: exported %d members, imported %d", b.name, lines, imported)
-		}
-		importRow(tw, b.name, "export", lines, r, false)
-		if !*keep {
-			os.Remove(out)
-		}
-	}
-	return tw.Flush()
-}
-
-func importRow(tw *tabwriter.Writer, backend, step string, rows int, r bench.ChildResult, target bool) {
-	verdict := ""
-	if target {
-		verdict = "met"
-		if r.Wall >= importTargetWall || r.MaxRSSKiB*1024 >= importTargetRSS {
-			verdict = "MISSED"
-		}
-	}
-	fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%.0f\t%.0f\t%s\t%s\t\n", backend, step, rows, r.Wall.Round(10*time.Millisecond),
-		float64(rows)/r.Wall.Seconds(), float64(r.MaxRSSKiB)*1024/1e6, verdict, bench.LoadAverage())
-	tw.Flush()
-}
-
-func genFile(ctx context.Context, path string, count int, seed uint64) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := bench.GenUsers(ctx, f, count, seed); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// summaryCount reads a figure ("imported", "rejected") from the import's
-// summary table on its standard output; -1 when it is not there.
-func summaryCount(summary, name string) int {
-	m := regexp.MustCompile(`(?m)^\s*` + name + `\s+(\d+)\s*$`).FindStringSubmatch(summary)
-	if m == nil {
-		return -1
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n
-}
-
-func fileLines(path string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	buf := make([]byte, 1<<20)
-	n := 0
-	for {
-		k, err := f.Read(buf)
-		n += bytes.Count(buf[:k], []byte{'\n'})
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-	}
-}
-
-// freshSchema makes an empty schema in the database of pgURL and returns
-// the URL that selects it (search_path, which pgx sends as a run-time
-// parameter) and a function that drops it.
-func freshSchema(ctx context.Context, pgURL string) (string, func(), error) {
-	db, err := sql.Open("pgx", pgURL)
-	if err != nil {
-		return "", nil, err
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "keyshift_bench_" + hex.EncodeToString(b)
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		db.Close()
-		return "", nil, fmt.Errorf("bench: creating a schema in PostgreSQL: %w", err)
-	}
-	drop := func() {
-		db.ExecContext(context.WithoutCancel(ctx), "DROP SCHEMA "+schema+" CASCADE")
-		db.Close()
-	}
-	u, err := url.Parse(pgURL)
-	if err != nil {
-		drop()
-		return "", nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), drop, nil
+	return bench.ImportRun{Bin: *bin, File: *file, Dir: dir, Postgres: *pg, Keep: *keep}.Run(ctx, e.stdout)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os/exec"
@@ -25,7 +26,9 @@ func TestBinaryStopsCleanlyOnSIGTERM(t *testing.T) {
 		t.Skip("no go command to build keyshift with")
 	}
 	bin := filepath.Join(t.TempDir(), "keyshift")
-	build := exec.CommandContext(t.Context(), goTool, "build", "-o", bin, ".")
+	// Stamped the way a release is (scripts/image): /healthz must say it.
+	const stamped = "9.8.7-test"
+	build := exec.CommandContext(t.Context(), goTool, "build", "-ldflags", "-X main.Version="+stamped, "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -59,7 +62,18 @@ func TestBinaryStopsCleanlyOnSIGTERM(t *testing.T) {
 
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
-	waitReady(t, &http.Client{Transport: tr, Timeout: 10 * time.Second}, "http://"+addr, exited, stderr.String)
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	waitReady(t, c, "http://"+addr, exited, stderr.String)
+	if resp, err := c.Get("http://" + addr + "/healthz"); err != nil {
+		t.Error(err)
+	} else {
+		var health struct{ Status, Version string }
+		err := json.NewDecoder(resp.Body).Decode(&health)
+		resp.Body.Close()
+		if err != nil || health.Status != "ok" || health.Version != stamped {
+			t.Errorf("/healthz: %+v (%v), want status ok and version %s", health, err, stamped)
+		}
+	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

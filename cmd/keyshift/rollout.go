@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -11,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -210,26 +208,9 @@ func rolloutCohortCmd(ctx context.Context, e *env, args []string) error {
 		in.Domains = append(append([]string(nil), in.Domains...), domains...)
 		in.Emails = append(append([]string(nil), in.Emails...), emails...)
 	} else {
-		in.Domains = without(in.Domains, domains)
-		in.Emails = without(in.Emails, emails)
+		in = in.Without(domains, emails)
 	}
 	return changeRollout(ctx, e, f, rollout.Change{Internal: &in, Reason: *reason})
-}
-
-// without returns xs less every entry of drop, compared as the cohort
-// stores them (lower case, a domain without "@").
-func without(xs, drop []string) []string {
-	gone := map[string]bool{}
-	for _, d := range drop {
-		gone[strings.TrimPrefix(strings.ToLower(strings.TrimSpace(d)), "@")] = true
-	}
-	var out []string
-	for _, x := range xs {
-		if !gone[x] {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 func rolloutReleaseCmd(ctx context.Context, e *env, args []string) error {
@@ -299,26 +280,8 @@ func printRollout(w io.Writer, d rollout.Document, asJSON bool) error {
 	if asJSON {
 		return json.NewEncoder(w).Encode(d)
 	}
-	fmt.Fprintf(w, "phase:     %s\n", d.Phase)
-	fmt.Fprintf(w, "ramp:      %d %%\n", d.Percent)
-	fmt.Fprintf(w, "internal:  domains %s; addresses %s\n", listOrNone(d.Internal.Domains), listOrNone(d.Internal.Emails))
-	if d.Guardrails.Tripped {
-		fmt.Fprintf(w, "guardrails: TRIPPED — %s\n", strings.Join(d.Guardrails.Reasons, "; "))
-	} else {
-		fmt.Fprintln(w, "guardrails: ok")
-	}
-	if d.Held {
-		fmt.Fprintf(w, "held:      yes (%s) — `keyshift rollout release` lifts it\n", strings.Join(d.HeldReasons, ", "))
-	}
-	fmt.Fprintf(w, "updated:   %s by %s\n", d.UpdatedAt.Format(time.RFC3339), d.UpdatedBy)
+	d.WriteText(w)
 	return nil
-}
-
-func listOrNone(xs []string) string {
-	if len(xs) == 0 {
-		return "none"
-	}
-	return strings.Join(xs, ", ")
 }
 
 func rolloutRetireCmd(ctx context.Context, e *env, args []string) error {
@@ -360,64 +323,24 @@ func rolloutRetireCmd(ctx context.Context, e *env, args []string) error {
 	return printRetire(e, rep, *dryRun, *f.json)
 }
 
-// printRetire says what retire did or would do: counts, and the reasons
-// opted-in members keep their password.
+// printRetire says what retire did or would do.
 func printRetire(e *env, rep rollout.RetireReport, dryRun, asJSON bool) error {
-	reasons := map[string]int{}
-	for _, r := range rep.NotReady {
-		reasons[r.Why.Reason]++
-	}
 	if asJSON {
 		return json.NewEncoder(e.stdout).Encode(map[string]any{
-			"dryRun": dryRun, "retired": len(rep.Retired), "notReady": reasons, "notOptedIn": rep.NotOptedIn})
+			"dryRun": dryRun, "retired": len(rep.Retired), "notReady": rep.NotReadyCounts(), "notOptedIn": rep.NotOptedIn})
 	}
-	verb := "retired"
-	if dryRun {
-		verb = "would retire"
-	}
-	fmt.Fprintf(e.stdout, "%s %d password(s)\n", verb, len(rep.Retired))
-	fmt.Fprintf(e.stdout, "opted in but not ready: %d\n", len(rep.NotReady))
-	keys := make([]string, 0, len(reasons))
-	for k := range reasons {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(e.stdout, "  %-20s %d\n", k, reasons[k])
-	}
-	fmt.Fprintf(e.stdout, "keep their password (never opted in): %d\n", rep.NotOptedIn)
+	rep.WriteSummary(e.stdout, dryRun)
 	return nil
 }
 
-// writeRetireCSV writes one line per opted-in member: id, address, what
-// happened (retired, would_retire, or the reason not), and what readiness
-// was judged on.
+// writeRetireCSV writes the report's CSV to path, private: it lists
+// members' addresses.
 func writeRetireCSV(path string, rep rollout.RetireReport, dryRun bool) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
-	w := csv.NewWriter(f)
-	w.Write([]string{"user_id", "email", "outcome", "passkeys", "synced_passkeys", "recovery_codes", "first_passkey_signin"})
-	line := func(c rollout.Candidate, outcome string) {
-		first := ""
-		if !c.FirstPasskeySignin.IsZero() {
-			first = c.FirstPasskeySignin.UTC().Format(time.RFC3339)
-		}
-		w.Write([]string{c.UserID, c.Email, outcome, strconv.Itoa(c.Passkeys), strconv.Itoa(c.SyncedPasskeys), strconv.Itoa(c.RecoveryCodes), first})
-	}
-	done := "retired"
-	if dryRun {
-		done = "would_retire"
-	}
-	for _, c := range rep.Retired {
-		line(c, done)
-	}
-	for _, r := range rep.NotReady {
-		line(r.Candidate, r.Why.Reason)
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
+	if err := rep.WriteCSV(f, dryRun); err != nil {
 		f.Close()
 		return err
 	}

@@ -42,7 +42,7 @@ func serveCmd(ctx context.Context, e *env, args []string) error {
 	for _, w := range cfg.Warnings() {
 		log.Warn("config: " + w.String())
 	}
-	s, err := server.New(ctx, cfg, server.Options{Log: log})
+	s, err := server.New(ctx, cfg, server.Options{Log: log, Build: build()})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package rollout
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -85,5 +86,31 @@ func TestTheInternalCohort(t *testing.T) {
 		if got := in.Contains(tt.key); got != tt.want {
 			t.Errorf("Contains(%q) = %v, want %v", tt.key, got, tt.want)
 		}
+	}
+}
+
+// TestInternalWithout: removal compares as the cohort stores its entries,
+// so "@Example.COM " removes the domain example.com, and what is not listed
+// is ignored.
+func TestInternalWithout(t *testing.T) {
+	in := Internal{Domains: []string{"example.com", "corp.example"}, Emails: []string{"ann@else.example", "bob@else.example"}}
+	tests := []struct {
+		name            string
+		domains, emails []string
+		want            Internal
+	}{
+		{"nothing", nil, nil, in},
+		{"a domain, written loosely", []string{" @Example.COM"}, nil, Internal{Domains: []string{"corp.example"}, Emails: in.Emails}},
+		{"an address, upper case", nil, []string{"ANN@else.example"}, Internal{Domains: in.Domains, Emails: []string{"bob@else.example"}}},
+		{"not listed", []string{"other.example"}, []string{"zed@else.example"}, in},
+		{"everything", in.Domains, in.Emails, Internal{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := in.Without(tt.domains, tt.emails)
+			if !slices.Equal(got.Domains, tt.want.Domains) || !slices.Equal(got.Emails, tt.want.Emails) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }

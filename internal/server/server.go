@@ -19,6 +19,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
+	"github.com/keyshift/keyshift/internal/buildinfo"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/email/change"
 	"github.com/keyshift/keyshift/internal/email/confirm"
@@ -83,6 +84,9 @@ type Options struct {
 	Registry *prometheus.Registry
 	// MailPolicy tunes mail delivery (tests); zero values are the defaults.
 	MailPolicy outbox.Policy
+	// Build is the running build (/healthz, keyshift_build_info); zero
+	// reads it from the binary with version "dev".
+	Build buildinfo.Info
 }
 
 // New opens the database (migrating it), and builds the services and routes.
@@ -219,7 +223,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	}
 	opts := web.Options{
 		Config: cfg, Sessions: s.Sessions, Members: s.Members, Passwords: s.Passwords, Recovery: s.Recovery,
-		Passkeys: s.Passkeys, Health: db, DeviceKey: deviceKey, Now: o.Now,
+		Passkeys: s.Passkeys, Health: db, Build: o.Build, DeviceKey: deviceKey, Now: o.Now,
 		Log: o.Log, Registry: o.Registry, HashGate: gate, Signin: s.Signin,
 		Confirm: s.Confirm, Change: s.Change,
 		Rollout: s.Rollout, AdminTokens: admintoken.New(db, cfg.AdminToken, time.Now),

@@ -159,7 +159,7 @@ type brokenDB struct{}
 func (brokenDB) Ping(context.Context) error {
 	return errors.New(`failed to connect to user=keyshift database=keyshift_prod host=db.internal.example.com:5432: password authentication failed`)
 }
-func (brokenDB) CheckSchema(context.Context) error { return nil }
+func (brokenDB) CheckReady(context.Context) error { return nil }
 
 // TestReadyzSaysOnlyItsStatus: the reason a database is not ready names its
 // user, name and address; it goes to the log, never to the answer.

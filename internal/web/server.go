@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
+	"github.com/keyshift/keyshift/internal/buildinfo"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/email/change"
 	"github.com/keyshift/keyshift/internal/email/confirm"
@@ -36,7 +37,9 @@ import (
 // Health is what readiness checks ask of the database.
 type Health interface {
 	Ping(ctx context.Context) error
-	CheckSchema(ctx context.Context) error
+	// CheckReady fails while a migration this binary knows is pending. A
+	// schema newer than the binary passes (see ops.go, readyz).
+	CheckReady(ctx context.Context) error
 }
 
 // Options wires a Server.
@@ -52,6 +55,9 @@ type Options struct {
 	Recovery *recovery.Service
 	Passkeys *passkey.Service
 	Health   Health
+	// Build is the running build, for /healthz and keyshift_build_info
+	// (zero: read from the binary, version "dev").
+	Build buildinfo.Info
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 	// DeviceKey signs device cookies (see cookies.go); the same on every node.
@@ -97,7 +103,8 @@ type Server struct {
 	pages     *page.Set
 	returns   *returnto.Policy
 	handler   http.Handler
-	badHop    sync.Once // logs the first X-Forwarded-For hop that is no address (request.go)
+	build     buildinfo.Info // /healthz
+	badHop    sync.Once      // logs the first X-Forwarded-For hop that is no address (request.go)
 }
 
 // New builds a Server and its routes.
@@ -111,6 +118,9 @@ func New(o Options) (*Server, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Build.Version == "" {
+		o.Build = buildinfo.Read("")
+	}
 	msg, err := i18n.Load("en")
 	if err != nil {
 		return nil, err
@@ -123,7 +133,8 @@ func New(o Options) (*Server, error) {
 		cfg: o.Config, sessions: o.Sessions, members: o.Members, passwords: o.Passwords, recovery: o.Recovery, passkeys: o.Passkeys, now: o.Now, health: o.Health, cookies: cookie.NewSigner(o.DeviceKey),
 		log: o.Log, msg: msg, pages: pg, mail: o.Mail, signin: o.Signin, confirm: o.Confirm,
 		change: o.Change, rollout: o.Rollout, tokens: o.AdminTokens,
-		metrics: metrics.New(o.Registry, o.HashGate),
+		metrics: metrics.New(o.Registry, o.HashGate, metrics.Build{Version: o.Build.Version, Commit: o.Build.Commit, GoVersion: o.Build.GoVersion}),
+		build:   o.Build,
 	}
 	if s.returns, err = returnto.New(o.Config.Origin, o.Config.AllowedReturnOrigins); err != nil {
 		return nil, err

@@ -11,8 +11,8 @@ import (
 // BackupSQLite writes a consistent copy of a running SQLite database to
 // dest with VACUUM INTO: one read transaction, so the copy is the database
 // as of one commit while writers go on (WAL mode). dest must not exist.
-// The caller makes dest private before anyone can read it (see
-// cmd/keyshift/backup.go: it writes into a directory of its own).
+// The caller makes dest private before anyone can read it (package
+// backup writes into a directory of its own).
 func (db *DB) BackupSQLite(ctx context.Context, dest string) error {
 	if db.Dialect() != "sqlite" {
 		return fmt.Errorf("backup: VACUUM INTO is SQLite's; this database is %s", db.Dialect())

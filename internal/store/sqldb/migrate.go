@@ -215,6 +215,18 @@ func (db *DB) currentVersion(ctx context.Context) (int, error) {
 	return v, err
 }
 
+// CheckReady returns nil when no migration this binary knows is pending. A
+// schema newer than the binary passes: a node that is running stays ready
+// while a newer node migrates in a rolling upgrade (docs/operations.md);
+// starting on such a schema is what CheckSchema refuses.
+func (db *DB) CheckReady(ctx context.Context) error {
+	err := db.CheckSchema(ctx)
+	if _, newer := err.(*ErrSchemaTooNew); newer {
+		return nil
+	}
+	return err
+}
+
 // CheckSchema returns nil when every migration this binary knows is applied
 // and none it does not know; /readyz uses it.
 func (db *DB) CheckSchema(ctx context.Context) error {

@@ -1,6 +1,6 @@
 // Package metrics is keyshift's Prometheus series: requests by route,
 // their latency, sign-in attempts by method and outcome, error answers by
-// code, and the password-hashing gate's occupancy.
+// code, the password-hashing gate's occupancy and the running build.
 package metrics
 
 import (
@@ -23,8 +23,12 @@ type Gauges interface {
 	Waiting() int
 }
 
-// New registers the series in reg; gate may be nil.
-func New(reg *prometheus.Registry, gate Gauges) *Metrics {
+// Build labels keyshift_build_info: the running build (buildinfo.Info).
+type Build struct{ Version, Commit, GoVersion string }
+
+// New registers the series in reg, with keyshift_build_info for b; gate may
+// be nil.
+func New(reg *prometheus.Registry, gate Gauges, b Build) *Metrics {
 	m := &Metrics{
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keyshift_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
@@ -40,7 +44,15 @@ func New(reg *prometheus.Registry, gate Gauges) *Metrics {
 			Name: "keyshift_errors_total", Help: "Error answers by error code.",
 		}, []string{"code"}),
 	}
-	reg.MustRegister(m.Requests, m.Duration, m.Signins, m.Errors,
+	// Always 1: the labels are the information, so that a dashboard can
+	// join them to any series (`* on(instance) group_left(version)`) and
+	// see which nodes of a rolling upgrade run which build.
+	info := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "keyshift_build_info", Help: "The running keyshift build: version, commit and Go version as labels; always 1.",
+		ConstLabels: prometheus.Labels{"version": b.Version, "commit": b.Commit, "goversion": b.GoVersion},
+	})
+	info.Set(1)
+	reg.MustRegister(m.Requests, m.Duration, m.Signins, m.Errors, info,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if gate != nil {
 		reg.MustRegister(
