@@ -65,7 +65,10 @@ type Error struct {
 	Detail string
 	// RetryAfter is set on throttled and busy errors, in whole seconds.
 	RetryAfter int
-	Err        error
+	// Name is what the member's message names, when it names something (a
+	// passkey provider): the catalog's "….named" message takes it.
+	Name string
+	Err  error
 }
 
 func (e *Error) Error() string {

@@ -178,6 +178,16 @@ type PasskeyConfig struct {
 	// security keys) besides platform and synced passkeys
 	// (KEYSHIFT_PASSKEY_ALLOW_ROAMING).
 	AllowRoaming bool
+	// AAGUIDAllow, when set, is the only authenticators (by AAGUID) that
+	// may register a passkey (KEYSHIFT_PASSKEY_AAGUID_ALLOW); AAGUIDDeny is
+	// those that may not (KEYSHIFT_PASSKEY_AAGUID_DENY). One or the other.
+	// With attestation "none" an AAGUID is the authenticator's unverified
+	// claim: a convenience filter, not a security boundary.
+	AAGUIDAllow []string
+	AAGUIDDeny  []string
+	// DeviceBoundOnly refuses passkeys that may sync (backup eligible)
+	// (KEYSHIFT_PASSKEY_DEVICE_BOUND_ONLY).
+	DeviceBoundOnly bool
 	// Algorithms are the COSE algorithms offered at registration, most
 	// preferred first: ES256, EdDSA, RS256 (KEYSHIFT_PASSKEY_ALGORITHMS).
 	Algorithms []string

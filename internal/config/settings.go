@@ -50,6 +50,9 @@ var settings = []setting{
 	{key: "password.failure_floor", env: "KEYSHIFT_PASSWORD_FAILURE_FLOOR", set: duration(func(c *Config) *time.Duration { return &c.Password.FailureFloor })},
 
 	{key: "passkey.allow_roaming", env: "KEYSHIFT_PASSKEY_ALLOW_ROAMING", set: boolean(func(c *Config) *bool { return &c.Passkey.AllowRoaming })},
+	{key: "passkey.aaguid_allow", env: "KEYSHIFT_PASSKEY_AAGUID_ALLOW", list: true, set: strList(func(c *Config) *[]string { return &c.Passkey.AAGUIDAllow })},
+	{key: "passkey.aaguid_deny", env: "KEYSHIFT_PASSKEY_AAGUID_DENY", list: true, set: strList(func(c *Config) *[]string { return &c.Passkey.AAGUIDDeny })},
+	{key: "passkey.device_bound_only", env: "KEYSHIFT_PASSKEY_DEVICE_BOUND_ONLY", set: boolean(func(c *Config) *bool { return &c.Passkey.DeviceBoundOnly })},
 	{key: "passkey.algorithms", env: "KEYSHIFT_PASSKEY_ALGORITHMS", list: true, set: strList(func(c *Config) *[]string { return &c.Passkey.Algorithms })},
 	{key: "passkey.challenge_timeout", env: "KEYSHIFT_PASSKEY_CHALLENGE_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.Passkey.ChallengeTimeout })},
 	{key: "passkey.reauth_window", env: "KEYSHIFT_REAUTH_WINDOW", set: duration(func(c *Config) *time.Duration { return &c.Passkey.ReauthWindow })},

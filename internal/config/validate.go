@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/net/publicsuffix"
 
+	"github.com/keyshift/keyshift/internal/aaguid"
 	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/pepper"
 	"github.com/keyshift/keyshift/internal/returnto"
@@ -479,6 +480,16 @@ func (c *Config) checkPasskey(ps *Problems) {
 	for _, a := range p.Algorithms {
 		if !slices.Contains(PasskeyAlgorithms, a) {
 			ps.addf("passkey.algorithms", "%q is not one of %s", a, strings.Join(PasskeyAlgorithms, ", "))
+		}
+	}
+	if len(p.AAGUIDAllow) > 0 && len(p.AAGUIDDeny) > 0 {
+		ps.add("passkey.aaguid_deny", "is set together with passkey.aaguid_allow; use one: an allow list already refuses everything not on it")
+	}
+	for key, ids := range map[string][]string{"passkey.aaguid_allow": p.AAGUIDAllow, "passkey.aaguid_deny": p.AAGUIDDeny} {
+		for _, id := range ids {
+			if _, err := aaguid.Parse(strings.TrimSpace(id)); err != nil {
+				ps.addf(key, "%q is not an AAGUID in the form ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4", id)
+			}
 		}
 	}
 	if p.ChallengeTimeout < 30*time.Second || p.ChallengeTimeout > time.Hour {

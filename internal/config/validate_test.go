@@ -114,6 +114,12 @@ func TestValidateRejects(t *testing.T) {
 		{"an unknown passkey algorithm", func(c *Config) { c.Passkey.Algorithms = []string{"ES256", "MD5"} }, "passkey.algorithms", `"MD5" is not one of`},
 		{"a challenge that expires too soon", func(c *Config) { c.Passkey.ChallengeTimeout = time.Second }, "passkey.challenge_timeout", "30s to 1h"},
 		{"a reauth window of a week", func(c *Config) { c.Passkey.ReauthWindow = 7 * 24 * time.Hour }, "passkey.reauth_window", "1m to 24h"},
+		{"an allow list and a deny list", func(c *Config) {
+			c.Passkey.AAGUIDAllow = []string{"bada5566-a7aa-401f-bd96-45619a55120d"}
+			c.Passkey.AAGUIDDeny = []string{"fbfc3007-154e-4ecc-8c0b-6e020557d7bd"}
+		}, "passkey.aaguid_deny", "use one"},
+		{"a provider's name for an AAGUID", func(c *Config) { c.Passkey.AAGUIDAllow = []string{"1Password"} }, "passkey.aaguid_allow", `"1Password" is not an AAGUID`},
+		{"an AAGUID without dashes", func(c *Config) { c.Passkey.AAGUIDDeny = []string{"bada5566a7aa401fbd9645619a55120d"} }, "passkey.aaguid_deny", "is not an AAGUID"},
 
 		{"a passkey success floor above 100 %", func(c *Config) { c.Rollout.PasskeySuccessMin = 101 }, "rollout.passkey_success_min", "0 to 100 percent"},
 		{"a passkey window of nothing", func(c *Config) { c.Rollout.PasskeyWindow = 0 }, "rollout.passkey_window", "1 to 100000 attempts"},

@@ -151,6 +151,8 @@ type Config struct {
 	RPName       string
 	Origin       string
 	AllowRoaming bool
+	// Providers filters new passkeys by authenticator (policy.go).
+	Providers    ProviderPolicy
 	Algorithms   []string // COSE names, most preferred first
 	ChallengeTTL time.Duration
 	// DecoyKey makes stable fake credential ids for username-first sign-in

@@ -96,8 +96,11 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, sessi
 	if err != nil {
 		return nil, rejectCredential(err)
 	}
-	if !s.cfg.AllowRoaming && cred.Authenticator.Attachment == protocol.CrossPlatform {
-		return nil, &account.Error{Code: account.EInvalidCredential, Reason: "roaming_not_allowed", Detail: "security keys are not allowed here"}
+	if err := roaming(s.cfg.AllowRoaming, cred); err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Providers.check(cred); err != nil {
+		return nil, err
 	}
 	if name == "" {
 		name = defaultName(cred.Authenticator.AAGUID)

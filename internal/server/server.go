@@ -288,8 +288,18 @@ func newPasskeys(ctx context.Context, cfg config.Config, db *store.DB, d passkey
 	if err != nil {
 		return nil, fmt.Errorf("loading the passkey ceremony key: %w", err)
 	}
+	providers, err := providerPolicy(cfg.Passkey)
+	if err != nil {
+		return nil, err
+	}
+	if len(providers.Allow)+len(providers.Deny) > 0 || providers.DeviceBoundOnly {
+		// With the providers' names: an operator reads whom the lists
+		// name without looking the AAGUIDs up.
+		d.Log.Info("passkey provider policy", "allow", passkey.Describe(providers.Allow), "deny", passkey.Describe(providers.Deny),
+			"device_bound_only", providers.DeviceBoundOnly)
+	}
 	passkeys, err := passkey.New(passkey.Config{
-		RPID: cfg.RPID, RPName: cfg.RPName, Origin: cfg.Origin, AllowRoaming: cfg.Passkey.AllowRoaming,
+		RPID: cfg.RPID, RPName: cfg.RPName, Origin: cfg.Origin, AllowRoaming: cfg.Passkey.AllowRoaming, Providers: providers,
 		Algorithms: cfg.Passkey.Algorithms, ChallengeTTL: cfg.Passkey.ChallengeTimeout, DecoyKey: decoyKey,
 		CeremonyKey: ceremonyKey, ReauthWindow: cfg.Passkey.ReauthWindow,
 	}, db, db, d)
@@ -300,6 +310,20 @@ func newPasskeys(ctx context.Context, cfg config.Config, db *store.DB, d passkey
 		return nil, fmt.Errorf("reading the distribution of passkeys for decoys: %w", err)
 	}
 	return passkeys, nil
+}
+
+// providerPolicy is the passkey provider policy the configuration sets
+// (validated already by config).
+func providerPolicy(p config.PasskeyConfig) (passkey.ProviderPolicy, error) {
+	allow, err := passkey.ParseProviders("passkey.aaguid_allow", p.AAGUIDAllow)
+	if err != nil {
+		return passkey.ProviderPolicy{}, err
+	}
+	deny, err := passkey.ParseProviders("passkey.aaguid_deny", p.AAGUIDDeny)
+	if err != nil {
+		return passkey.ProviderPolicy{}, err
+	}
+	return passkey.ProviderPolicy{Allow: allow, Deny: deny, DeviceBoundOnly: p.DeviceBoundOnly}, nil
 }
 
 // Guardrails returns the rollout's guardrails as cfg sets them.

@@ -75,6 +75,11 @@ type errorDetail struct {
 // message returns what a person reads for e: the catalog's words for the
 // code and reason, never the wrapped cause.
 func (s *Server) message(e *account.Error) string {
+	if e.Reason != "" && e.Name != "" {
+		if _, ok := s.msg.Lookup("error." + string(e.Code) + "." + e.Reason + ".named"); ok {
+			return s.msg.T("error."+string(e.Code)+"."+e.Reason+".named", e.Name)
+		}
+	}
 	if e.Reason != "" {
 		if m, ok := s.msg.Lookup("error." + string(e.Code) + "." + e.Reason); ok {
 			return m

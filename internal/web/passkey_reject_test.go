@@ -17,6 +17,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/descope/virtualwebauthn"
 
+	"github.com/keyshift/keyshift/internal/aaguid"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/passkey/passkeytest"
 	"github.com/keyshift/keyshift/internal/server/servertest"
@@ -378,6 +380,65 @@ func TestPasskeyRoamingPolicy(t *testing.T) {
 		a = newSoftKey(t, s).attestationFor(cer)
 		a.Attachment = "platform"
 		wantStatus(t, finishRegister(ada.c, cer.FlowID, a.JSON(), ""), http.StatusCreated)
+	})
+}
+
+// TestPasskeyProviderPolicy: with a deny list and device-bound-only, a
+// registration from a denied provider, or one that may sync, is refused
+// with words that name the provider and nothing is stored; a device-bound
+// key from another provider registers. A passkey the member had before the
+// policy keeps signing in: the policy governs new passkeys only.
+func TestPasskeyProviderPolicy(t *testing.T) {
+	onePassword, _ := aaguid.Parse("bada5566-a7aa-401f-bd96-45619a55120d")
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		var ada *passkeyMember
+		var before *softKey
+		var addr string
+		t.Run("before the policy", func(t *testing.T) {
+			open := startPasskeySite(t, database)
+			addr = strings.TrimPrefix(open.URL, "http://localhost")
+			ada = newMemberWithoutPasskey(t, open, "ada@example.com")
+			before = newSoftKeyWith(t, open, virtualwebauthn.AuthenticatorOptions{BackupEligible: true, BackupState: true})
+			before.Auth.Aaguid = [16]byte(onePassword)
+			wantStatus(t, before.register(ada.c), http.StatusCreated)
+		})
+		if t.Failed() {
+			return
+		}
+		// The same origin (passkeys are bound to it), now with the policy.
+		ln, err := net.Listen("tcp", "127.0.0.1"+addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &liveSite{Instance: servertest.StartOn(t, ln, database, trustLoopbackProxy, func(c *config.Config) {
+			c.Passkey.AAGUIDDeny = []string{"bada5566-a7aa-401f-bd96-45619a55120d"}
+			c.Passkey.DeviceBoundOnly = true
+		}), t: t}
+		tests := []struct {
+			name            string
+			aaguid          []byte
+			backupEligible  bool
+			reason, message string
+		}{
+			{"a denied provider", onePassword, false, "provider_not_allowed", "doesn’t accept passkeys saved in 1Password"},
+			{"a passkey that may sync", nil, true, "synced_not_allowed", "only passkeys that stay on one device"},
+		}
+		for _, tt := range tests {
+			key := newSoftKeyWith(t, s, virtualwebauthn.AuthenticatorOptions{BackupEligible: tt.backupEligible})
+			copy(key.Auth.Aaguid[:], tt.aaguid)
+			cer := begin(t, ada.c, "/api/passkeys/register/begin", map[string]any{})
+			state := s.stateOf(t, ada)
+			e := wantRefused(t, finishRegister(ada.c, cer.FlowID, key.attestationFor(cer).JSON(), ""), 400, "invalid_credential", tt.reason)
+			if !strings.Contains(e.Error.Message, tt.message) {
+				t.Errorf("%s: message %q, want one saying %q", tt.name, e.Error.Message, tt.message)
+			}
+			s.wantStateUnchanged(t, state, ada)
+		}
+		// A device-bound key from a provider not denied.
+		wantStatus(t, newSoftKeyWith(t, s, virtualwebauthn.AuthenticatorOptions{}).register(ada.c), http.StatusCreated)
+
+		wantStatus(t, before.signin(s.client(), map[string]any{}, ""), http.StatusOK)
 	})
 }
 
