@@ -126,6 +126,9 @@ func runBench(ctx context.Context, e *env, s *server.Server, cfg config.Config, 
 	row("session validation, HTTP", conc, bench.Run(ctx, d, conc, func(ctx context.Context) error {
 		return t.Session(ctx, cookie)
 	}))
+	row("forward-auth verify, HTTP", conc, bench.Run(ctx, d, conc, func(ctx context.Context) error {
+		return t.Verify(ctx, cookie)
+	}))
 
 	bare, err := bench.NewBareLogin()
 	if err != nil {

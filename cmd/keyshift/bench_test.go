@@ -21,7 +21,7 @@ func TestBenchMeasuresEveryScenario(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, scenario := range []string{"argon2id verify, bare", "password sign-in, HTTP", "session validation, HTTP",
+	for _, scenario := range []string{"argon2id verify, bare", "password sign-in, HTTP", "session validation, HTTP", "forward-auth verify, HTTP",
 		"passkey verify, bare go-webauthn", "passkey sign-in, HTTP"} {
 		row := regexp.MustCompile(regexp.QuoteMeta(scenario) + `\s+\d+\s+(\d+)\s+\S+\s+\S+\s+(\d+)`).FindStringSubmatch(r.stdout)
 		if row == nil || row[1] == "0" || row[2] != "0" {

@@ -124,7 +124,18 @@ func (t *Target) Signin(ctx context.Context, email, password string) error {
 
 // Session validates a session cookie with GET /api/session.
 func (t *Target) Session(ctx context.Context, cookie string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.URL+"/api/session", nil)
+	return t.check(ctx, "/api/session", cookie)
+}
+
+// Verify asks forward-auth about a session cookie (GET /api/verify), as a
+// reverse proxy does before every request to an app.
+func (t *Target) Verify(ctx context.Context, cookie string) error {
+	return t.check(ctx, "/api/verify", cookie)
+}
+
+// check GETs path with cookie; an error unless the answer is 200.
+func (t *Target) check(ctx context.Context, path, cookie string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.URL+path, nil)
 	if err != nil {
 		return err
 	}

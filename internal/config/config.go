@@ -94,6 +94,18 @@ type Config struct {
 	// PreviousPeppers are peppers Pepper replaced (KEYSHIFT_PREVIOUS_PEPPERS,
 	// comma-separated): what was made under them still opens.
 	PreviousPeppers []string
+	// AllowedReturnOrigins are the origins, scheme://host[:port], besides
+	// Origin itself that /signin?return_to= and forward-auth may send a
+	// browser back to after sign-in (KEYSHIFT_ALLOWED_RETURN_ORIGINS,
+	// comma-separated). Matched exactly (package returnto): never a
+	// pattern, so one forgotten subdomain cannot become an open redirect.
+	AllowedReturnOrigins []string
+	// CookieDomain, when set, is the parent domain the session cookie is
+	// shared with (KEYSHIFT_COOKIE_DOMAIN), so that a forward-auth proxy in
+	// front of the site's apps on sibling hosts receives it. The cookie then
+	// loses the __Host- prefix (docs/security.md, "Sharing the session
+	// cookie"). Empty keeps the cookie on Origin's host alone.
+	CookieDomain string
 
 	// Session bounds how long a sign-in lasts.
 	Session SessionConfig

@@ -36,6 +36,8 @@ var settings = []setting{
 	{key: "pepper", env: "KEYSHIFT_PEPPER", set: text(func(c *Config) *string { return &c.Pepper })},
 	{key: "pepper_file", env: "KEYSHIFT_PEPPER_FILE", set: text(func(c *Config) *string { return &c.PepperFile })},
 	{key: "previous_peppers", env: "KEYSHIFT_PREVIOUS_PEPPERS", list: true, set: strList(func(c *Config) *[]string { return &c.PreviousPeppers })},
+	{key: "allowed_return_origins", env: "KEYSHIFT_ALLOWED_RETURN_ORIGINS", list: true, set: strList(func(c *Config) *[]string { return &c.AllowedReturnOrigins })},
+	{key: "cookie_domain", env: "KEYSHIFT_COOKIE_DOMAIN", set: text(func(c *Config) *string { return &c.CookieDomain })},
 
 	{key: "session.idle_timeout", env: "KEYSHIFT_SESSION_IDLE_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.Session.IdleTimeout })},
 	{key: "session.absolute_timeout", env: "KEYSHIFT_SESSION_ABSOLUTE_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.Session.AbsoluteTimeout })},

@@ -12,9 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/publicsuffix"
+
 	"github.com/keyshift/keyshift/internal/aaguid"
 	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/pepper"
+	"github.com/keyshift/keyshift/internal/returnto"
 )
 
 // Limits Validate enforces; each is explained where it is checked.
@@ -48,6 +51,7 @@ func (c *Config) problems() Problems {
 	var ps Problems
 	host := c.checkOrigin(&ps)
 	c.checkRPID(&ps, host)
+	c.checkReturns(&ps, host)
 	c.checkServer(&ps)
 	c.checkMail(&ps, host)
 	c.checkPepper(&ps)
@@ -178,6 +182,56 @@ func rpIDProblem(rp, originHost string) string {
 		return fmt.Sprintf("is neither the origin's host %q nor a parent domain of it, so browsers would refuse every passkey", originHost)
 	case !strings.Contains(rp, "."):
 		return fmt.Sprintf("is a top-level domain; use the origin's host %q or a parent domain like example.com", originHost)
+	}
+	return ""
+}
+
+// checkReturns checks where browsers may be sent after sign-in and which
+// hosts share the session cookie. Each allowed origin is normalised by the
+// same rules that will match it (returnto.Origin), so what starts is what
+// is matched.
+func (c *Config) checkReturns(ps *Problems, originHost string) {
+	for i, raw := range c.AllowedReturnOrigins {
+		o, err := returnto.Origin(raw)
+		if err != nil {
+			ps.addf("allowed_return_origins", "%s is not an origin like https://app.example.com (scheme://host[:port], no path; international names in their xn-- form)", shown(raw))
+			continue
+		}
+		if strings.HasPrefix(o, "http://") && strings.HasPrefix(c.Origin, "https://") && !c.Dev {
+			ps.addf("allowed_return_origins", "%s uses http while keyshift is on https: a member would be sent from a secure page to a readable one; use https", shown(raw))
+			continue
+		}
+		c.AllowedReturnOrigins[i] = o
+	}
+	if c.CookieDomain != "" {
+		if msg := cookieDomainProblem(c.CookieDomain, originHost); msg != "" {
+			ps.addf("cookie_domain", "%s %s", shown(c.CookieDomain), msg)
+		}
+	}
+}
+
+// cookieDomainProblem says what is wrong with d as the session cookie's
+// Domain for an origin whose host is originHost, or "". Browsers accept a
+// Domain that is the host or a parent of it, and refuse a public suffix;
+// keyshift refuses those too, at start, rather than have every sign-in's
+// cookie dropped in silence.
+func cookieDomainProblem(d, originHost string) string {
+	switch {
+	case strings.HasPrefix(d, "."):
+		return "starts with a dot; write the domain alone (example.com): browsers ignore the dot"
+	case d != strings.ToLower(d):
+		return "must be lower case"
+	case !isHostname(d) || isIP(d):
+		return "is not a domain name like example.com"
+	case originHost == "":
+		return "" // the origin's own problem is already reported
+	case isIP(originHost):
+		return fmt.Sprintf("cannot be shared: the origin's host %q is an IP address, which has no parent domain", originHost)
+	case d != originHost && !strings.HasSuffix(originHost, "."+d):
+		return fmt.Sprintf("is neither the origin's host %q nor a parent domain of it, so browsers would refuse the session cookie", originHost)
+	}
+	if ps, _ := publicsuffix.PublicSuffix(d); ps == d {
+		return "is a public suffix: browsers refuse cookies for it, and it would share sessions with strangers' sites"
 	}
 	return ""
 }

@@ -79,6 +79,24 @@ func TestValidateRejects(t *testing.T) {
 		{"an admin token shorter than 32 characters", func(c *Config) { c.AdminToken = strings.Repeat("x", 31) }, "admin_token", "bearer secret"},
 		{"a trusted proxy that is not a prefix", func(c *Config) { c.TrustedProxies = []netip.Prefix{{}} }, "trusted_proxies", "entry 1"},
 
+		{"a return origin with a path", func(c *Config) { c.AllowedReturnOrigins = []string{"https://app.example.com/home"} }, "allowed_return_origins", `"https://app.example.com/home" is not an origin`},
+		{"a return origin pattern", func(c *Config) { c.AllowedReturnOrigins = []string{"https://*.example.com"} }, "allowed_return_origins", "is not an origin"},
+		{"a return origin without a scheme", func(c *Config) { c.AllowedReturnOrigins = []string{"app.example.com"} }, "allowed_return_origins", "is not an origin"},
+		{"a return origin with a Unicode host", func(c *Config) { c.AllowedReturnOrigins = []string{"https://bücher.example"} }, "allowed_return_origins", "xn--"},
+		{"an http return origin beside an https keyshift", func(c *Config) { c.AllowedReturnOrigins = []string{"http://app.example.com"} }, "allowed_return_origins", "use https"},
+		{"a cookie domain with a leading dot", func(c *Config) { c.CookieDomain = ".example.com" }, "cookie_domain", "starts with a dot"},
+		{"a cookie domain in upper case", func(c *Config) { c.CookieDomain = "Example.com" }, "cookie_domain", "lower case"},
+		{"a cookie domain with a port", func(c *Config) { c.CookieDomain = "example.com:443" }, "cookie_domain", "not a domain name"},
+		{"a cookie domain that is an IP", func(c *Config) { c.CookieDomain = "192.0.2.1" }, "cookie_domain", "not a domain name"},
+		{"a cookie domain of another site", func(c *Config) { c.CookieDomain = "example.org" }, "cookie_domain", "neither the origin's host"},
+		{"a cookie domain that ends the host off a label boundary", func(c *Config) { c.CookieDomain = "ample.com" }, "cookie_domain", "neither the origin's host"},
+		{"a cookie domain below the origin", func(c *Config) { c.CookieDomain = "a.login.example.com" }, "cookie_domain", "neither the origin's host"},
+		{"a cookie domain that is a public suffix", func(c *Config) { c.CookieDomain = "com" }, "cookie_domain", "public suffix"},
+		{"a cookie domain that is a private public suffix", func(c *Config) {
+			c.Origin, c.CookieDomain = "https://login.keyshift.github.io", "github.io"
+		}, "cookie_domain", "public suffix"},
+		{"a cookie domain for an IP origin", func(c *Config) { c.Origin, c.CookieDomain = "https://192.0.2.1", "example.com" }, "cookie_domain", "IP address"},
+
 		{"a zero idle timeout", func(c *Config) { c.Session.IdleTimeout = 0 }, "session.idle_timeout", "more than 0"},
 		{"a negative absolute timeout", func(c *Config) { c.Session.AbsoluteTimeout = -time.Hour }, "session.absolute_timeout", "more than 0"},
 		{"an idle timeout longer than the absolute one", func(c *Config) { c.Session.IdleTimeout = 31 * 24 * time.Hour }, "session.idle_timeout", "longer than session.absolute_timeout"},
@@ -136,6 +154,14 @@ func TestValidateAccepts(t *testing.T) {
 	}{
 		{"an RP ID that is a parent domain of the origin", func(c *Config) { c.RPID = "example.com" }},
 		{"an RP ID equal to the origin's host", func(c *Config) { c.RPID = "login.example.com" }},
+		{"return origins on other hosts and ports", func(c *Config) {
+			c.AllowedReturnOrigins = []string{"https://app.example.com", "https://wiki.example.com:8443/", "https://example.org"}
+		}},
+		{"an http return origin beside an http keyshift", func(c *Config) {
+			c.Origin, c.AllowedReturnOrigins = "http://localhost:8080", []string{"http://app.localhost:3000"}
+		}},
+		{"a cookie domain that is a parent of the origin", func(c *Config) { c.CookieDomain = "example.com" }},
+		{"a cookie domain that is the origin's host", func(c *Config) { c.CookieDomain = "login.example.com" }},
 		{"http on localhost", func(c *Config) { c.Origin = "http://localhost:3000" }},
 		{"http on a .localhost name", func(c *Config) { c.Origin = "http://app.localhost:3000" }},
 		{"http on 127.0.0.1", func(c *Config) { c.Origin = "http://127.0.0.1:8080" }},
@@ -200,6 +226,19 @@ func TestValidateNormalisesTheOrigin(t *testing.T) {
 				t.Errorf("Origin = %q, want %q", c.Origin, tt.want)
 			}
 		})
+	}
+}
+
+func TestValidateNormalisesReturnOrigins(t *testing.T) {
+	t.Parallel()
+	c := production()
+	c.AllowedReturnOrigins = []string{"HTTPS://App.Example.com:443/", "https://wiki.example.com:8443"}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"https://app.example.com", "https://wiki.example.com:8443"}
+	if strings.Join(c.AllowedReturnOrigins, " ") != strings.Join(want, " ") {
+		t.Errorf("AllowedReturnOrigins = %q, want %q", c.AllowedReturnOrigins, want)
 	}
 }
 

@@ -8,6 +8,7 @@ package web_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -207,6 +208,26 @@ func TestBrowserAutofillSignsInByItself(t *testing.T) {
 	a.SetUserVerified(true)
 	b.open("/signin")
 	b.tab.WaitLocation("/account")
+	if m := b.authMethod(); m != "passkey_conditional" {
+		t.Errorf("signed in with %q, want passkey_conditional", m)
+	}
+}
+
+// A passkey sign-in in the page goes where /signin?return_to= said (the
+// finish answer's returnTo), not to the account.
+func TestBrowserPasskeySigninGoesToTheReturnAddress(t *testing.T) {
+	t.Parallel()
+	b := startInBrowser(t)
+	a := b.tab.AddAuthenticator()
+	b.signUp("ada@example.com")
+	b.addPasskey()
+	a.SetUserVerified(false)
+	b.signOut()
+	b.waitAutofillEnded()
+
+	a.SetUserVerified(true)
+	b.open("/signin?return_to=" + url.QueryEscape("/account?from=app"))
+	b.tab.WaitLocation("/account?from=app")
 	if m := b.authMethod(); m != "passkey_conditional" {
 		t.Errorf("signed in with %q, want passkey_conditional", m)
 	}

@@ -24,22 +24,50 @@ func (s *Server) cookieName(name string) string {
 	return name
 }
 
-func (s *Server) sessionCookieName() string { return s.cookieName("ks_session") }
-func (s *Server) deviceCookieName() string  { return s.cookieName("ks_device") }
+// sessionCookieName is the session cookie's name. With cookie_domain the
+// cookie is shared with the hosts under that domain (forward-auth), which
+// __Host- forbids; __Secure- still makes browsers refuse it from plain http,
+// so a network attacker cannot plant one through an http page of a sibling
+// host (docs/security.md, "Sharing the session cookie").
+func (s *Server) sessionCookieName() string {
+	switch {
+	case s.cfg.CookieDomain == "":
+		return s.cookieName("ks_session")
+	case s.cfg.SecureCookies():
+		return "__Secure-ks_session"
+	}
+	return "ks_session"
+}
+
+func (s *Server) deviceCookieName() string { return s.cookieName("ks_device") }
 
 func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
+	s.writeCookie(w, name, value, "", maxAge)
+}
+
+// setSessionCookie sets the session cookie, for cookie_domain's hosts too
+// when it is set. The device and remember cookies stay keyshift's alone:
+// no app needs them.
+func (s *Server) setSessionCookie(w http.ResponseWriter, value string, maxAge time.Duration) {
+	s.writeCookie(w, s.sessionCookieName(), value, s.cfg.CookieDomain, maxAge)
+}
+
+func (s *Server) writeCookie(w http.ResponseWriter, name, value, domain string, maxAge time.Duration) {
 	http.SetCookie(w, &http.Cookie{
-		Name: name, Value: value, Path: "/", MaxAge: int(maxAge.Seconds()),
+		Name: name, Value: value, Path: "/", Domain: domain, MaxAge: int(maxAge.Seconds()),
 		HttpOnly: true, Secure: s.cfg.SecureCookies(), SameSite: http.SameSiteLaxMode,
 	})
 }
 
 // setSession sets the session cookie of a sign-in, marks the browser as
-// the member's trusted device and remembers who signed in, and how.
-func (s *Server) setSession(w http.ResponseWriter, r *http.Request, res *account.SigninResult) {
-	s.setCookie(w, s.sessionCookieName(), res.Token, s.cfg.Session.AbsoluteTimeout)
+// the member's trusted device and remembers who signed in, and how. It
+// returns where the browser asked to go back to (takeReturn), or "": every
+// sign-in, whichever way, answers with it.
+func (s *Server) setSession(w http.ResponseWriter, r *http.Request, res *account.SigninResult) (returnTo string) {
+	s.setSessionCookie(w, res.Token, s.cfg.Session.AbsoluteTimeout)
 	s.setDevice(w, r, &res.User)
 	s.setRemember(w, r, res)
+	return s.takeReturn(w, r)
 }
 
 // setDevice marks the browser as a trusted device of u: it keeps its
@@ -58,12 +86,12 @@ func (s *Server) setDevice(w http.ResponseWriter, r *http.Request, u *account.Us
 // browser's cookie and marks the browser as the member's device again: the
 // change may have revoked every device but this one.
 func (s *Server) renewSession(w http.ResponseWriter, r *http.Request, ch *account.Changed) {
-	s.setCookie(w, s.sessionCookieName(), ch.Token, s.cfg.Session.AbsoluteTimeout)
+	s.setSessionCookie(w, ch.Token, s.cfg.Session.AbsoluteTimeout)
 	s.setDevice(w, r, ch.User)
 }
 
 func (s *Server) clearSession(w http.ResponseWriter) {
-	s.setCookie(w, s.sessionCookieName(), "", -time.Second)
+	s.setSessionCookie(w, "", -time.Second)
 }
 
 func (s *Server) sessionToken(r *http.Request) string {

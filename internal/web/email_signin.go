@@ -50,9 +50,10 @@ func (s *Server) emailFinish(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.setSession(w, r, res)
+	to := s.setSession(w, r, res)
 	out := apijson.NewSignin(res.User, s.emailNudged(r, res))
 	out.Created = res.Created
+	out.ReturnTo = to
 	out.Cleared = res.Removed.Cleared()
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -66,23 +67,25 @@ func (s *Server) emailNudged(r *http.Request, res *account.SigninResult) bool {
 }
 
 // afterEmailPage is where a page's email sign-in goes: the nudge's page
-// when the rollout nudges (emailNudged), else afterEmailSignin.
-func (s *Server) afterEmailPage(r *http.Request, res *account.SigninResult) string {
-	to := afterEmailSignin(res)
+// when the rollout nudges (emailNudged), then afterEmailSignin.
+func (s *Server) afterEmailPage(r *http.Request, res *account.SigninResult, returnTo string) string {
+	to := afterEmailSignin(res, returnTo)
 	if !s.emailNudged(r, res) {
 		return to
 	}
 	return welcomeThen(to)
 }
 
-// afterEmailSignin is where a page's email sign-in goes: the account page,
-// which says what a first proof of the mailbox removed (?cleared=…) and
-// offers a passkey first.
-func afterEmailSignin(res *account.SigninResult) string {
+// afterEmailSignin is where a page's email sign-in goes: the return
+// address to, else the account page. A first proof of the mailbox that
+// removed credentials goes to the account page whatever to says: it says
+// what was removed (?cleared=…) and offers a passkey first, and a member
+// whose password was just taken away must read that before anything else.
+func afterEmailSignin(res *account.SigninResult, to string) string {
 	if cleared := res.Removed.Cleared(); cleared != nil {
 		return "/account?cleared=" + url.QueryEscape(strings.Join(cleared, ","))
 	}
-	return "/account"
+	return orAccount(to)
 }
 
 // finishEmail redeems a token, or a flow id and code, and counts the
@@ -136,7 +139,7 @@ func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.refusedOnEmailPage(err, "email_sent", d)
 	}
-	s.setSession(w, r, res)
+	to := s.setSession(w, r, res)
 	if d.Signup && res.Created {
 		// A passkey-first sign-up: the account exists, verified; the
 		// passkey comes next, asked for at once. Cancelled, or in a
@@ -144,7 +147,7 @@ func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, welcomePath+"?signup=1", http.StatusSeeOther)
 		return nil
 	}
-	http.Redirect(w, r, s.afterEmailPage(r, res), http.StatusSeeOther)
+	http.Redirect(w, r, s.afterEmailPage(r, res, to), http.StatusSeeOther)
 	return nil
 }
 
@@ -204,7 +207,6 @@ func (s *Server) emailVerifyForm(w http.ResponseWriter, r *http.Request) error {
 		d.Token = ""
 		return s.refusedOnEmailPage(err, "email_verify", d)
 	}
-	s.setSession(w, r, res)
-	http.Redirect(w, r, s.afterEmailPage(r, res), http.StatusSeeOther)
+	http.Redirect(w, r, s.afterEmailPage(r, res, s.setSession(w, r, res)), http.StatusSeeOther)
 	return nil
 }

@@ -22,10 +22,14 @@ import (
 //
 // Exempt: GET /healthz and /readyz, which container probes call by the pod's
 // address and which say nothing but "ok" or "unavailable", and /metrics,
-// which checks Host itself unless the admin token comes with it.
+// which checks Host itself unless the admin token comes with it. And GET
+// /api/verify: reverse proxies ask it with the app's Host or their own
+// (Caddy passes the app's on, Traefik names keyshift's address), and a
+// rebinding page gains nothing there — its browser sends keyshift's cookie
+// only to keyshift's names, so it gets 401.
 
 // hostExempt are the paths the Host check leaves alone.
-var hostExempt = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+var hostExempt = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true, "/api/verify": true}
 
 // hostCheck answers 421 misdirected_request to a request for another host.
 func (s *Server) hostCheck(next http.Handler) http.Handler {

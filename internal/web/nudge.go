@@ -122,15 +122,16 @@ func welcomeThen(to string) string {
 	return welcomePath + "?next=" + url.QueryEscape(to)
 }
 
-// welcomeNext is where the nudge's page continues: the account page, or
-// the account page with what afterPageSignin passed on (?cleared=…) —
-// never anywhere else, so the parameter opens no redirect.
-func welcomeNext(r *http.Request) string {
+// welcomeNext is where the nudge's page continues: the account page, the
+// account page with what afterPageSignin passed on (?cleared=…), or a
+// return address the policy allows (/signin?return_to=, checked again
+// here) — never anywhere else, so the parameter opens no redirect.
+func (s *Server) welcomeNext(r *http.Request) string {
 	next := r.FormValue("next")
 	if strings.HasPrefix(next, "/account?") && !strings.ContainsAny(next, "\\\r\n") {
 		return next
 	}
-	return "/account"
+	return orAccount(s.checkReturn(next))
 }
 
 // welcomePage is GET /welcome/passkey, the nudge: "Create a passkey",
@@ -143,7 +144,7 @@ func (s *Server) welcomePage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	next := welcomeNext(r)
+	next := s.welcomeNext(r)
 	if sw.User.PasskeyCount > 0 || s.rollout.CanAddPasskey(r.Context(), &sw.User) != nil {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return nil
@@ -173,7 +174,7 @@ func (s *Server) welcomeForm(w http.ResponseWriter, r *http.Request) error {
 	if err := s.rollout.AnswerNudge(r.Context(), &sw.User, action, s.client(r)); err != nil && !account.IsCode(err, account.ENotInRollout) {
 		return err
 	}
-	http.Redirect(w, r, welcomeNext(r), http.StatusSeeOther)
+	http.Redirect(w, r, s.welcomeNext(r), http.StatusSeeOther)
 	return nil
 }
 

@@ -130,8 +130,9 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	s.setSession(w, r, res)
-	writeJSON(w, http.StatusOK, apijson.NewSignin(res.User, false)) // never a nudge after a passkey sign-in
+	out := apijson.NewSignin(res.User, false) // never a nudge after a passkey sign-in
+	out.ReturnTo = s.setSession(w, r, res)
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -49,8 +49,10 @@ func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	s.setSession(w, r, res)
-	writeJSON(w, http.StatusOK, s.signinAnswer(r, res, false))
+	to := s.setSession(w, r, res)
+	out := s.signinAnswer(r, res, false)
+	out.ReturnTo = to
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

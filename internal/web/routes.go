@@ -23,6 +23,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("POST /api/signup", s.signup)
 	api("POST /api/signin/password", s.signinPassword)
 	api("GET /api/session", s.getSession)
+	api("GET /api/verify", s.verify)
 	api("DELETE /api/session", s.deleteSession)
 	api("GET /api/sessions", s.listSessions)
 	api("DELETE /api/sessions", s.revokeAllSessions)

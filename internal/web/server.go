@@ -25,6 +25,7 @@ import (
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/passwordauth"
 	"github.com/keyshift/keyshift/internal/recovery"
+	"github.com/keyshift/keyshift/internal/returnto"
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/web/cookie"
@@ -100,6 +101,7 @@ type Server struct {
 	tokens    *admintoken.Tokens
 	msg       *i18n.Catalog
 	pages     *page.Set
+	returns   *returnto.Policy
 	handler   http.Handler
 	build     buildinfo.Info // /healthz
 	badHop    sync.Once      // logs the first X-Forwarded-For hop that is no address (request.go)
@@ -133,6 +135,9 @@ func New(o Options) (*Server, error) {
 		change: o.Change, rollout: o.Rollout, tokens: o.AdminTokens,
 		metrics: metrics.New(o.Registry, o.HashGate, metrics.Build{Version: o.Build.Version, Commit: o.Build.Commit, GoVersion: o.Build.GoVersion}),
 		build:   o.Build,
+	}
+	if s.returns, err = returnto.New(o.Config.Origin, o.Config.AllowedReturnOrigins); err != nil {
+		return nil, err
 	}
 	s.handler = s.routes(o.Registry)
 	return s, nil

@@ -18,8 +18,10 @@ func (s *Server) signinPassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.setSession(w, r, res)
-	writeJSON(w, http.StatusOK, s.signinAnswer(r, res, false))
+	to := s.setSession(w, r, res)
+	out := s.signinAnswer(r, res, false)
+	out.ReturnTo = to
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -48,8 +50,12 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// signinPage is GET /signin.
+// signinPage is GET /signin[?return_to=URL] (returnto.go).
 func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) error {
+	if to := s.signinReturn(w, r); to != "" {
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return nil
+	}
 	s.render(w, r, http.StatusOK, "signin", page.Data{Title: s.msg.T("signin.title"), Remembered: s.readRemember(r)})
 	return nil
 }
@@ -67,8 +73,7 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.refusedOn(err, "signin", d)
 	}
-	s.setSession(w, r, res)
-	http.Redirect(w, r, s.afterPageSignin(r, res, false, "/account"), http.StatusSeeOther)
+	http.Redirect(w, r, s.afterPageSignin(r, res, false, orAccount(s.setSession(w, r, res))), http.StatusSeeOther)
 	return nil
 }
 

@@ -25,8 +25,10 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.setSession(w, r, res)
-	writeJSON(w, http.StatusCreated, s.signinAnswer(r, res, true))
+	to := s.setSession(w, r, res)
+	out := s.signinAnswer(r, res, true)
+	out.ReturnTo = to
+	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
 
@@ -100,7 +102,6 @@ func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.refusedOn(err, "signup", d)
 	}
-	s.setSession(w, r, res)
-	http.Redirect(w, r, s.afterPageSignin(r, res, true, "/account"), http.StatusSeeOther)
+	http.Redirect(w, r, s.afterPageSignin(r, res, true, orAccount(s.setSession(w, r, res))), http.StatusSeeOther)
 	return nil
 }

@@ -45,6 +45,10 @@ type Signin struct {
 	// Created is true when the sign-in made the account (an email sign-in
 	// of an address that had none); absent otherwise.
 	Created bool `json:"created,omitempty"`
+	// ReturnTo is where the page should go next: the return address the
+	// browser brought to /signin?return_to=, checked. Absent when there is
+	// none; the page then goes to the account.
+	ReturnTo string `json:"returnTo,omitempty"`
 }
 
 // NextEnrollPasskey is the sign-in answer's "next" asking the client to

@@ -21,15 +21,10 @@ import (
 // "" when every hop was an address): falling back to the proxy's address
 // would put every client behind that proxy on one throttle key.
 func Of(remoteAddr string, forwardedFor []string, trusted []netip.Prefix) (client, badHopFrom string) {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
+	peer, host, err := peerAddr(remoteAddr)
 	if err != nil {
 		return host, ""
 	}
-	peer = peer.Unmap()
 	if !isTrusted(trusted, peer) {
 		return peer.String(), ""
 	}
@@ -49,6 +44,25 @@ func Of(remoteAddr string, forwardedFor []string, trusted []netip.Prefix) (clien
 		peer = a
 	}
 	return peer.String(), ""
+}
+
+// PeerTrusted reports whether the TCP peer remoteAddr is one of trusted:
+// only then may what a proxy says about the request (the client's address,
+// the URL it was asked for) be believed.
+func PeerTrusted(remoteAddr string, trusted []netip.Prefix) bool {
+	peer, _, err := peerAddr(remoteAddr)
+	return err == nil && isTrusted(trusted, peer)
+}
+
+// peerAddr reads net/http's RemoteAddr, ip:port (or a bare ip), and
+// returns its host part too, for a peer that is no address.
+func peerAddr(remoteAddr string) (netip.Addr, string, error) {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	return a.Unmap(), host, err
 }
 
 // parseHop reads one X-Forwarded-For entry: an IP address, ip:port or

@@ -46,3 +46,26 @@ func TestOf(t *testing.T) {
 		})
 	}
 }
+
+func TestPeerTrusted(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.4.11/32"), netip.MustParsePrefix("2001:db8::/64")}
+	for _, tc := range []struct {
+		peer string
+		want bool
+	}{
+		{"10.0.4.11:5000", true},
+		{"[::ffff:10.0.4.11]:5000", true}, // IPv4-mapped, as a dual-stack listener reports it
+		{"[2001:db8::7]:443", true},
+		{"10.0.4.12:5000", false},
+		{"[2001:db8:1::7]:443", false},
+		{"not-an-address:80", false},
+		{"", false},
+	} {
+		if got := PeerTrusted(tc.peer, trusted); got != tc.want {
+			t.Errorf("PeerTrusted(%q) = %v, want %v", tc.peer, got, tc.want)
+		}
+	}
+	if PeerTrusted("10.0.4.11:5000", nil) {
+		t.Error("a peer is trusted with no proxies configured")
+	}
+}

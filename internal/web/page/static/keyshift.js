@@ -134,15 +134,16 @@
 
   let leaving = false; // signed in: the page is on its way elsewhere
 
-  // signIn finishes a passkey sign-in and goes on to the account, or
-  // answers the refusal to show.
+  // signIn finishes a passkey sign-in and goes on — to the page that sent
+  // the member to sign in (returnTo), else to the account — or answers the
+  // refusal to show.
   const signIn = async (flowId, cred, mediation, to) => {
     const res = await api("POST", "/api/passkeys/login/finish", {
       flowId, credential: credentialJSON(cred), mediation,
     });
     if (res.ok) {
       leaving = true;
-      go(to || "/account");
+      go(to || (res.body && res.body.returnTo) || "/account");
       return null;
     }
     return res;

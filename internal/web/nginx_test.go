@@ -1,0 +1,305 @@
+package web_test
+
+// The forward-auth test with a real nginx: Debian's nginx (scripts/test
+// installs it; KEYSHIFT_TEST_NGINX=0 skips) runs as the current user on a
+// loopback port, with a prefix, pid file and error log of its own in the
+// test's directory, in front of a tiny app and keyshift — configured with
+// the very nginx block of docs/integrate.md, so the documentation cannot
+// drift from what works.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/server/servertest"
+	"github.com/keyshift/keyshift/internal/testdb"
+	"github.com/keyshift/keyshift/internal/web/browsertest"
+)
+
+// The names the test's browser uses; every one of them is this machine
+// (the client dials 127.0.0.1 whatever the name), and .localhost names may
+// use http and share a parent domain for cookies.
+const (
+	nginxDomain = "ks.localhost"
+	loginHost   = "login." + nginxDomain
+	appHost     = "app." + nginxDomain
+)
+
+func TestNginxForwardAuth(t *testing.T) {
+	nginx := nginxBinary(t)
+	t.Parallel()
+
+	// The app: says which member nginx told it about.
+	var appHits atomic.Int32
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		appHits.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{
+			"id": r.Header.Get("X-Auth-User-Id"), "email": r.Header.Get("X-Auth-Email"),
+			"method": r.Header.Get("X-Auth-Method"), "path": r.URL.RequestURI(),
+		})
+	}))
+	t.Cleanup(app.Close)
+
+	nginxPort := freePort(t)
+	appOrigin := "http://" + appHost + ":" + strconv.Itoa(nginxPort)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyshiftAddr := ln.Addr().String()
+	login := "http://" + loginHost + ":" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	servertest.StartOn(t, ln, "sqlite:"+testdb.SQLitePath(t), func(c *config.Config) {
+		c.Origin = login
+		c.CookieDomain = nginxDomain
+		c.AllowedReturnOrigins = []string{appOrigin}
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+		c.Password.HashQueueTimeout = time.Minute
+	})
+
+	startNginx(t, nginx, nginxPort, app.Listener.Addr().String(), keyshiftAddr)
+
+	browser := newLoopbackBrowser(t)
+	wantStatus(t, browser.do(t, http.MethodPost, login+"/api/signup", "application/json",
+		`{"email":"ada@example.com","password":"`+goodPassword+`"}`), http.StatusCreated)
+	browser.do(t, http.MethodDelete, login+"/api/session", "", "") // signed out; a fresh start
+
+	// Anonymous: sent to sign in, with the way back; the app sees nothing.
+	page := appOrigin + "/docs/page?x=1&y=two"
+	r := browser.do(t, http.MethodGet, page, "", "")
+	signin := login + "/signin?return_to=" + url.QueryEscape(page)
+	if r.Status != http.StatusFound || r.Header.Get("Location") != signin {
+		t.Fatalf("anonymous: %d to %q, want 302 to %q\n%s", r.Status, r.Header.Get("Location"), signin, r.Body)
+	}
+	if n := appHits.Load(); n != 0 {
+		t.Fatalf("the app was reached %d times without a session", n)
+	}
+
+	// Signing in there comes back to the page, and the app gets the member.
+	wantPage(t, browser.do(t, http.MethodGet, signin, "", ""), http.StatusOK)
+	r = browser.do(t, http.MethodPost, login+"/signin", "application/x-www-form-urlencoded",
+		url.Values{"email": {"ada@example.com"}, "password": {goodPassword}}.Encode())
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != page {
+		t.Fatalf("sign-in: %d to %q, want 303 to %q", r.Status, r.Header.Get("Location"), page)
+	}
+	// A client's own X-Auth-* headers never reach the app.
+	r = browser.doWith(t, http.MethodGet, page, http.Header{"X-Auth-Email": {"mallory@example.com"}, "X-Auth-User-Id": {"1"}})
+	wantStatus(t, r, http.StatusOK)
+	var seen map[string]string
+	r.JSON(t, &seen)
+	me := browser.do(t, http.MethodGet, login+"/api/session", "", "")
+	var session sessionView
+	me.JSON(t, &session)
+	if seen["id"] != session.User.ID || seen["email"] != "ada@example.com" || seen["method"] != "password" || seen["path"] != "/docs/page?x=1&y=two" {
+		t.Errorf("the app saw %v, want member %s, ada@example.com, password, /docs/page?x=1&y=two", seen, session.User.ID)
+	}
+
+	// Signed out: sent to sign in again.
+	browser.do(t, http.MethodDelete, login+"/api/session", "", "")
+	hits := appHits.Load()
+	r = browser.do(t, http.MethodGet, page, "", "")
+	if r.Status != http.StatusFound || r.Header.Get("Location") != signin {
+		t.Errorf("after sign-out: %d to %q, want 302 to %q", r.Status, r.Header.Get("Location"), signin)
+	}
+	// Another host behind the same nginx is not an allowed return
+	// address: a plain 401, no redirect anywhere.
+	r = browser.do(t, http.MethodGet, "http://other."+nginxDomain+":"+strconv.Itoa(nginxPort)+"/", "", "")
+	if r.Status != http.StatusUnauthorized || r.Header.Get("Location") != "" {
+		t.Errorf("another host, anonymous: %d to %q, want a plain 401", r.Status, r.Header.Get("Location"))
+	}
+	if appHits.Load() != hits {
+		t.Error("the app was reached without a session")
+	}
+}
+
+// nginxBinary finds nginx, or skips t (fails it in CI) without it.
+func nginxBinary(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("KEYSHIFT_TEST_NGINX") == "0" {
+		t.Skip("KEYSHIFT_TEST_NGINX=0")
+	}
+	for _, p := range []string{"nginx", "/usr/sbin/nginx"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if browsertest.InCI() {
+		t.Fatal("the forward-auth test needs nginx; scripts/test installs it")
+	}
+	t.Skip("skipping: no nginx; scripts/test installs it (apt-get install -y nginx)")
+	return ""
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startNginx runs nginx in the foreground, in one process as the current
+// user, with the server block of docs/integrate.md pointed at app and
+// keyshift, until t ends.
+func startNginx(t *testing.T, nginx string, port int, app, keyshift string) {
+	t.Helper()
+	prefix := t.TempDir()
+	server := documentedNginx(t)
+	for _, r := range []struct{ old, new string }{
+		{"listen 443 ssl;", fmt.Sprintf("listen 127.0.0.1:%d;", port)},
+		{"server_name wiki.example.com;", "server_name " + appHost + ";"},
+		{"proxy_pass http://127.0.0.1:3000;", "proxy_pass http://" + app + ";"},
+		{"proxy_pass http://127.0.0.1:8080/api/verify;", "proxy_pass http://" + keyshift + "/api/verify;"},
+	} {
+		if !strings.Contains(server, r.old) {
+			t.Fatalf("docs/integrate.md's nginx block no longer holds %q; update the test with the documentation", r.old)
+		}
+		server = strings.Replace(server, r.old, r.new, 1)
+	}
+	server = regexp.MustCompile(`(?m)^\s*#\s*ssl_certificate.*$`).ReplaceAllString(server, "")
+	var temps strings.Builder
+	for _, kind := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		fmt.Fprintf(&temps, "  %s_temp_path %s;\n", kind, filepath.Join(prefix, kind))
+	}
+	conf := fmt.Sprintf(`daemon off;
+master_process off;
+pid %s;
+error_log %s info;
+events { worker_connections 64; }
+http {
+  access_log off;
+%s%s
+}
+`, filepath.Join(prefix, "nginx.pid"), filepath.Join(prefix, "error.log"), temps.String(), server)
+	path := filepath.Join(prefix, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	errLog := filepath.Join(prefix, "error.log")
+	cmd := exec.Command(nginx, "-p", prefix, "-c", path, "-e", errLog)
+	if out, err := exec.Command(nginx, "-t", "-p", prefix, "-c", path, "-e", errLog).CombinedOutput(); err != nil {
+		t.Fatalf("nginx -t: %v\n%s\n%s", err, out, conf)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGQUIT)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			log, _ := os.ReadFile(errLog)
+			t.Logf("nginx error log:\n%s", log)
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(errLog)
+			t.Fatalf("nginx did not listen on %d: %v\n%s", port, err, log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// documentedNginx is the server block of docs/integrate.md's nginx example.
+func documentedNginx(t *testing.T) string {
+	t.Helper()
+	doc, err := os.ReadFile("../../docs/integrate.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```nginx\n(.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("docs/integrate.md holds no nginx block")
+	}
+	return string(m[1])
+}
+
+// loopbackBrowser keeps cookies as a browser does, by host name, and
+// reaches every name on 127.0.0.1; it follows no redirect.
+type loopbackBrowser struct{ http *http.Client }
+
+func newLoopbackBrowser(t *testing.T) *loopbackBrowser {
+	jar, _ := cookiejar.New(nil)
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	return &loopbackBrowser{http: &http.Client{
+		Jar:     jar,
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			_, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			return dialer.DialContext(ctx, network, "127.0.0.1:"+port)
+		}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+func (b *loopbackBrowser) do(t *testing.T, method, rawURL, contentType, body string) *servertest.Response {
+	t.Helper()
+	h := http.Header{}
+	if contentType != "" {
+		h.Set("Content-Type", contentType)
+	}
+	return b.send(t, method, rawURL, h, body)
+}
+
+func (b *loopbackBrowser) doWith(t *testing.T, method, rawURL string, h http.Header) *servertest.Response {
+	t.Helper()
+	return b.send(t, method, rawURL, h, "")
+}
+
+func (b *loopbackBrowser) send(t *testing.T, method, rawURL string, h http.Header, body string) *servertest.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, rawURL, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = h
+	res, err := b.http.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, rawURL, err)
+	}
+	defer res.Body.Close()
+	var buf strings.Builder
+	if _, err := io.Copy(&buf, res.Body); err != nil {
+		t.Fatal(err)
+	}
+	return &servertest.Response{Status: res.StatusCode, Header: res.Header, Body: []byte(buf.String())}
+}

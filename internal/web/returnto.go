@@ -1,0 +1,92 @@
+package web
+
+import (
+	"encoding/base64"
+	"net/http"
+	"time"
+)
+
+// Where a browser goes after sign-in. /signin?return_to=URL checks URL
+// against returnto.Policy (a path here, or an exact allowed origin) and keeps
+// it in a cookie, so that every way of signing in honours it — the password
+// and email forms, the passkey and recovery APIs, and a mailed link opened in
+// the same browser — without each form carrying it. Any sign-in takes the
+// cookie (setSession); what it held is checked again when taken, because a
+// setting may have changed since. Anything refused falls back to /account
+// without a word: an error page would tell a phisher which addresses work.
+
+// returnLifetime is how long a browser remembers where to go back to: an
+// email sign-in (15 minutes) and the time to read the mail.
+const returnLifetime = 30 * time.Minute
+
+// maxReturn bounds a return address: it travels in a cookie, and browsers
+// drop cookies over 4 KiB.
+const maxReturn = 2048
+
+func (s *Server) returnCookieName() string { return s.cookieName("ks_return") }
+
+// checkReturn returns where raw may send a browser, or "" when it may not.
+func (s *Server) checkReturn(raw string) string {
+	if len(raw) > maxReturn {
+		return ""
+	}
+	to, err := s.returns.Check(raw)
+	if err != nil {
+		return ""
+	}
+	return to
+}
+
+// keepReturn remembers to for the next sign-in on this browser.
+func (s *Server) keepReturn(w http.ResponseWriter, to string) {
+	s.setCookie(w, s.returnCookieName(), base64.RawURLEncoding.EncodeToString([]byte(to)), returnLifetime)
+}
+
+func (s *Server) dropReturn(w http.ResponseWriter) {
+	s.setCookie(w, s.returnCookieName(), "", -time.Second)
+}
+
+// takeReturn returns the return address the browser carries, checked
+// again, or "", and clears it: one sign-in uses it once.
+func (s *Server) takeReturn(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(s.returnCookieName())
+	if err != nil {
+		return ""
+	}
+	s.dropReturn(w)
+	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil {
+		return ""
+	}
+	return s.checkReturn(string(raw))
+}
+
+// signinReturn handles GET /signin's return_to: a member already signed in
+// is sent there at once (to); otherwise an allowed address is kept for the
+// sign-in to come and a refused one forgets any kept before, since the
+// latest ask wins. Without return_to a kept address stays, so that "Not
+// you?", a reload or the way through sign-up keep it.
+func (s *Server) signinReturn(w http.ResponseWriter, r *http.Request) (to string) {
+	q := r.URL.Query()
+	if !q.Has("return_to") {
+		return ""
+	}
+	to = s.checkReturn(q.Get("return_to"))
+	if to == "" {
+		s.dropReturn(w)
+		return ""
+	}
+	if _, err := s.authenticate(r); err == nil {
+		return to
+	}
+	s.keepReturn(w, to)
+	return ""
+}
+
+// orAccount is to, or /account when there is nowhere to go back to.
+func orAccount(to string) string {
+	if to == "" {
+		return "/account"
+	}
+	return to
+}
