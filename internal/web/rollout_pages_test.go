@@ -362,3 +362,27 @@ func TestBrowserAutomaticUpgradeAfterAPasswordManagerSignin(t *testing.T) {
 		t.Errorf("the upgrade's mark outlived its use: %q", mark)
 	}
 }
+
+// TestTheNudgeKeepsTheReturnAddress: a member sent to sign in by an app
+// (/signin?return_to=) and nudged on the way goes on to that address from
+// the nudge's page — "Not now" does not strand them on /account — while a
+// next the return policy refuses still ends on /account.
+func TestTheNudgeKeepsTheReturnAddress(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		s := startPasskeySite(t, database)
+		ada := newMemberWithoutPasskey(t, s, "ada@example.com")
+		c := s.client()
+		const app = "/docs/getting-started?tab=2"
+		wantStatus(t, c.Do(http.MethodGet, "/signin?return_to="+url.QueryEscape(app), nil, nil), http.StatusOK)
+		r := c.Form("/signin", url.Values{"email": {ada.email}, "password": {goodPassword}})
+		wantRedirect(t, r, "/welcome/passkey?next="+url.QueryEscape(app))
+		page := wantPage(t, c.Do(http.MethodGet, r.Header.Get("Location"), nil, nil), http.StatusOK)
+		if !strings.Contains(page, `value="`+app+`"`) {
+			t.Errorf("the nudge's form does not carry the return address on")
+		}
+		wantRedirect(t, c.Form("/welcome/passkey", url.Values{"action": {"later"}, "next": {app}}), app)
+		wantRedirect(t, c.Form("/welcome/passkey", url.Values{"action": {"later"}, "next": {"https://evil.example/"}}), "/account")
+	})
+}
