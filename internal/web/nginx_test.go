@@ -99,8 +99,17 @@ func TestNginxForwardAuth(t *testing.T) {
 	wantPage(t, browser.do(t, http.MethodGet, signin, "", ""), http.StatusOK)
 	r = browser.do(t, http.MethodPost, login+"/signin", "application/x-www-form-urlencoded",
 		url.Values{"email": {"ada@example.com"}, "password": {goodPassword}}.Encode())
+	// A fresh install nudges a member without a passkey first; the nudge
+	// carries the way back, and "Not now" takes it.
+	nudge := "/welcome/passkey?next=" + url.QueryEscape(page)
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != nudge {
+		t.Fatalf("sign-in: %d to %q, want 303 to %q", r.Status, r.Header.Get("Location"), nudge)
+	}
+	wantPage(t, browser.do(t, http.MethodGet, login+nudge, "", ""), http.StatusOK)
+	r = browser.do(t, http.MethodPost, login+"/welcome/passkey", "application/x-www-form-urlencoded",
+		url.Values{"action": {"later"}, "next": {page}}.Encode())
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != page {
-		t.Fatalf("sign-in: %d to %q, want 303 to %q", r.Status, r.Header.Get("Location"), page)
+		t.Fatalf("the nudge's \"Not now\": %d to %q, want 303 to %q", r.Status, r.Header.Get("Location"), page)
 	}
 	// A client's own X-Auth-* headers never reach the app.
 	r = browser.doWith(t, http.MethodGet, page, http.Header{"X-Auth-Email": {"mallory@example.com"}, "X-Auth-User-Id": {"1"}})

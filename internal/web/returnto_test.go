@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
@@ -19,11 +20,35 @@ func allowApp(c *config.Config) { c.AllowedReturnOrigins = []string{appOrigin} }
 
 const returnCookie = "ks_return" // http origins get no __Host- prefix
 
+// withoutTheNudge moves s's rollout to new-users, where signing in does not
+// nudge an existing member, for tests of where a sign-in goes rather than of
+// the nudge (TestTheNudgeKeepsTheReturnAddress covers the two together).
+func withoutTheNudge(t *testing.T, s *liveSite) {
+	t.Helper()
+	moveRollout(t, s, rollout.Change{Phase: new(rollout.NewUsers)})
+}
+
 // askReturn opens /signin?return_to=raw on c, as an app's link does, and
 // wants the sign-in page.
 func askReturn(t *testing.T, c *servertest.Client, raw string) {
 	t.Helper()
 	wantPage(t, c.Do(http.MethodGet, "/signin?return_to="+url.QueryEscape(raw), nil, nil), http.StatusOK)
+}
+
+// pastTheNudge follows a sign-in page's redirect through the rollout's nudge,
+// which a fresh install shows a member without a passkey: the nudge must
+// carry the way on (?next=), and "Not now" must take it. Any other location
+// is returned as it is.
+func pastTheNudge(t *testing.T, c *servertest.Client, location string) string {
+	t.Helper()
+	u, err := url.Parse(location)
+	if err != nil || u.Path != "/welcome/passkey" {
+		return location
+	}
+	wantPage(t, c.Do(http.MethodGet, location, nil, nil), http.StatusOK)
+	r := c.Form("/welcome/passkey", url.Values{"action": {"later"}, "next": {u.Query().Get("next")}})
+	wantStatus(t, r, http.StatusSeeOther)
+	return r.Header.Get("Location")
 }
 
 // returnTo is the returnTo of a sign-in answer ("" when absent).
@@ -60,7 +85,7 @@ func TestEverySigninHonoursTheReturnAddress(t *testing.T) {
 				newMemberWithoutPasskey(t, s.liveSite, "form@example.com")
 				r := c.Form("/signin", url.Values{"email": {"form@example.com"}, "password": {goodPassword}})
 				wantStatus(t, r, http.StatusSeeOther)
-				return r.Header.Get("Location")
+				return pastTheNudge(t, c, r.Header.Get("Location"))
 			}},
 			{"the password API", func(t *testing.T, c *servertest.Client) string {
 				newMemberWithoutPasskey(t, s.liveSite, "api@example.com")
@@ -90,7 +115,7 @@ func TestEverySigninHonoursTheReturnAddress(t *testing.T) {
 				mail := s.box.nth(t, m.email, 1)
 				r := c.Form("/email/code", url.Values{"flowId": {flow}, "code": {mail.code}, "email": {m.email}})
 				wantStatus(t, r, http.StatusSeeOther)
-				return r.Header.Get("Location")
+				return pastTheNudge(t, c, r.Header.Get("Location"))
 			}},
 			{"the emailed link, on the page", func(t *testing.T, c *servertest.Client) string {
 				m := newMemberWithoutPasskey(t, s.liveSite, "link@example.com")
@@ -99,7 +124,7 @@ func TestEverySigninHonoursTheReturnAddress(t *testing.T) {
 				mail := s.box.nth(t, m.email, 1)
 				r := c.Form("/email/verify", url.Values{"token": {mail.token}})
 				wantStatus(t, r, http.StatusSeeOther)
-				return r.Header.Get("Location")
+				return pastTheNudge(t, c, r.Header.Get("Location"))
 			}},
 			{"the emailed code, by the API", func(t *testing.T, c *servertest.Client) string {
 				m := newMemberWithoutPasskey(t, s.liveSite, "codeapi@example.com")
@@ -154,6 +179,7 @@ func TestReturnAddressesOutsideThePolicyFallBackToTheAccount(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		s := startSite(t, database, allowApp)
+		withoutTheNudge(t, s)
 		s.member("ada@example.com")
 		for _, tc := range []struct{ raw, want string }{
 			{"/account?tab=passkeys", "/account?tab=passkeys"},
@@ -187,6 +213,7 @@ func TestTheLatestReturnAddressWins(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		s := startSite(t, database, allowApp)
+		withoutTheNudge(t, s)
 		s.member("ada@example.com")
 		signin := func(c *servertest.Client) *servertest.Response {
 			return c.Form("/signin", url.Values{"email": {"ada@example.com"}, "password": {goodPassword}})
@@ -210,6 +237,7 @@ func TestAKeptReturnAddressIsCheckedAgain(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		s := startSite(t, database, allowApp)
+		withoutTheNudge(t, s)
 		s.member("ada@example.com")
 		for _, v := range []string{
 			base64.RawURLEncoding.EncodeToString([]byte("https://evil.example/")),

@@ -104,6 +104,7 @@ func TestVerifySendsToSignInAndBack(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		s := startSite(t, database, allowApp, trustLoopbackProxy)
+		withoutTheNudge(t, s)
 		s.member("ada@example.com")
 		const normalised = appOrigin + "/wiki/Main%20Page?action=edit&section=2"
 		signin := s.URL + "/signin?return_to=" + url.QueryEscape(normalised)
