@@ -3,6 +3,7 @@ package store
 import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
+	"github.com/keyshift/keyshift/internal/audit"
 	"github.com/keyshift/keyshift/internal/email/change"
 	"github.com/keyshift/keyshift/internal/email/confirm"
 	"github.com/keyshift/keyshift/internal/email/notice"
@@ -25,6 +26,7 @@ import (
 var (
 	_ account.AuditStore = (*DB)(nil)
 	_ admintoken.Store   = (*DB)(nil)
+	_ audit.Store        = (*DB)(nil)
 	_ change.Store       = (*DB)(nil)
 	_ change.Accounts    = (*DB)(nil)
 	_ confirm.Store      = (*DB)(nil)
