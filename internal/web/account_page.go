@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/request"
 )
 
 // passkeyNotices are the confirmations the account page shows after a
@@ -88,7 +89,7 @@ func (s *Server) accountForm(w http.ResponseWriter, r *http.Request, section str
 		return err
 	}
 	d := page.Data{Section: section}
-	err = parseForm(w, r)
+	err = request.ParseForm(w, r)
 	if err == nil {
 		err = act(sw, &d)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/rollout"
+	"github.com/keyshift/keyshift/internal/web/request"
 )
 
 // adminFunc is an admin API handler: it runs only for a bearer token that
@@ -45,7 +46,7 @@ func (s *Server) getRollout(w http.ResponseWriter, r *http.Request, _ admintoken
 // putRollout is PUT /api/admin/rollout (rollout.DecodeChange).
 func (s *Server) putRollout(w http.ResponseWriter, r *http.Request, who admintoken.Principal) error {
 	var fields map[string]json.RawMessage
-	if err := decodeJSON(w, r, &fields); err != nil {
+	if err := request.DecodeJSON(w, r, &fields); err != nil {
 		return err
 	}
 	ch, err := rollout.DecodeChange(fields)

@@ -7,6 +7,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/request"
 )
 
 // emailChangeBody is POST /api/account/email.
@@ -27,7 +28,7 @@ func (s *Server) emailChangeStart(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	var body emailChangeBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	if err := s.change.Begin(r.Context(), sw, body.Email, s.client(r)); err != nil {
@@ -42,7 +43,7 @@ func (s *Server) emailChangeStart(w http.ResponseWriter, r *http.Request) error 
 // proves the new address, and the request that made it proved the member.
 func (s *Server) emailChangeConfirm(w http.ResponseWriter, r *http.Request) error {
 	var body tokenBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	u, err := s.change.Confirm(r.Context(), body.Token, s.client(r))
@@ -60,7 +61,7 @@ func (s *Server) emailChangeConfirm(w http.ResponseWriter, r *http.Request) erro
 // happens all the same and the answer is 409 email_taken/old_in_use.
 func (s *Server) emailChangeRevert(w http.ResponseWriter, r *http.Request) error {
 	var body tokenBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	rv, err := s.change.Revert(r.Context(), body.Token, s.client(r))
@@ -84,7 +85,7 @@ func (s *Server) emailChangeRevert(w http.ResponseWriter, r *http.Request) error
 // link proves the current mailbox.
 func (s *Server) emailChangeCancel(w http.ResponseWriter, r *http.Request) error {
 	var body tokenBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	u, err := s.change.Cancel(r.Context(), body.Token, s.client(r))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/request"
 )
 
 // emailConfirmBody is POST /api/email/confirm.
@@ -16,7 +17,7 @@ type emailConfirmBody struct {
 // verified, or 401 invalid_code for an unknown, used or expired token.
 func (s *Server) emailConfirm(w http.ResponseWriter, r *http.Request) error {
 	var body emailConfirmBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	u, err := s.confirm.Confirm(r.Context(), body.Token, s.client(r))
@@ -36,7 +37,7 @@ func (s *Server) emailConfirm(w http.ResponseWriter, r *http.Request) error {
 // session is needed: the link proves the mailbox.
 func (s *Server) emailDisown(w http.ResponseWriter, r *http.Request) error {
 	var body emailConfirmBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	d, err := s.confirm.Disown(r.Context(), body.Token, s.client(r))

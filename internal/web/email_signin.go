@@ -8,6 +8,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/request"
 )
 
 // emailStartBody is POST /api/email/start.
@@ -26,7 +27,7 @@ type emailFinishBody struct {
 // answer whether or not the address has an account.
 func (s *Server) emailStart(w http.ResponseWriter, r *http.Request) error {
 	var body emailStartBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	id, err := s.signin.Start(r.Context(), body.Email, s.client(r))
@@ -43,7 +44,7 @@ func (s *Server) emailStart(w http.ResponseWriter, r *http.Request) error {
 // invalid_code for anything wrong.
 func (s *Server) emailFinish(w http.ResponseWriter, r *http.Request) error {
 	var body emailFinishBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	res, err := s.finishEmail(r, body)
@@ -104,7 +105,7 @@ func (s *Server) finishEmail(r *http.Request, body emailFinishBody) (*account.Si
 		m = account.MethodEmailCode
 		res, err = s.signin.FinishCode(r.Context(), body.FlowID, body.Code, s.client(r))
 	default:
-		return nil, badRequest(`send {"token"} or {"flowId","code"}`)
+		return nil, request.BadRequest(`send {"token"} or {"flowId","code"}`)
 	}
 	s.countSignin(m, err)
 	return res, err
@@ -114,7 +115,7 @@ func (s *Server) finishEmail(r *http.Request, body emailFinishBody) (*account.Si
 // JavaScript. It answers with the "check your email" page and its code form.
 func (s *Server) emailStartForm(w http.ResponseWriter, r *http.Request) error {
 	d := page.Data{Title: s.msg.T("signin.title")}
-	if err := parseForm(w, r); err != nil {
+	if err := request.ParseForm(w, r); err != nil {
 		return s.refusedOnEmailPage(err, "signin", d)
 	}
 	d.Email = r.PostFormValue("email")
@@ -131,7 +132,7 @@ func (s *Server) emailStartForm(w http.ResponseWriter, r *http.Request) error {
 // email" page.
 func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) error {
 	d := page.Data{Title: s.msg.T("email.sent_title")}
-	if err := parseForm(w, r); err != nil {
+	if err := request.ParseForm(w, r); err != nil {
 		return s.refusedOnEmailPage(err, "email_sent", d)
 	}
 	d.FlowID, d.Email, d.Signup = r.PostFormValue("flowId"), r.PostFormValue("email"), r.PostFormValue("signup") == "1"
@@ -189,7 +190,7 @@ func (s *Server) linkTarget(r *http.Request, d *page.Data) error {
 // otherwise it shows the question again and uses nothing up.
 func (s *Server) emailVerifyForm(w http.ResponseWriter, r *http.Request) error {
 	d := page.Data{Title: s.msg.T("email.verify_title")}
-	if err := parseForm(w, r); err != nil {
+	if err := request.ParseForm(w, r); err != nil {
 		return s.refusedOnEmailPage(err, "email_verify", d)
 	}
 	d.Token = r.PostFormValue("token")

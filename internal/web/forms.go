@@ -2,10 +2,8 @@ package web
 
 import (
 	"errors"
-	"mime"
 	"net/http"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/web/page"
@@ -106,26 +104,4 @@ func (s *Server) refusedOnAccount(err error, sw *account.SessionWithUser, d page
 			s.renderError(w, r, err)
 		}
 	})
-}
-
-// parseForm parses a bounded urlencoded form for the no-JavaScript pages.
-func parseForm(w http.ResponseWriter, r *http.Request) error {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		return badRequest("Content-Type must be application/x-www-form-urlencoded")
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	if err := r.ParseForm(); err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return &account.Error{Code: account.EBodyTooLarge, Detail: "request body over 64 KiB"}
-		}
-		return badRequest("malformed form")
-	}
-	for _, vs := range r.PostForm {
-		for _, v := range vs {
-			if !utf8.ValidString(v) {
-				return badRequest("the form is not valid UTF-8")
-			}
-		}
-	}
-	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/request"
 )
 
 // landingPage is GET of l's path, the page a mailed link opens (page.Landing):
@@ -24,7 +25,7 @@ type takeFunc func(w http.ResponseWriter, r *http.Request, token string, d *page
 func (s *Server) landingForm(l *page.Landing, take takeFunc) formFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		d := page.Data{Title: s.msg.T(l.Title), Landing: l}
-		if err := parseForm(w, r); err != nil {
+		if err := request.ParseForm(w, r); err != nil {
 			return s.refusedOnEmailPage(err, "email_landing", d)
 		}
 		page, err := take(w, r, r.PostFormValue("token"), &d)

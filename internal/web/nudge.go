@@ -9,6 +9,7 @@ import (
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/request"
 )
 
 // signinAnswer is the API's sign-in (or, when signup, sign-up) answer for
@@ -45,7 +46,7 @@ func (s *Server) answerNudge(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var body nudgeBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	if err := s.rollout.AnswerNudge(r.Context(), &sw.User, body.Action, s.client(r)); err != nil {
@@ -87,11 +88,11 @@ func (s *Server) putPreferences(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var body rollout.Preferences
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	if body.PasskeyBeta == nil && body.Passwordless == nil {
-		return badRequest(`send "passkeyBeta", "passwordless" or both`)
+		return request.BadRequest(`send "passkeyBeta", "passwordless" or both`)
 	}
 	a, err := s.rollout.SetPreferences(r.Context(), sw, body, s.client(r))
 	if err != nil {
@@ -164,12 +165,12 @@ func (s *Server) welcomeForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := parseForm(w, r); err != nil {
+	if err := request.ParseForm(w, r); err != nil {
 		return err
 	}
 	action := r.PostFormValue("action")
 	if action != rollout.NudgeLater && action != rollout.NudgeNever {
-		return badRequest(`action must be "later" or "never"`)
+		return request.BadRequest(`action must be "later" or "never"`)
 	}
 	if err := s.rollout.AnswerNudge(r.Context(), &sw.User, action, s.client(r)); err != nil && !account.IsCode(err, account.ENotInRollout) {
 		return err
@@ -196,7 +197,7 @@ func (s *Server) preferencesForm(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		if p.PasskeyBeta == nil && p.Passwordless == nil {
-			return badRequest("nothing to change")
+			return request.BadRequest("nothing to change")
 		}
 		a, err := s.rollout.SetPreferences(r.Context(), sw, p, s.client(r))
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/request"
 )
 
 // ceremonyBody is what every finish step posts.
@@ -25,7 +26,7 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	if err := decodeJSON(w, r, &struct{}{}); err != nil {
+	if err := request.DecodeJSON(w, r, &struct{}{}); err != nil {
 		return err
 	}
 	// The rollout gates adding a passkey, and nothing else of passkeys.
@@ -48,7 +49,7 @@ func (s *Server) passkeyUpgradeBegin(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if err := decodeJSON(w, r, &struct{}{}); err != nil {
+	if err := request.DecodeJSON(w, r, &struct{}{}); err != nil {
 		return err
 	}
 	if err := s.rollout.CanUpgrade(r.Context(), &sw.User); err != nil {
@@ -69,7 +70,7 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	var body ceremonyBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	added, err := s.passkeys.FinishRegistration(r.Context(), &sw.User, sw.Session.ID, body.FlowID, body.Credential, body.Name, s.client(r))
@@ -90,7 +91,7 @@ func (s *Server) passkeyRegisterError(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	var body ceremonyBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	code, err := s.passkeys.RegisterError(r.Context(), &sw.User, body.FlowID, body.Name, s.client(r))
@@ -104,7 +105,7 @@ func (s *Server) passkeyRegisterError(w http.ResponseWriter, r *http.Request) er
 // passkeyLoginBegin is POST /api/passkeys/login/begin.
 func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) error {
 	var body ceremonyBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	req, err := s.passkeys.BeginLogin(r.Context(), body.Email)
@@ -118,7 +119,7 @@ func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) error
 // passkeyLoginFinish is POST /api/passkeys/login/finish.
 func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) error {
 	var body ceremonyBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	res, err := s.passkeys.FinishLogin(r.Context(), body.FlowID, body.Credential, body.Mediation, s.client(r))
@@ -161,7 +162,7 @@ func (s *Server) renamePasskey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var body ceremonyBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	p, err := s.passkeys.Rename(r.Context(), sw.User.ID, r.PathValue("id"), body.Name, s.client(r))
@@ -211,7 +212,7 @@ func (s *Server) passkeyForm(w http.ResponseWriter, r *http.Request, act func(sw
 		return err
 	}
 	id := r.PathValue("id")
-	err = parseForm(w, r)
+	err = request.ParseForm(w, r)
 	if err == nil {
 		err = act(sw, id)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/web/request"
 )
 
 // reauthBody is what POST /api/reauth/finish posts: a passkey's answer to
@@ -25,7 +26,7 @@ func (s *Server) reauthBegin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := decodeJSON(w, r, &struct{}{}); err != nil {
+	if err := request.DecodeJSON(w, r, &struct{}{}); err != nil {
 		return err
 	}
 	if sw.User.PasskeyCount == 0 {
@@ -54,7 +55,7 @@ func (s *Server) reauthFinish(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var body reauthBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	var token string

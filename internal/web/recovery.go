@@ -5,6 +5,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/request"
 )
 
 // recoveryCodesJSON is POST /api/recovery-codes's answer.
@@ -25,7 +26,7 @@ func (s *Server) createRecoveryCodes(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if err := decodeJSON(w, r, &struct{}{}); err != nil {
+	if err := request.DecodeJSON(w, r, &struct{}{}); err != nil {
 		return err
 	}
 	codes, err := s.recovery.Generate(r.Context(), sw, s.client(r))
@@ -41,7 +42,7 @@ func (s *Server) createRecoveryCodes(w http.ResponseWriter, r *http.Request) err
 // a recovery-code sign-in too) asks for a new one.
 func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) error {
 	var body recoverySigninBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	res, err := s.recovery.Signin(r.Context(), body.Email, body.Code, s.client(r))

@@ -5,12 +5,13 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/request"
 )
 
 // signinPassword is POST /api/signin/password.
 func (s *Server) signinPassword(w http.ResponseWriter, r *http.Request) error {
 	var body credentialsBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	res, err := s.passwords.SigninPassword(r.Context(), body.Email, body.Password, s.client(r))
@@ -63,7 +64,7 @@ func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) error {
 // signinForm is POST /signin: a password sign-in without JavaScript.
 func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) error {
 	d := page.Data{Title: s.msg.T("signin.title")}
-	if err := parseForm(w, r); err != nil {
+	if err := request.ParseForm(w, r); err != nil {
 		return s.refusedOn(err, "signin", d)
 	}
 	d.Email = r.PostFormValue("email")

@@ -6,8 +6,8 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/rollout"
-
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/request"
 )
 
 type credentialsBody struct {
@@ -18,7 +18,7 @@ type credentialsBody struct {
 // signup is POST /api/signup.
 func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	var body credentialsBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	res, err := s.passwords.Signup(r.Context(), body.Email, body.Password, s.client(r))
@@ -64,7 +64,7 @@ func (s *Server) signupPasskeyForm(w http.ResponseWriter, r *http.Request) error
 	if !s.cfg.Signup.Open {
 		return s.refusedOn(&account.Error{Code: account.ESignupClosed, Detail: "sign-up is closed"}, "signup", d)
 	}
-	if err := parseForm(w, r); err != nil {
+	if err := request.ParseForm(w, r); err != nil {
 		return s.refusedOn(err, "signup", d)
 	}
 	d.Email = r.PostFormValue("email")
@@ -94,7 +94,7 @@ func (s *Server) signupPasskeyForm(w http.ResponseWriter, r *http.Request) error
 func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) error {
 	d := page.Data{Title: s.msg.T("signup.title"), SignupWays: s.signupWays(r)}
 	d.SignupWays.PasswordOpen = true
-	if err := parseForm(w, r); err != nil {
+	if err := request.ParseForm(w, r); err != nil {
 		return s.refusedOn(err, "signup", d)
 	}
 	d.Email = r.PostFormValue("email")

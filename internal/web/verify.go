@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/web/clientip"
+	"github.com/keyshift/keyshift/internal/web/request"
 )
 
 // verify is GET /api/verify, forward-auth for reverse proxies (nginx
@@ -56,7 +57,7 @@ func redirectParam(q url.Values) (bool, error) {
 	case "1", "true":
 		return true, nil
 	}
-	return false, badRequest("redirect is 1 or 0")
+	return false, request.BadRequest("redirect is 1 or 0")
 }
 
 // signinFor returns the absolute address of the sign-in page that sends the
