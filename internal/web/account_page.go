@@ -9,6 +9,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // passkeyNotices are the confirmations the account page shows after a
@@ -75,7 +76,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 		return err
 	}
 	d.Title, d.User, d.Session, d.Sessions, d.Passkeys = s.msg.T("account.title"), &sw.User, &sw.Session, sessions, passkeys
-	s.render(w, r, status, "account", d)
+	s.respond.Render(w, r, status, "account", d)
 	return nil
 }
 
@@ -101,4 +102,15 @@ func (s *Server) accountForm(w http.ResponseWriter, r *http.Request, section str
 		sw.User = *u
 	}
 	return s.renderAccount(w, r, http.StatusOK, sw, d)
+}
+
+// refusedOnAccount shows a refusal on the account page of sw's member, put
+// in d by put.
+func (s *Server) refusedOnAccount(err error, sw *account.SessionWithUser, d page.Data, put func(d *page.Data, field, message string)) error {
+	return respond.ShownOn(err, func(w http.ResponseWriter, r *http.Request, status int, field, message string) {
+		put(&d, field, message)
+		if err := s.renderAccount(w, r, status, sw, d); err != nil {
+			s.respond.RenderError(w, r, err)
+		}
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // adminFunc is an admin API handler: it runs only for a bearer token that
@@ -17,7 +18,7 @@ type adminFunc func(w http.ResponseWriter, r *http.Request, who admintoken.Princ
 // admin wraps an admin API handler. The credential is the Authorization
 // header alone: a member's session cookie is never an admin credential,
 // whoever the member is.
-func (s *Server) admin(scope admintoken.Scope, h adminFunc) apiFunc {
+func (s *Server) admin(scope admintoken.Scope, h adminFunc) respond.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		who, err := s.tokens.Authenticate(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
@@ -39,7 +40,7 @@ func (s *Server) getRollout(w http.ResponseWriter, r *http.Request, _ admintoken
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, doc)
+	respond.JSON(w, http.StatusOK, doc)
 	return nil
 }
 
@@ -58,6 +59,6 @@ func (s *Server) putRollout(w http.ResponseWriter, r *http.Request, who admintok
 		return err
 	}
 	s.log.Info("rollout changed", "by", "token:"+who.Name, "phase", doc.Phase.String(), "percent", doc.Percent, "forced", ch.Force)
-	writeJSON(w, http.StatusOK, doc)
+	respond.JSON(w, http.StatusOK, doc)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // emailChangeBody is POST /api/account/email.
@@ -34,7 +35,7 @@ func (s *Server) emailChangeStart(w http.ResponseWriter, r *http.Request) error 
 	if err := s.change.Begin(r.Context(), sw, body.Email, s.client(r)); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, struct{}{})
+	respond.JSON(w, http.StatusAccepted, struct{}{})
 	return nil
 }
 
@@ -50,7 +51,7 @@ func (s *Server) emailChangeConfirm(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, apijson.UserAnswer{User: apijson.NewUser(*u)})
+	respond.JSON(w, http.StatusOK, apijson.UserAnswer{User: apijson.NewUser(*u)})
 	return nil
 }
 
@@ -71,7 +72,7 @@ func (s *Server) emailChangeRevert(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, struct {
+	respond.JSON(w, http.StatusOK, struct {
 		User    apijson.User    `json:"user"`
 		Removed apijson.Removed `json:"removed"`
 	}{apijson.NewUser(*rv.User), apijson.NewRemoved(rv.Removed)})
@@ -93,7 +94,7 @@ func (s *Server) emailChangeCancel(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	s.clearSession(w)
-	writeJSON(w, http.StatusOK, apijson.UserAnswer{User: apijson.NewUser(*u)})
+	respond.JSON(w, http.StatusOK, apijson.UserAnswer{User: apijson.NewUser(*u)})
 	return nil
 }
 

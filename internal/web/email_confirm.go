@@ -6,6 +6,7 @@ import (
 	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // emailConfirmBody is POST /api/email/confirm.
@@ -24,7 +25,7 @@ func (s *Server) emailConfirm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, struct {
+	respond.JSON(w, http.StatusOK, struct {
 		User apijson.User `json:"user"`
 	}{apijson.NewUser(*u)})
 	return nil
@@ -44,7 +45,7 @@ func (s *Server) emailDisown(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, struct {
+	respond.JSON(w, http.StatusOK, struct {
 		User    apijson.User    `json:"user"`
 		Removed apijson.Removed `json:"removed"`
 	}{apijson.NewUser(*d.User), apijson.NewRemoved(d.Removed)})
@@ -63,7 +64,7 @@ func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, struct {
+	respond.JSON(w, http.StatusAccepted, struct {
 		Email string `json:"email"`
 	}{u.Email})
 	return nil

@@ -9,6 +9,7 @@ import (
 	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // emailStartBody is POST /api/email/start.
@@ -34,7 +35,7 @@ func (s *Server) emailStart(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, struct {
+	respond.JSON(w, http.StatusAccepted, struct {
 		FlowID string `json:"flowId"`
 	}{id})
 	return nil
@@ -56,7 +57,7 @@ func (s *Server) emailFinish(w http.ResponseWriter, r *http.Request) error {
 	out.Created = res.Created
 	out.ReturnTo = to
 	out.Cleared = res.Removed.Cleared()
-	writeJSON(w, http.StatusOK, out)
+	respond.JSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -116,15 +117,15 @@ func (s *Server) finishEmail(r *http.Request, body emailFinishBody) (*account.Si
 func (s *Server) emailStartForm(w http.ResponseWriter, r *http.Request) error {
 	d := page.Data{Title: s.msg.T("signin.title")}
 	if err := request.ParseForm(w, r); err != nil {
-		return s.refusedOnEmailPage(err, "signin", d)
+		return s.respond.RefusedOnEmailPage(err, "signin", d)
 	}
 	d.Email = r.PostFormValue("email")
 	id, err := s.signin.Start(r.Context(), d.Email, s.client(r))
 	if err != nil {
-		return s.refusedOnEmailPage(err, "signin", d)
+		return s.respond.RefusedOnEmailPage(err, "signin", d)
 	}
 	d.Title, d.FlowID = s.msg.T("email.sent_title"), id
-	s.renderEmail(w, r, http.StatusOK, "email_sent", d)
+	s.respond.RenderEmail(w, r, http.StatusOK, "email_sent", d)
 	return nil
 }
 
@@ -133,12 +134,12 @@ func (s *Server) emailStartForm(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) error {
 	d := page.Data{Title: s.msg.T("email.sent_title")}
 	if err := request.ParseForm(w, r); err != nil {
-		return s.refusedOnEmailPage(err, "email_sent", d)
+		return s.respond.RefusedOnEmailPage(err, "email_sent", d)
 	}
 	d.FlowID, d.Email, d.Signup = r.PostFormValue("flowId"), r.PostFormValue("email"), r.PostFormValue("signup") == "1"
 	res, err := s.finishEmail(r, emailFinishBody{FlowID: d.FlowID, Code: r.PostFormValue("code")})
 	if err != nil {
-		return s.refusedOnEmailPage(err, "email_sent", d)
+		return s.respond.RefusedOnEmailPage(err, "email_sent", d)
 	}
 	to := s.setSession(w, r, res)
 	if d.Signup && res.Created {
@@ -161,9 +162,9 @@ func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) emailVerifyPage(w http.ResponseWriter, r *http.Request) error {
 	d := page.Data{Title: s.msg.T("email.verify_title"), Token: r.URL.Query().Get("token")}
 	if err := s.linkTarget(r, &d); err != nil {
-		return s.refusedOnEmailPage(err, "email_verify", d)
+		return s.respond.RefusedOnEmailPage(err, "email_verify", d)
 	}
-	s.renderEmail(w, r, http.StatusOK, "email_verify", d)
+	s.respond.RenderEmail(w, r, http.StatusOK, "email_verify", d)
 	return nil
 }
 
@@ -191,22 +192,22 @@ func (s *Server) linkTarget(r *http.Request, d *page.Data) error {
 func (s *Server) emailVerifyForm(w http.ResponseWriter, r *http.Request) error {
 	d := page.Data{Title: s.msg.T("email.verify_title")}
 	if err := request.ParseForm(w, r); err != nil {
-		return s.refusedOnEmailPage(err, "email_verify", d)
+		return s.respond.RefusedOnEmailPage(err, "email_verify", d)
 	}
 	d.Token = r.PostFormValue("token")
 	if r.PostFormValue("switch") != "1" {
 		if err := s.linkTarget(r, &d); err != nil {
-			return s.refusedOnEmailPage(err, "email_verify", d)
+			return s.respond.RefusedOnEmailPage(err, "email_verify", d)
 		}
 		if d.SignedInAs != "" {
-			s.renderEmail(w, r, http.StatusConflict, "email_verify", d)
+			s.respond.RenderEmail(w, r, http.StatusConflict, "email_verify", d)
 			return nil
 		}
 	}
 	res, err := s.finishEmail(r, emailFinishBody{Token: d.Token})
 	if err != nil {
 		d.Token = ""
-		return s.refusedOnEmailPage(err, "email_verify", d)
+		return s.respond.RefusedOnEmailPage(err, "email_verify", d)
 	}
 	http.Redirect(w, r, s.afterEmailPage(r, res, s.setSession(w, r, res)), http.StatusSeeOther)
 	return nil

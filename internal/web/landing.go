@@ -5,14 +5,15 @@ import (
 
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // landingPage is GET of l's path, the page a mailed link opens (page.Landing):
 // it changes nothing — mail scanners follow links — but shows a button that
 // posts the token; like every email page it sends no referrer.
-func (s *Server) landingPage(l *page.Landing) formFunc {
+func (s *Server) landingPage(l *page.Landing) respond.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		s.renderEmail(w, r, http.StatusOK, "email_landing", page.Data{Title: s.msg.T(l.Title), Landing: l, Token: r.URL.Query().Get("token")})
+		s.respond.RenderEmail(w, r, http.StatusOK, "email_landing", page.Data{Title: s.msg.T(l.Title), Landing: l, Token: r.URL.Query().Get("token")})
 		return nil
 	}
 }
@@ -22,17 +23,17 @@ func (s *Server) landingPage(l *page.Landing) formFunc {
 type takeFunc func(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error)
 
 // landingForm is POST of l's path: the button.
-func (s *Server) landingForm(l *page.Landing, take takeFunc) formFunc {
+func (s *Server) landingForm(l *page.Landing, take takeFunc) respond.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		d := page.Data{Title: s.msg.T(l.Title), Landing: l}
 		if err := request.ParseForm(w, r); err != nil {
-			return s.refusedOnEmailPage(err, "email_landing", d)
+			return s.respond.RefusedOnEmailPage(err, "email_landing", d)
 		}
 		page, err := take(w, r, r.PostFormValue("token"), &d)
 		if err != nil {
-			return s.refusedOnEmailPage(err, "email_landing", d)
+			return s.respond.RefusedOnEmailPage(err, "email_landing", d)
 		}
-		s.renderEmail(w, r, http.StatusOK, page, d)
+		s.respond.RenderEmail(w, r, http.StatusOK, page, d)
 		return nil
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // signinAnswer is the API's sign-in (or, when signup, sign-up) answer for
@@ -76,7 +77,7 @@ func (s *Server) getPreferences(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, newPreferences(a))
+	respond.JSON(w, http.StatusOK, newPreferences(a))
 	return nil
 }
 
@@ -98,7 +99,7 @@ func (s *Server) putPreferences(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, newPreferences(a))
+	respond.JSON(w, http.StatusOK, newPreferences(a))
 	return nil
 }
 
@@ -153,7 +154,7 @@ func (s *Server) welcomePage(w http.ResponseWriter, r *http.Request) error {
 	// Right after a passkey-first sign-up the page asks for the passkey at
 	// once (its script presses "Create a passkey").
 	autostart := r.URL.Query().Get("signup") == "1"
-	s.render(w, r, http.StatusOK, "welcome", page.Data{Title: s.msg.T("welcome.title"), User: &sw.User, Next: next, Autostart: autostart})
+	s.respond.Render(w, r, http.StatusOK, "welcome", page.Data{Title: s.msg.T("welcome.title"), User: &sw.User, Next: next, Autostart: autostart})
 	return nil
 }
 

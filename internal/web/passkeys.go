@@ -9,6 +9,7 @@ import (
 	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // ceremonyBody is what every finish step posts.
@@ -37,7 +38,7 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"flowId": c.FlowID, "publicKey": c.Options})
+	respond.JSON(w, http.StatusOK, map[string]any{"flowId": c.FlowID, "publicKey": c.Options})
 	return nil
 }
 
@@ -59,7 +60,7 @@ func (s *Server) passkeyUpgradeBegin(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"flowId": c.FlowID, "publicKey": c.Options, "mediation": "conditional"})
+	respond.JSON(w, http.StatusOK, map[string]any{"flowId": c.FlowID, "publicKey": c.Options, "mediation": "conditional"})
 	return nil
 }
 
@@ -79,7 +80,7 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) e
 	}
 	s.setCookie(w, s.sessionCookieName(), added.SessionToken, s.cfg.Session.AbsoluteTimeout)
 	s.rememberPasskey(w, r, &sw.User)
-	writeJSON(w, http.StatusCreated, map[string]any{"passkey": apijson.NewPasskey(added.Passkey)})
+	respond.JSON(w, http.StatusCreated, map[string]any{"passkey": apijson.NewPasskey(added.Passkey)})
 	return nil
 }
 
@@ -98,7 +99,7 @@ func (s *Server) passkeyRegisterError(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"code": code, "message": s.msg.T("passkey.register_error." + code)})
+	respond.JSON(w, http.StatusOK, map[string]string{"code": code, "message": s.msg.T("passkey.register_error." + code)})
 	return nil
 }
 
@@ -112,7 +113,7 @@ func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"flowId": req.FlowID, "publicKey": req.Options})
+	respond.JSON(w, http.StatusOK, map[string]any{"flowId": req.FlowID, "publicKey": req.Options})
 	return nil
 }
 
@@ -133,7 +134,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 	}
 	out := apijson.NewSignin(res.User, false) // never a nudge after a passkey sign-in
 	out.ReturnTo = s.setSession(w, r, res)
-	writeJSON(w, http.StatusOK, out)
+	respond.JSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -151,7 +152,7 @@ func (s *Server) listPasskeys(w http.ResponseWriter, r *http.Request) error {
 	for i, p := range list {
 		out[i] = apijson.NewPasskey(p)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"passkeys": out})
+	respond.JSON(w, http.StatusOK, map[string]any{"passkeys": out})
 	return nil
 }
 
@@ -169,7 +170,7 @@ func (s *Server) renamePasskey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"passkey": apijson.NewPasskey(*p)})
+	respond.JSON(w, http.StatusOK, map[string]any{"passkey": apijson.NewPasskey(*p)})
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // passwordBody is POST /api/account/password.
@@ -32,7 +33,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.renewSession(w, r, ch)
-	writeJSON(w, http.StatusOK, apijson.UserAnswer{User: apijson.NewUser(*ch.User)})
+	respond.JSON(w, http.StatusOK, apijson.UserAnswer{User: apijson.NewUser(*ch.User)})
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // reauthBody is what POST /api/reauth/finish posts: a passkey's answer to
@@ -34,14 +35,14 @@ func (s *Server) reauthBegin(w http.ResponseWriter, r *http.Request) error {
 		if sw.User.HasPassword {
 			methods = append(methods, string(account.MethodPassword))
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"methods": methods})
+		respond.JSON(w, http.StatusOK, map[string]any{"methods": methods})
 		return nil
 	}
 	req, err := s.passkeys.BeginReauth(r.Context(), sw)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"methods": []string{"passkey"}, "flowId": req.FlowID, "publicKey": req.Options})
+	respond.JSON(w, http.StatusOK, map[string]any{"methods": []string{"passkey"}, "flowId": req.FlowID, "publicKey": req.Options})
 	return nil
 }
 
@@ -72,6 +73,6 @@ func (s *Server) reauthFinish(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setCookie(w, s.sessionCookieName(), token, s.cfg.Session.AbsoluteTimeout)
-	writeJSON(w, http.StatusOK, map[string]any{"steppedUpAt": at.UTC(), "freshUntil": at.Add(s.cfg.Passkey.ReauthWindow).UTC()})
+	respond.JSON(w, http.StatusOK, map[string]any{"steppedUpAt": at.UTC(), "freshUntil": at.Add(s.cfg.Passkey.ReauthWindow).UTC()})
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // recoveryCodesJSON is POST /api/recovery-codes's answer.
@@ -33,7 +34,7 @@ func (s *Server) createRecoveryCodes(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, recoveryCodesJSON{Codes: codes})
+	respond.JSON(w, http.StatusCreated, recoveryCodesJSON{Codes: codes})
 	return nil
 }
 
@@ -53,7 +54,7 @@ func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 	to := s.setSession(w, r, res)
 	out := s.signinAnswer(r, res, false)
 	out.ReturnTo = to
-	writeJSON(w, http.StatusOK, out)
+	respond.JSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -10,13 +10,14 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // routes is every route keyshift serves, in one place.
 func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()
-	api := func(pattern string, h apiFunc) {
-		mux.Handle(pattern, s.api(h))
+	api := func(pattern string, h respond.Func) {
+		mux.Handle(pattern, s.respond.API(h))
 	}
 
 	// JSON API (API.md).
@@ -57,11 +58,11 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("PUT /api/account/preferences", s.putPreferences)
 	api("GET /api/admin/rollout", s.admin(admintoken.ScopeRollout, s.getRollout))
 	api("PUT /api/admin/rollout", s.admin(admintoken.ScopeRollout, s.putRollout))
-	mux.Handle("/api/", s.api(s.apiFallback(mux)))
+	mux.Handle("/api/", s.respond.API(s.apiFallback(mux)))
 
 	// Pages: they work without JavaScript, as plain form posts.
-	html := func(pattern string, h formFunc) {
-		mux.Handle(pattern, s.form(h))
+	html := func(pattern string, h respond.Func) {
+		mux.Handle(pattern, s.respond.Form(h))
 	}
 	html("GET /{$}", s.home)
 	html("GET /signup", s.signupPage)
@@ -107,14 +108,14 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	mux.Handle("GET /metrics", s.metricsGate(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))) // admin token or local (host.go)
 	mux.HandleFunc("GET /dev/mail", s.devMail)                                                  // 404 unless the dev mailer runs
 
-	mux.HandleFunc("/", s.notFoundPage)
+	mux.HandleFunc("/", s.respond.NotFound)
 
 	return s.observe(s.secure(s.hostCheck(s.crossOrigin(mux))))
 }
 
 // apiFallback answers API paths no route matched: 405 with Allow when the
 // path exists under another method, else 404 — as JSON, like every API error.
-func (s *Server) apiFallback(mux *http.ServeMux) apiFunc {
+func (s *Server) apiFallback(mux *http.ServeMux) respond.Func {
 	methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var allowed []string

@@ -1,7 +1,7 @@
 // Package web is keyshift's HTTP face: the JSON API of API.md, the pages
 // members see, and the operational endpoints. Handlers are thin: they decode,
 // call package account, and answer; every error goes through one adapter
-// (errors.go) that picks the status, the words and the log line.
+// (package respond) that picks the status, the words and the log line.
 package web
 
 import (
@@ -32,6 +32,7 @@ import (
 	"github.com/keyshift/keyshift/internal/web/i18n"
 	"github.com/keyshift/keyshift/internal/web/metrics"
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // Health is what readiness checks ask of the database.
@@ -100,7 +101,7 @@ type Server struct {
 	rollout   *rollout.Service
 	tokens    *admintoken.Tokens
 	msg       *i18n.Catalog
-	pages     *page.Set
+	respond   *respond.Responder
 	returns   *returnto.Policy
 	handler   http.Handler
 	build     buildinfo.Info // /healthz
@@ -131,11 +132,12 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, sessions: o.Sessions, members: o.Members, passwords: o.Passwords, recovery: o.Recovery, passkeys: o.Passkeys, now: o.Now, health: o.Health, cookies: cookie.NewSigner(o.DeviceKey),
-		log: o.Log, msg: msg, pages: pg, mail: o.Mail, signin: o.Signin, confirm: o.Confirm,
+		log: o.Log, msg: msg, mail: o.Mail, signin: o.Signin, confirm: o.Confirm,
 		change: o.Change, rollout: o.Rollout, tokens: o.AdminTokens,
 		metrics: metrics.New(o.Registry, o.HashGate, metrics.Build{Version: o.Build.Version, Commit: o.Build.Commit, GoVersion: o.Build.GoVersion}),
 		build:   o.Build,
 	}
+	s.respond = respond.New(msg, pg, o.Log, s.metrics, !o.Config.Signup.Open)
 	if s.returns, err = returnto.New(o.Config.Origin, o.Config.AllowedReturnOrigins); err != nil {
 		return nil, err
 	}

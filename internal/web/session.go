@@ -9,6 +9,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/web/apijson"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // authenticate returns the session of the request or EUnauthenticated.
@@ -22,7 +23,7 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, struct {
+	respond.JSON(w, http.StatusOK, struct {
 		User    apijson.User    `json:"user"`
 		Session apijson.Session `json:"session"`
 	}{apijson.NewUser(sw.User), apijson.NewSession(sw.Session, sw.Session.ID)})
@@ -81,7 +82,7 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	for i, x := range list {
 		out[i] = apijson.NewSession(x, sw.Session.ID)
 	}
-	writeJSON(w, http.StatusOK, struct {
+	respond.JSON(w, http.StatusOK, struct {
 		Sessions []apijson.Session `json:"sessions"`
 		Next     *string           `json:"next"`
 	}{out, next})
@@ -189,4 +190,14 @@ func (s *Server) revokeAllForm(w http.ResponseWriter, r *http.Request) error {
 	s.clearSession(w)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 	return nil
+}
+
+// pageSession returns the session of a page's request; without one, the
+// adapter sends the visitor to /signin.
+func (s *Server) pageSession(r *http.Request) (*account.SessionWithUser, error) {
+	sw, err := s.authenticate(r)
+	if account.IsCode(err, account.EUnauthenticated) {
+		return nil, respond.ErrSigninFirst
+	}
+	return sw, err
 }

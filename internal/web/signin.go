@@ -6,6 +6,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // signinPassword is POST /api/signin/password.
@@ -22,7 +23,7 @@ func (s *Server) signinPassword(w http.ResponseWriter, r *http.Request) error {
 	to := s.setSession(w, r, res)
 	out := s.signinAnswer(r, res, false)
 	out.ReturnTo = to
-	writeJSON(w, http.StatusOK, out)
+	respond.JSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -57,7 +58,7 @@ func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return nil
 	}
-	s.render(w, r, http.StatusOK, "signin", page.Data{Title: s.msg.T("signin.title"), Remembered: s.readRemember(r)})
+	s.respond.Render(w, r, http.StatusOK, "signin", page.Data{Title: s.msg.T("signin.title"), Remembered: s.readRemember(r)})
 	return nil
 }
 
@@ -65,14 +66,14 @@ func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) error {
 	d := page.Data{Title: s.msg.T("signin.title")}
 	if err := request.ParseForm(w, r); err != nil {
-		return s.refusedOn(err, "signin", d)
+		return s.respond.RefusedOn(err, "signin", d)
 	}
 	d.Email = r.PostFormValue("email")
 	d.Remembered = s.rememberedAs(r, d.Email)
 	res, err := s.passwords.SigninPassword(r.Context(), d.Email, r.PostFormValue("password"), s.client(r))
 	s.countSignin(account.MethodPassword, err)
 	if err != nil {
-		return s.refusedOn(err, "signin", d)
+		return s.respond.RefusedOn(err, "signin", d)
 	}
 	http.Redirect(w, r, s.afterPageSignin(r, res, false, orAccount(s.setSession(w, r, res))), http.StatusSeeOther)
 	return nil
