@@ -19,7 +19,7 @@ var passkeyNotices = map[string]string{"added": "passkeys.added_notice", "used":
 // accountPage is GET /account: the member's sessions, passkeys, address,
 // password and recovery codes.
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.pageSession(r)
+	sw, err := s.visitors.PageSession(r)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 // success, with the refusal beside the field (or atop the section) it
 // concerns otherwise. The form's values stay only on refusal.
 func (s *Server) accountForm(w http.ResponseWriter, r *http.Request, section string, act func(sw *account.SessionWithUser, d *page.Data) error) error {
-	sw, err := s.pageSession(r)
+	sw, err := s.visitors.PageSession(r)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ type tokenBody struct {
 // emailChangeStart is POST /api/account/email: a confirmation link goes to
 // the new address. 202 whether or not another account has that address.
 func (s *Server) emailChangeStart(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -32,7 +32,7 @@ func (s *Server) emailChangeStart(w http.ResponseWriter, r *http.Request) error 
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	if err := s.change.Begin(r.Context(), sw, body.Email, s.client(r)); err != nil {
+	if err := s.change.Begin(r.Context(), sw, body.Email, s.visitors.Client(r)); err != nil {
 		return err
 	}
 	respond.JSON(w, http.StatusAccepted, struct{}{})
@@ -47,7 +47,7 @@ func (s *Server) emailChangeConfirm(w http.ResponseWriter, r *http.Request) erro
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	u, err := s.change.Confirm(r.Context(), body.Token, s.client(r))
+	u, err := s.change.Confirm(r.Context(), body.Token, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
@@ -65,9 +65,9 @@ func (s *Server) emailChangeRevert(w http.ResponseWriter, r *http.Request) error
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	rv, err := s.change.Revert(r.Context(), body.Token, s.client(r))
+	rv, err := s.change.Revert(r.Context(), body.Token, s.visitors.Client(r))
 	if rv != nil {
-		s.clearSession(w) // every session ended, this browser's too
+		s.visitors.ClearSession(w) // every session ended, this browser's too
 	}
 	if err != nil {
 		return err
@@ -89,11 +89,11 @@ func (s *Server) emailChangeCancel(w http.ResponseWriter, r *http.Request) error
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	u, err := s.change.Cancel(r.Context(), body.Token, s.client(r))
+	u, err := s.change.Cancel(r.Context(), body.Token, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
-	s.clearSession(w)
+	s.visitors.ClearSession(w)
 	respond.JSON(w, http.StatusOK, apijson.UserAnswer{User: apijson.NewUser(*u)})
 	return nil
 }
@@ -102,7 +102,7 @@ func (s *Server) emailChangeCancel(w http.ResponseWriter, r *http.Request) error
 func (s *Server) emailChangeForm(w http.ResponseWriter, r *http.Request) error {
 	return s.accountForm(w, r, "email", func(sw *account.SessionWithUser, d *page.Data) error {
 		d.Email = r.PostFormValue("email")
-		if err := s.change.Begin(r.Context(), sw, d.Email, s.client(r)); err != nil {
+		if err := s.change.Begin(r.Context(), sw, d.Email, s.visitors.Client(r)); err != nil {
 			return err
 		}
 		d.Notice = s.msg.T("account.email_sent", d.Email, int(s.change.TTL()/time.Minute))
@@ -114,7 +114,7 @@ func (s *Server) emailChangeForm(w http.ResponseWriter, r *http.Request) error {
 // emailChangeDone is POST /email/change, the confirmation link's button:
 // the account moves to the new address.
 func (s *Server) emailChangeDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
-	u, err := s.change.Confirm(r.Context(), token, s.client(r))
+	u, err := s.change.Confirm(r.Context(), token, s.visitors.Client(r))
 	if err != nil {
 		return "", err
 	}
@@ -126,9 +126,9 @@ func (s *Server) emailChangeDone(w http.ResponseWriter, r *http.Request, token s
 // session of the account ends, so this browser is signed out too and asked
 // to sign in by email at the restored address.
 func (s *Server) emailRevertDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
-	rv, err := s.change.Revert(r.Context(), token, s.client(r))
+	rv, err := s.change.Revert(r.Context(), token, s.visitors.Client(r))
 	if rv != nil {
-		s.clearSession(w)
+		s.visitors.ClearSession(w)
 		d.Removed = &rv.Removed
 	}
 	if err != nil {
@@ -141,11 +141,11 @@ func (s *Server) emailRevertDone(w http.ResponseWriter, r *http.Request, token s
 // emailCancelDone is POST /email/cancel, the cancel link's button. Every
 // browser of the account is signed out, this one too.
 func (s *Server) emailCancelDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
-	u, err := s.change.Cancel(r.Context(), token, s.client(r))
+	u, err := s.change.Cancel(r.Context(), token, s.visitors.Client(r))
 	if err != nil {
 		return "", err
 	}
-	s.clearSession(w)
+	s.visitors.ClearSession(w)
 	d.Title, d.User = s.msg.T("cancel.done_title"), u
 	return "email_cancelled", nil
 }

@@ -21,7 +21,7 @@ func (s *Server) emailConfirm(w http.ResponseWriter, r *http.Request) error {
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	u, err := s.confirm.Confirm(r.Context(), body.Token, s.client(r))
+	u, err := s.confirm.Confirm(r.Context(), body.Token, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func (s *Server) emailDisown(w http.ResponseWriter, r *http.Request) error {
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	d, err := s.confirm.Disown(r.Context(), body.Token, s.client(r))
+	d, err := s.confirm.Disown(r.Context(), body.Token, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
@@ -56,11 +56,11 @@ func (s *Server) emailDisown(w http.ResponseWriter, r *http.Request) error {
 // 202 {"email"} with a fresh confirmation mail queued · 409
 // email_already_verified · 429 too_many_attempts past the per-account limit.
 func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
-	u, err := s.confirm.Resend(r.Context(), sw.User.ID, s.client(r))
+	u, err := s.confirm.Resend(r.Context(), sw.User.ID, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) erro
 
 // emailConfirmDone is POST /email/confirm, the confirmation link's button.
 func (s *Server) emailConfirmDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
-	if _, err := s.confirm.Confirm(r.Context(), token, s.client(r)); err != nil {
+	if _, err := s.confirm.Confirm(r.Context(), token, s.visitors.Client(r)); err != nil {
 		return "", err
 	}
 	d.Title = s.msg.T("confirm.done_title")
@@ -81,7 +81,7 @@ func (s *Server) emailConfirmDone(w http.ResponseWriter, r *http.Request, token 
 
 // emailDisownDone is POST /email/disown, "This wasn't me"'s button.
 func (s *Server) emailDisownDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
-	done, err := s.confirm.Disown(r.Context(), token, s.client(r))
+	done, err := s.confirm.Disown(r.Context(), token, s.visitors.Client(r))
 	if err != nil {
 		return "", err
 	}
@@ -93,11 +93,11 @@ func (s *Server) emailDisownDone(w http.ResponseWriter, r *http.Request, token s
 // email again" button. Success redirects to /account with a notice; a
 // refusal shows the account page with the message in the email section.
 func (s *Server) resendVerificationForm(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.pageSession(r)
+	sw, err := s.visitors.PageSession(r)
 	if err != nil {
 		return err
 	}
-	if _, err := s.confirm.Resend(r.Context(), sw.User.ID, s.client(r)); err != nil {
+	if _, err := s.confirm.Resend(r.Context(), sw.User.ID, s.visitors.Client(r)); err != nil {
 		return s.refusedOnAccount(err, sw, page.Data{}, func(d *page.Data, _, message string) { d.EmailError = message })
 	}
 	http.Redirect(w, r, "/account?email=verification_sent", http.StatusSeeOther)

@@ -10,6 +10,7 @@ import (
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
 	"github.com/keyshift/keyshift/internal/web/respond"
+	"github.com/keyshift/keyshift/internal/web/visitor"
 )
 
 // emailStartBody is POST /api/email/start.
@@ -31,7 +32,7 @@ func (s *Server) emailStart(w http.ResponseWriter, r *http.Request) error {
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	id, err := s.signin.Start(r.Context(), body.Email, s.client(r))
+	id, err := s.signin.Start(r.Context(), body.Email, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
@@ -52,7 +53,7 @@ func (s *Server) emailFinish(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	to := s.setSession(w, r, res)
+	to := s.visitors.SetSession(w, r, res)
 	out := apijson.NewSignin(res.User, s.emailNudged(r, res))
 	out.Created = res.Created
 	out.ReturnTo = to
@@ -87,7 +88,7 @@ func afterEmailSignin(res *account.SigninResult, to string) string {
 	if cleared := res.Removed.Cleared(); cleared != nil {
 		return "/account?cleared=" + url.QueryEscape(strings.Join(cleared, ","))
 	}
-	return orAccount(to)
+	return visitor.OrAccount(to)
 }
 
 // finishEmail redeems a token, or a flow id and code, and counts the
@@ -101,10 +102,10 @@ func (s *Server) finishEmail(r *http.Request, body emailFinishBody) (*account.Si
 	switch {
 	case body.Token != "" && body.FlowID == "" && body.Code == "":
 		m = account.MethodEmailLink
-		res, err = s.signin.FinishLink(r.Context(), body.Token, s.client(r))
+		res, err = s.signin.FinishLink(r.Context(), body.Token, s.visitors.Client(r))
 	case body.Token == "" && body.FlowID != "" && body.Code != "":
 		m = account.MethodEmailCode
-		res, err = s.signin.FinishCode(r.Context(), body.FlowID, body.Code, s.client(r))
+		res, err = s.signin.FinishCode(r.Context(), body.FlowID, body.Code, s.visitors.Client(r))
 	default:
 		return nil, request.BadRequest(`send {"token"} or {"flowId","code"}`)
 	}
@@ -120,7 +121,7 @@ func (s *Server) emailStartForm(w http.ResponseWriter, r *http.Request) error {
 		return s.respond.RefusedOnEmailPage(err, "signin", d)
 	}
 	d.Email = r.PostFormValue("email")
-	id, err := s.signin.Start(r.Context(), d.Email, s.client(r))
+	id, err := s.signin.Start(r.Context(), d.Email, s.visitors.Client(r))
 	if err != nil {
 		return s.respond.RefusedOnEmailPage(err, "signin", d)
 	}
@@ -141,7 +142,7 @@ func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.respond.RefusedOnEmailPage(err, "email_sent", d)
 	}
-	to := s.setSession(w, r, res)
+	to := s.visitors.SetSession(w, r, res)
 	if d.Signup && res.Created {
 		// A passkey-first sign-up: the account exists, verified; the
 		// passkey comes next, asked for at once. Cancelled, or in a
@@ -176,7 +177,7 @@ func (s *Server) linkTarget(r *http.Request, d *page.Data) error {
 		return err
 	}
 	d.Target = account.MaskEmail(target)
-	if sw, err := s.authenticate(r); err == nil {
+	if sw, err := s.visitors.Authenticate(r); err == nil {
 		_, key, kerr := account.NormalizeEmail(target)
 		if kerr != nil || key != sw.User.EmailKey {
 			d.SignedInAs = account.MaskEmail(sw.User.Email)
@@ -209,6 +210,6 @@ func (s *Server) emailVerifyForm(w http.ResponseWriter, r *http.Request) error {
 		d.Token = ""
 		return s.respond.RefusedOnEmailPage(err, "email_verify", d)
 	}
-	http.Redirect(w, r, s.afterEmailPage(r, res, s.setSession(w, r, res)), http.StatusSeeOther)
+	http.Redirect(w, r, s.afterEmailPage(r, res, s.visitors.SetSession(w, r, res)), http.StatusSeeOther)
 	return nil
 }

@@ -62,7 +62,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			s.metrics.Duration.WithLabelValues(route).Observe(elapsed.Seconds())
 			if s.log.Enabled(r.Context(), slog.LevelInfo) {
 				s.log.InfoContext(r.Context(), "request", "method", r.Method, "route", route, "path", r.URL.Path,
-					"status", status, "duration_ms", float64(elapsed.Microseconds())/1000, "ip", s.clientIP(r))
+					"status", status, "duration_ms", float64(elapsed.Microseconds())/1000, "ip", s.visitors.ClientIP(r))
 			}
 		}()
 		next.ServeHTTP(sw, r)

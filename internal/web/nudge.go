@@ -11,6 +11,7 @@ import (
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
 	"github.com/keyshift/keyshift/internal/web/respond"
+	"github.com/keyshift/keyshift/internal/web/visitor"
 )
 
 // signinAnswer is the API's sign-in (or, when signup, sign-up) answer for
@@ -25,7 +26,7 @@ func (s *Server) signinAnswer(r *http.Request, res *account.SigninResult, signup
 // nudged reports whether the rollout nudges the session res just started
 // (see signinAnswer).
 func (s *Server) nudged(r *http.Request, res *account.SigninResult, signup bool) bool {
-	ok, err := s.rollout.Nudge(r.Context(), res, signup, s.client(r))
+	ok, err := s.rollout.Nudge(r.Context(), res, signup, s.visitors.Client(r))
 	if err != nil {
 		s.log.WarnContext(r.Context(), "deciding the enrollment nudge", "user", res.User.ID, "err", err)
 		return false
@@ -42,7 +43,7 @@ type nudgeBody struct {
 // 204, or 403 not_in_rollout for a member the rollout does not let add a
 // passkey.
 func (s *Server) answerNudge(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -50,7 +51,7 @@ func (s *Server) answerNudge(w http.ResponseWriter, r *http.Request) error {
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	if err := s.rollout.AnswerNudge(r.Context(), &sw.User, body.Action, s.client(r)); err != nil {
+	if err := s.rollout.AnswerNudge(r.Context(), &sw.User, body.Action, s.visitors.Client(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -69,7 +70,7 @@ func newPreferences(a rollout.Answers) preferencesJSON {
 
 // getPreferences is GET /api/account/preferences.
 func (s *Server) getPreferences(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func (s *Server) getPreferences(w http.ResponseWriter, r *http.Request) error {
 // putPreferences is PUT /api/account/preferences: either field, or both;
 // refusals as rollout.Service.SetPreferences says.
 func (s *Server) putPreferences(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -95,7 +96,7 @@ func (s *Server) putPreferences(w http.ResponseWriter, r *http.Request) error {
 	if body.PasskeyBeta == nil && body.Passwordless == nil {
 		return request.BadRequest(`send "passkeyBeta", "passwordless" or both`)
 	}
-	a, err := s.rollout.SetPreferences(r.Context(), sw, body, s.client(r))
+	a, err := s.rollout.SetPreferences(r.Context(), sw, body, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
@@ -133,7 +134,7 @@ func (s *Server) welcomeNext(r *http.Request) string {
 	if strings.HasPrefix(next, "/account?") && !strings.ContainsAny(next, "\\\r\n") {
 		return next
 	}
-	return orAccount(s.checkReturn(next))
+	return visitor.OrAccount(s.visitors.CheckReturn(next))
 }
 
 // welcomePage is GET /welcome/passkey, the nudge: "Create a passkey",
@@ -142,7 +143,7 @@ func (s *Server) welcomeNext(r *http.Request) string {
 // script skips it in a browser without WebAuthn; without JavaScript the
 // two answers still post.
 func (s *Server) welcomePage(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.pageSession(r)
+	sw, err := s.visitors.PageSession(r)
 	if err != nil {
 		return err
 	}
@@ -162,7 +163,7 @@ func (s *Server) welcomePage(w http.ResponseWriter, r *http.Request) error {
 // "Don't ask again" (action=never), then on to the account. A member the
 // rollout has left meanwhile has nothing to answer and goes on too.
 func (s *Server) welcomeForm(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.pageSession(r)
+	sw, err := s.visitors.PageSession(r)
 	if err != nil {
 		return err
 	}
@@ -173,7 +174,7 @@ func (s *Server) welcomeForm(w http.ResponseWriter, r *http.Request) error {
 	if action != rollout.NudgeLater && action != rollout.NudgeNever {
 		return request.BadRequest(`action must be "later" or "never"`)
 	}
-	if err := s.rollout.AnswerNudge(r.Context(), &sw.User, action, s.client(r)); err != nil && !account.IsCode(err, account.ENotInRollout) {
+	if err := s.rollout.AnswerNudge(r.Context(), &sw.User, action, s.visitors.Client(r)); err != nil && !account.IsCode(err, account.ENotInRollout) {
 		return err
 	}
 	http.Redirect(w, r, s.welcomeNext(r), http.StatusSeeOther)
@@ -200,7 +201,7 @@ func (s *Server) preferencesForm(w http.ResponseWriter, r *http.Request) error {
 		if p.PasskeyBeta == nil && p.Passwordless == nil {
 			return request.BadRequest("nothing to change")
 		}
-		a, err := s.rollout.SetPreferences(r.Context(), sw, p, s.client(r))
+		a, err := s.rollout.SetPreferences(r.Context(), sw, p, s.visitors.Client(r))
 		if err != nil {
 			return err
 		}
@@ -222,7 +223,7 @@ func (s *Server) preferencesForm(w http.ResponseWriter, r *http.Request) error {
 // undoes "Don't ask again".
 func (s *Server) nudgeForm(w http.ResponseWriter, r *http.Request) error {
 	return s.accountForm(w, r, "", func(sw *account.SessionWithUser, d *page.Data) error {
-		if err := s.rollout.AnswerNudge(r.Context(), &sw.User, r.PostFormValue("action"), s.client(r)); err != nil {
+		if err := s.rollout.AnswerNudge(r.Context(), &sw.User, r.PostFormValue("action"), s.visitors.Client(r)); err != nil {
 			return err
 		}
 		d.Notice = s.msg.T("rollout.ask_again_notice")

@@ -23,7 +23,7 @@ type ceremonyBody struct {
 
 // passkeyRegisterBegin is POST /api/passkeys/register/begin.
 func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) er
 // upgrade's conditional create, right after a password sign-in
 // (passkey.Service.BeginUpgrade); finished by register/finish.
 func (s *Server) passkeyUpgradeBegin(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (s *Server) passkeyUpgradeBegin(w http.ResponseWriter, r *http.Request) err
 
 // passkeyRegisterFinish is POST /api/passkeys/register/finish.
 func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -74,12 +74,12 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) e
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	added, err := s.passkeys.FinishRegistration(r.Context(), &sw.User, sw.Session.ID, body.FlowID, body.Credential, body.Name, s.client(r))
+	added, err := s.passkeys.FinishRegistration(r.Context(), &sw.User, sw.Session.ID, body.FlowID, body.Credential, body.Name, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
-	s.setCookie(w, s.sessionCookieName(), added.SessionToken, s.cfg.Session.AbsoluteTimeout)
-	s.rememberPasskey(w, r, &sw.User)
+	s.visitors.RotateSessionToken(w, added.SessionToken)
+	s.visitors.RememberPasskey(w, r, &sw.User)
 	respond.JSON(w, http.StatusCreated, map[string]any{"passkey": apijson.NewPasskey(added.Passkey)})
 	return nil
 }
@@ -87,7 +87,7 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) e
 // passkeyRegisterError is POST /api/passkeys/register/error: the page
 // reports why create() failed and gets the words to show.
 func (s *Server) passkeyRegisterError(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func (s *Server) passkeyRegisterError(w http.ResponseWriter, r *http.Request) er
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	code, err := s.passkeys.RegisterError(r.Context(), &sw.User, body.FlowID, body.Name, s.client(r))
+	code, err := s.passkeys.RegisterError(r.Context(), &sw.User, body.FlowID, body.Name, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	res, err := s.passkeys.FinishLogin(r.Context(), body.FlowID, body.Credential, body.Mediation, s.client(r))
+	res, err := s.passkeys.FinishLogin(r.Context(), body.FlowID, body.Credential, body.Mediation, s.visitors.Client(r))
 	method := passkey.MethodOf(false, body.Mediation) // a refusal counts by its mediation alone
 	if res != nil {
 		method = res.Session.AuthMethod // as FinishLogin decided it
@@ -133,14 +133,14 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	out := apijson.NewSignin(res.User, false) // never a nudge after a passkey sign-in
-	out.ReturnTo = s.setSession(w, r, res)
+	out.ReturnTo = s.visitors.SetSession(w, r, res)
 	respond.JSON(w, http.StatusOK, out)
 	return nil
 }
 
 // listPasskeys is GET /api/passkeys.
 func (s *Server) listPasskeys(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func (s *Server) listPasskeys(w http.ResponseWriter, r *http.Request) error {
 
 // renamePasskey is PATCH /api/passkeys/{id}.
 func (s *Server) renamePasskey(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,7 @@ func (s *Server) renamePasskey(w http.ResponseWriter, r *http.Request) error {
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	p, err := s.passkeys.Rename(r.Context(), sw.User.ID, r.PathValue("id"), body.Name, s.client(r))
+	p, err := s.passkeys.Rename(r.Context(), sw.User.ID, r.PathValue("id"), body.Name, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
@@ -177,11 +177,11 @@ func (s *Server) renamePasskey(w http.ResponseWriter, r *http.Request) error {
 // deletePasskey is DELETE /api/passkeys/{id}; it needs a recent sign-in
 // (passkey.Service.Delete).
 func (s *Server) deletePasskey(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
-	if err := s.passkeys.Delete(r.Context(), sw, r.PathValue("id"), s.client(r)); err != nil {
+	if err := s.passkeys.Delete(r.Context(), sw, r.PathValue("id"), s.visitors.Client(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -191,7 +191,7 @@ func (s *Server) deletePasskey(w http.ResponseWriter, r *http.Request) error {
 // renamePasskeyForm is the rename form of a passkey, without JavaScript.
 func (s *Server) renamePasskeyForm(w http.ResponseWriter, r *http.Request) error {
 	return s.passkeyForm(w, r, func(sw *account.SessionWithUser, id string) error {
-		_, err := s.passkeys.Rename(r.Context(), sw.User.ID, id, r.PostFormValue("name"), s.client(r))
+		_, err := s.passkeys.Rename(r.Context(), sw.User.ID, id, r.PostFormValue("name"), s.visitors.Client(r))
 		return err
 	})
 }
@@ -200,7 +200,7 @@ func (s *Server) renamePasskeyForm(w http.ResponseWriter, r *http.Request) error
 // like the API, it needs a recent sign-in.
 func (s *Server) deletePasskeyForm(w http.ResponseWriter, r *http.Request) error {
 	return s.passkeyForm(w, r, func(sw *account.SessionWithUser, id string) error {
-		return s.passkeys.Delete(r.Context(), sw, id, s.client(r))
+		return s.passkeys.Delete(r.Context(), sw, id, s.visitors.Client(r))
 	})
 }
 
@@ -208,7 +208,7 @@ func (s *Server) deletePasskeyForm(w http.ResponseWriter, r *http.Request) error
 // the member back to their passkeys; a refusal is shown beside that
 // passkey's forms.
 func (s *Server) passkeyForm(w http.ResponseWriter, r *http.Request, act func(sw *account.SessionWithUser, id string) error) error {
-	sw, err := s.pageSession(r)
+	sw, err := s.visitors.PageSession(r)
 	if err != nil {
 		return err
 	}

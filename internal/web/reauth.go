@@ -23,7 +23,7 @@ type reauthBody struct {
 // (the login begin's shape, plus "methods": ["passkey"]); one without gets
 // the methods left — "password" when the account has one.
 func (s *Server) reauthBegin(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (s *Server) reauthBegin(w http.ResponseWriter, r *http.Request) error {
 // It rotates the session's token (a new cookie) and answers until when
 // sensitive actions pass.
 func (s *Server) reauthFinish(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -63,16 +63,16 @@ func (s *Server) reauthFinish(w http.ResponseWriter, r *http.Request) error {
 	var at time.Time
 	switch {
 	case body.FlowID != "" || len(body.Credential) > 0:
-		token, at, err = s.passkeys.FinishReauth(r.Context(), sw, body.FlowID, body.Credential, s.client(r))
+		token, at, err = s.passkeys.FinishReauth(r.Context(), sw, body.FlowID, body.Credential, s.visitors.Client(r))
 	case body.Password != "":
-		token, at, err = s.passwords.Reauth(r.Context(), sw, body.Password, s.client(r))
+		token, at, err = s.passwords.Reauth(r.Context(), sw, body.Password, s.visitors.Client(r))
 	default:
 		return &account.Error{Code: account.EInvalidRequest, Detail: "send flowId and credential (a passkey) or password"}
 	}
 	if err != nil {
 		return err
 	}
-	s.setCookie(w, s.sessionCookieName(), token, s.cfg.Session.AbsoluteTimeout)
+	s.visitors.RotateSessionToken(w, token)
 	respond.JSON(w, http.StatusOK, map[string]any{"steppedUpAt": at.UTC(), "freshUntil": at.Add(s.cfg.Passkey.ReauthWindow).UTC()})
 	return nil
 }

@@ -23,14 +23,14 @@ type recoverySigninBody struct {
 // createRecoveryCodes is POST /api/recovery-codes: a new set of codes,
 // shown once; the old set stops working. Needs a recent sign-in.
 func (s *Server) createRecoveryCodes(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
 	if err := request.DecodeJSON(w, r, &struct{}{}); err != nil {
 		return err
 	}
-	codes, err := s.recovery.Generate(r.Context(), sw, s.client(r))
+	codes, err := s.recovery.Generate(r.Context(), sw, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
@@ -46,12 +46,12 @@ func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	res, err := s.recovery.Signin(r.Context(), body.Email, body.Code, s.client(r))
+	res, err := s.recovery.Signin(r.Context(), body.Email, body.Code, s.visitors.Client(r))
 	s.countSignin(account.MethodRecoveryCode, err)
 	if err != nil {
 		return err
 	}
-	to := s.setSession(w, r, res)
+	to := s.visitors.SetSession(w, r, res)
 	out := s.signinAnswer(r, res, false)
 	out.ReturnTo = to
 	respond.JSON(w, http.StatusOK, out)
@@ -62,7 +62,7 @@ func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 // form: the page shows the new codes once.
 func (s *Server) recoveryCodesForm(w http.ResponseWriter, r *http.Request) error {
 	return s.accountForm(w, r, "recovery", func(sw *account.SessionWithUser, d *page.Data) error {
-		codes, err := s.recovery.Generate(r.Context(), sw, s.client(r))
+		codes, err := s.recovery.Generate(r.Context(), sw, s.visitors.Client(r))
 		if err != nil {
 			return err
 		}

@@ -24,7 +24,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("POST /api/signup", s.signup)
 	api("POST /api/signin/password", s.signinPassword)
 	api("GET /api/session", s.getSession)
-	api("GET /api/verify", s.verify)
+	api("GET /api/verify", s.forward.Verify)
 	api("DELETE /api/session", s.deleteSession)
 	api("GET /api/sessions", s.listSessions)
 	api("DELETE /api/sessions", s.revokeAllSessions)
@@ -56,8 +56,8 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("POST /api/nudge", s.answerNudge)
 	api("GET /api/account/preferences", s.getPreferences)
 	api("PUT /api/account/preferences", s.putPreferences)
-	api("GET /api/admin/rollout", s.admin(admintoken.ScopeRollout, s.getRollout))
-	api("PUT /api/admin/rollout", s.admin(admintoken.ScopeRollout, s.putRollout))
+	api("GET /api/admin/rollout", s.admin.Scoped(admintoken.ScopeRollout, s.admin.GetRollout))
+	api("PUT /api/admin/rollout", s.admin.Scoped(admintoken.ScopeRollout, s.admin.PutRollout))
 	mux.Handle("/api/", s.respond.API(s.apiFallback(mux)))
 
 	// Pages: they work without JavaScript, as plain form posts.

@@ -8,13 +8,10 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/buildinfo"
 	"github.com/keyshift/keyshift/internal/config"
@@ -25,14 +22,15 @@ import (
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/passwordauth"
 	"github.com/keyshift/keyshift/internal/recovery"
-	"github.com/keyshift/keyshift/internal/returnto"
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/session"
-	"github.com/keyshift/keyshift/internal/web/cookie"
+	"github.com/keyshift/keyshift/internal/web/admin"
+	"github.com/keyshift/keyshift/internal/web/forwardauth"
 	"github.com/keyshift/keyshift/internal/web/i18n"
 	"github.com/keyshift/keyshift/internal/web/metrics"
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/respond"
+	"github.com/keyshift/keyshift/internal/web/visitor"
 )
 
 // Health is what readiness checks ask of the database.
@@ -61,7 +59,7 @@ type Options struct {
 	Build buildinfo.Info
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
-	// DeviceKey signs device cookies (see cookies.go); the same on every node.
+	// DeviceKey signs device cookies (package visitor); the same on every node.
 	DeviceKey []byte
 	Log       *slog.Logger
 	// Registry receives keyshift's metrics; nil makes a fresh one.
@@ -75,9 +73,9 @@ type Options struct {
 	Confirm *confirm.Service
 	// Change moves accounts to another address and back (email_change.go).
 	Change *change.Service
-	// Rollout is the staged rollout (admin.go).
+	// Rollout is the staged rollout (package admin, package rolloutpages).
 	Rollout *rollout.Service
-	// AdminTokens authenticates the admin API (admin.go).
+	// AdminTokens authenticates the admin API (package admin) and /metrics.
 	AdminTokens *admintoken.Tokens
 }
 
@@ -91,7 +89,6 @@ type Server struct {
 	passkeys  *passkey.Service
 	now       func() time.Time
 	health    Health
-	cookies   cookie.Signer
 	log       *slog.Logger
 	metrics   *metrics.Metrics
 	mail      DevMail
@@ -102,10 +99,11 @@ type Server struct {
 	tokens    *admintoken.Tokens
 	msg       *i18n.Catalog
 	respond   *respond.Responder
-	returns   *returnto.Policy
+	visitors  *visitor.Cookies
+	forward   *forwardauth.Handler
+	admin     *admin.API
 	handler   http.Handler
 	build     buildinfo.Info // /healthz
-	badHop    sync.Once      // logs the first X-Forwarded-For hop that is no address (request.go)
 }
 
 // New builds a Server and its routes.
@@ -131,27 +129,21 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: o.Config, sessions: o.Sessions, members: o.Members, passwords: o.Passwords, recovery: o.Recovery, passkeys: o.Passkeys, now: o.Now, health: o.Health, cookies: cookie.NewSigner(o.DeviceKey),
+		cfg: o.Config, sessions: o.Sessions, members: o.Members, passwords: o.Passwords, recovery: o.Recovery, passkeys: o.Passkeys, now: o.Now, health: o.Health,
 		log: o.Log, msg: msg, mail: o.Mail, signin: o.Signin, confirm: o.Confirm,
 		change: o.Change, rollout: o.Rollout, tokens: o.AdminTokens,
 		metrics: metrics.New(o.Registry, o.HashGate, metrics.Build{Version: o.Build.Version, Commit: o.Build.Commit, GoVersion: o.Build.GoVersion}),
 		build:   o.Build,
 	}
 	s.respond = respond.New(msg, pg, o.Log, s.metrics, !o.Config.Signup.Open)
-	if s.returns, err = returnto.New(o.Config.Origin, o.Config.AllowedReturnOrigins); err != nil {
+	if s.visitors, err = visitor.New(o.Config, o.Sessions, o.Rollout, o.DeviceKey, o.Log); err != nil {
 		return nil, err
 	}
+	s.forward = forwardauth.New(o.Config, s.visitors)
+	s.admin = admin.New(o.AdminTokens, o.Rollout, o.Log)
 	s.handler = s.routes(o.Registry)
 	return s, nil
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// client describes the requester for the account service. Header values are
-// bytes, not text: a User-Agent that is not UTF-8 is repaired here, or
-// PostgreSQL would refuse the session and event rows that record it.
-func (s *Server) client(r *http.Request) account.Client {
-	ua := strings.ToValidUTF8(r.UserAgent(), "\uFFFD")
-	return account.Client{IP: s.clientIP(r), UserAgent: ua, Device: s.readDevice(r)}
-}

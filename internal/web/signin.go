@@ -7,6 +7,7 @@ import (
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
 	"github.com/keyshift/keyshift/internal/web/respond"
+	"github.com/keyshift/keyshift/internal/web/visitor"
 )
 
 // signinPassword is POST /api/signin/password.
@@ -15,12 +16,12 @@ func (s *Server) signinPassword(w http.ResponseWriter, r *http.Request) error {
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	res, err := s.passwords.SigninPassword(r.Context(), body.Email, body.Password, s.client(r))
+	res, err := s.passwords.SigninPassword(r.Context(), body.Email, body.Password, s.visitors.Client(r))
 	s.countSignin(account.MethodPassword, err)
 	if err != nil {
 		return err
 	}
-	to := s.setSession(w, r, res)
+	to := s.visitors.SetSession(w, r, res)
 	out := s.signinAnswer(r, res, false)
 	out.ReturnTo = to
 	respond.JSON(w, http.StatusOK, out)
@@ -44,7 +45,7 @@ func (s *Server) countSignin(m account.AuthMethod, err error) {
 
 // home is GET /: the account page for a member, else the sign-in page.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.authenticate(r); err == nil {
+	if _, err := s.visitors.Authenticate(r); err == nil {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return nil
 	}
@@ -54,11 +55,11 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 
 // signinPage is GET /signin[?return_to=URL] (returnto.go).
 func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) error {
-	if to := s.signinReturn(w, r); to != "" {
+	if to := s.visitors.SigninReturn(w, r); to != "" {
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return nil
 	}
-	s.respond.Render(w, r, http.StatusOK, "signin", page.Data{Title: s.msg.T("signin.title"), Remembered: s.readRemember(r)})
+	s.respond.Render(w, r, http.StatusOK, "signin", page.Data{Title: s.msg.T("signin.title"), Remembered: s.visitors.ReadRemember(r)})
 	return nil
 }
 
@@ -70,19 +71,19 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) error {
 	}
 	d.Email = r.PostFormValue("email")
 	d.Remembered = s.rememberedAs(r, d.Email)
-	res, err := s.passwords.SigninPassword(r.Context(), d.Email, r.PostFormValue("password"), s.client(r))
+	res, err := s.passwords.SigninPassword(r.Context(), d.Email, r.PostFormValue("password"), s.visitors.Client(r))
 	s.countSignin(account.MethodPassword, err)
 	if err != nil {
 		return s.respond.RefusedOn(err, "signin", d)
 	}
-	http.Redirect(w, r, s.afterPageSignin(r, res, false, orAccount(s.setSession(w, r, res))), http.StatusSeeOther)
+	http.Redirect(w, r, s.afterPageSignin(r, res, false, visitor.OrAccount(s.visitors.SetSession(w, r, res))), http.StatusSeeOther)
 	return nil
 }
 
 // forgetForm is POST /signin/forget, "Not you?": the browser forgets who
 // signed in on it last, and /signin is the usual page again.
 func (s *Server) forgetForm(w http.ResponseWriter, r *http.Request) error {
-	s.forgetRemember(w)
+	s.visitors.ForgetRemember(w)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 	return nil
 }
@@ -90,7 +91,7 @@ func (s *Server) forgetForm(w http.ResponseWriter, r *http.Request) error {
 // rememberedAs returns the remembered member when email is their address,
 // so that a refused sign-in keeps greeting them; else nil.
 func (s *Server) rememberedAs(r *http.Request, email string) *page.Remembered {
-	m := s.readRemember(r)
+	m := s.visitors.ReadRemember(r)
 	if m == nil {
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
 	"github.com/keyshift/keyshift/internal/web/respond"
+	"github.com/keyshift/keyshift/internal/web/visitor"
 )
 
 type credentialsBody struct {
@@ -22,11 +23,11 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	res, err := s.passwords.Signup(r.Context(), body.Email, body.Password, s.client(r))
+	res, err := s.passwords.Signup(r.Context(), body.Email, body.Password, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
-	to := s.setSession(w, r, res)
+	to := s.visitors.SetSession(w, r, res)
 	out := s.signinAnswer(r, res, true)
 	out.ReturnTo = to
 	respond.JSON(w, http.StatusCreated, out)
@@ -82,7 +83,7 @@ func (s *Server) signupPasskeyForm(w http.ResponseWriter, r *http.Request) error
 		s.respond.Render(w, r, http.StatusOK, "signup", d)
 		return nil
 	}
-	id, err := s.signin.Start(r.Context(), d.Email, s.client(r))
+	id, err := s.signin.Start(r.Context(), d.Email, s.visitors.Client(r))
 	if err != nil {
 		return s.respond.RefusedOn(err, "signup", d)
 	}
@@ -99,10 +100,10 @@ func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) error {
 		return s.respond.RefusedOn(err, "signup", d)
 	}
 	d.Email = r.PostFormValue("email")
-	res, err := s.passwords.Signup(r.Context(), d.Email, r.PostFormValue("password"), s.client(r))
+	res, err := s.passwords.Signup(r.Context(), d.Email, r.PostFormValue("password"), s.visitors.Client(r))
 	if err != nil {
 		return s.respond.RefusedOn(err, "signup", d)
 	}
-	http.Redirect(w, r, s.afterPageSignin(r, res, true, orAccount(s.setSession(w, r, res))), http.StatusSeeOther)
+	http.Redirect(w, r, s.afterPageSignin(r, res, true, visitor.OrAccount(s.visitors.SetSession(w, r, res))), http.StatusSeeOther)
 	return nil
 }
