@@ -72,7 +72,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	if d.RecoveryLeft, err = s.recovery.Left(r.Context(), sw.User.ID); err != nil {
 		return err
 	}
-	if d.Rollout, err = s.rolloutOffer(r, &sw.User); err != nil {
+	if d.Rollout, err = s.rolloutPages.Offer(r, &sw.User); err != nil {
 		return err
 	}
 	d.Title, d.User, d.Session, d.Sessions, d.Passkeys = s.msg.T("account.title"), &sw.User, &sw.Session, sessions, passkeys
@@ -113,4 +113,18 @@ func (s *Server) refusedOnAccount(err error, sw *account.SessionWithUser, d page
 			s.respond.RenderError(w, r, err)
 		}
 	})
+}
+
+// accountPage is the account page as the feature packages whose forms show
+// on it see it (rolloutpages.AccountPage, email.AccountPage).
+type accountPage struct{ s *Server }
+
+// Form is Server.accountForm.
+func (a accountPage) Form(w http.ResponseWriter, r *http.Request, section string, act func(sw *account.SessionWithUser, d *page.Data) error) error {
+	return a.s.accountForm(w, r, section, act)
+}
+
+// RefusedOn is Server.refusedOnAccount.
+func (a accountPage) RefusedOn(err error, sw *account.SessionWithUser, d page.Data, put func(d *page.Data, field, message string)) error {
+	return a.s.refusedOnAccount(err, sw, d, put)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
 	"github.com/keyshift/keyshift/internal/web/respond"
+	"github.com/keyshift/keyshift/internal/web/rolloutpages"
 	"github.com/keyshift/keyshift/internal/web/visitor"
 )
 
@@ -66,7 +67,7 @@ func (s *Server) emailFinish(w http.ResponseWriter, r *http.Request) error {
 // sign-in res: as after any sign-in, or — when the sign-in made the
 // account, a sign-up by email — as right after a sign-up too.
 func (s *Server) emailNudged(r *http.Request, res *account.SigninResult) bool {
-	return s.nudged(r, res, false) || res.Created && s.nudged(r, res, true)
+	return s.rolloutPages.Nudged(r, res, false) || res.Created && s.rolloutPages.Nudged(r, res, true)
 }
 
 // afterEmailPage is where a page's email sign-in goes: the nudge's page
@@ -76,7 +77,7 @@ func (s *Server) afterEmailPage(r *http.Request, res *account.SigninResult, retu
 	if !s.emailNudged(r, res) {
 		return to
 	}
-	return welcomeThen(to)
+	return rolloutpages.WelcomeThen(to)
 }
 
 // afterEmailSignin is where a page's email sign-in goes: the return
@@ -147,7 +148,7 @@ func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) error {
 		// A passkey-first sign-up: the account exists, verified; the
 		// passkey comes next, asked for at once. Cancelled, or in a
 		// browser without passkeys, it stays an email-only account.
-		http.Redirect(w, r, welcomePath+"?signup=1", http.StatusSeeOther)
+		http.Redirect(w, r, rolloutpages.WelcomePath+"?signup=1", http.StatusSeeOther)
 		return nil
 	}
 	http.Redirect(w, r, s.afterEmailPage(r, res, to), http.StatusSeeOther)

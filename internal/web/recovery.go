@@ -52,7 +52,7 @@ func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	to := s.visitors.SetSession(w, r, res)
-	out := s.signinAnswer(r, res, false)
+	out := s.rolloutPages.SigninAnswer(r, res, false)
 	out.ReturnTo = to
 	respond.JSON(w, http.StatusOK, out)
 	return nil

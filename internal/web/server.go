@@ -30,6 +30,7 @@ import (
 	"github.com/keyshift/keyshift/internal/web/metrics"
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/respond"
+	"github.com/keyshift/keyshift/internal/web/rolloutpages"
 	"github.com/keyshift/keyshift/internal/web/visitor"
 )
 
@@ -81,29 +82,30 @@ type Options struct {
 
 // Server serves keyshift over HTTP.
 type Server struct {
-	cfg       config.Config
-	sessions  *session.Service
-	members   *member.Service
-	passwords *passwordauth.Service
-	recovery  *recovery.Service
-	passkeys  *passkey.Service
-	now       func() time.Time
-	health    Health
-	log       *slog.Logger
-	metrics   *metrics.Metrics
-	mail      DevMail
-	signin    *signin.Service
-	confirm   *confirm.Service
-	change    *change.Service
-	rollout   *rollout.Service
-	tokens    *admintoken.Tokens
-	msg       *i18n.Catalog
-	respond   *respond.Responder
-	visitors  *visitor.Cookies
-	forward   *forwardauth.Handler
-	admin     *admin.API
-	handler   http.Handler
-	build     buildinfo.Info // /healthz
+	cfg          config.Config
+	sessions     *session.Service
+	members      *member.Service
+	passwords    *passwordauth.Service
+	recovery     *recovery.Service
+	passkeys     *passkey.Service
+	now          func() time.Time
+	health       Health
+	log          *slog.Logger
+	metrics      *metrics.Metrics
+	mail         DevMail
+	signin       *signin.Service
+	confirm      *confirm.Service
+	change       *change.Service
+	rollout      *rollout.Service
+	tokens       *admintoken.Tokens
+	msg          *i18n.Catalog
+	respond      *respond.Responder
+	visitors     *visitor.Cookies
+	forward      *forwardauth.Handler
+	admin        *admin.API
+	rolloutPages *rolloutpages.Handlers
+	handler      http.Handler
+	build        buildinfo.Info // /healthz
 }
 
 // New builds a Server and its routes.
@@ -141,6 +143,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.forward = forwardauth.New(o.Config, s.visitors)
 	s.admin = admin.New(o.AdminTokens, o.Rollout, o.Log)
+	s.rolloutPages = rolloutpages.New(o.Rollout, s.visitors, s.respond, msg, o.Log, accountPage{s})
 	s.handler = s.routes(o.Registry)
 	return s, nil
 }

@@ -22,7 +22,7 @@ func (s *Server) signinPassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	to := s.visitors.SetSession(w, r, res)
-	out := s.signinAnswer(r, res, false)
+	out := s.rolloutPages.SigninAnswer(r, res, false)
 	out.ReturnTo = to
 	respond.JSON(w, http.StatusOK, out)
 	return nil
@@ -76,7 +76,7 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.respond.RefusedOn(err, "signin", d)
 	}
-	http.Redirect(w, r, s.afterPageSignin(r, res, false, visitor.OrAccount(s.visitors.SetSession(w, r, res))), http.StatusSeeOther)
+	http.Redirect(w, r, s.rolloutPages.AfterPageSignin(r, res, false, visitor.OrAccount(s.visitors.SetSession(w, r, res))), http.StatusSeeOther)
 	return nil
 }
 

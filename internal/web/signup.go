@@ -28,7 +28,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	to := s.visitors.SetSession(w, r, res)
-	out := s.signinAnswer(r, res, true)
+	out := s.rolloutPages.SigninAnswer(r, res, true)
 	out.ReturnTo = to
 	respond.JSON(w, http.StatusCreated, out)
 	return nil
@@ -104,6 +104,6 @@ func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.respond.RefusedOn(err, "signup", d)
 	}
-	http.Redirect(w, r, s.afterPageSignin(r, res, true, visitor.OrAccount(s.visitors.SetSession(w, r, res))), http.StatusSeeOther)
+	http.Redirect(w, r, s.rolloutPages.AfterPageSignin(r, res, true, visitor.OrAccount(s.visitors.SetSession(w, r, res))), http.StatusSeeOther)
 	return nil
 }
