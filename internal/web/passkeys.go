@@ -128,7 +128,7 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 	if res != nil {
 		method = res.Session.AuthMethod // as FinishLogin decided it
 	}
-	s.countSignin(method, err)
+	s.metrics.CountSignin(method, err)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	res, err := s.recovery.Signin(r.Context(), body.Email, body.Code, s.visitors.Client(r))
-	s.countSignin(account.MethodRecoveryCode, err)
+	s.metrics.CountSignin(account.MethodRecoveryCode, err)
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/web/admin"
+	"github.com/keyshift/keyshift/internal/web/email"
 	"github.com/keyshift/keyshift/internal/web/forwardauth"
 	"github.com/keyshift/keyshift/internal/web/i18n"
 	"github.com/keyshift/keyshift/internal/web/metrics"
@@ -68,11 +69,11 @@ type Options struct {
 	HashGate metrics.Gauges
 	// Mail lists recent mail for the dev mailer page (devmail.go); nil hides it.
 	Mail DevMail
-	// Signin runs email sign-in (email_signin.go).
+	// Signin runs email sign-in (package web/email, and a passkey-first sign-up's code).
 	Signin *signin.Service
-	// Confirm confirms addresses after sign-up (email_confirm.go).
+	// Confirm confirms addresses after sign-up (package web/email).
 	Confirm *confirm.Service
-	// Change moves accounts to another address and back (email_change.go).
+	// Change moves accounts to another address and back (package web/email).
 	Change *change.Service
 	// Rollout is the staged rollout (package admin, package rolloutpages).
 	Rollout *rollout.Service
@@ -94,8 +95,6 @@ type Server struct {
 	metrics      *metrics.Metrics
 	mail         DevMail
 	signin       *signin.Service
-	confirm      *confirm.Service
-	change       *change.Service
 	rollout      *rollout.Service
 	tokens       *admintoken.Tokens
 	msg          *i18n.Catalog
@@ -104,6 +103,7 @@ type Server struct {
 	forward      *forwardauth.Handler
 	admin        *admin.API
 	rolloutPages *rolloutpages.Handlers
+	email        *email.Handlers
 	handler      http.Handler
 	build        buildinfo.Info // /healthz
 }
@@ -132,20 +132,32 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, sessions: o.Sessions, members: o.Members, passwords: o.Passwords, recovery: o.Recovery, passkeys: o.Passkeys, now: o.Now, health: o.Health,
-		log: o.Log, msg: msg, mail: o.Mail, signin: o.Signin, confirm: o.Confirm,
-		change: o.Change, rollout: o.Rollout, tokens: o.AdminTokens,
+		log: o.Log, msg: msg, mail: o.Mail, signin: o.Signin,
+		rollout: o.Rollout, tokens: o.AdminTokens,
 		metrics: metrics.New(o.Registry, o.HashGate, metrics.Build{Version: o.Build.Version, Commit: o.Build.Commit, GoVersion: o.Build.GoVersion}),
 		build:   o.Build,
 	}
 	s.respond = respond.New(msg, pg, o.Log, s.metrics, !o.Config.Signup.Open)
-	if s.visitors, err = visitor.New(o.Config, o.Sessions, o.Rollout, o.DeviceKey, o.Log); err != nil {
+	if err := s.features(o); err != nil {
 		return nil, err
+	}
+	s.handler = s.routes(o.Registry)
+	return s, nil
+}
+
+// features builds the feature packages that routes registers: each gets
+// the shared parts (visitor, respond) and the domain services it serves.
+func (s *Server) features(o Options) error {
+	var err error
+	if s.visitors, err = visitor.New(o.Config, o.Sessions, o.Rollout, o.DeviceKey, o.Log); err != nil {
+		return err
 	}
 	s.forward = forwardauth.New(o.Config, s.visitors)
 	s.admin = admin.New(o.AdminTokens, o.Rollout, o.Log)
-	s.rolloutPages = rolloutpages.New(o.Rollout, s.visitors, s.respond, msg, o.Log, accountPage{s})
-	s.handler = s.routes(o.Registry)
-	return s, nil
+	s.rolloutPages = rolloutpages.New(o.Rollout, s.visitors, s.respond, s.msg, o.Log, accountPage{s})
+	s.email = email.New(email.Options{Signin: o.Signin, Confirm: o.Confirm, Change: o.Change, Visitors: s.visitors, Respond: s.respond,
+		Msg: s.msg, Metrics: s.metrics, Nudges: s.rolloutPages, Account: accountPage{s}})
+	return nil
 }
 
 // ServeHTTP implements http.Handler.

@@ -17,7 +17,7 @@ func (s *Server) signinPassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := s.passwords.SigninPassword(r.Context(), body.Email, body.Password, s.visitors.Client(r))
-	s.countSignin(account.MethodPassword, err)
+	s.metrics.CountSignin(account.MethodPassword, err)
 	if err != nil {
 		return err
 	}
@@ -26,21 +26,6 @@ func (s *Server) signinPassword(w http.ResponseWriter, r *http.Request) error {
 	out.ReturnTo = to
 	respond.JSON(w, http.StatusOK, out)
 	return nil
-}
-
-// countSignin counts an attempt that got as far as checking a credential;
-// malformed requests are not sign-in attempts. Every way of signing in
-// counts here: password, passkey, email link or code, recovery code.
-func (s *Server) countSignin(m account.AuthMethod, err error) {
-	switch {
-	case err == nil:
-		s.metrics.Signins.WithLabelValues(string(m), account.OutcomeSuccess).Inc()
-	case account.IsCode(err, account.EInvalidCredentials), account.IsCode(err, account.EPasskeyRejected),
-		account.IsCode(err, account.EInvalidCode):
-		s.metrics.Signins.WithLabelValues(string(m), account.OutcomeFailure).Inc()
-	case account.IsCode(err, account.EThrottled), account.IsCode(err, account.EBusy):
-		s.metrics.Signins.WithLabelValues(string(m), "refused").Inc()
-	}
 }
 
 // home is GET /: the account page for a member, else the sign-in page.
@@ -72,7 +57,7 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) error {
 	d.Email = r.PostFormValue("email")
 	d.Remembered = s.rememberedAs(r, d.Email)
 	res, err := s.passwords.SigninPassword(r.Context(), d.Email, r.PostFormValue("password"), s.visitors.Client(r))
-	s.countSignin(account.MethodPassword, err)
+	s.metrics.CountSignin(account.MethodPassword, err)
 	if err != nil {
 		return s.respond.RefusedOn(err, "signin", d)
 	}

@@ -1,4 +1,4 @@
-package web
+package email
 
 import (
 	"net/http"
@@ -21,10 +21,10 @@ type tokenBody struct {
 	Token string `json:"token"`
 }
 
-// emailChangeStart is POST /api/account/email: a confirmation link goes to
+// ChangeStart is POST /api/account/email: a confirmation link goes to
 // the new address. 202 whether or not another account has that address.
-func (s *Server) emailChangeStart(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.visitors.Authenticate(r)
+func (h *Handlers) ChangeStart(w http.ResponseWriter, r *http.Request) error {
+	sw, err := h.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -32,22 +32,22 @@ func (s *Server) emailChangeStart(w http.ResponseWriter, r *http.Request) error 
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	if err := s.change.Begin(r.Context(), sw, body.Email, s.visitors.Client(r)); err != nil {
+	if err := h.change.Begin(r.Context(), sw, body.Email, h.visitors.Client(r)); err != nil {
 		return err
 	}
 	respond.JSON(w, http.StatusAccepted, struct{}{})
 	return nil
 }
 
-// emailChangeConfirm is POST /api/account/email/confirm: the link's token
+// ChangeConfirm is POST /api/account/email/confirm: the link's token
 // moves the account to the new address. No session is needed: the link
 // proves the new address, and the request that made it proved the member.
-func (s *Server) emailChangeConfirm(w http.ResponseWriter, r *http.Request) error {
+func (h *Handlers) ChangeConfirm(w http.ResponseWriter, r *http.Request) error {
 	var body tokenBody
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	u, err := s.change.Confirm(r.Context(), body.Token, s.visitors.Client(r))
+	u, err := h.change.Confirm(r.Context(), body.Token, h.visitors.Client(r))
 	if err != nil {
 		return err
 	}
@@ -55,19 +55,19 @@ func (s *Server) emailChangeConfirm(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// emailChangeRevert is POST /api/account/email/revert: the old address's
+// ChangeRevert is POST /api/account/email/revert: the old address's
 // link moves the account back, removes what was added since the change
 // began and signs every browser out, this one too: 200 {"user",
 // "removed"}. When another account has the old address, the clean-up
 // happens all the same and the answer is 409 email_taken/old_in_use.
-func (s *Server) emailChangeRevert(w http.ResponseWriter, r *http.Request) error {
+func (h *Handlers) ChangeRevert(w http.ResponseWriter, r *http.Request) error {
 	var body tokenBody
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	rv, err := s.change.Revert(r.Context(), body.Token, s.visitors.Client(r))
+	rv, err := h.change.Revert(r.Context(), body.Token, h.visitors.Client(r))
 	if rv != nil {
-		s.visitors.ClearSession(w) // every session ended, this browser's too
+		h.visitors.ClearSession(w) // every session ended, this browser's too
 	}
 	if err != nil {
 		return err
@@ -79,73 +79,73 @@ func (s *Server) emailChangeRevert(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-// emailChangeCancel is POST /api/account/email/cancel: the cancel link's
+// ChangeCancel is POST /api/account/email/cancel: the cancel link's
 // token, mailed to the current address when a change was asked for, voids
 // every pending change of the account and signs every browser out (this
 // one too): 200 {"user"} · 401 invalid_code. No session is needed: the
 // link proves the current mailbox.
-func (s *Server) emailChangeCancel(w http.ResponseWriter, r *http.Request) error {
+func (h *Handlers) ChangeCancel(w http.ResponseWriter, r *http.Request) error {
 	var body tokenBody
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	u, err := s.change.Cancel(r.Context(), body.Token, s.visitors.Client(r))
+	u, err := h.change.Cancel(r.Context(), body.Token, h.visitors.Client(r))
 	if err != nil {
 		return err
 	}
-	s.visitors.ClearSession(w)
+	h.visitors.ClearSession(w)
 	respond.JSON(w, http.StatusOK, apijson.UserAnswer{User: apijson.NewUser(*u)})
 	return nil
 }
 
-// emailChangeForm is POST /account/email, the account page's change form.
-func (s *Server) emailChangeForm(w http.ResponseWriter, r *http.Request) error {
-	return s.accountForm(w, r, "email", func(sw *account.SessionWithUser, d *page.Data) error {
+// ChangeForm is POST /account/email, the account page's change form.
+func (h *Handlers) ChangeForm(w http.ResponseWriter, r *http.Request) error {
+	return h.account.Form(w, r, "email", func(sw *account.SessionWithUser, d *page.Data) error {
 		d.Email = r.PostFormValue("email")
-		if err := s.change.Begin(r.Context(), sw, d.Email, s.visitors.Client(r)); err != nil {
+		if err := h.change.Begin(r.Context(), sw, d.Email, h.visitors.Client(r)); err != nil {
 			return err
 		}
-		d.Notice = s.msg.T("account.email_sent", d.Email, int(s.change.TTL()/time.Minute))
+		d.Notice = h.msg.T("account.email_sent", d.Email, int(h.change.TTL()/time.Minute))
 		d.Email = ""
 		return nil
 	})
 }
 
-// emailChangeDone is POST /email/change, the confirmation link's button:
+// ChangeDone is POST /email/change, the confirmation link's button:
 // the account moves to the new address.
-func (s *Server) emailChangeDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
-	u, err := s.change.Confirm(r.Context(), token, s.visitors.Client(r))
+func (h *Handlers) ChangeDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
+	u, err := h.change.Confirm(r.Context(), token, h.visitors.Client(r))
 	if err != nil {
 		return "", err
 	}
-	d.Title, d.User = s.msg.T("change.done_title"), u
+	d.Title, d.User = h.msg.T("change.done_title"), u
 	return "email_changed", nil
 }
 
-// emailRevertDone is POST /email/revert, the revert link's button. Every
+// RevertDone is POST /email/revert, the revert link's button. Every
 // session of the account ends, so this browser is signed out too and asked
 // to sign in by email at the restored address.
-func (s *Server) emailRevertDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
-	rv, err := s.change.Revert(r.Context(), token, s.visitors.Client(r))
+func (h *Handlers) RevertDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
+	rv, err := h.change.Revert(r.Context(), token, h.visitors.Client(r))
 	if rv != nil {
-		s.visitors.ClearSession(w)
+		h.visitors.ClearSession(w)
 		d.Removed = &rv.Removed
 	}
 	if err != nil {
 		return "", err
 	}
-	d.Title, d.User = s.msg.T("revert.done_title"), rv.User
+	d.Title, d.User = h.msg.T("revert.done_title"), rv.User
 	return "email_reverted", nil
 }
 
-// emailCancelDone is POST /email/cancel, the cancel link's button. Every
+// CancelDone is POST /email/cancel, the cancel link's button. Every
 // browser of the account is signed out, this one too.
-func (s *Server) emailCancelDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
-	u, err := s.change.Cancel(r.Context(), token, s.visitors.Client(r))
+func (h *Handlers) CancelDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
+	u, err := h.change.Cancel(r.Context(), token, h.visitors.Client(r))
 	if err != nil {
 		return "", err
 	}
-	s.visitors.ClearSession(w)
-	d.Title, d.User = s.msg.T("cancel.done_title"), u
+	h.visitors.ClearSession(w)
+	d.Title, d.User = h.msg.T("cancel.done_title"), u
 	return "email_cancelled", nil
 }

@@ -1,4 +1,4 @@
-package web
+package email
 
 import (
 	"net/http"
@@ -14,14 +14,14 @@ type emailConfirmBody struct {
 	Token string `json:"token"`
 }
 
-// emailConfirm is POST /api/email/confirm: 200 {"user"} with the address
+// Confirm is POST /api/email/confirm: 200 {"user"} with the address
 // verified, or 401 invalid_code for an unknown, used or expired token.
-func (s *Server) emailConfirm(w http.ResponseWriter, r *http.Request) error {
+func (h *Handlers) Confirm(w http.ResponseWriter, r *http.Request) error {
 	var body emailConfirmBody
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	u, err := s.confirm.Confirm(r.Context(), body.Token, s.visitors.Client(r))
+	u, err := h.confirm.Confirm(r.Context(), body.Token, h.visitors.Client(r))
 	if err != nil {
 		return err
 	}
@@ -31,17 +31,17 @@ func (s *Server) emailConfirm(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// emailDisown is POST /api/email/disown: "This wasn't me" from the
+// Disown is POST /api/email/disown: "This wasn't me" from the
 // sign-up's confirmation mail, with its token. The account made with the
 // address loses its password, passkeys, recovery codes and sessions, and
 // its address is verified: 200 {"user", "removed"} · 401 invalid_code. No
 // session is needed: the link proves the mailbox.
-func (s *Server) emailDisown(w http.ResponseWriter, r *http.Request) error {
+func (h *Handlers) Disown(w http.ResponseWriter, r *http.Request) error {
 	var body emailConfirmBody
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	d, err := s.confirm.Disown(r.Context(), body.Token, s.visitors.Client(r))
+	d, err := h.confirm.Disown(r.Context(), body.Token, h.visitors.Client(r))
 	if err != nil {
 		return err
 	}
@@ -52,15 +52,15 @@ func (s *Server) emailDisown(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// resendVerification is POST /api/account/email/verification (signed in):
+// ResendVerification is POST /api/account/email/verification (signed in):
 // 202 {"email"} with a fresh confirmation mail queued · 409
 // email_already_verified · 429 too_many_attempts past the per-account limit.
-func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.visitors.Authenticate(r)
+func (h *Handlers) ResendVerification(w http.ResponseWriter, r *http.Request) error {
+	sw, err := h.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
-	u, err := s.confirm.Resend(r.Context(), sw.User.ID, s.visitors.Client(r))
+	u, err := h.confirm.Resend(r.Context(), sw.User.ID, h.visitors.Client(r))
 	if err != nil {
 		return err
 	}
@@ -70,35 +70,35 @@ func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// emailConfirmDone is POST /email/confirm, the confirmation link's button.
-func (s *Server) emailConfirmDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
-	if _, err := s.confirm.Confirm(r.Context(), token, s.visitors.Client(r)); err != nil {
+// ConfirmDone is POST /email/confirm, the confirmation link's button.
+func (h *Handlers) ConfirmDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
+	if _, err := h.confirm.Confirm(r.Context(), token, h.visitors.Client(r)); err != nil {
 		return "", err
 	}
-	d.Title = s.msg.T("confirm.done_title")
+	d.Title = h.msg.T("confirm.done_title")
 	return "email_confirmed", nil
 }
 
-// emailDisownDone is POST /email/disown, "This wasn't me"'s button.
-func (s *Server) emailDisownDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
-	done, err := s.confirm.Disown(r.Context(), token, s.visitors.Client(r))
+// DisownDone is POST /email/disown, "This wasn't me"'s button.
+func (h *Handlers) DisownDone(w http.ResponseWriter, r *http.Request, token string, d *page.Data) (string, error) {
+	done, err := h.confirm.Disown(r.Context(), token, h.visitors.Client(r))
 	if err != nil {
 		return "", err
 	}
-	d.Title, d.User, d.Removed = s.msg.T("disown.done_title"), done.User, &done.Removed
+	d.Title, d.User, d.Removed = h.msg.T("disown.done_title"), done.User, &done.Removed
 	return "email_disowned", nil
 }
 
-// resendVerificationForm is the account page's "Send the confirmation
+// ResendVerificationForm is the account page's "Send the confirmation
 // email again" button. Success redirects to /account with a notice; a
 // refusal shows the account page with the message in the email section.
-func (s *Server) resendVerificationForm(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.visitors.PageSession(r)
+func (h *Handlers) ResendVerificationForm(w http.ResponseWriter, r *http.Request) error {
+	sw, err := h.visitors.PageSession(r)
 	if err != nil {
 		return err
 	}
-	if _, err := s.confirm.Resend(r.Context(), sw.User.ID, s.visitors.Client(r)); err != nil {
-		return s.refusedOnAccount(err, sw, page.Data{}, func(d *page.Data, _, message string) { d.EmailError = message })
+	if _, err := h.confirm.Resend(r.Context(), sw.User.ID, h.visitors.Client(r)); err != nil {
+		return h.account.RefusedOn(err, sw, page.Data{}, func(d *page.Data, _, message string) { d.EmailError = message })
 	}
 	http.Redirect(w, r, "/account?email=verification_sent", http.StatusSeeOther)
 	return nil

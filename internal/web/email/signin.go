@@ -1,4 +1,4 @@
-package web
+package email
 
 import (
 	"net/http"
@@ -26,14 +26,14 @@ type emailFinishBody struct {
 	Code   string `json:"code"`
 }
 
-// emailStart is POST /api/email/start: 202 with the flow id, the same
+// Start is POST /api/email/start: 202 with the flow id, the same
 // answer whether or not the address has an account.
-func (s *Server) emailStart(w http.ResponseWriter, r *http.Request) error {
+func (h *Handlers) Start(w http.ResponseWriter, r *http.Request) error {
 	var body emailStartBody
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	id, err := s.signin.Start(r.Context(), body.Email, s.visitors.Client(r))
+	id, err := h.signin.Start(r.Context(), body.Email, h.visitors.Client(r))
 	if err != nil {
 		return err
 	}
@@ -43,19 +43,19 @@ func (s *Server) emailStart(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// emailFinish is POST /api/email/finish: the sign-in answer, or 401
+// Finish is POST /api/email/finish: the sign-in answer, or 401
 // invalid_code for anything wrong.
-func (s *Server) emailFinish(w http.ResponseWriter, r *http.Request) error {
+func (h *Handlers) Finish(w http.ResponseWriter, r *http.Request) error {
 	var body emailFinishBody
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	res, err := s.finishEmail(r, body)
+	res, err := h.finishEmail(r, body)
 	if err != nil {
 		return err
 	}
-	to := s.visitors.SetSession(w, r, res)
-	out := apijson.NewSignin(res.User, s.emailNudged(r, res))
+	to := h.visitors.SetSession(w, r, res)
+	out := apijson.NewSignin(res.User, h.nudged(r, res))
 	out.Created = res.Created
 	out.ReturnTo = to
 	out.Cleared = res.Removed.Cleared()
@@ -63,18 +63,18 @@ func (s *Server) emailFinish(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// emailNudged reports whether the rollout nudges the session of the email
+// nudged reports whether the rollout nudges the session of the email
 // sign-in res: as after any sign-in, or — when the sign-in made the
 // account, a sign-up by email — as right after a sign-up too.
-func (s *Server) emailNudged(r *http.Request, res *account.SigninResult) bool {
-	return s.rolloutPages.Nudged(r, res, false) || res.Created && s.rolloutPages.Nudged(r, res, true)
+func (h *Handlers) nudged(r *http.Request, res *account.SigninResult) bool {
+	return h.nudges.Nudged(r, res, false) || res.Created && h.nudges.Nudged(r, res, true)
 }
 
 // afterEmailPage is where a page's email sign-in goes: the nudge's page
-// when the rollout nudges (emailNudged), then afterEmailSignin.
-func (s *Server) afterEmailPage(r *http.Request, res *account.SigninResult, returnTo string) string {
+// when the rollout nudges (nudged), then afterEmailSignin.
+func (h *Handlers) afterEmailPage(r *http.Request, res *account.SigninResult, returnTo string) string {
 	to := afterEmailSignin(res, returnTo)
-	if !s.emailNudged(r, res) {
+	if !h.nudged(r, res) {
 		return to
 	}
 	return rolloutpages.WelcomeThen(to)
@@ -94,7 +94,7 @@ func afterEmailSignin(res *account.SigninResult, to string) string {
 
 // finishEmail redeems a token, or a flow id and code, and counts the
 // attempt.
-func (s *Server) finishEmail(r *http.Request, body emailFinishBody) (*account.SigninResult, error) {
+func (h *Handlers) finishEmail(r *http.Request, body emailFinishBody) (*account.SigninResult, error) {
 	var (
 		res *account.SigninResult
 		err error
@@ -103,47 +103,47 @@ func (s *Server) finishEmail(r *http.Request, body emailFinishBody) (*account.Si
 	switch {
 	case body.Token != "" && body.FlowID == "" && body.Code == "":
 		m = account.MethodEmailLink
-		res, err = s.signin.FinishLink(r.Context(), body.Token, s.visitors.Client(r))
+		res, err = h.signin.FinishLink(r.Context(), body.Token, h.visitors.Client(r))
 	case body.Token == "" && body.FlowID != "" && body.Code != "":
 		m = account.MethodEmailCode
-		res, err = s.signin.FinishCode(r.Context(), body.FlowID, body.Code, s.visitors.Client(r))
+		res, err = h.signin.FinishCode(r.Context(), body.FlowID, body.Code, h.visitors.Client(r))
 	default:
 		return nil, request.BadRequest(`send {"token"} or {"flowId","code"}`)
 	}
-	s.countSignin(m, err)
+	h.metrics.CountSignin(m, err)
 	return res, err
 }
 
-// emailStartForm is POST /signin/email: "Email me a sign-in link" without
+// StartForm is POST /signin/email: "Email me a sign-in link" without
 // JavaScript. It answers with the "check your email" page and its code form.
-func (s *Server) emailStartForm(w http.ResponseWriter, r *http.Request) error {
-	d := page.Data{Title: s.msg.T("signin.title")}
+func (h *Handlers) StartForm(w http.ResponseWriter, r *http.Request) error {
+	d := page.Data{Title: h.msg.T("signin.title")}
 	if err := request.ParseForm(w, r); err != nil {
-		return s.respond.RefusedOnEmailPage(err, "signin", d)
+		return h.respond.RefusedOnEmailPage(err, "signin", d)
 	}
 	d.Email = r.PostFormValue("email")
-	id, err := s.signin.Start(r.Context(), d.Email, s.visitors.Client(r))
+	id, err := h.signin.Start(r.Context(), d.Email, h.visitors.Client(r))
 	if err != nil {
-		return s.respond.RefusedOnEmailPage(err, "signin", d)
+		return h.respond.RefusedOnEmailPage(err, "signin", d)
 	}
-	d.Title, d.FlowID = s.msg.T("email.sent_title"), id
-	s.respond.RenderEmail(w, r, http.StatusOK, "email_sent", d)
+	d.Title, d.FlowID = h.msg.T("email.sent_title"), id
+	h.respond.RenderEmail(w, r, http.StatusOK, "email_sent", d)
 	return nil
 }
 
-// emailCodeForm is POST /email/code: the code typed on the "check your
+// CodeForm is POST /email/code: the code typed on the "check your
 // email" page.
-func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) error {
-	d := page.Data{Title: s.msg.T("email.sent_title")}
+func (h *Handlers) CodeForm(w http.ResponseWriter, r *http.Request) error {
+	d := page.Data{Title: h.msg.T("email.sent_title")}
 	if err := request.ParseForm(w, r); err != nil {
-		return s.respond.RefusedOnEmailPage(err, "email_sent", d)
+		return h.respond.RefusedOnEmailPage(err, "email_sent", d)
 	}
 	d.FlowID, d.Email, d.Signup = r.PostFormValue("flowId"), r.PostFormValue("email"), r.PostFormValue("signup") == "1"
-	res, err := s.finishEmail(r, emailFinishBody{FlowID: d.FlowID, Code: r.PostFormValue("code")})
+	res, err := h.finishEmail(r, emailFinishBody{FlowID: d.FlowID, Code: r.PostFormValue("code")})
 	if err != nil {
-		return s.respond.RefusedOnEmailPage(err, "email_sent", d)
+		return h.respond.RefusedOnEmailPage(err, "email_sent", d)
 	}
-	to := s.visitors.SetSession(w, r, res)
+	to := h.visitors.SetSession(w, r, res)
 	if d.Signup && res.Created {
 		// A passkey-first sign-up: the account exists, verified; the
 		// passkey comes next, asked for at once. Cancelled, or in a
@@ -151,34 +151,34 @@ func (s *Server) emailCodeForm(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, rolloutpages.WelcomePath+"?signup=1", http.StatusSeeOther)
 		return nil
 	}
-	http.Redirect(w, r, s.afterEmailPage(r, res, to), http.StatusSeeOther)
+	http.Redirect(w, r, h.afterEmailPage(r, res, to), http.StatusSeeOther)
 	return nil
 }
 
-// emailVerifyPage is GET /email/verify?token=…: the link's landing page. It
+// VerifyPage is GET /email/verify?token=…: the link's landing page. It
 // does not sign in — mail scanners follow links — but says which account
 // the link opens ("Continue as a…@example.com") and shows a Continue
 // button that posts the token. When another member is signed in on this
 // browser it says so: continuing ends that session, which a link someone
 // else sent must not do unnoticed (login CSRF).
-func (s *Server) emailVerifyPage(w http.ResponseWriter, r *http.Request) error {
-	d := page.Data{Title: s.msg.T("email.verify_title"), Token: r.URL.Query().Get("token")}
-	if err := s.linkTarget(r, &d); err != nil {
-		return s.respond.RefusedOnEmailPage(err, "email_verify", d)
+func (h *Handlers) VerifyPage(w http.ResponseWriter, r *http.Request) error {
+	d := page.Data{Title: h.msg.T("email.verify_title"), Token: r.URL.Query().Get("token")}
+	if err := h.linkTarget(r, &d); err != nil {
+		return h.respond.RefusedOnEmailPage(err, "email_verify", d)
 	}
-	s.respond.RenderEmail(w, r, http.StatusOK, "email_verify", d)
+	h.respond.RenderEmail(w, r, http.StatusOK, "email_verify", d)
 	return nil
 }
 
 // linkTarget fills in whom the link in d signs in, and whom it would sign
 // out.
-func (s *Server) linkTarget(r *http.Request, d *page.Data) error {
-	target, err := s.signin.LinkAddress(r.Context(), d.Token)
+func (h *Handlers) linkTarget(r *http.Request, d *page.Data) error {
+	target, err := h.signin.LinkAddress(r.Context(), d.Token)
 	if err != nil {
 		return err
 	}
 	d.Target = account.MaskEmail(target)
-	if sw, err := s.visitors.Authenticate(r); err == nil {
+	if sw, err := h.visitors.Authenticate(r); err == nil {
 		_, key, kerr := account.NormalizeEmail(target)
 		if kerr != nil || key != sw.User.EmailKey {
 			d.SignedInAs = account.MaskEmail(sw.User.Email)
@@ -187,30 +187,30 @@ func (s *Server) linkTarget(r *http.Request, d *page.Data) error {
 	return nil
 }
 
-// emailVerifyForm is POST /email/verify: the Continue button. It signs in
+// VerifyForm is POST /email/verify: the Continue button. It signs in
 // and goes to the account page. While another member is signed in on this
 // browser, it signs in only when the form confirms the switch ("switch"):
 // otherwise it shows the question again and uses nothing up.
-func (s *Server) emailVerifyForm(w http.ResponseWriter, r *http.Request) error {
-	d := page.Data{Title: s.msg.T("email.verify_title")}
+func (h *Handlers) VerifyForm(w http.ResponseWriter, r *http.Request) error {
+	d := page.Data{Title: h.msg.T("email.verify_title")}
 	if err := request.ParseForm(w, r); err != nil {
-		return s.respond.RefusedOnEmailPage(err, "email_verify", d)
+		return h.respond.RefusedOnEmailPage(err, "email_verify", d)
 	}
 	d.Token = r.PostFormValue("token")
 	if r.PostFormValue("switch") != "1" {
-		if err := s.linkTarget(r, &d); err != nil {
-			return s.respond.RefusedOnEmailPage(err, "email_verify", d)
+		if err := h.linkTarget(r, &d); err != nil {
+			return h.respond.RefusedOnEmailPage(err, "email_verify", d)
 		}
 		if d.SignedInAs != "" {
-			s.respond.RenderEmail(w, r, http.StatusConflict, "email_verify", d)
+			h.respond.RenderEmail(w, r, http.StatusConflict, "email_verify", d)
 			return nil
 		}
 	}
-	res, err := s.finishEmail(r, emailFinishBody{Token: d.Token})
+	res, err := h.finishEmail(r, emailFinishBody{Token: d.Token})
 	if err != nil {
 		d.Token = ""
-		return s.respond.RefusedOnEmailPage(err, "email_verify", d)
+		return h.respond.RefusedOnEmailPage(err, "email_verify", d)
 	}
-	http.Redirect(w, r, s.afterEmailPage(r, res, s.visitors.SetSession(w, r, res)), http.StatusSeeOther)
+	http.Redirect(w, r, h.afterEmailPage(r, res, h.visitors.SetSession(w, r, res)), http.StatusSeeOther)
 	return nil
 }
