@@ -1,7 +1,10 @@
 // Package web is keyshift's HTTP face: the JSON API of API.md, the pages
-// members see, and the operational endpoints. Handlers are thin: they decode,
-// call package account, and answer; every error goes through one adapter
-// (package respond) that picks the status, the words and the log line.
+// members see, and the operational endpoints. routes.go lists every route;
+// the features every sign-in touches live here, the others in packages of
+// their own below (email, rolloutpages, forwardauth, admin), over shared
+// parts (request, respond, visitor). Handlers are thin: they decode, call
+// the domain, and answer; every error goes through one adapter (package
+// respond) that picks the status, the words and the log line.
 package web
 
 import (

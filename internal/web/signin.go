@@ -38,7 +38,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// signinPage is GET /signin[?return_to=URL] (returnto.go).
+// signinPage is GET /signin[?return_to=URL] (visitor.Cookies.SigninReturn).
 func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) error {
 	if to := s.visitors.SigninReturn(w, r); to != "" {
 		http.Redirect(w, r, to, http.StatusSeeOther)
