@@ -1,12 +1,14 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
 	"github.com/keyshift/keyshift/internal/web/respond"
@@ -75,6 +77,15 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	if d.Rollout, err = s.rolloutPages.Offer(r, &sw.User); err != nil {
 		return err
 	}
+	acc, err := s.passkeys.Accepted(r.Context(), &sw.User)
+	if err != nil {
+		return err
+	}
+	signals, err := json.Marshal(apijson.NewSignals(acc))
+	if err != nil {
+		return err
+	}
+	d.Signals = string(signals)
 	d.Title, d.User, d.Session, d.Sessions, d.Passkeys = s.msg.T("account.title"), &sw.User, &sw.Session, sessions, passkeys
 	s.respond.Render(w, r, status, "account", d)
 	return nil

@@ -134,6 +134,13 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 	}
 	out := apijson.NewSignin(res.User, false) // never a nudge after a passkey sign-in
 	out.ReturnTo = s.visitors.SetSession(w, r, res)
+	// The member's managers learn which passkeys still count: one deleted
+	// here, or refused after the manager made it, stops being offered.
+	if acc, err := s.passkeys.Accepted(r.Context(), &res.User); err != nil {
+		s.log.WarnContext(r.Context(), "signal api: reading the member's passkeys", "err", err)
+	} else {
+		out.Signals = apijson.NewSignals(acc)
+	}
 	respond.JSON(w, http.StatusOK, out)
 	return nil
 }

@@ -18,10 +18,15 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	acc, err := s.passkeys.Accepted(r.Context(), &sw.User)
+	if err != nil {
+		return err
+	}
 	respond.JSON(w, http.StatusOK, struct {
-		User    apijson.User    `json:"user"`
-		Session apijson.Session `json:"session"`
-	}{apijson.NewUser(sw.User), apijson.NewSession(sw.Session, sw.Session.ID)})
+		User    apijson.User     `json:"user"`
+		Session apijson.Session  `json:"session"`
+		Signals *apijson.Signals `json:"signals"`
+	}{apijson.NewUser(sw.User), apijson.NewSession(sw.Session, sw.Session.ID), apijson.NewSignals(acc)})
 	return nil
 }
 

@@ -121,7 +121,24 @@ func TestGetSessionDescribesTheMemberAndTheSession(t *testing.T) {
 		wantStatus(t, r, http.StatusOK)
 		var top map[string]json.RawMessage
 		r.JSON(t, &top)
-		wantKeys(t, "GET /api/session", top, "user", "session")
+		wantKeys(t, "GET /api/session", top, "user", "session", "signals")
+		// The Signal API's calls: the member's user handle, no passkeys yet,
+		// and the address as the name a password manager shows.
+		var signals struct {
+			AcceptedCredentials struct {
+				RPID   string   `json:"rpId"`
+				UserID string   `json:"userId"`
+				IDs    []string `json:"allAcceptedCredentialIds"`
+			} `json:"acceptedCredentials"`
+			CurrentUser struct {
+				UserID, Name string
+			} `json:"currentUser"`
+		}
+		json.Unmarshal(top["signals"], &signals)
+		if a := signals.AcceptedCredentials; a.RPID != "localhost" || a.UserID == "" || a.IDs == nil || len(a.IDs) != 0 ||
+			signals.CurrentUser.UserID != a.UserID || signals.CurrentUser.Name != "grace@example.com" {
+			t.Errorf("signals: %s", top["signals"])
+		}
 		var user map[string]any
 		json.Unmarshal(top["user"], &user)
 		wantKeys(t, "user", user, "id", "email", "emailVerified", "hasPassword", "passkeyCount")

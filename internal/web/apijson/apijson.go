@@ -49,6 +49,48 @@ type Signin struct {
 	// browser brought to /signin?return_to=, checked. Absent when there is
 	// none; the page then goes to the account.
 	ReturnTo string `json:"returnTo,omitempty"`
+	// Signals is what the page hands the browser's Signal API after a
+	// passkey sign-in; absent after other sign-ins.
+	Signals *Signals `json:"signals,omitempty"`
+}
+
+// Signals are calls for the browser's Signal API (WebAuthn L3 §5.1.10), each
+// in the shape its PublicKeyCredential.signal… method takes, so a page
+// passes them on unchanged: acceptedCredentials to
+// signalAllAcceptedCredentials, currentUser to signalCurrentUserDetails.
+type Signals struct {
+	AcceptedCredentials *AcceptedCredentials `json:"acceptedCredentials,omitempty"`
+	CurrentUser         *CurrentUser         `json:"currentUser,omitempty"`
+}
+
+// AcceptedCredentials lists every passkey keyshift accepts for the user
+// handle (base64url): a password manager hides its others for this site.
+type AcceptedCredentials struct {
+	RPID                     string   `json:"rpId"`
+	UserID                   string   `json:"userId"`
+	AllAcceptedCredentialIDs []string `json:"allAcceptedCredentialIds"`
+}
+
+// CurrentUser is the names a password manager should show for the account.
+type CurrentUser struct {
+	RPID        string `json:"rpId"`
+	UserID      string `json:"userId"`
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName"`
+}
+
+// NewSignals is a's calls for the Signal API.
+func NewSignals(a *passkey.Accepted) *Signals {
+	b64 := base64.RawURLEncoding.EncodeToString
+	ids := make([]string, len(a.CredentialIDs))
+	for i, id := range a.CredentialIDs {
+		ids[i] = b64(id)
+	}
+	user := b64(a.UserHandle)
+	return &Signals{
+		AcceptedCredentials: &AcceptedCredentials{RPID: a.RPID, UserID: user, AllAcceptedCredentialIDs: ids},
+		CurrentUser:         &CurrentUser{RPID: a.RPID, UserID: user, Name: a.Name, DisplayName: a.DisplayName},
+	}
 }
 
 // NextEnrollPasskey is the sign-in answer's "next" asking the client to

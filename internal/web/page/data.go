@@ -43,6 +43,10 @@ type Data struct {
 	// the first proof of its mailbox (account.Removed.Cleared): the
 	// account page says why, and offers a passkey first.
 	Cleared []string
+	// Signals is the account page's calls for the browser's Signal API,
+	// JSON (apijson.Signals): keyshift.js hands them on at each load, so a
+	// passkey deleted or an address changed reaches the password managers.
+	Signals string
 
 	// The email pages'.
 	Token  string // a mailed link's token, posted back by the page's button

@@ -129,6 +129,43 @@
     }
   };
 
+  // ---- the Signal API (WebAuthn L3 §5.1.10): keep password managers in
+  // step with the server. The server says what to signal (an answer's or
+  // the page's "signals", in the shapes the browser takes); browsers
+  // without the API, or that refuse, change nothing. ----
+
+  const signalNames = {
+    unknownCredential: "signalUnknownCredential", // a passkey keyshift does not know
+    acceptedCredentials: "signalAllAcceptedCredentials", // the member's passkeys, all of them
+    currentUser: "signalCurrentUserDetails", // the member's address and name now
+  };
+
+  // applySignals hands each signal to the browser, waiting at most a
+  // moment so a page about to leave does not cut them off.
+  const applySignals = async (signals) => {
+    if (!signals || typeof window.PublicKeyCredential !== "function") return;
+    const pending = [];
+    for (const [key, name] of Object.entries(signalNames)) {
+      if (!signals[key] || typeof PublicKeyCredential[name] !== "function") continue;
+      pending.push(Promise.resolve(PublicKeyCredential[name](signals[key])).catch((e) =>
+        console.debug("keyshift:", name, e && e.name)));
+    }
+    if (pending.length === 0) return;
+    await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 500))]);
+  };
+
+  // pageSignals applies what the page carries (data-signals, JSON): the
+  // account page's list of passkeys and the member's details.
+  const pageSignals = () => {
+    const el = document.querySelector("[data-signals]");
+    if (!el) return;
+    try {
+      applySignals(JSON.parse(el.dataset.signals));
+    } catch (e) {
+      console.debug("keyshift: signals:", e && e.name);
+    }
+  };
+
   // ---- sign-in: conditional mediation (passkeys offered in the email
   // field's autofill) and a modal "Sign in with a passkey" button ----
 
@@ -141,6 +178,7 @@
     const res = await api("POST", "/api/passkeys/login/finish", {
       flowId, credential: credentialJSON(cred), mediation,
     });
+    await applySignals(res.body && res.body.signals);
     if (res.ok) {
       leaving = true;
       go(to || (res.body && res.body.returnTo) || "/account");
@@ -432,6 +470,7 @@
       if (welcome) window.location.replace(welcome.dataset.skip || "/account");
       return; // the passkey controls stay hidden
     }
+    pageSignals();
     for (const el of document.querySelectorAll("[data-requires~=webauthn]")) el.hidden = false;
     for (const el of document.querySelectorAll("[data-without~=webauthn]")) el.hidden = true;
     const signin = document.getElementById("passkey-signin");
