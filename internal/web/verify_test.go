@@ -237,6 +237,29 @@ func TestCookieDomainSharesTheSessionCookie(t *testing.T) {
 		t.Errorf("verify with the shared cookie: %d %q", r.StatusCode, r.Header.Get("X-Auth-Email"))
 	}
 
+	// A step-up rotates the token; the new cookie goes where the old one
+	// was, or the apps' hosts would keep sending the revoked one.
+	res = do(http.MethodPost, "/api/reauth/finish", "login.example.com", cookie, `{"password":"`+goodPassword+`"}`)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("step-up: %d", res.StatusCode)
+	}
+	var rotated *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == "__Secure-ks_session" {
+			rotated = ck
+		}
+	}
+	if rotated == nil || rotated.Domain != "example.com" || rotated.Value == session.Value {
+		t.Fatalf("after a step-up: session cookie %+v, want a new token for Domain=example.com", rotated)
+	}
+	if r := do(http.MethodGet, "/api/verify", "wiki.example.com", cookie, ""); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("verify with the token before the step-up: %d, want 401", r.StatusCode)
+	}
+	cookie = rotated.Name + "=" + rotated.Value
+	if r := do(http.MethodGet, "/api/verify", "wiki.example.com", cookie, ""); r.StatusCode != http.StatusOK {
+		t.Errorf("verify with the rotated cookie: %d", r.StatusCode)
+	}
+
 	// Signing out clears the shared cookie where it was set.
 	res = do(http.MethodDelete, "/api/session", "login.example.com", cookie, "")
 	var cleared bool

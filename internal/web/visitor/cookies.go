@@ -219,8 +219,10 @@ func (v *Cookies) ReadRemember(r *http.Request) *page.Remembered {
 }
 
 // RotateSessionToken puts a session's rotated token (a step-up, a passkey
-// just added) into the browser's cookie. It writes the cookie for
-// keyshift's host alone, without cookie_domain.
+// just added) into the browser's cookie, where every sign-in puts it: for
+// cookie_domain when it is set. Written for keyshift's host alone, it
+// would sit beside the shared cookie, and the apps' hosts would go on
+// sending the revoked token.
 func (v *Cookies) RotateSessionToken(w http.ResponseWriter, token string) {
-	v.setCookie(w, v.sessionCookieName(), token, v.cfg.Session.AbsoluteTimeout)
+	v.setSessionCookie(w, token, v.cfg.Session.AbsoluteTimeout)
 }
