@@ -132,7 +132,17 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	out := apijson.NewSignin(res.User, false) // never a nudge after a passkey sign-in
+	// A passkey from another device (the browser says cross-platform: a
+	// phone over hybrid, a security key) may be followed by the offer of one
+	// on this device; the page asks only where it has a platform
+	// authenticator. No other nudge after a passkey sign-in.
+	here := false
+	if attachment(body.Credential) == "cross-platform" {
+		if here, err = s.rollout.OfferHere(r.Context(), &res.User); err != nil {
+			return err
+		}
+	}
+	out := apijson.NewSignin(res.User, here)
 	out.ReturnTo = s.visitors.SetSession(w, r, res)
 	// The member's managers learn which passkeys still count: one deleted
 	// here, or refused after the manager made it, stops being offered.
@@ -232,4 +242,17 @@ func (s *Server) passkeyForm(w http.ResponseWriter, r *http.Request, act func(sw
 	return s.refusedOnAccount(err, sw, page.Data{}, func(d *page.Data, _, message string) {
 		d.PasskeyError = &page.PasskeyError{ID: id, Message: message}
 	})
+}
+
+// attachment is the authenticatorAttachment the browser reported with a
+// credential ("platform", "cross-platform"), or "" when it said none or the
+// credential is not JSON. It steers an offer only; nothing is trusted on it.
+func attachment(credential json.RawMessage) string {
+	var c struct {
+		AuthenticatorAttachment string `json:"authenticatorAttachment"`
+	}
+	if json.Unmarshal(credential, &c) != nil {
+		return ""
+	}
+	return c.AuthenticatorAttachment
 }

@@ -26,6 +26,13 @@ func Synced(o *webauthn.VirtualAuthenticatorOptions) {
 	o.DefaultBackupState = true
 }
 
+// Roaming makes the authenticator a security key on USB: the browser
+// reports its credentials' authenticatorAttachment as "cross-platform", as
+// it does for a phone's passkey used over hybrid.
+func Roaming(o *webauthn.VirtualAuthenticatorOptions) {
+	o.Transport = webauthn.AuthenticatorTransportUsb
+}
+
 // CredentialImport lets AddCredential put credentials into the
 // authenticator (Chromium refuses them otherwise: "CMTG is not supported").
 func CredentialImport(o *webauthn.VirtualAuthenticatorOptions) {

@@ -51,6 +51,9 @@ type Data struct {
 	// The email pages'.
 	Token  string // a mailed link's token, posted back by the page's button
 	FlowID string // the email sign-in the code form finishes
+	// Here is the nudge's page offering a passkey on this device after a
+	// sign-in with one from another device.
+	Here bool
 	// Next is where the nudge's page (/welcome/passkey) goes on to.
 	Next string
 	// Signup marks the email pages of a passkey-first sign-up: the code

@@ -178,14 +178,29 @@ func (h *Handlers) WelcomePage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	next := h.welcomeNext(r)
-	if sw.User.PasskeyCount > 0 || h.rollout.CanAddPasskey(r.Context(), &sw.User) != nil {
+	// ?here=1: after a passkey sign-in from another device, the offer of
+	// one on this device — for a member who has passkeys elsewhere.
+	here := r.URL.Query().Get("here") == "1"
+	offered := sw.User.PasskeyCount == 0 && h.rollout.CanAddPasskey(r.Context(), &sw.User) == nil
+	if here {
+		ok, err := h.rollout.OfferHere(r.Context(), &sw.User)
+		if err != nil {
+			return err
+		}
+		offered = ok
+	}
+	if !offered {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return nil
 	}
 	// Right after a passkey-first sign-up the page asks for the passkey at
 	// once (its script presses "Create a passkey").
 	autostart := r.URL.Query().Get("signup") == "1"
-	h.respond.Render(w, r, http.StatusOK, "welcome", page.Data{Title: h.msg.T("welcome.title"), User: &sw.User, Next: next, Autostart: autostart})
+	d := page.Data{Title: h.msg.T("welcome.title"), User: &sw.User, Next: next, Autostart: autostart, Here: here}
+	if here {
+		d.Title = h.msg.T("welcome.here_title")
+	}
+	h.respond.Render(w, r, http.StatusOK, "welcome", d)
 	return nil
 }
 

@@ -181,7 +181,16 @@
     await applySignals(res.body && res.body.signals);
     if (res.ok) {
       leaving = true;
-      go(to || (res.body && res.body.returnTo) || "/account");
+      const next = to || (res.body && res.body.returnTo) || "/account";
+      // A passkey from another device (a phone, a security key) and the
+      // server offers one here: ask, where this device can hold one.
+      if (res.body && res.body.next === "enroll_passkey" && cred.authenticatorAttachment === "cross-platform" &&
+          typeof PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable === "function" &&
+          await PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable().catch(() => false)) {
+        go("/welcome/passkey?here=1&next=" + encodeURIComponent(next));
+        return null;
+      }
+      go(next);
       return null;
     }
     return res;
