@@ -263,3 +263,29 @@ func (s *Service) PasswordlessBlocker(ctx context.Context, userID string) (*NotR
 func (s *Service) Answers(ctx context.Context, userID string) (Answers, error) {
 	return s.store.RolloutAnswers(ctx, userID)
 }
+
+// The cohorts telemetry reports a member in: how the rollout reaches them,
+// the first that applies, or CohortRest when it does not (yet).
+const (
+	CohortInternal = "internal"
+	CohortBeta     = "beta"
+	CohortRamp     = "ramp"
+	CohortRest     = "rest"
+)
+
+// CohortOf names the cohort u is in under st with answers a: internal
+// (the dogfood list), beta (switched "Try passkeys" on), ramp (within the
+// percentage) or rest. It does not look at the phase: a cohort is who a
+// member is, the phase what the cohort is offered, so a figure by cohort
+// reads the same before and after a phase moves.
+func CohortOf(st State, u *account.User, a Answers) string {
+	switch m := MemberOf(st, u, a); {
+	case m.Internal:
+		return CohortInternal
+	case m.Beta:
+		return CohortBeta
+	case m.InRamp:
+		return CohortRamp
+	}
+	return CohortRest
+}

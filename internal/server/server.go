@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +36,7 @@ import (
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/store"
+	"github.com/keyshift/keyshift/internal/telemetry"
 	"github.com/keyshift/keyshift/internal/throttle"
 	"github.com/keyshift/keyshift/internal/web"
 )
@@ -67,7 +69,10 @@ type Server struct {
 	Outbox  *outbox.Outbox
 	Notices *notice.Notifier
 	// Rollout is the staged rollout; the janitor lets its guardrails hold it.
-	Rollout    *rollout.Service
+	Rollout *rollout.Service
+	// Telemetry records the rollout's events; Folder counts them.
+	Telemetry  *telemetry.Recorder
+	Folder     *telemetry.Folder
 	mailWorker *outbox.Worker
 	// metricsLn serves /metrics alone when metrics_listen is set.
 	metricsLn net.Listener
@@ -243,7 +248,10 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor *password.FailureFloor) error {
 	cfg, db := s.Config, s.DB
 	limiter := &throttle.Limiter{Store: db, Now: o.Now}
-	audit := account.Audit{Store: db, Now: o.Now}
+	// Telemetry reads the phase from a rollout copy of its own: the one
+	// below records through it.
+	s.Telemetry = telemetry.NewRecorder(db, rollout.NewService(db, rollout.Config{}, o.Now), o.Now, telemetry.NewMetrics(o.Registry))
+	audit := account.Audit{Store: db, Now: o.Now, Observer: s.Telemetry}
 	// The one step-up window of every sensitive action.
 	window := cfg.Passkey.ReauthWindow
 	s.Notices = notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, s.Outbox, db, o.Now)
@@ -273,7 +281,8 @@ func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor
 	s.Change = change.New(change.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout, ReauthWindow: window},
 		db, db, change.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random,
 			Now: o.Now, Mailer: s.Outbox, Notices: s.Notices})
-	s.Rollout = rollout.NewService(db, rollout.Config{Guardrails: Guardrails(cfg), ReauthWindow: window}, o.Now)
+	s.Rollout = rollout.NewService(db, rollout.Config{Guardrails: Guardrails(cfg), ReauthWindow: window, Observer: s.Telemetry}, o.Now)
+	s.Folder = telemetry.NewFolder(db, folderName(), o.Now, o.Log)
 	s.now = o.Now
 	return nil
 }
@@ -399,6 +408,17 @@ const spentKeptAfterExpiry = 5 * time.Minute
 // (docs/operations.md).
 const FailureCountsKept = 30 * 24 * time.Hour
 
+// FoldEvery is how often a node folds telemetry events into the counters
+// (when it holds the lease): the figures trail the events by about this.
+const FoldEvery = time.Second
+
+// folderName names this process's telemetry folder in the lease, so a log
+// or the database tells which node folds.
+func folderName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), account.Random{}.NewID()[:8])
+}
+
 // janitorEvery is how often expired sessions and stale throttle keys go.
 const janitorEvery = 10 * time.Minute
 
@@ -407,6 +427,17 @@ const janitorEvery = 10 * time.Minute
 // requests finish (up to shutdownGrace) and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go s.janitor(ctx)
+	foldCtx, stopFold := context.WithCancel(ctx)
+	foldDone := make(chan struct{})
+	go func() { s.Folder.Run(foldCtx, FoldEvery); close(foldDone) }()
+	defer func() {
+		stopFold()
+		<-foldDone
+		// Another node may take over at once instead of when the lease lapses.
+		if err := s.DB.ReleaseTelemetryFold(context.WithoutCancel(ctx), s.Folder.Owner()); err != nil {
+			s.Log.Warn("releasing the telemetry lease", "err", err)
+		}
+	}()
 	mailCtx, stopMail := context.WithCancel(ctx)
 	mailDone := make(chan struct{})
 	go func() { s.mailWorker.Run(mailCtx); close(mailDone) }()
@@ -519,5 +550,9 @@ func (s *Server) sweep(ctx context.Context) {
 	}
 	if _, err := s.DB.DeleteSentOutbox(ctx, s.now().Add(-sentMailKept)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging sent mail", "err", err)
+	}
+	keep := time.Duration(s.Config.Telemetry.RetentionDays) * 24 * time.Hour
+	if _, err := s.DB.PruneTelemetry(ctx, s.now().Add(-keep)); err != nil && ctx.Err() == nil {
+		s.Log.Warn("pruning old telemetry", "err", err)
 	}
 }

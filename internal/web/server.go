@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -151,5 +152,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // PostgreSQL would refuse the session and event rows that record it.
 func (s *Server) client(r *http.Request) account.Client {
 	ua := strings.ToValidUTF8(r.UserAgent(), "\uFFFD")
-	return account.Client{IP: s.clientIP(r), UserAgent: ua, Device: s.readDevice(r)}
+	return account.Client{IP: s.clientIP(r), UserAgent: ua, Device: s.readDevice(r),
+		SigninMs: signinMs(r), Began: s.now()}
+}
+
+// SigninMsHeader carries the page's own time to sign in (page load to the
+// finishing request, in whole milliseconds) on the requests that finish a
+// sign-in: one header for every method, read here, so no handler decodes it.
+// Telemetry bounds it (telemetry.ClientMs); anything unparsable is none.
+const SigninMsHeader = "Keyshift-Signin-Ms"
+
+func signinMs(r *http.Request) int {
+	v := r.Header.Get(SigninMsHeader)
+	if v == "" || len(v) > 9 {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0
+	}
+	return n
 }
