@@ -232,6 +232,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 		Log: o.Log, Registry: o.Registry, HashGate: gate, Signin: s.Signin,
 		Confirm: s.Confirm, Change: s.Change,
 		Rollout: s.Rollout, AdminTokens: admintoken.New(db, cfg.AdminToken, time.Now),
+		Telemetry: telemetry.NewService(db, s.Telemetry, FigurePolicy(cfg), o.Now),
 	}
 	if cfg.MailTransport() == config.MailDev {
 		opts.Mail = box // /dev/mail only where the dev mailer keeps the mail
@@ -334,6 +335,13 @@ func providerPolicy(p config.PasskeyConfig) (passkey.ProviderPolicy, error) {
 		return passkey.ProviderPolicy{}, err
 	}
 	return passkey.ProviderPolicy{Allow: allow, Deny: deny, DeviceBoundOnly: p.DeviceBoundOnly}, nil
+}
+
+// FigurePolicy is when the figures flag a recovery channel as rising: the
+// rise and the weekly minimum of the guardrail that holds the rollout for
+// it, so the flag and the hold agree.
+func FigurePolicy(cfg config.Config) telemetry.Policy {
+	return telemetry.Policy{RiseRatio: float64(cfg.Rollout.RecoveryRiseMax) / 100, RiseMin: int64(cfg.Rollout.RecoveryMinUses)}
 }
 
 // Guardrails returns the rollout's guardrails as cfg sets them.

@@ -62,7 +62,8 @@ type Query struct {
 // Policy holds what turns a count into a warning.
 type Policy struct {
 	// RiseRatio: a recovery channel is rising when its last seven days are
-	// at least this much above the seven before (0.5: half as many again).
+	// more than this much above the seven before (0.5: half as many again);
+	// 0 never flags.
 	RiseRatio float64
 	// RiseMin: and when its last seven days count at least this many.
 	RiseMin int64
@@ -387,7 +388,9 @@ func compute(q Query, p Policy, counts []Count, durs []Duration, active []Active
 		if r.PreviousWeek > 0 {
 			r.WeekOverWeek = round4(float64(r.LastWeek-r.PreviousWeek) / float64(r.PreviousWeek))
 		}
-		r.Rising = r.LastWeek >= p.RiseMin && (r.PreviousWeek == 0 || r.WeekOverWeek >= p.RiseRatio)
+		// The guardrail's rule (rollout.Guardrails), per channel.
+		r.Rising = p.RiseRatio > 0 && r.LastWeek >= max(p.RiseMin, 1) &&
+			(r.PreviousWeek == 0 || float64(r.LastWeek)/float64(r.PreviousWeek)-1 > p.RiseRatio)
 		d.Recovery = append(d.Recovery, *r)
 	}
 	d.TimeToSigninMs = timings(durs)

@@ -19,6 +19,8 @@ type Store interface {
 	RolloutAnswers(ctx context.Context, userID string) (rollout.Answers, error)
 	// FindSession returns the member's session id.
 	FindSession(ctx context.Context, userID, id string) (*account.Session, error)
+	// AddTelemetry adds r to the counters.
+	AddTelemetry(ctx context.Context, r Rollup) error
 }
 
 // Rollout gives the rollout as it stands (rollout.Service.Current: a copy
@@ -36,7 +38,8 @@ type Rollout interface {
 //
 // Its cost inside a sign-in is two indexed reads (the member, their
 // answers to the rollout) and one insert; the counting is left to the
-// Folder, outside every sign-in.
+// Folder, outside every sign-in. Attempts no account is tied to are the
+// exception: counted at once (write).
 type Recorder struct {
 	store   Store
 	rollout Rollout
@@ -80,12 +83,27 @@ func (r *Recorder) Observe(ctx context.Context, e *account.Event, c account.Clie
 				ev.ServerMs = max(1, int(r.now().Sub(c.Began).Milliseconds())) // under a millisecond counts as one
 			}
 		}
-		if err := r.store.AppendTelemetry(ctx, ev); err != nil {
+		if err := r.write(ctx, ev); err != nil {
 			return err
 		}
 		r.metrics.observe(ev)
 	}
 	return nil
+}
+
+// write keeps ev: as an event for the Folder — or, when no account is
+// tied to it, straight in its hour's counter. Those come from anyone at
+// the rate the per-address limits allow (a refused unknown address,
+// passkey or link) or none at all (an autofill offer), so, like the audit's
+// failure counts, they must grow the tables with the hours, not with an
+// attacker's rate; they have no member to count as active and no time to
+// keep.
+func (r *Recorder) write(ctx context.Context, ev *Event) error {
+	if ev.UserID != "" {
+		return r.store.AppendTelemetry(ctx, ev)
+	}
+	return r.store.AddTelemetry(ctx, Rollup{Counts: []Count{{Hour: ev.At.UTC().Truncate(time.Hour),
+		Kind: ev.Kind, Method: ev.Method, Outcome: ev.Outcome, Code: ev.Code, Phase: ev.Phase, Cohort: ev.Cohort, N: 1}}})
 }
 
 // ConditionalOffered records that a sign-in page started passkey autofill

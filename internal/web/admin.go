@@ -7,6 +7,7 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/rollout"
+	"github.com/keyshift/keyshift/internal/telemetry"
 )
 
 // adminFunc is an admin API handler: it runs only for a bearer token that
@@ -57,6 +58,21 @@ func (s *Server) putRollout(w http.ResponseWriter, r *http.Request, who admintok
 		return err
 	}
 	s.log.Info("rollout changed", "by", "token:"+who.Name, "phase", doc.Phase.String(), "percent", doc.Percent, "forced", ch.Force)
+	writeJSON(w, http.StatusOK, doc)
+	return nil
+}
+
+// getMetrics is GET /api/admin/metrics?from=&to=&cohort=&tz=: the metrics
+// document (API.md; docs/telemetry.md).
+func (s *Server) getMetrics(w http.ResponseWriter, r *http.Request, _ admintoken.Principal) error {
+	q, err := telemetry.ParseQuery(r.URL.Query().Get)
+	if err != nil {
+		return err
+	}
+	doc, err := s.telemetry.Figures(r.Context(), q)
+	if err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, doc)
 	return nil
 }

@@ -111,6 +111,14 @@ func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	if body.Mediation == "conditional" && body.Email == "" {
+		// The page begins this only where the browser offers passkey
+		// autofill: the fill rate's denominator. A lost note must not
+		// cost the member their sign-in.
+		if err := s.telemetry.ConditionalOffered(r.Context(), s.client(r)); err != nil {
+			s.log.WarnContext(r.Context(), "telemetry: passkey autofill offered", "err", err)
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"flowId": req.FlowID, "publicKey": req.Options})
 	return nil
 }

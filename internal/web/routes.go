@@ -57,6 +57,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("PUT /api/account/preferences", s.putPreferences)
 	api("GET /api/admin/rollout", s.admin(admintoken.ScopeRollout, s.getRollout))
 	api("PUT /api/admin/rollout", s.admin(admintoken.ScopeRollout, s.putRollout))
+	api("GET /api/admin/metrics", s.admin(admintoken.ScopeMetrics, s.getMetrics))
 	mux.Handle("/api/", s.api(s.apiFallback(mux)))
 
 	// Pages: they work without JavaScript, as plain form posts.

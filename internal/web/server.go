@@ -29,6 +29,7 @@ import (
 	"github.com/keyshift/keyshift/internal/returnto"
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/session"
+	"github.com/keyshift/keyshift/internal/telemetry"
 	"github.com/keyshift/keyshift/internal/web/cookie"
 	"github.com/keyshift/keyshift/internal/web/i18n"
 	"github.com/keyshift/keyshift/internal/web/metrics"
@@ -79,6 +80,8 @@ type Options struct {
 	Rollout *rollout.Service
 	// AdminTokens authenticates the admin API (admin.go).
 	AdminTokens *admintoken.Tokens
+	// Telemetry gives the metrics document and takes the pages' notes.
+	Telemetry *telemetry.Service
 }
 
 // Server serves keyshift over HTTP.
@@ -100,6 +103,7 @@ type Server struct {
 	change    *change.Service
 	rollout   *rollout.Service
 	tokens    *admintoken.Tokens
+	telemetry *telemetry.Service
 	msg       *i18n.Catalog
 	pages     *page.Set
 	returns   *returnto.Policy
@@ -133,7 +137,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		cfg: o.Config, sessions: o.Sessions, members: o.Members, passwords: o.Passwords, recovery: o.Recovery, passkeys: o.Passkeys, now: o.Now, health: o.Health, cookies: cookie.NewSigner(o.DeviceKey),
 		log: o.Log, msg: msg, pages: pg, mail: o.Mail, signin: o.Signin, confirm: o.Confirm,
-		change: o.Change, rollout: o.Rollout, tokens: o.AdminTokens,
+		change: o.Change, rollout: o.Rollout, tokens: o.AdminTokens, telemetry: o.Telemetry,
 		metrics: metrics.New(o.Registry, o.HashGate, metrics.Build{Version: o.Build.Version, Commit: o.Build.Commit, GoVersion: o.Build.GoVersion}),
 		build:   o.Build,
 	}
@@ -162,8 +166,16 @@ func (s *Server) client(r *http.Request) account.Client {
 // Telemetry bounds it (telemetry.ClientMs); anything unparsable is none.
 const SigninMsHeader = "Keyshift-Signin-Ms"
 
+// signinMsField is the same for the sign-in forms.
+const signinMsField = "signin_ms"
+
 func signinMs(r *http.Request) int {
 	v := r.Header.Get(SigninMsHeader)
+	if v == "" && r.PostForm != nil {
+		// A sign-in form sends it as a field (the page's script adds it);
+		// read only when the handler has parsed the form already.
+		v = r.PostForm.Get(signinMsField)
+	}
 	if v == "" || len(v) > 9 {
 		return 0
 	}
