@@ -97,11 +97,24 @@ func (db *DB) AddTelemetry(ctx context.Context, r telemetry.Rollup) error {
 			return fmt.Errorf("telemetry durations: %w", err)
 		}
 	}
+	// The later activity wins a day's row and a member's row: the SET
+	// expressions all read the row as it was.
 	for _, a := range r.Active {
-		if _, err := db.Exec(ctx, `INSERT INTO telemetry_active (day, user_id, cohort, has_passkey) VALUES (?, ?, ?, ?)
-			ON CONFLICT (day, user_id, cohort) DO UPDATE SET has_passkey = (telemetry_active.has_passkey OR excluded.has_passkey)`,
-			db.Time(a.Day), a.UserID, a.Cohort, db.Bool(a.HasPasskey)); err != nil {
+		if _, err := db.Exec(ctx, `INSERT INTO telemetry_active (day, user_id, last_at, cohort, has_passkey) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (day, user_id) DO UPDATE SET
+				cohort = CASE WHEN excluded.last_at >= telemetry_active.last_at THEN excluded.cohort ELSE telemetry_active.cohort END,
+				has_passkey = CASE WHEN excluded.last_at >= telemetry_active.last_at THEN excluded.has_passkey ELSE telemetry_active.has_passkey END,
+				last_at = CASE WHEN excluded.last_at >= telemetry_active.last_at THEN excluded.last_at ELSE telemetry_active.last_at END`,
+			db.Time(a.Day), a.UserID, db.Time(a.At), a.Cohort, db.Bool(a.HasPasskey)); err != nil {
 			return fmt.Errorf("telemetry active members: %w", err)
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO telemetry_members (user_id, last_at, cohort, has_passkey) VALUES (?, ?, ?, ?)
+			ON CONFLICT (user_id) DO UPDATE SET
+				cohort = CASE WHEN excluded.last_at >= telemetry_members.last_at THEN excluded.cohort ELSE telemetry_members.cohort END,
+				has_passkey = CASE WHEN excluded.last_at >= telemetry_members.last_at THEN excluded.has_passkey ELSE telemetry_members.has_passkey END,
+				last_at = CASE WHEN excluded.last_at >= telemetry_members.last_at THEN excluded.last_at ELSE telemetry_members.last_at END`,
+			a.UserID, db.Time(a.At), a.Cohort, db.Bool(a.HasPasskey)); err != nil {
+			return fmt.Errorf("telemetry members: %w", err)
 		}
 	}
 	return nil
@@ -174,20 +187,28 @@ func (db *DB) TelemetryDurations(ctx context.Context, from, to time.Time, cohort
 	return out, rows.Err()
 }
 
-// ActiveMembers implements telemetry.FigureStore: the members active on
-// the days in [from, to), of cohort ("" for all), by cohort, and how many
-// of them held a passkey on one of those days.
+// ActiveMembers implements telemetry.FigureStore. When no member was
+// active on or after to, a member active in the days is one whose last
+// activity is in them: one index range over telemetry_members. Otherwise
+// (a range in the past) the day rows are read, each member's last one in
+// the range deciding their cohort and passkey.
 func (db *DB) ActiveMembers(ctx context.Context, from, to time.Time, cohort string) ([]telemetry.ActiveCount, error) {
-	q := `SELECT cohort, COUNT(*), SUM(p) FROM (
-			SELECT cohort, user_id, MAX(CASE WHEN has_passkey THEN 1 ELSE 0 END) AS p FROM telemetry_active
-			WHERE day >= ? AND day < ?`
-	args := []any{db.Time(from), db.Time(to)}
+	var latest time.Time
+	if err := db.QueryRow(ctx, `SELECT MAX(last_at) FROM telemetry_members`).Scan(sqldb.ScanTime(&latest)); err != nil {
+		return nil, fmt.Errorf("telemetry members: %w", err)
+	}
+	q := `SELECT cohort, COUNT(*), SUM(CASE WHEN has_passkey THEN 1 ELSE 0 END) FROM telemetry_members WHERE last_at >= ?`
+	args := []any{db.Time(from)}
+	if !latest.Before(to) {
+		q = `SELECT cohort, COUNT(*), SUM(CASE WHEN has_passkey THEN 1 ELSE 0 END) FROM telemetry_active a
+			WHERE day >= ? AND day < ? AND day = (SELECT MAX(day) FROM telemetry_active b WHERE b.user_id = a.user_id AND b.day >= ? AND b.day < ?)`
+		args = []any{db.Time(from), db.Time(to), db.Time(from), db.Time(to)}
+	}
 	if cohort != "" {
 		q += ` AND cohort = ?`
 		args = append(args, cohort)
 	}
-	q += ` GROUP BY cohort, user_id) a GROUP BY cohort`
-	rows, err := db.Query(ctx, q, args...)
+	rows, err := db.Query(ctx, q+` GROUP BY cohort`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("telemetry active members: %w", err)
 	}
@@ -201,17 +222,6 @@ func (db *DB) ActiveMembers(ctx context.Context, from, to time.Time, cohort stri
 		out = append(out, a)
 	}
 	return out, rows.Err()
-}
-
-// DistinctActiveMembers implements telemetry.FigureStore: members active on
-// the days in [from, to) in any cohort, each counted once however many
-// cohorts they were seen in, and how many held a passkey.
-func (db *DB) DistinctActiveMembers(ctx context.Context, from, to time.Time) (telemetry.ActiveCount, error) {
-	var a telemetry.ActiveCount
-	err := db.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(p), 0) FROM (
-			SELECT user_id, MAX(CASE WHEN has_passkey THEN 1 ELSE 0 END) AS p FROM telemetry_active
-			WHERE day >= ? AND day < ? GROUP BY user_id) a`, db.Time(from), db.Time(to)).Scan(&a.Members, &a.WithPasskey)
-	return a, err
 }
 
 // AccountTotals implements telemetry.FigureStore: accounts now, those with
@@ -235,6 +245,7 @@ func (db *DB) PruneTelemetry(ctx context.Context, before time.Time) (int64, erro
 		`DELETE FROM telemetry_durations WHERE hour < ?`,
 		`DELETE FROM telemetry_counts WHERE hour < ?`,
 		`DELETE FROM telemetry_active WHERE day < ?`,
+		`DELETE FROM telemetry_members WHERE last_at < ?`,
 	} {
 		for {
 			res, err := db.Exec(ctx, q, db.Time(before))

@@ -20,10 +20,9 @@ type FigureStore interface {
 	// to), of cohort ("" for every cohort), summed over the hours.
 	TelemetryDurations(ctx context.Context, from, to time.Time, cohort string) ([]Duration, error)
 	// ActiveMembers counts the members active on the UTC days in [from,
-	// to), by cohort (only cohort's when it is not "").
+	// to), each once, by the cohort of their last activity in those days
+	// (only cohort's when it is not ""), and how many held a passkey then.
 	ActiveMembers(ctx context.Context, from, to time.Time, cohort string) ([]ActiveCount, error)
-	// DistinctActiveMembers counts them once each, whatever their cohorts.
-	DistinctActiveMembers(ctx context.Context, from, to time.Time) (ActiveCount, error)
 	// AccountTotals counts the accounts as they are now.
 	AccountTotals(ctx context.Context) (Accounts, error)
 	// RolloutChanges returns the latest limit changes of the rollout,
@@ -88,6 +87,15 @@ func (q Query) Range(now time.Time) Query {
 		q.TZ = time.UTC
 	}
 	return q
+}
+
+// ceilDay returns the first UTC midnight at or after t.
+func ceilDay(t time.Time) time.Time {
+	d := dayOf(t)
+	if d.Before(t) {
+		d = d.Add(24 * time.Hour)
+	}
+	return d
 }
 
 func ceilHour(t time.Time) time.Time {
@@ -245,19 +253,13 @@ func Figures(ctx context.Context, st FigureStore, q Query, p Policy, now time.Ti
 	if err != nil {
 		return Document{}, err
 	}
-	active, err := st.ActiveMembers(ctx, dayOf(q.From), q.To, q.Cohort)
+	active, err := st.ActiveMembers(ctx, dayOf(q.From), ceilDay(q.To), q.Cohort)
 	if err != nil {
 		return Document{}, err
 	}
-	all := ActiveCount{}
-	if q.Cohort == "" {
-		if all, err = st.DistinctActiveMembers(ctx, dayOf(q.From), q.To); err != nil {
-			return Document{}, err
-		}
-	} else {
-		for _, a := range active {
-			all.Members, all.WithPasskey = all.Members+a.Members, all.WithPasskey+a.WithPasskey
-		}
+	var all ActiveCount
+	for _, a := range active {
+		all.Members, all.WithPasskey = all.Members+a.Members, all.WithPasskey+a.WithPasskey
 	}
 	accounts, err := st.AccountTotals(ctx)
 	if err != nil {

@@ -51,11 +51,12 @@ func BucketOf(ms int) int {
 }
 
 // Active says a member was active (signed in, signed up or added a
-// passkey) on the UTC day Day, in Cohort, and whether they held a passkey
-// at any such moment that day.
+// passkey) on the UTC day Day, last at At that day, in Cohort, holding a
+// passkey or not then.
 type Active struct {
 	Day        time.Time
 	UserID     string
+	At         time.Time
 	Cohort     string
 	HasPasskey bool
 }
@@ -180,12 +181,12 @@ func Fold(evs []Event) Rollup {
 		bucket                int
 	}
 	type activeKey struct {
-		day          int64
-		user, cohort string
+		day  int64
+		user string
 	}
 	counts := map[countKey]int64{}
 	durs := map[durKey]int64{}
-	active := map[activeKey]bool{}
+	active := map[activeKey]Active{}
 	for _, e := range evs {
 		h := e.At.UTC().Truncate(time.Hour).Unix()
 		counts[countKey{h, e.Kind, e.Method, e.Outcome, e.Code, e.Phase, e.Cohort}]++
@@ -198,8 +199,11 @@ func Fold(evs []Event) Rollup {
 			}
 		}
 		if e.UserID != "" && countsActive(e) {
-			k := activeKey{dayOf(e.At).Unix(), e.UserID, e.Cohort}
-			active[k] = active[k] || e.HasPasskey
+			day := dayOf(e.At)
+			k := activeKey{day.Unix(), e.UserID}
+			if a, ok := active[k]; !ok || !e.At.Before(a.At) { // the day's last activity wins
+				active[k] = Active{Day: day, UserID: e.UserID, At: e.At.UTC(), Cohort: e.Cohort, HasPasskey: e.HasPasskey}
+			}
 		}
 	}
 	var r Rollup
@@ -209,8 +213,8 @@ func Fold(evs []Event) Rollup {
 	for k, n := range durs {
 		r.Durations = append(r.Durations, Duration{time.Unix(k.hour, 0).UTC(), k.method, k.cohort, k.clock, k.bucket, n})
 	}
-	for k, p := range active {
-		r.Active = append(r.Active, Active{time.Unix(k.day, 0).UTC(), k.user, k.cohort, p})
+	for _, a := range active {
+		r.Active = append(r.Active, a)
 	}
 	return r
 }

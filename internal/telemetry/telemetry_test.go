@@ -197,6 +197,12 @@ func TestWhatEachAuditEventCounts(t *testing.T) {
 		r.record(t, &account.Event{Type: rollout.EventNudgeShown, UserID: ada.ID, Outcome: account.OutcomeSuccess}, cl)
 		r.record(t, &account.Event{Type: rollout.EventNudgeAnswered, UserID: ada.ID, Data: map[string]any{"action": "later"}}, cl)
 		r.record(t, &account.Event{Type: rollout.EventNudgeAnswered, UserID: ada.ID, Data: map[string]any{"action": "ask_again"}}, cl)
+		now := c.now()
+		if err := r.db.CreateCredential(t.Context(), &account.Credential{ID: account.Random{}.NewID(), UserID: ada.ID,
+			Type: account.CredentialWebAuthn, CredentialID: account.Random{}.Bytes(16), PublicKey: []byte{1},
+			CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
 		r.record(t, &account.Event{Type: account.EventPasskeyAdded, UserID: ada.ID,
 			Data: map[string]any{"provider": "iCloud Keychain", "synced": true, "upgrade": true}}, cl)
 		r.record(t, &account.Event{Type: account.EventPasskeyRegisterError, UserID: ada.ID, Outcome: "passkey_on_device"}, cl)
@@ -434,6 +440,45 @@ func TestPruneDropsOldTelemetryOnly(t *testing.T) {
 		d, err := telemetry.Figures(t.Context(), r.db, telemetry.Query{From: old.Add(-time.Hour), To: old.Add(time.Hour)}, telemetry.DefaultPolicy, c.now())
 		if err != nil || count(d, "password", "success") != 0 || d.EnrollmentRate.ActiveUsers != 0 {
 			t.Errorf("pruned counters still count: %+v (%v)", d.Signins, err)
+		}
+	})
+}
+
+// TestActiveMembersPastAndPresent: a member counts once, in the cohort and
+// with the passkey of their last activity in the range — read from the
+// members' last activities for a range that reaches now, from the days for
+// a range in the past; both ways agree.
+func TestActiveMembersPastAndPresent(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		day1 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+		c := &clock{t: day1}
+		r := newRig(t, database, c, "node-a")
+		ada, bob := r.member(t, "ada@example.com"), r.member(t, "bob@example.com")
+		r.record(t, signin(ada, account.MethodPassword, account.OutcomeSuccess), account.Client{})
+		r.record(t, signin(ada, account.MethodPassword, account.OutcomeSuccess), account.Client{})
+		c.set(day1.Add(2 * 24 * time.Hour))
+		r.record(t, signin(bob, account.MethodPassword, account.OutcomeSuccess), account.Client{})
+		r.record(t, &account.Event{Type: account.EventPasskeyAdded, UserID: ada.ID}, account.Client{})
+		c.set(day1.Add(3 * 24 * time.Hour))
+
+		for _, tc := range []struct {
+			name            string
+			q               telemetry.Query
+			active, withKey int64
+		}{
+			{"now: both, Ada with her passkey", telemetry.Query{}, 2, 1},
+			{"the first day: Ada, without one yet", telemetry.Query{From: day1, To: day1.Add(time.Hour)}, 1, 0},
+			{"the first two days, in the past: Ada, without one", telemetry.Query{From: day1, To: day1.Add(25 * time.Hour)}, 1, 0},
+			{"the third day alone: both", telemetry.Query{From: day1.Add(48 * time.Hour), To: day1.Add(49 * time.Hour)}, 2, 1},
+			{"the first three days, in the past: both", telemetry.Query{From: day1, To: day1.Add(50 * time.Hour)}, 2, 1},
+			{"a cohort nobody is in", telemetry.Query{Cohort: "internal"}, 0, 0},
+		} {
+			d := r.figures(t, tc.q)
+			if e := d.EnrollmentRate; e.ActiveUsers != tc.active || e.ActiveWithPasskey != tc.withKey {
+				t.Errorf("%s: %d active, %d with a passkey; want %d, %d", tc.name, e.ActiveUsers, e.ActiveWithPasskey, tc.active, tc.withKey)
+			}
 		}
 	})
 }

@@ -64,14 +64,29 @@ CREATE TABLE telemetry_durations (
     PRIMARY KEY (hour, method, cohort, clock, bucket)
 );
 
--- Members active on a UTC day (signed in, signed up, added a passkey), in
--- a cohort, and whether they held a passkey then: the denominator of the
--- enrollment rate per active member, which counters cannot give (a member
--- active every day of a month is one member).
+-- Members active on a UTC day (signed in, signed up, added a passkey), with
+-- their cohort and whether they held a passkey at their last activity that
+-- day (last_at): the denominator of the enrollment rate per active member,
+-- which counters cannot give (a member active every day of a month is one
+-- member).
 CREATE TABLE telemetry_active (
     day         INTEGER NOT NULL,
     user_id     TEXT NOT NULL,
+    last_at     INTEGER NOT NULL,
     cohort      TEXT NOT NULL,
     has_passkey INTEGER NOT NULL CHECK (has_passkey IN (0, 1)),
-    PRIMARY KEY (day, user_id, cohort)
+    PRIMARY KEY (day, user_id)
 );
+CREATE INDEX telemetry_active_user ON telemetry_active (user_id, day);
+
+-- Each member's last activity, cohort and passkey then: for a range that
+-- reaches the last activity folded (the default, the last 30 days), the
+-- members active in it are those whose last activity is in it — an index
+-- range instead of a scan of every active day.
+CREATE TABLE telemetry_members (
+    user_id     TEXT PRIMARY KEY,
+    last_at     INTEGER NOT NULL,
+    cohort      TEXT NOT NULL,
+    has_passkey INTEGER NOT NULL CHECK (has_passkey IN (0, 1))
+);
+CREATE INDEX telemetry_members_last ON telemetry_members (last_at);
