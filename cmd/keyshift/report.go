@@ -84,6 +84,6 @@ func adminPruneCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "pruned %d telemetry rows from before %s (the audit log is kept whole)\n", n, before.UTC().Format(time.RFC3339))
+	fmt.Fprintf(e.stdout, "pruned %d telemetry rows from before %s (the audit log is kept whole)\n", n, before.UTC().Truncate(24*time.Hour).Format(time.DateOnly))
 	return nil
 }

@@ -65,8 +65,19 @@ func TestReportAndPrune(t *testing.T) {
 			t.Errorf("an unknown cohort: code %d, stderr %q", r.code, r.stderr)
 		}
 		r = runCmd(t, ctx, env, "admin", "prune", "--days", "30")
-		if r.code != 0 || !strings.Contains(r.stdout, "pruned 3 telemetry rows") {
+		if r.code != 0 || !strings.Contains(r.stdout, "pruned 8 telemetry rows") {
 			t.Fatalf("prune: code %d, %q %q", r.code, r.stdout, r.stderr)
 		}
 	})
+}
+
+// TestBenchMetricsRunsSmall: `keyshift bench metrics` seeds, folds and
+// times the document (a small run; docs/benchmarks.md has the large one).
+func TestBenchMetricsRunsSmall(t *testing.T) {
+	t.Parallel()
+	r := runCmd(t, context.Background(), map[string]string{}, "bench", "metrics", "--events", "500", "--runs", "2",
+		"--database", "sqlite:"+testdb.SQLitePath(t))
+	if r.code != 0 || !strings.Contains(r.stdout, "500 events inserted") || !strings.Contains(r.stdout, "median") {
+		t.Fatalf("code %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
 }

@@ -90,6 +90,10 @@ const (
 // CohortUnknown is the cohort of an attempt no account is tied to.
 const CohortUnknown = "unknown"
 
+// AllCohorts is the cohort under which the counters keep every cohort's
+// sum (the store's; never an event's).
+const AllCohorts = "*"
+
 // SigninMethods are the sign-in methods, in the order figures list them.
 var SigninMethods = []string{
 	string(account.MethodPasskeyConditional), string(account.MethodPasskeyModal), string(account.MethodPasskeyUsername),

@@ -13,9 +13,16 @@ import (
 
 // FigureStore reads the counters back.
 type FigureStore interface {
-	// TelemetryCounts returns the counters of the hours in [from, to), of
-	// cohort ("" for every cohort).
-	TelemetryCounts(ctx context.Context, from, to time.Time, cohort string) ([]Count, error)
+	// TelemetrySums returns the counters of the hours in [from, to), of
+	// kind and cohort ("" for every one), summed over the hours and phases
+	// (Count.Hour and Phase are zero).
+	TelemetrySums(ctx context.Context, from, to time.Time, kind, cohort string) ([]Count, error)
+	// TelemetryCohorts returns successful sign-ins and passkeys added in
+	// the hours in [from, to), by cohort (Count.Cohort and Kind).
+	TelemetryCohorts(ctx context.Context, from, to time.Time) ([]Count, error)
+	// TelemetrySeries returns successful sign-ins of the hours in [from,
+	// to) by hour and method, of cohort ("" for every cohort).
+	TelemetrySeries(ctx context.Context, from, to time.Time, cohort string) ([]Count, error)
 	// TelemetryDurations returns the histograms of the hours in [from,
 	// to), of cohort ("" for every cohort), summed over the hours.
 	TelemetryDurations(ctx context.Context, from, to time.Time, cohort string) ([]Duration, error)
@@ -239,27 +246,34 @@ type PhaseChange struct {
 // Range at now) from the counters in st.
 func Figures(ctx context.Context, st FigureStore, q Query, p Policy, now time.Time) (Document, error) {
 	q = q.Range(now)
-	// The recovery trend needs the two weeks before To even when the range
-	// is shorter.
-	readFrom := q.From
-	if twoWeeks := q.To.Add(-14 * 24 * time.Hour); twoWeeks.Before(readFrom) {
-		readFrom = twoWeeks
-	}
-	counts, err := st.TelemetryCounts(ctx, readFrom, q.To, q.Cohort)
-	if err != nil {
+	var in inputs
+	var err error
+	if in.counts, err = st.TelemetrySums(ctx, q.From, q.To, "", q.Cohort); err != nil {
 		return Document{}, err
 	}
-	durs, err := st.TelemetryDurations(ctx, q.From, q.To, q.Cohort)
-	if err != nil {
+	if q.Cohort == "" {
+		if in.cohorts, err = st.TelemetryCohorts(ctx, q.From, q.To); err != nil {
+			return Document{}, err
+		}
+	}
+	// The recovery trend: the two weeks before To, whatever the range.
+	week := 7 * 24 * time.Hour
+	if in.lastWeek, err = st.TelemetrySums(ctx, q.To.Add(-week), q.To, KindRecovery, q.Cohort); err != nil {
 		return Document{}, err
 	}
-	active, err := st.ActiveMembers(ctx, dayOf(q.From), ceilDay(q.To), q.Cohort)
-	if err != nil {
+	if in.prevWeek, err = st.TelemetrySums(ctx, q.To.Add(-2*week), q.To.Add(-week), KindRecovery, q.Cohort); err != nil {
 		return Document{}, err
 	}
-	var all ActiveCount
-	for _, a := range active {
-		all.Members, all.WithPasskey = all.Members+a.Members, all.WithPasskey+a.WithPasskey
+	// Whole days of the time zone may start before From: the series reads
+	// them whole.
+	if in.series, err = st.TelemetrySeries(ctx, newSeries(q).from(), q.To, q.Cohort); err != nil {
+		return Document{}, err
+	}
+	if in.durs, err = st.TelemetryDurations(ctx, q.From, q.To, q.Cohort); err != nil {
+		return Document{}, err
+	}
+	if in.active, err = st.ActiveMembers(ctx, dayOf(q.From), ceilDay(q.To), q.Cohort); err != nil {
+		return Document{}, err
 	}
 	accounts, err := st.AccountTotals(ctx)
 	if err != nil {
@@ -269,14 +283,23 @@ func Figures(ctx context.Context, st FigureStore, q Query, p Policy, now time.Ti
 	if err != nil {
 		return Document{}, err
 	}
-	d := compute(q, p, counts, durs, active, all)
+	d := compute(q, p, in)
 	d.Accounts = accounts
 	d.RolloutChanges = phaseChanges(changes, q.From, q.To)
 	return d, nil
 }
 
+// inputs are what Figures reads: the counters of the range, of the
+// recovery's two weeks, the series' hours, the histograms, the active
+// members by cohort.
+type inputs struct {
+	counts, cohorts, lastWeek, prevWeek, series []Count
+	durs                                        []Duration
+	active                                      []ActiveCount
+}
+
 // compute is Figures without the reads: every figure from the counters.
-func compute(q Query, p Policy, counts []Count, durs []Duration, active []ActiveCount, all ActiveCount) Document {
+func compute(q Query, p Policy, in inputs) Document {
 	d := Document{From: q.From, To: q.To, TZ: q.TZ.String(), Cohort: q.Cohort, SignupsByMethod: map[string]int64{}}
 	signins := map[[2]string]int64{}
 	byCohort := map[string]*CohortFigure{}
@@ -290,28 +313,38 @@ func compute(q Query, p Policy, counts []Count, durs []Duration, active []Active
 	for _, ch := range Channels {
 		recovery[ch] = &Recovery{Channel: ch}
 	}
-	lastWeek, prevWeek := q.To.Add(-7*24*time.Hour), q.To.Add(-14*24*time.Hour)
+	for _, c := range in.lastWeek {
+		if r := recovery[c.Method]; r != nil {
+			r.LastWeek += c.N
+		}
+	}
+	for _, c := range in.prevWeek {
+		if r := recovery[c.Method]; r != nil {
+			r.PreviousWeek += c.N
+		}
+	}
 	series := newSeries(q)
-	var signupPasskey map[string]int64 = map[string]int64{}
-	for _, c := range counts {
-		if c.Kind == KindRecovery && recovery[c.Method] != nil {
-			switch r := recovery[c.Method]; {
-			case !c.Hour.Before(lastWeek):
-				r.LastWeek += c.N
-			case !c.Hour.Before(prevWeek):
-				r.PreviousWeek += c.N
-			}
+	for _, c := range in.series {
+		series.add(c.Hour, c.Method, c.N)
+	}
+	// By cohort: the one asked for, or each (TelemetryCohorts).
+	byCohortCounts := in.cohorts
+	if q.Cohort != "" {
+		byCohortCounts = in.counts
+	}
+	for _, c := range byCohortCounts {
+		switch {
+		case c.Kind == KindSignin && c.Outcome == account.OutcomeSuccess:
+			cohort(c.Cohort).Signins += c.N
+		case c.Kind == KindPasskeyAdded:
+			cohort(c.Cohort).PasskeysAdded += c.N
 		}
-		if c.Hour.Before(q.From) {
-			continue
-		}
+	}
+	signupPasskey := map[string]int64{}
+	for _, c := range in.counts {
 		switch c.Kind {
 		case KindSignin:
 			signins[[2]string{c.Method, c.Outcome}] += c.N
-			if c.Outcome == account.OutcomeSuccess {
-				cohort(c.Cohort).Signins += c.N
-				series.add(c.Hour, c.Method, c.N)
-			}
 		case KindSignup:
 			d.Signups += c.N
 			d.SignupsByMethod[c.Method] += c.N
@@ -319,7 +352,6 @@ func compute(q Query, p Policy, counts []Count, durs []Duration, active []Active
 			signupPasskey[c.Method] += c.N
 		case KindPasskeyAdded:
 			d.PasskeysAdded += c.N
-			cohort(c.Cohort).PasskeysAdded += c.N
 			if c.Method == MethodUpgrade {
 				d.PasskeysUpgraded += c.N
 			}
@@ -364,6 +396,10 @@ func compute(q Query, p Policy, counts []Count, durs []Duration, active []Active
 		d.SignupsByMethod["passkey"] += n
 	}
 	d.Signins, d.SuccessRate = signinFigures(signins)
+	var all ActiveCount
+	for _, a := range in.active {
+		all.Members, all.WithPasskey = all.Members+a.Members, all.WithPasskey+a.WithPasskey
+	}
 	d.EnrollmentRate = Enrollment{ActiveUsers: all.Members, ActiveWithPasskey: all.WithPasskey,
 		PerActiveUser: ratio(all.WithPasskey, all.Members)}
 	var success int64
@@ -373,7 +409,7 @@ func compute(q Query, p Policy, counts []Count, durs []Duration, active []Active
 		}
 	}
 	d.EnrollmentRate.PerSignin = ratio(d.PasskeysAdded, success)
-	for _, a := range active {
+	for _, a := range in.active {
 		f := cohort(a.Cohort)
 		f.ActiveUsers, f.ActiveWithPasskey = a.Members, a.WithPasskey
 	}
@@ -395,7 +431,7 @@ func compute(q Query, p Policy, counts []Count, durs []Duration, active []Active
 			(r.PreviousWeek == 0 || float64(r.LastWeek)/float64(r.PreviousWeek)-1 > p.RiseRatio)
 		d.Recovery = append(d.Recovery, *r)
 	}
-	d.TimeToSigninMs = timings(durs)
+	d.TimeToSigninMs = timings(in.durs)
 	d.Series = series.Series
 	return d
 }
@@ -520,6 +556,14 @@ func (s *seriesBuilder) next(t time.Time) time.Time {
 	}
 	l := t.In(s.tz)
 	return s.start(time.Date(l.Year(), l.Month(), l.Day()+1, 12, 0, 0, 0, s.tz))
+}
+
+// from is the start of the series' first step.
+func (s *seriesBuilder) from() time.Time {
+	if len(s.Points) == 0 {
+		return time.Time{}
+	}
+	return s.Points[0].Start
 }
 
 func (s *seriesBuilder) add(hour time.Time, method string, n int64) {

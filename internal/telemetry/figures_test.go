@@ -11,7 +11,6 @@ func TestRecoveryTrend(t *testing.T) {
 	to := time.Date(2026, 12, 15, 0, 0, 0, 0, time.UTC)
 	q := Query{From: to.Add(-30 * 24 * time.Hour), To: to}.Range(to)
 	p := Policy{RiseRatio: 0.5, RiseMin: 10}
-	at := func(daysBack int) time.Time { return to.Add(-time.Duration(daysBack)*24*time.Hour + time.Hour) }
 	for _, tc := range []struct {
 		name       string
 		last, prev int64
@@ -26,11 +25,9 @@ func TestRecoveryTrend(t *testing.T) {
 		{"falls", 5, 10, -0.5, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			counts := []Count{
-				{Hour: at(3), Kind: KindRecovery, Method: ChannelRecoveryCode, N: tc.last},
-				{Hour: at(10), Kind: KindRecovery, Method: ChannelRecoveryCode, N: tc.prev},
-			}
-			d := compute(q, p, counts, nil, nil, ActiveCount{})
+			last := Count{Kind: KindRecovery, Method: ChannelRecoveryCode, N: tc.last}
+			prev := Count{Kind: KindRecovery, Method: ChannelRecoveryCode, N: tc.prev}
+			d := compute(q, p, inputs{counts: []Count{last, prev}, lastWeek: []Count{last}, prevWeek: []Count{prev}})
 			r := d.Recovery[1]
 			if r.Channel != ChannelRecoveryCode || r.LastWeek != tc.last || r.PreviousWeek != tc.prev || r.WeekOverWeek != tc.wow ||
 				r.Rising != tc.rising || r.Count != tc.last+tc.prev {
@@ -38,7 +35,7 @@ func TestRecoveryTrend(t *testing.T) {
 			}
 		})
 	}
-	if d := compute(q, Policy{}, []Count{{Hour: at(3), Kind: KindRecovery, Method: ChannelEmail, N: 1000}}, nil, nil, ActiveCount{}); d.Recovery[0].Rising {
+	if d := compute(q, Policy{}, inputs{lastWeek: []Count{{Kind: KindRecovery, Method: ChannelEmail, N: 1000}}}); d.Recovery[0].Rising {
 		t.Error("a zero rise ratio (the guardrail turned off) still flagged a rise")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
@@ -13,7 +14,7 @@ import (
 // Service answers for the telemetry: the figures for the admin API, the
 // report and the dashboard, and the notes the pages send.
 type Service struct {
-	store    FigureStore
+	store    *cachedAccounts
 	recorder *Recorder
 	policy   Policy
 	now      func() time.Time
@@ -22,7 +23,41 @@ type Service struct {
 // NewService returns a Service reading figures from store under policy,
 // recording through recorder.
 func NewService(store FigureStore, recorder *Recorder, policy Policy, now func() time.Time) *Service {
-	return &Service{store: store, recorder: recorder, policy: policy, now: now}
+	return &Service{store: &cachedAccounts{FigureStore: store, now: now}, recorder: recorder, policy: policy, now: now}
+}
+
+// AccountsFresh is how old the accounts figure of the admin API may be.
+// Counting accounts reads every member, whatever the range; the rest of the
+// document reads counters whose size does not grow with the members.
+const AccountsFresh = time.Minute
+
+// cachedAccounts keeps the accounts figure for AccountsFresh.
+type cachedAccounts struct {
+	FigureStore
+	now    func() time.Time
+	mu     sync.Mutex
+	at     time.Time
+	cached Accounts
+}
+
+// AccountTotals implements FigureStore.
+func (c *cachedAccounts) AccountTotals(ctx context.Context) (Accounts, error) {
+	now := c.now()
+	c.mu.Lock()
+	if !c.at.IsZero() && now.Sub(c.at) < AccountsFresh && !now.Before(c.at) {
+		a := c.cached
+		c.mu.Unlock()
+		return a, nil
+	}
+	c.mu.Unlock()
+	a, err := c.FigureStore.AccountTotals(ctx)
+	if err != nil {
+		return a, err
+	}
+	c.mu.Lock()
+	c.at, c.cached = now, a
+	c.mu.Unlock()
+	return a, nil
 }
 
 // Figures returns the metrics document of q.

@@ -394,6 +394,22 @@ func TestHoursAndDays(t *testing.T) {
 		if n := count(r.figures(t, telemetry.Query{From: midnight, To: midnight.Add(time.Minute)}), "password", "success"); n != 0 {
 			t.Errorf("a range from midnight counted %d sign-ins of the hour before", n)
 		}
+		// Whole UTC days come from the daily counters, the hours at the ends
+		// from the hourly ones: every split counts each sign-in once.
+		for _, tc := range []struct {
+			from, to time.Time
+			want     int64
+		}{
+			{midnight.Add(-25 * time.Hour), midnight.Add(25 * time.Hour), 3}, // two whole days and an hour at each end
+			{midnight.Add(-24 * time.Hour), midnight.Add(5 * time.Hour), 2},  // a whole day, then five hours
+			{midnight.Add(-time.Hour), midnight.Add(6 * time.Hour), 3},       // no whole day
+			{midnight, midnight.Add(48 * time.Hour), 2},                      // whole days only
+		} {
+			d := r.figures(t, telemetry.Query{From: tc.from, To: tc.to})
+			if got := count(d, "password", "success") + count(d, "email_code", "success"); got != tc.want {
+				t.Errorf("%v to %v: %d sign-ins, want %d", tc.from, tc.to, got, tc.want)
+			}
+		}
 		// New York is UTC-5: 23:59:59 UTC and 00:00 UTC on the 5th are the
 		// evening of the 4th there; 05:00 UTC is midnight of the 5th.
 		ny, err := time.LoadLocation("America/New_York")
@@ -428,8 +444,8 @@ func TestPruneDropsOldTelemetryOnly(t *testing.T) {
 		r.record(t, signin(u, account.MethodPassword, account.OutcomeSuccess), account.Client{})
 		r.figures(t, telemetry.Query{})
 		n, err := r.db.PruneTelemetry(t.Context(), c.now().Add(-400*24*time.Hour))
-		if err != nil || n != 3 { // the old event, its hour's counter, its active day
-			t.Errorf("pruned %d rows (%v), want 3", n, err)
+		if err != nil || n != 8 { // the old event; its hour, day and series counters, each under its cohort and "*"; its active day
+			t.Errorf("pruned %d rows (%v), want 8", n, err)
 		}
 		var events, audit int
 		r.db.QueryRow(t.Context(), `SELECT COUNT(*) FROM telemetry_events`).Scan(&events)

@@ -39,29 +39,62 @@ CREATE TABLE telemetry_fold (
 );
 INSERT INTO telemetry_fold (id) VALUES (1);
 
--- Hourly counters: hour is the start of a UTC hour.
+-- The counters. Every counter is kept twice: under its cohort and under
+-- cohort '*' (every cohort), and cohort leads each key, so the figures of
+-- all members or of one cohort read only their own rows. Hourly tables
+-- give the hours at a range's ends, daily ones (UTC days) its whole days:
+-- a range of weeks costs the same at ten million events as at ten thousand.
 CREATE TABLE telemetry_counts (
+    cohort  TEXT NOT NULL,
     hour    INTEGER NOT NULL,
     kind    TEXT NOT NULL,
     method  TEXT NOT NULL,
     outcome TEXT NOT NULL,
     code    TEXT NOT NULL,
     phase   TEXT NOT NULL,
-    cohort  TEXT NOT NULL,
     n       INTEGER NOT NULL,
-    PRIMARY KEY (hour, kind, method, outcome, code, phase, cohort)
+    PRIMARY KEY (cohort, hour, kind, method, outcome, code, phase)
+);
+CREATE TABLE telemetry_counts_daily (
+    cohort  TEXT NOT NULL,
+    day     INTEGER NOT NULL,
+    kind    TEXT NOT NULL,
+    method  TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    code    TEXT NOT NULL,
+    phase   TEXT NOT NULL,
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (cohort, day, kind, method, outcome, code, phase)
 );
 
--- Hourly histograms of successful sign-ins' times: bucket is the upper
--- bound in milliseconds, clock "client" (the page's) or "server".
+-- Histograms of successful sign-ins' times: bucket is the upper bound in
+-- milliseconds, clock "client" (the page's) or "server".
 CREATE TABLE telemetry_durations (
+    cohort TEXT NOT NULL,
     hour   INTEGER NOT NULL,
     method TEXT NOT NULL,
-    cohort TEXT NOT NULL,
     clock  TEXT NOT NULL,
     bucket INTEGER NOT NULL,
     n      INTEGER NOT NULL,
-    PRIMARY KEY (hour, method, cohort, clock, bucket)
+    PRIMARY KEY (cohort, hour, method, clock, bucket)
+);
+CREATE TABLE telemetry_durations_daily (
+    cohort TEXT NOT NULL,
+    day    INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    clock  TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (cohort, day, method, clock, bucket)
+);
+
+-- Successful sign-ins by hour and method: the series over time.
+CREATE TABLE telemetry_series (
+    cohort TEXT NOT NULL,
+    hour   INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (cohort, hour, method)
 );
 
 -- Members active on a UTC day (signed in, signed up, added a passkey), with
@@ -81,8 +114,7 @@ CREATE INDEX telemetry_active_user ON telemetry_active (user_id, day);
 
 -- Each member's last activity, cohort and passkey then: for a range that
 -- reaches the last activity folded (the default, the last 30 days), the
--- members active in it are those whose last activity is in it — an index
--- range instead of a scan of every active day.
+-- members active in it are those whose last activity is in it.
 CREATE TABLE telemetry_members (
     user_id     TEXT PRIMARY KEY,
     last_at     INTEGER NOT NULL,
@@ -90,3 +122,15 @@ CREATE TABLE telemetry_members (
     has_passkey INTEGER NOT NULL CHECK (has_passkey IN (0, 1))
 );
 CREATE INDEX telemetry_members_last ON telemetry_members (last_at);
+
+-- How many members had their last activity on each UTC day, by their
+-- cohort and passkey then (kept by the folder as members' last activities
+-- move): the members active in a range that reaches now are a sum over
+-- at most its days, whatever the number of members.
+CREATE TABLE telemetry_last_days (
+    day         INTEGER NOT NULL,
+    cohort      TEXT NOT NULL,
+    has_passkey INTEGER NOT NULL CHECK (has_passkey IN (0, 1)),
+    n           INTEGER NOT NULL,
+    PRIMARY KEY (day, cohort, has_passkey)
+);
