@@ -45,6 +45,7 @@ func init() {
 		{"export", "write every member, password hash and passkey to a file that import reads", exportCmd},
 		{"backup", "copy the database while servers run (SQLite: VACUUM INTO; PostgreSQL: pg_dump), into a file only its owner reads", backupCmd},
 		{"restore", "put a backup into an empty database (--force to replace one); stop keyshift first", restoreCmd},
+		{"audit", "report every recovery channel, what it bypasses and its use, accounts by readiness, weak password hashes; --strict exits 1 on a high finding", auditCmd},
 		{"doctor", "check the configuration, mail servers, database and files before members find what is wrong; exit 1 on a high finding", doctorCmd},
 		{"version", "print the version, commit and Go version of this binary", versionCmd},
 		{"healthcheck", "ask the configured keyshift whether it is ready (GET /readyz); exit 0 or 1, for container health checks", healthcheckCmd},

@@ -198,6 +198,12 @@ type NotifyConfig struct {
 	NewDevice bool
 }
 
+// The attestation a registration asks for (PasskeyConfig.Attestation).
+const (
+	AttestationNone   = "none"
+	AttestationDirect = "direct"
+)
+
 // PasskeyConfig is the operator's passkey policy.
 type PasskeyConfig struct {
 	// AllowRoaming lets members register roaming authenticators (hardware
@@ -214,6 +220,17 @@ type PasskeyConfig struct {
 	// DeviceBoundOnly refuses passkeys that may sync (backup eligible)
 	// (KEYSHIFT_PASSKEY_DEVICE_BOUND_ONLY).
 	DeviceBoundOnly bool
+	// Attestation is what registration asks of the authenticator
+	// (KEYSHIFT_PASSKEY_ATTESTATION): "none", or "direct" — verified against
+	// the FIDO metadata blob at MetadataFile, and required: a passkey whose
+	// maker the blob does not confirm is refused.
+	Attestation string
+	// MetadataFile is a FIDO MDS3 blob downloaded by the operator
+	// (KEYSHIFT_PASSKEY_METADATA_FILE); MetadataRoot a PEM file with the
+	// root it must chain to (KEYSHIFT_PASSKEY_METADATA_ROOT; empty: the FIDO
+	// Alliance's root).
+	MetadataFile string
+	MetadataRoot string
 	// Algorithms are the COSE algorithms offered at registration, most
 	// preferred first: ES256, EdDSA, RS256 (KEYSHIFT_PASSKEY_ALGORITHMS).
 	Algorithms []string
@@ -288,6 +305,7 @@ func Default() Config {
 		},
 		Passkey: PasskeyConfig{
 			AllowRoaming:     true,
+			Attestation:      AttestationNone,
 			Algorithms:       []string{"ES256", "EdDSA", "RS256"},
 			ChallengeTimeout: 5 * time.Minute,
 			ReauthWindow:     5 * time.Minute,

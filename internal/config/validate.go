@@ -506,6 +506,14 @@ func (c *Config) checkPasskey(ps *Problems) {
 			}
 		}
 	}
+	switch {
+	case p.Attestation != AttestationNone && p.Attestation != AttestationDirect:
+		ps.addf("passkey.attestation", "is %q; want none or direct", p.Attestation)
+	case p.Attestation == AttestationDirect && p.MetadataFile == "":
+		ps.add("passkey.metadata_file", "is empty; attestation direct verifies against a FIDO metadata (MDS3) blob: download it from https://mds3.fidoalliance.org/ and name the file here")
+	case p.Attestation == AttestationNone && (p.MetadataFile != "" || p.MetadataRoot != ""):
+		ps.add("passkey.metadata_file", "is set but passkey.attestation is none; set passkey.attestation: direct to use it")
+	}
 	if p.ChallengeTimeout < 30*time.Second || p.ChallengeTimeout > time.Hour {
 		ps.addf("passkey.challenge_timeout", "is %s; want 30s to 1h (browsers give a ceremony about 5 minutes)", p.ChallengeTimeout)
 	}

@@ -122,6 +122,9 @@ func TestValidateRejects(t *testing.T) {
 		}, "passkey.aaguid_deny", "use one"},
 		{"a provider's name for an AAGUID", func(c *Config) { c.Passkey.AAGUIDAllow = []string{"1Password"} }, "passkey.aaguid_allow", `"1Password" is not an AAGUID`},
 		{"an AAGUID without dashes", func(c *Config) { c.Passkey.AAGUIDDeny = []string{"bada5566a7aa401fbd9645619a55120d"} }, "passkey.aaguid_deny", "is not an AAGUID"},
+		{"an attestation nobody knows", func(c *Config) { c.Passkey.Attestation = "enterprise" }, "passkey.attestation", "want none or direct"},
+		{"direct attestation without metadata", func(c *Config) { c.Passkey.Attestation = AttestationDirect }, "passkey.metadata_file", "mds3.fidoalliance.org"},
+		{"metadata that nothing uses", func(c *Config) { c.Passkey.MetadataFile = "/etc/keyshift/mds3.jwt" }, "passkey.metadata_file", "attestation is none"},
 
 		{"a passkey success floor above 100 %", func(c *Config) { c.Rollout.PasskeySuccessMin = 101 }, "rollout.passkey_success_min", "0 to 100 percent"},
 		{"a passkey window of nothing", func(c *Config) { c.Rollout.PasskeyWindow = 0 }, "rollout.passkey_window", "1 to 100000 attempts"},
@@ -162,6 +165,9 @@ func TestValidateAccepts(t *testing.T) {
 		}},
 		{"a cookie domain that is a parent of the origin", func(c *Config) { c.CookieDomain = "example.com" }},
 		{"a cookie domain that is the origin's host", func(c *Config) { c.CookieDomain = "login.example.com" }},
+		{"direct attestation with a metadata blob", func(c *Config) {
+			c.Passkey.Attestation, c.Passkey.MetadataFile = AttestationDirect, "/etc/keyshift/mds3.jwt"
+		}},
 		{"http on localhost", func(c *Config) { c.Origin = "http://localhost:3000" }},
 		{"http on a .localhost name", func(c *Config) { c.Origin = "http://app.localhost:3000" }},
 		{"http on 127.0.0.1", func(c *Config) { c.Origin = "http://127.0.0.1:8080" }},

@@ -44,6 +44,12 @@ type rig struct {
 
 func newRig(t *testing.T, database string) *rig {
 	t.Helper()
+	return newRigWith(t, database, func(*passkey.Config) {})
+}
+
+// newRigWith is newRig with the passkey configuration changed by edit.
+func newRigWith(t *testing.T, database string, edit func(*passkey.Config)) *rig {
+	t.Helper()
 	db, err := store.Open(t.Context(), database)
 	if err != nil {
 		t.Fatal(err)
@@ -53,9 +59,11 @@ func newRig(t *testing.T, database string) *rig {
 	audit := account.Audit{Store: db, Now: clk.Now}
 	sessions := session.New(session.Config{IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour}, db, session.Deps{Audit: audit, Now: clk.Now})
 	locks := members.New(db, db, members.Deps{Sessions: sessions, Audit: audit, Now: clk.Now})
-	svc, err := passkey.New(passkey.Config{RPID: "localhost", RPName: "keyshift", Origin: origin, AllowRoaming: true,
+	cfg := passkey.Config{RPID: "localhost", RPName: "keyshift", Origin: origin, AllowRoaming: true,
 		Algorithms: []string{"ES256"}, ChallengeTTL: 5 * time.Minute, DecoyKey: []byte("decoy key of the test, 32 bytes!"),
-		CeremonyKey: []byte("ceremony key of the test, 32 b!!")}, db, db, passkey.Deps{Sessions: sessions, Members: locks,
+		CeremonyKey: []byte("ceremony key of the test, 32 b!!")}
+	edit(&cfg)
+	svc, err := passkey.New(cfg, db, db, passkey.Deps{Sessions: sessions, Members: locks,
 		Limiter: &throttle.Limiter{Store: db, Now: clk.Now}, Audit: audit, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)

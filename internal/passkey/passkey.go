@@ -27,6 +27,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/go-webauthn/webauthn/metadata"
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -153,7 +154,11 @@ type Config struct {
 	Origin       string
 	AllowRoaming bool
 	// Providers filters new passkeys by authenticator (policy.go).
-	Providers    ProviderPolicy
+	Providers ProviderPolicy
+	// Attestation, when set, makes registration ask for attestation
+	// ("direct") and accept only passkeys whose attestation the metadata
+	// verifies (attestation.go); nil asks for none.
+	Attestation  *Metadata
 	Algorithms   []string // COSE names, most preferred first
 	ChallengeTTL time.Duration
 	// DecoyKey makes stable fake credential ids for username-first sign-in
@@ -213,12 +218,17 @@ func New(cfg Config, store Store, ceremonies Ceremonies, d Deps) (*Service, erro
 	if !cfg.AllowRoaming {
 		sel.AuthenticatorAttachment = protocol.Platform
 	}
+	conveyance, mds := protocol.PreferNoAttestation, metadata.Provider(nil)
+	if cfg.Attestation != nil {
+		conveyance, mds = protocol.PreferDirectAttestation, cfg.Attestation.provider
+	}
 	wa, err := webauthn.New(&webauthn.Config{
 		RPID:                   cfg.RPID,
 		RPDisplayName:          cfg.RPName,
 		RPOrigins:              []string{cfg.Origin},
-		AttestationPreference:  protocol.PreferNoAttestation,
+		AttestationPreference:  conveyance,
 		AuthenticatorSelection: sel,
+		MDS:                    mds,
 		Timeouts: webauthn.TimeoutsConfig{
 			Login:        webauthn.TimeoutConfig{Timeout: cfg.ChallengeTTL, TimeoutUVD: cfg.ChallengeTTL},
 			Registration: webauthn.TimeoutConfig{Timeout: cfg.ChallengeTTL, TimeoutUVD: cfg.ChallengeTTL},

@@ -41,7 +41,7 @@ func (s *Service) BeginRegistration(ctx context.Context, sw *account.SessionWith
 		webauthn.WithAuthenticatorSelection(sel),
 		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired),
 		webauthn.WithExclusions(descriptors(existing)),
-		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
+		webauthn.WithConveyancePreference(s.conveyance()),
 		webauthn.WithCredentialParameters(s.params),
 	)
 	if err != nil {
@@ -76,6 +76,13 @@ func (s *Service) BeginUpgrade(ctx context.Context, sw *account.SessionWithUser)
 		return nil, &account.Error{Code: account.EInvalidRequest, Reason: "upgrade_not_offered",
 			Detail: "a passkey is saved by itself only within 5 minutes of a password sign-in"}
 	}
+	if s.cfg.Attestation != nil {
+		// A password manager saving in the background gives no
+		// attestation; the passkey would be refused after it was made,
+		// left in the manager but unknown here.
+		return nil, &account.Error{Code: account.EInvalidRequest, Reason: "attestation_required",
+			Detail: "with attestation required, passkeys are added only through the dialog"}
+	}
 	u := &sw.User
 	existing, err := s.store.ListPasskeys(ctx, u.ID)
 	if err != nil {
@@ -87,7 +94,7 @@ func (s *Service) BeginUpgrade(ctx context.Context, sw *account.SessionWithUser)
 		webauthn.WithAuthenticatorSelection(sel),
 		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired),
 		webauthn.WithExclusions(descriptors(existing)),
-		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
+		webauthn.WithConveyancePreference(s.conveyance()),
 		webauthn.WithCredentialParameters(s.params),
 	)
 	if err != nil {
@@ -141,7 +148,10 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, sessi
 	}
 	cred, err := s.wa.CreateCredential(waUser{u: u, creds: toWebAuthn(existing)}, fd.Session, parsed)
 	if err != nil {
-		return nil, rejectCredential(err)
+		return nil, s.rejectRegistration(parsed, err)
+	}
+	if err := s.checkAttestation(cred); err != nil {
+		return nil, err
 	}
 	if err := roaming(s.cfg.AllowRoaming, cred); err != nil {
 		return nil, err

@@ -309,9 +309,14 @@ func newPasskeys(ctx context.Context, cfg config.Config, db *store.DB, d passkey
 		d.Log.Info("passkey provider policy", "allow", passkey.Describe(providers.Allow), "deny", passkey.Describe(providers.Deny),
 			"device_bound_only", providers.DeviceBoundOnly)
 	}
+	attestation, err := loadMetadata(cfg.Passkey, d.Log, d.Now)
+	if err != nil {
+		return nil, err
+	}
 	passkeys, err := passkey.New(passkey.Config{
 		RPID: cfg.RPID, RPName: cfg.RPName, Origin: cfg.Origin, AllowRoaming: cfg.Passkey.AllowRoaming, Providers: providers,
-		Algorithms: cfg.Passkey.Algorithms, ChallengeTTL: cfg.Passkey.ChallengeTimeout, DecoyKey: decoyKey,
+		Attestation: attestation,
+		Algorithms:  cfg.Passkey.Algorithms, ChallengeTTL: cfg.Passkey.ChallengeTimeout, DecoyKey: decoyKey,
 		CeremonyKey: ceremonyKey, ReauthWindow: cfg.Passkey.ReauthWindow,
 	}, db, db, d)
 	if err != nil {
@@ -321,6 +326,33 @@ func newPasskeys(ctx context.Context, cfg config.Config, db *store.DB, d passkey
 		return nil, fmt.Errorf("reading the distribution of passkeys for decoys: %w", err)
 	}
 	return passkeys, nil
+}
+
+// loadMetadata reads the FIDO metadata blob when attestation is direct
+// (nil when it is none), and says in the log what it holds and whether it
+// is past the date FIDO meant to replace it by.
+func loadMetadata(p config.PasskeyConfig, log *slog.Logger, now func() time.Time) (*passkey.Metadata, error) {
+	if p.Attestation != config.AttestationDirect {
+		return nil, nil
+	}
+	var root []byte
+	if p.MetadataRoot != "" {
+		var err error
+		if root, err = os.ReadFile(p.MetadataRoot); err != nil {
+			return nil, fmt.Errorf("passkey.metadata_root: %w", err)
+		}
+	}
+	md, err := passkey.LoadMetadata(p.MetadataFile, root)
+	if err != nil {
+		return nil, fmt.Errorf("passkey.metadata_file: %w", err)
+	}
+	log.Info("passkey attestation", "attestation", p.Attestation, "metadata_number", md.Number, "models", md.Entries,
+		"unreadable_entries", md.Skipped, "next_update", md.NextUpdate.Format(time.DateOnly))
+	if md.Stale(now()) {
+		log.Warn("the FIDO metadata blob is past its next-update date: download a new one from https://mds3.fidoalliance.org/ and restart",
+			"file", p.MetadataFile, "next_update", md.NextUpdate.Format(time.DateOnly))
+	}
+	return md, nil
 }
 
 // providerPolicy is the passkey provider policy the configuration sets

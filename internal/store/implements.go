@@ -3,6 +3,7 @@ package store
 import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
+	"github.com/keyshift/keyshift/internal/audit"
 	"github.com/keyshift/keyshift/internal/email/change"
 	"github.com/keyshift/keyshift/internal/email/confirm"
 	"github.com/keyshift/keyshift/internal/email/notice"
@@ -26,6 +27,7 @@ import (
 var (
 	_ account.AuditStore    = (*DB)(nil)
 	_ admintoken.Store      = (*DB)(nil)
+	_ audit.Store           = (*DB)(nil)
 	_ change.Store          = (*DB)(nil)
 	_ change.Accounts       = (*DB)(nil)
 	_ confirm.Store         = (*DB)(nil)
@@ -39,14 +41,14 @@ var (
 	_ passwordauth.Store    = (*DB)(nil)
 	_ passwordauth.Users    = (*DB)(nil)
 	_ recovery.Store        = (*DB)(nil)
-	_ telemetry.Store       = (*DB)(nil)
-	_ telemetry.FoldStore   = (*DB)(nil)
-	_ telemetry.FigureStore = (*DB)(nil)
 	_ recovery.Users        = (*DB)(nil)
 	_ rollout.Store         = (*DB)(nil)
 	_ rollout.Retirer       = (*DB)(nil)
 	_ session.Store         = (*DB)(nil)
 	_ signin.Store          = (*DB)(nil)
 	_ signin.Users          = (*DB)(nil)
+	_ telemetry.Store       = (*DB)(nil)
+	_ telemetry.FoldStore   = (*DB)(nil)
+	_ telemetry.FigureStore = (*DB)(nil)
 	_ throttle.Store        = (*DB)(nil)
 )

@@ -2,6 +2,7 @@ package testdb
 
 import (
 	"database/sql"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -16,7 +17,9 @@ func Raw(t testing.TB, database string) *sql.DB {
 	t.Helper()
 	driver, dsn := "pgx", database
 	if path, ok := strings.CutPrefix(database, "sqlite:"); ok {
-		driver, dsn = "sqlite", path
+		// Wait for the server's own writers (the outbox worker, the
+		// rollout's cache) rather than fail a test with SQLITE_BUSY.
+		driver, dsn = "sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=busy_timeout(10000)"
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
