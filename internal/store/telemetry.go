@@ -456,17 +456,6 @@ func (db *DB) ActiveMembers(ctx context.Context, from, to time.Time, cohort stri
 	return out, rows.Err()
 }
 
-// AccountTotals implements telemetry.FigureStore: accounts now, those with
-// a passkey, and those with a passkey and no password.
-func (db *DB) AccountTotals(ctx context.Context) (telemetry.Accounts, error) {
-	var a telemetry.Accounts
-	err := db.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(k), 0), COALESCE(SUM(CASE WHEN k = 1 AND p = 0 THEN 1 ELSE 0 END), 0) FROM (
-			SELECT CASE WHEN EXISTS (SELECT 1 FROM credentials c WHERE c.user_id = u.id AND c.type = 'webauthn') THEN 1 ELSE 0 END AS k,
-				CASE WHEN EXISTS (SELECT 1 FROM credentials c WHERE c.user_id = u.id AND c.type = 'password') THEN 1 ELSE 0 END AS p
-			FROM users u) a`).Scan(&a.Total, &a.WithPasskey, &a.Passwordless)
-	return a, err
-}
-
 // PruneTelemetry deletes telemetry events, counters, active days and
 // members' last activities from before the UTC day of before (retention
 // is kept to the day, so a day's counters never lose part of it), and

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/readiness"
 	"github.com/keyshift/keyshift/internal/rollout"
 )
 
@@ -30,8 +31,9 @@ type FigureStore interface {
 	// to), each once, by the cohort of their last activity in those days
 	// (only cohort's when it is not ""), and how many held a passkey then.
 	ActiveMembers(ctx context.Context, from, to time.Time, cohort string) ([]ActiveCount, error)
-	// AccountTotals counts the accounts as they are now.
-	AccountTotals(ctx context.Context) (Accounts, error)
+	// ReadinessBuckets counts the accounts as they are now, by what they
+	// hold (the store's query for `keyshift audit`).
+	ReadinessBuckets(ctx context.Context) (map[readiness.Holdings]int, error)
 	// RolloutChanges returns the latest limit changes of the rollout,
 	// newest first.
 	RolloutChanges(ctx context.Context, limit int) ([]rollout.Audit, error)
@@ -46,11 +48,33 @@ type ActiveCount struct {
 }
 
 // Accounts are the accounts as they are now: all of them, those holding a
-// passkey, and those holding a passkey and no password.
+// passkey, those holding a passkey and no password, and how many are in
+// each readiness class (package readiness: how an account fares when its
+// member loses a device).
 type Accounts struct {
-	Total        int64 `json:"total"`
-	WithPasskey  int64 `json:"withPasskey"`
-	Passwordless int64 `json:"passwordless"`
+	Total        int64            `json:"total"`
+	WithPasskey  int64            `json:"withPasskey"`
+	Passwordless int64            `json:"passwordless"`
+	Readiness    map[string]int64 `json:"readiness"`
+}
+
+// AccountsOf sums the accounts' holdings into the figure.
+func AccountsOf(buckets map[readiness.Holdings]int) Accounts {
+	a := Accounts{Readiness: map[string]int64{}}
+	for _, c := range readiness.Classes {
+		a.Readiness[string(c)] = 0
+	}
+	for h, n := range buckets {
+		a.Total += int64(n)
+		if h.Passkeys > 0 {
+			a.WithPasskey += int64(n)
+			if !h.Password {
+				a.Passwordless += int64(n)
+			}
+		}
+		a.Readiness[string(readiness.Of(h))] += int64(n)
+	}
+	return a
 }
 
 // Query is what a metrics document covers.
@@ -275,7 +299,7 @@ func Figures(ctx context.Context, st FigureStore, q Query, p Policy, now time.Ti
 	if in.active, err = st.ActiveMembers(ctx, dayOf(q.From), ceilDay(q.To), q.Cohort); err != nil {
 		return Document{}, err
 	}
-	accounts, err := st.AccountTotals(ctx)
+	buckets, err := st.ReadinessBuckets(ctx)
 	if err != nil {
 		return Document{}, err
 	}
@@ -284,7 +308,7 @@ func Figures(ctx context.Context, st FigureStore, q Query, p Policy, now time.Ti
 		return Document{}, err
 	}
 	d := compute(q, p, in)
-	d.Accounts = accounts
+	d.Accounts = AccountsOf(buckets)
 	d.RolloutChanges = phaseChanges(changes, q.From, q.To)
 	return d, nil
 }

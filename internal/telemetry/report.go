@@ -21,6 +21,8 @@ func (d Document) WriteText(w io.Writer) error {
 	p("from %s to %s (%s)\n\n", d.From.Format(time.RFC3339), d.To.Format(time.RFC3339), cohort)
 	p("accounts\t%d\twith a passkey %d (%s)\tpasswordless %d\n", d.Accounts.Total, d.Accounts.WithPasskey,
 		percent(ratio(d.Accounts.WithPasskey, d.Accounts.Total)), d.Accounts.Passwordless)
+	p("readiness\tstrong %d\tok %d\tweak %d\tat risk %d\n", d.Accounts.Readiness["strong"], d.Accounts.Readiness["ok"],
+		d.Accounts.Readiness["weak"], d.Accounts.Readiness["at_risk"])
 	p("enrollment\tper sign-in %s\tper active member %s\t(%d of %d active members hold a passkey)\n",
 		percent(d.EnrollmentRate.PerSignin), percent(d.EnrollmentRate.PerActiveUser),
 		d.EnrollmentRate.ActiveWithPasskey, d.EnrollmentRate.ActiveUsers)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/readiness"
 	"github.com/keyshift/keyshift/internal/rollout"
 )
 
@@ -31,33 +32,33 @@ func NewService(store FigureStore, recorder *Recorder, policy Policy, now func()
 // document reads counters whose size does not grow with the members.
 const AccountsFresh = time.Minute
 
-// cachedAccounts keeps the accounts figure for AccountsFresh.
+// cachedAccounts keeps the accounts' holdings for AccountsFresh.
 type cachedAccounts struct {
 	FigureStore
 	now    func() time.Time
 	mu     sync.Mutex
 	at     time.Time
-	cached Accounts
+	cached map[readiness.Holdings]int
 }
 
-// AccountTotals implements FigureStore.
-func (c *cachedAccounts) AccountTotals(ctx context.Context) (Accounts, error) {
+// ReadinessBuckets implements FigureStore.
+func (c *cachedAccounts) ReadinessBuckets(ctx context.Context) (map[readiness.Holdings]int, error) {
 	now := c.now()
 	c.mu.Lock()
 	if !c.at.IsZero() && now.Sub(c.at) < AccountsFresh && !now.Before(c.at) {
-		a := c.cached
+		b := c.cached
 		c.mu.Unlock()
-		return a, nil
+		return b, nil
 	}
 	c.mu.Unlock()
-	a, err := c.FigureStore.AccountTotals(ctx)
+	b, err := c.FigureStore.ReadinessBuckets(ctx)
 	if err != nil {
-		return a, err
+		return nil, err
 	}
 	c.mu.Lock()
-	c.at, c.cached = now, a
+	c.at, c.cached = now, b
 	c.mu.Unlock()
-	return a, nil
+	return b, nil
 }
 
 // Figures returns the metrics document of q.

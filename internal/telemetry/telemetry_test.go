@@ -253,6 +253,10 @@ func TestWhatEachAuditEventCounts(t *testing.T) {
 			{"active members", d.EnrollmentRate.ActiveUsers, 2},
 			{"active members with a passkey", d.EnrollmentRate.ActiveWithPasskey, 1},
 			{"accounts", d.Accounts.Total, 2},
+			{"accounts with a passkey", d.Accounts.WithPasskey, 1},
+			{"passwordless accounts (Ada: a passkey, no password)", d.Accounts.Passwordless, 1},
+			{"accounts at risk (Ada: one device-bound passkey alone)", d.Accounts.Readiness["at_risk"], 1},
+			{"weak accounts (Bob: no passkey)", d.Accounts.Readiness["weak"], 1},
 		} {
 			if w.got != w.want {
 				t.Errorf("%s: %d, want %d", w.what, w.got, w.want)
