@@ -128,7 +128,7 @@ func (s *Service) FinishLogin(ctx context.Context, flowID string, credential []b
 			return err
 		}
 		if err := s.event(ctx, &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(method),
-			Outcome: account.OutcomeSuccess, Data: map[string]any{"passkey": stored.ID}}, c); err != nil {
+			Outcome: account.OutcomeSuccess, Data: map[string]any{"passkey": stored.ID}, Subject: u}, c); err != nil {
 			return err
 		}
 		// Last, so the credential's row is locked for the shortest time.
@@ -246,7 +246,7 @@ func (s *Service) loginFailed(ctx context.Context, f *sealedFlow, u *account.Use
 		if _, err := account.Reserve(ctx, s.limiter, throttle.PerIP(account.PolicyRedeemIP, c.IP)...); err != nil {
 			return err
 		}
-		return s.audit.RecordFailure(ctx, &account.Event{Type: account.EventSignin, UserID: userID, Method: string(MethodOf(f.Data.Username, mediation)),
+		return s.audit.RecordFailure(ctx, &account.Event{Type: account.EventSignin, UserID: userID, Subject: u, Method: string(MethodOf(f.Data.Username, mediation)),
 			Outcome: account.OutcomeFailure, Data: map[string]any{"reason": reason}}, c)
 	})
 	if account.IsCode(werr, account.EPasskeyRejected) || account.IsCode(werr, account.EThrottled) {

@@ -36,9 +36,11 @@ type Rollout interface {
 // then, the times, the browser family — and drops what telemetry must not
 // hold (the IP address, the User-Agent).
 //
-// Its cost inside a sign-in is two indexed reads (the member, their
-// answers to the rollout) and one insert; the counting is left to the
-// Folder, outside every sign-in. Attempts no account is tied to are the
+// Its cost inside a sign-in is one insert: the member comes with the event
+// (Event.Subject) where the flow has them, and their answers to the
+// rollout are read only for a member outside the internal list and the
+// ramp (rollout.NeedsAnswers). The counting is left to the Folder, outside
+// every sign-in. Attempts no account is tied to are the
 // exception: counted at once (write).
 type Recorder struct {
 	store   Store
@@ -131,16 +133,23 @@ func (r *Recorder) context(ctx context.Context, e *account.Event) (eventContext,
 	if e.UserID == "" {
 		return out, nil
 	}
-	u, err := r.store.FindUser(ctx, e.UserID)
-	if account.IsCode(err, account.ENotFound) {
-		return out, nil
+	u := e.Subject
+	if u == nil || u.ID != e.UserID {
+		var err error
+		u, err = r.store.FindUser(ctx, e.UserID)
+		if account.IsCode(err, account.ENotFound) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
 	}
-	if err != nil {
-		return out, err
-	}
-	a, err := r.store.RolloutAnswers(ctx, u.ID)
-	if err != nil {
-		return out, err
+	var a rollout.Answers
+	if rollout.NeedsAnswers(st, u) {
+		var err error
+		if a, err = r.store.RolloutAnswers(ctx, u.ID); err != nil {
+			return out, err
+		}
 	}
 	out.user, out.cohort = u, rollout.CohortOf(st, u, a)
 	return out, nil
