@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/keyshift/keyshift/internal/config"
@@ -34,31 +31,12 @@ func doctorCmd(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	} else {
-		printFindings(e, findings)
+		doctor.WriteText(e.stdout, findings)
 	}
 	if doctor.AnyHigh(findings) {
 		return errQuiet
 	}
 	return nil
-}
-
-func printFindings(e *env, findings []doctor.Finding) {
-	if len(findings) == 0 {
-		fmt.Fprintln(e.stdout, "keyshift doctor: nothing found")
-		return
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	for _, f := range findings {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n\t\tfix: %s\n", strings.ToUpper(string(f.Severity)), f.Check, f.Problem, f.Fix)
-	}
-	tw.Flush()
-	high := 0
-	for _, f := range findings {
-		if f.Severity == doctor.High {
-			high++
-		}
-	}
-	fmt.Fprintf(e.stdout, "\n%d findings, %d high\n", len(findings), high)
 }
 
 // openForDoctor opens cfg's database without migrating it.

@@ -12,7 +12,6 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
@@ -238,32 +237,9 @@ func rolloutHistoryCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *f.json {
-		type row struct {
-			At      time.Time        `json:"at"`
-			By      string           `json:"by"`
-			From    rollout.Document `json:"from"`
-			To      rollout.Document `json:"to"`
-			Reason  string           `json:"reason"`
-			Forced  bool             `json:"forced"`
-			Tripped []string         `json:"tripped"`
-		}
-		rows := []row{}
-		for _, c := range changes {
-			rows = append(rows, row{c.At.UTC(), c.By, rollout.NewDocument(c.From, nil), rollout.NewDocument(c.To, nil), c.Reason, c.Forced, c.Tripped})
-		}
-		return json.NewEncoder(e.stdout).Encode(map[string]any{"changes": rows})
+		return json.NewEncoder(e.stdout).Encode(map[string]any{"changes": rollout.HistoryJSON(changes)})
 	}
-	if len(changes) == 0 {
-		fmt.Fprintln(e.stdout, "no changes yet")
-		return nil
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "AT\tBY\tFROM\tTO\tFORCED\tREASON")
-	for _, c := range changes {
-		fmt.Fprintf(tw, "%s\t%s\t%s %d%%\t%s %d%%\t%v\t%s\n", c.At.UTC().Format(time.RFC3339), c.By,
-			c.From.Phase, c.From.Percent, c.To.Phase, c.To.Percent, c.Forced, oneLine(c.Reason))
-	}
-	return tw.Flush()
+	return rollout.WriteHistory(e.stdout, changes)
 }
 
 // firstArg splits a leading positional argument (one not starting with

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -114,4 +115,49 @@ func (rep RetireReport) WriteCSV(out io.Writer, dryRun bool) error {
 	}
 	w.Flush()
 	return w.Error()
+}
+
+// HistoryRow is one change of the rollout as `keyshift rollout history
+// --json` prints it.
+type HistoryRow struct {
+	At      time.Time `json:"at"`
+	By      string    `json:"by"`
+	From    Document  `json:"from"`
+	To      Document  `json:"to"`
+	Reason  string    `json:"reason"`
+	Forced  bool      `json:"forced"`
+	Tripped []string  `json:"tripped"`
+}
+
+// HistoryJSON is changes as rows for JSON (never null).
+func HistoryJSON(changes []Audit) []HistoryRow {
+	rows := []HistoryRow{}
+	for _, c := range changes {
+		rows = append(rows, HistoryRow{c.At.UTC(), c.By, NewDocument(c.From, nil), NewDocument(c.To, nil), c.Reason, c.Forced, c.Tripped})
+	}
+	return rows
+}
+
+// WriteHistory writes changes as a table for a person.
+func WriteHistory(w io.Writer, changes []Audit) error {
+	if len(changes) == 0 {
+		_, err := fmt.Fprintln(w, "no changes yet")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "AT\tBY\tFROM\tTO\tFORCED\tREASON")
+	for _, c := range changes {
+		fmt.Fprintf(tw, "%s\t%s\t%s %d%%\t%s %d%%\t%v\t%s\n", c.At.UTC().Format(time.RFC3339), c.By,
+			c.From.Phase, c.From.Percent, c.To.Phase, c.To.Percent, c.Forced, oneLine(c.Reason))
+	}
+	return tw.Flush()
+}
+
+// oneLine folds a reason onto one line of at most 200 bytes for the table.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // passkeyNotices are the confirmations the account page shows after a
@@ -17,7 +19,7 @@ var passkeyNotices = map[string]string{"added": "passkeys.added_notice", "used":
 // accountPage is GET /account: the member's sessions, passkeys, address,
 // password and recovery codes.
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.pageSession(r)
+	sw, err := s.visitors.PageSession(r)
 	if err != nil {
 		return err
 	}
@@ -70,11 +72,11 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	if d.RecoveryLeft, err = s.recovery.Left(r.Context(), sw.User.ID); err != nil {
 		return err
 	}
-	if d.Rollout, err = s.rolloutOffer(r, &sw.User); err != nil {
+	if d.Rollout, err = s.rolloutPages.Offer(r, &sw.User); err != nil {
 		return err
 	}
 	d.Title, d.User, d.Session, d.Sessions, d.Passkeys = s.msg.T("account.title"), &sw.User, &sw.Session, sessions, passkeys
-	s.render(w, r, status, "account", d)
+	s.respond.Render(w, r, status, "account", d)
 	return nil
 }
 
@@ -83,12 +85,12 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 // success, with the refusal beside the field (or atop the section) it
 // concerns otherwise. The form's values stay only on refusal.
 func (s *Server) accountForm(w http.ResponseWriter, r *http.Request, section string, act func(sw *account.SessionWithUser, d *page.Data) error) error {
-	sw, err := s.pageSession(r)
+	sw, err := s.visitors.PageSession(r)
 	if err != nil {
 		return err
 	}
 	d := page.Data{Section: section}
-	err = parseForm(w, r)
+	err = request.ParseForm(w, r)
 	if err == nil {
 		err = act(sw, &d)
 	}
@@ -100,4 +102,29 @@ func (s *Server) accountForm(w http.ResponseWriter, r *http.Request, section str
 		sw.User = *u
 	}
 	return s.renderAccount(w, r, http.StatusOK, sw, d)
+}
+
+// refusedOnAccount shows a refusal on the account page of sw's member, put
+// in d by put.
+func (s *Server) refusedOnAccount(err error, sw *account.SessionWithUser, d page.Data, put func(d *page.Data, field, message string)) error {
+	return respond.ShownOn(err, func(w http.ResponseWriter, r *http.Request, status int, field, message string) {
+		put(&d, field, message)
+		if err := s.renderAccount(w, r, status, sw, d); err != nil {
+			s.respond.RenderError(w, r, err)
+		}
+	})
+}
+
+// accountPage is the account page as the feature packages whose forms show
+// on it see it (rolloutpages.AccountPage, email.AccountPage).
+type accountPage struct{ s *Server }
+
+// Form is Server.accountForm.
+func (a accountPage) Form(w http.ResponseWriter, r *http.Request, section string, act func(sw *account.SessionWithUser, d *page.Data) error) error {
+	return a.s.accountForm(w, r, section, act)
+}
+
+// RefusedOn is Server.refusedOnAccount.
+func (a accountPage) RefusedOn(err error, sw *account.SessionWithUser, d page.Data, put func(d *page.Data, field, message string)) error {
+	return a.s.refusedOnAccount(err, sw, d, put)
 }

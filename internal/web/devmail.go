@@ -31,12 +31,12 @@ func (s *Server) devMailAllowed() bool {
 // this is where to read them.
 func (s *Server) devMail(w http.ResponseWriter, r *http.Request) {
 	if !s.devMailAllowed() {
-		s.notFoundPage(w, r)
+		s.respond.NotFound(w, r)
 		return
 	}
 	mails, err := s.mail.Recent(r.Context(), devMailShown)
 	if err != nil {
-		s.renderError(w, r, err)
+		s.respond.RenderError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -36,7 +36,7 @@ func (s *Server) hostCheck(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !hostExempt[r.URL.Path] && !s.originHost(r.Host) {
 			w.Header().Set("Cache-Control", "no-store")
-			s.writeError(w, r, &account.Error{Code: account.EMisdirected, Detail: "Host " + clip(r.Host, 100) + " is not the origin's host"})
+			s.respond.Error(w, r, &account.Error{Code: account.EMisdirected, Detail: "Host " + clip(r.Host, 100) + " is not the origin's host"})
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -82,13 +82,13 @@ func (s *Server) metricsGate(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case s.cfg.MetricsListen != "":
-			s.notFoundPage(w, r)
+			s.respond.NotFound(w, r)
 		case s.adminBearer(r), loopbackPeer(r) && !forwarded(r) && s.originHost(r.Host):
 			h.ServeHTTP(w, r)
 		default:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="keyshift metrics"`)
 			w.Header().Set("Cache-Control", "no-store")
-			s.writeError(w, r, &account.Error{Code: account.EUnauthenticated, Detail: "/metrics needs the admin token or a local request"})
+			s.respond.Error(w, r, &account.Error{Code: account.EUnauthenticated, Detail: "/metrics needs the admin token or a local request"})
 		}
 	})
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/telemetry"
 	"github.com/keyshift/keyshift/internal/testdb"
-	"github.com/keyshift/keyshift/internal/web"
+	"github.com/keyshift/keyshift/internal/web/visitor"
 )
 
 // waitFolded waits until the server's folder has counted every telemetry
@@ -47,7 +47,7 @@ func TestTheMetricsAPICountsWhatHappened(t *testing.T) {
 		s := startSite(t, database, func(c *config.Config) { c.AdminToken = token })
 		ada := s.member("ada@example.com") // a password sign-up
 		ada.Do(http.MethodDelete, "/api/session", nil, nil)
-		timed := http.Header{"Content-Type": {"application/json"}, web.SigninMsHeader: {"1234"}}
+		timed := http.Header{"Content-Type": {"application/json"}, visitor.SigninMsHeader: {"1234"}}
 		r := ada.Do(http.MethodPost, "/api/signin/password", []byte(`{"email":"ada@example.com","password":"`+goodPassword+`"}`), timed)
 		if r.Status != http.StatusOK {
 			t.Fatalf("sign-in: %d %s", r.Status, r.Body)

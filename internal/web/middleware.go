@@ -46,7 +46,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				}
 				s.log.ErrorContext(r.Context(), "panic", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
 				if sw.status == 0 {
-					s.writeError(sw, r, &account.Error{Code: account.EInternal, Detail: "panic"})
+					s.respond.Error(sw, r, &account.Error{Code: account.EInternal, Detail: "panic"})
 				}
 			}
 			route := r.Pattern
@@ -62,7 +62,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			s.metrics.Duration.WithLabelValues(route).Observe(elapsed.Seconds())
 			if s.log.Enabled(r.Context(), slog.LevelInfo) {
 				s.log.InfoContext(r.Context(), "request", "method", r.Method, "route", route, "path", r.URL.Path,
-					"status", status, "duration_ms", float64(elapsed.Microseconds())/1000, "ip", s.clientIP(r))
+					"status", status, "duration_ms", float64(elapsed.Microseconds())/1000, "ip", s.visitors.ClientIP(r))
 			}
 		}()
 		next.ServeHTTP(sw, r)
@@ -107,10 +107,10 @@ func (s *Server) crossOrigin(next http.Handler) http.Handler {
 		if isAPI(r) {
 			// Like every API answer (see api): never cached.
 			w.Header().Set("Cache-Control", "no-store")
-			s.writeError(w, r, err)
+			s.respond.Error(w, r, err)
 			return
 		}
-		s.renderError(w, r, err)
+		s.respond.RenderError(w, r, err)
 	}))
 	return cop.Handler(next)
 }

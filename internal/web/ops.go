@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/keyshift/keyshift/internal/buildinfo"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // healthz answers while the process runs, with the running build, so that
@@ -11,7 +12,7 @@ import (
 // one runs what: the same fields as `keyshift version --json`.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, struct {
+	respond.JSON(w, http.StatusOK, struct {
 		Status string `json:"status"`
 		buildinfo.Info
 	}{"ok", s.build})
@@ -34,8 +35,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		// The reason names the database's user, name and address: the log
 		// only, never the answer (docs/security.md, T22).
 		s.log.WarnContext(ctx, "not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		respond.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	respond.JSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // ceremonyBody is what every finish step posts.
@@ -21,11 +23,11 @@ type ceremonyBody struct {
 
 // passkeyRegisterBegin is POST /api/passkeys/register/begin.
 func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
-	if err := decodeJSON(w, r, &struct{}{}); err != nil {
+	if err := request.DecodeJSON(w, r, &struct{}{}); err != nil {
 		return err
 	}
 	// The rollout gates adding a passkey, and nothing else of passkeys.
@@ -36,7 +38,7 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"flowId": c.FlowID, "publicKey": c.Options})
+	respond.JSON(w, http.StatusOK, map[string]any{"flowId": c.FlowID, "publicKey": c.Options})
 	return nil
 }
 
@@ -44,11 +46,11 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) er
 // upgrade's conditional create, right after a password sign-in
 // (passkey.Service.BeginUpgrade); finished by register/finish.
 func (s *Server) passkeyUpgradeBegin(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
-	if err := decodeJSON(w, r, &struct{}{}); err != nil {
+	if err := request.DecodeJSON(w, r, &struct{}{}); err != nil {
 		return err
 	}
 	if err := s.rollout.CanUpgrade(r.Context(), &sw.User); err != nil {
@@ -58,53 +60,53 @@ func (s *Server) passkeyUpgradeBegin(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"flowId": c.FlowID, "publicKey": c.Options, "mediation": "conditional"})
+	respond.JSON(w, http.StatusOK, map[string]any{"flowId": c.FlowID, "publicKey": c.Options, "mediation": "conditional"})
 	return nil
 }
 
 // passkeyRegisterFinish is POST /api/passkeys/register/finish.
 func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
 	var body ceremonyBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	added, err := s.passkeys.FinishRegistration(r.Context(), &sw.User, sw.Session.ID, body.FlowID, body.Credential, body.Name, s.client(r))
+	added, err := s.passkeys.FinishRegistration(r.Context(), &sw.User, sw.Session.ID, body.FlowID, body.Credential, body.Name, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
-	s.setCookie(w, s.sessionCookieName(), added.SessionToken, s.cfg.Session.AbsoluteTimeout)
-	s.rememberPasskey(w, r, &sw.User)
-	writeJSON(w, http.StatusCreated, map[string]any{"passkey": apijson.NewPasskey(added.Passkey)})
+	s.visitors.RotateSessionToken(w, added.SessionToken)
+	s.visitors.RememberPasskey(w, r, &sw.User)
+	respond.JSON(w, http.StatusCreated, map[string]any{"passkey": apijson.NewPasskey(added.Passkey)})
 	return nil
 }
 
 // passkeyRegisterError is POST /api/passkeys/register/error: the page
 // reports why create() failed and gets the words to show.
 func (s *Server) passkeyRegisterError(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
 	var body ceremonyBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	code, err := s.passkeys.RegisterError(r.Context(), &sw.User, body.FlowID, body.Name, s.client(r))
+	code, err := s.passkeys.RegisterError(r.Context(), &sw.User, body.FlowID, body.Name, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"code": code, "message": s.msg.T("passkey.register_error." + code)})
+	respond.JSON(w, http.StatusOK, map[string]string{"code": code, "message": s.msg.T("passkey.register_error." + code)})
 	return nil
 }
 
 // passkeyLoginBegin is POST /api/passkeys/login/begin.
 func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) error {
 	var body ceremonyBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	req, err := s.passkeys.BeginLogin(r.Context(), body.Email)
@@ -115,38 +117,38 @@ func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) error
 		// The page begins this only where the browser offers passkey
 		// autofill: the fill rate's denominator. A lost note must not
 		// cost the member their sign-in.
-		if err := s.telemetry.ConditionalOffered(r.Context(), s.client(r)); err != nil {
+		if err := s.telemetry.ConditionalOffered(r.Context(), s.visitors.Client(r)); err != nil {
 			s.log.WarnContext(r.Context(), "telemetry: passkey autofill offered", "err", err)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"flowId": req.FlowID, "publicKey": req.Options})
+	respond.JSON(w, http.StatusOK, map[string]any{"flowId": req.FlowID, "publicKey": req.Options})
 	return nil
 }
 
 // passkeyLoginFinish is POST /api/passkeys/login/finish.
 func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) error {
 	var body ceremonyBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	res, err := s.passkeys.FinishLogin(r.Context(), body.FlowID, body.Credential, body.Mediation, s.client(r))
+	res, err := s.passkeys.FinishLogin(r.Context(), body.FlowID, body.Credential, body.Mediation, s.visitors.Client(r))
 	method := passkey.MethodOf(false, body.Mediation) // a refusal counts by its mediation alone
 	if res != nil {
 		method = res.Session.AuthMethod // as FinishLogin decided it
 	}
-	s.countSignin(method, err)
+	s.metrics.CountSignin(method, err)
 	if err != nil {
 		return err
 	}
 	out := apijson.NewSignin(res.User, false) // never a nudge after a passkey sign-in
-	out.ReturnTo = s.setSession(w, r, res)
-	writeJSON(w, http.StatusOK, out)
+	out.ReturnTo = s.visitors.SetSession(w, r, res)
+	respond.JSON(w, http.StatusOK, out)
 	return nil
 }
 
 // listPasskeys is GET /api/passkeys.
 func (s *Server) listPasskeys(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -158,36 +160,36 @@ func (s *Server) listPasskeys(w http.ResponseWriter, r *http.Request) error {
 	for i, p := range list {
 		out[i] = apijson.NewPasskey(p)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"passkeys": out})
+	respond.JSON(w, http.StatusOK, map[string]any{"passkeys": out})
 	return nil
 }
 
 // renamePasskey is PATCH /api/passkeys/{id}.
 func (s *Server) renamePasskey(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
 	var body ceremonyBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	p, err := s.passkeys.Rename(r.Context(), sw.User.ID, r.PathValue("id"), body.Name, s.client(r))
+	p, err := s.passkeys.Rename(r.Context(), sw.User.ID, r.PathValue("id"), body.Name, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"passkey": apijson.NewPasskey(*p)})
+	respond.JSON(w, http.StatusOK, map[string]any{"passkey": apijson.NewPasskey(*p)})
 	return nil
 }
 
 // deletePasskey is DELETE /api/passkeys/{id}; it needs a recent sign-in
 // (passkey.Service.Delete).
 func (s *Server) deletePasskey(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
-	if err := s.passkeys.Delete(r.Context(), sw, r.PathValue("id"), s.client(r)); err != nil {
+	if err := s.passkeys.Delete(r.Context(), sw, r.PathValue("id"), s.visitors.Client(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -197,7 +199,7 @@ func (s *Server) deletePasskey(w http.ResponseWriter, r *http.Request) error {
 // renamePasskeyForm is the rename form of a passkey, without JavaScript.
 func (s *Server) renamePasskeyForm(w http.ResponseWriter, r *http.Request) error {
 	return s.passkeyForm(w, r, func(sw *account.SessionWithUser, id string) error {
-		_, err := s.passkeys.Rename(r.Context(), sw.User.ID, id, r.PostFormValue("name"), s.client(r))
+		_, err := s.passkeys.Rename(r.Context(), sw.User.ID, id, r.PostFormValue("name"), s.visitors.Client(r))
 		return err
 	})
 }
@@ -206,7 +208,7 @@ func (s *Server) renamePasskeyForm(w http.ResponseWriter, r *http.Request) error
 // like the API, it needs a recent sign-in.
 func (s *Server) deletePasskeyForm(w http.ResponseWriter, r *http.Request) error {
 	return s.passkeyForm(w, r, func(sw *account.SessionWithUser, id string) error {
-		return s.passkeys.Delete(r.Context(), sw, id, s.client(r))
+		return s.passkeys.Delete(r.Context(), sw, id, s.visitors.Client(r))
 	})
 }
 
@@ -214,12 +216,12 @@ func (s *Server) deletePasskeyForm(w http.ResponseWriter, r *http.Request) error
 // the member back to their passkeys; a refusal is shown beside that
 // passkey's forms.
 func (s *Server) passkeyForm(w http.ResponseWriter, r *http.Request, act func(sw *account.SessionWithUser, id string) error) error {
-	sw, err := s.pageSession(r)
+	sw, err := s.visitors.PageSession(r)
 	if err != nil {
 		return err
 	}
 	id := r.PathValue("id")
-	err = parseForm(w, r)
+	err = request.ParseForm(w, r)
 	if err == nil {
 		err = act(sw, id)
 	}

@@ -6,6 +6,8 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // passwordBody is POST /api/account/password.
@@ -18,35 +20,35 @@ type passwordBody struct {
 // member's password. Every other session of the member ends; this one
 // stays. 200 {"user"}.
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
 	var body passwordBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	ch, err := s.passwords.ChangePassword(r.Context(), sw, body.CurrentPassword, body.NewPassword, s.client(r))
+	ch, err := s.passwords.ChangePassword(r.Context(), sw, body.CurrentPassword, body.NewPassword, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
-	s.renewSession(w, r, ch)
-	writeJSON(w, http.StatusOK, apijson.UserAnswer{User: apijson.NewUser(*ch.User)})
+	s.visitors.RenewSession(w, r, ch)
+	respond.JSON(w, http.StatusOK, apijson.UserAnswer{User: apijson.NewUser(*ch.User)})
 	return nil
 }
 
 // removePassword is DELETE /api/account/password: 204, or 409
 // passkey_required when the member has no passkey.
 func (s *Server) removePassword(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
-	ch, err := s.passwords.RemovePassword(r.Context(), sw, s.client(r))
+	ch, err := s.passwords.RemovePassword(r.Context(), sw, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
-	s.renewSession(w, r, ch)
+	s.visitors.RenewSession(w, r, ch)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -55,11 +57,11 @@ func (s *Server) removePassword(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) error {
 	return s.accountForm(w, r, "password", func(sw *account.SessionWithUser, d *page.Data) error {
 		had := sw.User.HasPassword
-		ch, err := s.passwords.ChangePassword(r.Context(), sw, r.PostFormValue("currentPassword"), r.PostFormValue("newPassword"), s.client(r))
+		ch, err := s.passwords.ChangePassword(r.Context(), sw, r.PostFormValue("currentPassword"), r.PostFormValue("newPassword"), s.visitors.Client(r))
 		if err != nil {
 			return err
 		}
-		s.renewSession(w, r, ch)
+		s.visitors.RenewSession(w, r, ch)
 		d.Notice = s.msg.T("password.changed_notice")
 		if !had {
 			d.Notice = s.msg.T("password.set_notice")
@@ -71,11 +73,11 @@ func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) erro
 // removePasswordForm is POST /account/password/remove.
 func (s *Server) removePasswordForm(w http.ResponseWriter, r *http.Request) error {
 	return s.accountForm(w, r, "password", func(sw *account.SessionWithUser, d *page.Data) error {
-		ch, err := s.passwords.RemovePassword(r.Context(), sw, s.client(r))
+		ch, err := s.passwords.RemovePassword(r.Context(), sw, s.visitors.Client(r))
 		if err != nil {
 			return err
 		}
-		s.renewSession(w, r, ch)
+		s.visitors.RenewSession(w, r, ch)
 		d.Notice = s.msg.T("password.removed_notice")
 		return nil
 	})

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // reauthBody is what POST /api/reauth/finish posts: a passkey's answer to
@@ -21,11 +23,11 @@ type reauthBody struct {
 // (the login begin's shape, plus "methods": ["passkey"]); one without gets
 // the methods left — "password" when the account has one.
 func (s *Server) reauthBegin(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
-	if err := decodeJSON(w, r, &struct{}{}); err != nil {
+	if err := request.DecodeJSON(w, r, &struct{}{}); err != nil {
 		return err
 	}
 	if sw.User.PasskeyCount == 0 {
@@ -33,14 +35,14 @@ func (s *Server) reauthBegin(w http.ResponseWriter, r *http.Request) error {
 		if sw.User.HasPassword {
 			methods = append(methods, string(account.MethodPassword))
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"methods": methods})
+		respond.JSON(w, http.StatusOK, map[string]any{"methods": methods})
 		return nil
 	}
 	req, err := s.passkeys.BeginReauth(r.Context(), sw)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"methods": []string{"passkey"}, "flowId": req.FlowID, "publicKey": req.Options})
+	respond.JSON(w, http.StatusOK, map[string]any{"methods": []string{"passkey"}, "flowId": req.FlowID, "publicKey": req.Options})
 	return nil
 }
 
@@ -49,28 +51,28 @@ func (s *Server) reauthBegin(w http.ResponseWriter, r *http.Request) error {
 // It rotates the session's token (a new cookie) and answers until when
 // sensitive actions pass.
 func (s *Server) reauthFinish(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
 	var body reauthBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	var token string
 	var at time.Time
 	switch {
 	case body.FlowID != "" || len(body.Credential) > 0:
-		token, at, err = s.passkeys.FinishReauth(r.Context(), sw, body.FlowID, body.Credential, s.client(r))
+		token, at, err = s.passkeys.FinishReauth(r.Context(), sw, body.FlowID, body.Credential, s.visitors.Client(r))
 	case body.Password != "":
-		token, at, err = s.passwords.Reauth(r.Context(), sw, body.Password, s.client(r))
+		token, at, err = s.passwords.Reauth(r.Context(), sw, body.Password, s.visitors.Client(r))
 	default:
 		return &account.Error{Code: account.EInvalidRequest, Detail: "send flowId and credential (a passkey) or password"}
 	}
 	if err != nil {
 		return err
 	}
-	s.setCookie(w, s.sessionCookieName(), token, s.cfg.Session.AbsoluteTimeout)
-	writeJSON(w, http.StatusOK, map[string]any{"steppedUpAt": at.UTC(), "freshUntil": at.Add(s.cfg.Passkey.ReauthWindow).UTC()})
+	s.visitors.RotateSessionToken(w, token)
+	respond.JSON(w, http.StatusOK, map[string]any{"steppedUpAt": at.UTC(), "freshUntil": at.Add(s.cfg.Passkey.ReauthWindow).UTC()})
 	return nil
 }

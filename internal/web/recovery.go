@@ -5,6 +5,8 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // recoveryCodesJSON is POST /api/recovery-codes's answer.
@@ -21,18 +23,18 @@ type recoverySigninBody struct {
 // createRecoveryCodes is POST /api/recovery-codes: a new set of codes,
 // shown once; the old set stops working. Needs a recent sign-in.
 func (s *Server) createRecoveryCodes(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
-	if err := decodeJSON(w, r, &struct{}{}); err != nil {
+	if err := request.DecodeJSON(w, r, &struct{}{}); err != nil {
 		return err
 	}
-	codes, err := s.recovery.Generate(r.Context(), sw, s.client(r))
+	codes, err := s.recovery.Generate(r.Context(), sw, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, recoveryCodesJSON{Codes: codes})
+	respond.JSON(w, http.StatusCreated, recoveryCodesJSON{Codes: codes})
 	return nil
 }
 
@@ -41,18 +43,18 @@ func (s *Server) createRecoveryCodes(w http.ResponseWriter, r *http.Request) err
 // a recovery-code sign-in too) asks for a new one.
 func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) error {
 	var body recoverySigninBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	res, err := s.recovery.Signin(r.Context(), body.Email, body.Code, s.client(r))
-	s.countSignin(account.MethodRecoveryCode, err)
+	res, err := s.recovery.Signin(r.Context(), body.Email, body.Code, s.visitors.Client(r))
+	s.metrics.CountSignin(account.MethodRecoveryCode, err)
 	if err != nil {
 		return err
 	}
-	to := s.setSession(w, r, res)
-	out := s.signinAnswer(r, res, false)
+	to := s.visitors.SetSession(w, r, res)
+	out := s.rolloutPages.SigninAnswer(r, res, false)
 	out.ReturnTo = to
-	writeJSON(w, http.StatusOK, out)
+	respond.JSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -60,7 +62,7 @@ func (s *Server) signinRecoveryCode(w http.ResponseWriter, r *http.Request) erro
 // form: the page shows the new codes once.
 func (s *Server) recoveryCodesForm(w http.ResponseWriter, r *http.Request) error {
 	return s.accountForm(w, r, "recovery", func(sw *account.SessionWithUser, d *page.Data) error {
-		codes, err := s.recovery.Generate(r.Context(), sw, s.client(r))
+		codes, err := s.recovery.Generate(r.Context(), sw, s.visitors.Client(r))
 		if err != nil {
 			return err
 		}

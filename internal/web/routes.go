@@ -10,20 +10,21 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // routes is every route keyshift serves, in one place.
 func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()
-	api := func(pattern string, h apiFunc) {
-		mux.Handle(pattern, s.api(h))
+	api := func(pattern string, h respond.Func) {
+		mux.Handle(pattern, s.respond.API(h))
 	}
 
 	// JSON API (API.md).
 	api("POST /api/signup", s.signup)
 	api("POST /api/signin/password", s.signinPassword)
 	api("GET /api/session", s.getSession)
-	api("GET /api/verify", s.verify)
+	api("GET /api/verify", s.forward.Verify)
 	api("DELETE /api/session", s.deleteSession)
 	api("GET /api/sessions", s.listSessions)
 	api("DELETE /api/sessions", s.revokeAllSessions)
@@ -37,32 +38,32 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("GET /api/passkeys", s.listPasskeys)
 	api("PATCH /api/passkeys/{id}", s.renamePasskey)
 	api("DELETE /api/passkeys/{id}", s.deletePasskey)
-	api("POST /api/email/start", s.emailStart)
-	api("POST /api/email/finish", s.emailFinish)
-	api("POST /api/email/confirm", s.emailConfirm)
-	api("POST /api/email/disown", s.emailDisown)
-	api("POST /api/account/email/verification", s.resendVerification)
-	api("POST /api/account/email", s.emailChangeStart)
-	api("POST /api/account/email/confirm", s.emailChangeConfirm)
-	api("POST /api/account/email/revert", s.emailChangeRevert)
-	api("POST /api/account/email/cancel", s.emailChangeCancel)
+	api("POST /api/email/start", s.email.Start)
+	api("POST /api/email/finish", s.email.Finish)
+	api("POST /api/email/confirm", s.email.Confirm)
+	api("POST /api/email/disown", s.email.Disown)
+	api("POST /api/account/email/verification", s.email.ResendVerification)
+	api("POST /api/account/email", s.email.ChangeStart)
+	api("POST /api/account/email/confirm", s.email.ChangeConfirm)
+	api("POST /api/account/email/revert", s.email.ChangeRevert)
+	api("POST /api/account/email/cancel", s.email.ChangeCancel)
 	api("POST /api/account/password", s.changePassword)
 	api("DELETE /api/account/password", s.removePassword)
 	api("POST /api/reauth/begin", s.reauthBegin)
 	api("POST /api/reauth/finish", s.reauthFinish)
 	api("POST /api/recovery-codes", s.createRecoveryCodes)
 	api("POST /api/signin/recovery-code", s.signinRecoveryCode)
-	api("POST /api/nudge", s.answerNudge)
-	api("GET /api/account/preferences", s.getPreferences)
-	api("PUT /api/account/preferences", s.putPreferences)
-	api("GET /api/admin/rollout", s.admin(admintoken.ScopeRollout, s.getRollout))
-	api("PUT /api/admin/rollout", s.admin(admintoken.ScopeRollout, s.putRollout))
-	api("GET /api/admin/metrics", s.admin(admintoken.ScopeMetrics, s.getMetrics))
-	mux.Handle("/api/", s.api(s.apiFallback(mux)))
+	api("POST /api/nudge", s.rolloutPages.AnswerNudge)
+	api("GET /api/account/preferences", s.rolloutPages.GetPreferences)
+	api("PUT /api/account/preferences", s.rolloutPages.PutPreferences)
+	api("GET /api/admin/rollout", s.admin.Scoped(admintoken.ScopeRollout, s.admin.GetRollout))
+	api("PUT /api/admin/rollout", s.admin.Scoped(admintoken.ScopeRollout, s.admin.PutRollout))
+	api("GET /api/admin/metrics", s.admin.Scoped(admintoken.ScopeMetrics, s.admin.GetMetrics))
+	mux.Handle("/api/", s.respond.API(s.apiFallback(mux)))
 
 	// Pages: they work without JavaScript, as plain form posts.
-	html := func(pattern string, h formFunc) {
-		mux.Handle(pattern, s.form(h))
+	html := func(pattern string, h respond.Func) {
+		mux.Handle(pattern, s.respond.Form(h))
 	}
 	html("GET /{$}", s.home)
 	html("GET /signup", s.signupPage)
@@ -72,34 +73,34 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	html("POST /signin", s.signinForm)
 	html("POST /signin/forget", s.forgetForm)
 	html("POST /signout", s.signoutForm)
-	html("POST /signin/email", s.emailStartForm)
-	html("POST /email/code", s.emailCodeForm)
-	html("GET /email/verify", s.emailVerifyPage)
-	html("POST /email/verify", s.emailVerifyForm)
-	html("GET /email/confirm", s.landingPage(page.ConfirmLanding))
-	html("POST /email/confirm", s.landingForm(page.ConfirmLanding, s.emailConfirmDone))
-	html("GET /email/disown", s.landingPage(page.DisownLanding))
-	html("POST /email/disown", s.landingForm(page.DisownLanding, s.emailDisownDone))
-	html("POST /account/email/verification", s.resendVerificationForm)
+	html("POST /signin/email", s.email.StartForm)
+	html("POST /email/code", s.email.CodeForm)
+	html("GET /email/verify", s.email.VerifyPage)
+	html("POST /email/verify", s.email.VerifyForm)
+	html("GET /email/confirm", s.email.LandingPage(page.ConfirmLanding))
+	html("POST /email/confirm", s.email.LandingForm(page.ConfirmLanding, s.email.ConfirmDone))
+	html("GET /email/disown", s.email.LandingPage(page.DisownLanding))
+	html("POST /email/disown", s.email.LandingForm(page.DisownLanding, s.email.DisownDone))
+	html("POST /account/email/verification", s.email.ResendVerificationForm)
 	html("GET /account", s.accountPage)
 	html("POST /account/sessions/{id}/revoke", s.revokeSessionForm)
 	html("POST /account/sessions/revoke-all", s.revokeAllForm)
 	html("POST /account/passkeys/{id}/rename", s.renamePasskeyForm)
 	html("POST /account/passkeys/{id}/delete", s.deletePasskeyForm)
-	html("POST /account/email", s.emailChangeForm)
-	html("GET /email/change", s.landingPage(page.ChangeLanding))
-	html("POST /email/change", s.landingForm(page.ChangeLanding, s.emailChangeDone))
-	html("GET /email/revert", s.landingPage(page.RevertLanding))
-	html("POST /email/revert", s.landingForm(page.RevertLanding, s.emailRevertDone))
-	html("GET /email/cancel", s.landingPage(page.CancelLanding))
-	html("POST /email/cancel", s.landingForm(page.CancelLanding, s.emailCancelDone))
+	html("POST /account/email", s.email.ChangeForm)
+	html("GET /email/change", s.email.LandingPage(page.ChangeLanding))
+	html("POST /email/change", s.email.LandingForm(page.ChangeLanding, s.email.ChangeDone))
+	html("GET /email/revert", s.email.LandingPage(page.RevertLanding))
+	html("POST /email/revert", s.email.LandingForm(page.RevertLanding, s.email.RevertDone))
+	html("GET /email/cancel", s.email.LandingPage(page.CancelLanding))
+	html("POST /email/cancel", s.email.LandingForm(page.CancelLanding, s.email.CancelDone))
 	html("POST /account/password", s.changePasswordForm)
 	html("POST /account/password/remove", s.removePasswordForm)
 	html("POST /account/recovery-codes", s.recoveryCodesForm)
-	html("POST /account/preferences", s.preferencesForm)
-	html("POST /account/nudge", s.nudgeForm)
-	html("GET /welcome/passkey", s.welcomePage)
-	html("POST /welcome/passkey", s.welcomeForm)
+	html("POST /account/preferences", s.rolloutPages.PreferencesForm)
+	html("POST /account/nudge", s.rolloutPages.NudgeForm)
+	html("GET /welcome/passkey", s.rolloutPages.WelcomePage)
+	html("POST /welcome/passkey", s.rolloutPages.WelcomeForm)
 	mux.Handle("GET /static/", page.Static())
 
 	// Operations.
@@ -108,14 +109,14 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	mux.Handle("GET /metrics", s.metricsGate(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))) // admin token or local (host.go)
 	mux.HandleFunc("GET /dev/mail", s.devMail)                                                  // 404 unless the dev mailer runs
 
-	mux.HandleFunc("/", s.notFoundPage)
+	mux.HandleFunc("/", s.respond.NotFound)
 
 	return s.observe(s.secure(s.hostCheck(s.crossOrigin(mux))))
 }
 
 // apiFallback answers API paths no route matched: 405 with Allow when the
 // path exists under another method, else 404 — as JSON, like every API error.
-func (s *Server) apiFallback(mux *http.ServeMux) apiFunc {
+func (s *Server) apiFallback(mux *http.ServeMux) respond.Func {
 	methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var allowed []string

@@ -1,21 +1,20 @@
 // Package web is keyshift's HTTP face: the JSON API of API.md, the pages
-// members see, and the operational endpoints. Handlers are thin: they decode,
-// call package account, and answer; every error goes through one adapter
-// (errors.go) that picks the status, the words and the log line.
+// members see, and the operational endpoints. routes.go lists every route;
+// the features every sign-in touches live here, the others in packages of
+// their own below (email, rolloutpages, forwardauth, admin), over shared
+// parts (request, respond, visitor). Handlers are thin: they decode, call
+// the domain, and answer; every error goes through one adapter (package
+// respond) that picks the status, the words and the log line.
 package web
 
 import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/buildinfo"
 	"github.com/keyshift/keyshift/internal/config"
@@ -26,14 +25,18 @@ import (
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/passwordauth"
 	"github.com/keyshift/keyshift/internal/recovery"
-	"github.com/keyshift/keyshift/internal/returnto"
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/telemetry"
-	"github.com/keyshift/keyshift/internal/web/cookie"
+	"github.com/keyshift/keyshift/internal/web/admin"
+	"github.com/keyshift/keyshift/internal/web/email"
+	"github.com/keyshift/keyshift/internal/web/forwardauth"
 	"github.com/keyshift/keyshift/internal/web/i18n"
 	"github.com/keyshift/keyshift/internal/web/metrics"
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/respond"
+	"github.com/keyshift/keyshift/internal/web/rolloutpages"
+	"github.com/keyshift/keyshift/internal/web/visitor"
 )
 
 // Health is what readiness checks ask of the database.
@@ -62,7 +65,7 @@ type Options struct {
 	Build buildinfo.Info
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
-	// DeviceKey signs device cookies (see cookies.go); the same on every node.
+	// DeviceKey signs device cookies (package visitor); the same on every node.
 	DeviceKey []byte
 	Log       *slog.Logger
 	// Registry receives keyshift's metrics; nil makes a fresh one.
@@ -70,46 +73,47 @@ type Options struct {
 	HashGate metrics.Gauges
 	// Mail lists recent mail for the dev mailer page (devmail.go); nil hides it.
 	Mail DevMail
-	// Signin runs email sign-in (email_signin.go).
+	// Signin runs email sign-in (package web/email, and a passkey-first sign-up's code).
 	Signin *signin.Service
-	// Confirm confirms addresses after sign-up (email_confirm.go).
+	// Confirm confirms addresses after sign-up (package web/email).
 	Confirm *confirm.Service
-	// Change moves accounts to another address and back (email_change.go).
+	// Change moves accounts to another address and back (package web/email).
 	Change *change.Service
-	// Rollout is the staged rollout (admin.go).
+	// Rollout is the staged rollout (package admin, package rolloutpages).
 	Rollout *rollout.Service
-	// AdminTokens authenticates the admin API (admin.go).
+	// AdminTokens authenticates the admin API (package admin) and /metrics.
 	AdminTokens *admintoken.Tokens
-	// Telemetry gives the metrics document and takes the pages' notes.
+	// Telemetry gives the metrics document (package admin) and takes the
+	// pages' notes.
 	Telemetry *telemetry.Service
 }
 
 // Server serves keyshift over HTTP.
 type Server struct {
-	cfg       config.Config
-	sessions  *session.Service
-	members   *member.Service
-	passwords *passwordauth.Service
-	recovery  *recovery.Service
-	passkeys  *passkey.Service
-	now       func() time.Time
-	health    Health
-	cookies   cookie.Signer
-	log       *slog.Logger
-	metrics   *metrics.Metrics
-	mail      DevMail
-	signin    *signin.Service
-	confirm   *confirm.Service
-	change    *change.Service
-	rollout   *rollout.Service
-	tokens    *admintoken.Tokens
-	telemetry *telemetry.Service
-	msg       *i18n.Catalog
-	pages     *page.Set
-	returns   *returnto.Policy
-	handler   http.Handler
-	build     buildinfo.Info // /healthz
-	badHop    sync.Once      // logs the first X-Forwarded-For hop that is no address (request.go)
+	cfg          config.Config
+	sessions     *session.Service
+	members      *member.Service
+	passwords    *passwordauth.Service
+	recovery     *recovery.Service
+	passkeys     *passkey.Service
+	now          func() time.Time
+	health       Health
+	log          *slog.Logger
+	metrics      *metrics.Metrics
+	mail         DevMail
+	signin       *signin.Service
+	rollout      *rollout.Service
+	tokens       *admintoken.Tokens
+	msg          *i18n.Catalog
+	respond      *respond.Responder
+	visitors     *visitor.Cookies
+	forward      *forwardauth.Handler
+	admin        *admin.API
+	telemetry    *telemetry.Service
+	rolloutPages *rolloutpages.Handlers
+	email        *email.Handlers
+	handler      http.Handler
+	build        buildinfo.Info // /healthz
 }
 
 // New builds a Server and its routes.
@@ -135,53 +139,35 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: o.Config, sessions: o.Sessions, members: o.Members, passwords: o.Passwords, recovery: o.Recovery, passkeys: o.Passkeys, now: o.Now, health: o.Health, cookies: cookie.NewSigner(o.DeviceKey),
-		log: o.Log, msg: msg, pages: pg, mail: o.Mail, signin: o.Signin, confirm: o.Confirm,
-		change: o.Change, rollout: o.Rollout, tokens: o.AdminTokens, telemetry: o.Telemetry,
+		cfg: o.Config, sessions: o.Sessions, members: o.Members, passwords: o.Passwords, recovery: o.Recovery, passkeys: o.Passkeys, now: o.Now, health: o.Health,
+		log: o.Log, msg: msg, mail: o.Mail, signin: o.Signin,
+		rollout: o.Rollout, tokens: o.AdminTokens,
 		metrics: metrics.New(o.Registry, o.HashGate, metrics.Build{Version: o.Build.Version, Commit: o.Build.Commit, GoVersion: o.Build.GoVersion}),
 		build:   o.Build,
 	}
-	if s.returns, err = returnto.New(o.Config.Origin, o.Config.AllowedReturnOrigins); err != nil {
+	s.respond = respond.New(msg, pg, o.Log, s.metrics, !o.Config.Signup.Open)
+	if err := s.features(o); err != nil {
 		return nil, err
 	}
 	s.handler = s.routes(o.Registry)
 	return s, nil
 }
 
+// features builds the feature packages that routes registers: each gets
+// the shared parts (visitor, respond) and the domain services it serves.
+func (s *Server) features(o Options) error {
+	var err error
+	if s.visitors, err = visitor.New(o.Config, o.Sessions, o.Rollout, o.DeviceKey, o.Log); err != nil {
+		return err
+	}
+	s.forward = forwardauth.New(o.Config, s.visitors)
+	s.admin = admin.New(o.AdminTokens, o.Rollout, o.Telemetry, o.Log)
+	s.telemetry = o.Telemetry
+	s.rolloutPages = rolloutpages.New(o.Rollout, s.visitors, s.respond, s.msg, o.Log, accountPage{s})
+	s.email = email.New(email.Options{Signin: o.Signin, Confirm: o.Confirm, Change: o.Change, Visitors: s.visitors, Respond: s.respond,
+		Msg: s.msg, Metrics: s.metrics, Nudges: s.rolloutPages, Account: accountPage{s}})
+	return nil
+}
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// client describes the requester for the account service. Header values are
-// bytes, not text: a User-Agent that is not UTF-8 is repaired here, or
-// PostgreSQL would refuse the session and event rows that record it.
-func (s *Server) client(r *http.Request) account.Client {
-	ua := strings.ToValidUTF8(r.UserAgent(), "\uFFFD")
-	return account.Client{IP: s.clientIP(r), UserAgent: ua, Device: s.readDevice(r),
-		SigninMs: signinMs(r), Began: s.now()}
-}
-
-// SigninMsHeader carries the page's own time to sign in (page load to the
-// finishing request, in whole milliseconds) on the requests that finish a
-// sign-in: one header for every method, read here, so no handler decodes it.
-// Telemetry bounds it (telemetry.ClientMs); anything unparsable is none.
-const SigninMsHeader = "Keyshift-Signin-Ms"
-
-// signinMsField is the same for the sign-in forms.
-const signinMsField = "signin_ms"
-
-func signinMs(r *http.Request) int {
-	v := r.Header.Get(SigninMsHeader)
-	if v == "" && r.PostForm != nil {
-		// A sign-in form sends it as a field (the page's script adds it);
-		// read only when the handler has parsed the form already.
-		v = r.PostForm.Get(signinMsField)
-	}
-	if v == "" || len(v) > 9 {
-		return 0
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0
-	}
-	return n
-}

@@ -9,20 +9,16 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/web/apijson"
+	"github.com/keyshift/keyshift/internal/web/respond"
 )
-
-// authenticate returns the session of the request or EUnauthenticated.
-func (s *Server) authenticate(r *http.Request) (*account.SessionWithUser, error) {
-	return s.sessions.Authenticate(r.Context(), s.sessionToken(r))
-}
 
 // getSession is GET /api/session.
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, struct {
+	respond.JSON(w, http.StatusOK, struct {
 		User    apijson.User    `json:"user"`
 		Session apijson.Session `json:"session"`
 	}{apijson.NewUser(sw.User), apijson.NewSession(sw.Session, sw.Session.ID)})
@@ -32,14 +28,14 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) error {
 // deleteSession is DELETE /api/session: sign out. Without a live session it
 // still clears the cookie and answers 204, so signing out is idempotent.
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err == nil {
-		err = s.sessions.Signout(r.Context(), &sw.Session, s.client(r))
+		err = s.sessions.Signout(r.Context(), &sw.Session, s.visitors.Client(r))
 	}
 	if err != nil && !account.IsCode(err, account.EUnauthenticated) {
 		return err
 	}
-	s.clearSession(w)
+	s.visitors.ClearSession(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -48,7 +44,7 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
 // sessions, newest first, at most limit (1 to session.MaxSessions, the
 // default) at a time; next is the cursor of the following page, or null.
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -81,7 +77,7 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	for i, x := range list {
 		out[i] = apijson.NewSession(x, sw.Session.ID)
 	}
-	writeJSON(w, http.StatusOK, struct {
+	respond.JSON(w, http.StatusOK, struct {
 		Sessions []apijson.Session `json:"sessions"`
 		Next     *string           `json:"next"`
 	}{out, next})
@@ -114,16 +110,16 @@ func pageParams(r *http.Request) (limit int, cursor *apijson.Cursor, err error) 
 
 // revokeSession is DELETE /api/sessions/{id}.
 func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
 	id := r.PathValue("id")
-	if err := s.sessions.Revoke(r.Context(), sw.User.ID, id, s.client(r)); err != nil {
+	if err := s.sessions.Revoke(r.Context(), sw.User.ID, id, s.visitors.Client(r)); err != nil {
 		return err
 	}
 	if id == sw.Session.ID {
-		s.clearSession(w)
+		s.visitors.ClearSession(w)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -132,26 +128,26 @@ func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) error {
 // revokeAllSessions is DELETE /api/sessions: sign out everywhere, this
 // browser included.
 func (s *Server) revokeAllSessions(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.authenticate(r)
+	sw, err := s.visitors.Authenticate(r)
 	if err != nil {
 		return err
 	}
-	if _, err := s.members.RevokeAllSessions(r.Context(), sw.User.ID, s.client(r)); err != nil {
+	if _, err := s.members.RevokeAllSessions(r.Context(), sw.User.ID, s.visitors.Client(r)); err != nil {
 		return err
 	}
-	s.clearSession(w)
+	s.visitors.ClearSession(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
 // signoutForm is POST /signout.
 func (s *Server) signoutForm(w http.ResponseWriter, r *http.Request) error {
-	if sw, err := s.authenticate(r); err == nil {
-		if err := s.sessions.Signout(r.Context(), &sw.Session, s.client(r)); err != nil {
+	if sw, err := s.visitors.Authenticate(r); err == nil {
+		if err := s.sessions.Signout(r.Context(), &sw.Session, s.visitors.Client(r)); err != nil {
 			return err
 		}
 	}
-	s.clearSession(w)
+	s.visitors.ClearSession(w)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 	return nil
 }
@@ -159,16 +155,16 @@ func (s *Server) signoutForm(w http.ResponseWriter, r *http.Request) error {
 // revokeSessionForm is POST /account/sessions/{id}/revoke: one of the
 // member's browsers signed out; this one goes to /signin.
 func (s *Server) revokeSessionForm(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.pageSession(r)
+	sw, err := s.visitors.PageSession(r)
 	if err != nil {
 		return err
 	}
 	id := r.PathValue("id")
-	if err := s.sessions.Revoke(r.Context(), sw.User.ID, id, s.client(r)); err != nil && !account.IsCode(err, account.ENotFound) {
+	if err := s.sessions.Revoke(r.Context(), sw.User.ID, id, s.visitors.Client(r)); err != nil && !account.IsCode(err, account.ENotFound) {
 		return err
 	}
 	if id == sw.Session.ID {
-		s.clearSession(w)
+		s.visitors.ClearSession(w)
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return nil
 	}
@@ -179,14 +175,14 @@ func (s *Server) revokeSessionForm(w http.ResponseWriter, r *http.Request) error
 // revokeAllForm is POST /account/sessions/revoke-all: every browser of the
 // member signed out, this one too.
 func (s *Server) revokeAllForm(w http.ResponseWriter, r *http.Request) error {
-	sw, err := s.pageSession(r)
+	sw, err := s.visitors.PageSession(r)
 	if err != nil {
 		return err
 	}
-	if _, err := s.members.RevokeAllSessions(r.Context(), sw.User.ID, s.client(r)); err != nil {
+	if _, err := s.members.RevokeAllSessions(r.Context(), sw.User.ID, s.visitors.Client(r)); err != nil {
 		return err
 	}
-	s.clearSession(w)
+	s.visitors.ClearSession(w)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 	return nil
 }

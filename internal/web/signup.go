@@ -6,8 +6,10 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/rollout"
-
 	"github.com/keyshift/keyshift/internal/web/page"
+	"github.com/keyshift/keyshift/internal/web/request"
+	"github.com/keyshift/keyshift/internal/web/respond"
+	"github.com/keyshift/keyshift/internal/web/visitor"
 )
 
 type credentialsBody struct {
@@ -18,23 +20,23 @@ type credentialsBody struct {
 // signup is POST /api/signup.
 func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	var body credentialsBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	res, err := s.passwords.Signup(r.Context(), body.Email, body.Password, s.client(r))
+	res, err := s.passwords.Signup(r.Context(), body.Email, body.Password, s.visitors.Client(r))
 	if err != nil {
 		return err
 	}
-	to := s.setSession(w, r, res)
-	out := s.signinAnswer(r, res, true)
+	to := s.visitors.SetSession(w, r, res)
+	out := s.rolloutPages.SigninAnswer(r, res, true)
 	out.ReturnTo = to
-	writeJSON(w, http.StatusCreated, out)
+	respond.JSON(w, http.StatusCreated, out)
 	return nil
 }
 
 // signupPage is GET /signup.
 func (s *Server) signupPage(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "signup", page.Data{Title: s.msg.T("signup.title"), SignupWays: s.signupWays(r)})
+	s.respond.Render(w, r, http.StatusOK, "signup", page.Data{Title: s.msg.T("signup.title"), SignupWays: s.signupWays(r)})
 	return nil
 }
 
@@ -62,15 +64,15 @@ func (s *Server) signupWays(r *http.Request) *page.SignupWays {
 func (s *Server) signupPasskeyForm(w http.ResponseWriter, r *http.Request) error {
 	d := page.Data{Title: s.msg.T("signup.title"), SignupWays: s.signupWays(r)}
 	if !s.cfg.Signup.Open {
-		return s.refusedOn(&account.Error{Code: account.ESignupClosed, Detail: "sign-up is closed"}, "signup", d)
+		return s.respond.RefusedOn(&account.Error{Code: account.ESignupClosed, Detail: "sign-up is closed"}, "signup", d)
 	}
-	if err := parseForm(w, r); err != nil {
-		return s.refusedOn(err, "signup", d)
+	if err := request.ParseForm(w, r); err != nil {
+		return s.respond.RefusedOn(err, "signup", d)
 	}
 	d.Email = r.PostFormValue("email")
 	_, key, err := account.NormalizeEmail(d.Email)
 	if err != nil {
-		return s.refusedOn(err, "signup", d)
+		return s.respond.RefusedOn(err, "signup", d)
 	}
 	o, err := s.rollout.ForVisitor(r.Context(), key)
 	if err != nil {
@@ -78,15 +80,15 @@ func (s *Server) signupPasskeyForm(w http.ResponseWriter, r *http.Request) error
 	}
 	if !o.PasskeySignup && d.SignupWays.Password {
 		d.SignupWays.PasswordOpen, d.FormError = true, s.msg.T("signup.choose_password")
-		s.render(w, r, http.StatusOK, "signup", d)
+		s.respond.Render(w, r, http.StatusOK, "signup", d)
 		return nil
 	}
-	id, err := s.signin.Start(r.Context(), d.Email, s.client(r))
+	id, err := s.signin.Start(r.Context(), d.Email, s.visitors.Client(r))
 	if err != nil {
-		return s.refusedOn(err, "signup", d)
+		return s.respond.RefusedOn(err, "signup", d)
 	}
 	d.Title, d.FlowID, d.Signup = s.msg.T("email.sent_title"), id, true
-	s.renderEmail(w, r, http.StatusOK, "email_sent", d)
+	s.respond.RenderEmail(w, r, http.StatusOK, "email_sent", d)
 	return nil
 }
 
@@ -94,14 +96,14 @@ func (s *Server) signupPasskeyForm(w http.ResponseWriter, r *http.Request) error
 func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) error {
 	d := page.Data{Title: s.msg.T("signup.title"), SignupWays: s.signupWays(r)}
 	d.SignupWays.PasswordOpen = true
-	if err := parseForm(w, r); err != nil {
-		return s.refusedOn(err, "signup", d)
+	if err := request.ParseForm(w, r); err != nil {
+		return s.respond.RefusedOn(err, "signup", d)
 	}
 	d.Email = r.PostFormValue("email")
-	res, err := s.passwords.Signup(r.Context(), d.Email, r.PostFormValue("password"), s.client(r))
+	res, err := s.passwords.Signup(r.Context(), d.Email, r.PostFormValue("password"), s.visitors.Client(r))
 	if err != nil {
-		return s.refusedOn(err, "signup", d)
+		return s.respond.RefusedOn(err, "signup", d)
 	}
-	http.Redirect(w, r, s.afterPageSignin(r, res, true, orAccount(s.setSession(w, r, res))), http.StatusSeeOther)
+	http.Redirect(w, r, s.rolloutPages.AfterPageSignin(r, res, true, visitor.OrAccount(s.visitors.SetSession(w, r, res))), http.StatusSeeOther)
 	return nil
 }

@@ -6,6 +6,8 @@ package metrics
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/keyshift/keyshift/internal/account"
 )
 
 // Metrics are keyshift's Prometheus series. Labels are bounded: routes are
@@ -65,4 +67,19 @@ func New(reg *prometheus.Registry, gate Gauges, b Build) *Metrics {
 		)
 	}
 	return m
+}
+
+// CountSignin counts an attempt that got as far as checking a credential;
+// malformed requests are not sign-in attempts. Every way of signing in
+// counts here: password, passkey, email link or code, recovery code.
+func (mt *Metrics) CountSignin(m account.AuthMethod, err error) {
+	switch {
+	case err == nil:
+		mt.Signins.WithLabelValues(string(m), account.OutcomeSuccess).Inc()
+	case account.IsCode(err, account.EInvalidCredentials), account.IsCode(err, account.EPasskeyRejected),
+		account.IsCode(err, account.EInvalidCode):
+		mt.Signins.WithLabelValues(string(m), account.OutcomeFailure).Inc()
+	case account.IsCode(err, account.EThrottled), account.IsCode(err, account.EBusy):
+		mt.Signins.WithLabelValues(string(m), "refused").Inc()
+	}
 }

@@ -1,4 +1,4 @@
-package web
+package visitor
 
 import (
 	"encoding/base64"
@@ -11,7 +11,7 @@ import (
 // it in a cookie, so that every way of signing in honours it — the password
 // and email forms, the passkey and recovery APIs, and a mailed link opened in
 // the same browser — without each form carrying it. Any sign-in takes the
-// cookie (setSession); what it held is checked again when taken, because a
+// cookie (SetSession); what it held is checked again when taken, because a
 // setting may have changed since. Anything refused falls back to /account
 // without a word: an error page would tell a phisher which addresses work.
 
@@ -23,14 +23,14 @@ const returnLifetime = 30 * time.Minute
 // drop cookies over 4 KiB.
 const maxReturn = 2048
 
-func (s *Server) returnCookieName() string { return s.cookieName("ks_return") }
+func (v *Cookies) returnCookieName() string { return v.cookieName("ks_return") }
 
-// checkReturn returns where raw may send a browser, or "" when it may not.
-func (s *Server) checkReturn(raw string) string {
+// CheckReturn returns where raw may send a browser, or "" when it may not.
+func (v *Cookies) CheckReturn(raw string) string {
 	if len(raw) > maxReturn {
 		return ""
 	}
-	to, err := s.returns.Check(raw)
+	to, err := v.returns.Check(raw)
 	if err != nil {
 		return ""
 	}
@@ -38,53 +38,53 @@ func (s *Server) checkReturn(raw string) string {
 }
 
 // keepReturn remembers to for the next sign-in on this browser.
-func (s *Server) keepReturn(w http.ResponseWriter, to string) {
-	s.setCookie(w, s.returnCookieName(), base64.RawURLEncoding.EncodeToString([]byte(to)), returnLifetime)
+func (v *Cookies) keepReturn(w http.ResponseWriter, to string) {
+	v.setCookie(w, v.returnCookieName(), base64.RawURLEncoding.EncodeToString([]byte(to)), returnLifetime)
 }
 
-func (s *Server) dropReturn(w http.ResponseWriter) {
-	s.setCookie(w, s.returnCookieName(), "", -time.Second)
+func (v *Cookies) dropReturn(w http.ResponseWriter) {
+	v.setCookie(w, v.returnCookieName(), "", -time.Second)
 }
 
 // takeReturn returns the return address the browser carries, checked
 // again, or "", and clears it: one sign-in uses it once.
-func (s *Server) takeReturn(w http.ResponseWriter, r *http.Request) string {
-	c, err := r.Cookie(s.returnCookieName())
+func (v *Cookies) takeReturn(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(v.returnCookieName())
 	if err != nil {
 		return ""
 	}
-	s.dropReturn(w)
+	v.dropReturn(w)
 	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
 	if err != nil {
 		return ""
 	}
-	return s.checkReturn(string(raw))
+	return v.CheckReturn(string(raw))
 }
 
-// signinReturn handles GET /signin's return_to: a member already signed in
+// SigninReturn handles GET /signin's return_to: a member already signed in
 // is sent there at once (to); otherwise an allowed address is kept for the
 // sign-in to come and a refused one forgets any kept before, since the
 // latest ask wins. Without return_to a kept address stays, so that "Not
 // you?", a reload or the way through sign-up keep it.
-func (s *Server) signinReturn(w http.ResponseWriter, r *http.Request) (to string) {
+func (v *Cookies) SigninReturn(w http.ResponseWriter, r *http.Request) (to string) {
 	q := r.URL.Query()
 	if !q.Has("return_to") {
 		return ""
 	}
-	to = s.checkReturn(q.Get("return_to"))
+	to = v.CheckReturn(q.Get("return_to"))
 	if to == "" {
-		s.dropReturn(w)
+		v.dropReturn(w)
 		return ""
 	}
-	if _, err := s.authenticate(r); err == nil {
+	if _, err := v.Authenticate(r); err == nil {
 		return to
 	}
-	s.keepReturn(w, to)
+	v.keepReturn(w, to)
 	return ""
 }
 
-// orAccount is to, or /account when there is nowhere to go back to.
-func orAccount(to string) string {
+// OrAccount is to, or /account when there is nowhere to go back to.
+func OrAccount(to string) string {
 	if to == "" {
 		return "/account"
 	}

@@ -1,4 +1,4 @@
-package web
+package visitor
 
 import (
 	"net/http"
@@ -17,8 +17,8 @@ const deviceLifetime = 365 * 24 * time.Hour
 // cookieName returns name, with the __Host- prefix on https origins: the
 // browser then refuses the cookie unless it is Secure, host-only and for
 // path /, so a sibling subdomain cannot plant or shadow it.
-func (s *Server) cookieName(name string) string {
-	if s.cfg.SecureCookies() {
+func (v *Cookies) cookieName(name string) string {
+	if v.cfg.SecureCookies() {
 		return "__Host-" + name
 	}
 	return name
@@ -29,73 +29,73 @@ func (s *Server) cookieName(name string) string {
 // __Host- forbids; __Secure- still makes browsers refuse it from plain http,
 // so a network attacker cannot plant one through an http page of a sibling
 // host (docs/security.md, "Sharing the session cookie").
-func (s *Server) sessionCookieName() string {
+func (v *Cookies) sessionCookieName() string {
 	switch {
-	case s.cfg.CookieDomain == "":
-		return s.cookieName("ks_session")
-	case s.cfg.SecureCookies():
+	case v.cfg.CookieDomain == "":
+		return v.cookieName("ks_session")
+	case v.cfg.SecureCookies():
 		return "__Secure-ks_session"
 	}
 	return "ks_session"
 }
 
-func (s *Server) deviceCookieName() string { return s.cookieName("ks_device") }
+func (v *Cookies) deviceCookieName() string { return v.cookieName("ks_device") }
 
-func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
-	s.writeCookie(w, name, value, "", maxAge)
+func (v *Cookies) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
+	v.writeCookie(w, name, value, "", maxAge)
 }
 
 // setSessionCookie sets the session cookie, for cookie_domain's hosts too
 // when it is set. The device and remember cookies stay keyshift's alone:
 // no app needs them.
-func (s *Server) setSessionCookie(w http.ResponseWriter, value string, maxAge time.Duration) {
-	s.writeCookie(w, s.sessionCookieName(), value, s.cfg.CookieDomain, maxAge)
+func (v *Cookies) setSessionCookie(w http.ResponseWriter, value string, maxAge time.Duration) {
+	v.writeCookie(w, v.sessionCookieName(), value, v.cfg.CookieDomain, maxAge)
 }
 
-func (s *Server) writeCookie(w http.ResponseWriter, name, value, domain string, maxAge time.Duration) {
+func (v *Cookies) writeCookie(w http.ResponseWriter, name, value, domain string, maxAge time.Duration) {
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: value, Path: "/", Domain: domain, MaxAge: int(maxAge.Seconds()),
-		HttpOnly: true, Secure: s.cfg.SecureCookies(), SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: v.cfg.SecureCookies(), SameSite: http.SameSiteLaxMode,
 	})
 }
 
-// setSession sets the session cookie of a sign-in, marks the browser as
+// SetSession sets the session cookie of a sign-in, marks the browser as
 // the member's trusted device and remembers who signed in, and how. It
 // returns where the browser asked to go back to (takeReturn), or "": every
 // sign-in, whichever way, answers with it.
-func (s *Server) setSession(w http.ResponseWriter, r *http.Request, res *account.SigninResult) (returnTo string) {
-	s.setSessionCookie(w, res.Token, s.cfg.Session.AbsoluteTimeout)
-	s.setDevice(w, r, &res.User)
-	s.setRemember(w, r, res)
-	return s.takeReturn(w, r)
+func (v *Cookies) SetSession(w http.ResponseWriter, r *http.Request, res *account.SigninResult) (returnTo string) {
+	v.setSessionCookie(w, res.Token, v.cfg.Session.AbsoluteTimeout)
+	v.setDevice(w, r, &res.User)
+	v.setRemember(w, r, res)
+	return v.takeReturn(w, r)
 }
 
 // setDevice marks the browser as a trusted device of u: it keeps its
 // device id while its cookie is still trusted for u, and gets a new one
 // when it carried none, another account's, or one from before u revoked
 // its devices.
-func (s *Server) setDevice(w http.ResponseWriter, r *http.Request, u *account.User) {
-	dev := s.readDevice(r)
+func (v *Cookies) setDevice(w http.ResponseWriter, r *http.Request, u *account.User) {
+	dev := v.readDevice(r)
 	if !dev.Trusted(u) {
 		dev = &account.Device{UserID: u.ID, ID: cookie.NewDeviceID(), Epoch: u.DeviceEpoch}
 	}
-	s.setCookie(w, s.deviceCookieName(), s.cookies.Device(dev), deviceLifetime)
+	v.setCookie(w, v.deviceCookieName(), v.cookies.Device(dev), deviceLifetime)
 }
 
-// renewSession puts a rotated session token (account.Changed) into the
+// RenewSession puts a rotated session token (account.Changed) into the
 // browser's cookie and marks the browser as the member's device again: the
 // change may have revoked every device but this one.
-func (s *Server) renewSession(w http.ResponseWriter, r *http.Request, ch *account.Changed) {
-	s.setSessionCookie(w, ch.Token, s.cfg.Session.AbsoluteTimeout)
-	s.setDevice(w, r, ch.User)
+func (v *Cookies) RenewSession(w http.ResponseWriter, r *http.Request, ch *account.Changed) {
+	v.setSessionCookie(w, ch.Token, v.cfg.Session.AbsoluteTimeout)
+	v.setDevice(w, r, ch.User)
 }
 
-func (s *Server) clearSession(w http.ResponseWriter) {
-	s.setSessionCookie(w, "", -time.Second)
+func (v *Cookies) ClearSession(w http.ResponseWriter) {
+	v.setSessionCookie(w, "", -time.Second)
 }
 
-func (s *Server) sessionToken(r *http.Request) string {
-	c, err := r.Cookie(s.sessionCookieName())
+func (v *Cookies) sessionToken(r *http.Request) string {
+	c, err := r.Cookie(v.sessionCookieName())
 	if err != nil {
 		return ""
 	}
@@ -104,18 +104,18 @@ func (s *Server) sessionToken(r *http.Request) string {
 
 // readDevice returns the device a valid device cookie proves, or nil
 // (cookie.Signer.ReadDevice).
-func (s *Server) readDevice(r *http.Request) *account.Device {
-	c, err := r.Cookie(s.deviceCookieName())
+func (v *Cookies) readDevice(r *http.Request) *account.Device {
+	c, err := r.Cookie(v.deviceCookieName())
 	if err != nil {
 		return nil
 	}
-	return s.cookies.ReadDevice(c.Value)
+	return v.cookies.ReadDevice(c.Value)
 }
 
 // rememberLifetime is how long a browser remembers who signed in on it last.
 const rememberLifetime = 365 * 24 * time.Hour
 
-func (s *Server) rememberCookieName() string { return s.cookieName("ks_remember") }
+func (v *Cookies) rememberCookieName() string { return v.cookieName("ks_remember") }
 
 // The sign-in methods a remembered device offers first: the families of
 // account.AuthMethod.
@@ -144,65 +144,65 @@ func methodStep(m account.AuthMethod) string {
 
 // setRemember renews the remember cookie after a sign-in
 // (cookie.Signer.Remember).
-func (s *Server) setRemember(w http.ResponseWriter, r *http.Request, res *account.SigninResult) {
+func (v *Cookies) setRemember(w http.ResponseWriter, r *http.Request, res *account.SigninResult) {
 	step := methodStep(res.Session.AuthMethod)
-	if s.passkeyFirst(r, &res.User) {
+	if v.passkeyFirst(r, &res.User) {
 		step = stepPasskeyFirst
 	}
-	s.writeRemember(w, res.User.Email, step)
+	v.writeRemember(w, res.User.Email, step)
 }
 
-// rememberPasskey makes a passkey just added on this browser the way
+// RememberPasskey makes a passkey just added on this browser the way
 // /signin offers first next time; u is the member before the passkey.
-func (s *Server) rememberPasskey(w http.ResponseWriter, r *http.Request, u *account.User) {
+func (v *Cookies) RememberPasskey(w http.ResponseWriter, r *http.Request, u *account.User) {
 	with := *u
 	with.PasskeyCount++
 	step := stepPasskey
-	if s.passkeyFirst(r, &with) {
+	if v.passkeyFirst(r, &with) {
 		step = stepPasskeyFirst
 	}
-	s.writeRemember(w, u.Email, step)
+	v.writeRemember(w, u.Email, step)
 }
 
 // passkeyFirst reports whether the rollout leads /signin with the passkey
 // for u (rollout.Offer.PasskeyFirst). Unknown is no: the usual page.
-func (s *Server) passkeyFirst(r *http.Request, u *account.User) bool {
+func (v *Cookies) passkeyFirst(r *http.Request, u *account.User) bool {
 	if u.PasskeyCount == 0 {
 		return false
 	}
 	// The phase first, from this node's copy: before password-deprecation
 	// nobody is offered it, and every sign-in is spared reading the
 	// member's answers (one round trip fewer on the passkey sign-in path).
-	if st, err := s.rollout.Current(r.Context()); err != nil || st.Phase < rollout.PasswordDeprecation {
+	if st, err := v.rollout.Current(r.Context()); err != nil || st.Phase < rollout.PasswordDeprecation {
 		return false
 	}
-	o, _, err := s.rollout.For(r.Context(), u)
+	o, _, err := v.rollout.For(r.Context(), u)
 	if err != nil {
-		s.log.WarnContext(r.Context(), "reading the rollout for the remember cookie", "err", err)
+		v.log.WarnContext(r.Context(), "reading the rollout for the remember cookie", "err", err)
 		return false
 	}
 	return o.PasskeyFirst
 }
 
-func (s *Server) writeRemember(w http.ResponseWriter, email, step string) {
-	if v := s.cookies.Remember(email, step); v != "" {
-		s.setCookie(w, s.rememberCookieName(), v, rememberLifetime)
+func (v *Cookies) writeRemember(w http.ResponseWriter, email, step string) {
+	if val := v.cookies.Remember(email, step); val != "" {
+		v.setCookie(w, v.rememberCookieName(), val, rememberLifetime)
 	}
 }
 
-// forgetRemember clears the remember cookie ("Not you?").
-func (s *Server) forgetRemember(w http.ResponseWriter) {
-	s.setCookie(w, s.rememberCookieName(), "", -time.Second)
+// ForgetRemember clears the remember cookie ("Not you?").
+func (v *Cookies) ForgetRemember(w http.ResponseWriter) {
+	v.setCookie(w, v.rememberCookieName(), "", -time.Second)
 }
 
-// readRemember returns who a valid remember cookie names, or nil: a forged
+// ReadRemember returns who a valid remember cookie names, or nil: a forged
 // or malformed cookie is ignored.
-func (s *Server) readRemember(r *http.Request) *page.Remembered {
-	c, err := r.Cookie(s.rememberCookieName())
+func (v *Cookies) ReadRemember(r *http.Request) *page.Remembered {
+	c, err := r.Cookie(v.rememberCookieName())
 	if err != nil {
 		return nil
 	}
-	email, step, ok := s.cookies.ReadRemember(c.Value)
+	email, step, ok := v.cookies.ReadRemember(c.Value)
 	if !ok {
 		return nil
 	}
@@ -212,8 +212,15 @@ func (s *Server) readRemember(r *http.Request) *page.Remembered {
 	case stepPasskeyFirst:
 		// The phase may have moved back since: then the password is
 		// beside the passkey again, as for any passkey step.
-		st, err := s.rollout.Current(r.Context())
+		st, err := v.rollout.Current(r.Context())
 		return &page.Remembered{Email: email, Method: stepPasskey, PasswordBehind: err == nil && st.Phase >= rollout.PasswordDeprecation}
 	}
 	return nil
+}
+
+// RotateSessionToken puts a session's rotated token (a step-up, a passkey
+// just added) into the browser's cookie. It writes the cookie for
+// keyshift's host alone, without cookie_domain.
+func (v *Cookies) RotateSessionToken(w http.ResponseWriter, token string) {
+	v.setCookie(w, v.sessionCookieName(), token, v.cfg.Session.AbsoluteTimeout)
 }

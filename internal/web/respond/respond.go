@@ -1,12 +1,21 @@
-package web
+// Package respond answers keyshift's requests: the one table from an
+// error's code to its HTTP status, the API's JSON error answer, the pages
+// (rendered from package page) and the two adapters, API and Form, that
+// turn a handler's returned error into the answer — the words a person
+// reads from the catalog, the cause only in the log, every refusal counted.
+package respond
 
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/web/i18n"
+	"github.com/keyshift/keyshift/internal/web/metrics"
+	"github.com/keyshift/keyshift/internal/web/page"
 )
 
 // statusOf is the one table from error code to HTTP status.
@@ -60,6 +69,22 @@ func coded(err error) *account.Error {
 	return &account.Error{Code: account.EInternal, Err: err}
 }
 
+// Responder answers requests: errors as JSON or pages, and pages.
+type Responder struct {
+	msg          *i18n.Catalog
+	log          *slog.Logger
+	metrics      *metrics.Metrics
+	pages        *page.Set
+	signupClosed bool
+}
+
+// New returns a Responder that words answers from msg, renders pages from
+// pages, logs to log and counts errors in m. signupClosed is shown on
+// every page (its sign-up links go).
+func New(msg *i18n.Catalog, pages *page.Set, log *slog.Logger, m *metrics.Metrics, signupClosed bool) *Responder {
+	return &Responder{msg: msg, log: log, metrics: m, pages: pages, signupClosed: signupClosed}
+}
+
 // errorBody is the API's error answer.
 type errorBody struct {
 	Error errorDetail `json:"error"`
@@ -73,33 +98,33 @@ type errorDetail struct {
 	RetryAfter int          `json:"retryAfter,omitempty"`
 }
 
-// message returns what a person reads for e: the catalog's words for the
+// Message returns what a person reads for e: the catalog's words for the
 // code and reason, never the wrapped cause.
-func (s *Server) message(e *account.Error) string {
+func (o *Responder) Message(e *account.Error) string {
 	if e.Reason != "" && e.Name != "" {
-		if _, ok := s.msg.Lookup("error." + string(e.Code) + "." + e.Reason + ".named"); ok {
-			return s.msg.T("error."+string(e.Code)+"."+e.Reason+".named", e.Name)
+		if _, ok := o.msg.Lookup("error." + string(e.Code) + "." + e.Reason + ".named"); ok {
+			return o.msg.T("error."+string(e.Code)+"."+e.Reason+".named", e.Name)
 		}
 	}
 	if e.Reason != "" {
-		if m, ok := s.msg.Lookup("error." + string(e.Code) + "." + e.Reason); ok {
+		if m, ok := o.msg.Lookup("error." + string(e.Code) + "." + e.Reason); ok {
 			return m
 		}
 	}
-	if m, ok := s.msg.Lookup("error." + string(e.Code)); ok {
+	if m, ok := o.msg.Lookup("error." + string(e.Code)); ok {
 		return m
 	}
-	return s.msg.T("error.internal")
+	return o.msg.T("error.internal")
 }
 
-// writeError answers err as JSON, logs what went wrong and counts it.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	e := s.observeError(r, err)
+// Error answers err as JSON, logs what went wrong and counts it.
+func (o *Responder) Error(w http.ResponseWriter, r *http.Request, err error) {
+	e := o.Observe(r, err)
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
-	writeJSON(w, Status(e.Code), errorBody{Error: errorDetail{
-		Code: e.Code, Message: s.message(e), Reason: shownReason(e), Field: e.Field, RetryAfter: e.RetryAfter,
+	JSON(w, Status(e.Code), errorBody{Error: errorDetail{
+		Code: e.Code, Message: o.Message(e), Reason: shownReason(e), Field: e.Field, RetryAfter: e.RetryAfter,
 	}})
 }
 
@@ -114,32 +139,36 @@ func shownReason(e *account.Error) string {
 	return e.Reason
 }
 
-// observeError logs and counts err, and returns it coded.
-func (s *Server) observeError(r *http.Request, err error) *account.Error {
+// Observe logs and counts err, and returns it coded.
+func (o *Responder) Observe(r *http.Request, err error) *account.Error {
 	e := coded(err)
-	s.metrics.Errors.WithLabelValues(string(e.Code)).Inc()
+	o.metrics.Errors.WithLabelValues(string(e.Code)).Inc()
 	if e.Code == account.EInternal {
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		o.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
-		s.log.DebugContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", err)
+		o.log.DebugContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", err)
 	}
 	return e
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// JSON writes v as the answer, with status.
+func JSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
 
-// apiFunc is an API handler: it returns an error and the adapter answers it.
-type apiFunc func(w http.ResponseWriter, r *http.Request) error
+// Func is a handler that returns an error for its adapter (API or Form) to
+// answer.
+type Func func(w http.ResponseWriter, r *http.Request) error
 
-func (s *Server) api(h apiFunc) http.Handler {
+// API adapts an API handler: its answers are never cached, and its error
+// is answered as JSON (Error).
+func (o *Responder) API(h Func) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		if err := h(w, r); err != nil {
-			s.writeError(w, r, err)
+			o.Error(w, r, err)
 		}
 	})
 }
