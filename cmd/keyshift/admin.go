@@ -18,6 +18,7 @@ var adminCommands = []command{
 	{"token", "admin API bearer tokens: token create|list|revoke", adminTokenCmd},
 	{"mail", "list mail that failed or keeps failing to send", adminMailCmd},
 	{"email-keys", "list accounts whose address another account's shares, or that is refused now", adminEmailKeysCmd},
+	{"prune", "delete telemetry older than its retention: prune [--days N]", adminPruneCmd},
 }
 
 func adminCmd(ctx context.Context, e *env, args []string) error {

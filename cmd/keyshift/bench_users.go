@@ -18,6 +18,7 @@ var benchCommands = []command{
 	{"gen-users", "write a realistic import file of N members", benchGenUsersCmd},
 	{"chart", "draw bench --target --json results as an SVG chart", benchChartCmd},
 	{"import", "measure keyshift import and export of a generated file", benchImportCmd},
+	{"metrics", "seed N telemetry events and time the admin API's metrics document", benchMetricsCmd},
 }
 
 // benchGenUsersCmd writes a generated import file (bench.GenUsers), for

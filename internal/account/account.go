@@ -194,6 +194,12 @@ type Event struct {
 	UserAgent string
 	// Data holds type-specific details as JSON; never secrets.
 	Data map[string]any
+	// Subject is the member UserID names, as the flow that writes the
+	// event loaded them, when it has them at hand; it is not stored. An
+	// Observer (telemetry) reads what it needs from it instead of asking
+	// the database again inside the flow's transaction. A flow that changed
+	// what the member holds since loading them leaves it nil.
+	Subject *User
 }
 
 // MaxUserAgent is the most of a User-Agent header, in bytes, that an event

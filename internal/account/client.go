@@ -1,5 +1,7 @@
 package account
 
+import "time"
+
 // Client describes who is asking: recorded on sessions and events, and used
 // to choose throttle keys.
 type Client struct {
@@ -8,6 +10,14 @@ type Client struct {
 	// Device is set when the request carries a valid device cookie: proof
 	// that this browser signed in as Device.UserID before.
 	Device *Device
+	// SigninMs is the page's own measure of a sign-in, from page load to
+	// the request that finishes it, in milliseconds, as the page sent it
+	// (0: none). Only telemetry reads it, and bounds it first: it is the
+	// client's word.
+	SigninMs int
+	// Began is when the server started on the request (zero: unknown), so
+	// telemetry can record the server's own time of a sign-in.
+	Began time.Time
 }
 
 // Device is a browser that signed in successfully before.

@@ -44,11 +44,41 @@ type AuditStore interface {
 type Audit struct {
 	Store AuditStore
 	Now   func() time.Time
+	// Observer, when set, also sees every event and refused attempt, in
+	// the same transaction: the rollout's telemetry.
+	Observer Observer
+}
+
+// Observer sees what Audit writes, as it is written, and keeps what it
+// needs of it in the transaction of ctx (package telemetry): an event and
+// its telemetry commit or roll back together.
+type Observer interface {
+	// Observe takes note of e, stamped already, from c.
+	Observe(ctx context.Context, e *Event, c Client) error
 }
 
 // Record appends e, stamped at now with c, in the transaction of ctx.
 func (a Audit) Record(ctx context.Context, e *Event, c Client) error {
-	return a.Store.AppendEvent(ctx, e.Stamp(a.Now(), c))
+	if err := a.Store.AppendEvent(ctx, e.Stamp(a.Now(), c)); err != nil {
+		return err
+	}
+	return a.observe(ctx, e, c)
+}
+
+// Telemetry shows e to the Observer alone, stamped at now: for what the
+// rollout's figures count but the audit log has no use for (a refused
+// duplicate passkey, the sign-in page offering passkey autofill). Without an
+// Observer it does nothing.
+func (a Audit) Telemetry(ctx context.Context, e *Event, c Client) error {
+	e.Stamp(a.Now(), c)
+	return a.observe(ctx, e, c)
+}
+
+func (a Audit) observe(ctx context.Context, e *Event, c Client) error {
+	if a.Observer == nil {
+		return nil
+	}
+	return a.Observer.Observe(ctx, e, c)
 }
 
 // RecordFailure writes a refused attempt: an event when e names an account,
@@ -60,9 +90,13 @@ func (a Audit) RecordFailure(ctx context.Context, e *Event, c Client) error {
 		return a.Record(ctx, e, c)
 	}
 	reason, _ := e.Data["reason"].(string)
-	return a.Store.CountFailure(ctx, &Failure{
+	err := a.Store.CountFailure(ctx, &Failure{
 		At: a.Now(), Type: e.Type, Method: e.Method, Outcome: e.Outcome, Reason: reason, IP: throttle.IPSubject(c.IP),
 	})
+	if err != nil {
+		return err
+	}
+	return a.Telemetry(ctx, e, c)
 }
 
 // PolicyRedeemIP limits, per client address, sign-in redemptions that do

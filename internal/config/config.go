@@ -125,6 +125,15 @@ type Config struct {
 	// Rollout holds the staged rollout's guardrails and retirement rule; the
 	// phase and cohorts themselves live in the database (docs/rollout.md).
 	Rollout RolloutConfig
+	// Telemetry is how long the rollout's telemetry is kept.
+	Telemetry TelemetryConfig
+}
+
+// TelemetryConfig is the telemetry's retention (docs/telemetry.md).
+type TelemetryConfig struct {
+	// RetentionDays is how long telemetry events and counters are kept
+	// (KEYSHIFT_TELEMETRY_RETENTION_DAYS); older ones are pruned.
+	RetentionDays int
 }
 
 // RolloutConfig are the limits that refuse advancing the rollout (and hold
@@ -306,6 +315,7 @@ func Default() Config {
 		EmailChange: EmailChangeConfig{LinkTimeout: time.Hour},
 		Rollout: RolloutConfig{PasskeySuccessMin: 90, PasskeyWindow: 200, RecoveryRiseMax: 50, RecoveryMinUses: 20,
 			DuplicatesPerHourMax: 50, RetireAfterDays: 90},
+		Telemetry: TelemetryConfig{RetentionDays: 400},
 		Password: PasswordConfig{
 			// Capped so that a very large machine still gets a valid default.
 			HashConcurrency:  min(runtime.NumCPU(), maxHashConcurrency),

@@ -69,6 +69,7 @@ var settings = []setting{
 	{key: "rollout.recovery_min_uses", env: "KEYSHIFT_ROLLOUT_RECOVERY_MIN_USES", set: number(func(c *Config) *int { return &c.Rollout.RecoveryMinUses })},
 	{key: "rollout.duplicates_per_hour_max", env: "KEYSHIFT_ROLLOUT_DUPLICATES_PER_HOUR_MAX", set: number(func(c *Config) *int { return &c.Rollout.DuplicatesPerHourMax })},
 	{key: "rollout.hold", env: "KEYSHIFT_ROLLOUT_HOLD", set: boolean(func(c *Config) *bool { return &c.Rollout.Hold })},
+	{key: "telemetry.retention_days", env: "KEYSHIFT_TELEMETRY_RETENTION_DAYS", set: number(func(c *Config) *int { return &c.Telemetry.RetentionDays })},
 	{key: "rollout.retire_after_days", env: "KEYSHIFT_ROLLOUT_RETIRE_AFTER_DAYS", set: number(func(c *Config) *int { return &c.Rollout.RetireAfterDays })},
 
 	{key: "signup.open", env: "KEYSHIFT_SIGNUP_OPEN", set: boolean(func(c *Config) *bool { return &c.Signup.Open })},

@@ -550,6 +550,7 @@ func (c *Config) checkRollout(ps *Problems) {
 		{"rollout.recovery_min_uses", r.RecoveryMinUses, 1, 1000000, "uses a week"},
 		{"rollout.duplicates_per_hour_max", r.DuplicatesPerHourMax, 0, 1000000, "reports an hour (0 turns it off)"},
 		{"rollout.retire_after_days", r.RetireAfterDays, 1, 3650, "days"},
+		{"telemetry.retention_days", c.Telemetry.RetentionDays, 14, 3650, "days"},
 	} {
 		if l.v < l.lo || l.v > l.hi {
 			ps.addf(l.key, "is %d; want %d to %d %s", l.v, l.lo, l.hi, l.unit)

@@ -108,11 +108,11 @@ func (s *Service) FinishLogin(ctx context.Context, flowID string, credential []b
 	fd := &f.Data
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(credential)
 	if err != nil {
-		return nil, s.loginFailed(ctx, f, nil, rejectCredential(err), c)
+		return nil, s.loginFailed(ctx, f, nil, rejectCredential(err), mediation, c)
 	}
 	u, stored, verified, err := s.verifyAssertion(ctx, fd, parsed)
 	if err != nil {
-		return nil, s.loginFailed(ctx, f, u, err, c)
+		return nil, s.loginFailed(ctx, f, u, err, mediation, c)
 	}
 	if verified.Authenticator.CloneWarning {
 		return nil, s.cloneWarning(ctx, f, u, stored, parsed.Response.AuthenticatorData.Counter, c)
@@ -128,7 +128,7 @@ func (s *Service) FinishLogin(ctx context.Context, flowID string, credential []b
 			return err
 		}
 		if err := s.event(ctx, &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(method),
-			Outcome: account.OutcomeSuccess, Data: map[string]any{"passkey": stored.ID}}, c); err != nil {
+			Outcome: account.OutcomeSuccess, Data: map[string]any{"passkey": stored.ID}, Subject: u}, c); err != nil {
 			return err
 		}
 		// Last, so the credential's row is locked for the shortest time.
@@ -160,8 +160,8 @@ var errCountMoved = errors.New("passkey sign count moved meanwhile")
 // session's AuthMethod and in the sign-in metrics: username-first when its
 // ceremony named the member, else by the mediation the page reports
 // ("conditional" for autofill, anything else modal). A refused sign-in
-// counts by its mediation alone (username false): its ceremony may never
-// have opened.
+// counts the same way, from the ceremony it finished (FinishLogin opens the
+// ceremony before it reads the assertion).
 func MethodOf(username bool, mediation string) account.AuthMethod {
 	switch {
 	case username:
@@ -223,10 +223,11 @@ func rejected(reason string, err error) error {
 }
 
 // loginFailed uses the ceremony up and, for a refused assertion, records
-// the refusal, in one transaction; it returns err — or, when the ceremony
-// was spent already, unknown_flow with nothing recorded, as if the
-// attempt had never been read.
-func (s *Service) loginFailed(ctx context.Context, f *sealedFlow, u *account.User, err error, c account.Client) error {
+// the refusal by the method the ceremony and the page's mediation make it
+// (MethodOf), in one transaction; it returns err — or, when the ceremony
+// was spent already, unknown_flow with nothing recorded, as if the attempt
+// had never been read.
+func (s *Service) loginFailed(ctx context.Context, f *sealedFlow, u *account.User, err error, mediation string, c account.Client) error {
 	rejection := account.IsCode(err, account.EPasskeyRejected)
 	userID, reason := "", ""
 	if u != nil {
@@ -245,7 +246,7 @@ func (s *Service) loginFailed(ctx context.Context, f *sealedFlow, u *account.Use
 		if _, err := account.Reserve(ctx, s.limiter, throttle.PerIP(account.PolicyRedeemIP, c.IP)...); err != nil {
 			return err
 		}
-		return s.audit.RecordFailure(ctx, &account.Event{Type: account.EventSignin, UserID: userID, Method: "passkey",
+		return s.audit.RecordFailure(ctx, &account.Event{Type: account.EventSignin, UserID: userID, Subject: u, Method: string(MethodOf(f.Data.Username, mediation)),
 			Outcome: account.OutcomeFailure, Data: map[string]any{"reason": reason}}, c)
 	})
 	if account.IsCode(werr, account.EPasskeyRejected) || account.IsCode(werr, account.EThrottled) {

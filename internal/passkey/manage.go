@@ -3,6 +3,7 @@ package passkey
 import (
 	"context"
 
+	"github.com/keyshift/keyshift/internal/aaguid"
 	"github.com/keyshift/keyshift/internal/account"
 )
 
@@ -70,10 +71,11 @@ func (s *Service) Delete(ctx context.Context, sw *account.SessionWithUser, id st
 		if err := s.members.Lock(ctx, userID, ""); err != nil {
 			return err
 		}
-		name, err := s.passkeyName(ctx, userID, id)
+		gone, err := s.passkeyOf(ctx, userID, id)
 		if err != nil {
 			return err
 		}
+		name := gone.Name
 		if err := s.store.DeletePasskey(ctx, userID, id); err != nil {
 			return err
 		}
@@ -85,23 +87,24 @@ func (s *Service) Delete(ctx context.Context, sw *account.SessionWithUser, id st
 			return err
 		}
 		return s.event(ctx, &account.Event{Type: account.EventPasskeyRemoved, UserID: userID,
-			Data: map[string]any{"passkey": id, "emailChangesVoided": voided}}, c)
+			Data: map[string]any{"passkey": id, "emailChangesVoided": voided,
+				"provider": aaguid.Name(gone.AAGUID), "synced": gone.BackupState}}, c)
 	})
 }
 
-// passkeyName returns the name of the member's passkey id, for the notice
+// passkeyOf returns the member's passkey id, for the notice and the event
 // of its removal; ENotFound when it is not theirs.
-func (s *Service) passkeyName(ctx context.Context, userID, id string) (string, error) {
+func (s *Service) passkeyOf(ctx context.Context, userID, id string) (*account.Credential, error) {
 	all, err := s.store.ListPasskeys(ctx, userID)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	for _, p := range all {
-		if p.ID == id {
-			return p.Name, nil
+	for i := range all {
+		if all[i].ID == id {
+			return &all[i], nil
 		}
 	}
-	return "", account.Errorf(account.ENotFound, "no such passkey")
+	return nil, account.Errorf(account.ENotFound, "no such passkey")
 }
 
 // notifyRemoved tells the member, in the deletion's transaction, that a

@@ -195,6 +195,14 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, sessi
 		}
 		return s.event(ctx, &account.Event{Type: account.EventPasskeyAdded, UserID: u.ID, SessionID: f.SessionID, Data: data}, c)
 	})
+	if account.IsCode(err, account.EPasskeyExists) {
+		// Nothing is written for the refusal itself, but the rollout's
+		// figures count duplicate attempts: a telemetry note of its own.
+		dup := &account.Event{Type: account.EventPasskeyRegisterError, UserID: u.ID, Outcome: string(account.EPasskeyExists)}
+		if terr := s.audit.Telemetry(ctx, dup, c); terr != nil {
+			s.log.Warn("telemetry of a duplicate passkey", "err", terr)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -209,7 +209,8 @@ func (s *Service) passwordSucceeded(ctx context.Context, u *account.User, cred *
 		if err := keys.Succeeded(ctx, s.d.Limiter); err != nil {
 			return err
 		}
-		if err := s.d.Audit.Record(ctx, &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(account.MethodPassword), Outcome: account.OutcomeSuccess}, c); err != nil {
+		if err := s.d.Audit.Record(ctx, &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(account.MethodPassword), Outcome: account.OutcomeSuccess,
+			Subject: u}, c); err != nil {
 			return err
 		}
 		u.HasPassword = true

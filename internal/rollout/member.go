@@ -263,3 +263,37 @@ func (s *Service) PasswordlessBlocker(ctx context.Context, userID string) (*NotR
 func (s *Service) Answers(ctx context.Context, userID string) (Answers, error) {
 	return s.store.RolloutAnswers(ctx, userID)
 }
+
+// The cohorts telemetry reports a member in: how the rollout reaches them,
+// the first that applies, or CohortRest when it does not (yet).
+const (
+	CohortInternal = "internal"
+	CohortRamp     = "ramp"
+	CohortBeta     = "beta"
+	CohortRest     = "rest"
+)
+
+// CohortOf names the cohort u is in under st with answers a: internal
+// (the dogfood list), ramp (within the percentage), beta (switched "Try
+// passkeys" on while outside the ramp) or rest. It does not look at the
+// phase: a cohort is who a member is, the phase what the cohort is offered,
+// so a figure by cohort reads the same before and after a phase moves.
+// Beta comes after the ramp so that only members outside both need their
+// answers read (NeedsAnswers): a sign-in's telemetry then costs no read.
+func CohortOf(st State, u *account.User, a Answers) string {
+	switch m := MemberOf(st, u, a); {
+	case m.Internal:
+		return CohortInternal
+	case m.InRamp:
+		return CohortRamp
+	case m.Beta:
+		return CohortBeta
+	}
+	return CohortRest
+}
+
+// NeedsAnswers reports whether CohortOf needs u's answers to place u: only
+// for a member neither internal nor within the ramp.
+func NeedsAnswers(st State, u *account.User) bool {
+	return !st.Internal.Contains(u.EmailKey) && !InRamp(st.Salt, u.ID, st.Percent)
+}

@@ -257,3 +257,34 @@ func TestASessionIsNudgedOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestCohortOf: internal first, then the ramp, then beta outside the ramp;
+// only a member outside the list and the ramp needs their answers read.
+func TestCohortOf(t *testing.T) {
+	st := rollout.State{Salt: []byte("salt"), Percent: 0, Internal: rollout.Internal{Domains: []string{"staff.example"}}}
+	staff := &account.User{ID: "u-staff", EmailKey: "ada@staff.example"}
+	other := &account.User{ID: "u-other", EmailKey: "bob@example.com"}
+	all := st
+	all.Percent = 100
+	for _, tc := range []struct {
+		name        string
+		st          rollout.State
+		u           *account.User
+		beta, needs bool
+		want        string
+	}{
+		{"puts the dogfood list first", all, staff, true, false, rollout.CohortInternal},
+		{"puts the ramp before beta", all, other, true, false, rollout.CohortRamp},
+		{"puts an opted-in member outside the ramp in beta", st, other, true, true, rollout.CohortBeta},
+		{"puts everyone else in the rest", st, other, false, true, rollout.CohortRest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rollout.CohortOf(tc.st, tc.u, rollout.Answers{Beta: tc.beta}); got != tc.want {
+				t.Errorf("cohort %q, want %q", got, tc.want)
+			}
+			if got := rollout.NeedsAnswers(tc.st, tc.u); got != tc.needs {
+				t.Errorf("needs answers %v, want %v", got, tc.needs)
+			}
+		})
+	}
+}

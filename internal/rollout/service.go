@@ -44,6 +44,9 @@ type Config struct {
 	// member to consent to retiring their password (RequireFresh); zero is
 	// account.DefaultReauthWindow.
 	ReauthWindow time.Duration
+	// Observer sees the nudge's events and the opt-ins as they are written
+	// (account.Audit.Observer: telemetry); nil for none.
+	Observer account.Observer
 }
 
 // Service reads and changes the rollout for the pages, the API and the CLI.
@@ -65,7 +68,7 @@ func NewService(store Store, cfg Config, now func() time.Time) *Service {
 		cfg.ReauthWindow = account.DefaultReauthWindow
 	}
 	return &Service{store: store, guardrails: cfg.Guardrails, window: cfg.ReauthWindow,
-		audit: account.Audit{Store: store, Now: now}, now: now}
+		audit: account.Audit{Store: store, Now: now, Observer: cfg.Observer}, now: now}
 }
 
 // Current returns the rollout, at most Fresh old.

@@ -36,6 +36,7 @@ import (
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/store"
+	"github.com/keyshift/keyshift/internal/telemetry"
 	"github.com/keyshift/keyshift/internal/throttle"
 	"github.com/keyshift/keyshift/internal/web"
 )
@@ -68,7 +69,10 @@ type Server struct {
 	Outbox  *outbox.Outbox
 	Notices *notice.Notifier
 	// Rollout is the staged rollout; the janitor lets its guardrails hold it.
-	Rollout    *rollout.Service
+	Rollout *rollout.Service
+	// Telemetry records the rollout's events; Folder counts them.
+	Telemetry  *telemetry.Recorder
+	Folder     *telemetry.Folder
 	mailWorker *outbox.Worker
 	// metricsLn serves /metrics alone when metrics_listen is set.
 	metricsLn net.Listener
@@ -228,6 +232,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 		Log: o.Log, Registry: o.Registry, HashGate: gate, Signin: s.Signin,
 		Confirm: s.Confirm, Change: s.Change,
 		Rollout: s.Rollout, AdminTokens: admintoken.New(db, cfg.AdminToken, time.Now),
+		Telemetry: telemetry.NewService(db, s.Telemetry, FigurePolicy(cfg), o.Now),
 	}
 	if cfg.MailTransport() == config.MailDev {
 		opts.Mail = box // /dev/mail only where the dev mailer keeps the mail
@@ -244,7 +249,10 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor *password.FailureFloor) error {
 	cfg, db := s.Config, s.DB
 	limiter := &throttle.Limiter{Store: db, Now: o.Now}
-	audit := account.Audit{Store: db, Now: o.Now}
+	// Telemetry reads the phase from a rollout copy of its own: the one
+	// below records through it.
+	s.Telemetry = telemetry.NewRecorder(db, rollout.NewService(db, rollout.Config{}, o.Now), o.Now, telemetry.NewMetrics(o.Registry))
+	audit := account.Audit{Store: db, Now: o.Now, Observer: s.Telemetry}
 	// The one step-up window of every sensitive action.
 	window := cfg.Passkey.ReauthWindow
 	s.Notices = notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, s.Outbox, db, o.Now)
@@ -274,7 +282,8 @@ func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor
 	s.Change = change.New(change.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout, ReauthWindow: window},
 		db, db, change.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random,
 			Now: o.Now, Mailer: s.Outbox, Notices: s.Notices})
-	s.Rollout = rollout.NewService(db, rollout.Config{Guardrails: Guardrails(cfg), ReauthWindow: window}, o.Now)
+	s.Rollout = rollout.NewService(db, rollout.Config{Guardrails: Guardrails(cfg), ReauthWindow: window, Observer: s.Telemetry}, o.Now)
+	s.Folder = telemetry.NewFolder(db, folderName(), o.Now, o.Log)
 	s.now = o.Now
 	return nil
 }
@@ -360,6 +369,13 @@ func providerPolicy(p config.PasskeyConfig) (passkey.ProviderPolicy, error) {
 	return passkey.ProviderPolicy{Allow: allow, Deny: deny, DeviceBoundOnly: p.DeviceBoundOnly}, nil
 }
 
+// FigurePolicy is when the figures flag a recovery channel as rising: the
+// rise and the weekly minimum of the guardrail that holds the rollout for
+// it, so the flag and the hold agree.
+func FigurePolicy(cfg config.Config) telemetry.Policy {
+	return telemetry.Policy{RiseRatio: float64(cfg.Rollout.RecoveryRiseMax) / 100, RiseMin: int64(cfg.Rollout.RecoveryMinUses)}
+}
+
 // Guardrails returns the rollout's guardrails as cfg sets them.
 func Guardrails(cfg config.Config) rollout.Guardrails {
 	r := cfg.Rollout
@@ -432,6 +448,17 @@ const spentKeptAfterExpiry = 5 * time.Minute
 // (docs/operations.md).
 const FailureCountsKept = 30 * 24 * time.Hour
 
+// FoldEvery is how often a node folds telemetry events into the counters
+// (when it holds the lease): the figures trail the events by about this.
+const FoldEvery = time.Second
+
+// folderName names this process's telemetry folder in the lease, so a log
+// or the database tells which node folds.
+func folderName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), account.Random{}.NewID()[:8])
+}
+
 // janitorEvery is how often expired sessions and stale throttle keys go.
 const janitorEvery = 10 * time.Minute
 
@@ -440,6 +467,17 @@ const janitorEvery = 10 * time.Minute
 // requests finish (up to shutdownGrace) and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go s.janitor(ctx)
+	foldCtx, stopFold := context.WithCancel(ctx)
+	foldDone := make(chan struct{})
+	go func() { s.Folder.Run(foldCtx, FoldEvery); close(foldDone) }()
+	defer func() {
+		stopFold()
+		<-foldDone
+		// Another node may take over at once instead of when the lease lapses.
+		if err := s.DB.ReleaseTelemetryFold(context.WithoutCancel(ctx), s.Folder.Owner()); err != nil {
+			s.Log.Warn("releasing the telemetry lease", "err", err)
+		}
+	}()
 	mailCtx, stopMail := context.WithCancel(ctx)
 	mailDone := make(chan struct{})
 	go func() { s.mailWorker.Run(mailCtx); close(mailDone) }()
@@ -552,5 +590,9 @@ func (s *Server) sweep(ctx context.Context) {
 	}
 	if _, err := s.DB.DeleteSentOutbox(ctx, s.now().Add(-sentMailKept)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging sent mail", "err", err)
+	}
+	keep := time.Duration(s.Config.Telemetry.RetentionDays) * 24 * time.Hour
+	if _, err := s.DB.PruneTelemetry(ctx, s.now().Add(-keep)); err != nil && ctx.Err() == nil {
+		s.Log.Warn("pruning old telemetry", "err", err)
 	}
 }

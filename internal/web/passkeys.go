@@ -113,6 +113,14 @@ func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	if body.Mediation == "conditional" && body.Email == "" {
+		// The page begins this only where the browser offers passkey
+		// autofill: the fill rate's denominator. A lost note must not
+		// cost the member their sign-in.
+		if err := s.telemetry.ConditionalOffered(r.Context(), s.visitors.Client(r)); err != nil {
+			s.log.WarnContext(r.Context(), "telemetry: passkey autofill offered", "err", err)
+		}
+	}
 	respond.JSON(w, http.StatusOK, map[string]any{"flowId": req.FlowID, "publicKey": req.Options})
 	return nil
 }
@@ -144,13 +152,6 @@ func (s *Server) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) erro
 	}
 	out := apijson.NewSignin(res.User, here)
 	out.ReturnTo = s.visitors.SetSession(w, r, res)
-	// The member's managers learn which passkeys still count: one deleted
-	// here, or refused after the manager made it, stops being offered.
-	if acc, err := s.passkeys.Accepted(r.Context(), &res.User); err != nil {
-		s.log.WarnContext(r.Context(), "signal api: reading the member's passkeys", "err", err)
-	} else {
-		out.Signals = apijson.NewSignals(acc)
-	}
 	respond.JSON(w, http.StatusOK, out)
 	return nil
 }

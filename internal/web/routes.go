@@ -58,6 +58,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("PUT /api/account/preferences", s.rolloutPages.PutPreferences)
 	api("GET /api/admin/rollout", s.admin.Scoped(admintoken.ScopeRollout, s.admin.GetRollout))
 	api("PUT /api/admin/rollout", s.admin.Scoped(admintoken.ScopeRollout, s.admin.PutRollout))
+	api("GET /api/admin/metrics", s.admin.Scoped(admintoken.ScopeMetrics, s.admin.GetMetrics))
 	mux.Handle("/api/", s.respond.API(s.apiFallback(mux)))
 
 	// Pages: they work without JavaScript, as plain form posts.

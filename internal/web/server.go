@@ -27,6 +27,7 @@ import (
 	"github.com/keyshift/keyshift/internal/recovery"
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/session"
+	"github.com/keyshift/keyshift/internal/telemetry"
 	"github.com/keyshift/keyshift/internal/web/admin"
 	"github.com/keyshift/keyshift/internal/web/email"
 	"github.com/keyshift/keyshift/internal/web/forwardauth"
@@ -82,6 +83,9 @@ type Options struct {
 	Rollout *rollout.Service
 	// AdminTokens authenticates the admin API (package admin) and /metrics.
 	AdminTokens *admintoken.Tokens
+	// Telemetry gives the metrics document (package admin) and takes the
+	// pages' notes.
+	Telemetry *telemetry.Service
 }
 
 // Server serves keyshift over HTTP.
@@ -105,6 +109,7 @@ type Server struct {
 	visitors     *visitor.Cookies
 	forward      *forwardauth.Handler
 	admin        *admin.API
+	telemetry    *telemetry.Service
 	rolloutPages *rolloutpages.Handlers
 	email        *email.Handlers
 	handler      http.Handler
@@ -156,7 +161,8 @@ func (s *Server) features(o Options) error {
 		return err
 	}
 	s.forward = forwardauth.New(o.Config, s.visitors)
-	s.admin = admin.New(o.AdminTokens, o.Rollout, o.Log)
+	s.admin = admin.New(o.AdminTokens, o.Rollout, o.Telemetry, o.Log)
+	s.telemetry = o.Telemetry
 	s.rolloutPages = rolloutpages.New(o.Rollout, s.visitors, s.respond, s.msg, o.Log, accountPage{s})
 	s.email = email.New(email.Options{Signin: o.Signin, Confirm: o.Confirm, Change: o.Change, Visitors: s.visitors, Respond: s.respond,
 		Msg: s.msg, Metrics: s.metrics, Nudges: s.rolloutPages, Account: accountPage{s}})

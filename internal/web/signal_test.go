@@ -11,10 +11,11 @@ import (
 	"github.com/keyshift/keyshift/internal/web/browsertest"
 )
 
-// TestAPasskeySigninCarriesTheSignals: the answer of a passkey sign-in lists
-// every passkey the member has (for signalAllAcceptedCredentials) under
-// their user handle, and their address as the name.
-func TestAPasskeySigninCarriesTheSignals(t *testing.T) {
+// TestTheSessionCarriesTheSignals: after a passkey sign-in, GET
+// /api/session — which the page asks where the browser has the Signal API —
+// lists every passkey the member has (for signalAllAcceptedCredentials)
+// under their user handle, and their address as the name.
+func TestTheSessionCarriesTheSignals(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
 		s := startPasskeySite(t, database)
@@ -22,7 +23,9 @@ func TestAPasskeySigninCarriesTheSignals(t *testing.T) {
 		second := newSoftKey(t, s)
 		wantStatus(t, second.register(ada.c), http.StatusCreated)
 
-		r := ada.key.signin(s.client(), map[string]any{}, "modal")
+		c := s.client()
+		wantStatus(t, ada.key.signin(c, map[string]any{}, "modal"), http.StatusOK)
+		r := c.JSON(http.MethodGet, "/api/session", nil)
 		wantStatus(t, r, http.StatusOK)
 		var answer struct {
 			Signals struct {

@@ -539,8 +539,13 @@ func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Cl
 			return err
 		}
 		ev := &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(m), Outcome: account.OutcomeSuccess}
-		if removed != nil {
+		switch {
+		case removed != nil:
 			ev.Data = map[string]any{"firstProof": true, "cleared": removed.Cleared()}
+		case created:
+			// The sign-in that made the account: telemetry counts the
+			// sign-up (its own event, above) and not a sign-in.
+			ev.Data = map[string]any{"created": true}
 		}
 		if err := s.event(ctx, ev, c); err != nil {
 			return err

@@ -11,21 +11,39 @@ import (
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/rollout"
+	"github.com/keyshift/keyshift/internal/telemetry"
 	"github.com/keyshift/keyshift/internal/web/request"
 	"github.com/keyshift/keyshift/internal/web/respond"
 )
 
 // API serves the admin API.
 type API struct {
-	tokens  *admintoken.Tokens
-	rollout *rollout.Service
-	log     *slog.Logger
+	tokens    *admintoken.Tokens
+	rollout   *rollout.Service
+	telemetry *telemetry.Service
+	log       *slog.Logger
 }
 
 // New returns the admin API: tokens authenticates its callers, ro is the
-// rollout it reads and changes, and log records every change.
-func New(tokens *admintoken.Tokens, ro *rollout.Service, log *slog.Logger) *API {
-	return &API{tokens: tokens, rollout: ro, log: log}
+// rollout it reads and changes, tel gives the metrics document, and log
+// records every change.
+func New(tokens *admintoken.Tokens, ro *rollout.Service, tel *telemetry.Service, log *slog.Logger) *API {
+	return &API{tokens: tokens, rollout: ro, telemetry: tel, log: log}
+}
+
+// GetMetrics is GET /api/admin/metrics?from=&to=&cohort=&tz=: the metrics
+// document (API.md; docs/telemetry.md).
+func (a *API) GetMetrics(w http.ResponseWriter, r *http.Request, _ admintoken.Principal) error {
+	q, err := telemetry.ParseQuery(r.URL.Query().Get)
+	if err != nil {
+		return err
+	}
+	doc, err := a.telemetry.Figures(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	respond.JSON(w, http.StatusOK, doc)
+	return nil
 }
 
 // Func is an admin API handler: it runs only for a bearer token that

@@ -49,9 +49,6 @@ type Signin struct {
 	// browser brought to /signin?return_to=, checked. Absent when there is
 	// none; the page then goes to the account.
 	ReturnTo string `json:"returnTo,omitempty"`
-	// Signals is what the page hands the browser's Signal API after a
-	// passkey sign-in; absent after other sign-ins.
-	Signals *Signals `json:"signals,omitempty"`
 }
 
 // Signals are calls for the browser's Signal API (WebAuthn L3 §5.1.10), each

@@ -7,8 +7,10 @@ package visitor
 import (
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
@@ -62,7 +64,34 @@ func (v *Cookies) PageSession(r *http.Request) (*account.SessionWithUser, error)
 // PostgreSQL would refuse the session and event rows that record it.
 func (v *Cookies) Client(r *http.Request) account.Client {
 	ua := strings.ToValidUTF8(r.UserAgent(), "\uFFFD")
-	return account.Client{IP: v.ClientIP(r), UserAgent: ua, Device: v.readDevice(r)}
+	return account.Client{IP: v.ClientIP(r), UserAgent: ua, Device: v.readDevice(r),
+		SigninMs: signinMs(r), Began: time.Now()}
+}
+
+// SigninMsHeader carries the page's own time to sign in (page load to the
+// finishing request, in whole milliseconds) on the requests that finish a
+// sign-in: one header for every method, read here, so no handler decodes it.
+// Telemetry bounds it (telemetry.ClientMs); anything unparsable is none.
+const SigninMsHeader = "Keyshift-Signin-Ms"
+
+// signinMsField is the same for the sign-in forms.
+const signinMsField = "signin_ms"
+
+func signinMs(r *http.Request) int {
+	v := r.Header.Get(SigninMsHeader)
+	if v == "" && r.PostForm != nil {
+		// A sign-in form sends it as a field (the page's script adds it);
+		// read only when the handler has parsed the form already.
+		v = r.PostForm.Get(signinMsField)
+	}
+	if v == "" || len(v) > 9 {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // ClientIP returns the address of the Client (clientip.Of); a hop that is

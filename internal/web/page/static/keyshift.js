@@ -83,11 +83,12 @@
 
   // api sends a JSON request and resolves to {ok, status, body}; a network
   // failure resolves with status 0 and no body, so callers have one path.
-  const api = async (method, path, body) => {
+  const api = async (method, path, body, extra) => {
     try {
+      const headers = Object.assign(body === undefined ? {} : { "Content-Type": "application/json" }, extra || {});
       const res = await fetch(path, {
         method,
-        headers: body === undefined ? {} : { "Content-Type": "application/json" },
+        headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         credentials: "same-origin",
       });
@@ -98,6 +99,30 @@
       return { ok: res.ok, status: res.status, body: data };
     } catch (e) {
       return { ok: false, status: 0, body: null };
+    }
+  };
+
+  // sinceLoad is the time since this page began loading, in whole
+  // milliseconds: the rollout's "time to sign in", which the server takes
+  // from the Keyshift-Signin-Ms header (or a form's signin_ms field) of the
+  // request that finishes a sign-in, and bounds.
+  const sinceLoad = () => String(Math.round(performance.now()));
+  const timed = () => ({ "Keyshift-Signin-Ms": sinceLoad() });
+
+  // timeForms adds the time since load to the sign-in forms as they are
+  // sent, for the pages that work without this script too.
+  const timeForms = () => {
+    for (const form of document.querySelectorAll("form#signin-form, form#email-code-form")) {
+      form.addEventListener("submit", () => {
+        let field = form.querySelector("input[name=signin_ms]");
+        if (!field) {
+          field = document.createElement("input");
+          field.type = "hidden";
+          field.name = "signin_ms";
+          form.appendChild(field);
+        }
+        field.value = sinceLoad();
+      });
     }
   };
 
@@ -177,10 +202,17 @@
   const signIn = async (flowId, cred, mediation, to) => {
     const res = await api("POST", "/api/passkeys/login/finish", {
       flowId, credential: credentialJSON(cred), mediation,
-    });
-    await applySignals(res.body && res.body.signals);
+    }, timed());
     if (res.ok) {
       leaving = true;
+      // Where the browser has the Signal API, the member's managers learn
+      // which passkeys still count before the page leaves. Asked apart
+      // (GET /api/session) so that a sign-in costs no extra query where
+      // nobody uses the answer.
+      if (typeof PublicKeyCredential.signalAllAcceptedCredentials === "function") {
+        const session = await api("GET", "/api/session");
+        await applySignals(session.body && session.body.signals);
+      }
       const next = to || (res.body && res.body.returnTo) || "/account";
       // A passkey from another device (a phone, a security key) and the
       // server offers one here: ask, where this device can hold one.
@@ -219,7 +251,9 @@
         const available = typeof PublicKeyCredential.isConditionalMediationAvailable === "function" &&
           await PublicKeyCredential.isConditionalMediationAvailable().catch(() => false);
         if (!available) return "unavailable";
-        const begin = await api("POST", "/api/passkeys/login/begin", {});
+        // "conditional" tells the server that autofill is offered: the
+        // fill rate counts from here.
+        const begin = await api("POST", "/api/passkeys/login/begin", { mediation: "conditional" });
         if (!begin.ok || signal.aborted) return "ended";
         let cred;
         try {
@@ -469,6 +503,7 @@
   // ---- start ----
 
   const start = () => {
+    timeForms();
     const one = document.querySelector("form.signin-one");
     if (one) setupOneAddress(one);
     const passkeys = document.getElementById("passkeys");
