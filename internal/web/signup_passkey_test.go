@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/server/servertest"
+	"github.com/keyshift/keyshift/internal/telemetry"
 	"github.com/keyshift/keyshift/internal/testdb"
 	"github.com/keyshift/keyshift/internal/web/browsertest"
 )
@@ -232,6 +234,39 @@ func TestBrowserPasskeyFirstSignup(t *testing.T) {
 		u, err := b.DB.FindUserByEmailKey(context.Background(), "cy@example.com")
 		if err != nil || u.HasPassword || u.PasskeyCount != 0 || !u.EmailVerified {
 			t.Fatalf("without WebAuthn: %+v, %v", u, err)
+		}
+	})
+}
+
+// TestPasskeyFirstSignupsCountAsPasskey: a sign-up proven by the mailed
+// code whose first passkey comes in the same session counts in the metrics
+// document's signupsByMethod as "passkey"; one that stops at the code (the
+// dialog cancelled) counts by the code.
+func TestPasskeyFirstSignupsCountAsPasskey(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		token := strings.Repeat("m", 40)
+		s := startSignupSite(t, database, func(c *config.Config) { c.AdminToken = token })
+		es := &emailSite{Instance: s.Instance, box: s.box}
+		for i, who := range []string{"keys@example.com", "codeonly@example.com"} {
+			c := s.client()
+			flow := es.start(t, c, who)
+			r, _ := finishEmail(t, c, map[string]any{"flowId": flow, "code": s.box.nth(t, who, 1).code})
+			wantStatus(t, r, http.StatusOK)
+			if i == 0 {
+				wantStatus(t, newSoftKey(t, s.liveSite).register(c), http.StatusCreated)
+			}
+		}
+		waitFolded(t, s.Instance)
+		r := s.client().Do(http.MethodGet, "/api/admin/metrics", nil, bearer(token))
+		wantStatus(t, r, http.StatusOK)
+		var d telemetry.Document
+		if err := json.Unmarshal(r.Body, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Signups != 2 || d.SignupsByMethod["passkey"] != 1 || d.SignupsByMethod["email_code"] != 1 {
+			t.Errorf("sign-ups %d by method %v, want 2: passkey 1, email_code 1", d.Signups, d.SignupsByMethod)
 		}
 	})
 }
