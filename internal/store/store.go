@@ -12,6 +12,7 @@ import (
 	"github.com/keyshift/keyshift/internal/store/importsql"
 	"github.com/keyshift/keyshift/internal/store/rolloutsql"
 	"github.com/keyshift/keyshift/internal/store/sqldb"
+	"github.com/keyshift/keyshift/internal/store/telemetrysql"
 )
 
 // DB is a keyshift database. It is safe for concurrent use.
@@ -19,6 +20,7 @@ type DB struct {
 	*sqldb.DB
 	*importsql.Imports
 	*rolloutsql.Rollouts
+	*telemetrysql.Telemetry
 }
 
 // Open connects to database ("sqlite:PATH" or a postgres:// URL), checks that
@@ -42,7 +44,7 @@ func OpenNoMigrate(ctx context.Context, database string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{DB: core, Imports: &importsql.Imports{DB: core}, Rollouts: &rolloutsql.Rollouts{DB: core}}, nil
+	return &DB{DB: core, Imports: &importsql.Imports{DB: core}, Rollouts: &rolloutsql.Rollouts{DB: core}, Telemetry: &telemetrysql.Telemetry{DB: core}}, nil
 }
 
 // Migrate applies every pending migration, with the store's data steps

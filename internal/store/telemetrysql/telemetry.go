@@ -1,4 +1,7 @@
-package store
+// Package telemetrysql is the SQL of rollout telemetry (telemetry.Store):
+// the event log, the fold's lease and cursor, the hourly and daily
+// counters, members' last activities, and pruning. store.DB embeds it.
+package telemetrysql
 
 import (
 	"context"
@@ -12,7 +15,7 @@ import (
 )
 
 // AppendTelemetry implements telemetry.Store.
-func (db *DB) AppendTelemetry(ctx context.Context, e *telemetry.Event) error {
+func (db *Telemetry) AppendTelemetry(ctx context.Context, e *telemetry.Event) error {
 	return db.QueryRowW(ctx, `INSERT INTO telemetry_events (at, kind, method, outcome, code, phase, cohort, user_id, has_passkey,
 			client_ms, server_ms, provider, synced, browser, os)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -23,7 +26,7 @@ func (db *DB) AppendTelemetry(ctx context.Context, e *telemetry.Event) error {
 // ClaimTelemetryFold implements telemetry.FoldStore: one conditional
 // UPDATE, which also locks the row until the transaction ends, so a second
 // folder waits and then finds the lease taken.
-func (db *DB) ClaimTelemetryFold(ctx context.Context, owner string, now, until time.Time) (telemetry.Cursor, bool, error) {
+func (db *Telemetry) ClaimTelemetryFold(ctx context.Context, owner string, now, until time.Time) (telemetry.Cursor, bool, error) {
 	var c telemetry.Cursor
 	err := db.QueryRowW(ctx, `UPDATE telemetry_fold SET owner = ?, lease_until = ?
 		WHERE id = 1 AND (owner = ? OR lease_until < ?) RETURNING cursor_txid, cursor_id`,
@@ -39,7 +42,7 @@ func (db *DB) ClaimTelemetryFold(ctx context.Context, owner string, now, until t
 
 // ReleaseTelemetryFold gives up owner's lease, so another node may fold at
 // once (a node that stops).
-func (db *DB) ReleaseTelemetryFold(ctx context.Context, owner string) error {
+func (db *Telemetry) ReleaseTelemetryFold(ctx context.Context, owner string) error {
 	_, err := db.Exec(ctx, `UPDATE telemetry_fold SET owner = '', lease_until = ? WHERE id = 1 AND owner = ?`, db.Time(time.Unix(0, 0)), owner)
 	return err
 }
@@ -53,7 +56,7 @@ const telemetryColumns = `id, at, kind, method, outcome, code, phase, cohort, CO
 // may still appear; only events of transactions older than every running
 // one (pg_snapshot_xmin) are read, in (txid, id) order, and the cursor is
 // that pair.
-func (db *DB) TelemetryAfter(ctx context.Context, c telemetry.Cursor, limit int) ([]telemetry.Event, telemetry.Cursor, error) {
+func (db *Telemetry) TelemetryAfter(ctx context.Context, c telemetry.Cursor, limit int) ([]telemetry.Event, telemetry.Cursor, error) {
 	q := `SELECT ` + telemetryColumns + ` FROM telemetry_events WHERE id > ? ORDER BY id LIMIT ?`
 	args := []any{c.ID, limit}
 	if db.Dialect() == "postgres" {
@@ -85,7 +88,7 @@ func (db *DB) TelemetryAfter(ctx context.Context, c telemetry.Cursor, limit int)
 // and under "*" — and its active days and members to theirs, a few
 // multi-row upserts per table. Rows are summed per key first: one
 // statement may not touch a row twice on PostgreSQL.
-func (db *DB) AddTelemetry(ctx context.Context, r telemetry.Rollup) error {
+func (db *Telemetry) AddTelemetry(ctx context.Context, r telemetry.Rollup) error {
 	tables := map[string]map[string]*countRow{}
 	add := func(table string, n int64, key ...any) {
 		if tables[table] == nil {
@@ -140,7 +143,7 @@ type countRow struct {
 // activity wins a day's row (the SET expressions all read the row as it
 // was); a member's row is read first, in the fold's transaction, so the
 // day it leaves loses the member its new day gains.
-func (db *DB) addActive(ctx context.Context, active []telemetry.Active) error {
+func (db *Telemetry) addActive(ctx context.Context, active []telemetry.Active) error {
 	if len(active) == 0 {
 		return nil
 	}
@@ -198,7 +201,7 @@ func (db *DB) addActive(ctx context.Context, active []telemetry.Active) error {
 }
 
 // lastActivities reads the members' rows of the users in latest.
-func (db *DB) lastActivities(ctx context.Context, latest map[string]telemetry.Active) (map[string]telemetry.Active, error) {
+func (db *Telemetry) lastActivities(ctx context.Context, latest map[string]telemetry.Active) (map[string]telemetry.Active, error) {
 	ids := make([]any, 0, len(latest))
 	for id := range latest {
 		ids = append(ids, id)
@@ -238,7 +241,7 @@ func (db *DB) lastActivities(ctx context.Context, latest map[string]telemetry.Ac
 // upsert inserts rows into table's cols with the conflict clause, many rows
 // a statement. Statements come in a few fixed sizes (128, 32, 8, 2, 1
 // rows), so the prepared statements kept per text stay few.
-func (db *DB) upsert(ctx context.Context, table, cols, conflict string, rows [][]any) error {
+func (db *Telemetry) upsert(ctx context.Context, table, cols, conflict string, rows [][]any) error {
 	for len(rows) > 0 {
 		n := 1
 		for _, size := range []int{128, 32, 8, 2} {
@@ -267,14 +270,14 @@ func (db *DB) upsert(ctx context.Context, table, cols, conflict string, rows [][
 }
 
 // SetTelemetryCursor implements telemetry.FoldStore.
-func (db *DB) SetTelemetryCursor(ctx context.Context, c telemetry.Cursor, at time.Time) error {
+func (db *Telemetry) SetTelemetryCursor(ctx context.Context, c telemetry.Cursor, at time.Time) error {
 	_, err := db.Exec(ctx, `UPDATE telemetry_fold SET cursor_txid = ?, cursor_id = ?, folded_at = ? WHERE id = 1`, c.TxID, c.ID, db.Time(at))
 	return err
 }
 
 // TelemetryBacklog says how many events wait to be folded, and when the
 // folder last folded (zero: never): for readiness of the figures and tests.
-func (db *DB) TelemetryBacklog(ctx context.Context) (int64, time.Time, error) {
+func (db *Telemetry) TelemetryBacklog(ctx context.Context) (int64, time.Time, error) {
 	var n int64
 	var at time.Time
 	err := db.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM telemetry_events e, telemetry_fold f
@@ -292,7 +295,7 @@ func utcDay(t time.Time) time.Time {
 // span splits [from, to) (whole hours) into the whole UTC days inside it,
 // read from a daily table, and the hours at its two ends, read from the
 // hourly one: the conditions on each, and their arguments.
-func (db *DB) span(from, to time.Time) (days string, dargs []any, hours string, hargs []any) {
+func (db *Telemetry) span(from, to time.Time) (days string, dargs []any, hours string, hargs []any) {
 	d0 := utcDay(from)
 	if d0.Before(from) {
 		d0 = d0.Add(24 * time.Hour)
@@ -314,7 +317,7 @@ func cohortKey(cohort string) string {
 }
 
 // TelemetrySums implements telemetry.FigureStore.
-func (db *DB) TelemetrySums(ctx context.Context, from, to time.Time, kind, cohort string) ([]telemetry.Count, error) {
+func (db *Telemetry) TelemetrySums(ctx context.Context, from, to time.Time, kind, cohort string) ([]telemetry.Count, error) {
 	days, dargs, hours, hargs := db.span(from, to)
 	filter := ""
 	if kind != "" {
@@ -348,7 +351,7 @@ func (db *DB) TelemetrySums(ctx context.Context, from, to time.Time, kind, cohor
 
 // TelemetryCohorts implements telemetry.FigureStore: successful sign-ins
 // and passkeys added in [from, to) by cohort.
-func (db *DB) TelemetryCohorts(ctx context.Context, from, to time.Time) ([]telemetry.Count, error) {
+func (db *Telemetry) TelemetryCohorts(ctx context.Context, from, to time.Time) ([]telemetry.Count, error) {
 	days, dargs, hours, hargs := db.span(from, to)
 	which := ` AND cohort <> '*' AND (kind = 'signin' AND outcome = 'success' OR kind = 'passkey_added')`
 	rows, err := db.Query(ctx, `SELECT cohort, kind, SUM(n) FROM (
@@ -375,7 +378,7 @@ func (db *DB) TelemetryCohorts(ctx context.Context, from, to time.Time) ([]telem
 }
 
 // TelemetrySeries implements telemetry.FigureStore.
-func (db *DB) TelemetrySeries(ctx context.Context, from, to time.Time, cohort string) ([]telemetry.Count, error) {
+func (db *Telemetry) TelemetrySeries(ctx context.Context, from, to time.Time, cohort string) ([]telemetry.Count, error) {
 	rows, err := db.Query(ctx, `SELECT hour, method, n FROM telemetry_series WHERE cohort = ? AND hour >= ? AND hour < ?`,
 		cohortKey(cohort), db.Time(from), db.Time(to))
 	if err != nil {
@@ -394,7 +397,7 @@ func (db *DB) TelemetrySeries(ctx context.Context, from, to time.Time, cohort st
 }
 
 // TelemetryDurations implements telemetry.FigureStore.
-func (db *DB) TelemetryDurations(ctx context.Context, from, to time.Time, cohort string) ([]telemetry.Duration, error) {
+func (db *Telemetry) TelemetryDurations(ctx context.Context, from, to time.Time, cohort string) ([]telemetry.Duration, error) {
 	days, dargs, hours, hargs := db.span(from, to)
 	k := cohortKey(cohort)
 	rows, err := db.Query(ctx, `SELECT method, clock, bucket, SUM(n) FROM (
@@ -422,7 +425,7 @@ func (db *DB) TelemetryDurations(ctx context.Context, from, to time.Time, cohort
 // activity is in them: a sum over the count of last activities by day.
 // Otherwise (a range in the past) the day rows are read, each member's
 // last one in the range deciding their cohort and passkey.
-func (db *DB) ActiveMembers(ctx context.Context, from, to time.Time, cohort string) ([]telemetry.ActiveCount, error) {
+func (db *Telemetry) ActiveMembers(ctx context.Context, from, to time.Time, cohort string) ([]telemetry.ActiveCount, error) {
 	var latest time.Time
 	if err := db.QueryRow(ctx, `SELECT MAX(day) FROM telemetry_last_days WHERE n > 0`).Scan(sqldb.ScanTime(&latest)); err != nil {
 		return nil, fmt.Errorf("telemetry members: %w", err)
@@ -462,7 +465,7 @@ func (db *DB) ActiveMembers(ctx context.Context, from, to time.Time, cohort stri
 // returns how many rows went. Events go in batches of 10,000, so neither
 // database holds a long transaction over the large table; the rest in one
 // transaction, so members and the count of their last days agree.
-func (db *DB) PruneTelemetry(ctx context.Context, before time.Time) (int64, error) {
+func (db *Telemetry) PruneTelemetry(ctx context.Context, before time.Time) (int64, error) {
 	cut := db.Time(utcDay(before))
 	var total int64
 	for {
@@ -501,7 +504,7 @@ func (db *DB) PruneTelemetry(ctx context.Context, before time.Time) (int64, erro
 
 // AppendTelemetryBatch adds events in multi-row INSERTs (benchmarks seed
 // millions with it); ids are not set.
-func (db *DB) AppendTelemetryBatch(ctx context.Context, evs []telemetry.Event) error {
+func (db *Telemetry) AppendTelemetryBatch(ctx context.Context, evs []telemetry.Event) error {
 	const perInsert = 500 // 15 values each: within both databases' parameter limits
 	for len(evs) > 0 {
 		n := min(len(evs), perInsert)
@@ -523,4 +526,9 @@ func (db *DB) AppendTelemetryBatch(ctx context.Context, evs []telemetry.Event) e
 		evs = evs[n:]
 	}
 	return nil
+}
+
+// Telemetry serves telemetry.Store over the shared connections.
+type Telemetry struct {
+	*sqldb.DB
 }
