@@ -118,3 +118,15 @@ func ClientMs(ms int) int {
 	}
 	return ms
 }
+
+// ServerMs is the server's time for a request, in whole milliseconds (under
+// one counts as one), or 0 when it is no time a request takes: negative or
+// past MaxClientMs, as when the clock the request began by is not the one
+// it ended by (a clock set back or forward meanwhile, a test's clock).
+func ServerMs(d time.Duration) int {
+	ms := d.Milliseconds()
+	if d < 0 || ms > MaxClientMs {
+		return 0
+	}
+	return max(1, int(ms))
+}

@@ -82,7 +82,7 @@ func (r *Recorder) Observe(ctx context.Context, e *account.Event, c account.Clie
 				ev.ClientMs = ClientMs(c.SigninMs)
 			}
 			if !c.Began.IsZero() {
-				ev.ServerMs = max(1, int(r.now().Sub(c.Began).Milliseconds())) // under a millisecond counts as one
+				ev.ServerMs = ServerMs(r.now().Sub(c.Began))
 			}
 		}
 		if err := r.write(ctx, ev); err != nil {

@@ -64,7 +64,7 @@ func TestUnauthenticatedFailuresAreCountedNotLogged(t *testing.T) {
 		want := []store.FailureCount{
 			{Method: "email_code", Outcome: "failure", Count: free / 3},
 			{Method: "email_link", Outcome: "failure", Count: free / 3},
-			{Method: "passkey", Outcome: "failure", Count: free / 3},
+			{Method: "passkey_modal", Outcome: "failure", Count: free / 3}, // by its ceremony's mediation
 			{Method: "password", Outcome: "failure", Count: 5},
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {

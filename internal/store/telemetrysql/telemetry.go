@@ -6,6 +6,8 @@ package telemetrysql
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,8 +124,14 @@ func (db *Telemetry) AddTelemetry(ctx context.Context, r telemetry.Rollup) error
 		{"telemetry_durations", "cohort, hour, method, clock, bucket"},
 		{"telemetry_durations_daily", "cohort, day, method, clock, bucket"},
 	} {
-		rows := make([][]any, 0, len(tables[t.table]))
-		for _, c := range tables[t.table] {
+		// In the order of their keys: concurrent writers that lock the
+		// same rows in different orders deadlock on PostgreSQL (map order
+		// is random; two refused sign-ins at once both write the member's
+		// cohort and '*').
+		keys := slices.Sorted(maps.Keys(tables[t.table]))
+		rows := make([][]any, 0, len(keys))
+		for _, k := range keys {
+			c := tables[t.table][k]
 			rows = append(rows, append(c.key[:len(c.key):len(c.key)], c.n))
 		}
 		if err := db.upsert(ctx, t.table, t.key+", n", "ON CONFLICT ("+t.key+") DO UPDATE SET n = "+t.table+".n + excluded.n", rows); err != nil {
