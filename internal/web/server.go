@@ -157,7 +157,7 @@ func New(o Options) (*Server, error) {
 // the shared parts (visitor, respond) and the domain services it serves.
 func (s *Server) features(o Options) error {
 	var err error
-	if s.visitors, err = visitor.New(o.Config, o.Sessions, o.Rollout, o.DeviceKey, o.Log); err != nil {
+	if s.visitors, err = visitor.New(o.Config, o.Sessions, o.Rollout, o.DeviceKey, o.Log, o.Now); err != nil {
 		return err
 	}
 	s.forward = forwardauth.New(o.Config, s.visitors)

@@ -30,18 +30,20 @@ type Cookies struct {
 	cookies  cookie.Signer
 	returns  *returnto.Policy
 	log      *slog.Logger
+	now      func() time.Time // the server's clock: telemetry times a request by it
 	badHop   sync.Once // logs the first X-Forwarded-For hop that is no address (ClientIP)
 }
 
 // New returns the Cookies of cfg's origin: sessions proves session
 // cookies, deviceKey signs device and remember cookies, and ro says
-// whether /signin leads with the passkey (the remember cookie).
-func New(cfg config.Config, sessions *session.Service, ro *rollout.Service, deviceKey []byte, log *slog.Logger) (*Cookies, error) {
+// whether /signin leads with the passkey (the remember cookie); now is the
+// server's clock.
+func New(cfg config.Config, sessions *session.Service, ro *rollout.Service, deviceKey []byte, log *slog.Logger, now func() time.Time) (*Cookies, error) {
 	returns, err := returnto.New(cfg.Origin, cfg.AllowedReturnOrigins)
 	if err != nil {
 		return nil, err
 	}
-	return &Cookies{cfg: cfg, sessions: sessions, rollout: ro, cookies: cookie.NewSigner(deviceKey), returns: returns, log: log}, nil
+	return &Cookies{cfg: cfg, sessions: sessions, rollout: ro, cookies: cookie.NewSigner(deviceKey), returns: returns, log: log, now: now}, nil
 }
 
 // Authenticate returns the session of the request or EUnauthenticated.
@@ -65,7 +67,7 @@ func (v *Cookies) PageSession(r *http.Request) (*account.SessionWithUser, error)
 func (v *Cookies) Client(r *http.Request) account.Client {
 	ua := strings.ToValidUTF8(r.UserAgent(), "\uFFFD")
 	return account.Client{IP: v.ClientIP(r), UserAgent: ua, Device: v.readDevice(r),
-		SigninMs: signinMs(r), Began: time.Now()}
+		SigninMs: signinMs(r), Began: v.now()}
 }
 
 // SigninMsHeader carries the page's own time to sign in (page load to the
