@@ -31,7 +31,7 @@ type Cookies struct {
 	returns  *returnto.Policy
 	log      *slog.Logger
 	now      func() time.Time // the server's clock: telemetry times a request by it
-	badHop   sync.Once // logs the first X-Forwarded-For hop that is no address (ClientIP)
+	badHop   sync.Once        // logs the first X-Forwarded-For hop that is no address (ClientIP)
 }
 
 // New returns the Cookies of cfg's origin: sessions proves session
