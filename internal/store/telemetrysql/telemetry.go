@@ -199,13 +199,27 @@ func (db *Telemetry) addActive(ctx context.Context, active []telemetry.Active) e
 		return err
 	}
 	rows := make([][]any, 0, len(moves))
+	var emptied [][]any
 	for _, m := range moves {
 		if m.n != 0 {
 			rows = append(rows, append(m.key[:3:3], m.n))
 		}
+		if m.n < 0 {
+			emptied = append(emptied, m.key[:3:3])
+		}
 	}
-	return db.upsert(ctx, "telemetry_last_days", "day, cohort, has_passkey, n",
-		"ON CONFLICT (day, cohort, has_passkey) DO UPDATE SET n = telemetry_last_days.n + excluded.n", rows)
+	if err := db.upsert(ctx, "telemetry_last_days", "day, cohort, has_passkey, n",
+		"ON CONFLICT (day, cohort, has_passkey) DO UPDATE SET n = telemetry_last_days.n + excluded.n", rows); err != nil {
+		return err
+	}
+	// A day every member has moved on from keeps no row: the table then
+	// holds the same rows however the events were split between folds.
+	for _, k := range emptied {
+		if _, err := db.Exec(ctx, `DELETE FROM telemetry_last_days WHERE day = ? AND cohort = ? AND has_passkey = ? AND n = 0`, k...); err != nil {
+			return fmt.Errorf("dropping an empty last day: %w", err)
+		}
+	}
+	return nil
 }
 
 // lastActivities reads the members' rows of the users in latest.
