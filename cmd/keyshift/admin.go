@@ -18,6 +18,8 @@ var adminCommands = []command{
 	{"token", "admin API bearer tokens: token create|list|revoke", adminTokenCmd},
 	{"mail", "list mail that failed or keeps failing to send", adminMailCmd},
 	{"email-keys", "list accounts whose address another account's shares, or that is refused now", adminEmailKeysCmd},
+	{"client", "OpenID Connect apps: client create|list|revoke", adminClientCmd},
+	{"keys", "OpenID Connect signing keys: keys rotate", adminKeysCmd},
 	{"prune", "delete telemetry older than its retention: prune [--days N]", adminPruneCmd},
 }
 

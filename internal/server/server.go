@@ -28,6 +28,7 @@ import (
 	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/email/signin"
 	"github.com/keyshift/keyshift/internal/member"
+	"github.com/keyshift/keyshift/internal/oidcprovider"
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/password"
 	"github.com/keyshift/keyshift/internal/passwordauth"
@@ -226,6 +227,10 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	if err := s.build(ctx, o, peppers, floor); err != nil {
 		return nil, err
 	}
+	provider, err := oidcprovider.New(ctx, cfg.Origin, db, oidcprovider.DefaultLifetimes, o.Now)
+	if err != nil {
+		return nil, err
+	}
 	opts := web.Options{
 		Config: cfg, Sessions: s.Sessions, Members: s.Members, Passwords: s.Passwords, Recovery: s.Recovery,
 		Passkeys: s.Passkeys, Health: db, Build: o.Build, DeviceKey: deviceKey, Now: o.Now,
@@ -233,6 +238,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 		Confirm: s.Confirm, Change: s.Change,
 		Rollout: s.Rollout, AdminTokens: admintoken.New(db, cfg.AdminToken, time.Now),
 		Telemetry: telemetry.NewService(db, s.Telemetry, FigurePolicy(cfg), o.Now),
+		OIDC:      provider,
 	}
 	if cfg.MailTransport() == config.MailDev {
 		opts.Mail = box // /dev/mail only where the dev mailer keeps the mail

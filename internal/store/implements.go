@@ -11,6 +11,7 @@ import (
 	"github.com/keyshift/keyshift/internal/email/signin"
 	"github.com/keyshift/keyshift/internal/importer"
 	"github.com/keyshift/keyshift/internal/member"
+	"github.com/keyshift/keyshift/internal/oidcprovider"
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/passwordauth"
 	"github.com/keyshift/keyshift/internal/recovery"
@@ -35,6 +36,7 @@ var (
 	_ member.Store          = (*DB)(nil)
 	_ member.Credentials    = (*DB)(nil)
 	_ notice.Store          = (*DB)(nil)
+	_ oidcprovider.Store    = (*DB)(nil)
 	_ outbox.Store          = (*DB)(nil)
 	_ passkey.Store         = (*DB)(nil)
 	_ passkey.Ceremonies    = (*DB)(nil)

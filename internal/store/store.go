@@ -3,13 +3,14 @@
 // declares (implements.go): it is the SQL core (package sqldb: connections,
 // transactions, dialect, migrations) with the queries of the accounts,
 // sessions, credentials and email flows here, and those of the import and
-// the rollout in packages of their own, which DB embeds.
+// the rollout, telemetry and the OpenID Provider in packages of their own, which DB embeds.
 package store
 
 import (
 	"context"
 
 	"github.com/keyshift/keyshift/internal/store/importsql"
+	"github.com/keyshift/keyshift/internal/store/oidcsql"
 	"github.com/keyshift/keyshift/internal/store/rolloutsql"
 	"github.com/keyshift/keyshift/internal/store/sqldb"
 	"github.com/keyshift/keyshift/internal/store/telemetrysql"
@@ -21,6 +22,7 @@ type DB struct {
 	*importsql.Imports
 	*rolloutsql.Rollouts
 	*telemetrysql.Telemetry
+	*oidcsql.OIDC
 }
 
 // Open connects to database ("sqlite:PATH" or a postgres:// URL), checks that
@@ -44,7 +46,8 @@ func OpenNoMigrate(ctx context.Context, database string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{DB: core, Imports: &importsql.Imports{DB: core}, Rollouts: &rolloutsql.Rollouts{DB: core}, Telemetry: &telemetrysql.Telemetry{DB: core}}, nil
+	return &DB{DB: core, Imports: &importsql.Imports{DB: core}, Rollouts: &rolloutsql.Rollouts{DB: core}, Telemetry: &telemetrysql.Telemetry{DB: core},
+		OIDC: &oidcsql.OIDC{DB: core}}, nil
 }
 
 // Migrate applies every pending migration, with the store's data steps

@@ -102,6 +102,12 @@ func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	if err := cop.AddTrustedOrigin(s.cfg.Origin); err != nil {
 		s.log.Warn("origin not usable for cross-origin protection", "origin", s.cfg.Origin, "err", err)
 	}
+	// The OpenID Provider's back-channel endpoints authenticate the app
+	// (its secret or PKCE verifier) or a bearer token, never a cookie: an
+	// app's browser code may call them from its own origin.
+	for _, p := range []string{"POST /oidc/token", "POST /oidc/revoke", "POST /oidc/introspect", "POST /oidc/userinfo"} {
+		cop.AddInsecureBypassPattern(p)
+	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := &account.Error{Code: account.ECrossOrigin, Detail: "cross-origin request refused"}
 		if isAPI(r) {

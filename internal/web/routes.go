@@ -9,6 +9,8 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/admintoken"
+	"github.com/keyshift/keyshift/internal/oidcprovider"
+	"github.com/keyshift/keyshift/internal/web/oidclogin"
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/respond"
 )
@@ -102,6 +104,15 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	html("GET /welcome/passkey", s.rolloutPages.WelcomePage)
 	html("POST /welcome/passkey", s.rolloutPages.WelcomeForm)
 	mux.Handle("GET /static/", page.Static())
+
+	// OpenID Provider (docs/integrate.md): the protocol's endpoints are the
+	// op package's; the login step is a page of ours.
+	if s.oidc != nil {
+		mux.Handle("GET /.well-known/openid-configuration", s.oidc)
+		mux.Handle(oidcprovider.PathPrefix, s.oidc)
+		html("GET "+oidcprovider.PathLogin, s.oidcLogin.Login)
+		html("GET "+oidcprovider.PathLoggedOut, oidclogin.LoggedOut)
+	}
 
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.healthz)

@@ -22,6 +22,7 @@ import (
 	"github.com/keyshift/keyshift/internal/email/confirm"
 	"github.com/keyshift/keyshift/internal/email/signin"
 	"github.com/keyshift/keyshift/internal/member"
+	"github.com/keyshift/keyshift/internal/oidcprovider"
 	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/passwordauth"
 	"github.com/keyshift/keyshift/internal/recovery"
@@ -33,6 +34,7 @@ import (
 	"github.com/keyshift/keyshift/internal/web/forwardauth"
 	"github.com/keyshift/keyshift/internal/web/i18n"
 	"github.com/keyshift/keyshift/internal/web/metrics"
+	"github.com/keyshift/keyshift/internal/web/oidclogin"
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/respond"
 	"github.com/keyshift/keyshift/internal/web/rolloutpages"
@@ -86,6 +88,9 @@ type Options struct {
 	// Telemetry gives the metrics document (package admin) and takes the
 	// pages' notes.
 	Telemetry *telemetry.Service
+	// OIDC is the OpenID Provider apps sign members in through
+	// (docs/integrate.md); nil serves none of its routes.
+	OIDC *oidcprovider.Provider
 }
 
 // Server serves keyshift over HTTP.
@@ -112,6 +117,8 @@ type Server struct {
 	telemetry    *telemetry.Service
 	rolloutPages *rolloutpages.Handlers
 	email        *email.Handlers
+	oidc         *oidcprovider.Provider
+	oidcLogin    *oidclogin.Handler
 	handler      http.Handler
 	build        buildinfo.Info // /healthz
 }
@@ -163,6 +170,9 @@ func (s *Server) features(o Options) error {
 	s.forward = forwardauth.New(o.Config, s.visitors)
 	s.admin = admin.New(o.AdminTokens, o.Rollout, o.Telemetry, o.Log)
 	s.telemetry = o.Telemetry
+	if o.OIDC != nil {
+		s.oidc, s.oidcLogin = o.OIDC, oidclogin.New(o.OIDC, s.visitors)
+	}
 	s.rolloutPages = rolloutpages.New(o.Rollout, s.visitors, s.respond, s.msg, o.Log, accountPage{s})
 	s.email = email.New(email.Options{Signin: o.Signin, Confirm: o.Confirm, Change: o.Change, Visitors: s.visitors, Respond: s.respond,
 		Msg: s.msg, Metrics: s.metrics, Nudges: s.rolloutPages, Account: accountPage{s}})

@@ -76,8 +76,13 @@ func (v *Cookies) SigninReturn(w http.ResponseWriter, r *http.Request) (to strin
 		v.dropReturn(w)
 		return ""
 	}
-	if _, err := v.Authenticate(r); err == nil {
-		return to
+	// prompt=login asks for a sign-in even over a live session (an OpenID
+	// app's prompt=login or max_age): the page is shown, and the sign-in
+	// returns to the address.
+	if q.Get("prompt") != "login" {
+		if _, err := v.Authenticate(r); err == nil {
+			return to
+		}
 	}
 	v.keepReturn(w, to)
 	return ""

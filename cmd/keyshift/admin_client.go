@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/oidcprovider"
+)
+
+var adminClientCommands = []command{
+	{"create", "register an OpenID Connect app: create --name N --redirect-uri U… [--logout-uri U]… [--public] (secret shown once)", adminClientCreateCmd},
+	{"list", "list the apps, revoked ones too", adminClientListCmd},
+	{"revoke", "stop an app at once and end its tokens: revoke --id ID", adminClientRevokeCmd},
+}
+
+func adminClientCmd(ctx context.Context, e *env, args []string) error {
+	return subcommand(ctx, e, "admin client", adminClientCommands, args)
+}
+
+func adminClientCreateCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "admin client create", "admin client create --name N --redirect-uri U… [--logout-uri U]… [--public] [--config FILE] [--json]")
+	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	name := fs.String("name", "", "the app's `name`")
+	var redirects, logouts listFlag
+	fs.Var(&redirects, "redirect-uri", "an exact `URL` the app receives codes at (repeatable)")
+	fs.Var(&logouts, "logout-uri", "an exact `URL` sign-out may return to (repeatable)")
+	public := fs.Bool("public", false, "a browser or native app with no secret: PKCE S256 required")
+	asJSON := fs.Bool("json", false, `print {"clientId","clientSecret"} as JSON`)
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	_, db, err := openCurrent(ctx, e, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	c, secret, err := oidcprovider.CreateClient(ctx, db, oidcprovider.NewClient{Name: *name, RedirectURIs: redirects, LogoutURIs: logouts, Public: *public}, time.Now())
+	if err != nil {
+		return plainError(err)
+	}
+	if *asJSON {
+		out := map[string]any{"clientId": c.ID, "name": c.Name, "redirectUris": c.RedirectURIs, "public": c.Public()}
+		if secret != "" {
+			out["clientSecret"] = secret
+		}
+		return json.NewEncoder(e.stdout).Encode(out)
+	}
+	fmt.Fprintf(e.stdout, "client_id:     %s\n", c.ID)
+	if secret != "" {
+		fmt.Fprintf(e.stdout, "client_secret: %s\n", secret)
+		fmt.Fprintln(e.stderr, "the secret is shown once: keep it now")
+	} else {
+		fmt.Fprintln(e.stderr, "a public client: no secret; it must send code_challenge with code_challenge_method=S256")
+	}
+	return nil
+}
+
+func adminClientListCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "admin client list", "admin client list [--config FILE] [--json]")
+	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	asJSON := fs.Bool("json", false, "print the list as JSON")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	_, db, err := openCurrent(ctx, e, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	list, err := db.OIDCClients(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		type row struct {
+			ID           string     `json:"clientId"`
+			Name         string     `json:"name"`
+			Public       bool       `json:"public"`
+			RedirectURIs []string   `json:"redirectUris"`
+			LogoutURIs   []string   `json:"logoutUris"`
+			CreatedAt    time.Time  `json:"createdAt"`
+			RevokedAt    *time.Time `json:"revokedAt"`
+		}
+		rows := []row{}
+		for _, c := range list {
+			rows = append(rows, row{c.ID, c.Name, c.Public(), c.RedirectURIs, append([]string{}, c.LogoutURIs...), c.CreatedAt.UTC(), timeOrNil(c.RevokedAt)})
+		}
+		return json.NewEncoder(e.stdout).Encode(map[string]any{"clients": rows})
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(e.stdout, "no clients")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tREDIRECT URIS\tCREATED\tREVOKED")
+	for _, c := range list {
+		kind := "confidential"
+		if c.Public() {
+			kind = "public"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, kind, strings.Join(c.RedirectURIs, " "),
+			c.CreatedAt.UTC().Format(time.RFC3339), timeOrDash(c.RevokedAt, "-"))
+	}
+	return tw.Flush()
+}
+
+func adminClientRevokeCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "admin client revoke", "admin client revoke --id ID [--config FILE]")
+	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	id := fs.String("id", "", "the `client_id` to stop")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	if *id == "" {
+		fmt.Fprintln(e.stderr, "keyshift admin client revoke: --id is required")
+		fs.Usage()
+		return errUsage
+	}
+	_, db, err := openCurrent(ctx, e, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.RevokeOIDCClient(ctx, *id, time.Now()); err != nil {
+		if account.IsCode(err, account.ENotFound) {
+			return fmt.Errorf("no live client has the id %q (see keyshift admin client list)", *id)
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "client %s revoked; its tokens no longer work\n", *id)
+	return nil
+}
+
+var adminKeysCommands = []command{
+	{"rotate", "make a new key to sign OpenID Connect tokens; old keys stay published until their tokens expire", adminKeysRotateCmd},
+}
+
+func adminKeysCmd(ctx context.Context, e *env, args []string) error {
+	return subcommand(ctx, e, "admin keys", adminKeysCommands, args)
+}
+
+func adminKeysRotateCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "admin keys rotate", "admin keys rotate [--config FILE]")
+	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	_, db, err := openCurrent(ctx, e, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	// An old key verifies what it signed: ID tokens and, through
+	// introspection, nothing longer-lived. Keep it an hour past the longest.
+	keep := max(oidcprovider.DefaultLifetimes.ID, oidcprovider.DefaultLifetimes.Access) + time.Hour
+	k, err := oidcprovider.RotateKey(ctx, db, time.Now(), keep)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "signing key %s (%s) made; earlier keys stay in the JWKS for %s\n", k.ID, k.Alg, keep)
+	return nil
+}
