@@ -19,10 +19,11 @@ import (
 // The provider's paths. Discovery is at the issuer's well-known address;
 // everything else under /oidc/, next to keyshift's own pages.
 const (
-	PathPrefix    = "/oidc/"
-	PathLogin     = "/oidc/login"
-	PathAuthorize = "/oidc/authorize"
-	PathLoggedOut = "/oidc/logged-out"
+	PathPrefix     = "/oidc/"
+	PathLogin      = "/oidc/login"
+	PathAuthorize  = "/oidc/authorize"
+	PathEndSession = "/oidc/end_session"
+	PathLoggedOut  = "/oidc/logged-out"
 )
 
 // The op package's WithCustom…Endpoint options write into the Endpoints

@@ -163,10 +163,43 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	return &opRefresh{g}, nil
 }
 
-// TerminateSession ends an app's grants when the member signs out of it
-// (RP-initiated logout); the keyshift session ends in the logout page.
+// TerminateSession ends an app's grants when the member signs out of it.
 func (s *storage) TerminateSession(ctx context.Context, userID, clientID string) error {
+	if userID == "" {
+		return nil
+	}
 	return s.db.DeleteOIDCGrants(ctx, userID, clientID)
+}
+
+var _ op.CanTerminateSessionFromRequest = (*storage)(nil)
+
+// TerminateSessionFromRequest is RP-initiated logout: the app's grants end,
+// and — when the app named the member with an ID token it was given
+// (id_token_hint) — so does the browser's keyshift session if it is that
+// member's. Without the hint the browser stays signed in to keyshift: a
+// bare link must not sign anyone out.
+func (s *storage) TerminateSessionFromRequest(ctx context.Context, r *op.EndSessionRequest) (string, error) {
+	if err := s.TerminateSession(ctx, r.UserID, r.ClientID); err != nil {
+		return "", err
+	}
+	if signOut, ok := ctx.Value(signOutKey{}).(SignOut); ok && r.UserID != "" && r.IDTokenHintClaims != nil {
+		if err := signOut(ctx, r.UserID); err != nil {
+			return "", err
+		}
+	}
+	return r.RedirectURI, nil
+}
+
+// SignOut ends the browser's keyshift session if it is userID's.
+type SignOut func(ctx context.Context, userID string) error
+
+type signOutKey struct{}
+
+// WithSignOut returns ctx carrying how the end_session endpoint signs the
+// browser out of keyshift: the op package hands the storage a context, not
+// the request, so the page that serves the endpoint puts it there.
+func WithSignOut(ctx context.Context, fn SignOut) context.Context {
+	return context.WithValue(ctx, signOutKey{}, fn)
 }
 
 func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {

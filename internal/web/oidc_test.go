@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -22,6 +24,9 @@ import (
 // there: the test reads the code from the redirect.
 const appRedirect = "http://127.0.0.1:1/callback"
 
+// appLoggedOut is where the test app asks to be sent after a sign-out.
+const appLoggedOut = "http://127.0.0.1:1/bye"
+
 // oidcApp is an app registered with keyshift, seen through the client
 // libraries most Go apps use (coreos/go-oidc and x/oauth2).
 type oidcApp struct {
@@ -34,7 +39,7 @@ type oidcApp struct {
 
 func newOIDCApp(t *testing.T, site *liveSite, public bool, scopes ...string) *oidcApp {
 	t.Helper()
-	c, secret, err := oidcprovider.CreateClient(t.Context(), site.DB, oidcprovider.NewClient{Name: "app", RedirectURIs: []string{appRedirect}, Public: public}, time.Now())
+	c, secret, err := oidcprovider.CreateClient(t.Context(), site.DB, oidcprovider.NewClient{Name: "app", RedirectURIs: []string{appRedirect}, LogoutURIs: []string{appLoggedOut}, Public: public}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +149,27 @@ func TestOIDCCodeFlowSignsAMemberInToAnApp(t *testing.T) {
 		}
 		if _, err := app.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier)); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
 			t.Errorf("the code worked twice (%v)", err)
+		}
+
+		// RP-initiated logout: without id_token_hint the browser stays
+		// signed in to keyshift; with it, the app's tokens and the
+		// browser's keyshift session end, and the browser goes back.
+		end := "/oidc/end_session?" + url.Values{"client_id": {app.client.ID}, "post_logout_redirect_uri": {appLoggedOut}, "state": {"s1"}}.Encode()
+		if r := b.Do(http.MethodGet, end, nil, nil); r.Status != http.StatusFound || r.Header.Get("Location") != appLoggedOut+"?state=s1" {
+			t.Errorf("logout without a hint: %d to %q", r.Status, r.Header.Get("Location"))
+		}
+		wantStatus(t, b.JSON(http.MethodGet, "/api/session", nil), http.StatusOK)
+		end = "/oidc/end_session?" + url.Values{"id_token_hint": {raw}, "post_logout_redirect_uri": {appLoggedOut}}.Encode()
+		if r := b.Do(http.MethodGet, end, nil, nil); r.Status != http.StatusFound || r.Header.Get("Location") != appLoggedOut {
+			t.Errorf("logout: %d to %q", r.Status, r.Header.Get("Location"))
+		}
+		wantStatus(t, b.JSON(http.MethodGet, "/api/session", nil), http.StatusUnauthorized)
+		if _, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
+			t.Error("the access token still worked after logout")
+		}
+		evil := "/oidc/end_session?" + url.Values{"client_id": {app.client.ID}, "post_logout_redirect_uri": {"https://evil.example/"}}.Encode()
+		if r := b.Do(http.MethodGet, evil, nil, nil); strings.Contains(r.Header.Get("Location"), "evil") {
+			t.Errorf("logout sent the browser to an unregistered address: %q", r.Header.Get("Location"))
 		}
 	})
 }
@@ -275,6 +301,51 @@ func TestOIDCRefreshTokensRotate(t *testing.T) {
 		}
 		if _, err := refresh(won[0].RefreshToken); err != nil {
 			t.Errorf("the new refresh token: %v", err)
+		}
+	})
+}
+
+// TestOIDCKeyRotationKeepsTokensVerifying: after `keyshift admin keys
+// rotate` new ID tokens are signed by the new key, and one signed before
+// still verifies against the published key set.
+func TestOIDCKeyRotationKeepsTokensVerifying(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		site := startPasskeySite(t, database)
+		m := newPasskeyMember(t, site, "ada@example.com")
+		app := newOIDCApp(t, site, false)
+		idToken := func() (string, string) {
+			q, _ := app.authorize(m.c)
+			tok, err := app.oauth.Exchange(t.Context(), q.Get("code"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw := tok.Extra("id_token").(string)
+			var header struct {
+				Kid string `json:"kid"`
+			}
+			b, _ := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[0])
+			json.Unmarshal(b, &header)
+			return raw, header.Kid
+		}
+		before, kidBefore := idToken()
+		if _, err := oidcprovider.RotateKey(t.Context(), site.DB, time.Now(), 2*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		after, kidAfter := idToken()
+		if kidBefore == "" || kidBefore == kidAfter {
+			t.Errorf("signing key ids %q then %q, want two different", kidBefore, kidAfter)
+		}
+		p, err := gooidc.NewProvider(t.Context(), site.URL) // a fresh key set, as an app started now has
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := p.Verifier(&gooidc.Config{ClientID: app.client.ID})
+		for _, raw := range []string{before, after} {
+			if _, err := v.Verify(t.Context(), raw); err != nil {
+				t.Errorf("a token of key %v: %v", kidBefore, err)
+			}
 		}
 	})
 }

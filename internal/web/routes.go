@@ -110,6 +110,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	if s.oidc != nil {
 		mux.Handle("GET /.well-known/openid-configuration", s.oidc)
 		mux.Handle(oidcprovider.PathPrefix, s.oidc)
+		mux.HandleFunc(oidcprovider.PathEndSession, s.oidcLogin.EndSession)
 		html("GET "+oidcprovider.PathLogin, s.oidcLogin.Login)
 		html("GET "+oidcprovider.PathLoggedOut, oidclogin.LoggedOut)
 	}

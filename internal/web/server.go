@@ -171,7 +171,7 @@ func (s *Server) features(o Options) error {
 	s.admin = admin.New(o.AdminTokens, o.Rollout, o.Telemetry, o.Log)
 	s.telemetry = o.Telemetry
 	if o.OIDC != nil {
-		s.oidc, s.oidcLogin = o.OIDC, oidclogin.New(o.OIDC, s.visitors)
+		s.oidc, s.oidcLogin = o.OIDC, oidclogin.New(o.OIDC, s.visitors, o.Sessions)
 	}
 	s.rolloutPages = rolloutpages.New(o.Rollout, s.visitors, s.respond, s.msg, o.Log, accountPage{s})
 	s.email = email.New(email.Options{Signin: o.Signin, Confirm: o.Confirm, Change: o.Change, Visitors: s.visitors, Respond: s.respond,

@@ -6,6 +6,7 @@
 package oidclogin
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 
@@ -15,15 +16,39 @@ import (
 	"github.com/keyshift/keyshift/internal/web/visitor"
 )
 
-// Handler serves the login step.
+// Handler serves the login step and the end of a session.
 type Handler struct {
 	provider *oidcprovider.Provider
 	visitors *visitor.Cookies
+	sessions Signouter
+}
+
+// Signouter ends a keyshift session.
+type Signouter interface {
+	Signout(ctx context.Context, s *account.Session, c account.Client) error
 }
 
 // New returns the login step of provider.
-func New(provider *oidcprovider.Provider, visitors *visitor.Cookies) *Handler {
-	return &Handler{provider: provider, visitors: visitors}
+func New(provider *oidcprovider.Provider, visitors *visitor.Cookies, sessions Signouter) *Handler {
+	return &Handler{provider: provider, visitors: visitors, sessions: sessions}
+}
+
+// EndSession serves the provider's end_session endpoint (RP-initiated
+// logout) with the means to sign this browser out of keyshift, which the
+// provider uses when the app's id_token_hint names the browser's member.
+func (h *Handler) EndSession(w http.ResponseWriter, r *http.Request) {
+	ctx := oidcprovider.WithSignOut(r.Context(), func(ctx context.Context, userID string) error {
+		sw, err := h.visitors.Authenticate(r)
+		if err != nil || sw.User.ID != userID {
+			return nil
+		}
+		if err := h.sessions.Signout(ctx, &sw.Session, h.visitors.Client(r)); err != nil {
+			return err
+		}
+		h.visitors.ClearSession(w)
+		return nil
+	})
+	h.provider.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // Login is GET /oidc/login?id=: a live session answers the request and the
