@@ -102,9 +102,12 @@ func (c opClient) GrantTypes() []oidc.GrantType {
 	return []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
 }
 
-// Bearer access tokens are opaque to apps: userinfo is where they are
-// read, and a revoked grant stops them at once.
-func (c opClient) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeBearer }
+// Access tokens are JWTs signed like ID tokens, so an app's API can check
+// one against the JWKS without asking keyshift. Userinfo and introspection
+// also find the grant, so there a revoked grant stops its token at once;
+// an API that only checks the signature accepts it until it expires (15
+// minutes).
+func (c opClient) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeJWT }
 
 func (c opClient) RestrictAdditionalIdTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }

@@ -142,6 +142,10 @@ func TestOIDCCodeFlowSignsAMemberInToAnApp(t *testing.T) {
 			!slices.Equal(claims.AMR, []string{"pop", "mfa"}) || claims.ACR != oidcprovider.ACRPhishingResistant || claims.AuthTime == 0 {
 			t.Errorf("ID token sub %q nonce %q claims %+v", idt.Subject, idt.Nonce, claims)
 		}
+		// The access token is a JWT an app's API can check with the JWKS.
+		if at, err := app.verifier.Verify(ctx, tok.AccessToken); err != nil || at.Subject != m.id {
+			t.Errorf("access token as a JWT: %v", err)
+		}
 		p, _ := gooidc.NewProvider(ctx, site.URL)
 		info, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 		if err != nil || info.Subject != m.id || info.Email != "ada@example.com" {
