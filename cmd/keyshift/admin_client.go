@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,7 +15,8 @@ import (
 
 var adminClientCommands = []command{
 	{"create", "register an OpenID Connect app: create --name N --redirect-uri U… [--logout-uri U]… [--public] (secret shown once)", adminClientCreateCmd},
-	{"list", "list the apps, revoked ones too", adminClientListCmd},
+	{"list", "list the apps, revoked ones too, and those of oidc.clients_file", adminClientListCmd},
+	{"secret", "make a client secret and the secret_hash oidc.clients_file takes", adminClientSecretCmd},
 	{"revoke", "stop an app at once and end its tokens: revoke --id ID", adminClientRevokeCmd},
 }
 
@@ -67,7 +69,7 @@ func adminClientListCmd(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
-	_, db, err := openCurrent(ctx, e, *cfgPath)
+	cfg, db, err := openCurrent(ctx, e, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -76,6 +78,17 @@ func adminClientListCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	source := map[string]string{}
+	if cfg.OIDC.ClientsFile != "" {
+		static, err := oidcprovider.LoadClientsFile(cfg.OIDC.ClientsFile)
+		if err != nil {
+			return err
+		}
+		for _, c := range static {
+			source[c.ID] = "config"
+		}
+		list = append(static, list...)
+	}
 	if *asJSON {
 		type row struct {
 			ID           string     `json:"clientId"`
@@ -83,12 +96,14 @@ func adminClientListCmd(ctx context.Context, e *env, args []string) error {
 			Public       bool       `json:"public"`
 			RedirectURIs []string   `json:"redirectUris"`
 			LogoutURIs   []string   `json:"logoutUris"`
-			CreatedAt    time.Time  `json:"createdAt"`
+			Source       string     `json:"source"`
+			CreatedAt    *time.Time `json:"createdAt"`
 			RevokedAt    *time.Time `json:"revokedAt"`
 		}
 		rows := []row{}
 		for _, c := range list {
-			rows = append(rows, row{c.ID, c.Name, c.Public(), c.RedirectURIs, append([]string{}, c.LogoutURIs...), c.CreatedAt.UTC(), timeOrNil(c.RevokedAt)})
+			rows = append(rows, row{c.ID, c.Name, c.Public(), c.RedirectURIs, append([]string{}, c.LogoutURIs...),
+				cmp.Or(source[c.ID], "database"), timeOrNil(c.CreatedAt), timeOrNil(c.RevokedAt)})
 		}
 		return json.NewEncoder(e.stdout).Encode(map[string]any{"clients": rows})
 	}
@@ -97,14 +112,14 @@ func adminClientListCmd(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tREDIRECT URIS\tCREATED\tREVOKED")
+	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tFROM\tREDIRECT URIS\tCREATED\tREVOKED")
 	for _, c := range list {
 		kind := "confidential"
 		if c.Public() {
 			kind = "public"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, kind, strings.Join(c.RedirectURIs, " "),
-			c.CreatedAt.UTC().Format(time.RFC3339), timeOrDash(c.RevokedAt, "-"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, kind, cmp.Or(source[c.ID], "database"), strings.Join(c.RedirectURIs, " "),
+			timeOrDash(c.CreatedAt, "-"), timeOrDash(c.RevokedAt, "-"))
 	}
 	return tw.Flush()
 }
@@ -133,6 +148,17 @@ func adminClientRevokeCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "client %s revoked; its tokens no longer work\n", *id)
+	return nil
+}
+
+func adminClientSecretCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "admin client secret", "admin client secret")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	secret := account.Random{}.NewToken()
+	fmt.Fprintf(e.stdout, "client_secret: %s\nsecret_hash:   %s\n", secret, oidcprovider.HashSecret(secret))
+	fmt.Fprintln(e.stderr, "give the app client_secret; put secret_hash in oidc.clients_file. keyshift keeps only the hash")
 	return nil
 }
 

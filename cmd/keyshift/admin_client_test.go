@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/oidcprovider"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/testdb"
 )
@@ -56,6 +59,18 @@ func TestAdminClientLifecycle(t *testing.T) {
 		}
 		if r := runCmd(t, ctx, env, "admin", "client", "revoke", "--id", made.ClientID); r.code == 0 || !strings.Contains(r.stderr, "no live client") {
 			t.Errorf("revoking twice: code %d, stderr %q", r.code, r.stderr)
+		}
+
+		r = runCmd(t, ctx, env, "admin", "client", "secret")
+		secret, hash, _ := strings.Cut(strings.TrimPrefix(r.stdout, "client_secret: "), "\nsecret_hash:")
+		if h, err := oidcprovider.ParseSecretHash(strings.TrimSpace(hash)); r.code != 0 || err != nil || string(h) != string(account.HashToken(secret)) {
+			t.Errorf("admin client secret printed %q (%v)", r.stdout, err)
+		}
+		path := filepath.Join(t.TempDir(), "clients.yaml")
+		os.WriteFile(path, []byte("clients:\n  - {id: grafana, public: true, redirect_uris: [https://grafana.example.com/cb]}\n"), 0o600)
+		withFile := map[string]string{"KEYSHIFT_DATABASE": database, "KEYSHIFT_OIDC_CLIENTS_FILE": path}
+		if r := runCmd(t, ctx, withFile, "admin", "client", "list"); r.code != 0 || !strings.Contains(r.stdout, "grafana") || !strings.Contains(r.stdout, "config") {
+			t.Errorf("list with a clients file: code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 		}
 
 		for range 2 {

@@ -117,6 +117,8 @@ type Config struct {
 	Passkey PasskeyConfig
 	// Notify chooses which optional security notices are mailed.
 	Notify NotifyConfig
+	// OIDC is the OpenID Provider's configuration (docs/integrate.md).
+	OIDC OIDCConfig
 	// Signup decides whether strangers may create accounts.
 	Signup SignupConfig
 	// EmailChange is the policy of members moving their account to another
@@ -401,4 +403,12 @@ func (c Config) DatabaseDriver() (driver, dsn string) {
 		return "", ""
 	}
 	return driver, dsn
+}
+
+// OIDCConfig configures the OpenID Provider.
+type OIDCConfig struct {
+	// ClientsFile is a YAML file of apps declared in configuration
+	// (KEYSHIFT_OIDC_CLIENTS_FILE), read at start; empty means the apps are
+	// those `keyshift admin client create` made.
+	ClientsFile string
 }

@@ -60,6 +60,7 @@ var settings = []setting{
 	{key: "passkey.challenge_timeout", env: "KEYSHIFT_PASSKEY_CHALLENGE_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.Passkey.ChallengeTimeout })},
 	{key: "passkey.reauth_window", env: "KEYSHIFT_REAUTH_WINDOW", set: duration(func(c *Config) *time.Duration { return &c.Passkey.ReauthWindow })},
 
+	{key: "oidc.clients_file", env: "KEYSHIFT_OIDC_CLIENTS_FILE", set: text(func(c *Config) *string { return &c.OIDC.ClientsFile })},
 	{key: "notify.new_device", env: "KEYSHIFT_NOTIFY_NEW_DEVICE", set: boolean(func(c *Config) *bool { return &c.Notify.NewDevice })},
 	{key: "email_change.link_timeout", env: "KEYSHIFT_EMAIL_CHANGE_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.EmailChange.LinkTimeout })},
 

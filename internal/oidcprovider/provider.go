@@ -64,8 +64,10 @@ type Provider struct {
 	handler http.Handler
 }
 
-// New returns the provider whose issuer is the site's origin.
-func New(ctx context.Context, issuer string, db Store, ttl Lifetimes, now func() time.Time) (*Provider, error) {
+// New returns the provider whose issuer is the site's origin; static are
+// the clients of the configuration's clients file, asked before the
+// database's.
+func New(ctx context.Context, issuer string, db Store, ttl Lifetimes, static []Client, now func() time.Time) (*Provider, error) {
 	// The op package encrypts each access token ("grant id:subject") with
 	// this key; every node reads the same row, so any node accepts any
 	// node's tokens.
@@ -73,7 +75,7 @@ func New(ctx context.Context, issuer string, db Store, ttl Lifetimes, now func()
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	s := &storage{db: db, now: now, ttl: ttl, keyLock: make(chan struct{}, 1),
+	s := &storage{db: db, now: now, ttl: ttl, keyLock: make(chan struct{}, 1), static: map[string]*Client{},
 		login: func(id string) string { return PathLogin + "?id=" + url.QueryEscape(id) }}
 	cfg := &op.Config{
 		CodeMethodS256:           true,
@@ -94,6 +96,9 @@ func New(ctx context.Context, issuer string, db Store, ttl Lifetimes, now func()
 	}
 	if strings.HasPrefix(issuer, "http://") {
 		opts = append(opts, op.WithAllowInsecure()) // config allows http only for this machine or dev mode
+	}
+	for i := range static {
+		s.static[static[i].ID] = &static[i]
 	}
 	p, err := op.NewOpenIDProvider(issuer, cfg, s, opts...)
 	if err != nil {

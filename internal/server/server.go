@@ -227,7 +227,13 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 	if err := s.build(ctx, o, peppers, floor); err != nil {
 		return nil, err
 	}
-	provider, err := oidcprovider.New(ctx, cfg.Origin, db, oidcprovider.DefaultLifetimes, o.Now)
+	var static []oidcprovider.Client
+	if cfg.OIDC.ClientsFile != "" {
+		if static, err = oidcprovider.LoadClientsFile(cfg.OIDC.ClientsFile); err != nil {
+			return nil, err
+		}
+	}
+	provider, err := oidcprovider.New(ctx, cfg.Origin, db, oidcprovider.DefaultLifetimes, static, o.Now)
 	if err != nil {
 		return nil, err
 	}

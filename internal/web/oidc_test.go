@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/oidcprovider"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/testdb"
@@ -350,6 +353,44 @@ func TestOIDCKeyRotationKeepsTokensVerifying(t *testing.T) {
 			if _, err := v.Verify(t.Context(), raw); err != nil {
 				t.Errorf("a token of key %v: %v", kidBefore, err)
 			}
+		}
+	})
+}
+
+// TestOIDCClientsFromTheConfigFile: an app declared in oidc.clients_file
+// signs members in with the secret whose hash the file holds, and no other.
+func TestOIDCClientsFromTheConfigFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "clients.yaml")
+	file := "clients:\n  - id: wiki\n    name: Team wiki\n    secret_hash: " + oidcprovider.HashSecret("wiki-secret") +
+		"\n    redirect_uris: [" + appRedirect + "]\n"
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		site := startPasskeySite(t, database, func(c *config.Config) { c.OIDC.ClientsFile = path })
+		m := newPasskeyMember(t, site, "ada@example.com")
+		p, err := gooidc.NewProvider(t.Context(), site.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		app := &oidcApp{t: t, site: site, client: &oidcprovider.Client{ID: "wiki"},
+			oauth:    oauth2.Config{ClientID: "wiki", ClientSecret: "wiki-secret", Endpoint: p.Endpoint(), RedirectURL: appRedirect, Scopes: []string{gooidc.ScopeOpenID}},
+			verifier: p.Verifier(&gooidc.Config{ClientID: "wiki"})}
+		q, _ := app.authorize(m.c)
+		wrong := app.oauth
+		wrong.ClientSecret = "wiki-secret-not"
+		if _, err := wrong.Exchange(t.Context(), q.Get("code")); err == nil {
+			t.Error("a wrong secret exchanged the code")
+		}
+		q, _ = app.authorize(m.c)
+		tok, err := app.oauth.Exchange(t.Context(), q.Get("code"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if idt, err := app.verifier.Verify(t.Context(), tok.Extra("id_token").(string)); err != nil || idt.Subject != m.id {
+			t.Errorf("ID token for the file's client: %v", err)
 		}
 	})
 }
