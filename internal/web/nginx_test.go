@@ -47,39 +47,68 @@ const (
 func TestNginxForwardAuth(t *testing.T) {
 	nginx := nginxBinary(t)
 	t.Parallel()
+	rig := newForwardAuthRig(t)
+	startNginx(t, nginx, rig.proxyPort, rig.app.Listener.Addr().String(), rig.keyshiftAddr)
 
-	// The app: says which member nginx told it about.
-	var appHits atomic.Int32
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		appHits.Add(1)
+	browser := newLoopbackBrowser(t)
+	checkForwardAuth(t, browser, rig.login, rig.appOrigin, &rig.appHits)
+	hits := rig.appHits.Load()
+	// Another host behind the same nginx is not an allowed return
+	// address: a plain 401, no redirect anywhere.
+	r := browser.do(t, http.MethodGet, "http://other."+nginxDomain+":"+strconv.Itoa(rig.proxyPort)+"/", "", "")
+	if r.Status != http.StatusUnauthorized || r.Header.Get("Location") != "" {
+		t.Errorf("another host, anonymous: %d to %q, want a plain 401", r.Status, r.Header.Get("Location"))
+	}
+	if rig.appHits.Load() != hits {
+		t.Error("the app was reached without a session")
+	}
+}
+
+// forwardAuthRig is what a proxy is put in front of: a tiny app that says
+// which member the proxy told it about, and keyshift on its own host name
+// sharing the parent domain's cookie, trusting the proxy on loopback.
+type forwardAuthRig struct {
+	app                            *httptest.Server
+	appHits                        atomic.Int32
+	proxyPort                      int
+	appOrigin, login, keyshiftAddr string
+}
+
+func newForwardAuthRig(t *testing.T) *forwardAuthRig {
+	rig := &forwardAuthRig{proxyPort: freePort(t)}
+	rig.app = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rig.appHits.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]string{
 			"id": r.Header.Get("X-Auth-User-Id"), "email": r.Header.Get("X-Auth-Email"),
 			"method": r.Header.Get("X-Auth-Method"), "path": r.URL.RequestURI(),
 		})
 	}))
-	t.Cleanup(app.Close)
-
-	nginxPort := freePort(t)
-	appOrigin := "http://" + appHost + ":" + strconv.Itoa(nginxPort)
-
+	t.Cleanup(rig.app.Close)
+	rig.appOrigin = "http://" + appHost + ":" + strconv.Itoa(rig.proxyPort)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyshiftAddr := ln.Addr().String()
-	login := "http://" + loginHost + ":" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	rig.keyshiftAddr = ln.Addr().String()
+	rig.login = "http://" + loginHost + ":" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	servertest.StartOn(t, ln, "sqlite:"+testdb.SQLitePath(t), func(c *config.Config) {
-		c.Origin = login
+		c.Origin = rig.login
 		c.CookieDomain = nginxDomain
-		c.AllowedReturnOrigins = []string{appOrigin}
+		c.AllowedReturnOrigins = []string{rig.appOrigin}
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 		c.Password.HashQueueTimeout = time.Minute
 	})
+	return rig
+}
 
-	startNginx(t, nginx, nginxPort, app.Listener.Addr().String(), keyshiftAddr)
-
-	browser := newLoopbackBrowser(t)
+// checkForwardAuth runs the forward-auth scenario through a proxy in front
+// of the app at appOrigin and keyshift at login: an anonymous browser is
+// sent to sign in, comes back signed in, the app sees the member (and never
+// a client's own X-Auth-* headers), and after signing out is sent to sign
+// in again. appHits counts the app's requests.
+func checkForwardAuth(t *testing.T, browser *loopbackBrowser, login, appOrigin string, appHits *atomic.Int32) {
+	t.Helper()
 	wantStatus(t, browser.do(t, http.MethodPost, login+"/api/signup", "application/json",
 		`{"email":"ada@example.com","password":"`+goodPassword+`"}`), http.StatusCreated)
 	browser.do(t, http.MethodDelete, login+"/api/session", "", "") // signed out; a fresh start
@@ -129,12 +158,6 @@ func TestNginxForwardAuth(t *testing.T) {
 	r = browser.do(t, http.MethodGet, page, "", "")
 	if r.Status != http.StatusFound || r.Header.Get("Location") != signin {
 		t.Errorf("after sign-out: %d to %q, want 302 to %q", r.Status, r.Header.Get("Location"), signin)
-	}
-	// Another host behind the same nginx is not an allowed return
-	// address: a plain 401, no redirect anywhere.
-	r = browser.do(t, http.MethodGet, "http://other."+nginxDomain+":"+strconv.Itoa(nginxPort)+"/", "", "")
-	if r.Status != http.StatusUnauthorized || r.Header.Get("Location") != "" {
-		t.Errorf("another host, anonymous: %d to %q, want a plain 401", r.Status, r.Header.Get("Location"))
 	}
 	if appHits.Load() != hits {
 		t.Error("the app was reached without a session")
