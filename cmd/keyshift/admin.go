@@ -18,6 +18,9 @@ var adminCommands = []command{
 	{"token", "admin API bearer tokens: token create|list|revoke", adminTokenCmd},
 	{"mail", "list mail that failed or keeps failing to send", adminMailCmd},
 	{"email-keys", "list accounts whose address another account's shares, or that is refused now", adminEmailKeysCmd},
+	{"grant", "give a member the admin role (/admin, with a passkey): grant EMAIL", adminGrantCmd},
+	{"revoke", "take the admin role from a member: revoke EMAIL", adminRevokeCmd},
+	{"list", "list the members holding the admin role", adminListCmd},
 	{"prune", "delete telemetry older than its retention: prune [--days N]", adminPruneCmd},
 }
 
