@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/keyshift/keyshift/internal/adminrole"
 	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/buildinfo"
 	"github.com/keyshift/keyshift/internal/config"
@@ -86,6 +87,8 @@ type Options struct {
 	// Telemetry gives the metrics document (package admin) and takes the
 	// pages' notes.
 	Telemetry *telemetry.Service
+	// AdminRoles says which members may open the /admin dashboard.
+	AdminRoles *adminrole.Roles
 }
 
 // Server serves keyshift over HTTP.
@@ -109,6 +112,7 @@ type Server struct {
 	visitors     *visitor.Cookies
 	forward      *forwardauth.Handler
 	admin        *admin.API
+	dashboard    *admin.Dashboard
 	telemetry    *telemetry.Service
 	rolloutPages *rolloutpages.Handlers
 	email        *email.Handlers
@@ -162,6 +166,7 @@ func (s *Server) features(o Options) error {
 	}
 	s.forward = forwardauth.New(o.Config, s.visitors)
 	s.admin = admin.New(o.AdminTokens, o.Rollout, o.Telemetry, o.Log)
+	s.dashboard = admin.NewDashboard(s.admin, o.AdminRoles, s.visitors, s.respond, s.msg, o.Now)
 	s.telemetry = o.Telemetry
 	s.rolloutPages = rolloutpages.New(o.Rollout, s.visitors, s.respond, s.msg, o.Log, accountPage{s})
 	s.email = email.New(email.Options{Signin: o.Signin, Confirm: o.Confirm, Change: o.Change, Visitors: s.visitors, Respond: s.respond,
