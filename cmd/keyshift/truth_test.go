@@ -608,4 +608,3 @@ func mapsEqual(a, b map[string]int64) bool {
 	}
 	return true
 }
-
