@@ -189,15 +189,24 @@ func (d *Dashboard) fill(dash *page.Dashboard, doc *telemetry.Document, loc *tim
 	dash.Doc, dash.Zone = doc, loc
 	methods := seriesMethods(doc.Series)
 	c := chart.Stacked{Title: d.msg.T("admin.chart.title"), YLabel: d.msg.T("admin.chart.y"), Empty: d.msg.T("admin.chart.empty")}
-	layout := "2 Jan"
-	if doc.Series.Step == "hour" {
-		layout = "2 Jan 15:04"
-	}
-	for _, p := range doc.Series.Points {
-		c.Labels = append(c.Labels, p.Start.In(loc).Format(layout))
+	for i, p := range doc.Series.Points {
+		at := p.Start.In(loc)
+		switch {
+		case doc.Series.Step != "hour":
+			c.Labels = append(c.Labels, at.Format("2 Jan"))
+		case i == 0 || at.Hour() == 0:
+			c.Labels = append(c.Labels, at.Format("2 Jan 15:04"))
+		default:
+			c.Labels = append(c.Labels, at.Format("15:04"))
+		}
 	}
 	for _, m := range methods {
-		s := chart.Series{Name: m}
+		// A method keeps its colour whatever else the range holds:
+		// passkeys in blues, the rest in colours apart.
+		s := chart.Series{Name: m, Class: "m-other"}
+		if slices.Contains(telemetry.SigninMethods, m) {
+			s.Class = "m-" + m
+		}
 		for _, p := range doc.Series.Points {
 			s.Values = append(s.Values, p.Signins[m])
 		}

@@ -17,6 +17,16 @@ import (
 type Series struct {
 	Name   string
 	Values []int64
+	// Class colours the layer (a class of the stylesheet); "" takes
+	// "s<i>" by the series' place, .s0 to .s7 then round again.
+	Class string
+}
+
+func (s Series) class(i int) string {
+	if s.Class != "" {
+		return s.Class
+	}
+	return fmt.Sprintf("s%d", i%8)
 }
 
 // Stacked is a stacked bar chart: one bar per label, each bar the sum of
@@ -47,8 +57,7 @@ const (
 )
 
 // SVG returns the chart as an inline <svg> element. Series are drawn
-// bottom to top in their order, each with the class "s<i>" (the
-// stylesheet's colours, .s0 to .s7, then round again).
+// bottom to top in their order, each with its class.
 func (c Stacked) SVG() template.HTML {
 	w, h := c.Width, c.Height
 	if w <= 0 {
@@ -103,8 +112,8 @@ func (c Stacked) SVG() template.HTML {
 				}
 				bh := plotH * float64(s.Values[i]) / float64(scale)
 				base -= bh
-				fmt.Fprintf(&b, `<rect class="s%d" x="%s" y="%s" width="%s" height="%s"><title>%s · %s: %d</title></rect>`,
-					si%8, num(x), num(base), num(barW), num(bh), esc(c.Labels[i]), esc(s.Name), s.Values[i])
+				fmt.Fprintf(&b, `<rect class="%s" x="%s" y="%s" width="%s" height="%s"><title>%s · %s: %d</title></rect>`,
+					esc(s.class(si)), num(x), num(base), num(barW), num(bh), esc(c.Labels[i]), esc(s.Name), s.Values[i])
 			}
 		}
 		every := (n + maxXLabels - 1) / maxXLabels
@@ -117,7 +126,7 @@ func (c Stacked) SVG() template.HTML {
 	x := float64(marginLeft)
 	y := float64(h - 14)
 	for si, s := range c.Series {
-		fmt.Fprintf(&b, `<rect class="s%d" x="%s" y="%s" width="10" height="10"/>`, si%8, num(x), num(y-9))
+		fmt.Fprintf(&b, `<rect class="%s" x="%s" y="%s" width="10" height="10"/>`, esc(s.class(si)), num(x), num(y-9))
 		fmt.Fprintf(&b, `<text class="legend" x="%s" y="%s">%s</text>`, num(x+14), num(y), esc(s.Name))
 		x += 14 + 7.5*float64(len([]rune(s.Name))) + 18
 	}

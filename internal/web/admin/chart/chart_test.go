@@ -60,6 +60,7 @@ func TestStacked(t *testing.T) {
 		bars      []float64
 		texts     []string
 		notInside []string
+		classes   []string // of the bars, in order
 	}{
 		{
 			name:  "says so when there is nothing to draw",
@@ -94,6 +95,13 @@ func TestStacked(t *testing.T) {
 			notInside: []string{"<script>", "<b>", "<svg onload"},
 		},
 		{
+			name:    "colours a series by its class",
+			chart:   chart.Stacked{Title: "t", Labels: []string{"a"}, Series: []chart.Series{{Name: "x", Values: []int64{1}, Class: "m-password"}, {Name: "y", Values: []int64{1}}}},
+			bars:    []float64{112, 112},
+			texts:   []string{"x", "y"},
+			classes: []string{"m-password", "s1"},
+		},
+		{
 			name:  "ignores negative values and points a series lacks",
 			chart: chart.Stacked{Title: "t", Labels: []string{"a", "b"}, Series: []chart.Series{{Name: "x", Values: []int64{-5}}, {Name: "y", Values: []int64{2, 2}}}},
 			bars:  []float64{224, 224},
@@ -103,10 +111,12 @@ func TestStacked(t *testing.T) {
 			svg := string(tc.chart.SVG())
 			rects, texts := parse(t, svg)
 			var bars []float64
+			var classes []string
 			for _, r := range rects {
 				if r[1] == "10" { // a legend swatch
 					continue
 				}
+				classes = append(classes, r[0])
 				h, err := strconv.ParseFloat(r[1], 64)
 				if err != nil {
 					t.Fatalf("rect height %q", r[1])
@@ -120,6 +130,9 @@ func TestStacked(t *testing.T) {
 				if bars[i] != tc.bars[i] {
 					t.Errorf("bar %d: height %v, want %v", i, bars[i], tc.bars[i])
 				}
+			}
+			if tc.classes != nil && strings.Join(classes, " ") != strings.Join(tc.classes, " ") {
+				t.Errorf("bar classes %v, want %v", classes, tc.classes)
 			}
 			all := strings.Join(texts, "\n")
 			for _, w := range tc.texts {
