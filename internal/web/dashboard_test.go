@@ -79,6 +79,17 @@ func TestTheDashboardOpensOnlyToAnAdminWithAPasskey(t *testing.T) {
 		wantStatus(t, s.client().Do(http.MethodGet, "/admin/metrics.csv", nil, bearer(token)), http.StatusOK)
 		wantStatus(t, s.client().Do(http.MethodGet, "/admin/metrics.csv", nil, bearer(strings.Repeat("x", 40))), http.StatusUnauthorized)
 
+		// The role without a passkey opens nothing, not even after a step-up
+		// with the password.
+		cy := newMemberWithoutPasskey(t, s, "cy@example.com")
+		grantAdmin(t, s, "cy@example.com")
+		r := cy.c.JSON(http.MethodPost, "/api/reauth/finish", map[string]any{"password": goodPassword})
+		wantStatus(t, r, http.StatusOK)
+		page := wantPage(t, cy.c.Do(http.MethodGet, "/admin", nil, nil), http.StatusForbidden)
+		if !strings.Contains(page, "your account has none yet") || strings.Contains(page, `id="admin-stepup-button"`) || strings.Contains(page, "<svg") {
+			t.Errorf("/admin for an admin without a passkey: %s", page)
+		}
+
 		// Revoked: refused at the next request.
 		if _, err := adminrole.New(s.DB, s.Clock.Now).Revoke(t.Context(), "ada@example.com", "test"); err != nil {
 			t.Fatal(err)
