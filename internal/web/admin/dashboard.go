@@ -58,6 +58,9 @@ var presets = map[string]time.Duration{"24h": 24 * time.Hour, "7d": 7 * 24 * tim
 func (d *Dashboard) admit(w http.ResponseWriter, r *http.Request) (bool, error) {
 	if r.Header.Get("Authorization") != "" {
 		who, err := d.api.tokens.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		if account.IsCode(err, account.EUnauthenticated) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="keyshift admin"`)
+		}
 		if err == nil {
 			err = who.Allows(admintoken.ScopeMetrics)
 		}
