@@ -182,3 +182,53 @@ func TestAdminEmailKeysListsUnkeyedAccounts(t *testing.T) {
 		}
 	})
 }
+
+// TestAdminGrantRevokeList: the admin role by address, said plainly,
+// with a warning when the member has no passkey for it to be of use.
+func TestAdminGrantRevokeList(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		ctx := context.Background()
+		env := map[string]string{"KEYSHIFT_DATABASE": database}
+		db, err := store.Open(ctx, database)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		now := time.Now()
+		u := &account.User{ID: "u-ada", Email: "ada@example.com", EmailKey: "ada@example.com", WebAuthnID: []byte("ada"),
+			CreatedAt: now, UpdatedAt: now, Origin: account.OriginSignup}
+		if err := db.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []struct {
+			args []string
+			code int
+			want []string
+		}{
+			{[]string{"admin", "list"}, 0, []string{"no member holds the admin role"}},
+			{[]string{"admin", "grant"}, 2, nil},
+			{[]string{"admin", "grant", "nobody@example.com"}, 1, nil},
+			{[]string{"admin", "grant", "Ada@example.com"}, 0, []string{"ada@example.com may open /admin", "has no passkey yet, so the role opens nothing"}},
+			{[]string{"admin", "grant", "ada@example.com"}, 0, []string{"holds the admin role already"}},
+			{[]string{"admin", "list"}, 0, []string{"EMAIL", "ada@example.com", "cli", "0"}},
+			{[]string{"admin", "revoke", "ada@example.com"}, 0, []string{"no longer holds the admin role"}},
+			{[]string{"admin", "revoke", "ada@example.com"}, 0, []string{"did not hold the admin role"}},
+		} {
+			r := runCmd(t, ctx, env, step.args...)
+			if r.code != step.code {
+				t.Errorf("%v: code %d, want %d (stdout %q, stderr %q)", step.args, r.code, step.code, r.stdout, r.stderr)
+			}
+			for _, w := range step.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("%v: stdout %q lacks %q", step.args, r.stdout, w)
+				}
+			}
+		}
+		events, err := db.FindEvents(ctx, store.EventFilter{UserID: "u-ada"})
+		if err != nil || len(events) != 2 || events[0].Type != "admin_granted" || events[1].Type != "admin_revoked" {
+			t.Errorf("audit: %+v, %v; want one grant and one revoke", events, err)
+		}
+	})
+}

@@ -135,10 +135,12 @@ type Session struct {
 	LastSeenAt      time.Time
 	// ExpiresAt is the absolute end; the idle end is LastSeenAt + idle timeout.
 	ExpiresAt time.Time
-	// SteppedUpAt is the last fresh passkey assertion in this session (zero
-	// when none); sensitive actions compare it and AuthenticatedAt with the
-	// reauth window.
-	SteppedUpAt time.Time
+	// SteppedUpAt is the session's last step-up (zero when none) and
+	// SteppedUpMethod the proof it took (a passkey, the password or an
+	// email code): sensitive actions weigh them with AuthMethod and
+	// AuthenticatedAt (SessionWithUser.RequireFresh).
+	SteppedUpAt     time.Time
+	SteppedUpMethod AuthMethod
 	// NudgedAt is when the rollout's enrollment nudge was shown in this
 	// session (zero when never): once a session at most.
 	NudgedAt  time.Time

@@ -51,6 +51,10 @@ const (
 	EEmailUnverified Code = "email_unverified"
 )
 
+// EAdminRequired refuses the admin dashboard to a member without the
+// admin role (`keyshift admin grant`).
+const EAdminRequired Code = "admin_required"
+
 // EMisdirected answers a request whose Host is not the origin's host (a DNS
 // rebinding page, or a proxy that does not pass Host on).
 const EMisdirected Code = "misdirected_request"

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/adminrole"
 	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/buildinfo"
 	"github.com/keyshift/keyshift/internal/config"
@@ -243,8 +244,9 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 		Log: o.Log, Registry: o.Registry, HashGate: gate, Signin: s.Signin,
 		Confirm: s.Confirm, Change: s.Change,
 		Rollout: s.Rollout, AdminTokens: admintoken.New(db, cfg.AdminToken, time.Now),
-		Telemetry: telemetry.NewService(db, s.Telemetry, FigurePolicy(cfg), o.Now),
-		OIDC:      provider,
+		Telemetry:  telemetry.NewService(db, s.Telemetry, FigurePolicy(cfg), o.Now),
+		AdminRoles: adminrole.New(db, o.Now),
+		OIDC:       provider,
 	}
 	if cfg.MailTransport() == config.MailDev {
 		opts.Mail = box // /dev/mail only where the dev mailer keeps the mail

@@ -2,6 +2,7 @@ package store
 
 import (
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/adminrole"
 	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/audit"
 	"github.com/keyshift/keyshift/internal/email/change"
@@ -27,6 +28,7 @@ import (
 // happens to pass a *DB where the interface is wanted.
 var (
 	_ account.AuditStore    = (*DB)(nil)
+	_ adminrole.Store       = (*DB)(nil)
 	_ admintoken.Store      = (*DB)(nil)
 	_ audit.Store           = (*DB)(nil)
 	_ change.Store          = (*DB)(nil)

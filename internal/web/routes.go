@@ -103,6 +103,8 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	html("POST /account/nudge", s.rolloutPages.NudgeForm)
 	html("GET /welcome/passkey", s.rolloutPages.WelcomePage)
 	html("POST /welcome/passkey", s.rolloutPages.WelcomeForm)
+	html("GET /admin", s.dashboard.Page)
+	html("GET /admin/metrics.csv", s.dashboard.CSV)
 	mux.Handle("GET /static/", page.Static())
 
 	// OpenID Provider (docs/integrate.md): the protocol's endpoints are the

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/keyshift/keyshift/internal/adminrole"
 	"github.com/keyshift/keyshift/internal/admintoken"
 	"github.com/keyshift/keyshift/internal/buildinfo"
 	"github.com/keyshift/keyshift/internal/config"
@@ -88,6 +89,8 @@ type Options struct {
 	// Telemetry gives the metrics document (package admin) and takes the
 	// pages' notes.
 	Telemetry *telemetry.Service
+	// AdminRoles says which members may open the /admin dashboard.
+	AdminRoles *adminrole.Roles
 	// OIDC is the OpenID Provider apps sign members in through
 	// (docs/integrate.md); nil serves none of its routes.
 	OIDC *oidcprovider.Provider
@@ -114,6 +117,7 @@ type Server struct {
 	visitors     *visitor.Cookies
 	forward      *forwardauth.Handler
 	admin        *admin.API
+	dashboard    *admin.Dashboard
 	telemetry    *telemetry.Service
 	rolloutPages *rolloutpages.Handlers
 	email        *email.Handlers
@@ -169,6 +173,7 @@ func (s *Server) features(o Options) error {
 	}
 	s.forward = forwardauth.New(o.Config, s.visitors)
 	s.admin = admin.New(o.AdminTokens, o.Rollout, o.Telemetry, o.Log)
+	s.dashboard = admin.NewDashboard(s.admin, o.AdminRoles, s.visitors, s.respond, s.msg, o.Now)
 	s.telemetry = o.Telemetry
 	if o.OIDC != nil {
 		s.oidc, s.oidcLogin = o.OIDC, oidclogin.New(o.OIDC, s.visitors, o.Sessions)

@@ -1,8 +1,12 @@
 package page
 
 import (
+	"html/template"
+	"time"
+
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/passkey"
+	"github.com/keyshift/keyshift/internal/telemetry"
 )
 
 // Data is what every page receives.
@@ -72,6 +76,11 @@ type Data struct {
 	Removed *account.Removed
 	// Landing is the mailed link whose landing page this is.
 	Landing *Landing
+	// Wide pages (the admin dashboard) use the width of the window, not
+	// the card's.
+	Wide bool
+	// Dashboard is /admin's.
+	Dashboard *Dashboard
 }
 
 // Step is the sign-in method /signin offers first: the remembered one, or
@@ -177,3 +186,41 @@ var (
 	CancelLanding = &Landing{Path: "/email/cancel", Title: "cancel.title", Lead: "cancel.lead", Button: "cancel.button",
 		ID: "email-cancel", Danger: true, Back: "/signin", BackWords: "email.back", Hint: "cancel.too_late"}
 )
+
+// Dashboard is what /admin shows: the rollout's figures (the metrics
+// document), the form that chose them and the chart drawn from them.
+type Dashboard struct {
+	// Form is the query as the operator gave it, to fill the form again.
+	Form DashboardForm
+	// Ranges and Cohorts are the form's choices.
+	Ranges, Cohorts []string
+	// Error is a refused parameter, in words; then Doc is nil.
+	Error string
+	// CSV is the download's address with the same filters.
+	CSV string
+	// Doc is the metrics document (nil when the query was refused); Zone
+	// is its time zone, for the times shown.
+	Doc  *telemetry.Document
+	Zone *time.Location
+	// Chart is the share of sign-ins by method over time, as SVG.
+	Chart template.HTML
+	// Methods is a row per sign-in method: counts, rates and times.
+	Methods []MethodRow
+}
+
+// DashboardForm is the dashboard's query as typed.
+type DashboardForm struct {
+	Range, From, To, Cohort, TZ string
+}
+
+// MethodRow is one sign-in method on the dashboard.
+type MethodRow struct {
+	Method           string
+	Success, Failure int64
+	// Rate is successes per attempt, Share the method's part of every
+	// successful sign-in.
+	Rate, Share float64
+	// The time to sign in in ms by the page's clock and the server's (0:
+	// none measured).
+	P50, P90, ServerP50, ServerP90 int
+}

@@ -37,6 +37,10 @@ func Load(msg *i18n.Catalog) (*Set, error) {
 		"lang":    func() string { return msg.Lang() },
 		"ago":     func(t time.Time) string { return HumanTime(t) },
 		"browser": account.BrowserName,
+		"percent": Percent,
+		"signed":  SignedPercent,
+		"ms":      Millis,
+		"when":    func(t time.Time, loc *time.Location) string { return t.In(loc).Format("2 Jan 2006 15:04 MST") },
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -84,4 +88,18 @@ func Static() http.Handler {
 // member's zone.
 func HumanTime(t time.Time) string {
 	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+}
+
+// Percent writes a ratio (0.1234) as a percentage ("12.3 %").
+func Percent(r float64) string { return fmt.Sprintf("%.1f %%", 100*r) }
+
+// SignedPercent writes a change (0.5) as a signed percentage ("+50 %").
+func SignedPercent(r float64) string { return fmt.Sprintf("%+.0f %%", 100*r) }
+
+// Millis writes a time in ms, or "–" when none was measured (0).
+func Millis(ms int) string {
+	if ms == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%d ms", ms)
 }

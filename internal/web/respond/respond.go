@@ -48,6 +48,7 @@ var statusOf = map[account.Code]int{
 	account.ENotInRollout:           http.StatusForbidden,
 	account.EForceRequired:          http.StatusConflict,
 	account.EInsufficientScope:      http.StatusForbidden,
+	account.EAdminRequired:          http.StatusForbidden,
 	account.ENameTaken:              http.StatusConflict,
 	account.ENotReady:               http.StatusConflict,
 }

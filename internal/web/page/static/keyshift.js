@@ -500,6 +500,42 @@
     window.addEventListener("pageshow", () => { password.disabled = false; });
   };
 
+  // ---- /admin for an admin whose session proved no passkey: a step-up
+  // with one of their passkeys (POST /api/reauth/begin|finish), then the
+  // dashboard again ----
+
+  const setupAdminStepUp = (section) => {
+    const button = document.getElementById("admin-stepup-button");
+    const message = document.getElementById("admin-stepup-message");
+    if (!button) return;
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      say(message, "");
+      try {
+        const begin = await api("POST", "/api/reauth/begin", {});
+        if (!begin.ok || !begin.body || !begin.body.publicKey) {
+          say(message, errorMessage(begin, section.dataset.msgFailed));
+          return;
+        }
+        let cred;
+        try {
+          cred = await navigator.credentials.get({ publicKey: requestOptions(begin.body.publicKey) });
+        } catch (err) {
+          if (!quiet(err)) say(message, section.dataset.msgFailed);
+          return;
+        }
+        const res = await api("POST", "/api/reauth/finish", { flowId: begin.body.flowId, credential: credentialJSON(cred) });
+        if (!res.ok) {
+          say(message, errorMessage(res, section.dataset.msgFailed));
+          return;
+        }
+        go(window.location.href);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  };
+
   // ---- start ----
 
   const start = () => {
@@ -523,6 +559,8 @@
     if (signinForm) markAutofilled(signinForm);
     else if (sessionStorage.getItem(upgradeMark)) tryUpgrade();
     if (passkeys) setupPasskeys(passkeys);
+    const stepUp = document.getElementById("admin-stepup");
+    if (stepUp) setupAdminStepUp(stepUp);
     if (welcome) {
       setupPasskeys(welcome);
       // Right after a passkey-first sign-up: the passkey is the next step,
