@@ -136,12 +136,18 @@ type Users interface {
 	FindUser(ctx context.Context, id string) (*account.User, error)
 }
 
-// Store is what the provider keeps.
-type Store interface {
-	ClientStore
-	RequestStore
-	GrantStore
-	KeyStore
-	Users
+// Secrets hands out the install's server keys.
+type Secrets interface {
 	ServerKey(ctx context.Context, name string, size int) ([]byte, error)
+}
+
+// Stores are what the provider keeps, each behind its own small interface
+// (one database usually serves them all).
+type Stores struct {
+	Clients  ClientStore
+	Requests RequestStore
+	Grants   GrantStore
+	Keys     KeyStore
+	Users    Users
+	Secrets  Secrets
 }

@@ -59,7 +59,7 @@ var DefaultLifetimes = Lifetimes{Request: 30 * time.Minute, Access: 15 * time.Mi
 // Provider is keyshift's OpenID Provider.
 type Provider struct {
 	op      *op.Provider
-	db      Store
+	db      RequestStore
 	now     func() time.Time
 	handler http.Handler
 }
@@ -67,11 +67,11 @@ type Provider struct {
 // New returns the provider whose issuer is the site's origin; static are
 // the clients of the configuration's clients file, asked before the
 // database's.
-func New(ctx context.Context, issuer string, db Store, ttl Lifetimes, static []Client, now func() time.Time) (*Provider, error) {
+func New(ctx context.Context, issuer string, db Stores, ttl Lifetimes, static []Client, now func() time.Time) (*Provider, error) {
 	// The op package encrypts each access token ("grant id:subject") with
 	// this key; every node reads the same row, so any node accepts any
 	// node's tokens.
-	secret, err := db.ServerKey(ctx, "oidc_access_tokens", 32)
+	secret, err := db.Secrets.ServerKey(ctx, "oidc_access_tokens", 32)
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
@@ -104,7 +104,7 @@ func New(ctx context.Context, issuer string, db Store, ttl Lifetimes, static []C
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	return &Provider{op: p, db: db, now: now, handler: p}, nil
+	return &Provider{op: p, db: db.Requests, now: now, handler: p}, nil
 }
 
 // ServeHTTP serves discovery and the provider's endpoints.

@@ -17,7 +17,7 @@ import (
 // storage is the op.Storage the op package runs on: keyshift's database
 // through Store, and keyshift's decisions about what goes in a token.
 type storage struct {
-	db      Store
+	db      Stores
 	now     func() time.Time
 	ttl     Lifetimes
 	login   func(id string) string
@@ -30,7 +30,7 @@ func (s *storage) client(ctx context.Context, id string) (*Client, error) {
 	if c, ok := s.static[id]; ok {
 		return c, nil
 	}
-	return s.db.OIDCClient(ctx, id)
+	return s.db.Clients.OIDCClient(ctx, id)
 }
 
 var _ op.Storage = (*storage)(nil)
@@ -74,14 +74,14 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ 
 		d := time.Duration(*r.MaxAge) * time.Second
 		a.MaxAge = &d
 	}
-	if err := s.db.CreateOIDCAuthRequest(ctx, a); err != nil {
+	if err := s.db.Requests.CreateOIDCAuthRequest(ctx, a); err != nil {
 		return nil, err
 	}
 	return opRequest{a}, nil
 }
 
 func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
-	a, err := s.db.OIDCAuthRequest(ctx, id, s.now())
+	a, err := s.db.Requests.OIDCAuthRequest(ctx, id, s.now())
 	if err != nil {
 		return nil, found(err)
 	}
@@ -89,7 +89,7 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 }
 
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	a, err := s.db.ClaimOIDCCode(ctx, account.HashToken(code), s.now())
+	a, err := s.db.Requests.ClaimOIDCCode(ctx, account.HashToken(code), s.now())
 	if err != nil {
 		return nil, found(err)
 	}
@@ -97,11 +97,11 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 }
 
 func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
-	return s.db.SaveOIDCCode(ctx, id, account.HashToken(code))
+	return s.db.Requests.SaveOIDCCode(ctx, id, account.HashToken(code))
 }
 
 func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
-	return s.db.DeleteOIDCAuthRequest(ctx, id)
+	return s.db.Requests.DeleteOIDCAuthRequest(ctx, id)
 }
 
 // grantOf makes the grant a token request stands for.
@@ -130,7 +130,7 @@ func (s *storage) CreateAccessToken(ctx context.Context, r op.TokenRequest) (str
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if err := s.db.CreateOIDCGrant(ctx, g); err != nil {
+	if err := s.db.Grants.CreateOIDCGrant(ctx, g); err != nil {
 		return "", time.Time{}, err
 	}
 	return g.ID, g.AccessExpiresAt, nil
@@ -145,9 +145,9 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenRe
 		return "", "", time.Time{}, err
 	}
 	if currentRefresh == "" {
-		err = s.db.CreateOIDCGrant(ctx, g)
+		err = s.db.Grants.CreateOIDCGrant(ctx, g)
 	} else {
-		err = s.db.ReplaceOIDCGrant(ctx, account.HashToken(currentRefresh), g)
+		err = s.db.Grants.ReplaceOIDCGrant(ctx, account.HashToken(currentRefresh), g)
 		if account.IsCode(err, account.ENotFound) {
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the refresh token was already used")
 		}
@@ -162,7 +162,7 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	if !account.PlausibleToken(token) {
 		return nil, op.ErrInvalidRefreshToken
 	}
-	g, err := s.db.OIDCGrantByRefresh(ctx, account.HashToken(token), s.now())
+	g, err := s.db.Grants.OIDCGrantByRefresh(ctx, account.HashToken(token), s.now())
 	if err != nil {
 		if account.IsCode(err, account.ENotFound) {
 			return nil, op.ErrInvalidRefreshToken
@@ -177,7 +177,7 @@ func (s *storage) TerminateSession(ctx context.Context, userID, clientID string)
 	if userID == "" {
 		return nil
 	}
-	return s.db.DeleteOIDCGrants(ctx, userID, clientID)
+	return s.db.Grants.DeleteOIDCGrants(ctx, userID, clientID)
 }
 
 var _ op.CanTerminateSessionFromRequest = (*storage)(nil)
@@ -234,7 +234,7 @@ func (s *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID s
 		}
 		id = gid
 	} else {
-		g, err := s.db.OIDCGrant(ctx, id)
+		g, err := s.db.Grants.OIDCGrant(ctx, id)
 		if err != nil {
 			return nil
 		}
@@ -242,7 +242,7 @@ func (s *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID s
 			return oidc.ErrInvalidClient().WithDescription("the token belongs to another client")
 		}
 	}
-	if err := s.db.DeleteOIDCGrant(ctx, id); err != nil {
+	if err := s.db.Grants.DeleteOIDCGrant(ctx, id); err != nil {
 		return oidc.ErrServerError().WithParent(err)
 	}
 	return nil
@@ -261,23 +261,23 @@ func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 // none. Two nodes racing to make it may both add one; the newer signs, and
 // both are published.
 func (s *storage) signingKeys(ctx context.Context) ([]SigningKey, error) {
-	keys, err := s.db.OIDCKeys(ctx, s.now())
+	keys, err := s.db.Keys.OIDCKeys(ctx, s.now())
 	if err != nil || len(keys) > 0 {
 		return keys, err
 	}
 	s.keyLock <- struct{}{}
 	defer func() { <-s.keyLock }()
-	if keys, err = s.db.OIDCKeys(ctx, s.now()); err != nil || len(keys) > 0 {
+	if keys, err = s.db.Keys.OIDCKeys(ctx, s.now()); err != nil || len(keys) > 0 {
 		return keys, err
 	}
 	k, err := NewSigningKey(s.now())
 	if err != nil {
 		return nil, err
 	}
-	if err := s.db.AddOIDCKey(ctx, k, time.Time{}); err != nil {
+	if err := s.db.Keys.AddOIDCKey(ctx, k, time.Time{}); err != nil {
 		return nil, err
 	}
-	return s.db.OIDCKeys(ctx, s.now())
+	return s.db.Keys.OIDCKeys(ctx, s.now())
 }
 
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
@@ -337,7 +337,7 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 
 // SetUserinfoFromToken answers userinfo for a live grant.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
-	g, err := s.db.OIDCGrant(ctx, tokenID)
+	g, err := s.db.Grants.OIDCGrant(ctx, tokenID)
 	if err != nil || g.UserID != subject || !s.now().Before(g.AccessExpiresAt) {
 		return oidc.ErrInvalidRequest().WithDescription("the access token is invalid or expired")
 	}
@@ -345,7 +345,7 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo,
 }
 
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, in *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
-	g, err := s.db.OIDCGrant(ctx, tokenID)
+	g, err := s.db.Grants.OIDCGrant(ctx, tokenID)
 	if err != nil || g.UserID != subject || !s.now().Before(g.AccessExpiresAt) {
 		return oidc.ErrInvalidRequest().WithDescription("the token is invalid or expired")
 	}
@@ -362,7 +362,7 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, in *oidc.Intros
 // userinfo sets the claims the scopes ask for: sub always; email and
 // email_verified for "email"; name for "profile" when the member has one.
 func (s *storage) userinfo(ctx context.Context, info *oidc.UserInfo, userID string, scopes []string) error {
-	u, err := s.db.FindUser(ctx, userID)
+	u, err := s.db.Users.FindUser(ctx, userID)
 	if err != nil {
 		return found(err)
 	}
@@ -392,6 +392,6 @@ func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([
 }
 
 func (s *storage) Health(ctx context.Context) error {
-	_, err := s.db.OIDCKeys(ctx, s.now())
+	_, err := s.db.Keys.OIDCKeys(ctx, s.now())
 	return err
 }

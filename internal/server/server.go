@@ -234,7 +234,8 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 			return nil, err
 		}
 	}
-	provider, err := oidcprovider.New(ctx, cfg.Origin, db, oidcprovider.DefaultLifetimes, static, o.Now)
+	provider, err := oidcprovider.New(ctx, cfg.Origin, oidcprovider.Stores{Clients: db, Requests: db, Grants: db, Keys: db, Users: db, Secrets: db},
+		oidcprovider.DefaultLifetimes, static, o.Now)
 	if err != nil {
 		return nil, err
 	}

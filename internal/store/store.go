@@ -9,6 +9,7 @@ package store
 import (
 	"context"
 
+	"github.com/keyshift/keyshift/internal/store/adminsql"
 	"github.com/keyshift/keyshift/internal/store/importsql"
 	"github.com/keyshift/keyshift/internal/store/oidcsql"
 	"github.com/keyshift/keyshift/internal/store/rolloutsql"
@@ -23,6 +24,7 @@ type DB struct {
 	*rolloutsql.Rollouts
 	*telemetrysql.Telemetry
 	*oidcsql.OIDC
+	*adminsql.Admin
 }
 
 // Open connects to database ("sqlite:PATH" or a postgres:// URL), checks that
@@ -47,7 +49,7 @@ func OpenNoMigrate(ctx context.Context, database string) (*DB, error) {
 		return nil, err
 	}
 	return &DB{DB: core, Imports: &importsql.Imports{DB: core}, Rollouts: &rolloutsql.Rollouts{DB: core}, Telemetry: &telemetrysql.Telemetry{DB: core},
-		OIDC: &oidcsql.OIDC{DB: core}}, nil
+		OIDC: &oidcsql.OIDC{DB: core}, Admin: &adminsql.Admin{DB: core}}, nil
 }
 
 // Migrate applies every pending migration, with the store's data steps

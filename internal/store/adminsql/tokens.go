@@ -1,4 +1,7 @@
-package store
+// Package adminsql is the SQL of administration: the admin API's bearer
+// tokens (admintoken.Store) and the members holding the admin role
+// (adminrole.Store). store.DB embeds it.
+package adminsql
 
 import (
 	"context"
@@ -13,7 +16,7 @@ import (
 
 // CreateAdminToken stores t with the hash of its secret; a name in use
 // (revoked tokens keep theirs) answers name_taken.
-func (db *DB) CreateAdminToken(ctx context.Context, t admintoken.Token, hash []byte) error {
+func (db *Admin) CreateAdminToken(ctx context.Context, t admintoken.Token, hash []byte) error {
 	scopes, err := json.Marshal(t.Scopes)
 	if err != nil {
 		return err
@@ -32,7 +35,7 @@ func (db *DB) CreateAdminToken(ctx context.Context, t admintoken.Token, hash []b
 const adminTokenColumns = `id, name, scopes, created_at, created_by, last_used_at, revoked_at`
 
 // AdminTokens lists every token, revoked ones too, oldest first.
-func (db *DB) AdminTokens(ctx context.Context) ([]admintoken.Token, error) {
+func (db *Admin) AdminTokens(ctx context.Context) ([]admintoken.Token, error) {
 	rows, err := db.Query(ctx, `SELECT `+adminTokenColumns+` FROM admin_tokens ORDER BY created_at, name`)
 	if err != nil {
 		return nil, fmt.Errorf("admin tokens: %w", err)
@@ -50,7 +53,7 @@ func (db *DB) AdminTokens(ctx context.Context) ([]admintoken.Token, error) {
 }
 
 // RevokeAdminToken revokes the live token named name.
-func (db *DB) RevokeAdminToken(ctx context.Context, name string, at time.Time) error {
+func (db *Admin) RevokeAdminToken(ctx context.Context, name string, at time.Time) error {
 	res, err := db.Exec(ctx, `UPDATE admin_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL`, db.Time(at), name)
 	if err != nil {
 		return fmt.Errorf("revoke admin token: %w", err)
@@ -62,13 +65,13 @@ func (db *DB) RevokeAdminToken(ctx context.Context, name string, at time.Time) e
 }
 
 // FindAdminToken returns the live token whose secret hashes to hash.
-func (db *DB) FindAdminToken(ctx context.Context, hash []byte) (admintoken.Token, error) {
+func (db *Admin) FindAdminToken(ctx context.Context, hash []byte) (admintoken.Token, error) {
 	t, err := scanAdminToken(db.QueryRow(ctx, `SELECT `+adminTokenColumns+` FROM admin_tokens WHERE token_hash = ? AND revoked_at IS NULL`, hash))
 	return t, err
 }
 
 // TouchAdminToken records a use of the token.
-func (db *DB) TouchAdminToken(ctx context.Context, id string, at time.Time) error {
+func (db *Admin) TouchAdminToken(ctx context.Context, id string, at time.Time) error {
 	if _, err := db.Exec(ctx, `UPDATE admin_tokens SET last_used_at = ? WHERE id = ?`, db.Time(at), id); err != nil {
 		return fmt.Errorf("touch admin token: %w", err)
 	}
@@ -86,4 +89,10 @@ func scanAdminToken(row sqldb.Row) (admintoken.Token, error) {
 		return t, fmt.Errorf("admin token scopes: %w", err)
 	}
 	return t, nil
+}
+
+// Admin serves admintoken.Store and adminrole.Store over the shared
+// connections.
+type Admin struct {
+	*sqldb.DB
 }

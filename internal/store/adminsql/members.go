@@ -1,4 +1,4 @@
-package store
+package adminsql
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 )
 
 // GrantAdmin implements adminrole.Store.
-func (db *DB) GrantAdmin(ctx context.Context, userID string, at time.Time, by string) (bool, error) {
+func (db *Admin) GrantAdmin(ctx context.Context, userID string, at time.Time, by string) (bool, error) {
 	res, err := db.Exec(ctx, `INSERT INTO admin_members (user_id, granted_at, granted_by) VALUES (?, ?, ?)
 		ON CONFLICT (user_id) DO NOTHING`, userID, db.Time(at), by)
 	if err != nil {
@@ -21,7 +21,7 @@ func (db *DB) GrantAdmin(ctx context.Context, userID string, at time.Time, by st
 }
 
 // RevokeAdmin implements adminrole.Store.
-func (db *DB) RevokeAdmin(ctx context.Context, userID string) (bool, error) {
+func (db *Admin) RevokeAdmin(ctx context.Context, userID string) (bool, error) {
 	res, err := db.Exec(ctx, `DELETE FROM admin_members WHERE user_id = ?`, userID)
 	if err != nil {
 		return false, fmt.Errorf("revoke admin: %w", err)
@@ -31,14 +31,14 @@ func (db *DB) RevokeAdmin(ctx context.Context, userID string) (bool, error) {
 }
 
 // IsAdmin implements adminrole.Store.
-func (db *DB) IsAdmin(ctx context.Context, userID string) (bool, error) {
+func (db *Admin) IsAdmin(ctx context.Context, userID string) (bool, error) {
 	var n int
 	err := db.QueryRow(ctx, `SELECT COUNT(*) FROM admin_members WHERE user_id = ?`, userID).Scan(&n)
 	return n > 0, err
 }
 
 // AdminMembers implements adminrole.Store.
-func (db *DB) AdminMembers(ctx context.Context) ([]adminrole.Member, error) {
+func (db *Admin) AdminMembers(ctx context.Context) ([]adminrole.Member, error) {
 	rows, err := db.Query(ctx, `SELECT a.user_id, u.email, a.granted_at, a.granted_by,
 		(SELECT COUNT(*) FROM credentials c WHERE c.user_id = a.user_id AND c.type = 'webauthn')
 		FROM admin_members a JOIN users u ON u.id = a.user_id ORDER BY a.granted_at, u.email`)
