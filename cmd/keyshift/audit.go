@@ -6,19 +6,20 @@ import (
 	"slices"
 	"time"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/audit"
 	"github.com/keyshift/keyshift/internal/config"
 )
 
-func auditCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "audit", "audit [--config FILE] [--json] [--strict]")
+func auditCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "audit", "audit [--config FILE] [--json] [--strict]")
 	cfgPath := fs.String("config", "", "YAML configuration `file`, as serve reads it (KEYSHIFT_* variables override it)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	strict := fs.Bool("strict", false, "exit 1 when a finding is high, for an operator's own CI")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
-	cfg, db, err := openCurrent(ctx, e, *cfgPath)
+	cfg, db, err := cli.OpenCurrent(ctx, e, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -28,7 +29,7 @@ func auditCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		if r.Findings == nil {
 			r.Findings = []audit.Finding{}
@@ -37,10 +38,10 @@ func auditCmd(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	} else {
-		r.WriteText(e.stdout)
+		r.WriteText(e.Stdout)
 	}
 	if *strict && r.High() {
-		return errQuiet
+		return cli.ErrQuiet
 	}
 	return nil
 }

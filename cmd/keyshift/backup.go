@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/store"
@@ -23,22 +24,22 @@ const (
 // backupCmd makes a consistent copy of the database while servers run
 // (package backup) and records it in the audit log. The pepper is not in
 // it, by design (docs/operations.md, "Backup").
-func backupCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "backup", "backup --out FILE [--config FILE] [--force]")
+func backupCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "backup", "backup --out FILE [--config FILE] [--force]")
 	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
 	out := fs.String("out", "", "write the backup to `file` (created 0600)")
 	force := fs.Bool("force", false, "replace --out if it exists")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
-		fmt.Fprintln(e.stderr, "keyshift backup: --out FILE is required")
-		return errUsage
+		fmt.Fprintln(e.Stderr, "keyshift backup: --out FILE is required")
+		return cli.ErrUsage
 	}
 	if _, err := os.Stat(*out); err == nil && !*force {
 		return fmt.Errorf("%s exists; add --force to replace it", *out)
 	}
-	cfg, db, err := openCurrent(ctx, e, *cfgPath)
+	cfg, db, err := cli.OpenCurrent(ctx, e, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -57,32 +58,32 @@ func backupCmd(ctx context.Context, e *env, args []string) error {
 	if fi, err := os.Stat(*out); err == nil {
 		size = fi.Size()
 	}
-	fmt.Fprintf(e.stderr, "keyshift backup: %s database written to %s (%d bytes) in %s\n", db.Dialect(), *out, size, time.Since(start).Round(time.Millisecond))
-	fmt.Fprintf(e.stderr, "keyshift backup: the pepper is not in it; keep %s with it, apart\n", pepperSource(cfg))
+	fmt.Fprintf(e.Stderr, "keyshift backup: %s database written to %s (%d bytes) in %s\n", db.Dialect(), *out, size, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(e.Stderr, "keyshift backup: the pepper is not in it; keep %s with it, apart\n", pepperSource(cfg))
 	return nil
 }
 
 // restoreCmd puts a backup into the configured database, which must be
 // empty unless --force. Stop every keyshift on that database first.
-func restoreCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "restore", "restore FILE [--config FILE] [--force]")
+func restoreCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "restore", "restore FILE [--config FILE] [--force]")
 	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
 	force := fs.Bool("force", false, "replace a database that is not empty (stop keyshift first)")
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(e.stderr, "Usage: keyshift restore FILE [--config FILE] [--force]")
+		fmt.Fprintln(e.Stderr, "Usage: keyshift restore FILE [--config FILE] [--force]")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return parseFlags(e, fs, args)
+			return cli.ParseFlags(e, fs, args)
 		}
-		return errUsage
+		return cli.ErrUsage
 	}
 	file := args[0]
-	if err := parseFlags(e, fs, args[1:]); err != nil {
+	if err := cli.ParseFlags(e, fs, args[1:]); err != nil {
 		return err
 	}
 	if _, err := os.Stat(file); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath, e.getenv)
+	cfg, err := config.Load(*cfgPath, e.Getenv)
 	if err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func restoreCmd(ctx context.Context, e *env, args []string) error {
 	if err := db.AppendEvent(ctx, cliEvent(e, eventRestore, map[string]any{"source": file, "database": db.Dialect(), "force": *force}, nil)); err != nil {
 		return fmt.Errorf("recording the restore in the audit log: %w", err)
 	}
-	fmt.Fprintf(e.stderr, "keyshift restore: %s restored into the %s database in %s\n", file, db.Dialect(), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(e.Stderr, "keyshift restore: %s restored into the %s database in %s\n", file, db.Dialect(), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -127,8 +128,8 @@ func pepperSource(cfg config.Config) string {
 
 // cliEvent is the audit row of an operator command that ended with err
 // (nil: success): what it did (data), and who ran it where, as for export.
-func cliEvent(e *env, typ string, data map[string]any, err error) *account.Event {
-	osUser := e.getenv("USER")
+func cliEvent(e *cli.Env, typ string, data map[string]any, err error) *account.Event {
+	osUser := e.Getenv("USER")
 	if u, uerr := user.Current(); uerr == nil {
 		osUser = u.Username
 	}

@@ -7,13 +7,14 @@ import (
 	"os"
 	"strings"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/bench"
 )
 
 // benchChartCmd draws the results of `bench --target --json` runs, one
 // line per run, as the SVG chart in docs/benchmarks.md.
-func benchChartCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "bench chart", "bench chart --out FILE.svg [--scenario 'passkey sign-in'] [--title T] [--subtitle S] LABEL=RESULTS.json …")
+func benchChartCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "bench chart", "bench chart --out FILE.svg [--scenario 'passkey sign-in'] [--title T] [--subtitle S] LABEL=RESULTS.json …")
 	out := fs.String("out", "", "write the SVG to `file`")
 	scenario := fs.String("scenario", "passkey sign-in", "which scenario of the results to draw")
 	title := fs.String("title", "", "the chart's title (default the scenario)")
@@ -23,12 +24,12 @@ func benchChartCmd(ctx context.Context, e *env, args []string) error {
 		runs = append([]string{args[len(args)-1]}, runs...)
 		args = args[:len(args)-1]
 	}
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if *out == "" || len(runs) == 0 {
-		fmt.Fprintln(e.stderr, "keyshift bench chart: --out FILE.svg and at least one LABEL=RESULTS.json are required")
-		return errUsage
+		fmt.Fprintln(e.Stderr, "keyshift bench chart: --out FILE.svg and at least one LABEL=RESULTS.json are required")
+		return cli.ErrUsage
 	}
 	var series []bench.ChartSeries
 	for _, r := range runs {

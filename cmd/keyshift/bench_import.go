@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/bench"
 )
 
@@ -15,15 +16,15 @@ import (
 // each run as a child process of this binary, on a generated file, into a
 // fresh SQLite file and (with --postgres) a fresh PostgreSQL schema: wall
 // time, rows/s and the child's peak resident memory.
-func benchImportCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "bench import", "bench import [--count 1000000] [--seed 1] [--file FILE] [--postgres URL] [--bin PATH]")
+func benchImportCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "bench import", "bench import [--count 1000000] [--seed 1] [--file FILE] [--postgres URL] [--bin PATH]")
 	count := fs.Int("count", 1_000_000, "members to generate")
 	seed := fs.Uint64("seed", 1, "generator `seed`")
 	file := fs.String("file", "", "import this JSON Lines `file` instead of generating one")
 	pg := fs.String("postgres", "", "also measure PostgreSQL: a postgres:// `URL` in whose database a fresh schema is made and dropped")
 	bin := fs.String("bin", "", "the keyshift `binary` to run (default: this one)")
 	keep := fs.Bool("keep", false, "keep the temporary directory (file, databases, exports) and the PostgreSQL schema")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if *bin == "" {
@@ -38,7 +39,7 @@ func benchImportCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *keep {
-		fmt.Fprintf(e.stderr, "keeping %s\n", dir)
+		fmt.Fprintf(e.Stderr, "keeping %s\n", dir)
 	} else {
 		defer os.RemoveAll(dir)
 	}
@@ -48,13 +49,13 @@ func benchImportCmd(ctx context.Context, e *env, args []string) error {
 		if err := bench.GenFile(ctx, *file, *count, *seed); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "generated %d members in %s\n", *count, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(e.Stdout, "generated %d members in %s\n", *count, time.Since(start).Round(time.Millisecond))
 	}
 	fi, err := os.Stat(*file)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "keyshift bench import: %s (%.0f MB), %d CPUs, load average before: %s\n\n",
+	fmt.Fprintf(e.Stdout, "keyshift bench import: %s (%.0f MB), %d CPUs, load average before: %s\n\n",
 		filepath.Base(*file), float64(fi.Size())/1e6, runtime.NumCPU(), bench.LoadAverage())
-	return bench.ImportRun{Bin: *bin, File: *file, Dir: dir, Postgres: *pg, Keep: *keep}.Run(ctx, e.stdout)
+	return bench.ImportRun{Bin: *bin, File: *file, Dir: dir, Postgres: *pg, Keep: *keep}.Run(ctx, e.Stdout)
 }

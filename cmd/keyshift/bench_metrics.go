@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/bench"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/telemetry"
@@ -17,13 +18,13 @@ import (
 // benchMetricsCmd seeds telemetry events (bench.SeedTelemetry: inserted,
 // then folded as the servers fold them) and times the metrics document of
 // the last 30 days, as GET /api/admin/metrics makes it (docs/benchmarks.md).
-func benchMetricsCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "bench metrics", "bench metrics [--database sqlite:PATH|postgres://…] [--events N] [--runs N] [--seed S]")
+func benchMetricsCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "bench metrics", "bench metrics [--database sqlite:PATH|postgres://…] [--events N] [--runs N] [--seed S]")
 	database := fs.String("database", "", "an EMPTY scratch database to seed; default a fresh SQLite file in a temporary directory")
 	events := fs.Int("events", 1_000_000, "how many telemetry `events` to seed (the issue's figure: 10000000)")
 	runs := fs.Int("runs", 20, "how many times to make the document")
 	seed := fs.Uint64("seed", 1, "the same `seed` seeds the same events")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if *events < 1 || *runs < 1 {
@@ -43,7 +44,7 @@ func benchMetricsCmd(ctx context.Context, e *env, args []string) error {
 	}
 	defer db.Close()
 	now := time.Now().UTC()
-	fmt.Fprintf(e.stderr, "seeding %d events over the last 30 days…\n", *events)
+	fmt.Fprintf(e.Stderr, "seeding %d events over the last 30 days…\n", *events)
 	s, err := bench.SeedTelemetry(ctx, db, *events, *seed, now)
 	if err != nil {
 		return err
@@ -61,9 +62,9 @@ func benchMetricsCmd(ctx context.Context, e *env, args []string) error {
 		took = append(took, time.Since(start))
 	}
 	slices.Sort(took)
-	fmt.Fprintf(e.stdout, "database %s: %d events inserted in %v (%.0f/s), folded in %v (%.0f/s)\n", db.Dialect(), s.Events,
+	fmt.Fprintf(e.Stdout, "database %s: %d events inserted in %v (%.0f/s), folded in %v (%.0f/s)\n", db.Dialect(), s.Events,
 		s.Insert.Round(time.Millisecond), float64(s.Events)/s.Insert.Seconds(), s.Fold.Round(time.Millisecond), float64(s.Events)/s.Fold.Seconds())
-	fmt.Fprintf(e.stdout, "metrics document, last 30 days, %d runs: median %v, p90 %v, max %v\n", *runs,
+	fmt.Fprintf(e.Stdout, "metrics document, last 30 days, %d runs: median %v, p90 %v, max %v\n", *runs,
 		took[len(took)/2].Round(100*time.Microsecond), took[len(took)*9/10].Round(100*time.Microsecond), took[len(took)-1].Round(100*time.Microsecond))
 	return nil
 }

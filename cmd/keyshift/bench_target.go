@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/bench"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/importer"
@@ -65,7 +66,7 @@ func parseConcurrencies(s string) ([]int, error) {
 // then measures each scenario at each concurrency against the running
 // server over HTTP, and reports throughput, latency and — given the
 // server's process ids — its CPU time per operation.
-func benchTargetCmd(ctx context.Context, e *env, tf targetFlags, concs []int, d time.Duration) error {
+func benchTargetCmd(ctx context.Context, e *cli.Env, tf targetFlags, concs []int, d time.Duration) error {
 	names, err := bench.PickScenarios(tf.scenarios)
 	if err != nil {
 		return err
@@ -73,12 +74,12 @@ func benchTargetCmd(ctx context.Context, e *env, tf targetFlags, concs []int, d 
 	if tf.members < 1 {
 		return fmt.Errorf("--members must be at least 1")
 	}
-	cfg, err := config.Load(tf.config, e.getenv)
+	cfg, err := config.Load(tf.config, e.Getenv)
 	if err != nil {
 		return err
 	}
 	if strings.TrimRight(tf.target, "/") != cfg.Origin {
-		fmt.Fprintf(e.stderr, "keyshift bench: the target %s is not the configured origin %s: passkeys are bound to the origin, and the server refuses other hosts\n", tf.target, cfg.Origin)
+		fmt.Fprintf(e.Stderr, "keyshift bench: the target %s is not the configured origin %s: passkeys are bound to the origin, and the server refuses other hosts\n", tf.target, cfg.Origin)
 	}
 	rows, err := bench.GenMembers(tf.members, tf.seed)
 	if err != nil {
@@ -95,27 +96,27 @@ func benchTargetCmd(ctx context.Context, e *env, tf targetFlags, concs []int, d 
 	probe := bench.Probe{ServerPID: tf.serverPID, PostgresPID: tf.postgresPID}
 	for _, name := range names {
 		for _, c := range concs {
-			m, err := bench.Measure(ctx, scenarios[name], c, tf.warmup, d, probe, e.stderr)
+			m, err := bench.Measure(ctx, scenarios[name], c, tf.warmup, d, probe, e.Stderr)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stderr, "%-60s\r", "")
+			fmt.Fprintf(e.Stderr, "%-60s\r", "")
 			report.Results = append(report.Results, m)
 		}
 	}
 	if tf.json {
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(report)
 	}
-	report.Print(e.stdout)
+	report.Print(e.Stdout)
 	return nil
 }
 
 // importMembers imports rows into the database as `keyshift import` would.
 // The generated members are the same for a seed, so a second run finds
 // them unchanged.
-func importMembers(ctx context.Context, e *env, database string, seed uint64, rows []userfile.Row) error {
+func importMembers(ctx context.Context, e *cli.Env, database string, seed uint64, rows []userfile.Row) error {
 	dir, err := os.MkdirTemp("", "keyshift-bench-target-")
 	if err != nil {
 		return err
@@ -152,6 +153,6 @@ func importMembers(ctx context.Context, e *env, database string, seed uint64, ro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "keyshift bench: %d generated members: %d imported, %d there already\n", len(rows), sum.Counts.Imported, sum.Counts.Unchanged)
+	fmt.Fprintf(e.Stderr, "keyshift bench: %d generated members: %d imported, %d there already\n", len(rows), sum.Counts.Imported, sum.Counts.Unchanged)
 	return nil
 }

@@ -9,32 +9,33 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/bench"
 )
 
 // benchCommands are the subcommands of `keyshift bench`; without one, bench
 // measures sign-in and sessions.
-var benchCommands = []command{
-	{"gen-users", "write a realistic import file of N members", benchGenUsersCmd},
-	{"chart", "draw bench --target --json results as an SVG chart", benchChartCmd},
-	{"import", "measure keyshift import and export of a generated file", benchImportCmd},
-	{"metrics", "seed N telemetry events and time the admin API's metrics document", benchMetricsCmd},
+var benchCommands = []cli.Command{
+	{Name: "gen-users", Summary: "write a realistic import file of N members", Run: benchGenUsersCmd},
+	{Name: "chart", Summary: "draw bench --target --json results as an SVG chart", Run: benchChartCmd},
+	{Name: "import", Summary: "measure keyshift import and export of a generated file", Run: benchImportCmd},
+	{Name: "metrics", Summary: "seed N telemetry events and time the admin API's metrics document", Run: benchMetricsCmd},
 }
 
 // benchGenUsersCmd writes a generated import file (bench.GenUsers), for
 // measuring `keyshift import` and for trying an import on a test site.
-func benchGenUsersCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "bench gen-users", "bench gen-users --count N --out FILE [--seed S]")
+func benchGenUsersCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "bench gen-users", "bench gen-users --count N --out FILE [--seed S]")
 	count := fs.Int("count", 1_000_000, "how many `members` to write")
 	out := fs.String("out", "", "the JSON Lines `file` to write (required)")
 	seed := fs.Uint64("seed", 1, "the same `seed` gives the same file")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if *out == "" || *count < 0 {
-		fmt.Fprintln(e.stderr, "keyshift bench gen-users: --out FILE is required and --count must not be negative")
+		fmt.Fprintln(e.Stderr, "keyshift bench gen-users: --out FILE is required and --count must not be negative")
 		fs.Usage()
-		return errUsage
+		return cli.ErrUsage
 	}
 	start := time.Now()
 	f, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".tmp-*")
@@ -59,7 +60,7 @@ func benchGenUsersCmd(ctx context.Context, e *env, args []string) error {
 		formats = append(formats, fmt.Sprintf("%s %d", k, v))
 	}
 	sort.Strings(formats)
-	fmt.Fprintf(e.stderr, "keyshift bench gen-users: %d members to %s in %s: %d with a password (%s), %d with passkeys (%d passkeys); password of all: %q\n",
+	fmt.Fprintf(e.Stderr, "keyshift bench gen-users: %d members to %s in %s: %d with a password (%s), %d with passkeys (%d passkeys); password of all: %q\n",
 		sum.Members, *out, time.Since(start).Round(time.Millisecond), sum.Passwords, strings.Join(formats, ", "),
 		sum.WithPasskeys, sum.Passkeys, bench.GenPassword)
 	return nil

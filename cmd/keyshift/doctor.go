@@ -6,23 +6,24 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/doctor"
 	"github.com/keyshift/keyshift/internal/store"
 )
 
-func doctorCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "doctor", "doctor [--config FILE] [--json] [--timeout 5s]")
+func doctorCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "doctor", "doctor [--config FILE] [--json] [--timeout 5s]")
 	cfgPath := fs.String("config", "", "YAML configuration `file`, as serve reads it (KEYSHIFT_* variables override it)")
 	asJSON := fs.Bool("json", false, "print the findings as JSON")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long each network check (database, each SMTP server) may take")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath, e.getenv)
+	cfg, err := config.Load(*cfgPath, e.Getenv)
 	findings := doctor.Run(ctx, doctor.Input{Config: cfg, LoadErr: err, Open: openForDoctor(cfg), Timeout: *timeout})
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		if findings == nil {
 			findings = []doctor.Finding{}
@@ -31,10 +32,10 @@ func doctorCmd(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	} else {
-		doctor.WriteText(e.stdout, findings)
+		doctor.WriteText(e.Stdout, findings)
 	}
 	if doctor.AnyHigh(findings) {
-		return errQuiet
+		return cli.ErrQuiet
 	}
 	return nil
 }

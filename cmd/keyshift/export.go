@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/userfile"
@@ -25,19 +26,19 @@ type exportCounts struct {
 
 // exportCmd writes every member, with password hash and passkeys, in the
 // format `keyshift import` reads (docs/import.md, "Export").
-func exportCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "export", "export [--config FILE] [--out FILE] [--format jsonl|csv]")
+func exportCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "export", "export [--config FILE] [--out FILE] [--format jsonl|csv]")
 	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
 	out := fs.String("out", "", "write to `file` (created 0600; it holds password hashes) instead of standard output")
 	format := fs.String("format", userfile.FormatJSONL, "file format: jsonl or csv")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if *format != userfile.FormatJSONL && *format != userfile.FormatCSV {
-		fmt.Fprintf(e.stderr, "keyshift export: unknown --format %q: want jsonl or csv\n", *format)
-		return errUsage
+		fmt.Fprintf(e.Stderr, "keyshift export: unknown --format %q: want jsonl or csv\n", *format)
+		return cli.ErrUsage
 	}
-	_, db, err := openCurrent(ctx, e, *cfgPath)
+	_, db, err := cli.OpenCurrent(ctx, e, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ func exportCmd(ctx context.Context, e *env, args []string) error {
 	dest := "standard output"
 	var n exportCounts
 	if *out == "" || *out == "-" {
-		n, err = exportTo(ctx, db, e.stdout, *format)
+		n, err = exportTo(ctx, db, e.Stdout, *format)
 	} else {
 		dest = *out
 		n, err = exportFile(ctx, db, *out, *format)
@@ -67,7 +68,7 @@ func exportCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "keyshift export: %d members (%d with a password, %d passkeys) written to %s as %s in %s\n",
+	fmt.Fprintf(e.Stderr, "keyshift export: %d members (%d with a password, %d passkeys) written to %s as %s in %s\n",
 		n.Members, n.Passwords, n.Passkeys, dest, *format, time.Since(start).Round(time.Millisecond))
 	return nil
 }
@@ -131,7 +132,7 @@ func exportTo(ctx context.Context, db *store.DB, w io.Writer, format string) (ex
 // exportEvent is the audit row of a run that ended with err (nil: success).
 // The operator is named by OS user and host: the CLI has no keyshift
 // identity, and these are what an investigation asks first.
-func exportEvent(e *env, format, dest string, n exportCounts, err error) *account.Event {
+func exportEvent(e *cli.Env, format, dest string, n exportCounts, err error) *account.Event {
 	return cliEvent(e, eventExport, map[string]any{"members": n.Members, "passwords": n.Passwords, "passkeys": n.Passkeys,
 		"format": format, "destination": dest}, err)
 }

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/importer"
 	"github.com/keyshift/keyshift/internal/password/legacy"
@@ -32,8 +33,8 @@ continue with --resume).
 
 Flags:`
 
-func importCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "import", importSynopsis)
+func importCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "import", importSynopsis)
 	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
 	format := fs.String("format", "", "file `format`: jsonl or csv (default: from the extension: .jsonl, .ndjson, .json, .csv)")
 	batch := fs.Int("batch-size", 0, "rows per transaction (default 10000 on SQLite, 6666 on PostgreSQL: see docs/import.md)")
@@ -63,7 +64,7 @@ func importCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath, e.getenv)
+	cfg, err := config.Load(*cfgPath, e.Getenv)
 	if err != nil {
 		return err
 	}
@@ -87,15 +88,15 @@ func importCmd(ctx context.Context, e *env, args []string) error {
 		Legacy: legacy.Options{Firebase: fb},
 	}
 	if !*quiet {
-		opt.Progress = e.stderr
-		f, ok := e.stderr.(*os.File)
+		opt.Progress = e.Stderr
+		f, ok := e.Stderr.(*os.File)
 		opt.Terminal = ok && term.IsTerminal(int(f.Fd()))
 	}
 	sum, err := importer.Run(ctx, db, opt)
 	if err != nil {
 		return err
 	}
-	printSummary(e.stdout, sum)
+	printSummary(e.Stdout, sum)
 	if !*quiet {
 		printRolloutHint(ctx, e, db)
 	}
@@ -105,25 +106,25 @@ func importCmd(ctx context.Context, e *env, args []string) error {
 // printRolloutHint tells the operator, after an import, what the imported
 // members will be offered and how to change it. A rollout that cannot be
 // read is no reason to fail an import that succeeded.
-func printRolloutHint(ctx context.Context, e *env, db *store.DB) {
+func printRolloutHint(ctx context.Context, e *cli.Env, db *store.DB) {
 	st, _, err := db.Rollout(ctx)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "rollout: could not read it: %v\n", err)
+		fmt.Fprintf(e.Stderr, "rollout: could not read it: %v\n", err)
 		return
 	}
-	fmt.Fprintf(e.stderr, "rollout: phase %s at %d %%. Change it with `keyshift rollout set PHASE` and `keyshift rollout percent N` (docs/rollout.md).\n",
+	fmt.Fprintf(e.Stderr, "rollout: phase %s at %d %%. Change it with `keyshift rollout set PHASE` and `keyshift rollout percent N` (docs/rollout.md).\n",
 		st.Phase, st.Percent)
 }
 
 // parseWithFile parses flags before and after the one FILE argument.
-func parseWithFile(e *env, fs *flag.FlagSet, args []string) (string, error) {
+func parseWithFile(e *cli.Env, fs *flag.FlagSet, args []string) (string, error) {
 	if slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "--help" || a == "-help" }) {
-		return "", parseFlags(e, fs, []string{"--help"})
+		return "", cli.ParseFlags(e, fs, []string{"--help"})
 	}
 	var files []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return "", errUsage
+			return "", cli.ErrUsage
 		}
 		if fs.NArg() == 0 {
 			break
@@ -132,9 +133,9 @@ func parseWithFile(e *env, fs *flag.FlagSet, args []string) (string, error) {
 		args = fs.Args()[1:]
 	}
 	if len(files) != 1 {
-		fmt.Fprintf(e.stderr, "keyshift import: want one FILE, got %d\n", len(files))
+		fmt.Fprintf(e.Stderr, "keyshift import: want one FILE, got %d\n", len(files))
 		fs.Usage()
-		return "", errUsage
+		return "", cli.ErrUsage
 	}
 	return files[0], nil
 }

@@ -7,19 +7,20 @@ import (
 	iofs "io/fs"
 	"os"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
-func migrateCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "migrate", "migrate [--config FILE] [--status]")
+func migrateCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "migrate", "migrate [--config FILE] [--status]")
 	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
 	status := fs.Bool("status", false, "show the applied and pending migrations; change nothing")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath, e.getenv)
+	cfg, err := config.Load(*cfgPath, e.Getenv)
 	if err != nil {
 		return err
 	}
@@ -41,15 +42,15 @@ func migrateCmd(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%s schema at version %d of %d\n", db.Dialect(), st.Current, st.Latest)
+		fmt.Fprintf(e.Stdout, "%s schema at version %d of %d\n", db.Dialect(), st.Current, st.Latest)
 		for _, m := range st.Pending {
-			fmt.Fprintf(e.stdout, "pending: %04d_%s\n", m.Version, m.Name)
+			fmt.Fprintf(e.Stdout, "pending: %04d_%s\n", m.Version, m.Name)
 		}
 		return nil
 	}
 	applied, err := db.Migrate(ctx)
 	for _, v := range applied {
-		fmt.Fprintf(e.stdout, "applied migration %04d\n", v)
+		fmt.Fprintf(e.Stdout, "applied migration %04d\n", v)
 	}
 	if err != nil {
 		return err
@@ -58,25 +59,25 @@ func migrateCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s schema at version %d (up to date)\n", db.Dialect(), st.Current)
+	fmt.Fprintf(e.Stdout, "%s schema at version %d (up to date)\n", db.Dialect(), st.Current)
 	if cs, err := db.FindEmailKeyConflicts(ctx); err != nil {
 		return err
 	} else if len(cs) > 0 {
-		fmt.Fprintf(e.stdout, "accounts without an address key (another account has their address, or it is refused now): %d; keyshift admin email-keys lists them\n", len(cs))
+		fmt.Fprintf(e.Stdout, "accounts without an address key (another account has their address, or it is refused now): %d; keyshift admin email-keys lists them\n", len(cs))
 	}
 	return nil
 }
 
-func printMissingSQLite(e *env) error {
+func printMissingSQLite(e *cli.Env) error {
 	ms, err := sqldb.Migrations("sqlite")
 	if err != nil {
 		return err
 	}
 	// Reported exactly like an empty database: the file appears with the
 	// first migrate or serve.
-	fmt.Fprintf(e.stdout, "sqlite schema at version 0 of %d\n", len(ms))
+	fmt.Fprintf(e.Stdout, "sqlite schema at version 0 of %d\n", len(ms))
 	for _, m := range ms {
-		fmt.Fprintf(e.stdout, "pending: %04d_%s\n", m.Version, m.Name)
+		fmt.Fprintf(e.Stdout, "pending: %04d_%s\n", m.Version, m.Name)
 	}
 	return nil
 }

@@ -9,57 +9,29 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/user"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/server"
 )
 
 // rolloutCommands are the subcommands of `keyshift rollout`.
-var rolloutCommands = []command{
-	{"status", "show the phase, ramp, cohorts and guardrails", rolloutStatusCmd},
-	{"set", "move to a phase: set PHASE [--reason R] [--force]", rolloutSetCmd},
-	{"percent", "set the ramp: percent N [--reason R] [--force to lower it]", rolloutPercentCmd},
-	{"cohort", "change the internal cohort: cohort add|remove [--domain D]… [--email E]…", rolloutCohortCmd},
-	{"release", "release a hold the guardrails put on the rollout", rolloutReleaseCmd},
-	{"history", "list the latest changes, newest first", rolloutHistoryCmd},
-	{"retire", "retire the passwords of members who opted in and are ready: retire [--dry-run] [--csv FILE]", rolloutRetireCmd},
+var rolloutCommands = []cli.Command{
+	{Name: "status", Summary: "show the phase, ramp, cohorts and guardrails", Run: rolloutStatusCmd},
+	{Name: "set", Summary: "move to a phase: set PHASE [--reason R] [--force]", Run: rolloutSetCmd},
+	{Name: "percent", Summary: "set the ramp: percent N [--reason R] [--force to lower it]", Run: rolloutPercentCmd},
+	{Name: "cohort", Summary: "change the internal cohort: cohort add|remove [--domain D]… [--email E]…", Run: rolloutCohortCmd},
+	{Name: "release", Summary: "release a hold the guardrails put on the rollout", Run: rolloutReleaseCmd},
+	{Name: "history", Summary: "list the latest changes, newest first", Run: rolloutHistoryCmd},
+	{Name: "retire", Summary: "retire the passwords of members who opted in and are ready: retire [--dry-run] [--csv FILE]", Run: rolloutRetireCmd},
 }
 
-func rolloutCmd(ctx context.Context, e *env, args []string) error {
-	return subcommand(ctx, e, "rollout", rolloutCommands, args)
-}
-
-// subcommand runs the subcommand of group named by args[0], or prints the
-// group's usage.
-func subcommand(ctx context.Context, e *env, group string, cmds []command, args []string) error {
-	if len(args) > 0 {
-		for _, c := range cmds {
-			if c.name == args[0] {
-				return c.run(ctx, e, args[1:])
-			}
-		}
-	}
-	w := e.stderr
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		w = e.stdout
-	} else {
-		fmt.Fprintf(e.stderr, "keyshift %s: unknown subcommand %q\n\n", group, args[0])
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "Usage: keyshift %s <subcommand> [flags]\n\nSubcommands:\n", group)
-	for _, c := range cmds {
-		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
-	}
-	fmt.Fprint(w, b.String())
-	if w == e.stdout && len(args) > 0 {
-		return nil
-	}
-	return errUsage
+func rolloutCmd(ctx context.Context, e *cli.Env, args []string) error {
+	return cli.Subcommand(ctx, e, "rollout", rolloutCommands, args)
 }
 
 // rolloutFlags are the flags every rollout subcommand takes.
@@ -69,8 +41,8 @@ type rolloutFlags struct {
 	json   *bool
 }
 
-func newRolloutFlags(e *env, name, synopsis string) rolloutFlags {
-	fs := newFlagSet(e, "rollout "+name, "rollout "+synopsis)
+func newRolloutFlags(e *cli.Env, name, synopsis string) rolloutFlags {
+	fs := cli.NewFlagSet(e, "rollout "+name, "rollout "+synopsis)
 	return rolloutFlags{
 		fs:     fs,
 		config: fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)"),
@@ -80,28 +52,17 @@ func newRolloutFlags(e *env, name, synopsis string) rolloutFlags {
 
 // openRollout opens the database named by the configuration and returns
 // the rollout service over it, judged by the configured guardrails.
-func openRollout(ctx context.Context, e *env, cfgPath string) (*rollout.Service, func(), error) {
-	cfg, db, err := openCurrent(ctx, e, cfgPath)
+func openRollout(ctx context.Context, e *cli.Env, cfgPath string) (*rollout.Service, func(), error) {
+	cfg, db, err := cli.OpenCurrent(ctx, e, cfgPath)
 	if err != nil {
 		return nil, nil, err
 	}
 	return rollout.NewService(db, rollout.Config{Guardrails: server.Guardrails(cfg), ReauthWindow: cfg.Passkey.ReauthWindow}, time.Now), func() { db.Close() }, nil
 }
 
-// operator names who runs the CLI in the rollout's audit: the OS user.
-func operator(e *env) string {
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return "cli:" + u.Username
-	}
-	if u := e.getenv("USER"); u != "" {
-		return "cli:" + u
-	}
-	return "cli"
-}
-
-func rolloutStatusCmd(ctx context.Context, e *env, args []string) error {
+func rolloutStatusCmd(ctx context.Context, e *cli.Env, args []string) error {
 	f := newRolloutFlags(e, "status", "status [--config FILE] [--json]")
-	if err := parseFlags(e, f.fs, args); err != nil {
+	if err := cli.ParseFlags(e, f.fs, args); err != nil {
 		return err
 	}
 	svc, done, err := openRollout(ctx, e, *f.config)
@@ -113,18 +74,18 @@ func rolloutStatusCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printRollout(e.stdout, doc, *f.json)
+	return printRollout(e.Stdout, doc, *f.json)
 }
 
 // changeRollout applies ch and prints the result; a refusal is explained
 // with what to do.
-func changeRollout(ctx context.Context, e *env, f rolloutFlags, ch rollout.Change) error {
+func changeRollout(ctx context.Context, e *cli.Env, f rolloutFlags, ch rollout.Change) error {
 	svc, done, err := openRollout(ctx, e, *f.config)
 	if err != nil {
 		return err
 	}
 	defer done()
-	doc, err := svc.Change(ctx, ch, operator(e))
+	doc, err := svc.Change(ctx, ch, cli.Operator(e))
 	if ae, ok := errors.AsType[*account.Error](err); ok && ae.Code == account.EForceRequired {
 		return fmt.Errorf("%s (run again with --force to do it anyway; it is recorded)", ae.Detail)
 	}
@@ -134,20 +95,20 @@ func changeRollout(ctx context.Context, e *env, f rolloutFlags, ch rollout.Chang
 	if err != nil {
 		return err
 	}
-	return printRollout(e.stdout, doc, *f.json)
+	return printRollout(e.Stdout, doc, *f.json)
 }
 
-func rolloutSetCmd(ctx context.Context, e *env, args []string) error {
+func rolloutSetCmd(ctx context.Context, e *cli.Env, args []string) error {
 	f := newRolloutFlags(e, "set", "set PHASE [--reason R] [--force] [--config FILE] [--json]")
 	reason := f.fs.String("reason", "", "why, for the audit")
 	force := f.fs.Bool("force", false, "advance even while a guardrail is tripped (recorded)")
 	phaseArg, rest := firstArg(args)
-	if err := parseFlags(e, f.fs, rest); err != nil {
+	if err := cli.ParseFlags(e, f.fs, rest); err != nil {
 		return err
 	}
 	if phaseArg == "" {
 		f.fs.Usage()
-		return errUsage
+		return cli.ErrUsage
 	}
 	p, err := rollout.ParsePhase(phaseArg)
 	if err != nil {
@@ -156,42 +117,38 @@ func rolloutSetCmd(ctx context.Context, e *env, args []string) error {
 	return changeRollout(ctx, e, f, rollout.Change{Phase: &p, Reason: *reason, Force: *force})
 }
 
-func rolloutPercentCmd(ctx context.Context, e *env, args []string) error {
+func rolloutPercentCmd(ctx context.Context, e *cli.Env, args []string) error {
 	f := newRolloutFlags(e, "percent", "percent N [--reason R] [--force] [--config FILE] [--json]")
 	reason := f.fs.String("reason", "", "why, for the audit")
 	force := f.fs.Bool("force", false, "lower the ramp, taking members out (recorded)")
 	nArg, rest := firstArg(args)
-	if err := parseFlags(e, f.fs, rest); err != nil {
+	if err := cli.ParseFlags(e, f.fs, rest); err != nil {
 		return err
 	}
 	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(nArg), "%"))
 	if nArg == "" || err != nil {
-		fmt.Fprintf(e.stderr, "keyshift rollout percent: want a whole number 0 to 100, not %q\n", nArg)
-		return errUsage
+		fmt.Fprintf(e.Stderr, "keyshift rollout percent: want a whole number 0 to 100, not %q\n", nArg)
+		return cli.ErrUsage
 	}
 	return changeRollout(ctx, e, f, rollout.Change{Percent: &n, Reason: *reason, Force: *force})
 }
 
-// listFlag collects a repeatable flag.
-type listFlag []string
+// cli.ListFlag collects a repeatable flag.
 
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-func rolloutCohortCmd(ctx context.Context, e *env, args []string) error {
+func rolloutCohortCmd(ctx context.Context, e *cli.Env, args []string) error {
 	f := newRolloutFlags(e, "cohort", "cohort add|remove [--domain D]… [--email E]… [--reason R] [--config FILE] [--json]")
-	var domains, emails listFlag
+	var domains, emails cli.ListFlag
 	f.fs.Var(&domains, "domain", "an email `domain` of the internal cohort (repeatable)")
 	f.fs.Var(&emails, "email", "an `address` of the internal cohort (repeatable)")
 	reason := f.fs.String("reason", "", "why, for the audit")
 	verb, rest := firstArg(args)
-	if err := parseFlags(e, f.fs, rest); err != nil {
+	if err := cli.ParseFlags(e, f.fs, rest); err != nil {
 		return err
 	}
 	if (verb != "add" && verb != "remove") || len(domains)+len(emails) == 0 {
-		fmt.Fprintln(e.stderr, "keyshift rollout cohort: say add or remove, and at least one --domain or --email")
+		fmt.Fprintln(e.Stderr, "keyshift rollout cohort: say add or remove, and at least one --domain or --email")
 		f.fs.Usage()
-		return errUsage
+		return cli.ErrUsage
 	}
 	svc, done, err := openRollout(ctx, e, *f.config)
 	if err != nil {
@@ -212,19 +169,19 @@ func rolloutCohortCmd(ctx context.Context, e *env, args []string) error {
 	return changeRollout(ctx, e, f, rollout.Change{Internal: &in, Reason: *reason})
 }
 
-func rolloutReleaseCmd(ctx context.Context, e *env, args []string) error {
+func rolloutReleaseCmd(ctx context.Context, e *cli.Env, args []string) error {
 	f := newRolloutFlags(e, "release", "release [--reason R] [--config FILE] [--json]")
 	reason := f.fs.String("reason", "", "why, for the audit")
-	if err := parseFlags(e, f.fs, args); err != nil {
+	if err := cli.ParseFlags(e, f.fs, args); err != nil {
 		return err
 	}
 	return changeRollout(ctx, e, f, rollout.Change{Release: true, Reason: *reason})
 }
 
-func rolloutHistoryCmd(ctx context.Context, e *env, args []string) error {
+func rolloutHistoryCmd(ctx context.Context, e *cli.Env, args []string) error {
 	f := newRolloutFlags(e, "history", "history [--limit N] [--config FILE] [--json]")
 	limit := f.fs.Int("limit", 20, "show the latest `n` changes")
-	if err := parseFlags(e, f.fs, args); err != nil {
+	if err := cli.ParseFlags(e, f.fs, args); err != nil {
 		return err
 	}
 	svc, done, err := openRollout(ctx, e, *f.config)
@@ -237,9 +194,9 @@ func rolloutHistoryCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *f.json {
-		return json.NewEncoder(e.stdout).Encode(map[string]any{"changes": rollout.HistoryJSON(changes)})
+		return json.NewEncoder(e.Stdout).Encode(map[string]any{"changes": rollout.HistoryJSON(changes)})
 	}
-	return rollout.WriteHistory(e.stdout, changes)
+	return rollout.WriteHistory(e.Stdout, changes)
 }
 
 // firstArg splits a leading positional argument (one not starting with
@@ -260,14 +217,14 @@ func printRollout(w io.Writer, d rollout.Document, asJSON bool) error {
 	return nil
 }
 
-func rolloutRetireCmd(ctx context.Context, e *env, args []string) error {
+func rolloutRetireCmd(ctx context.Context, e *cli.Env, args []string) error {
 	f := newRolloutFlags(e, "retire", "retire [--dry-run] [--csv FILE] [--config FILE] [--json]")
 	dryRun := f.fs.Bool("dry-run", false, "list whom it would affect; change nothing")
 	csvPath := f.fs.String("csv", "", "write one line per opted-in member (retired or not, and why) to `file`")
-	if err := parseFlags(e, f.fs, args); err != nil {
+	if err := cli.ParseFlags(e, f.fs, args); err != nil {
 		return err
 	}
-	cfg, db, err := openCurrent(ctx, e, *f.config)
+	cfg, db, err := cli.OpenCurrent(ctx, e, *f.config)
 	if err != nil {
 		return err
 	}
@@ -289,7 +246,7 @@ func rolloutRetireCmd(ctx context.Context, e *env, args []string) error {
 	}
 	rep, err := svc.Retire(ctx, db, cfg.Rollout.RetireAfterDays, *dryRun, notify)
 	if err != nil {
-		return plainError(err)
+		return cli.PlainError(err)
 	}
 	if *csvPath != "" {
 		if err := writeRetireCSV(*csvPath, rep, *dryRun); err != nil {
@@ -300,12 +257,12 @@ func rolloutRetireCmd(ctx context.Context, e *env, args []string) error {
 }
 
 // printRetire says what retire did or would do.
-func printRetire(e *env, rep rollout.RetireReport, dryRun, asJSON bool) error {
+func printRetire(e *cli.Env, rep rollout.RetireReport, dryRun, asJSON bool) error {
 	if asJSON {
-		return json.NewEncoder(e.stdout).Encode(map[string]any{
+		return json.NewEncoder(e.Stdout).Encode(map[string]any{
 			"dryRun": dryRun, "retired": len(rep.Retired), "notReady": rep.NotReadyCounts(), "notOptedIn": rep.NotOptedIn})
 	}
-	rep.WriteSummary(e.stdout, dryRun)
+	rep.WriteSummary(e.Stdout, dryRun)
 	return nil
 }
 

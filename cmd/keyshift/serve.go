@@ -11,31 +11,32 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/server"
 )
 
-func serveCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "serve", "serve [--config FILE] [--dev]")
+func serveCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "serve", "serve [--config FILE] [--dev]")
 	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it; see docs/configuration.md)")
 	dev := fs.Bool("dev", false, "development mode, as KEYSHIFT_DEV=true: without SMTP, mail is kept for /dev/mail. Never in production")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
-	getenv := e.getenv
+	getenv := e.Getenv
 	if *dev {
 		getenv = func(k string) string {
 			if k == "KEYSHIFT_DEV" {
 				return "true"
 			}
-			return e.getenv(k)
+			return e.Getenv(k)
 		}
 	}
 	cfg, err := config.Load(*cfgPath, getenv)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, e.stderr)
+	log := newLogger(cfg.Log, e.Stderr)
 	for _, w := range config.UnknownVariables(variableNames(e)) {
 		log.Warn(w)
 	}
@@ -68,10 +69,10 @@ func serveCmd(ctx context.Context, e *env, args []string) error {
 
 // variableNames returns the names of the process's environment variables
 // that getenv also sees (tests give run a getenv of their own).
-func variableNames(e *env) []string {
+func variableNames(e *cli.Env) []string {
 	var names []string
-	for _, kv := range e.environ() {
-		if name, _, _ := strings.Cut(kv, "="); e.getenv(name) != "" {
+	for _, kv := range e.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); e.Getenv(name) != "" {
 			names = append(names, name)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/buildinfo"
 	"github.com/keyshift/keyshift/internal/config"
 )
@@ -19,19 +20,19 @@ var Version = "dev"
 // build is what this binary knows of itself.
 func build() buildinfo.Info { return buildinfo.Read(Version) }
 
-func versionCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "version", "version [--json]")
+func versionCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "version", "version [--json]")
 	asJSON := fs.Bool("json", false, "print version, commit, build time and Go version as JSON")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
 	info := build()
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(info)
 	}
-	fmt.Fprintf(e.stdout, "keyshift %s\n", info.Short())
+	fmt.Fprintf(e.Stdout, "keyshift %s\n", info.Short())
 	return nil
 }
 
@@ -39,14 +40,14 @@ func versionCmd(ctx context.Context, e *env, args []string) error {
 // variables as serve) for GET /readyz on its listen address. A wildcard
 // listen address (0.0.0.0, ::, or none) is asked on loopback, as a
 // container's health check runs inside the container.
-func healthcheckCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "healthcheck", "healthcheck [--config FILE] [--timeout 5s]")
+func healthcheckCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "healthcheck", "healthcheck [--config FILE] [--timeout 5s]")
 	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the answer")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath, e.getenv)
+	cfg, err := config.Load(*cfgPath, e.Getenv)
 	if err != nil {
 		return err
 	}
@@ -68,7 +69,7 @@ func healthcheckCmd(ctx context.Context, e *env, args []string) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s answered %s", url, resp.Status)
 	}
-	fmt.Fprintf(e.stdout, "ready (%s)\n", url)
+	fmt.Fprintf(e.Stdout, "ready (%s)\n", url)
 	return nil
 }
 

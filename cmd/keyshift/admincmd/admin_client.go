@@ -1,4 +1,4 @@
-package main
+package admincmd
 
 import (
 	"cmp"
@@ -9,67 +9,68 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/oidcprovider"
 )
 
-var adminClientCommands = []command{
-	{"create", "register an OpenID Connect app: create --name N --redirect-uri U… [--logout-uri U]… [--public] (secret shown once)", adminClientCreateCmd},
-	{"list", "list the apps, revoked ones too, and those of oidc.clients_file", adminClientListCmd},
-	{"secret", "make a client secret and the secret_hash oidc.clients_file takes", adminClientSecretCmd},
-	{"revoke", "stop an app at once and end its tokens: revoke --id ID", adminClientRevokeCmd},
+var adminClientCommands = []cli.Command{
+	{Name: "create", Summary: "register an OpenID Connect app: create --name N --redirect-uri U… [--logout-uri U]… [--public] (secret shown once)", Run: adminClientCreateCmd},
+	{Name: "list", Summary: "list the apps, revoked ones too, and those of oidc.clients_file", Run: adminClientListCmd},
+	{Name: "secret", Summary: "make a client secret and the secret_hash oidc.clients_file takes", Run: adminClientSecretCmd},
+	{Name: "revoke", Summary: "stop an app at once and end its tokens: revoke --id ID", Run: adminClientRevokeCmd},
 }
 
-func adminClientCmd(ctx context.Context, e *env, args []string) error {
-	return subcommand(ctx, e, "admin client", adminClientCommands, args)
+func adminClientCmd(ctx context.Context, e *cli.Env, args []string) error {
+	return cli.Subcommand(ctx, e, "admin client", adminClientCommands, args)
 }
 
-func adminClientCreateCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "admin client create", "admin client create --name N --redirect-uri U… [--logout-uri U]… [--public] [--config FILE] [--json]")
+func adminClientCreateCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "admin client create", "admin client create --name N --redirect-uri U… [--logout-uri U]… [--public] [--config FILE] [--json]")
 	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
 	name := fs.String("name", "", "the app's `name`")
-	var redirects, logouts listFlag
+	var redirects, logouts cli.ListFlag
 	fs.Var(&redirects, "redirect-uri", "an exact `URL` the app receives codes at (repeatable)")
 	fs.Var(&logouts, "logout-uri", "an exact `URL` sign-out may return to (repeatable)")
 	public := fs.Bool("public", false, "a browser or native app with no secret: PKCE S256 required")
 	asJSON := fs.Bool("json", false, `print {"clientId","clientSecret"} as JSON`)
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
-	_, db, err := openCurrent(ctx, e, *cfgPath)
+	_, db, err := cli.OpenCurrent(ctx, e, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	c, secret, err := oidcprovider.CreateClient(ctx, db, oidcprovider.NewClient{Name: *name, RedirectURIs: redirects, LogoutURIs: logouts, Public: *public}, time.Now())
 	if err != nil {
-		return plainError(err)
+		return cli.PlainError(err)
 	}
 	if *asJSON {
 		out := map[string]any{"clientId": c.ID, "name": c.Name, "redirectUris": c.RedirectURIs, "public": c.Public()}
 		if secret != "" {
 			out["clientSecret"] = secret
 		}
-		return json.NewEncoder(e.stdout).Encode(out)
+		return json.NewEncoder(e.Stdout).Encode(out)
 	}
-	fmt.Fprintf(e.stdout, "client_id:     %s\n", c.ID)
+	fmt.Fprintf(e.Stdout, "client_id:     %s\n", c.ID)
 	if secret != "" {
-		fmt.Fprintf(e.stdout, "client_secret: %s\n", secret)
-		fmt.Fprintln(e.stderr, "the secret is shown once: keep it now")
+		fmt.Fprintf(e.Stdout, "client_secret: %s\n", secret)
+		fmt.Fprintln(e.Stderr, "the secret is shown once: keep it now")
 	} else {
-		fmt.Fprintln(e.stderr, "a public client: no secret; it must send code_challenge with code_challenge_method=S256")
+		fmt.Fprintln(e.Stderr, "a public client: no secret; it must send code_challenge with code_challenge_method=S256")
 	}
 	return nil
 }
 
-func adminClientListCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "admin client list", "admin client list [--config FILE] [--json]")
+func adminClientListCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "admin client list", "admin client list [--config FILE] [--json]")
 	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
 	asJSON := fs.Bool("json", false, "print the list as JSON")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
-	cfg, db, err := openCurrent(ctx, e, *cfgPath)
+	cfg, db, err := cli.OpenCurrent(ctx, e, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -103,15 +104,15 @@ func adminClientListCmd(ctx context.Context, e *env, args []string) error {
 		rows := []row{}
 		for _, c := range list {
 			rows = append(rows, row{c.ID, c.Name, c.Public(), c.RedirectURIs, append([]string{}, c.LogoutURIs...),
-				cmp.Or(source[c.ID], "database"), timeOrNil(c.CreatedAt), timeOrNil(c.RevokedAt)})
+				cmp.Or(source[c.ID], "database"), cli.TimeOrNil(c.CreatedAt), cli.TimeOrNil(c.RevokedAt)})
 		}
-		return json.NewEncoder(e.stdout).Encode(map[string]any{"clients": rows})
+		return json.NewEncoder(e.Stdout).Encode(map[string]any{"clients": rows})
 	}
 	if len(list) == 0 {
-		fmt.Fprintln(e.stdout, "no clients")
+		fmt.Fprintln(e.Stdout, "no clients")
 		return nil
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tFROM\tREDIRECT URIS\tCREATED\tREVOKED")
 	for _, c := range list {
 		kind := "confidential"
@@ -119,24 +120,24 @@ func adminClientListCmd(ctx context.Context, e *env, args []string) error {
 			kind = "public"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, kind, cmp.Or(source[c.ID], "database"), strings.Join(c.RedirectURIs, " "),
-			timeOrDash(c.CreatedAt, "-"), timeOrDash(c.RevokedAt, "-"))
+			cli.TimeOrDash(c.CreatedAt, "-"), cli.TimeOrDash(c.RevokedAt, "-"))
 	}
 	return tw.Flush()
 }
 
-func adminClientRevokeCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "admin client revoke", "admin client revoke --id ID [--config FILE]")
+func adminClientRevokeCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "admin client revoke", "admin client revoke --id ID [--config FILE]")
 	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
 	id := fs.String("id", "", "the `client_id` to stop")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if *id == "" {
-		fmt.Fprintln(e.stderr, "keyshift admin client revoke: --id is required")
+		fmt.Fprintln(e.Stderr, "keyshift admin client revoke: --id is required")
 		fs.Usage()
-		return errUsage
+		return cli.ErrUsage
 	}
-	_, db, err := openCurrent(ctx, e, *cfgPath)
+	_, db, err := cli.OpenCurrent(ctx, e, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -147,36 +148,36 @@ func adminClientRevokeCmd(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
-	fmt.Fprintf(e.stdout, "client %s revoked; its tokens no longer work\n", *id)
+	fmt.Fprintf(e.Stdout, "client %s revoked; its tokens no longer work\n", *id)
 	return nil
 }
 
-func adminClientSecretCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "admin client secret", "admin client secret")
-	if err := parseFlags(e, fs, args); err != nil {
+func adminClientSecretCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "admin client secret", "admin client secret")
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
 	secret := account.Random{}.NewToken()
-	fmt.Fprintf(e.stdout, "client_secret: %s\nsecret_hash:   %s\n", secret, oidcprovider.HashSecret(secret))
-	fmt.Fprintln(e.stderr, "give the app client_secret; put secret_hash in oidc.clients_file. keyshift keeps only the hash")
+	fmt.Fprintf(e.Stdout, "client_secret: %s\nsecret_hash:   %s\n", secret, oidcprovider.HashSecret(secret))
+	fmt.Fprintln(e.Stderr, "give the app client_secret; put secret_hash in oidc.clients_file. keyshift keeps only the hash")
 	return nil
 }
 
-var adminKeysCommands = []command{
-	{"rotate", "make a new key to sign OpenID Connect tokens; old keys stay published until their tokens expire", adminKeysRotateCmd},
+var adminKeysCommands = []cli.Command{
+	{Name: "rotate", Summary: "make a new key to sign OpenID Connect tokens; old keys stay published until their tokens expire", Run: adminKeysRotateCmd},
 }
 
-func adminKeysCmd(ctx context.Context, e *env, args []string) error {
-	return subcommand(ctx, e, "admin keys", adminKeysCommands, args)
+func adminKeysCmd(ctx context.Context, e *cli.Env, args []string) error {
+	return cli.Subcommand(ctx, e, "admin keys", adminKeysCommands, args)
 }
 
-func adminKeysRotateCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "admin keys rotate", "admin keys rotate [--config FILE]")
+func adminKeysRotateCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "admin keys rotate", "admin keys rotate [--config FILE]")
 	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
-	_, db, err := openCurrent(ctx, e, *cfgPath)
+	_, db, err := cli.OpenCurrent(ctx, e, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -188,6 +189,6 @@ func adminKeysRotateCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "signing key %s (%s) made; earlier keys stay in the JWKS for %s\n", k.ID, k.Alg, keep)
+	fmt.Fprintf(e.Stdout, "signing key %s (%s) made; earlier keys stay in the JWKS for %s\n", k.ID, k.Alg, keep)
 	return nil
 }

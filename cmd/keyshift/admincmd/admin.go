@@ -1,4 +1,7 @@
-package main
+// Package admincmd is `keyshift admin`: operator tasks on a running
+// deployment's database — admin API tokens, the admin role, OpenID Connect
+// apps and signing keys, stuck mail, address keys, telemetry pruning.
+package admincmd
 
 import (
 	"context"
@@ -7,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/pepper"
@@ -14,33 +18,34 @@ import (
 )
 
 // adminCommands are the subcommands of `keyshift admin`.
-var adminCommands = []command{
-	{"token", "admin API bearer tokens: token create|list|revoke", adminTokenCmd},
-	{"mail", "list mail that failed or keeps failing to send", adminMailCmd},
-	{"email-keys", "list accounts whose address another account's shares, or that is refused now", adminEmailKeysCmd},
-	{"grant", "give a member the admin role (/admin, with a passkey): grant EMAIL", adminGrantCmd},
-	{"revoke", "take the admin role from a member: revoke EMAIL", adminRevokeCmd},
-	{"list", "list the members holding the admin role", adminListCmd},
-	{"client", "OpenID Connect apps: client create|list|revoke", adminClientCmd},
-	{"keys", "OpenID Connect signing keys: keys rotate", adminKeysCmd},
-	{"prune", "delete telemetry older than its retention: prune [--days N]", adminPruneCmd},
+var adminCommands = []cli.Command{
+	{Name: "token", Summary: "admin API bearer tokens: token create|list|revoke", Run: adminTokenCmd},
+	{Name: "mail", Summary: "list mail that failed or keeps failing to send", Run: adminMailCmd},
+	{Name: "email-keys", Summary: "list accounts whose address another account's shares, or that is refused now", Run: adminEmailKeysCmd},
+	{Name: "grant", Summary: "give a member the admin role (/admin, with a passkey): grant EMAIL", Run: adminGrantCmd},
+	{Name: "revoke", Summary: "take the admin role from a member: revoke EMAIL", Run: adminRevokeCmd},
+	{Name: "list", Summary: "list the members holding the admin role", Run: adminListCmd},
+	{Name: "client", Summary: "OpenID Connect apps: client create|list|revoke", Run: adminClientCmd},
+	{Name: "keys", Summary: "OpenID Connect signing keys: keys rotate", Run: adminKeysCmd},
+	{Name: "prune", Summary: "delete telemetry older than its retention: prune [--days N]", Run: adminPruneCmd},
 }
 
-func adminCmd(ctx context.Context, e *env, args []string) error {
-	return subcommand(ctx, e, "admin", adminCommands, args)
+// Run is `keyshift admin`: it runs the admin subcommand args name.
+func Run(ctx context.Context, e *cli.Env, args []string) error {
+	return cli.Subcommand(ctx, e, "admin", adminCommands, args)
 }
 
 // adminMailCmd lists stuck mail: failed for good, or still queued after
 // failed attempts — what the keyshift_mail_stuck metric alerts about.
-func adminMailCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "admin mail", "admin mail [--config FILE] [--all] [--limit N]")
+func adminMailCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "admin mail", "admin mail [--config FILE] [--all] [--limit N]")
 	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
 	all := fs.Bool("all", false, "list every queued mail too, not only mail that failed an attempt")
 	limit := fs.Int("limit", 100, "list at most `n` mails, newest first")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
-	cfg, db, err := openCurrent(ctx, e, *cfgPath)
+	cfg, db, err := cli.OpenCurrent(ctx, e, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -51,10 +56,10 @@ func adminMailCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(ms) == 0 {
-		fmt.Fprintln(e.stdout, "no stuck mail")
+		fmt.Fprintln(e.Stdout, "no stuck mail")
 		return nil
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tATTEMPTS\tQUEUED\tNEXT TRY\tTO\tKIND\tSUBJECT\tLAST ERROR")
 	for _, m := range ms {
 		next := m.DueAt.Format(time.RFC3339)
@@ -71,7 +76,7 @@ func adminMailCmd(ctx context.Context, e *env, args []string) error {
 // Without a pepper (none configured on PostgreSQL, or the file beside a
 // SQLite database is missing) the list still comes, subjects shown sealed:
 // what is stuck and why matters more than what it says.
-func findMail(ctx context.Context, e *env, cfg config.Config, db *store.DB, f outbox.Filter) ([]outbox.Mail, error) {
+func findMail(ctx context.Context, e *cli.Env, cfg config.Config, db *store.DB, f outbox.Filter) ([]outbox.Mail, error) {
 	src := pepper.Source{Value: cfg.Pepper, File: cfg.PepperFile, Previous: cfg.PreviousPeppers}
 	if driver, dsn := cfg.DatabaseDriver(); driver == "sqlite" {
 		src.SQLitePath = dsn
@@ -80,7 +85,7 @@ func findMail(ctx context.Context, e *env, cfg config.Config, db *store.DB, f ou
 	if err == nil {
 		return outbox.NewOutbox(db, nil, outbox.WithKeys(p.Keys(outbox.SealPurpose))).Find(ctx, f)
 	}
-	fmt.Fprintf(e.stderr, "keyshift admin mail: subjects are sealed and shown as such: %v\n", err)
+	fmt.Fprintf(e.Stderr, "keyshift admin mail: subjects are sealed and shown as such: %v\n", err)
 	ms, err := db.FindOutbox(ctx, f)
 	for i := range ms {
 		if len(ms[i].Sealed) > 0 {

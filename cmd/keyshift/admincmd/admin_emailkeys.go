@@ -1,4 +1,4 @@
-package main
+package admincmd
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"text/tabwriter"
 	"time"
+
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 )
 
 // adminEmailKeysCmd lists the accounts the upgrade to canonical email keys
@@ -13,13 +15,13 @@ import (
 // an address holds a look-alike or invisible character. Both rows were
 // kept; no typed address finds the listed ones until they get an address
 // of their own (docs/operations.md).
-func adminEmailKeysCmd(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "admin email-keys", "admin email-keys [--config FILE]")
+func adminEmailKeysCmd(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlagSet(e, "admin email-keys", "admin email-keys [--config FILE]")
 	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
-	if err := parseFlags(e, fs, args); err != nil {
+	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}
-	_, db, err := openCurrent(ctx, e, *cfgPath)
+	_, db, err := cli.OpenCurrent(ctx, e, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -29,10 +31,10 @@ func adminEmailKeysCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(cs) == 0 {
-		fmt.Fprintln(e.stdout, "every account has the key of its address")
+		fmt.Fprintln(e.Stdout, "every account has the key of its address")
 		return nil
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tADDRESS\tREASON\tKEPT BY\tFOUND")
 	for _, c := range cs {
 		kept := "-"
