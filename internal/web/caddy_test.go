@@ -8,15 +8,12 @@ package web_test
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/keyshift/keyshift/internal/web/browsertest"
 )
@@ -50,7 +47,7 @@ func caddyBinary(t *testing.T) string {
 func startCaddy(t *testing.T, caddy string, port int, app, keyshift string) {
 	t.Helper()
 	dir := t.TempDir()
-	site := documentedCaddyfile(t)
+	site := documentedProxyConfig(t, "caddyfile")
 	for _, r := range []struct{ old, new string }{
 		{"wiki.example.com {", fmt.Sprintf("http://%s:%d {", appHost, port)},
 		{"forward_auth 127.0.0.1:8080 {", "forward_auth " + keyshift + " {"},
@@ -74,50 +71,11 @@ func startCaddy(t *testing.T, caddy string, port int, app, keyshift string) {
 	cmd := exec.Command(caddy, "run", "--config", path, "--adapter", "caddyfile")
 	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	runProxy(t, "caddy", cmd, syscall.SIGTERM, port, logPath)
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
 		logFile.Close()
 		if t.Failed() {
-			log, _ := os.ReadFile(logPath)
-			t.Logf("caddy's log:\n%s\nCaddyfile:\n%s", log, conf)
+			t.Logf("Caddyfile:\n%s", conf)
 		}
 	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logPath)
-			t.Fatalf("caddy did not listen on %d: %v\n%s", port, err, log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// documentedCaddyfile is the Caddyfile of docs/integrate.md.
-func documentedCaddyfile(t *testing.T) string {
-	t.Helper()
-	doc, err := os.ReadFile("../../docs/integrate.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile("(?s)```caddyfile\n(.*?)```").FindSubmatch(doc)
-	if m == nil {
-		t.Fatal("docs/integrate.md holds no caddyfile block")
-	}
-	return string(m[1])
 }

@@ -199,7 +199,7 @@ func freePort(t *testing.T) int {
 func startNginx(t *testing.T, nginx string, port int, app, keyshift string) {
 	t.Helper()
 	prefix := t.TempDir()
-	server := documentedNginx(t)
+	server := documentedProxyConfig(t, "nginx")
 	for _, r := range []struct{ old, new string }{
 		{"listen 443 ssl;", fmt.Sprintf("listen 127.0.0.1:%d;", port)},
 		{"server_name wiki.example.com;", "server_name " + appHost + ";"},
@@ -235,11 +235,19 @@ http {
 	if out, err := exec.Command(nginx, "-t", "-p", prefix, "-c", path, "-e", errLog).CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t: %v\n%s\n%s", err, out, conf)
 	}
+	runProxy(t, "nginx", cmd, syscall.SIGQUIT, port, errLog)
+}
+
+// runProxy starts a proxy's cmd, stops it with stop when t ends (killing
+// it after 10 s), and waits until it listens on port; its log at logPath
+// goes into t's output when t fails.
+func runProxy(t *testing.T, name string, cmd *exec.Cmd, stop os.Signal, port int, logPath string) {
+	t.Helper()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGQUIT)
+		cmd.Process.Signal(stop)
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
 		select {
@@ -249,8 +257,8 @@ http {
 			<-done
 		}
 		if t.Failed() {
-			log, _ := os.ReadFile(errLog)
-			t.Logf("nginx error log:\n%s", log)
+			log, _ := os.ReadFile(logPath)
+			t.Logf("%s's log:\n%s", name, log)
 		}
 	})
 	deadline := time.Now().Add(15 * time.Second)
@@ -261,23 +269,24 @@ http {
 			return
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(errLog)
-			t.Fatalf("nginx did not listen on %d: %v\n%s", port, err, log)
+			log, _ := os.ReadFile(logPath)
+			t.Fatalf("%s did not listen on %d: %v\n%s", name, port, err, log)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// documentedNginx is the server block of docs/integrate.md's nginx example.
-func documentedNginx(t *testing.T) string {
+// documentedProxyConfig is the first block of docs/integrate.md fenced as
+// lang (nginx, caddyfile).
+func documentedProxyConfig(t *testing.T, lang string) string {
 	t.Helper()
 	doc, err := os.ReadFile("../../docs/integrate.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile("(?s)```nginx\n(.*?)```").FindSubmatch(doc)
+	m := regexp.MustCompile("(?s)```" + lang + "\n(.*?)```").FindSubmatch(doc)
 	if m == nil {
-		t.Fatal("docs/integrate.md holds no nginx block")
+		t.Fatalf("docs/integrate.md holds no %s block", lang)
 	}
 	return string(m[1])
 }
