@@ -597,6 +597,9 @@ func (s *Server) sweep(ctx context.Context) {
 	if err := s.Passkeys.RefreshDecoyShapes(ctx); err != nil && ctx.Err() == nil {
 		s.Log.Warn("reading the distribution of passkeys for decoys", "err", err)
 	}
+	if _, err := s.DB.DeleteExpiredOIDC(ctx, s.now()); err != nil && ctx.Err() == nil {
+		s.Log.Warn("purging expired OpenID Connect requests and grants", "err", err)
+	}
 	if _, err := s.DB.DeleteStaleThrottles(ctx, s.now().Add(-48*time.Hour)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging stale throttle keys", "err", err)
 	}

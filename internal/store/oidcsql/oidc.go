@@ -6,6 +6,7 @@ package oidcsql
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"time"
 
@@ -241,4 +242,26 @@ func (db *OIDC) AddOIDCKey(ctx context.Context, k *oidcprovider.SigningKey, publ
 			k.ID, k.Alg, k.PrivateDER, db.Time(k.CreatedAt))
 		return err
 	})
+}
+
+// DeleteExpiredOIDC deletes authorization requests past their end and
+// grants neither of whose tokens can be used any more (the janitor).
+func (db *OIDC) DeleteExpiredOIDC(ctx context.Context, now time.Time) (int64, error) {
+	var total int64
+	for _, q := range []string{
+		`DELETE FROM oidc_auth_requests WHERE expires_at <= ?`,
+		`DELETE FROM oidc_tokens WHERE access_expires_at <= ? AND (refresh_hash IS NULL OR refresh_expires_at <= ?)`,
+	} {
+		args := []any{db.Time(now)}
+		if strings.Count(q, "?") == 2 {
+			args = append(args, db.Time(now))
+		}
+		res, err := db.Exec(ctx, q, args...)
+		if err != nil {
+			return total, fmt.Errorf("purging expired OIDC rows: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
 }
