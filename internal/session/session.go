@@ -38,10 +38,12 @@ type Store interface {
 	// DeleteSession removes one of the user's sessions; ENotFound when the
 	// user has no session with that id.
 	DeleteSession(ctx context.Context, userID, id string) error
-	// RotateSessionToken replaces the token hash of session id and, when
-	// steppedUpAt is not zero, records a step-up at it; ENotFound when the
-	// session is gone.
-	RotateSessionToken(ctx context.Context, id string, tokenHash []byte, steppedUpAt time.Time) error
+	// RotateSessionToken replaces the token hash of session id; ENotFound
+	// when the session is gone.
+	RotateSessionToken(ctx context.Context, id string, tokenHash []byte) error
+	// StepUpSession replaces the token hash of session id and records a
+	// step-up at at with proof m; ENotFound when the session is gone.
+	StepUpSession(ctx context.Context, id string, tokenHash []byte, at time.Time, m account.AuthMethod) error
 	// DeleteExpiredSessions removes sessions past their absolute end or idle
 	// since before idleBefore.
 	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
@@ -150,20 +152,21 @@ func (s *Service) StartFirst(ctx context.Context, u *account.User, m account.Aut
 // before is worth nothing after.
 func (s *Service) Rotate(ctx context.Context, sessionID string) (string, error) {
 	token := s.random.NewToken()
-	if err := s.store.RotateSessionToken(ctx, sessionID, account.HashToken(token), time.Time{}); err != nil {
+	if err := s.store.RotateSessionToken(ctx, sessionID, account.HashToken(token)); err != nil {
 		return "", err
 	}
 	return token, nil
 }
 
 // StepUp records that the session's member just proved themselves again
-// (a step-up: POST /api/reauth/finish) and rotates its token, in the
+// with m (a step-up: POST /api/reauth/finish) and rotates its token, in the
 // transaction of ctx; it returns the new token and the step-up's time.
-// Sensitive actions within the reauth window pass from then on
-// (account.Session.RequireFresh).
-func (s *Service) StepUp(ctx context.Context, sessionID string) (string, time.Time, error) {
+// Sensitive actions within the reauth window for which m counts pass from
+// then on (account.SessionWithUser.RequireFresh). Every step-up, whatever
+// its proof, rotates: a token copied before is worth nothing after.
+func (s *Service) StepUp(ctx context.Context, sessionID string, m account.AuthMethod) (string, time.Time, error) {
 	token, now := s.random.NewToken(), s.now()
-	if err := s.store.RotateSessionToken(ctx, sessionID, account.HashToken(token), now); err != nil {
+	if err := s.store.StepUpSession(ctx, sessionID, account.HashToken(token), now, m); err != nil {
 		return "", time.Time{}, err
 	}
 	return token, now, nil

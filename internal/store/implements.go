@@ -9,6 +9,8 @@ import (
 	"github.com/keyshift/keyshift/internal/email/notice"
 	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/email/signin"
+	"github.com/keyshift/keyshift/internal/email/stepup"
+	"github.com/keyshift/keyshift/internal/export"
 	"github.com/keyshift/keyshift/internal/importer"
 	"github.com/keyshift/keyshift/internal/member"
 	"github.com/keyshift/keyshift/internal/passkey"
@@ -31,6 +33,7 @@ var (
 	_ change.Store          = (*DB)(nil)
 	_ change.Accounts       = (*DB)(nil)
 	_ confirm.Store         = (*DB)(nil)
+	_ export.Store          = (*DB)(nil)
 	_ importer.Store        = (*DB)(nil)
 	_ member.Store          = (*DB)(nil)
 	_ member.Credentials    = (*DB)(nil)
@@ -47,6 +50,7 @@ var (
 	_ session.Store         = (*DB)(nil)
 	_ signin.Store          = (*DB)(nil)
 	_ signin.Users          = (*DB)(nil)
+	_ stepup.Store          = (*DB)(nil)
 	_ telemetry.Store       = (*DB)(nil)
 	_ telemetry.FoldStore   = (*DB)(nil)
 	_ telemetry.FigureStore = (*DB)(nil)

@@ -41,7 +41,7 @@ func TestTrimRotateAndDeviceEpoch(t *testing.T) {
 			s := newSession(u, t0)
 			create(t, db, s)
 			fresh := randomBytes(32)
-			if err := db.RotateSessionToken(ctx, s.ID, fresh, time.Time{}); err != nil {
+			if err := db.RotateSessionToken(ctx, s.ID, fresh); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := db.FindSessionByToken(ctx, s.TokenHash); !account.IsCode(err, account.ENotFound) {
@@ -50,7 +50,7 @@ func TestTrimRotateAndDeviceEpoch(t *testing.T) {
 			if got, err := db.FindSessionByToken(ctx, fresh); err != nil || got.Session.ID != s.ID {
 				t.Errorf("the new token hash: %v", err)
 			}
-			if err := db.RotateSessionToken(ctx, "s-gone", randomBytes(32), time.Time{}); !account.IsCode(err, account.ENotFound) {
+			if err := db.RotateSessionToken(ctx, "s-gone", randomBytes(32)); !account.IsCode(err, account.ENotFound) {
 				t.Errorf("rotating a missing session: %v, want not_found", err)
 			}
 		})

@@ -23,11 +23,11 @@ func (db *DB) CreateSession(ctx context.Context, s *account.Session) (int, error
 	return others, err
 }
 
-const sessionColumns = `s.id, s.token_hash, s.user_id, s.auth_method, s.authenticated_at, s.created_at, s.last_seen_at, s.expires_at, s.stepped_up_at, s.nudged_at, s.user_agent, s.ip`
+const sessionColumns = `s.id, s.token_hash, s.user_id, s.auth_method, s.authenticated_at, s.created_at, s.last_seen_at, s.expires_at, s.stepped_up_at, s.stepped_up_method, s.nudged_at, s.user_agent, s.ip`
 
 func sessionDest(s *account.Session) []any {
 	return []any{&s.ID, &s.TokenHash, &s.UserID, (*string)(&s.AuthMethod), sqldb.ScanTime(&s.AuthenticatedAt), sqldb.ScanTime(&s.CreatedAt),
-		sqldb.ScanTime(&s.LastSeenAt), sqldb.ScanTime(&s.ExpiresAt), sqldb.ScanTime(&s.SteppedUpAt), sqldb.ScanTime(&s.NudgedAt), &s.UserAgent, &s.IP}
+		sqldb.ScanTime(&s.LastSeenAt), sqldb.ScanTime(&s.ExpiresAt), sqldb.ScanTime(&s.SteppedUpAt), (*string)(&s.SteppedUpMethod), sqldb.ScanTime(&s.NudgedAt), &s.UserAgent, &s.IP}
 }
 
 // FindSessionByToken implements session.Store: the session and its user in
@@ -116,15 +116,19 @@ func (db *DB) DeleteOtherSessions(ctx context.Context, userID, keepID string) (i
 }
 
 // RotateSessionToken implements session.Store: the session keeps its id and
-// times but answers only to the token whose hash is tokenHash now; a
-// steppedUpAt that is not zero records a step-up at it too. ENotFound when
-// the session is gone.
-func (db *DB) RotateSessionToken(ctx context.Context, id string, tokenHash []byte, steppedUpAt time.Time) error {
-	if steppedUpAt.IsZero() {
-		res, err := db.Exec(ctx, `UPDATE sessions SET token_hash = ? WHERE id = ?`, tokenHash, id)
-		return sqldb.Affected(res, err, "session")
-	}
-	res, err := db.Exec(ctx, `UPDATE sessions SET token_hash = ?, stepped_up_at = ? WHERE id = ?`, tokenHash, db.Time(steppedUpAt), id)
+// times but answers only to the token whose hash is tokenHash now.
+// ENotFound when the session is gone.
+func (db *DB) RotateSessionToken(ctx context.Context, id string, tokenHash []byte) error {
+	res, err := db.Exec(ctx, `UPDATE sessions SET token_hash = ? WHERE id = ?`, tokenHash, id)
+	return sqldb.Affected(res, err, "session")
+}
+
+// StepUpSession implements session.Store: a new token hash and the
+// step-up's time and proof, in one statement. ENotFound when the session
+// is gone.
+func (db *DB) StepUpSession(ctx context.Context, id string, tokenHash []byte, at time.Time, m account.AuthMethod) error {
+	res, err := db.Exec(ctx, `UPDATE sessions SET token_hash = ?, stepped_up_at = ?, stepped_up_method = ? WHERE id = ?`,
+		tokenHash, db.Time(at), string(m), id)
 	return sqldb.Affected(res, err, "session")
 }
 

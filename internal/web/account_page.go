@@ -86,6 +86,11 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 		return err
 	}
 	d.Signals = string(signals)
+	// Every sensitive action on the page but adding a passkey counts the
+	// same proofs (account.Action.Counts): one figure serves them all.
+	if left := sw.FreshAt(account.ActionRemovePasskey).Add(s.cfg.Passkey.ReauthWindow).Sub(s.now()); left > 0 {
+		d.FreshFor = int(left / time.Second)
+	}
 	d.Title, d.User, d.Session, d.Sessions, d.Passkeys = s.msg.T("account.title"), &sw.User, &sw.Session, sessions, passkeys
 	s.respond.Render(w, r, status, "account", d)
 	return nil

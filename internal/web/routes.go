@@ -49,6 +49,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api("POST /api/account/email/cancel", s.email.ChangeCancel)
 	api("POST /api/account/password", s.changePassword)
 	api("DELETE /api/account/password", s.removePassword)
+	api("GET /api/account/export", s.exportAccount)
 	api("POST /api/reauth/begin", s.reauthBegin)
 	api("POST /api/reauth/finish", s.reauthFinish)
 	api("POST /api/recovery-codes", s.createRecoveryCodes)

@@ -47,6 +47,10 @@ type Data struct {
 	// JSON (apijson.Signals): keyshift.js hands them on at each load, so a
 	// passkey deleted or an address changed reaches the password managers.
 	Signals string
+	// FreshFor is how many more seconds this session may do the account
+	// page's sensitive actions without a step-up (0: it must step up
+	// first); keyshift.js steps up before a form that needs it, inline.
+	FreshFor int
 
 	// The email pages'.
 	Token  string // a mailed link's token, posted back by the page's button
