@@ -51,6 +51,9 @@ type Data struct {
 	// page's sensitive actions without a step-up (0: it must step up
 	// first); keyshift.js steps up before a form that needs it, inline.
 	FreshFor int
+	// Readiness is how the account would fare if its member lost a device
+	// (internal/readiness), shown on /account as a short checklist.
+	Readiness *Readiness
 
 	// The email pages'.
 	Token  string // a mailed link's token, posted back by the page's button
@@ -96,6 +99,17 @@ func (d *Data) Place(field, message string) {
 	} else {
 		d.FormError = message
 	}
+}
+
+// Readiness is the account page's checklist: the class, what the account
+// holds, and what to do next (readiness.Next), most useful first.
+type Readiness struct {
+	Class string
+	// Passkey: at least one passkey; Backup: a second passkey or a synced
+	// one; Codes: unused recovery codes left.
+	Passkey, Backup bool
+	Codes           int
+	Steps           []string
 }
 
 // RolloutOffer is what /account shows of the staged rollout: the table's
