@@ -35,6 +35,11 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
 		d.EmailNotice = s.msg.T("account.verification_sent", sw.User.Email)
 	}
 	d.Cleared = s.clearedNotice(r, sw)
+	// Just in by a recovery code: the next steps are a passkey and a new
+	// set of codes. From the session itself, so no link can show it.
+	if sw.Session.AuthMethod == account.MethodRecoveryCode && s.now().Sub(sw.Session.AuthenticatedAt) <= clearedNoticeFor {
+		d.Recovered = true
+	}
 	return s.renderAccount(w, r, http.StatusOK, sw, d)
 }
 

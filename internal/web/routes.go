@@ -98,6 +98,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	html("POST /account/password", s.changePasswordForm)
 	html("POST /account/password/remove", s.removePasswordForm)
 	html("POST /account/recovery-codes", s.recoveryCodesForm)
+	html("POST /signin/recovery-code", s.recoverySigninForm)
 	html("POST /account/preferences", s.rolloutPages.PreferencesForm)
 	html("POST /account/nudge", s.rolloutPages.NudgeForm)
 	html("GET /welcome/passkey", s.rolloutPages.WelcomePage)

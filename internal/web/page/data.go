@@ -54,6 +54,9 @@ type Data struct {
 	// Readiness is how the account would fare if its member lost a device
 	// (internal/readiness), shown on /account as a short checklist.
 	Readiness *Readiness
+	// Recovered: this session signed in with a recovery code moments ago;
+	// /account asks for a passkey and a new set of codes first.
+	Recovered bool
 
 	// The email pages'.
 	Token  string // a mailed link's token, posted back by the page's button

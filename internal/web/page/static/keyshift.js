@@ -519,6 +519,23 @@
     }
   };
 
+  // setupCodesDownload saves the recovery codes just shown as a text file,
+  // one code a line under the page's header line.
+  const setupCodesDownload = (button) => {
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      const codes = [...document.querySelectorAll("#recovery-codes code")].map((e) => e.textContent.trim());
+      const text = [button.dataset.header, ""].concat(codes).join("\n") + "\n";
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
+      a.download = "recovery-codes.txt";
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    });
+  };
+
   // setupExport makes "Download my data" step up when the server wants it
   // and save the answer as a file; without this script the link downloads
   // the answer as it is.
@@ -686,6 +703,8 @@
     const welcome = document.getElementById("welcome-passkey");
     if (passkeys) setupManage(passkeys);
     setupStepUpForms();
+    const download = document.getElementById("recovery-download");
+    if (download) setupCodesDownload(download);
     const exportLink = document.getElementById("export-data");
     if (exportLink) setupExport(exportLink);
     if (!supported) {
