@@ -75,6 +75,7 @@ func TestBrowserAStaleFormStepsUpWithThePasswordAndPosts(t *testing.T) {
 	)
 	b.tab.Wait("the step-up dialog", `document.getElementById("stepup").open && !document.getElementById("stepup-secret").hidden`)
 	wantWords(t, "the dialog", b.tab.Text("#stepup-lead"), "password")
+	b.tab.Screenshot("stepup-password", 1280, 800)
 	b.tab.Run(
 		chromedp.SendKeys(chromedp.CSS("#stepup-secret"), "not the password"),
 		chromedp.Click(chromedp.CSS("#stepup-confirm")),
