@@ -101,7 +101,12 @@ func TestMembersWithoutAPasskeyStepUpWithTheirPassword(t *testing.T) {
 		wantAPIError(t, ada.c.JSON(http.MethodPost, "/api/reauth/finish", map[string]any{"password": "not " + goodPassword}), http.StatusForbidden, "wrong_password")
 		wantAPIError(t, change(), http.StatusForbidden, "reauth_required")
 		wantAPIError(t, ada.c.JSON(http.MethodPost, "/api/reauth/finish", map[string]any{}), http.StatusBadRequest, "invalid_request")
-		wantStatus(t, ada.c.JSON(http.MethodPost, "/api/reauth/finish", map[string]any{"password": goodPassword}), http.StatusOK)
+		old := ada.c.Cookie(sessionCookie)
+		wantStatus(t, ada.c.JSON(http.MethodPost, "/api/reauth/finish", map[string]any{"method": "password", "password": goodPassword}), http.StatusOK)
+		if now := ada.c.Cookie(sessionCookie); now == "" || now == old {
+			t.Error("the password step-up did not rotate the session token")
+		}
+		wantSignedOut(t, withCookie(t, s, sessionCookie, old))
 		wantStatus(t, change(), http.StatusOK)
 
 		wantAPIError(t, s.client().JSON(http.MethodPost, "/api/reauth/begin", map[string]any{}), http.StatusUnauthorized, "unauthenticated")
