@@ -148,31 +148,101 @@ type Session struct {
 	IP        string
 }
 
-// FreshAt returns when this session last proved its member present: the
-// later of sign-in and step-up.
-func (s Session) FreshAt() time.Time {
-	if s.SteppedUpAt.After(s.AuthenticatedAt) {
-		return s.SteppedUpAt
-	}
-	return s.AuthenticatedAt
-}
-
 // DefaultReauthWindow is how recent a session's sign-in or step-up must be
 // for a sensitive action when nothing else is set (passkey.reauth_window).
 const DefaultReauthWindow = 5 * time.Minute
 
-// RequireFresh is the one gate of sensitive actions — adding or removing a
-// passkey, changing the email address, changing or removing the password,
-// making recovery codes: each domain method that does one calls it first,
-// so no way in can forget it. It refuses, with EReauthRequired, a session
-// whose last sign-in or step-up (FreshAt) is more than window before now;
-// a step-up (POST /api/reauth/finish) opens the window again without a new
-// sign-in. Members with a passkey step up only with one of their passkeys.
-func (s Session) RequireFresh(now time.Time, window time.Duration) error {
-	if now.Sub(s.FreshAt()) > window {
-		return &Error{Code: EReauthRequired, Detail: "sign in again to confirm"}
+// Action names a sensitive action: what RequireFresh guards.
+type Action string
+
+// The sensitive actions (docs/security.md, "Step-up").
+const (
+	// ActionAddPasskey is the one action any recent proof allows, also a
+	// weaker one than the member's passkeys (an email link after a lost
+	// device): a member who lost every device must be able to enrol a new
+	// one, or they are locked out.
+	ActionAddPasskey     Action = "add_passkey"
+	ActionRemovePasskey  Action = "remove_passkey"
+	ActionChangeEmail    Action = "change_email"
+	ActionChangePassword Action = "change_password"
+	ActionRemovePassword Action = "remove_password"
+	// ActionRetirePassword is consent to retire the password ("Go
+	// passwordless").
+	ActionRetirePassword Action = "retire_password"
+	ActionRecoveryCodes  Action = "recovery_codes"
+	ActionExport         Action = "export"
+	// ActionGrantAdmin is reserved for granting admin rights to a member
+	// once that exists over the API; today only `keyshift admin` (an
+	// operator at the server's shell) grants them.
+	ActionGrantAdmin Action = "grant_admin"
+)
+
+// proof is one way a session proved its member present, and when.
+type proof struct {
+	method AuthMethod
+	at     time.Time
+}
+
+// proofs are the session's sign-in and its last step-up (if any).
+func (s Session) proofs() []proof {
+	p := []proof{{s.AuthMethod, s.AuthenticatedAt}}
+	if !s.SteppedUpAt.IsZero() {
+		p = append(p, proof{s.SteppedUpMethod, s.SteppedUpAt})
 	}
-	return nil
+	return p
+}
+
+// LastProof is the session's latest proof of its member's presence, of
+// any kind — its sign-in or a later step-up — and how it was made: what an
+// OpenID Connect app is told as auth_time and amr.
+func (s Session) LastProof() (AuthMethod, time.Time) {
+	last := proof{}
+	for _, p := range s.proofs() {
+		if !p.at.Before(last.at) {
+			last = p
+		}
+	}
+	return last.method, last.at
+}
+
+// Counts reports whether a proof by method m is strong enough for action a
+// of a member who holds passkeys (hasPasskey) or not: for a member with a
+// passkey, only one of their passkeys counts — an email link, a code or a
+// password is the weaker channel a thief would use — except for adding a
+// passkey. For a member without one, every way in is what they have.
+func (a Action) Counts(m AuthMethod, hasPasskey bool) bool {
+	return a == ActionAddPasskey || !hasPasskey || m.IsPasskey()
+}
+
+// FreshAt returns when this session last proved its member present in a
+// way that counts for action a (Action.Counts); zero when none does.
+func (sw SessionWithUser) FreshAt(a Action) time.Time {
+	var at time.Time
+	for _, p := range sw.Session.proofs() {
+		if a.Counts(p.method, sw.User.PasskeyCount > 0) && p.at.After(at) {
+			at = p.at
+		}
+	}
+	return at
+}
+
+// RequireFresh is the one gate of sensitive actions (the Action values):
+// each domain method that does one calls it first, so no way in can forget
+// it. It refuses, with EReauthRequired, a session whose last proof that
+// counts for a (FreshAt) is more than window before now; a step-up (POST
+// /api/reauth/finish) opens the window again without a new sign-in. For a
+// member with a passkey only a passkey sign-in or step-up counts (reason
+// "passkey" when the session has a recent proof that does not), except
+// for adding a passkey.
+func (sw SessionWithUser) RequireFresh(now time.Time, window time.Duration, a Action) error {
+	if now.Sub(sw.FreshAt(a)) <= window {
+		return nil
+	}
+	e := &Error{Code: EReauthRequired, Detail: "sign in again to confirm"}
+	if sw.User.PasskeyCount > 0 && now.Sub(sw.FreshAt(ActionAddPasskey)) <= window {
+		e.Reason, e.Detail = "passkey", "confirm with one of your passkeys"
+	}
+	return e
 }
 
 // SessionWithUser is what validating a session token yields: the session and

@@ -60,7 +60,7 @@ func (s *Service) find(ctx context.Context, userID, id string) (*Passkey, error)
 // member's pending changes of address are voided with it (T14). It is a
 // sensitive action: sw's session must be fresh (EReauthRequired otherwise).
 func (s *Service) Delete(ctx context.Context, sw *account.SessionWithUser, id string, c account.Client) error {
-	if err := sw.Session.RequireFresh(s.now(), s.cfg.ReauthWindow); err != nil {
+	if err := sw.RequireFresh(s.now(), s.cfg.ReauthWindow, account.ActionRemovePasskey); err != nil {
 		return err
 	}
 	userID := sw.User.ID

@@ -26,7 +26,7 @@ type Creation struct {
 // authenticator that already holds one answers InvalidStateError. It is a
 // sensitive action: sw's session must be fresh (EReauthRequired otherwise).
 func (s *Service) BeginRegistration(ctx context.Context, sw *account.SessionWithUser) (*Creation, error) {
-	if err := sw.Session.RequireFresh(s.now(), s.cfg.ReauthWindow); err != nil {
+	if err := sw.RequireFresh(s.now(), s.cfg.ReauthWindow, account.ActionAddPasskey); err != nil {
 		return nil, err
 	}
 	u, sessionID := &sw.User, sw.Session.ID
@@ -69,7 +69,7 @@ const UpgradeWindow = 5 * time.Minute
 // FinishRegistration finishes it like any registration and records it as
 // an upgrade.
 func (s *Service) BeginUpgrade(ctx context.Context, sw *account.SessionWithUser) (*Creation, error) {
-	if err := sw.Session.RequireFresh(s.now(), s.cfg.ReauthWindow); err != nil {
+	if err := sw.RequireFresh(s.now(), s.cfg.ReauthWindow, account.ActionAddPasskey); err != nil {
 		return nil, err
 	}
 	if sw.Session.AuthMethod != account.MethodPassword || s.now().Sub(sw.Session.AuthenticatedAt) > UpgradeWindow {

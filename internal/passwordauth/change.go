@@ -21,7 +21,7 @@ import (
 // fresh sign-in is what makes setting a first password without a current
 // one safe — it proves the same as the email link that could set it anyway.
 func (s *Service) ChangePassword(ctx context.Context, sw *account.SessionWithUser, current, next string, c account.Client) (*account.Changed, error) {
-	if err := sw.Session.RequireFresh(s.d.Now(), s.cfg.ReauthWindow); err != nil {
+	if err := sw.RequireFresh(s.d.Now(), s.cfg.ReauthWindow, account.ActionChangePassword); err != nil {
 		return nil, err
 	}
 	u := sw.User
@@ -143,7 +143,7 @@ func (s *Service) checkOwnPassword(ctx context.Context, u *account.User, cred *a
 // mail. ENotFound when the account has no password. The session must be
 // fresh (account.Session.RequireFresh; EReauthRequired before anything else).
 func (s *Service) RemovePassword(ctx context.Context, sw *account.SessionWithUser, c account.Client) (*account.Changed, error) {
-	if err := sw.Session.RequireFresh(s.d.Now(), s.cfg.ReauthWindow); err != nil {
+	if err := sw.RequireFresh(s.d.Now(), s.cfg.ReauthWindow, account.ActionRemovePassword); err != nil {
 		return nil, err
 	}
 	var (

@@ -134,7 +134,7 @@ const (
 // be fresh (account.Session.RequireFresh; EReauthRequired before anything
 // else).
 func (s *Service) Generate(ctx context.Context, sw *account.SessionWithUser, c account.Client) ([]string, error) {
-	if err := sw.Session.RequireFresh(s.d.Now(), s.cfg.ReauthWindow); err != nil {
+	if err := sw.RequireFresh(s.d.Now(), s.cfg.ReauthWindow, account.ActionRecoveryCodes); err != nil {
 		return nil, err
 	}
 	userID := sw.User.ID

@@ -200,7 +200,7 @@ type Preferences struct {
 func (s *Service) SetPreferences(ctx context.Context, sw *account.SessionWithUser, p Preferences, c account.Client) (Answers, error) {
 	on := func(b *bool) bool { return b != nil && *b }
 	if on(p.Passwordless) {
-		if err := sw.Session.RequireFresh(s.now(), s.window); err != nil {
+		if err := sw.RequireFresh(s.now(), s.window, account.ActionRetirePassword); err != nil {
 			return Answers{}, err
 		}
 	}

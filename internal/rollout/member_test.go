@@ -111,10 +111,11 @@ func TestTheNudgeFollowsThePhaseAndTheMembersAnswers(t *testing.T) {
 	})
 }
 
-// signedIn is u's session signed in at now, as SetPreferences reads it.
+// signedIn is u's session signed in with a passkey at now, as
+// SetPreferences reads it: going passwordless wants a passkey proof.
 func signedIn(u *account.User, at time.Time) *account.SessionWithUser {
 	return &account.SessionWithUser{User: *u, Session: account.Session{ID: "s-" + rand.Text(), UserID: u.ID,
-		AuthMethod: account.MethodPassword, AuthenticatedAt: at, CreatedAt: at, LastSeenAt: at}}
+		AuthMethod: account.MethodPasskeyModal, AuthenticatedAt: at, CreatedAt: at, LastSeenAt: at}}
 }
 
 // addPasskey stores a passkey of u, synced or not, as a registration would.

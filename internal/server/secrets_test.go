@@ -144,6 +144,21 @@ func runEveryMailFlow(t *testing.T, in *servertest.Instance, box *mailtest.Serve
 	wantStatus(t, in.Client(t).JSON(http.MethodPost, "/api/signin/recovery-code",
 		map[string]any{"email": "nova@example.org", "code": rc.Codes[9]}), http.StatusOK) // the recovery notice
 
+	// A member with only a mailbox (an email sign-in made the account)
+	// steps up with a mailed code, left unused.
+	eve := in.Client(t)
+	r = eve.JSON(http.MethodPost, "/api/email/start", map[string]any{"email": "eve@example.com"})
+	wantStatus(t, r, http.StatusAccepted)
+	var started struct{ FlowID string }
+	r.JSON(t, &started)
+	signinCode := codeRE.FindStringSubmatch(mailTo(t, box, "eve@example.com", "sign-in code").Subject)
+	if signinCode == nil {
+		t.Fatal("no code in eve's sign-in mail")
+	}
+	wantStatus(t, eve.JSON(http.MethodPost, "/api/email/finish", map[string]any{"flowId": started.FlowID, "code": signinCode[1]}), http.StatusOK)
+	wantStatus(t, eve.JSON(http.MethodPost, "/api/reauth/begin", map[string]any{}), http.StatusOK)
+	mailTo(t, box, "eve@example.com", "confirmation code")
+
 	for _, d := range waitDelivered(t, in, box) {
 		s.fromMail(t, d)
 		s.kinds[d.Subject] = true

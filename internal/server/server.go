@@ -28,6 +28,8 @@ import (
 	"github.com/keyshift/keyshift/internal/email/notice"
 	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/email/signin"
+	"github.com/keyshift/keyshift/internal/email/stepup"
+	"github.com/keyshift/keyshift/internal/export"
 	"github.com/keyshift/keyshift/internal/member"
 	"github.com/keyshift/keyshift/internal/oidcprovider"
 	"github.com/keyshift/keyshift/internal/passkey"
@@ -60,8 +62,12 @@ type Server struct {
 	Signin  *signin.Service
 	Confirm *confirm.Service
 	Change  *change.Service
-	Web     *web.Server
-	Gate    *password.Gate
+	// Export gathers members' own data (GET /api/account/export).
+	Export *export.Service
+	// StepUp confirms members who have only their mailbox by a mailed code.
+	StepUp *stepup.Service
+	Web    *web.Server
+	Gate   *password.Gate
 	// Hasher hashes passwords through Gate.
 	Hasher *password.Hasher
 	// Random makes ids and tokens (crypto/rand).
@@ -243,7 +249,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 		Config: cfg, Sessions: s.Sessions, Members: s.Members, Passwords: s.Passwords, Recovery: s.Recovery,
 		Passkeys: s.Passkeys, Health: db, Build: o.Build, DeviceKey: deviceKey, Now: o.Now,
 		Log: o.Log, Registry: o.Registry, HashGate: gate, Signin: s.Signin,
-		Confirm: s.Confirm, Change: s.Change,
+		Confirm: s.Confirm, Change: s.Change, StepUp: s.StepUp, Export: s.Export,
 		Rollout: s.Rollout, AdminTokens: admintoken.New(db, cfg.AdminToken, time.Now),
 		Telemetry:  telemetry.NewService(db, s.Telemetry, FigurePolicy(cfg), o.Now),
 		AdminRoles: adminrole.New(db, o.Now),
@@ -288,12 +294,16 @@ func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor
 		Audit: audit, Random: s.Random, Now: o.Now, Log: o.Log, Notices: s.Notices}); err != nil {
 		return err
 	}
+	s.Export = export.New(db, window, export.Deps{Passkeys: s.Passkeys, Sessions: s.Sessions, RecoveryCodes: s.Recovery,
+		Audit: audit, Now: o.Now})
 	// From the pepper, not server_keys: with a database copy and its key,
 	// a live flow's 6-digit code would fall to a million HMACs.
 	codeKey := peppers.Current.Key(emailCodePurpose)
 	s.Signin = signin.New(signin.Config{Origin: cfg.Origin, Site: cfg.RPName, SignupOpen: cfg.Signup.Open, CodeKey: codeKey},
 		db, db, signin.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random,
 			Now: o.Now, Mailer: s.Outbox, Notices: s.Notices})
+	s.StepUp = stepup.New(stepup.Config{Site: cfg.RPName, CodeKey: codeKey}, db, stepup.Deps{Sessions: s.Sessions,
+		Limiter: limiter, Audit: audit, Random: s.Random, Now: o.Now, Mailer: s.Outbox})
 	s.Change = change.New(change.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout, ReauthWindow: window},
 		db, db, change.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random,
 			Now: o.Now, Mailer: s.Outbox, Notices: s.Notices})
@@ -579,6 +589,9 @@ func (s *Server) sweep(ctx context.Context) {
 	}
 	if _, err := s.DB.DeleteExpiredEmailFlows(ctx, s.now()); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging expired email sign-ins", "err", err)
+	}
+	if _, err := s.DB.DeleteExpiredReauthCodes(ctx, s.now()); err != nil && ctx.Err() == nil {
+		s.Log.Warn("purging expired step-up codes", "err", err)
 	}
 	if _, err := s.DB.DeleteExpiredEmailVerifications(ctx, s.now()); err != nil && ctx.Err() == nil {
 		s.Log.Warn("purging expired email confirmations", "err", err)

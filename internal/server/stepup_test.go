@@ -54,6 +54,10 @@ func sensitive(ctx context.Context, in *servertest.Instance, c account.Client) m
 			_, err := in.Passkeys.BeginUpgrade(ctx, sw)
 			return err
 		},
+		"export.Service.Export": func(sw *account.SessionWithUser) error {
+			_, err := in.Export.Export(ctx, sw, c)
+			return err
+		},
 		// Consent to retire the password ("Go passwordless").
 		"rollout.Service.SetPreferences": func(sw *account.SessionWithUser) error {
 			on := true
@@ -106,6 +110,65 @@ func TestEverySensitiveDomainMethodRefusesAStaleSession(t *testing.T) {
 			fresh := &account.SessionWithUser{User: res.User, Session: res.Session}
 			if err := call(fresh); account.IsCode(err, account.EReauthRequired) {
 				t.Errorf("%s with a fresh session: %v", name, err)
+			}
+		}
+	})
+}
+
+// TestAPasskeyMembersWeakerProofsOnlyAddAPasskey: for a member with a
+// passkey, a fresh sign-in or step-up by password or email counts only for
+// adding a passkey: every other sensitive method refuses it with reason
+// "passkey", before it writes anything; a passkey step-up within the
+// window passes every gate.
+func TestAPasskeyMembersWeakerProofsOnlyAddAPasskey(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		in := servertest.Start(t, database)
+		ctx := context.Background()
+		c := account.Client{IP: "192.0.2.45", UserAgent: "test"}
+		res, err := in.Passwords.Signup(ctx, "keyholder@example.com", memberPassword, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := in.DB.VerifyUserEmail(ctx, res.User.ID, in.Clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		now := in.Clock.Now()
+		if err := in.DB.CreateCredential(ctx, &account.Credential{ID: in.Random.NewID(), UserID: res.User.ID, Type: account.CredentialWebAuthn,
+			CredentialID: in.Random.Bytes(16), PublicKey: []byte{0xa0}, Name: "Phone", CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		u, err := in.DB.FindUser(ctx, res.User.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		adds := map[string]bool{"passkey.Service.BeginRegistration": true, "passkey.Service.BeginUpgrade": true}
+		for _, weak := range []account.Session{
+			{AuthMethod: account.MethodPassword, AuthenticatedAt: now},
+			{AuthMethod: account.MethodEmailLink, AuthenticatedAt: now},
+			{AuthMethod: account.MethodRecoveryCode, AuthenticatedAt: now},
+			{AuthMethod: account.MethodEmailCode, AuthenticatedAt: now.Add(-time.Hour), SteppedUpAt: now, SteppedUpMethod: account.MethodPassword},
+		} {
+			weak.ID, weak.UserID = res.Session.ID, u.ID
+			sw := &account.SessionWithUser{User: *u, Session: weak}
+			for name, call := range sensitive(ctx, in, c) {
+				err := call(sw)
+				if adds[name] {
+					if account.IsCode(err, account.EReauthRequired) {
+						t.Errorf("%s after a %s proof: %v, want it to pass the gate", name, weak.AuthMethod, err)
+					}
+					continue
+				}
+				if e, ok := err.(*account.Error); !ok || e.Code != account.EReauthRequired || e.Reason != "passkey" {
+					t.Errorf("%s after a %s proof (step-up %q): %v, want reauth_required reason passkey", name, weak.AuthMethod, weak.SteppedUpMethod, err)
+				}
+			}
+		}
+		strong := &account.SessionWithUser{User: *u, Session: account.Session{ID: res.Session.ID, UserID: u.ID,
+			AuthMethod: account.MethodPassword, AuthenticatedAt: now.Add(-time.Hour), SteppedUpAt: now, SteppedUpMethod: account.MethodPasskeyUsername}}
+		for name, call := range sensitive(ctx, in, c) {
+			if err := call(strong); account.IsCode(err, account.EReauthRequired) {
+				t.Errorf("%s after a passkey step-up: %v", name, err)
 			}
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
@@ -31,6 +32,9 @@ type EventFilter struct {
 	Type   string
 	Since  time.Time
 	Limit  int // default 100
+	// Newest takes the newest Limit events rather than the oldest; they
+	// still come back oldest first.
+	Newest bool
 }
 
 // FindEvents returns events matching f, oldest first.
@@ -52,7 +56,11 @@ func (db *DB) FindEvents(ctx context.Context, f EventFilter) ([]account.Event, e
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	q += ` ORDER BY id LIMIT ?`
+	order := ` ORDER BY id`
+	if f.Newest {
+		order = ` ORDER BY id DESC`
+	}
+	q += order + ` LIMIT ?`
 	args = append(args, f.Limit)
 	rows, err := db.Query(ctx, q, args...)
 	if err != nil {
@@ -71,5 +79,17 @@ func (db *DB) FindEvents(ctx context.Context, f EventFilter) ([]account.Event, e
 		}
 		out = append(out, e)
 	}
+	if f.Newest {
+		slices.Reverse(out)
+	}
 	return out, rows.Err()
+}
+
+// ListUserEvents implements export.Store: the user's newest limit events
+// at or after since, oldest first.
+func (db *DB) ListUserEvents(ctx context.Context, userID string, since time.Time, limit int) ([]account.Event, error) {
+	if since.IsZero() {
+		since = time.Unix(0, 0)
+	}
+	return db.FindEvents(ctx, EventFilter{UserID: userID, Since: since, Limit: limit, Newest: true})
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/passkey"
+	"github.com/keyshift/keyshift/internal/readiness"
 	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
@@ -33,6 +35,11 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
 		d.EmailNotice = s.msg.T("account.verification_sent", sw.User.Email)
 	}
 	d.Cleared = s.clearedNotice(r, sw)
+	// Just in by a recovery code: the next steps are a passkey and a new
+	// set of codes. From the session itself, so no link can show it.
+	if sw.Session.AuthMethod == account.MethodRecoveryCode && s.now().Sub(sw.Session.AuthenticatedAt) <= clearedNoticeFor {
+		d.Recovered = true
+	}
 	return s.renderAccount(w, r, http.StatusOK, sw, d)
 }
 
@@ -86,6 +93,12 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 		return err
 	}
 	d.Signals = string(signals)
+	// Every sensitive action on the page but adding a passkey counts the
+	// same proofs (account.Action.Counts): one figure serves them all.
+	if left := sw.FreshAt(account.ActionRemovePasskey).Add(s.cfg.Passkey.ReauthWindow).Sub(s.now()); left > 0 {
+		d.FreshFor = int(left / time.Second)
+	}
+	d.Readiness = readinessOf(&sw.User, passkeys, d.RecoveryLeft)
 	d.Title, d.User, d.Session, d.Sessions, d.Passkeys = s.msg.T("account.title"), &sw.User, &sw.Session, sessions, passkeys
 	s.respond.Render(w, r, status, "account", d)
 	return nil
@@ -138,4 +151,19 @@ func (a accountPage) Form(w http.ResponseWriter, r *http.Request, section string
 // RefusedOn is Server.refusedOnAccount.
 func (a accountPage) RefusedOn(err error, sw *account.SessionWithUser, d page.Data, put func(d *page.Data, field, message string)) error {
 	return a.s.refusedOnAccount(err, sw, d, put)
+}
+
+// readinessOf is the account page's checklist for u, holding passkeys and
+// codes unused recovery codes: one rule with the nudge and `keyshift audit`
+// (readiness.Of, readiness.Next).
+func readinessOf(u *account.User, passkeys []passkey.Passkey, codes int) *page.Readiness {
+	h := readiness.Holdings{Passkeys: len(passkeys), Password: u.HasPassword, RecoveryCodes: codes}
+	for _, p := range passkeys {
+		h.Synced = h.Synced || p.BackupEligible
+	}
+	r := &page.Readiness{Class: string(readiness.Of(h)), Passkey: h.Passkeys > 0, Backup: h.Passkeys >= 2 || h.Synced, Codes: codes}
+	for _, st := range readiness.Next(h) {
+		r.Steps = append(r.Steps, string(st))
+	}
+	return r
 }

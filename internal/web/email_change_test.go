@@ -222,6 +222,10 @@ func TestPasswordChangeAndRemoval(t *testing.T) {
 
 		grace := newPasskeyMember(t, s.liveSite, "grace@example.com")
 		s.verify(t, grace.email)
+		// A member with a passkey confirms with it: the password sign-in
+		// counts only for adding one.
+		wantRefused(t, grace.c.JSON(http.MethodDelete, "/api/account/password", nil), http.StatusForbidden, "reauth_required", "passkey")
+		stepUp(t, grace)
 		wantStatus(t, grace.c.JSON(http.MethodDelete, "/api/account/password", nil), http.StatusNoContent)
 		m = s.box.waitMail(t, "grace@example.com", "password was removed")
 		wantNotice(t, s, m, "was removed")
@@ -285,8 +289,8 @@ func TestAccountPageEmailAndPasswordForms(t *testing.T) {
 
 		s.Clock.Advance(6 * time.Minute)
 		page = wantPage(t, ada.c.Form("/account/email", url.Values{"email": {"late@example.org"}}), http.StatusForbidden)
-		if !strings.Contains(visibleText(page), "sign in again") {
-			t.Errorf("an old sign-in is not asked to sign in again:\n%s", visibleText(page))
+		if !strings.Contains(visibleText(page), "confirm it’s you") {
+			t.Errorf("an old sign-in is not asked to confirm:\n%s", visibleText(page))
 		}
 	})
 }

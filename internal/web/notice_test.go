@@ -202,7 +202,9 @@ func TestPasskeyNotices(t *testing.T) {
 		if n := queued(t, s.Instance, notice.KindPasskeyAdded, ada.email); n != 1 {
 			t.Errorf("%d passkey-added notices after a refused registration, want 1", n)
 		}
-		// So does removing a passkey that is not the member's.
+		// So does removing a passkey that is not the member's (after the
+		// step-up with the passkey a member who has one needs).
+		stepUp(t, ada)
 		wantStatus(t, ada.c.JSON(http.MethodDelete, "/api/passkeys/00000000-0000-4000-8000-000000000000", nil), http.StatusNotFound)
 		if n := queued(t, s.Instance, notice.KindPasskeyRemoved, ada.email); n != 0 {
 			t.Errorf("%d passkey-removed notices after a refused removal, want 0", n)

@@ -458,6 +458,7 @@ func TestPasskeyDelete(t *testing.T) {
 			t.Parallel()
 			ada := newPasskeyMember(t, s, "ada@example.com")
 			id := listPasskeys(t, ada.c)[0].ID
+			stepUp(t, ada)
 			r := ada.c.JSON(http.MethodDelete, "/api/passkeys/"+id, nil)
 			wantStatus(t, r, http.StatusNoContent)
 			if len(r.Body) != 0 {
@@ -482,6 +483,7 @@ func TestPasskeyDelete(t *testing.T) {
 			t.Parallel()
 			ada := newPasskeyMember(t, s, "ada2@example.com")
 			bob := newPasskeyMember(t, s, "bob2@example.com")
+			stepUp(t, ada)
 			before := s.stateOf(t, ada, bob)
 			wantAPIError(t, ada.c.JSON(http.MethodDelete, "/api/passkeys/"+listPasskeys(t, bob.c)[0].ID, nil), http.StatusNotFound, "not_found")
 			wantAPIError(t, ada.c.JSON(http.MethodDelete, "/api/passkeys/"+strings.Repeat("x", 10<<10), nil), http.StatusNotFound, "not_found")

@@ -92,10 +92,16 @@ func TestPasskeyFormsWorkWithoutJavaScript(t *testing.T) {
 		// Removing needs a recent sign-in.
 		s.Clock.Advance(time.Hour)
 		page = wantPage(t, c.Form("/account/passkeys/"+id+"/delete", nil), http.StatusForbidden)
-		if item := passkeyItem(page, id); !strings.Contains(item, "sign in again") {
+		if item := passkeyItem(page, id); !strings.Contains(item, "confirm it’s you") {
 			t.Errorf("removing long after signing in:\n%s", item)
 		}
+		// A password sign-in is not enough for a member with a passkey.
 		wantStatus(t, c.Signin("ada@example.com", goodPassword), http.StatusOK)
+		page = wantPage(t, c.Form("/account/passkeys/"+id+"/delete", nil), http.StatusForbidden)
+		if item := passkeyItem(page, id); !strings.Contains(item, "one of your passkeys") {
+			t.Errorf("removing after a password sign-in:\n%s", item)
+		}
+		s.steppedUpByPasskey(c)
 		wantRedirect(t, c.Form("/account/passkeys/"+id+"/delete", nil), "/account#passkeys")
 		page = wantPage(t, c.Do(http.MethodGet, "/account", nil, nil), http.StatusOK)
 		if passkeyItem(page, id) != "" || !strings.Contains(page, "You have no passkeys yet") {

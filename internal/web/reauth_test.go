@@ -101,9 +101,49 @@ func TestMembersWithoutAPasskeyStepUpWithTheirPassword(t *testing.T) {
 		wantAPIError(t, ada.c.JSON(http.MethodPost, "/api/reauth/finish", map[string]any{"password": "not " + goodPassword}), http.StatusForbidden, "wrong_password")
 		wantAPIError(t, change(), http.StatusForbidden, "reauth_required")
 		wantAPIError(t, ada.c.JSON(http.MethodPost, "/api/reauth/finish", map[string]any{}), http.StatusBadRequest, "invalid_request")
-		wantStatus(t, ada.c.JSON(http.MethodPost, "/api/reauth/finish", map[string]any{"password": goodPassword}), http.StatusOK)
+		old := ada.c.Cookie(sessionCookie)
+		wantStatus(t, ada.c.JSON(http.MethodPost, "/api/reauth/finish", map[string]any{"method": "password", "password": goodPassword}), http.StatusOK)
+		if now := ada.c.Cookie(sessionCookie); now == "" || now == old {
+			t.Error("the password step-up did not rotate the session token")
+		}
+		wantSignedOut(t, withCookie(t, s, sessionCookie, old))
 		wantStatus(t, change(), http.StatusOK)
 
 		wantAPIError(t, s.client().JSON(http.MethodPost, "/api/reauth/begin", map[string]any{}), http.StatusUnauthorized, "unauthenticated")
 	})
+}
+
+// TestAPasskeyMembersPasswordSessionMayOnlyAddAPasskey: a member with a
+// passkey who just signed in with the password holds a fresh session that
+// counts only for adding a passkey: removing one, changing the password or
+// making recovery codes wants one of their passkeys (reason "passkey"),
+// after which each passes.
+func TestAPasskeyMembersPasswordSessionMayOnlyAddAPasskey(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		s := startPasskeySite(t, database)
+		ada := newPasskeyMember(t, s, "ada@example.com")
+		c := s.Client(t)
+		wantStatus(t, c.Signin(ada.email, goodPassword), http.StatusOK)
+		id := listPasskeys(t, c)[0].ID
+
+		wantRefused(t, c.JSON(http.MethodDelete, "/api/passkeys/"+id, nil), http.StatusForbidden, "reauth_required", "passkey")
+		wantRefused(t, c.JSON(http.MethodPost, "/api/recovery-codes", map[string]any{}), http.StatusForbidden, "reauth_required", "passkey")
+		wantRefused(t, c.JSON(http.MethodPost, "/api/account/password", map[string]any{"currentPassword": goodPassword, "newPassword": "a brand new passphrase"}),
+			http.StatusForbidden, "reauth_required", "passkey")
+		wantStatus(t, c.JSON(http.MethodPost, "/api/passkeys/register/begin", map[string]any{}), http.StatusOK)
+
+		wantStatus(t, stepUpWith(t, c, ada.key), http.StatusOK)
+		wantStatus(t, c.JSON(http.MethodPost, "/api/account/password", map[string]any{"currentPassword": goodPassword, "newPassword": "a brand new passphrase"}),
+			http.StatusOK)
+		wantStatus(t, c.JSON(http.MethodDelete, "/api/passkeys/"+id, nil), http.StatusNoContent)
+	})
+}
+
+// registered adds a new soft passkey on c's account and returns it.
+func registered(t *testing.T, s *liveSite, c *servertest.Client) *softKey {
+	t.Helper()
+	k := newSoftKey(t, s)
+	wantStatus(t, k.register(c), http.StatusCreated)
+	return k
 }

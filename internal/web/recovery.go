@@ -71,3 +71,30 @@ func (s *Server) recoveryCodesForm(w http.ResponseWriter, r *http.Request) error
 		return nil
 	})
 }
+
+// recoverySigninForm is POST /signin/recovery-code, /signin's "Use a
+// recovery code": it signs in as the API does (throttled, the code used
+// up, the member told) and goes on to /account, which then asks for a
+// passkey and a new set of codes. A refusal shows atop /signin with the
+// form open.
+func (s *Server) recoverySigninForm(w http.ResponseWriter, r *http.Request) error {
+	d := page.Data{Title: s.msg.T("signin.title"), Section: "recovery"}
+	refused := func(err error) error {
+		return respond.ShownOn(err, func(w http.ResponseWriter, r *http.Request, status int, _, message string) {
+			d.FormError = message
+			s.respond.Render(w, r, status, "signin", d)
+		})
+	}
+	if err := request.ParseForm(w, r); err != nil {
+		return refused(err)
+	}
+	d.Email = r.PostFormValue("email")
+	res, err := s.recovery.Signin(r.Context(), d.Email, r.PostFormValue("code"), s.visitors.Client(r))
+	s.metrics.CountSignin(account.MethodRecoveryCode, err)
+	if err != nil {
+		return refused(err)
+	}
+	s.visitors.SetSession(w, r, res)
+	http.Redirect(w, r, "/account#passkeys", http.StatusSeeOther)
+	return nil
+}

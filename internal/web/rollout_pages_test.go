@@ -207,13 +207,13 @@ func TestTheNudgePageAndTheAccountSwitches(t *testing.T) {
 		if !hasID(page, "passwordless-not-ready") || !strings.Contains(page, "Add a second passkey") {
 			t.Errorf("one device-bound passkey: /account does not say why going passwordless waits")
 		}
-		wantStatus(t, newSoftKey(t, s).register(c), http.StatusCreated)
+		key := registered(t, s, c)
 		s.Clock.Advance(s.Config.Passkey.ReauthWindow + time.Second)
 		page = wantPage(t, c.Form("/account/preferences", url.Values{"passwordless": {"1"}}), http.StatusForbidden)
-		if !strings.Contains(page, "sign in again") {
-			t.Error("a stale session going passwordless is not asked to sign in again")
+		if !strings.Contains(page, "confirm it’s you") {
+			t.Error("a stale session going passwordless is not asked to confirm")
 		}
-		signin()
+		wantStatus(t, stepUpWith(t, c, key), http.StatusOK)
 		page = wantPage(t, c.Form("/account/preferences", url.Values{"passwordless": {"1"}}), http.StatusOK)
 		if !strings.Contains(page, "Keep my password") {
 			t.Error("going passwordless did not take")

@@ -50,6 +50,11 @@ func TestSessionTokenRotatesWhenWhatItProvesChanges(t *testing.T) {
 				ada.key = newSoftKey(t, s)
 				return ada.key.register(ada.c)
 			}, http.StatusCreated},
+			// A member with a passkey confirms with it before the
+			// password goes (docs/security.md, "Step-up").
+			{"a passkey step-up", func() *servertest.Response {
+				return stepUpWith(t, ada.c, ada.key)
+			}, http.StatusOK},
 			{"the password removed", func() *servertest.Response {
 				return ada.c.JSON(http.MethodDelete, "/api/account/password", nil)
 			}, http.StatusNoContent},

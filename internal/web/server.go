@@ -22,6 +22,8 @@ import (
 	"github.com/keyshift/keyshift/internal/email/change"
 	"github.com/keyshift/keyshift/internal/email/confirm"
 	"github.com/keyshift/keyshift/internal/email/signin"
+	"github.com/keyshift/keyshift/internal/email/stepup"
+	"github.com/keyshift/keyshift/internal/export"
 	"github.com/keyshift/keyshift/internal/member"
 	"github.com/keyshift/keyshift/internal/oidcprovider"
 	"github.com/keyshift/keyshift/internal/passkey"
@@ -82,6 +84,11 @@ type Options struct {
 	Confirm *confirm.Service
 	// Change moves accounts to another address and back (package web/email).
 	Change *change.Service
+	// StepUp confirms members who have only their mailbox by a mailed code
+	// (reauth.go).
+	StepUp *stepup.Service
+	// Export gathers members' own data (export.go).
+	Export *export.Service
 	// Rollout is the staged rollout (package admin, package rolloutpages).
 	Rollout *rollout.Service
 	// AdminTokens authenticates the admin API (package admin) and /metrics.
@@ -110,6 +117,8 @@ type Server struct {
 	metrics      *metrics.Metrics
 	mail         DevMail
 	signin       *signin.Service
+	stepUp       *stepup.Service
+	exports      *export.Service
 	rollout      *rollout.Service
 	tokens       *admintoken.Tokens
 	msg          *i18n.Catalog
@@ -151,7 +160,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, sessions: o.Sessions, members: o.Members, passwords: o.Passwords, recovery: o.Recovery, passkeys: o.Passkeys, now: o.Now, health: o.Health,
-		log: o.Log, msg: msg, mail: o.Mail, signin: o.Signin,
+		log: o.Log, msg: msg, mail: o.Mail, signin: o.Signin, stepUp: o.StepUp, exports: o.Export,
 		rollout: o.Rollout, tokens: o.AdminTokens,
 		metrics: metrics.New(o.Registry, o.HashGate, metrics.Build{Version: o.Build.Version, Commit: o.Build.Commit, GoVersion: o.Build.GoVersion}),
 		build:   o.Build,

@@ -86,6 +86,18 @@ func (s *liveSite) member(email string) *servertest.Client {
 	return c
 }
 
+// steppedUpByPasskey records a passkey step-up of c's session now, as POST
+// /api/reauth/finish does, for a test whose passkey was seeded without a
+// key to answer with, and gives c the rotated token.
+func (s *liveSite) steppedUpByPasskey(c *servertest.Client) {
+	s.t.Helper()
+	token, _, err := s.Sessions.StepUp(context.Background(), currentSession(s.t, c).Session.ID, account.MethodPasskeyUsername)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	c.SetCookie(sessionCookie, token)
+}
+
 // writes is what a request may have written: accounts and audit events.
 type writes struct{ users, events int }
 

@@ -141,6 +141,10 @@ func TestARevertUndoesWhatTheThiefAdded(t *testing.T) {
 		wantStatus(t, thief.Signin(ada.email, goodPassword), http.StatusOK)
 		thiefKey := newSoftKey(t, s.liveSite)
 		wantStatus(t, thiefKey.register(thief), http.StatusCreated)
+		// The password alone no longer reaches what the owner's passkey
+		// guards; the key the thief just added does (docs/security.md,
+		// "Step-up").
+		wantStatus(t, stepUpWith(t, thief, thiefKey), http.StatusOK)
 		codes := newRecoveryCodes(t, thief)
 		// Making codes tells the member.
 		wantNotice(t, s, s.box.waitMail(t, ada.email, "New recovery codes were made"), "new set of recovery codes")
@@ -194,7 +198,7 @@ func TestARevertUndoesWhatTheThiefAdded(t *testing.T) {
 		// The revert ended the window: notices reach the member only.
 		before := s.box.count("thief@evil.example")
 		fresh := s.Client(t)
-		wantStatus(t, fresh.Signin(ada.email, goodPassword), http.StatusOK)
+		wantStatus(t, ada.key.signin(fresh, map[string]any{}, "modal"), http.StatusOK)
 		newRecoveryCodes(t, fresh)
 		s.box.find(t, "a second recovery-codes notice", func(got []mailtest.Message) (mailtest.Message, bool) {
 			var seen []mailtest.Message
@@ -451,7 +455,7 @@ func TestAPendingChangeDiesWithEveryCleanUp(t *testing.T) {
 		}},
 		{"a password change", func(t *testing.T, s *noticeSite, owner *passkeyMember, codes []string, thief *servertest.Client) {
 			fresh := s.Client(t)
-			wantStatus(t, fresh.Signin(owner.email, goodPassword), http.StatusOK)
+			wantStatus(t, owner.key.signin(fresh, map[string]any{}, "modal"), http.StatusOK)
 			wantStatus(t, fresh.JSON(http.MethodPost, "/api/account/password", map[string]any{"currentPassword": goodPassword, "newPassword": "the owner's new passphrase"}), http.StatusOK)
 		}},
 		{"a password removal", func(t *testing.T, s *noticeSite, owner *passkeyMember, codes []string, thief *servertest.Client) {
@@ -461,7 +465,7 @@ func TestAPendingChangeDiesWithEveryCleanUp(t *testing.T) {
 		}},
 		{"a passkey removal", func(t *testing.T, s *noticeSite, owner *passkeyMember, codes []string, thief *servertest.Client) {
 			fresh := s.Client(t)
-			wantStatus(t, fresh.Signin(owner.email, goodPassword), http.StatusOK)
+			wantStatus(t, owner.key.signin(fresh, map[string]any{}, "modal"), http.StatusOK)
 			id := listPasskeys(t, fresh)[0].ID
 			wantStatus(t, fresh.JSON(http.MethodDelete, "/api/passkeys/"+id, nil), http.StatusNoContent)
 		}},
@@ -478,9 +482,13 @@ func TestAPendingChangeDiesWithEveryCleanUp(t *testing.T) {
 				s := startNoticeSite(t, database)
 				owner := newPasskeyMember(t, s.liveSite, "ada@example.com")
 				s.verify(t, owner.email)
+				stepUp(t, owner)
 				codes := newRecoveryCodes(t, owner.c)
 				thief := s.Client(t)
 				wantStatus(t, thief.Signin(owner.email, goodPassword), http.StatusOK)
+				// The thief confirms with a passkey they add (the
+				// password alone does not reach the email change).
+				wantStatus(t, stepUpWith(t, thief, registered(t, s.liveSite, thief)), http.StatusOK)
 				wantStatus(t, thief.JSON(http.MethodPost, "/api/account/email", map[string]any{"email": "thief@evil.example"}), http.StatusAccepted)
 				_, token := linkIn(t, s.box.waitMail(t, "thief@evil.example", "Confirm your new email address"), changeRE)
 				tc.cleanUp(t, s, owner, codes, thief)

@@ -228,7 +228,7 @@ func (s *Service) TTL() time.Duration { return s.cfg.TTL }
 // stranger's sign-up. The session must be fresh
 // (account.Session.RequireFresh; EReauthRequired before anything else).
 func (s *Service) Begin(ctx context.Context, sw *account.SessionWithUser, newEmail string, c account.Client) error {
-	if err := sw.Session.RequireFresh(s.d.Now(), s.cfg.ReauthWindow); err != nil {
+	if err := sw.RequireFresh(s.d.Now(), s.cfg.ReauthWindow, account.ActionChangeEmail); err != nil {
 		return err
 	}
 	u := &sw.User

@@ -13,8 +13,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/binary"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -266,13 +264,13 @@ func (s *Service) Start(ctx context.Context, emailIn string, c account.Client) (
 	}
 	send := known || s.cfg.SignupOpen
 	token, hash := link.New(s.d.Random)
-	code := s.newCode()
+	code := s.d.Random.NewCode()
 	now := s.d.Now()
 	f := &Flow{
 		ID: s.d.Random.NewID(), Email: email, EmailKey: key, TokenHash: hash,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.TTL),
 	}
-	f.CodeHash = s.hashCode(f.ID, code)
+	f.CodeHash = account.HashCode(s.cfg.CodeKey, f.ID, code)
 	msg, err := s.render(email, token, code, !known)
 	if err != nil {
 		return "", err
@@ -420,13 +418,13 @@ func (s *Service) FinishLink(ctx context.Context, token string, c account.Client
 // wrong code for a member's address is an event of theirs, and the member
 // is mailed once a day when CodeNoticeAfter have been typed.
 func (s *Service) FinishCode(ctx context.Context, flowID, code string, c account.Client) (*account.SigninResult, error) {
-	code = strings.NewReplacer(" ", "", "-", "").Replace(code)
+	code = account.CleanCode(code)
 	m := account.MethodEmailCode
 	ip := throttle.PerIP(account.PolicyRedeemIP, c.IP)
 	if _, err := account.Reserve(ctx, s.d.Limiter, ip...); err != nil {
 		return nil, err
 	}
-	if !account.PlausibleID(flowID) || !plausibleCode(code) {
+	if !account.PlausibleID(flowID) || !account.PlausibleCode(code) {
 		return nil, s.failed(ctx, m, ReasonUnknownFlow, c)
 	}
 	f, err := s.store.TryEmailCode(ctx, flowID, s.d.Now(), s.cfg.MaxAttempts)
@@ -452,7 +450,7 @@ func (s *Service) FinishCode(ctx context.Context, flowID, code string, c account
 		// cost the guesser nothing but the IP's tries.
 		return nil, s.failed(ctx, m, ReasonCodeBudget, c)
 	}
-	if !hmac.Equal(s.hashCode(f.ID, code), f.CodeHash) {
+	if !hmac.Equal(account.HashCode(s.cfg.CodeKey, f.ID, code), f.CodeHash) {
 		return nil, s.wrongCode(ctx, u, r.Counts[0], c)
 	}
 	return s.finish(ctx, m, c, append(ip, budget), ReasonUnknownFlow, f.EmailKey, func(ctx context.Context, now time.Time) (*Flow, error) {
@@ -656,41 +654,4 @@ func invalidCode() *account.Error {
 
 func (s *Service) event(ctx context.Context, e *account.Event, c account.Client) error {
 	return s.d.Audit.Record(ctx, e, c)
-}
-
-// newCode returns six uniformly random digits: 32-bit draws above the
-// largest multiple of 10⁶ are rejected, so no digit string is likelier.
-func (s *Service) newCode() string {
-	const n = 1_000_000
-	const limit = (1 << 32) / n * n
-	for {
-		v := binary.BigEndian.Uint32(s.d.Random.Bytes(4))
-		if v < limit {
-			return fmt.Sprintf("%06d", v%n)
-		}
-	}
-}
-
-// hashCode is HMAC-SHA256 under the server's code key of the flow id and
-// the code: a stolen table cannot be brute-forced over the 10⁶ codes
-// without the key, and one flow's hash says nothing of another's.
-func (s *Service) hashCode(flowID, code string) []byte {
-	m := hmac.New(sha256.New, s.cfg.CodeKey)
-	m.Write([]byte(flowID))
-	m.Write([]byte{0})
-	m.Write([]byte(code))
-	return m.Sum(nil)
-}
-
-// plausibleCode reports whether c is six ASCII digits.
-func plausibleCode(c string) bool {
-	if len(c) != 6 {
-		return false
-	}
-	for i := 0; i < len(c); i++ {
-		if c[i] < '0' || c[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

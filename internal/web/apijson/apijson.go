@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/export"
 	"github.com/keyshift/keyshift/internal/passkey"
 )
 
@@ -173,6 +174,79 @@ func NewRemoved(r account.Removed) Removed {
 	}
 	if r.Password != "" {
 		out.Password = &r.Password
+	}
+	return out
+}
+
+// Export is a member's data as GET /api/account/export gives it
+// (export.Export): no secret and nothing made from one.
+type Export struct {
+	ExportedAt        time.Time       `json:"exportedAt"`
+	Profile           ExportProfile   `json:"profile"`
+	Password          *ExportPassword `json:"password"`
+	Passkeys          []Passkey       `json:"passkeys"`
+	RecoveryCodesLeft int             `json:"recoveryCodesLeft"`
+	Sessions          []Session       `json:"sessions"`
+	Events            []ExportEvent   `json:"events"`
+}
+
+// ExportProfile is the account itself.
+type ExportProfile struct {
+	ID            string    `json:"id"`
+	Email         string    `json:"email"`
+	EmailVerified bool      `json:"emailVerified"`
+	Name          string    `json:"name,omitempty"`
+	ExternalID    string    `json:"externalId,omitempty"`
+	CreatedAt     time.Time `json:"createdAt"`
+	Origin        string    `json:"origin"`
+	HasPassword   bool      `json:"hasPassword"`
+	PasskeyCount  int       `json:"passkeyCount"`
+}
+
+// ExportPassword says when the password was set and last used; null in
+// Export when there is none.
+type ExportPassword struct {
+	CreatedAt  time.Time  `json:"createdAt"`
+	UpdatedAt  time.Time  `json:"updatedAt"`
+	LastUsedAt *time.Time `json:"lastUsedAt"`
+}
+
+// ExportEvent is one security event of the member's.
+type ExportEvent struct {
+	At        time.Time      `json:"at"`
+	Type      string         `json:"type"`
+	Method    string         `json:"method,omitempty"`
+	Outcome   string         `json:"outcome,omitempty"`
+	IP        string         `json:"ip,omitempty"`
+	UserAgent string         `json:"userAgent,omitempty"`
+	Data      map[string]any `json:"data,omitempty"`
+}
+
+// NewExport is e as the API shows it; currentID marks the asking
+// browser's session. Lists are never null.
+func NewExport(e *export.Export, currentID string) Export {
+	u := e.Profile
+	out := Export{
+		ExportedAt: e.ExportedAt,
+		Profile: ExportProfile{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, ExternalID: u.ExternalID,
+			CreatedAt: u.CreatedAt, Origin: string(u.Origin), HasPassword: u.HasPassword, PasskeyCount: u.PasskeyCount},
+		Passkeys: []Passkey{}, RecoveryCodesLeft: e.RecoveryCodes, Sessions: []Session{}, Events: []ExportEvent{},
+	}
+	if p := e.Password; p != nil {
+		out.Password = &ExportPassword{CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+		if !p.LastUsedAt.IsZero() {
+			out.Password.LastUsedAt = &p.LastUsedAt
+		}
+	}
+	for _, p := range e.Passkeys {
+		out.Passkeys = append(out.Passkeys, NewPasskey(p))
+	}
+	for _, x := range e.Sessions {
+		out.Sessions = append(out.Sessions, NewSession(x, currentID))
+	}
+	for _, ev := range e.Events {
+		out.Events = append(out.Events, ExportEvent{At: ev.At, Type: ev.Type, Method: ev.Method, Outcome: ev.Outcome,
+			IP: ev.IP, UserAgent: ev.UserAgent, Data: ev.Data})
 	}
 	return out
 }

@@ -64,7 +64,8 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) error {
 	sw, err := h.visitors.Authenticate(r)
 	switch {
 	case err == nil:
-		sess = &oidcprovider.Session{UserID: sw.User.ID, Method: sw.Session.AuthMethod, FreshAt: sw.Session.FreshAt()}
+		m, at := sw.Session.LastProof()
+		sess = &oidcprovider.Session{UserID: sw.User.ID, Method: m, FreshAt: at}
 	case !account.IsCode(err, account.EUnauthenticated):
 		return err
 	}

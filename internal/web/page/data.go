@@ -51,6 +51,16 @@ type Data struct {
 	// JSON (apijson.Signals): keyshift.js hands them on at each load, so a
 	// passkey deleted or an address changed reaches the password managers.
 	Signals string
+	// FreshFor is how many more seconds this session may do the account
+	// page's sensitive actions without a step-up (0: it must step up
+	// first); keyshift.js steps up before a form that needs it, inline.
+	FreshFor int
+	// Readiness is how the account would fare if its member lost a device
+	// (internal/readiness), shown on /account as a short checklist.
+	Readiness *Readiness
+	// Recovered: this session signed in with a recovery code moments ago;
+	// /account asks for a passkey and a new set of codes first.
+	Recovered bool
 
 	// The email pages'.
 	Token  string // a mailed link's token, posted back by the page's button
@@ -101,6 +111,17 @@ func (d *Data) Place(field, message string) {
 	} else {
 		d.FormError = message
 	}
+}
+
+// Readiness is the account page's checklist: the class, what the account
+// holds, and what to do next (readiness.Next), most useful first.
+type Readiness struct {
+	Class string
+	// Passkey: at least one passkey; Backup: a second passkey or a synced
+	// one; Codes: unused recovery codes left.
+	Passkey, Backup bool
+	Codes           int
+	Steps           []string
 }
 
 // RolloutOffer is what /account shows of the staged rollout: the table's

@@ -131,21 +131,28 @@ const (
 	stepPasskeyFirst = "passkey_first"
 )
 
-// methodStep returns the step a sign-in by m is remembered as.
-func methodStep(m account.AuthMethod) string {
+// methodStep returns the step a sign-in by m of u is remembered as. A
+// recovery code is for emergencies, never the way to offer first: after
+// one, the browser remembers the best way u still has — a passkey, the
+// password, else email.
+func methodStep(m account.AuthMethod, u *account.User) string {
 	switch {
 	case m.IsPasskey():
 		return stepPasskey
 	case m == account.MethodEmailLink || m == account.MethodEmailCode:
 		return stepEmail
+	case m == account.MethodRecoveryCode && u.PasskeyCount > 0:
+		return stepPasskey
+	case m == account.MethodRecoveryCode && !u.HasPassword:
+		return stepEmail
 	}
-	return stepPassword // password and sign-up
+	return stepPassword // password, sign-up, and a recovery code of a password member
 }
 
 // setRemember renews the remember cookie after a sign-in
 // (cookie.Signer.Remember).
 func (v *Cookies) setRemember(w http.ResponseWriter, r *http.Request, res *account.SigninResult) {
-	step := methodStep(res.Session.AuthMethod)
+	step := methodStep(res.Session.AuthMethod, &res.User)
 	if v.passkeyFirst(r, &res.User) {
 		step = stepPasskeyFirst
 	}

@@ -374,6 +374,199 @@
     if (res.ok) go("/account?passkey=saved#passkeys");
   };
 
+  // ---- step-up: "confirm it's you" before a sensitive action, inline ----
+  //
+  // The account page says how long its session may still do sensitive
+  // actions (the dialog's data-fresh-for, seconds); past that, or when the
+  // server answers 403 reauth_required, the page steps up — a passkey
+  // assertion for a member with one, else a field for the password or a
+  // code mailed by the begin step — and then goes on with the action.
+
+  let freshUntil = 0; // performance.now() until which no step-up is needed
+
+  // finishStepUp posts a step-up's proof; a success moves freshUntil by the
+  // window the server answers, less a margin for the way back.
+  const finishStepUp = async (body) => {
+    const res = await api("POST", "/api/reauth/finish", body);
+    if (res.ok && res.body) {
+      const window = Date.parse(res.body.freshUntil) - Date.parse(res.body.steppedUpAt);
+      if (window > 0) freshUntil = performance.now() + window - 10000;
+    }
+    return res;
+  };
+
+  // stepUpField shows the dialog's field — for a password or a code — or,
+  // with method "", only a message; it resolves true once a proof was
+  // accepted, false when the member cancels.
+  const stepUpField = (dlg, method, lead) => new Promise((resolve) => {
+    const form = document.getElementById("stepup-form");
+    const input = document.getElementById("stepup-secret");
+    const label = document.getElementById("stepup-label");
+    const error = document.getElementById("stepup-error");
+    const confirm = document.getElementById("stepup-confirm");
+    const cancel = document.getElementById("stepup-cancel");
+    const pw = method === "password";
+    say(document.getElementById("stepup-lead"), lead);
+    say(label, pw ? dlg.dataset.labelPassword : dlg.dataset.labelCode);
+    say(error, "");
+    input.value = "";
+    input.type = pw ? "password" : "text";
+    input.autocomplete = pw ? "current-password" : "one-time-code";
+    input.inputMode = pw ? "text" : "numeric";
+    for (const el of [label, input, confirm]) show(el, method !== "");
+    const done = (ok) => {
+      form.removeEventListener("submit", onSubmit);
+      cancel.removeEventListener("click", onCancel);
+      dlg.removeEventListener("cancel", onCancel);
+      if (dlg.open) dlg.close();
+      resolve(ok);
+    };
+    const onSubmit = async (ev) => {
+      ev.preventDefault();
+      if (confirm.disabled || method === "") return;
+      confirm.disabled = true;
+      try {
+        const res = await finishStepUp(pw ? { method, password: input.value } : { method, code: input.value });
+        if (res.ok) {
+          done(true);
+          return;
+        }
+        say(error, errorMessage(res, dlg.dataset.msgFailed));
+        input.focus();
+      } finally {
+        confirm.disabled = false;
+      }
+    };
+    const onCancel = (ev) => {
+      ev.preventDefault();
+      done(false);
+    };
+    form.addEventListener("submit", onSubmit);
+    cancel.addEventListener("click", onCancel);
+    dlg.addEventListener("cancel", onCancel);
+    if (!dlg.open) dlg.showModal();
+    (method !== "" ? input : cancel).focus();
+  });
+
+  // stepUp runs the member's step-up and resolves true once the session is
+  // fresh; a failure is said in the dialog and resolves false.
+  const stepUp = async () => {
+    const dlg = document.getElementById("stepup");
+    if (!dlg) return false;
+    const tell = async (msg) => {
+      await stepUpField(dlg, "", msg);
+      return false;
+    };
+    const begin = await api("POST", "/api/reauth/begin", {});
+    if (!begin.ok) return tell(errorMessage(begin, dlg.dataset.msgFailed));
+    const methods = (begin.body && begin.body.methods) || [];
+    if (methods.includes("passkey")) {
+      if (!supported) return tell(dlg.dataset.msgCannot);
+      // A pending conditional create makes every other request fail.
+      if (upgrade) {
+        upgrade.controller.abort();
+        await upgrade.done;
+      }
+      let cred;
+      try {
+        cred = await navigator.credentials.get({ publicKey: requestOptions(begin.body.publicKey) });
+      } catch (err) {
+        return tell(quiet(err) ? dlg.dataset.msgNotAllowed : dlg.dataset.msgFailed);
+      }
+      const res = await finishStepUp({ method: "passkey", flowId: begin.body.flowId, credential: credentialJSON(cred) });
+      return res.ok || tell(errorMessage(res, dlg.dataset.msgFailed));
+    }
+    if (methods.includes("password")) return stepUpField(dlg, "password", dlg.dataset.leadPassword);
+    if (methods.includes("email_code")) return stepUpField(dlg, "email_code", dlg.dataset.leadCode);
+    return tell(dlg.dataset.msgCannot);
+  };
+
+  // needsStepUp reports whether res is the server's 403 reauth_required.
+  const needsStepUp = (res) => res.status === 403 && res.body && res.body.error && res.body.error.code === "reauth_required";
+
+  // withStepUp runs call and, when the server wants a step-up first, steps
+  // up and runs it once more.
+  const withStepUp = async (call) => {
+    const res = await call();
+    if (!needsStepUp(res) || !(await stepUp())) return res;
+    return call();
+  };
+
+  // setupStepUpForms steps up before the account page's sensitive forms
+  // (form[data-stepup]) post, when the session is no longer fresh for them,
+  // and then posts the form as the member sent it.
+  const setupStepUpForms = () => {
+    const dlg = document.getElementById("stepup");
+    if (!dlg || typeof dlg.showModal !== "function") return;
+    freshUntil = performance.now() + Number(dlg.dataset.freshFor || 0) * 1000;
+    for (const form of document.querySelectorAll("form[data-stepup]")) {
+      let busy = false;
+      form.addEventListener("submit", async (ev) => {
+        if (form.dataset.steppedUp === "1" || performance.now() < freshUntil) return;
+        ev.preventDefault();
+        if (busy) return;
+        busy = true;
+        try {
+          const submitter = ev.submitter && ev.submitter.form === form ? ev.submitter : null;
+          if (!(await stepUp())) return;
+          form.dataset.steppedUp = "1";
+          if (submitter) form.requestSubmit(submitter);
+          else form.requestSubmit();
+        } finally {
+          busy = false;
+        }
+      });
+    }
+  };
+
+  // setupCodesDownload saves the recovery codes just shown as a text file,
+  // one code a line under the page's header line.
+  const setupCodesDownload = (button) => {
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      const codes = [...document.querySelectorAll("#recovery-codes code")].map((e) => e.textContent.trim());
+      const text = [button.dataset.header, ""].concat(codes).join("\n") + "\n";
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
+      a.download = "recovery-codes.txt";
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    });
+  };
+
+  // setupExport makes "Download my data" step up when the server wants it
+  // and save the answer as a file; without this script the link downloads
+  // the answer as it is.
+  const setupExport = (link) => {
+    const error = document.getElementById("export-error");
+    link.addEventListener("click", async (ev) => {
+      ev.preventDefault();
+      if (link.dataset.busy) return;
+      link.dataset.busy = "1";
+      say(error, "");
+      try {
+        const res = await withStepUp(() => api("GET", link.getAttribute("href")));
+        if (!res.ok) {
+          say(error, errorMessage(res, document.getElementById("stepup").dataset.msgFailed));
+          return;
+        }
+        const blob = new Blob([JSON.stringify(res.body, null, 2)], { type: "application/json" });
+        const a = document.createElement("a");
+        a.href = URL.createObjectURL(blob);
+        a.download = "account-data-" + String(res.body.exportedAt || "").slice(0, 10) + ".json";
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+        link.dataset.done = "1";
+      } finally {
+        delete link.dataset.busy;
+      }
+    });
+  };
+
   // ---- the account page: add, rename and remove passkeys ----
 
   // setupPasskeys makes "Add a passkey" (on the account page and the
@@ -398,7 +591,7 @@
           await upgrade.done;
         }
         try {
-          const begin = await api("POST", "/api/passkeys/register/begin", {});
+          const begin = await withStepUp(() => api("POST", "/api/passkeys/register/begin", {}));
           if (!begin.ok) {
             say(message, errorMessage(begin, failed));
             return;
@@ -473,7 +666,7 @@
       try {
         const path = "/api/passkeys/" + encodeURIComponent(id);
         const res = form.dataset.action === "delete"
-          ? await api("DELETE", path)
+          ? await withStepUp(() => api("DELETE", path))
           : await api("PATCH", path, { name: form.elements.name.value });
         if (res.ok) {
           window.location.reload();
@@ -545,6 +738,11 @@
     const passkeys = document.getElementById("passkeys");
     const welcome = document.getElementById("welcome-passkey");
     if (passkeys) setupManage(passkeys);
+    setupStepUpForms();
+    const download = document.getElementById("recovery-download");
+    if (download) setupCodesDownload(download);
+    const exportLink = document.getElementById("export-data");
+    if (exportLink) setupExport(exportLink);
     if (!supported) {
       // The nudge offers nothing this browser can do: on to the account.
       if (welcome) window.location.replace(welcome.dataset.skip || "/account");
