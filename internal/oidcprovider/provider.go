@@ -113,10 +113,9 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.handler
 // A Session is what the login step knows of the browser: its member and
 // how and when the session last proved them present. Nil: not signed in.
 type Session struct {
-	UserID     string
-	Method     account.AuthMethod
-	FreshAt    time.Time
-	SignedInAt time.Time
+	UserID  string
+	Method  account.AuthMethod
+	FreshAt time.Time
 }
 
 // Next says what the login step does with an authorization request.
