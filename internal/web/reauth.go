@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/web/request"
 	"github.com/keyshift/keyshift/internal/web/respond"
 )
@@ -38,7 +39,7 @@ func (s *Server) reauthBegin(w http.ResponseWriter, r *http.Request) error {
 		respond.JSON(w, http.StatusOK, map[string]any{"methods": methods})
 		return nil
 	}
-	req, err := s.passkeys.BeginReauth(r.Context(), sw)
+	req, err := s.passkeys.BeginReauth(r.Context(), sw, passkey.FromOrigin(s.requestOrigin(r)))
 	if err != nil {
 		return err
 	}

@@ -103,6 +103,9 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	html("POST /welcome/passkey", s.rolloutPages.WelcomeForm)
 	mux.Handle("GET /static/", page.Static())
 
+	// The origins that share the RP's passkeys (related origins).
+	mux.Handle("GET "+relatedOriginsPath, s.relatedOrigins())
+
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
