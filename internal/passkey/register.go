@@ -150,9 +150,6 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, sessi
 	if err != nil {
 		return nil, rejectCredential(err)
 	}
-	if err := s.checkOrigin(fd, parsed.Response.CollectedClientData.Origin, account.EInvalidCredential); err != nil {
-		return nil, err
-	}
 	existing, err := s.store.ListPasskeys(ctx, u.ID)
 	if err != nil {
 		return nil, err
@@ -160,6 +157,11 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, sessi
 	cred, err := s.wa.CreateCredential(waUser{u: u, creds: toWebAuthn(existing)}, fd.Session, parsed)
 	if err != nil {
 		return nil, s.rejectRegistration(parsed, err)
+	}
+	// After go-webauthn, which refuses an origin keyshift does not serve:
+	// one of its other origins is refused here (origin.go).
+	if err := s.checkOrigin(fd, parsed.Response.CollectedClientData.Origin, account.EInvalidCredential); err != nil {
+		return nil, err
 	}
 	if err := s.checkAttestation(cred); err != nil {
 		return nil, err
