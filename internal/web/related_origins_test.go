@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/keyshift/keyshift/internal/config"
+	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
 	"github.com/keyshift/keyshift/internal/passkey/passkeytest"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/testdb"
@@ -191,4 +193,20 @@ func TestWellKnownWebAuthnListsEveryOrigin(t *testing.T) {
 			t.Errorf("body %s, want %s", r.Body, want)
 		}
 	})
+}
+
+// TestMailLinksKeepThePrimaryOrigin: a sign-in mail asked for on B links
+// to A, the primary origin, as every mail does (docs/configuration.md,
+// "Related origins").
+func TestMailLinksKeepThePrimaryOrigin(t *testing.T) {
+	t.Parallel()
+	box := mailbox{mailtest.Start(t)}
+	in := servertest.Start(t, testdb.Backends()[0].Database(t), twoOrigins, func(c *config.Config) { c.SMTPURLs = []string{box.URL()} })
+	s := &emailSite{Instance: in, box: box}
+	onB := s.ClientAt(t, in.Server.Config.Origins[0])
+	s.start(t, onB, "ada@example.com")
+	m := s.box.nth(t, "ada@example.com", 1)
+	if !strings.HasPrefix(m.link, in.URL+"/email/verify?token=") {
+		t.Errorf("link %q does not start at the primary origin %s", m.link, in.URL)
+	}
 }
