@@ -65,7 +65,7 @@ type sealer struct {
 	// flowId sealed for another RP ID or primary origin does not open
 	// here, even under the same secret. Which of the deployment's origins
 	// began the ceremony is inside, sealed (flowData.Origin, origin.go),
-	// so adding or removing further origins leaves ceremonies in flight be.
+	// so adding or removing further origins does not end the ceremonies in flight.
 	binding []byte
 
 	mu    sync.Mutex
