@@ -31,6 +31,13 @@ type Config struct {
 	// Validate stores it in canonical form: lower case, no default port, no
 	// trailing slash.
 	Origin string
+	// Origins are further origins keyshift is served on besides Origin
+	// (KEYSHIFT_ORIGINS, comma-separated), for a site on two domains that
+	// wants one passkey for both: WebAuthn Level 3 related origins (§5.11).
+	// Ceremonies accept each of them, /.well-known/webauthn lists them, and
+	// the Host and cross-origin checks let them in. Mail links keep Origin.
+	// Validate stores them in Origin's canonical form.
+	Origins []string
 	// RPID is the WebAuthn relying party ID (KEYSHIFT_RP_ID). Passkeys are
 	// scoped to it forever, so it may be a parent domain of the origin's host to
 	// let passkeys survive a move between subdomains. Empty means the origin's
@@ -382,6 +389,12 @@ func (c Config) MailTransport() string {
 // the origin is https: browsers drop Secure cookies on plain http.
 func (c Config) SecureCookies() bool {
 	return strings.HasPrefix(strings.ToLower(c.Origin), "https://")
+}
+
+// AllOrigins returns Origin, then Origins: every origin keyshift serves,
+// the primary first.
+func (c Config) AllOrigins() []string {
+	return append([]string{c.Origin}, c.Origins...)
 }
 
 // OriginHost returns the host[:port] of Origin, as browsers send it in the Host

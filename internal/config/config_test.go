@@ -372,3 +372,28 @@ func TestSettingsAreUniqueAndNamedConsistently(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadReadsFurtherOrigins(t *testing.T) {
+	t.Parallel()
+	want := []string{"http://b.localhost:8080", "http://c.localhost:8080"}
+	tests := []struct{ name, file, env string }{
+		{"splits the variable on commas", "", " http://B.localhost:8080/, http://c.localhost:8080"},
+		{"reads a YAML list", "origins: [http://B.localhost:8080/, http://c.localhost:8080]\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := ""
+			if tt.file != "" {
+				path = writeFile(t, "origin: http://a.localhost:8080\n"+tt.file)
+			}
+			c, err := Load(path, env(map[string]string{"KEYSHIFT_ORIGIN": "http://a.localhost:8080", "KEYSHIFT_ORIGINS": tt.env}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(c.Origins, want) {
+				t.Errorf("Origins = %q, want %q", c.Origins, want)
+			}
+		})
+	}
+}

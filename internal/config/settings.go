@@ -21,6 +21,7 @@ type setting struct {
 var settings = []setting{
 	{key: "listen", env: "KEYSHIFT_LISTEN", set: text(func(c *Config) *string { return &c.Listen })},
 	{key: "origin", env: "KEYSHIFT_ORIGIN", set: text(func(c *Config) *string { return &c.Origin })},
+	{key: "origins", env: "KEYSHIFT_ORIGINS", list: true, set: strList(func(c *Config) *[]string { return &c.Origins })},
 	{key: "rp_id", env: "KEYSHIFT_RP_ID", set: text(func(c *Config) *string { return &c.RPID })},
 	{key: "rp_name", env: "KEYSHIFT_RP_NAME", set: text(func(c *Config) *string { return &c.RPName })},
 	{key: "database", env: "KEYSHIFT_DATABASE", set: text(func(c *Config) *string { return &c.Database })},

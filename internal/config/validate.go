@@ -51,6 +51,7 @@ func (c *Config) problems() Problems {
 	var ps Problems
 	host := c.checkOrigin(&ps)
 	c.checkRPID(&ps, host)
+	c.checkOrigins(&ps, host)
 	c.checkReturns(&ps, host)
 	c.checkServer(&ps)
 	c.checkMail(&ps, host)
@@ -90,6 +91,35 @@ func (c *Config) checkOrigin(ps *Problems) string {
 		c.RPID = host
 	}
 	return host
+}
+
+// checkOrigins normalises the further origins as Origin is normalised and
+// refuses one that is Origin itself, a repeat, or of another scheme than
+// Origin: cookies are Secure (and __Host-) by Origin's scheme, which would
+// lose them on an http origin beside an https one, or leave them readable
+// the other way round.
+func (c *Config) checkOrigins(ps *Problems, originHost string) {
+	seen := map[string]bool{}
+	if originHost != "" {
+		seen[c.Origin] = true
+	}
+	scheme, _, _ := strings.Cut(c.Origin, "://")
+	for i, raw := range c.Origins {
+		o, _, err := normalizeOrigin(raw, c.Dev)
+		switch {
+		case err != nil:
+			ps.add("origins", err.Error())
+			continue
+		case o == c.Origin:
+			ps.addf("origins", "%s is origin itself; list only the further origins keyshift is served on", shown(raw))
+		case seen[o]:
+			ps.addf("origins", "%s is listed twice", shown(raw))
+		case originHost != "" && !strings.HasPrefix(o, scheme+"://"):
+			ps.addf("origins", "%s does not use %s like origin does: cookies are Secure or not by origin's scheme, so every origin must share it", shown(raw), scheme)
+		}
+		seen[o] = true
+		c.Origins[i] = o
+	}
 }
 
 // normalizeOrigin returns raw as scheme://host[:port] in lower case without a
@@ -207,6 +237,15 @@ func (c *Config) checkReturns(ps *Problems, originHost string) {
 		if msg := cookieDomainProblem(c.CookieDomain, originHost); msg != "" {
 			ps.addf("cookie_domain", "%s %s", shown(c.CookieDomain), msg)
 		}
+		d := c.CookieDomain
+		for _, o := range c.Origins {
+			u, err := url.Parse(o)
+			if err != nil || u.Hostname() == d || strings.HasSuffix(u.Hostname(), "."+d) {
+				continue
+			}
+			ps.addf("cookie_domain", "%s does not cover %s (from origins): browsers would refuse the session cookie there, so no sign-in on it would last; "+
+				"leave cookie_domain unset, or serve only origins under it", shown(d), o)
+		}
 	}
 }
 
@@ -315,11 +354,49 @@ func (c *Config) checkServer(ps *Problems) {
 // them at start. Call after Validate.
 func (c Config) Warnings() []Problem {
 	var ws []Problem
+	ws = append(ws, c.originWarnings()...)
 	for _, p := range c.TrustedProxies {
 		if min := shortPrefix(p); min > 0 {
 			ws = append(ws, Problem{Key: "trusted_proxies", Msg: fmt.Sprintf("%s is shorter than /%d: every address in it may "+
 				"name the client's address in X-Forwarded-For. Prefer the proxies' exact addresses", p, min)})
 		}
+	}
+	return ws
+}
+
+// maxOriginLabels is how many registrable-domain labels ("example" of
+// example.com and example.co.uk alike) a browser must read from
+// /.well-known/webauthn (WebAuthn Level 3 §5.11.1); past them it may ignore
+// the rest of the list.
+const maxOriginLabels = 5
+
+// originWarnings names further origins that browsers accept only through
+// the related-origins file at the RP ID's host, and a list longer than
+// browsers promise to read.
+func (c Config) originWarnings() []Problem {
+	var ws []Problem
+	labels := map[string]bool{}
+	for i, o := range c.AllOrigins() {
+		u, err := url.Parse(o)
+		if err != nil {
+			continue
+		}
+		host := u.Hostname()
+		if i > 0 && host != c.RPID && !strings.HasSuffix(host, "."+c.RPID) {
+			ws = append(ws, Problem{Key: "origins", Msg: fmt.Sprintf("%s is not rp_id %q nor under it: browsers accept its passkeys only when "+
+				"https://%s/.well-known/webauthn lists it (docs/configuration.md, \"Related origins\")", o, c.RPID, c.RPID)})
+		}
+		if isIP(host) {
+			continue
+		}
+		if site, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
+			label, _, _ := strings.Cut(site, ".")
+			labels[label] = true
+		}
+	}
+	if len(labels) > maxOriginLabels {
+		ws = append(ws, Problem{Key: "origins", Msg: fmt.Sprintf("name %d different site names (like \"example\" in example.com); "+
+			"browsers promise to read only %d from /.well-known/webauthn and may refuse origins past them", len(labels), maxOriginLabels)})
 	}
 	return ws
 }

@@ -42,6 +42,18 @@ func TestValidateRejects(t *testing.T) {
 		{"an origin with only a port", func(c *Config) { c.Origin = "https://:443" }, "origin", "no valid host name"},
 		{"an origin host with a final dot", func(c *Config) { c.Origin = "https://example.com." }, "origin", "no valid host name"},
 
+		{"a further origin with a path", func(c *Config) { c.Origins = []string{"https://login.example.org/auth"} }, "origins", "without a path"},
+		{"a further origin without a scheme", func(c *Config) { c.Origins = []string{"login.example.org"} }, "origins", "not an http(s) URL"},
+		{"a further origin on http on a public host", func(c *Config) { c.Origins = []string{"http://login.example.org"} }, "origins", "https in production"},
+		{"a further origin that is the origin itself", func(c *Config) { c.Origins = []string{"HTTPS://Login.Example.com:443/"} }, "origins", "is origin itself"},
+		{"a further origin listed twice", func(c *Config) {
+			c.Origins = []string{"https://login.example.org", "https://LOGIN.example.org/"}
+		}, "origins", `"https://LOGIN.example.org/" is listed twice`},
+		{"a further origin of another scheme than the origin", func(c *Config) {
+			c.Origin, c.Origins = "http://a.localhost:8080", []string{"https://b.localhost:8443"}
+		}, "origins", "does not use http like origin does"},
+		{"a further origin with a Unicode host", func(c *Config) { c.Origins = []string{"https://bücher.example"} }, "origins", "xn--"},
+
 		{"an RP ID with a scheme", func(c *Config) { c.RPID = "https://example.com" }, "rp_id", "without scheme or port"},
 		{"an RP ID with a port", func(c *Config) { c.RPID = "login.example.com:443" }, "rp_id", "without scheme or port"},
 		{"an RP ID in upper case", func(c *Config) { c.RPID = "Example.com" }, "rp_id", "lower case"},
@@ -95,6 +107,9 @@ func TestValidateRejects(t *testing.T) {
 		{"a cookie domain that is a private public suffix", func(c *Config) {
 			c.Origin, c.CookieDomain = "https://login.keyshift.github.io", "github.io"
 		}, "cookie_domain", "public suffix"},
+		{"a cookie domain that a further origin is not under", func(c *Config) {
+			c.CookieDomain, c.Origins = "example.com", []string{"https://www.example.com", "https://login.example.org"}
+		}, "cookie_domain", `"example.com" does not cover https://login.example.org`},
 		{"a cookie domain for an IP origin", func(c *Config) { c.Origin, c.CookieDomain = "https://192.0.2.1", "example.com" }, "cookie_domain", "IP address"},
 
 		{"a zero idle timeout", func(c *Config) { c.Session.IdleTimeout = 0 }, "session.idle_timeout", "more than 0"},
@@ -164,7 +179,19 @@ func TestValidateAccepts(t *testing.T) {
 			c.Origin, c.AllowedReturnOrigins = "http://localhost:8080", []string{"http://app.localhost:3000"}
 		}},
 		{"a cookie domain that is a parent of the origin", func(c *Config) { c.CookieDomain = "example.com" }},
+		{"further origins on other sites and under the RP ID", func(c *Config) {
+			c.RPID, c.Origins = "example.com", []string{"https://login.example.org", "https://www.example.com:8443"}
+		}},
+		{"two .localhost origins on http", func(c *Config) {
+			c.Origin, c.Origins = "http://a.localhost:8080", []string{"http://b.localhost:8080"}
+		}},
+		{"a further http origin on a public host in dev mode", func(c *Config) {
+			c.Origin, c.Origins, c.Dev = "http://dev.example.com", []string{"http://dev.example.org"}, true
+		}},
 		{"a cookie domain that is the origin's host", func(c *Config) { c.CookieDomain = "login.example.com" }},
+		{"a cookie domain over every origin", func(c *Config) {
+			c.CookieDomain, c.Origins = "example.com", []string{"https://www.example.com", "https://example.com"}
+		}},
 		{"direct attestation with a metadata blob", func(c *Config) {
 			c.Passkey.Attestation, c.Passkey.MetadataFile = AttestationDirect, "/etc/keyshift/mds3.jwt"
 		}},
@@ -245,6 +272,58 @@ func TestValidateNormalisesReturnOrigins(t *testing.T) {
 	want := []string{"https://app.example.com", "https://wiki.example.com:8443"}
 	if strings.Join(c.AllowedReturnOrigins, " ") != strings.Join(want, " ") {
 		t.Errorf("AllowedReturnOrigins = %q, want %q", c.AllowedReturnOrigins, want)
+	}
+}
+
+func TestValidateNormalisesFurtherOrigins(t *testing.T) {
+	t.Parallel()
+	c := production()
+	c.Origins = []string{"HTTPS://Login.Example.ORG:443/", "https://login.example.net:8443/"}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"https://login.example.com", "https://login.example.org", "https://login.example.net:8443"}
+	if got := c.AllOrigins(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("AllOrigins = %q, want %q", got, want)
+	}
+}
+
+func TestWarningsNameOriginsThatNeedTheRelatedOriginsFile(t *testing.T) {
+	t.Parallel()
+	c := production()
+	c.RPID = "example.com"
+	c.Origins = []string{"https://www.example.com", "https://login.example.org", "https://a.one.test", "https://b.two.test",
+		"https://c.three.test", "https://d.four.test", "https://e.five.test"}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range c.Warnings() {
+		got = append(got, w.String())
+	}
+	joined := strings.Join(got, "\n")
+	for _, want := range []string{
+		`https://login.example.org is not rp_id "example.com" nor under it`,
+		"https://example.com/.well-known/webauthn lists it",
+		"name 6 different site names",
+	} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("warnings lack %q:\n%s", want, joined)
+		}
+	}
+	if strings.Contains(joined, "https://www.example.com is") {
+		t.Errorf("warnings name www.example.com, which is under the RP ID:\n%s", joined)
+	}
+
+	c = production()
+	c.Origins = []string{"https://login.example.org"}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range c.Warnings() {
+		if strings.Contains(w.String(), "site names") {
+			t.Errorf("two sites earn a warning: %s", w)
+		}
 	}
 }
 

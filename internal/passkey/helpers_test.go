@@ -247,3 +247,20 @@ func TestCredentialParameters(t *testing.T) {
 		t.Error("an unknown algorithm was accepted")
 	}
 }
+
+// TestAFlowStoredWithoutAnOriginIsThePrimarys: registration and step-up
+// flows stored before ceremonies carried their origin finish on the
+// primary origin only.
+func TestAFlowStoredWithoutAnOriginIsThePrimarys(t *testing.T) {
+	s := &Service{cfg: Config{Origin: "https://login.example.com", Origins: []string{"https://login.example.org"}}}
+	if err := s.checkOrigin(&flowData{}, "https://login.example.com", account.EInvalidCredential); err != nil {
+		t.Errorf("the primary origin is refused: %v", err)
+	}
+	err := s.checkOrigin(&flowData{}, "https://login.example.org", account.EInvalidCredential)
+	if e, ok := err.(*account.Error); !ok || e.Code != account.EInvalidCredential || e.Reason != "wrong_origin" {
+		t.Errorf("the further origin: %v, want invalid_credential/wrong_origin", err)
+	}
+	if o, err := s.beginOrigin(nil); err != nil || o != "https://login.example.com" {
+		t.Errorf("a ceremony begun without an origin is bound to %q (%v), want the primary", o, err)
+	}
+}

@@ -61,6 +61,9 @@ type flowData struct {
 	Session webauthn.SessionData `json:"session"`
 	// Username marks a username-first sign-in (telemetry counts it apart).
 	Username bool `json:"username,omitempty"`
+	// Origin is the origin the ceremony was begun on (origin.go); empty in
+	// a flow stored before ceremonies carried it, which means the primary.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Store is the storage of passkeys and the members they belong to. Every
@@ -149,9 +152,12 @@ type Passkey struct {
 
 // Config is the relying party and the operator's policy.
 type Config struct {
-	RPID         string
-	RPName       string
+	RPID   string
+	RPName string
+	// Origin is the primary origin; Origins the further ones a passkey is
+	// accepted on (config origins, origin.go).
 	Origin       string
+	Origins      []string
 	AllowRoaming bool
 	// Providers filters new passkeys by authenticator (policy.go).
 	Providers ProviderPolicy
@@ -225,7 +231,7 @@ func New(cfg Config, store Store, ceremonies Ceremonies, d Deps) (*Service, erro
 	wa, err := webauthn.New(&webauthn.Config{
 		RPID:                   cfg.RPID,
 		RPDisplayName:          cfg.RPName,
-		RPOrigins:              []string{cfg.Origin},
+		RPOrigins:              cfg.origins(),
 		AttestationPreference:  conveyance,
 		AuthenticatorSelection: sel,
 		MDS:                    mds,
@@ -334,9 +340,9 @@ func newFlowID() string {
 // saveFlow stores a registration ceremony. The library's own expiry uses
 // the wall clock; keyshift enforces expiry itself from the stored row
 // (testable with an injected clock), so the session data carries none.
-func (s *Service) saveFlow(ctx context.Context, kind, userID, sessionID string, sd *webauthn.SessionData, username bool) (string, error) {
+func (s *Service) saveFlow(ctx context.Context, kind, userID, sessionID string, sd *webauthn.SessionData, username bool, origin string) (string, error) {
 	sd.Expires = time.Time{}
-	data, err := json.Marshal(flowData{Session: *sd, Username: username})
+	data, err := json.Marshal(flowData{Session: *sd, Username: username, Origin: origin})
 	if err != nil {
 		return "", err
 	}
@@ -374,13 +380,13 @@ func (s *Service) takeFlow(ctx context.Context, id, kind string, code account.Co
 
 // sealLogin seals a new sign-in ceremony into its flowId. The library's
 // expiry is cleared as in saveFlow: the sealed one counts.
-func (s *Service) sealLogin(sd *webauthn.SessionData, username bool) (string, error) {
+func (s *Service) sealLogin(sd *webauthn.SessionData, username bool, origin string) (string, error) {
 	sd.Expires = time.Time{}
 	id := make([]byte, 16)
 	rand.Read(id)
 	now := s.now()
 	return s.sealer.seal(&sealedFlow{ID: id, Expires: now.Add(s.cfg.ChallengeTTL).UnixMilli(),
-		Data: flowData{Session: *sd, Username: username}}, now)
+		Data: flowData{Session: *sd, Username: username, Origin: origin}}, now)
 }
 
 // openLogin returns the sign-in ceremony sealed in flowID, refused with

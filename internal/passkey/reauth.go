@@ -19,7 +19,11 @@ const KindReauth = "reauth"
 // flow bound to this member and this session. A member without a passkey
 // is EInvalidRequest with reason "no_passkey": they step up with their
 // password or an email code instead.
-func (s *Service) BeginReauth(ctx context.Context, sw *account.SessionWithUser) (*Request, error) {
+func (s *Service) BeginReauth(ctx context.Context, sw *account.SessionWithUser, opts ...BeginOption) (*Request, error) {
+	origin, err := s.beginOrigin(opts)
+	if err != nil {
+		return nil, err
+	}
 	u := &sw.User
 	creds, err := s.store.ListPasskeys(ctx, u.ID)
 	if err != nil {
@@ -32,7 +36,7 @@ func (s *Service) BeginReauth(ctx context.Context, sw *account.SessionWithUser) 
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.saveFlow(ctx, KindReauth, u.ID, sw.Session.ID, sd, true)
+	id, err := s.saveFlow(ctx, KindReauth, u.ID, sw.Session.ID, sd, true, origin)
 	if err != nil {
 		return nil, err
 	}

@@ -25,8 +25,12 @@ type Creation struct {
 // configured algorithms, and the member's passkeys excluded so an
 // authenticator that already holds one answers InvalidStateError. It is a
 // sensitive action: sw's session must be fresh (EReauthRequired otherwise).
-func (s *Service) BeginRegistration(ctx context.Context, sw *account.SessionWithUser) (*Creation, error) {
+func (s *Service) BeginRegistration(ctx context.Context, sw *account.SessionWithUser, opts ...BeginOption) (*Creation, error) {
 	if err := sw.RequireFresh(s.now(), s.cfg.ReauthWindow, account.ActionAddPasskey); err != nil {
+		return nil, err
+	}
+	origin, err := s.beginOrigin(opts)
+	if err != nil {
 		return nil, err
 	}
 	u, sessionID := &sw.User, sw.Session.ID
@@ -47,7 +51,7 @@ func (s *Service) BeginRegistration(ctx context.Context, sw *account.SessionWith
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.saveFlow(ctx, KindRegister, u.ID, sessionID, sd, false)
+	id, err := s.saveFlow(ctx, KindRegister, u.ID, sessionID, sd, false, origin)
 	if err != nil {
 		return nil, err
 	}
@@ -68,8 +72,12 @@ const UpgradeWindow = 5 * time.Minute
 // and a password manager creating in the background may not ask for it.
 // FinishRegistration finishes it like any registration and records it as
 // an upgrade.
-func (s *Service) BeginUpgrade(ctx context.Context, sw *account.SessionWithUser) (*Creation, error) {
+func (s *Service) BeginUpgrade(ctx context.Context, sw *account.SessionWithUser, opts ...BeginOption) (*Creation, error) {
 	if err := sw.RequireFresh(s.now(), s.cfg.ReauthWindow, account.ActionAddPasskey); err != nil {
+		return nil, err
+	}
+	origin, err := s.beginOrigin(opts)
+	if err != nil {
 		return nil, err
 	}
 	if sw.Session.AuthMethod != account.MethodPassword || s.now().Sub(sw.Session.AuthenticatedAt) > UpgradeWindow {
@@ -100,7 +108,7 @@ func (s *Service) BeginUpgrade(ctx context.Context, sw *account.SessionWithUser)
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.saveFlow(ctx, KindRegister, u.ID, sw.Session.ID, sd, false)
+	id, err := s.saveFlow(ctx, KindRegister, u.ID, sw.Session.ID, sd, false, origin)
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +157,11 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, sessi
 	cred, err := s.wa.CreateCredential(waUser{u: u, creds: toWebAuthn(existing)}, fd.Session, parsed)
 	if err != nil {
 		return nil, s.rejectRegistration(parsed, err)
+	}
+	// After go-webauthn, which refuses an origin keyshift does not serve:
+	// one of its other origins is refused here (origin.go).
+	if err := s.checkOrigin(fd, parsed.Response.CollectedClientData.Origin, account.EInvalidCredential); err != nil {
+		return nil, err
 	}
 	if err := s.checkAttestation(cred); err != nil {
 		return nil, err

@@ -62,8 +62,10 @@ type sealedFlow struct {
 type sealer struct {
 	secret []byte
 	// binding is authenticated with every ceremony (not encrypted): a
-	// flowId sealed for another RP ID or origin does not open here, even
-	// under the same secret.
+	// flowId sealed for another RP ID or primary origin does not open
+	// here, even under the same secret. Which of the deployment's origins
+	// began the ceremony is inside, sealed (flowData.Origin, origin.go),
+	// so adding or removing further origins does not end the ceremonies in flight.
 	binding []byte
 
 	mu    sync.Mutex

@@ -339,7 +339,7 @@ func newPasskeys(ctx context.Context, cfg config.Config, db *store.DB, d passkey
 		return nil, err
 	}
 	passkeys, err := passkey.New(passkey.Config{
-		RPID: cfg.RPID, RPName: cfg.RPName, Origin: cfg.Origin, AllowRoaming: cfg.Passkey.AllowRoaming, Providers: providers,
+		RPID: cfg.RPID, RPName: cfg.RPName, Origin: cfg.Origin, Origins: cfg.Origins, AllowRoaming: cfg.Passkey.AllowRoaming, Providers: providers,
 		Attestation: attestation,
 		Algorithms:  cfg.Passkey.Algorithms, ChallengeTTL: cfg.Passkey.ChallengeTimeout, DecoyKey: decoyKey,
 		CeremonyKey: ceremonyKey, ReauthWindow: cfg.Passkey.ReauthWindow,

@@ -28,8 +28,15 @@ import (
 // rebinding page gains nothing there — its browser sends keyshift's cookie
 // only to keyshift's names, so it gets 401.
 
+// And GET /.well-known/webauthn: browsers fetch it from the RP ID's host
+// (related origins), which may be the site's own domain with only this
+// path routed to keyshift; it is the same public list for every Host.
+//
+// With further origins (config origins) every one of their hosts passes.
+
 // hostExempt are the paths the Host check leaves alone.
-var hostExempt = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true, "/api/verify": true}
+var hostExempt = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true, "/api/verify": true,
+	relatedOriginsPath: true}
 
 // hostCheck answers 421 misdirected_request to a request for another host.
 func (s *Server) hostCheck(next http.Handler) http.Handler {
@@ -43,17 +50,44 @@ func (s *Server) hostCheck(next http.Handler) http.Handler {
 	})
 }
 
-// originHost reports whether host (a Host header) names the origin: the
-// same host, compared without case, and the same port, where the scheme's
-// default port may be written or left out.
+// originHost reports whether host (a Host header) names one of the
+// configured origins (originOf).
 func (s *Server) originHost(host string) bool {
-	u, err := url.Parse(s.cfg.Origin)
-	if err != nil || host == "" {
+	_, ok := s.originOf(host)
+	return ok
+}
+
+// originOf returns the configured origin, primary or further, that host (a
+// Host header) names: the same host, compared without case, and the same
+// port, where the scheme's default port may be written or left out.
+func (s *Server) originOf(host string) (string, bool) {
+	if host == "" {
+		return "", false
+	}
+	got := strings.ToLower(host)
+	for _, o := range s.cfg.AllOrigins() {
+		if hostOfOrigin(o, got) {
+			return o, true
+		}
+	}
+	return "", false
+}
+
+// requestOrigin is the origin of the page r comes from, as the Host check
+// admitted it; the primary origin for a path the check leaves alone.
+func (s *Server) requestOrigin(r *http.Request) string {
+	if o, ok := s.originOf(r.Host); ok {
+		return o
+	}
+	return s.cfg.Origin
+}
+
+func hostOfOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	if err != nil {
 		return false
 	}
-	want := strings.ToLower(u.Host)
-	got := strings.ToLower(host)
-	if got == want {
+	if host == strings.ToLower(u.Host) {
 		return true
 	}
 	if u.Port() == "" {
@@ -61,7 +95,7 @@ func (s *Server) originHost(host string) bool {
 		if u.Scheme == "http" {
 			def = "80"
 		}
-		return got == net.JoinHostPort(u.Hostname(), def) || got == "["+u.Hostname()+"]:"+def
+		return host == net.JoinHostPort(u.Hostname(), def) || host == "["+u.Hostname()+"]:"+def
 	}
 	return false
 }

@@ -58,20 +58,26 @@ func TestTheHostCheckKnowsDefaultPorts(t *testing.T) {
 	for _, tt := range []struct {
 		origin, host string
 		ok           bool
+		origins      []string
 	}{
-		{"https://login.example.com", "login.example.com", true},
-		{"https://login.example.com", "login.example.com:443", true},
-		{"https://login.example.com", "Login.Example.COM", true},
-		{"https://login.example.com", "login.example.com:80", false},
-		{"https://login.example.com", "login.example.com.", false},
-		{"https://login.example.com", "example.com", false},
-		{"https://login.example.com:8443", "login.example.com", false},
-		{"http://[::1]:8080", "[::1]:8080", true},
-		{"http://[::1]", "[::1]:80", true},
-		{"http://localhost", "localhost:80", true},
+		{"https://login.example.com", "login.example.com", true, nil},
+		{"https://login.example.com", "login.example.com:443", true, nil},
+		{"https://login.example.com", "Login.Example.COM", true, nil},
+		{"https://login.example.com", "login.example.com:80", false, nil},
+		{"https://login.example.com", "login.example.com.", false, nil},
+		{"https://login.example.com", "example.com", false, nil},
+		{"https://login.example.com:8443", "login.example.com", false, nil},
+		{"http://[::1]:8080", "[::1]:8080", true, nil},
+		{"http://[::1]", "[::1]:80", true, nil},
+		{"http://localhost", "localhost:80", true, nil},
+		{"https://login.example.com", "login.example.org", true, []string{"https://login.example.org"}},
+		{"https://login.example.com", "login.example.org:443", true, []string{"https://login.example.org"}},
+		{"https://login.example.com", "login.example.com", true, []string{"https://login.example.org"}},
+		{"https://login.example.com", "login.example.org:8443", false, []string{"https://login.example.org"}},
+		{"https://login.example.com", "www.example.org", false, []string{"https://login.example.org"}},
 	} {
 		cfg := config.Default()
-		cfg.Origin = tt.origin
+		cfg.Origin, cfg.Origins = tt.origin, tt.origins
 		s, err := web.New(web.Options{Config: cfg})
 		if err != nil {
 			t.Fatal(err)

@@ -98,9 +98,11 @@ func (s *Server) secure(next http.Handler) http.Handler {
 func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	// Behind a reverse proxy Host may not be the public origin; the
-	// configured origin is always ours.
-	if err := cop.AddTrustedOrigin(s.cfg.Origin); err != nil {
-		s.log.Warn("origin not usable for cross-origin protection", "origin", s.cfg.Origin, "err", err)
+	// configured origins, primary and further, are always ours.
+	for _, o := range s.cfg.AllOrigins() {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			s.log.Warn("origin not usable for cross-origin protection", "origin", o, "err", err)
+		}
 	}
 	// The OpenID Provider's back-channel endpoints authenticate the app
 	// (its secret or PKCE verifier) or a bearer token, never a cookie: an

@@ -34,7 +34,7 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) er
 	if err := s.rollout.CanAddPasskey(r.Context(), &sw.User); err != nil {
 		return err
 	}
-	c, err := s.passkeys.BeginRegistration(r.Context(), sw)
+	c, err := s.passkeys.BeginRegistration(r.Context(), sw, passkey.FromOrigin(s.requestOrigin(r)))
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func (s *Server) passkeyUpgradeBegin(w http.ResponseWriter, r *http.Request) err
 	if err := s.rollout.CanUpgrade(r.Context(), &sw.User); err != nil {
 		return err
 	}
-	c, err := s.passkeys.BeginUpgrade(r.Context(), sw)
+	c, err := s.passkeys.BeginUpgrade(r.Context(), sw, passkey.FromOrigin(s.requestOrigin(r)))
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func (s *Server) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) error
 	if err := request.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	req, err := s.passkeys.BeginLogin(r.Context(), body.Email)
+	req, err := s.passkeys.BeginLogin(r.Context(), body.Email, passkey.FromOrigin(s.requestOrigin(r)))
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/email/stepup"
+	"github.com/keyshift/keyshift/internal/passkey"
 	"github.com/keyshift/keyshift/internal/web/request"
 	"github.com/keyshift/keyshift/internal/web/respond"
 )
@@ -42,7 +43,7 @@ func (s *Server) reauthBegin(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch {
 	case sw.User.PasskeyCount > 0:
-		req, err := s.passkeys.BeginReauth(r.Context(), sw)
+		req, err := s.passkeys.BeginReauth(r.Context(), sw, passkey.FromOrigin(s.requestOrigin(r)))
 		if err != nil {
 			return err
 		}

@@ -109,6 +109,9 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	html("GET /admin/metrics.csv", s.dashboard.CSV)
 	mux.Handle("GET /static/", page.Static())
 
+	// The origins that share the RP's passkeys (related origins).
+	mux.Handle("GET "+relatedOriginsPath, s.relatedOrigins())
+
 	// OpenID Provider (docs/integrate.md): the protocol's endpoints are the
 	// op package's; the login step is a page of ours.
 	if s.oidc != nil {

@@ -163,6 +163,26 @@ func (in *Instance) Client(t testing.TB) *Client {
 	}}
 }
 
+// ClientAt returns a new client with an empty cookie jar for origin, one of
+// the instance's origins (config origins) under a name no resolver knows,
+// like b.localhost: it dials the instance on 127.0.0.1 whatever the host,
+// and sends that host as a browser on origin would.
+func (in *Instance) ClientAt(t testing.TB, origin string) *Client {
+	c := in.Client(t)
+	c.base = origin
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		return dialer.DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	c.HTTP.Transport = tr
+	return c
+}
+
 // Response is an answer, read in full.
 type Response struct {
 	Status int
