@@ -26,7 +26,7 @@ const (
 // it, by design (docs/operations.md, "Backup").
 func backupCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "backup", "backup --out FILE [--config FILE] [--force]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	out := fs.String("out", "", "write the backup to `file` (created 0600)")
 	force := fs.Bool("force", false, "replace --out if it exists")
 	if err := cli.ParseFlags(e, fs, args); err != nil {
@@ -67,7 +67,7 @@ func backupCmd(ctx context.Context, e *cli.Env, args []string) error {
 // empty unless --force. Stop every keyshift on that database first.
 func restoreCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "restore", "restore FILE [--config FILE] [--force]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	force := fs.Bool("force", false, "replace a database that is not empty (stop keyshift first)")
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintln(e.Stderr, "Usage: keyshift restore FILE [--config FILE] [--force]")

@@ -28,7 +28,7 @@ type exportCounts struct {
 // format `keyshift import` reads (docs/import.md, "Export").
 func exportCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "export", "export [--config FILE] [--out FILE] [--format jsonl|csv]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	out := fs.String("out", "", "write to `file` (created 0600; it holds password hashes) instead of standard output")
 	format := fs.String("format", userfile.FormatJSONL, "file format: jsonl or csv")
 	if err := cli.ParseFlags(e, fs, args); err != nil {

@@ -35,7 +35,7 @@ Flags:`
 
 func importCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "import", importSynopsis)
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	format := fs.String("format", "", "file `format`: jsonl or csv (default: from the extension: .jsonl, .ndjson, .json, .csv)")
 	batch := fs.Int("batch-size", 0, "rows per transaction (default 10000 on SQLite, 6666 on PostgreSQL: see docs/import.md)")
 	writers := fs.Int("writers", 0, "transactions at once (default 1 on SQLite, which has one writer, 2 on PostgreSQL)")

@@ -15,7 +15,7 @@ import (
 
 func migrateCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "migrate", "migrate [--config FILE] [--status]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	status := fs.Bool("status", false, "show the applied and pending migrations; change nothing")
 	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err

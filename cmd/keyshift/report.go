@@ -19,7 +19,7 @@ import (
 // even with no server running.
 func reportCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "report", "report [--config FILE] [--json] [--from T] [--to T] [--cohort C] [--tz ZONE]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	asJSON := fs.Bool("json", false, "print the metrics document as JSON")
 	from := fs.String("from", "", "start of the range, RFC 3339 (default: 30 days before --to)")
 	to := fs.String("to", "", "end of the range, RFC 3339 (default: the end of this hour)")

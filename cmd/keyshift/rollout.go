@@ -45,7 +45,7 @@ func newRolloutFlags(e *cli.Env, name, synopsis string) rolloutFlags {
 	fs := cli.NewFlagSet(e, "rollout "+name, "rollout "+synopsis)
 	return rolloutFlags{
 		fs:     fs,
-		config: fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)"),
+		config: cli.ConfigFlag(fs),
 		json:   fs.Bool("json", false, "print the rollout document as JSON"),
 	}
 }

@@ -42,7 +42,7 @@ func versionCmd(ctx context.Context, e *cli.Env, args []string) error {
 // container's health check runs inside the container.
 func healthcheckCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "healthcheck", "healthcheck [--config FILE] [--timeout 5s]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the answer")
 	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err

@@ -39,7 +39,7 @@ func Run(ctx context.Context, e *cli.Env, args []string) error {
 // failed attempts — what the keyshift_mail_stuck metric alerts about.
 func adminMailCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "admin mail", "admin mail [--config FILE] [--all] [--limit N]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	all := fs.Bool("all", false, "list every queued mail too, not only mail that failed an attempt")
 	limit := fs.Int("limit", 100, "list at most `n` mails, newest first")
 	if err := cli.ParseFlags(e, fs, args); err != nil {

@@ -27,7 +27,7 @@ func adminClientCmd(ctx context.Context, e *cli.Env, args []string) error {
 
 func adminClientCreateCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "admin client create", "admin client create --name N --redirect-uri U… [--logout-uri U]… [--public] [--config FILE] [--json]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	name := fs.String("name", "", "the app's `name`")
 	var redirects, logouts cli.ListFlag
 	fs.Var(&redirects, "redirect-uri", "an exact `URL` the app receives codes at (repeatable)")
@@ -65,7 +65,7 @@ func adminClientCreateCmd(ctx context.Context, e *cli.Env, args []string) error 
 
 func adminClientListCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "admin client list", "admin client list [--config FILE] [--json]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	asJSON := fs.Bool("json", false, "print the list as JSON")
 	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
@@ -127,7 +127,7 @@ func adminClientListCmd(ctx context.Context, e *cli.Env, args []string) error {
 
 func adminClientRevokeCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "admin client revoke", "admin client revoke --id ID [--config FILE]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	id := fs.String("id", "", "the `client_id` to stop")
 	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
@@ -173,7 +173,7 @@ func adminKeysCmd(ctx context.Context, e *cli.Env, args []string) error {
 
 func adminKeysRotateCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "admin keys rotate", "admin keys rotate [--config FILE]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}

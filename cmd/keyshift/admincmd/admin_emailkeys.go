@@ -17,7 +17,7 @@ import (
 // of their own (docs/operations.md).
 func adminEmailKeysCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "admin email-keys", "admin email-keys [--config FILE]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}

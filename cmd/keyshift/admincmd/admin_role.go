@@ -26,7 +26,7 @@ func adminRevokeCmd(ctx context.Context, e *cli.Env, args []string) error {
 func adminRoleChange(ctx context.Context, e *cli.Env, verb string, args []string,
 	change func(*adminrole.Roles, context.Context, string, string) (adminrole.Change, error)) error {
 	fs := cli.NewFlagSet(e, "admin "+verb, "admin "+verb+" [--config FILE] EMAIL")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	// The address may stand before or after the flags.
 	var addrs, flags []string
 	for i := 0; i < len(args); i++ {
@@ -78,7 +78,7 @@ func adminRoleChange(ctx context.Context, e *cli.Env, verb string, args []string
 // adminListCmd lists the members holding the admin role.
 func adminListCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "admin list", "admin list [--config FILE]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
 	}

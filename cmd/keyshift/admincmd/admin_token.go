@@ -35,7 +35,7 @@ func openTokens(ctx context.Context, e *cli.Env, cfgPath string) (*admintoken.To
 
 func adminTokenCreateCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "admin token create", "admin token create --name N [--scope all|rollout|metrics|recovery|clients]… [--config FILE] [--json]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	name := fs.String("name", "", "the token's `name`, as audits show it")
 	var scopes cli.ListFlag
 	fs.Var(&scopes, "scope", "what the token may use (repeatable or comma-separated; default all)")
@@ -71,7 +71,7 @@ func adminTokenCreateCmd(ctx context.Context, e *cli.Env, args []string) error {
 
 func adminTokenListCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "admin token list", "admin token list [--config FILE] [--json]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	asJSON := fs.Bool("json", false, "print the list as JSON")
 	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err
@@ -115,7 +115,7 @@ func adminTokenListCmd(ctx context.Context, e *cli.Env, args []string) error {
 
 func adminTokenRevokeCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "admin token revoke", "admin token revoke --name N [--config FILE]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	name := fs.String("name", "", "the `name` of the token to end")
 	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err

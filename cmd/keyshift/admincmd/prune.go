@@ -13,7 +13,7 @@ import (
 // runs on, or a shorter retention once).
 func adminPruneCmd(ctx context.Context, e *cli.Env, args []string) error {
 	fs := cli.NewFlagSet(e, "admin prune", "admin prune [--config FILE] [--days N]")
-	cfgPath := fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+	cfgPath := cli.ConfigFlag(fs)
 	days := fs.Int("days", 0, "keep this many `days` (default: telemetry.retention_days)")
 	if err := cli.ParseFlags(e, fs, args); err != nil {
 		return err

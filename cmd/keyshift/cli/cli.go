@@ -106,6 +106,12 @@ func ParseFlags(e *Env, fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// ConfigFlag adds --config, the YAML configuration file every command
+// that opens the database reads, to fs.
+func ConfigFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", "", "YAML configuration `file` (KEYSHIFT_* variables override it)")
+}
+
 // OpenCurrent loads the configuration at cfgPath (with the environment
 // over it) and opens its database for a command that works beside running
 // servers: the schema must be current, and nothing is migrated.
