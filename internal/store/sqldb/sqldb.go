@@ -96,8 +96,10 @@ func openSQLite(path string) (*DB, error) {
 	// process crashes in WAL mode (an OS crash may lose the last commits).
 	params := "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
 	u := "file:" + (&url.URL{Path: path}).EscapedPath()
-	// The writer never checkpoints: a goroutine does (checkpoint.go).
-	w, err := sql.Open("sqlite", u+"?"+params+"&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
+	// The writer never checkpoints: a goroutine does (checkpoint.go). When
+	// SQLite starts the WAL over it cuts the file back to walBound, so a
+	// burst's WAL does not keep its disk space for good.
+	w, err := sql.Open("sqlite", fmt.Sprintf("%s?%s&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(%d)&_txlock=immediate", u, params, walBound.Load()))
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +121,7 @@ func openSQLite(path string) (*DB, error) {
 	}
 	ck.SetMaxOpenConns(1)
 	ck.SetConnMaxLifetime(0)
-	return &DB{dialect: sqliteDialect{}, w: w, r: r, ckpt: startCheckpointer(ck), madePrivate: madePrivate, sqlitePath: path}, nil
+	return &DB{dialect: sqliteDialect{}, w: w, r: r, ckpt: startCheckpointer(ck, w), madePrivate: madePrivate, sqlitePath: path}, nil
 }
 
 func openPostgres(dsn string) (*DB, error) {
