@@ -75,9 +75,23 @@ func TestReportAndPrune(t *testing.T) {
 // times the document (a small run; docs/benchmarks.md has the large one).
 func TestBenchMetricsRunsSmall(t *testing.T) {
 	t.Parallel()
+	database := "sqlite:" + testdb.SQLitePath(t)
 	r := runCmd(t, context.Background(), map[string]string{}, "bench", "metrics", "--events", "500", "--runs", "2",
-		"--database", "sqlite:"+testdb.SQLitePath(t))
+		"--database", database)
 	if r.code != 0 || !strings.Contains(r.stdout, "500 events inserted") || !strings.Contains(r.stdout, "median") {
 		t.Fatalf("code %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// --seeded times the same database again without adding events.
+	r = runCmd(t, context.Background(), map[string]string{}, "bench", "metrics", "--seeded", "--runs", "2", "--database", database)
+	if r.code != 0 || !strings.Contains(r.stdout, "seeded by an earlier run") || !strings.Contains(r.stdout, "median") {
+		t.Fatalf("--seeded: code %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var n int
+	if err := testdb.Raw(t, database).QueryRow(`SELECT count(*) FROM telemetry_events`).Scan(&n); err != nil || n != 500 {
+		t.Errorf("after --seeded the database holds %d events (%v); want the 500 seeded once", n, err)
+	}
+	r = runCmd(t, context.Background(), map[string]string{}, "bench", "metrics", "--seeded")
+	if r.code == 0 || !strings.Contains(r.stderr, "--seeded needs the --database") {
+		t.Errorf("--seeded without --database: code %d, stderr %q", r.code, r.stderr)
 	}
 }
