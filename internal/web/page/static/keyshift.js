@@ -225,6 +225,10 @@
       go(next);
       return null;
     }
+    // A passkey keyshift does not know (deleted here, or from before the
+    // site moved to keyshift): the refusal says which, so the member's
+    // manager stops offering it.
+    await applySignals(res.body && res.body.error && res.body.error.signals);
     return res;
   };
 
