@@ -75,7 +75,19 @@ type Error struct {
 	// Name is what the member's message names, when it names something (a
 	// passkey provider): the catalog's "….named" message takes it.
 	Name string
-	Err  error
+	// Unknown is set on a refused discoverable passkey sign-in whose
+	// credential keyshift does not know (deleted, never registered, from
+	// before a cutover): what the page hands to the browser's
+	// signalUnknownCredential so the password manager stops offering it.
+	Unknown *UnknownCredential
+	Err     error
+}
+
+// UnknownCredential is the argument of WebAuthn's
+// PublicKeyCredential.signalUnknownCredential (base64url credential id).
+type UnknownCredential struct {
+	RPID         string `json:"rpId"`
+	CredentialID string `json:"credentialId"`
 }
 
 func (e *Error) Error() string {

@@ -89,6 +89,14 @@ func TestARefusedConfigurationIsReportedProblemByProblem(t *testing.T) {
 	if len(fs) != 2 || !has(fs, "config", High, "KEYSHIFT_ORIGIN") || !has(fs, "config", High, "KEYSHIFT_SESSION_IDLE_TIMEOUT") || !AnyHigh(fs) {
 		t.Errorf("%+v", fs)
 	}
+	// An admin token too short to be a bearer secret is one of those
+	// refusals: the configuration does not load, so doctor says it first.
+	_, err = config.Load("", func(k string) string {
+		return map[string]string{"KEYSHIFT_ADMIN_TOKEN": "short-token"}[k]
+	})
+	if fs := Run(t.Context(), Input{LoadErr: err}); len(fs) != 1 || !has(fs, "config", High, "admin_token") || !has(fs, "config", High, "at least 32") {
+		t.Errorf("short admin token: %+v", fs)
+	}
 }
 
 func TestCheckFiles(t *testing.T) {

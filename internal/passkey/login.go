@@ -3,6 +3,7 @@ package passkey
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 
@@ -198,7 +199,16 @@ func (s *Service) verifyAssertion(ctx context.Context, fd *flowData, parsed *pro
 func (s *Service) verifyWithLibrary(ctx context.Context, fd *flowData, parsed *protocol.ParsedCredentialAssertionData) (*account.User, *account.Credential, *webauthn.Credential, error) {
 	stored, u, err := s.store.FindPasskeyWithUser(ctx, parsed.RawID)
 	if account.IsCode(err, account.ENotFound) {
-		return nil, nil, nil, rejected("unknown_credential", err)
+		e := rejected("unknown_credential", err)
+		if !fd.Username {
+			// A discoverable ceremony handed out no credential ids, so
+			// saying this one is unknown tells the caller only about an
+			// id they presented themselves — their own authenticator's,
+			// or one they made up (128 random bits, nobody else's). A
+			// username-first ceremony stays silent: its ids may be decoys.
+			e.Unknown = &account.UnknownCredential{RPID: s.cfg.RPID, CredentialID: base64.RawURLEncoding.EncodeToString(parsed.RawID)}
+		}
+		return nil, nil, nil, e
 	}
 	if err != nil {
 		return nil, nil, nil, err
@@ -238,7 +248,7 @@ func (s *Service) verifyWithLibrary(ctx context.Context, fd *flowData, parsed *p
 	return u, stored, verified, nil
 }
 
-func rejected(reason string, err error) error {
+func rejected(reason string, err error) *account.Error {
 	return &account.Error{Code: account.EPasskeyRejected, Reason: reason, Detail: "passkey sign-in refused", Err: err}
 }
 

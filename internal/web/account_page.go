@@ -99,6 +99,15 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 		d.FreshFor = int(left / time.Second)
 	}
 	d.Readiness = readinessOf(&sw.User, passkeys, d.RecoveryLeft)
+	// Only a passkey of the member's counts: any other id shows the guide
+	// from its start.
+	if id := r.URL.Query().Get("moved"); id != "" {
+		for i := range passkeys {
+			if passkeys[i].ID == id {
+				d.Moved = &passkeys[i]
+			}
+		}
+	}
 	d.Title, d.User, d.Session, d.Sessions, d.Passkeys = s.msg.T("account.title"), &sw.User, &sw.Session, sessions, passkeys
 	s.respond.Render(w, r, status, "account", d)
 	return nil

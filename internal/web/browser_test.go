@@ -421,6 +421,10 @@ func TestBrowserRenameAndRemoveAPasskey(t *testing.T) {
 	if loc := b.tab.Location(); !strings.HasSuffix(loc, "/signin") {
 		t.Errorf("a removed passkey signed in: at %s", loc)
 	}
+	// The refusal names the passkey keyshift does not know, and the page
+	// hands it to signalUnknownCredential: Chromium's virtual authenticator
+	// drops it, as a password manager stops offering it.
+	waitFor(t, "the authenticator to drop the passkey keyshift refused as unknown", func() bool { return len(auth.Credentials()) == 0 })
 }
 
 func TestBrowserWithoutJavaScriptTheFormsStillWork(t *testing.T) {

@@ -81,3 +81,58 @@ func TestBrowserTheAccountPageKeepsTheAuthenticatorInStep(t *testing.T) {
 		return len(c) == 1 && c[0].UserName == "ada.lovelace@example.com"
 	})
 }
+
+// TestARefusalNamesAnUnknownPasskeyOnlyInADiscoverableSignin: a passkey
+// keyshift does not know (deleted here, or from before the site moved to
+// keyshift) presented in a discoverable sign-in is refused with the
+// signalUnknownCredential argument, so the page can tell the member's
+// password manager. A username-first sign-in says nothing of the kind: its
+// allowCredentials may be decoys, and "unknown" would tell them from real
+// passkeys — for a member with passkeys and for an address without any.
+func TestARefusalNamesAnUnknownPasskeyOnlyInADiscoverableSignin(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		s := startPasskeySite(t, database)
+		newPasskeyMember(t, s, "ada@example.com")
+		stray := newSoftKey(t, s) // never registered here
+
+		type refusal struct {
+			Error struct {
+				Code    string `json:"code"`
+				Reason  string `json:"reason"`
+				Signals *struct {
+					UnknownCredential *account.UnknownCredential `json:"unknownCredential"`
+				} `json:"signals"`
+			} `json:"error"`
+		}
+		tests := []struct {
+			name   string
+			body   map[string]any
+			signal bool
+		}{
+			{"discoverable", map[string]any{}, true},
+			{"username-first, a member with passkeys", map[string]any{"email": "ada@example.com"}, false},
+			{"username-first, an address with none (decoys)", map[string]any{"email": "nobody@example.com"}, false},
+		}
+		for _, tt := range tests {
+			r := stray.signin(s.client(), tt.body, "modal")
+			wantStatus(t, r, http.StatusUnauthorized)
+			var got refusal
+			r.JSON(t, &got)
+			if got.Error.Code != "passkey_rejected" || got.Error.Reason != "" {
+				t.Errorf("%s: %s, want passkey_rejected without a reason", tt.name, r.Body)
+			}
+			switch {
+			case !tt.signal && got.Error.Signals != nil:
+				t.Errorf("%s: the refusal carries signals: %s", tt.name, r.Body)
+			case tt.signal && (got.Error.Signals == nil || got.Error.Signals.UnknownCredential == nil):
+				t.Errorf("%s: no unknownCredential signal: %s", tt.name, r.Body)
+			case tt.signal:
+				want := account.UnknownCredential{RPID: "localhost", CredentialID: passkeytest.B64(stray.Cred.ID)}
+				if u := *got.Error.Signals.UnknownCredential; u != want {
+					t.Errorf("%s: unknownCredential %+v, want %+v", tt.name, u, want)
+				}
+			}
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/keyshift/keyshift/internal/store"
 	"github.com/keyshift/keyshift/internal/store/sqldb"
+	"github.com/keyshift/keyshift/internal/testdb"
 )
 
 // keyshiftDB makes a migrated keyshift SQLite database at dir/name and
@@ -124,5 +126,35 @@ func TestRestoreSQLiteRefuses(t *testing.T) {
 	}
 	if err := RestoreSQLite(t.Context(), good, occupied, true); err != nil {
 		t.Fatalf("--force: %v", err)
+	}
+}
+
+// TestWithoutPgDumpTheBackupSaysWhatToRun: on a machine without pg_dump a
+// PostgreSQL backup fails with the package to install and the exact command
+// to run by hand (the password left out), and leaves no file behind.
+func TestWithoutPgDumpTheBackupSaysWhatToRun(t *testing.T) {
+	database := testdb.PostgresURL(t)
+	db, err := store.Open(t.Context(), database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t.Setenv("PATH", t.TempDir()) // nothing to find
+	out := filepath.Join(t.TempDir(), "copy.backup")
+	err = Write(t.Context(), db, database, out)
+	var te *ToolError
+	if !errors.As(err, &te) || te.Tool != "pg_dump" {
+		t.Fatalf("Write without pg_dump: %v, want a ToolError for pg_dump", err)
+	}
+	for _, want := range []string{"pg_dump --format=custom --schema=", "--file=BACKUP", "postgresql-client"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the message %q does not say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "keyshift_test:") {
+		t.Errorf("the message shows the password: %q", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 0 {
+		t.Errorf("a failed backup left %v behind", entries)
 	}
 }

@@ -27,6 +27,10 @@ type Data struct {
 	// Section is the account-page section ("email", "password") that
 	// Notice, FormError and Errors concern; "" for the passkeys.
 	Section string
+	// Moved is the passkey the account page's "Moving to another password
+	// manager?" guide just made (?moved=ID, one of the member's): the guide
+	// then offers to remove the others.
+	Moved *passkey.Passkey
 	// PasskeyError is a refused rename or removal, shown in the form of
 	// the passkey it concerns.
 	PasskeyError *PasskeyError

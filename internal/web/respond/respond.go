@@ -97,6 +97,13 @@ type errorDetail struct {
 	Reason     string       `json:"reason,omitempty"`
 	Field      string       `json:"field,omitempty"`
 	RetryAfter int          `json:"retryAfter,omitempty"`
+	// Signals are what the page hands to the browser's Signal API, in
+	// the shapes it takes (docs/api.md, "Signal API").
+	Signals *errorSignals `json:"signals,omitempty"`
+}
+
+type errorSignals struct {
+	UnknownCredential *account.UnknownCredential `json:"unknownCredential,omitempty"`
 }
 
 // Message returns what a person reads for e: the catalog's words for the
@@ -124,9 +131,11 @@ func (o *Responder) Error(w http.ResponseWriter, r *http.Request, err error) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
-	JSON(w, Status(e.Code), errorBody{Error: errorDetail{
-		Code: e.Code, Message: o.Message(e), Reason: shownReason(e), Field: e.Field, RetryAfter: e.RetryAfter,
-	}})
+	d := errorDetail{Code: e.Code, Message: o.Message(e), Reason: shownReason(e), Field: e.Field, RetryAfter: e.RetryAfter}
+	if e.Unknown != nil {
+		d.Signals = &errorSignals{UnknownCredential: e.Unknown}
+	}
+	JSON(w, Status(e.Code), errorBody{Error: d})
 }
 
 // shownReason is the reason an answer may carry. A refused passkey sign-in

@@ -225,6 +225,10 @@
       go(next);
       return null;
     }
+    // A passkey keyshift does not know (deleted here, or from before the
+    // site moved to keyshift): the refusal says which, so the member's
+    // manager stops offering it.
+    await applySignals(res.body && res.body.error && res.body.error.signals);
     return res;
   };
 
@@ -572,6 +576,40 @@
   // setupPasskeys makes "Add a passkey" (on the account page and the
   // nudge's page) and "Use that passkey to sign in" work; they are shown
   // only where WebAuthn is.
+  // createPasskey runs a registration (stepping up first when the server
+  // asks) and resolves to the finish answer, or to null with the refusal
+  // said in message (and onDevice shown when this device holds one of the
+  // member's passkeys already).
+  const createPasskey = async (message, onDevice, failed) => {
+    show(onDevice, false);
+    // A pending conditional create makes every other create() fail.
+    if (upgrade) {
+      upgrade.controller.abort();
+      await upgrade.done;
+    }
+    const begin = await withStepUp(() => api("POST", "/api/passkeys/register/begin", {}));
+    if (!begin.ok) {
+      say(message, errorMessage(begin, failed));
+      return null;
+    }
+    const flowId = begin.body.flowId;
+    let cred;
+    try {
+      cred = await navigator.credentials.create({ publicKey: creationOptions(begin.body.publicKey) });
+    } catch (err) {
+      // The server words the browser's refusal, and records it.
+      const res = await api("POST", "/api/passkeys/register/error", { flowId, name: err.name || "Error" });
+      const code = res.ok && res.body ? res.body.code : "";
+      say(message, res.ok && res.body ? res.body.message : failed);
+      show(onDevice, code === "passkey_on_device");
+      return null;
+    }
+    const res = await api("POST", "/api/passkeys/register/finish", { flowId, credential: credentialJSON(cred) });
+    if (res.ok) return res;
+    say(message, errorMessage(res, failed));
+    return null;
+  };
+
   const setupPasskeys = (section) => {
     const add = document.getElementById("add-passkey");
     const message = document.getElementById("add-passkey-message");
@@ -584,38 +622,42 @@
         if (add.disabled) return;
         add.disabled = true;
         say(message, "");
-        show(onDevice, false);
-        // A pending conditional create makes every other create() fail.
-        if (upgrade) {
-          upgrade.controller.abort();
-          await upgrade.done;
-        }
         try {
-          const begin = await withStepUp(() => api("POST", "/api/passkeys/register/begin", {}));
-          if (!begin.ok) {
-            say(message, errorMessage(begin, failed));
-            return;
-          }
-          const flowId = begin.body.flowId;
-          let cred;
-          try {
-            cred = await navigator.credentials.create({ publicKey: creationOptions(begin.body.publicKey) });
-          } catch (err) {
-            // The server words the browser's refusal, and records it.
-            const res = await api("POST", "/api/passkeys/register/error", { flowId, name: err.name || "Error" });
-            const code = res.ok && res.body ? res.body.code : "";
-            say(message, res.ok && res.body ? res.body.message : failed);
-            show(onDevice, code === "passkey_on_device");
-            return;
-          }
-          const res = await api("POST", "/api/passkeys/register/finish", { flowId, credential: credentialJSON(cred) });
-          if (res.ok) {
-            go("/account?passkey=added#passkeys");
-            return;
-          }
-          say(message, errorMessage(res, failed));
+          if (await createPasskey(message, onDevice, failed)) go("/account?passkey=added#passkeys");
         } finally {
           add.disabled = false;
+        }
+      });
+    }
+
+    // "Moving to another password manager?": confirm with a passkey in use
+    // (a step-up every time, whatever the session's age), then make the new
+    // one; the page that follows offers to remove the others.
+    const moveConfirm = document.getElementById("move-confirm");
+    const moveCreate = document.getElementById("move-create");
+    const moveMessage = document.getElementById("move-message");
+    if (moveConfirm && moveCreate) {
+      moveConfirm.addEventListener("click", async () => {
+        if (moveConfirm.disabled) return;
+        moveConfirm.disabled = true;
+        try {
+          if (!(await stepUp())) return;
+          moveConfirm.hidden = true;
+          moveCreate.hidden = false;
+          say(moveMessage, moveMessage.dataset.msgConfirmed);
+        } finally {
+          moveConfirm.disabled = false;
+        }
+      });
+      moveCreate.addEventListener("click", async () => {
+        if (moveCreate.disabled) return;
+        moveCreate.disabled = true;
+        say(moveMessage, "");
+        try {
+          const res = await createPasskey(moveMessage, null, failed);
+          if (res) go("/account?moved=" + encodeURIComponent(res.body.passkey.id) + "#move-manager");
+        } finally {
+          moveCreate.disabled = false;
         }
       });
     }
