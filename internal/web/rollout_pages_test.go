@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -291,18 +290,19 @@ func TestBrowserPasswordSigninNudgeCreatePasskeyThenSigninByPasskey(t *testing.T
 }
 
 // shoot photographs the tab's page light and dark, on a desktop and a
-// phone, when KEYSHIFT_SCREENSHOTS names a directory.
-func shoot(b *inBrowser, name string) {
+// phone, and returns the files: in the directory KEYSHIFT_SCREENSHOTS
+// names, else in the test's temporary directory (as TestBrowserScreenshots
+// does), so that every run takes them and a person can keep and look at
+// them.
+func shoot(b *inBrowser, name string) []string {
 	b.t.Helper()
-	if os.Getenv(browsertest.EnvScreenshots) == "" {
-		return
-	}
+	var files []string
 	for _, scheme := range []string{"light", "dark"} {
 		b.tab.ColorScheme(scheme)
-		b.tab.Screenshot(name+"-desktop-"+scheme, 1280, 800)
-		b.tab.Screenshot(name+"-phone-"+scheme, 390, 844)
+		files = append(files, b.tab.Screenshot(name+"-desktop-"+scheme, 1280, 800), b.tab.Screenshot(name+"-phone-"+scheme, 390, 844))
 	}
 	b.tab.ColorScheme("")
+	return files
 }
 
 // TestBrowserAutomaticUpgradeAfterAPasswordManagerSignin: a password sign-in

@@ -1,10 +1,12 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -159,17 +161,19 @@ func signupInBrowser(t *testing.T, b *inBrowser, box mailbox, email string) {
 	)
 	b.tab.Wait("the code form", `document.getElementById("signup-code-sent") !== null`)
 	wantWords(t, "the code page", b.tab.Text("#signup-code-sent"), email, "Wrong address?")
+	wantWords(t, "the code page's button", b.tab.Text("#email-code-submit"), "Continue")
 	b.tab.Run(
 		chromedp.SendKeys(chromedp.CSS("#code"), box.nth(t, email, 1).code),
 		chromedp.Click(chromedp.CSS("#email-code-submit")),
 	)
 }
 
-func startSignupBrowser(t *testing.T) (*inBrowser, mailbox) {
+func startSignupBrowser(t *testing.T, opts ...servertest.Option) (*inBrowser, mailbox) {
 	t.Helper()
 	box := mailbox{mailtest.Start(t)}
+	opts = append([]servertest.Option{func(c *config.Config) { c.SMTPURLs = []string{box.URL()} }}, opts...)
 	b := &inBrowser{
-		liveSite: startSite(t, "sqlite:"+testdb.SQLitePath(t), func(c *config.Config) { c.SMTPURLs = []string{box.URL()} }),
+		liveSite: startSite(t, "sqlite:"+testdb.SQLitePath(t), opts...),
 		tab:      browsertest.NewTab(t),
 	}
 	return b, box
@@ -186,8 +190,6 @@ func TestBrowserPasskeyFirstSignup(t *testing.T) {
 		t.Parallel()
 		b, box := startSignupBrowser(t)
 		a := b.tab.AddAuthenticator()
-		b.open("/signup")
-		shoot(b, "signup-passkey-first")
 		signupInBrowser(t, b, box, "ada@example.com")
 		b.tab.Wait("the account page with the new passkey", `location.pathname === "/account" && location.search === "?passkey=added" && document.readyState === "complete"`)
 		if n := len(a.Credentials()); n != 1 {
@@ -236,6 +238,40 @@ func TestBrowserPasskeyFirstSignup(t *testing.T) {
 			t.Fatalf("without WebAuthn: %+v, %v", u, err)
 		}
 	})
+}
+
+// TestBrowserSignupScreenshots photographs, light and dark, on a desktop
+// and a phone: the passkey-first /signup, its code page ("Wrong address?")
+// and /signup under the passkey-only policy. Set KEYSHIFT_SCREENSHOTS=DIR to
+// keep them, and look at them.
+func TestBrowserSignupScreenshots(t *testing.T) {
+	t.Parallel()
+	var files []string
+	t.Run("passkey first", func(t *testing.T) {
+		b, _ := startSignupBrowser(t)
+		b.open("/signup")
+		files = append(files, shoot(b, "signup-passkey-first")...)
+		b.tab.Run(
+			chromedp.SendKeys(chromedp.CSS("#email"), "ada.lovelace@example.com"),
+			chromedp.Click(chromedp.CSS("#signup-passkey-submit")),
+		)
+		b.tab.Wait("the code form", `document.getElementById("signup-code-sent") !== null`)
+		files = append(files, shoot(b, "signup-code-sent")...)
+	})
+	t.Run("passkey only", func(t *testing.T) {
+		b, _ := startSignupBrowser(t, passkeyOnly)
+		b.open("/signup")
+		files = append(files, shoot(b, "signup-passkey-only")...)
+	})
+	if len(files) != 12 {
+		t.Fatalf("%d screenshots, want 12", len(files))
+	}
+	for _, f := range files {
+		png, err := os.ReadFile(f)
+		if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
+			t.Errorf("%s is not a PNG: %v", f, err)
+		}
+	}
 }
 
 // TestPasskeyFirstSignupsCountAsPasskey: a sign-up proven by the mailed
