@@ -4,18 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
+	"github.com/keyshift/keyshift/internal/email/signin"
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/telemetry"
@@ -95,6 +98,70 @@ func TestPasskeyFirstSignupPages(t *testing.T) {
 		if page := wantPage(t, s.client().Do(http.MethodGet, "/signup", nil, nil), http.StatusOK); strings.Contains(page, `id="signup-passkey-form"`) {
 			t.Error("the rollout is off, and /signup leads with the passkey")
 		}
+	})
+}
+
+// TestSignupCodePageResendsAndLinks: on the sign-up's code page the
+// resend rules of email sign-in apply — sending the address again within
+// the quiet period mails nothing new and keeps the code that was sent; once
+// it is over, a new code comes, and it makes the account — and the page's
+// way back is /signup, not /signin. A sign-up finished by the mailed link
+// instead of the code makes the same account and leads to the passkey.
+func TestSignupCodePageResendsAndLinks(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		s := startSignupSite(t, database)
+		c := s.client()
+		send := func() (page, flow string) {
+			t.Helper()
+			page = wantPage(t, c.Form("/signup/passkey", url.Values{"email": {"new@example.com"}}), http.StatusOK)
+			m := signupFlowID.FindStringSubmatch(page)
+			if m == nil {
+				t.Fatalf("no code form:\n%s", visibleText(page))
+			}
+			return page, m[1]
+		}
+		page, first := send()
+		if !strings.Contains(page, `<a href="/signup">Back to sign-up</a>`) || strings.Contains(page, `href="/signin">Back to sign in`) {
+			t.Errorf("the sign-up's code page does not lead back to /signup:\n%s", page)
+		}
+		code := s.box.nth(t, "new@example.com", 1).code
+		s.Clock.Advance(signin.QuietFor / 2)
+		if _, again := send(); again != first {
+			t.Errorf("a resend within the quiet period answers flow %s, want the first, %s", again, first)
+		}
+		time.Sleep(200 * time.Millisecond) // a mail wrongly sent would have arrived
+		if n := s.box.count("new@example.com"); n != 1 {
+			t.Fatalf("%d mails after a resend within the quiet period, want 1", n)
+		}
+		s.Clock.Advance(signin.QuietFor)
+		_, second := send()
+		fresh := s.box.nth(t, "new@example.com", 2).code
+		if fresh == code {
+			t.Fatal("the resend after the quiet period mailed the same code")
+		}
+		r := c.Form("/email/code", url.Values{"flowId": {second}, "code": {fresh}, "signup": {"1"}, "email": {"new@example.com"}})
+		wantRedirect(t, r, "/welcome/passkey?signup=1")
+
+		// Finished by the link: the account is made, verified, without a
+		// password, and the passkey is offered next.
+		l := s.client()
+		wantPage(t, l.Form("/signup/passkey", url.Values{"email": {"linked@example.com"}}), http.StatusOK)
+		link := s.box.nth(t, "linked@example.com", 1)
+		landing := wantPage(t, l.Do(http.MethodGet, strings.TrimPrefix(link.link, s.URL), nil, nil), http.StatusOK)
+		if !strings.Contains(html.UnescapeString(landing), "Continue as l…@example.com") {
+			t.Errorf("the link's landing page:\n%s", visibleText(landing))
+		}
+		r = l.Form("/email/verify", url.Values{"token": {link.token}})
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/welcome/passkey") {
+			t.Fatalf("the link's form: %d to %q, want the passkey's page", r.Status, r.Header.Get("Location"))
+		}
+		u, err := s.DB.FindUserByEmailKey(context.Background(), "linked@example.com")
+		if err != nil || !u.EmailVerified || u.HasPassword || u.Origin != account.OriginEmail {
+			t.Fatalf("the account made by the link: %+v, %v", u, err)
+		}
+		wantStatus(t, newSoftKey(t, s.liveSite).register(l), http.StatusCreated)
 	})
 }
 
