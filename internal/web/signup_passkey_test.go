@@ -313,25 +313,32 @@ func TestBrowserPasskeyFirstSignup(t *testing.T) {
 // keep them, and look at them.
 func TestBrowserSignupScreenshots(t *testing.T) {
 	t.Parallel()
-	var files []string
 	t.Run("passkey first", func(t *testing.T) {
+		t.Parallel()
 		b, _ := startSignupBrowser(t)
 		b.open("/signup")
-		files = append(files, shoot(b, "signup-passkey-first")...)
+		wantPNGs(t, shoot(b, "signup-passkey-first"))
 		b.tab.Run(
 			chromedp.SendKeys(chromedp.CSS("#email"), "ada.lovelace@example.com"),
 			chromedp.Click(chromedp.CSS("#signup-passkey-submit")),
 		)
 		b.tab.Wait("the code form", `document.getElementById("signup-code-sent") !== null`)
-		files = append(files, shoot(b, "signup-code-sent")...)
+		wantPNGs(t, shoot(b, "signup-code-sent"))
 	})
 	t.Run("passkey only", func(t *testing.T) {
+		t.Parallel()
 		b, _ := startSignupBrowser(t, passkeyOnly)
 		b.open("/signup")
-		files = append(files, shoot(b, "signup-passkey-only")...)
+		wantPNGs(t, shoot(b, "signup-passkey-only"))
 	})
-	if len(files) != 12 {
-		t.Fatalf("%d screenshots, want 12", len(files))
+}
+
+// wantPNGs fails t unless shoot wrote its four PNGs (checked before the
+// test's temporary directory goes).
+func wantPNGs(t *testing.T, files []string) {
+	t.Helper()
+	if len(files) != 4 {
+		t.Fatalf("%d screenshots, want 4", len(files))
 	}
 	for _, f := range files {
 		png, err := os.ReadFile(f)
