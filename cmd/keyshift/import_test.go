@@ -192,20 +192,23 @@ func TestImportCommand(t *testing.T) {
 		wantCode int
 		stdout   []string
 		stderr   string
+		noStderr string // what stderr must not say
 	}{
-		{"prints its help", []string{"--help"}, 0, []string{"Usage: keyshift import FILE", "-resume", "-firebase-mem-cost"}, ""},
-		{"wants a file", nil, 2, nil, "want one FILE, got 0"},
-		{"wants one file", []string{file, file}, 2, nil, "want one FILE, got 2"},
-		{"wants all four Firebase parameters", []string{file, "--firebase-rounds", "8"}, 1, nil, "needs all four"},
-		{"refuses a batch size of 0", []string{file, "--batch-size", "0"}, 1, nil, "--batch-size 0"},
-		{"refuses 0 writers", []string{file, "--writers", "0"}, 1, nil, "--writers 0: want 1 to 16"},
-		{"refuses 17 writers", []string{file, "--writers", "17"}, 1, nil, "--writers 17: want 1 to 16"},
-		{"fails on a file that is not there", []string{filepath.Join(dir, "nope.jsonl")}, 1, nil, "no such file"},
+		{"prints its help", []string{"--help"}, 0, []string{"Usage: keyshift import FILE", "-resume", "-firebase-mem-cost"}, "", ""},
+		{"wants a file", nil, 2, nil, "want one FILE, got 0", ""},
+		{"wants one file", []string{file, file}, 2, nil, "want one FILE, got 2", ""},
+		{"wants all four Firebase parameters", []string{file, "--firebase-rounds", "8"}, 1, nil, "needs all four", ""},
+		{"refuses a batch size of 0", []string{file, "--batch-size", "0"}, 1, nil, "--batch-size 0", ""},
+		{"refuses 0 writers", []string{file, "--writers", "0"}, 1, nil, "--writers 0: want 1 to 16", ""},
+		{"refuses 17 writers", []string{file, "--writers", "17"}, 1, nil, "--writers 17: want 1 to 16", ""},
+		{"fails on a file that is not there", []string{filepath.Join(dir, "nope.jsonl")}, 1, nil, "no such file", ""},
 		{"succeeds with flags after the file though a row is rejected, and counts Firebase hashes",
 			append([]string{file, "--quiet", "--rejects", filepath.Join(dir, "r.jsonl")}, firebase...), 0,
-			[]string{"imported  2", "rejected  1", "invalid_email", "firebase-scrypt", "rejected rows are in " + filepath.Join(dir, "r.jsonl")}, ""},
+			[]string{"imported  2", "rejected  1", "invalid_email", "firebase-scrypt", "rejected rows are in " + filepath.Join(dir, "r.jsonl")}, "", "rollout:"},
+		{"tells the operator the rollout's phase and how to change it", append([]string{file}, firebase...), 0,
+			[]string{"imported  2"}, "rollout: phase existing-users at 100 %. Change it with `keyshift rollout set PHASE` and `keyshift rollout percent N`", ""},
 		{"reports a dry run", []string{"--dry-run", file, "--quiet"}, 0,
-			[]string{"dry run of", "would import  1", "invalid_hash  "}, ""},
+			[]string{"dry run of", "would import  1", "invalid_hash  "}, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -217,8 +220,8 @@ func TestImportCommand(t *testing.T) {
 				}
 			}
 			r := runCmd(t, t.Context(), env, append([]string{"import"}, tt.args...)...)
-			if r.code != tt.wantCode || !strings.Contains(r.stderr, tt.stderr) {
-				t.Fatalf("exit %d, stderr %q; want %d and %q\nstdout: %s", r.code, r.stderr, tt.wantCode, tt.stderr, r.stdout)
+			if r.code != tt.wantCode || !strings.Contains(r.stderr, tt.stderr) || tt.noStderr != "" && strings.Contains(r.stderr, tt.noStderr) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q (not %q)\nstdout: %s", r.code, r.stderr, tt.wantCode, tt.stderr, tt.noStderr, r.stdout)
 			}
 			for _, s := range tt.stdout {
 				if !strings.Contains(r.stdout, s) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyshift/keyshift/cmd/keyshift/cli"
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/email/outbox"
 	"github.com/keyshift/keyshift/internal/rollout"
@@ -74,9 +75,25 @@ func TestRetireTakesOnlyOptedInReadyPasswords(t *testing.T) {
 			t.Fatalf("set: %s", r.stderr)
 		}
 		real := filepath.Join(dir, "real.csv")
+		before := time.Now().Truncate(time.Second)
 		r = runCmd(t, ctx, env, "rollout", "retire", "--csv", real)
 		if r.code != 0 || !strings.Contains(r.stdout, "retired 2 password(s)") {
 			t.Fatalf("real run: code %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		// The real run is an operator's action in the rollout's history:
+		// who, when and the counts (the dry run is not).
+		changes, err := db.RolloutChanges(ctx, 10)
+		if err != nil || len(changes) != 2 {
+			t.Fatalf("history after set and retire: %+v, %v", changes, err)
+		}
+		run := changes[0]
+		if wantBy := cli.Operator(&cli.Env{Getenv: os.Getenv}); run.By != wantBy || run.At.Before(before) || run.At.After(time.Now()) ||
+			run.Reason != "retire: 2 password(s) retired, 3 opted in but not ready, 1 never opted in" ||
+			run.From.Phase != rollout.PasswordRetirement || run.To.Phase != rollout.PasswordRetirement {
+			t.Errorf("the retirement run's audit: %+v", run)
+		}
+		if r := runCmd(t, ctx, env, "rollout", "history"); !strings.Contains(r.stdout, "retire: 2 password(s) retired") {
+			t.Errorf("rollout history does not list the run:\n%s", r.stdout)
 		}
 		dryRows, realRows := readOutcomes(t, dry), readOutcomes(t, real)
 		for _, m := range members {

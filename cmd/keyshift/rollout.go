@@ -244,7 +244,7 @@ func rolloutRetireCmd(ctx context.Context, e *cli.Env, args []string) error {
 			return notices.PasswordRetired(ctx, u, cfg.Rollout.RetireAfterDays)
 		}
 	}
-	rep, err := svc.Retire(ctx, db, cfg.Rollout.RetireAfterDays, *dryRun, notify)
+	rep, err := svc.Retire(ctx, db, cfg.Rollout.RetireAfterDays, *dryRun, cli.Operator(e), notify)
 	if err != nil {
 		return cli.PlainError(err)
 	}

@@ -44,6 +44,15 @@ type User struct {
 	// revert and a recovery-code sign-in, which so make every older device
 	// cookie an untrusted browser again.
 	DeviceEpoch int
+	// RampSubject is what the rollout's percentage ramp places the member
+	// by, kept from the moment the account was made from an address (a
+	// sign-up, or the first email sign-in of an unknown address):
+	// AddressRampSubject of that address, the subject the ramp placed the
+	// visitor by. So the visitor the ramp offered a passkey sign-up is the
+	// member it lets add the passkey, at every percentage; an email change
+	// does not move it. Empty: the ramp places the member by ID (accounts
+	// made before it was kept, and imported ones).
+	RampSubject string
 
 	// Derived when loaded, not stored with the user.
 	HasPassword  bool

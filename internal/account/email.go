@@ -1,6 +1,8 @@
 package account
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/mail"
 	"strings"
 	"unicode"
@@ -198,4 +200,14 @@ func MaskEmail(email string) string {
 	}
 	first, _ := utf8.DecodeRuneInString(local)
 	return string(first) + "…@" + domain
+}
+
+// AddressRampSubject is the subject the rollout's ramp places a visitor
+// by — someone about to make an account for the address whose canonical
+// key is emailKey — and the User.RampSubject the account made from it
+// keeps. A digest, so that the account does not keep its first address
+// after an email change; the ramp's own salted hash is applied on top.
+func AddressRampSubject(emailKey string) string {
+	sum := sha256.Sum256([]byte("keyshift ramp subject\x00" + emailKey))
+	return "address:" + hex.EncodeToString(sum[:16])
 }

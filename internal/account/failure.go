@@ -66,8 +66,8 @@ func (a Audit) Record(ctx context.Context, e *Event, c Client) error {
 }
 
 // Telemetry shows e to the Observer alone, stamped at now: for what the
-// rollout's figures count but the audit log has no use for (a refused
-// duplicate passkey, the sign-in page offering passkey autofill). Without an
+// rollout's figures count but the audit log has no use for (the sign-in
+// page offering passkey autofill). Without an
 // Observer it does nothing.
 func (a Audit) Telemetry(ctx context.Context, e *Event, c Client) error {
 	e.Stamp(a.Now(), c)

@@ -125,8 +125,9 @@ type Added struct {
 // FinishRegistration verifies the browser's new credential (§7.1 steps
 // 3–25 in go-webauthn: client data, challenge, origin, RP ID hash, UP and
 // UV flags, algorithm, attestation "none") and stores it. A credential id
-// registered already — to anyone — is EPasskeyExists and nothing is written
-// (§7.1 step 26). name defaults to the provider's name. The ceremony must be
+// registered already — to anyone — is EPasskeyExists and nothing of it is
+// stored (§7.1 step 26); the refusal itself is recorded, as the rollout's
+// duplicate-passkey guardrail counts it. name defaults to the provider's name. The ceremony must be
 // finished by the session that began it (sessionID), whose token is rotated
 // in the transaction that stores the passkey: what the session proves has
 // changed.
@@ -209,11 +210,13 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, sessi
 		return s.event(ctx, &account.Event{Type: account.EventPasskeyAdded, UserID: u.ID, SessionID: f.SessionID, Data: data}, c)
 	})
 	if account.IsCode(err, account.EPasskeyExists) {
-		// Nothing is written for the refusal itself, but the rollout's
-		// figures count duplicate attempts: a telemetry note of its own.
-		dup := &account.Event{Type: account.EventPasskeyRegisterError, UserID: u.ID, Outcome: string(account.EPasskeyExists)}
-		if terr := s.audit.Telemetry(ctx, dup, c); terr != nil {
-			s.log.Warn("telemetry of a duplicate passkey", "err", terr)
+		// The transaction wrote nothing. The refusal is an event of its
+		// own, after it: the duplicate-passkey guardrail counts these
+		// beside the browsers' InvalidStateError reports, and telemetry
+		// sees it through the same event.
+		dup := &account.Event{Type: account.EventPasskeyRegisterError, UserID: u.ID, SessionID: f.SessionID, Outcome: string(account.EPasskeyExists)}
+		if rerr := s.audit.Record(ctx, dup, c); rerr != nil {
+			s.log.Warn("recording a duplicate passkey", "err", rerr)
 		}
 	}
 	if err != nil {

@@ -45,7 +45,8 @@ func (s *Service) Signup(ctx context.Context, emailIn, pw string, c account.Clie
 		return nil, hashError(err)
 	}
 	now := s.d.Now()
-	u := &account.User{ID: s.d.Random.NewID(), Email: email, EmailKey: key, WebAuthnID: s.d.Random.Bytes(32), CreatedAt: now, UpdatedAt: now, Origin: account.OriginSignup}
+	u := &account.User{ID: s.d.Random.NewID(), Email: email, EmailKey: key, WebAuthnID: s.d.Random.Bytes(32), CreatedAt: now, UpdatedAt: now, Origin: account.OriginSignup,
+		RampSubject: account.AddressRampSubject(key)}
 	cred := &account.Credential{ID: s.d.Random.NewID(), UserID: u.ID, Type: account.CredentialPassword, PasswordHash: hash, PasswordFormat: "argon2id", CreatedAt: now, UpdatedAt: now}
 	var res *account.SigninResult
 	err = s.store.InTx(ctx, func(ctx context.Context) error {

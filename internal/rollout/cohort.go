@@ -13,8 +13,9 @@ import (
 const Buckets = 10000
 
 // Bucket returns the stable bucket, in [0, Buckets), that subject falls in
-// under the install's salt. Subject is a member's id, or for a visitor who
-// has no account yet their address's canonical key. The salt keeps one
+// under the install's salt. Subject is account.AddressRampSubject for a
+// visitor who has no account yet and for the account made from that
+// address (User.RampSubject), else the member's id. The salt keeps one
 // install's ramp from predicting another's, and keeps members from working
 // out their bucket from their id.
 func Bucket(salt []byte, subject string) int {

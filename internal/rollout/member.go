@@ -13,11 +13,21 @@ func MemberOf(st State, u *account.User, a Answers) Member {
 	return Member{
 		Internal:    st.Internal.Contains(u.EmailKey),
 		Beta:        a.Beta,
-		InRamp:      InRamp(st.Salt, u.ID, st.Percent),
+		InRamp:      InRamp(st.Salt, rampSubject(u), st.Percent),
 		New:         !st.NewUsersSince.IsZero() && !u.CreatedAt.Before(st.NewUsersSince),
 		HasPasskey:  u.PasskeyCount > 0,
 		HasPassword: u.HasPassword,
 	}
+}
+
+// rampSubject is what the ramp places u by: the subject u had as a visitor
+// when the account was made from an address, so that the ramp that offered
+// the passkey sign-up lets the new member add it; else u's id.
+func rampSubject(u *account.User) string {
+	if u.RampSubject != "" {
+		return u.RampSubject
+	}
+	return u.ID
 }
 
 // For returns what the rollout offers u now, and u's answers. While the
@@ -40,13 +50,14 @@ func (s *Service) For(ctx context.Context, u *account.User) (Offer, Answers, err
 
 // ForVisitor returns what the rollout offers someone about to make an
 // account for the address whose canonical key is emailKey (the ramp places
-// a visitor by that key).
+// a visitor by account.AddressRampSubject of that key, which the account
+// made from it keeps).
 func (s *Service) ForVisitor(ctx context.Context, emailKey string) (Offer, error) {
 	st, err := s.Current(ctx)
 	if err != nil {
 		return Offer{}, err
 	}
-	return Offers(st.Phase, Member{Visitor: true, Internal: st.Internal.Contains(emailKey), InRamp: InRamp(st.Salt, emailKey, st.Percent)}), nil
+	return Offers(st.Phase, Member{Visitor: true, Internal: st.Internal.Contains(emailKey), InRamp: InRamp(st.Salt, account.AddressRampSubject(emailKey), st.Percent)}), nil
 }
 
 // CanAddPasskey refuses with not_in_rollout when the rollout does not let
@@ -295,5 +306,5 @@ func CohortOf(st State, u *account.User, a Answers) string {
 // NeedsAnswers reports whether CohortOf needs u's answers to place u: only
 // for a member neither internal nor within the ramp.
 func NeedsAnswers(st State, u *account.User) bool {
-	return !st.Internal.Contains(u.EmailKey) && !InRamp(st.Salt, u.ID, st.Percent)
+	return !st.Internal.Contains(u.EmailKey) && !InRamp(st.Salt, rampSubject(u), st.Percent)
 }

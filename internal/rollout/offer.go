@@ -10,8 +10,9 @@ type Member struct {
 	Internal bool
 	// Beta: the member switched "Try passkeys" on.
 	Beta bool
-	// InRamp: the member (by id) or visitor (by address) is within the
-	// ramp's percentage.
+	// InRamp: the member (by account.User.RampSubject, else by id) or
+	// visitor (by account.AddressRampSubject) is within the ramp's
+	// percentage.
 	InRamp bool
 	// New: the account was made since the rollout first reached new-users,
 	// or is being made now (the answer to a sign-up).

@@ -77,3 +77,9 @@ type Refused struct {
 	Candidate
 	Why *NotReady
 }
+
+// AuditReason is the line the rollout's history keeps for a real run.
+func (rep RetireReport) AuditReason() string {
+	return fmt.Sprintf("retire: %d password(s) retired, %d opted in but not ready, %d never opted in",
+		len(rep.Retired), len(rep.NotReady), rep.NotOptedIn)
+}

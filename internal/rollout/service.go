@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -168,14 +169,17 @@ func (s *Service) Watch(ctx context.Context) ([]Trip, bool, error) {
 type Retirer interface {
 	RetirementCandidates(ctx context.Context) ([]Candidate, int, error)
 	RetirePassword(ctx context.Context, userID string, at time.Time, check func(Readiness) error, notify func(ctx context.Context) error) (bool, error)
+	// RecordRolloutAction audits a run in the rollout's history.
+	RecordRolloutAction(ctx context.Context, a Audit) error
 }
 
 // Retire retires the passwords of every member who opted in and is ready
 // after days of passkey use — nobody else's — or with dryRun only reports
 // whom it would retire. notify tells one member, in the deletion's
-// transaction. The rollout must be in password-retirement.
-func (s *Service) Retire(ctx context.Context, r Retirer, days int, dryRun bool, notify func(ctx context.Context, c Candidate) error) (RetireReport, error) {
-	var rep RetireReport
+// transaction. The rollout must be in password-retirement. A real run is
+// audited in the rollout's history as who's, with its counts — also when
+// an error stops it part way, with what it did until then.
+func (s *Service) Retire(ctx context.Context, r Retirer, days int, dryRun bool, who string, notify func(ctx context.Context, c Candidate) error) (rep RetireReport, err error) {
 	st, err := s.Current(ctx)
 	if err != nil {
 		return rep, err
@@ -190,6 +194,17 @@ func (s *Service) Retire(ctx context.Context, r Retirer, days int, dryRun bool, 
 	}
 	rep.NotOptedIn = others
 	now := s.now()
+	if !dryRun {
+		defer func() {
+			reason := rep.AuditReason()
+			if err != nil {
+				reason += "; stopped by an error: " + err.Error()
+			}
+			if aerr := r.RecordRolloutAction(ctx, Audit{By: who, At: now, From: st, To: st, Reason: reason}); aerr != nil && err == nil {
+				err = fmt.Errorf("auditing the retirement run: %w", aerr)
+			}
+		}()
+	}
 	for _, c := range cands {
 		if why := c.Ready(now, days); why != nil {
 			rep.NotReady = append(rep.NotReady, Refused{c, why})

@@ -61,8 +61,10 @@ func (db *DB) GuardrailFigures(ctx context.Context, window int, now time.Time) (
 	if err != nil {
 		return f, fmt.Errorf("guardrail figures: recovery: %w", err)
 	}
-	err = db.QueryRow(ctx, `SELECT COUNT(*) FROM events WHERE type = ? AND outcome = ? AND at >= ?`,
-		account.EventPasskeyRegisterError, "passkey_on_device", db.Time(now.Add(-time.Hour))).Scan(&f.DuplicatesLastHour)
+	// Duplicate attempts: browsers' InvalidStateError reports and the
+	// server's own passkey_exists refusals (rollout.Guardrails).
+	err = db.QueryRow(ctx, `SELECT COUNT(*) FROM events WHERE type = ? AND outcome IN (?, ?) AND at >= ?`,
+		account.EventPasskeyRegisterError, "passkey_on_device", string(account.EPasskeyExists), db.Time(now.Add(-time.Hour))).Scan(&f.DuplicatesLastHour)
 	if err != nil {
 		return f, fmt.Errorf("guardrail figures: duplicates: %w", err)
 	}

@@ -55,9 +55,12 @@ func TestGuardrailFigures(t *testing.T) {
 		ev(now.Add(-9*24*time.Hour), account.EventSignin, withPasskey.ID, account.MethodEmailCode, account.OutcomeSuccess)
 		ev(now.Add(-time.Hour), account.EventSignin, passwordOnly.ID, account.MethodEmailLink, account.OutcomeSuccess)
 		ev(now.Add(-20*24*time.Hour), account.EventSignin, withPasskey.ID, account.MethodRecoveryCode, account.OutcomeSuccess)
-		// Duplicates: two in the last hour, one before.
+		// Duplicates: two browser reports (InvalidStateError) and two
+		// server refusals (409 passkey_exists) in the last hour, one of
+		// each before.
 		for _, at := range []time.Time{now.Add(-59 * time.Minute), now.Add(-time.Minute), now.Add(-61 * time.Minute)} {
 			ev(at, account.EventPasskeyRegisterError, withPasskey.ID, "", "passkey_on_device")
+			ev(at.Add(-time.Second), account.EventPasskeyRegisterError, passwordOnly.ID, "", string(account.EPasskeyExists))
 		}
 		ev(now.Add(-time.Minute), account.EventPasskeyRegisterError, withPasskey.ID, "", "cancelled")
 
@@ -65,7 +68,7 @@ func TestGuardrailFigures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := rollout.Figures{PasskeyAttempts: 4 + 2, PasskeySuccesses: 2, RecoveryThisWeek: 2, RecoveryLastWeek: 1, DuplicatesLastHour: 2}
+		want := rollout.Figures{PasskeyAttempts: 4 + 2, PasskeySuccesses: 2, RecoveryThisWeek: 2, RecoveryLastWeek: 1, DuplicatesLastHour: 4}
 		if f != want {
 			t.Fatalf("figures = %+v\nwant      %+v", f, want)
 		}

@@ -17,10 +17,10 @@ func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
 		return fmt.Errorf("store: creating user %s: origin %q is not one of signup, email, import", u.ID, u.Origin)
 	}
 	return db.Atomically(ctx, "create_user", func(ctx context.Context) error {
-		_, err := db.Exec(ctx, `INSERT INTO users (id, email, email_key, email_verified, name, external_id, webauthn_id, created_at, updated_at, origin)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := db.Exec(ctx, `INSERT INTO users (id, email, email_key, email_verified, name, external_id, webauthn_id, created_at, updated_at, origin, ramp_subject)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.Email, u.EmailKey, db.Bool(u.EmailVerified), u.Name, sqldb.NullString(u.ExternalID), u.WebAuthnID,
-			db.Time(u.CreatedAt), db.Time(u.UpdatedAt), string(u.Origin))
+			db.Time(u.CreatedAt), db.Time(u.UpdatedAt), string(u.Origin), sqldb.NullString(u.RampSubject))
 		if db.UniqueOn(err, "users", "email_key") {
 			return &account.Error{Code: account.EEmailTaken, Field: "email", Detail: "an account with this email already exists", Err: err}
 		}
@@ -39,13 +39,13 @@ func (db *DB) CreateUser(ctx context.Context, u *account.User) error {
 // userColumns are selected by every user query, in scanUser's order. The
 // last two are derived from credentials, so one query answers "who is this
 // and how do they sign in".
-const userColumns = `u.id, u.email, u.email_key, u.email_verified, u.name, COALESCE(u.external_id, ''), u.webauthn_id, u.created_at, u.updated_at, u.origin, u.device_epoch,
+const userColumns = `u.id, u.email, u.email_key, u.email_verified, u.name, COALESCE(u.external_id, ''), u.webauthn_id, u.created_at, u.updated_at, u.origin, u.device_epoch, COALESCE(u.ramp_subject, ''),
 	EXISTS (SELECT 1 FROM credentials c WHERE c.user_id = u.id AND c.type = 'password'),
 	(SELECT COUNT(*) FROM credentials c WHERE c.user_id = u.id AND c.type = 'webauthn')`
 
 func userDest(u *account.User) []any {
 	return []any{&u.ID, &u.Email, &u.EmailKey, sqldb.ScanBool(&u.EmailVerified), &u.Name, &u.ExternalID, &u.WebAuthnID,
-		sqldb.ScanTime(&u.CreatedAt), sqldb.ScanTime(&u.UpdatedAt), (*string)(&u.Origin), &u.DeviceEpoch, sqldb.ScanBool(&u.HasPassword), &u.PasskeyCount}
+		sqldb.ScanTime(&u.CreatedAt), sqldb.ScanTime(&u.UpdatedAt), (*string)(&u.Origin), &u.DeviceEpoch, &u.RampSubject, sqldb.ScanBool(&u.HasPassword), &u.PasskeyCount}
 }
 
 // FindUserByEmailKey implements passwordauth.Users, recovery.Users and passkey.Store.

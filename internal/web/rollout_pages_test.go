@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/store"
@@ -29,7 +29,9 @@ func hasID(page, id string) bool { return strings.Contains(page, `id="`+id+`"`) 
 // nudge's page itself, and /signin leading with the passkey (the password
 // behind "Use a password instead") in the browser that remembers a member
 // the rollout deprecates the password of — never for a browser that
-// remembers nobody, whatever address it types.
+// remembers nobody, whatever address it types. And for visitors of the
+// internal domain and of others, at 100, 50 and 0 %: /signup/passkey mails
+// a code exactly where the table offers passkey sign-up.
 func TestThePagesFollowTheRolloutTable(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, database string) {
@@ -120,6 +122,35 @@ func TestThePagesFollowTheRolloutTable(t *testing.T) {
 				}
 				if p := wantPage(t, stranger.Do(http.MethodGet, "/signin", nil, nil), http.StatusOK); hasID(p, "use-password") {
 					t.Errorf("%s: /signin hides the password from a browser that remembers nobody", at)
+				}
+			}
+		}
+
+		// Visitors, at the ramp's ends and between them: /signup/passkey
+		// mails a code where the table offers passkey sign-up (S), and
+		// asks for a password where it does not.
+		visitors := 0
+		for phase := rollout.PasswordRetirement; phase >= rollout.Off; phase-- {
+			for _, percent := range []int{100, 50, 0} {
+				moveRollout(t, s, rollout.Change{Phase: &phase, Percent: &percent})
+				st, err := s.Rollout.Current(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, domain := range []string{"staff.example", "example.org", "example.org", "example.org", "example.org"} {
+					visitors++
+					email := fmt.Sprintf("visitor%d@%s", visitors, domain)
+					_, key, _ := account.NormalizeEmail(email)
+					o := rollout.Offers(phase, rollout.Member{Visitor: true, Internal: i == 0,
+						InRamp: rollout.InRamp(st.Salt, account.AddressRampSubject(key), percent)})
+					page := wantPage(t, s.client().Do(http.MethodPost, "/signup/passkey", []byte(url.Values{"email": {email}}.Encode()), http.Header{
+						"Content-Type":    {"application/x-www-form-urlencoded"},
+						"Origin":          {s.URL},
+						"X-Forwarded-For": {fmt.Sprintf("10.12.%d.%d", visitors/250, visitors%250+1)},
+					}), http.StatusOK)
+					if offered := signupFlowID.MatchString(page); offered != o.PasskeySignup || !offered && !strings.Contains(page, "Choose a password") {
+						t.Errorf("%s at %d %%, visitor %s: the code form %v, want %v", phase, percent, email, offered, o.PasskeySignup)
+					}
 				}
 			}
 		}
@@ -291,18 +322,19 @@ func TestBrowserPasswordSigninNudgeCreatePasskeyThenSigninByPasskey(t *testing.T
 }
 
 // shoot photographs the tab's page light and dark, on a desktop and a
-// phone, when KEYSHIFT_SCREENSHOTS names a directory.
-func shoot(b *inBrowser, name string) {
+// phone, and returns the files: in the directory KEYSHIFT_SCREENSHOTS
+// names, else in the test's temporary directory (as TestBrowserScreenshots
+// does), so that every run takes them and a person can keep and look at
+// them.
+func shoot(b *inBrowser, name string) []string {
 	b.t.Helper()
-	if os.Getenv(browsertest.EnvScreenshots) == "" {
-		return
-	}
+	var files []string
 	for _, scheme := range []string{"light", "dark"} {
 		b.tab.ColorScheme(scheme)
-		b.tab.Screenshot(name+"-desktop-"+scheme, 1280, 800)
-		b.tab.Screenshot(name+"-phone-"+scheme, 390, 844)
+		files = append(files, b.tab.Screenshot(name+"-desktop-"+scheme, 1280, 800), b.tab.Screenshot(name+"-phone-"+scheme, 390, 844))
 	}
 	b.tab.ColorScheme("")
+	return files
 }
 
 // TestBrowserAutomaticUpgradeAfterAPasswordManagerSignin: a password sign-in

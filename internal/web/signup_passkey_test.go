@@ -1,19 +1,24 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/config"
 	"github.com/keyshift/keyshift/internal/email/outbox/mailtest"
+	"github.com/keyshift/keyshift/internal/email/signin"
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/server/servertest"
 	"github.com/keyshift/keyshift/internal/telemetry"
@@ -96,6 +101,70 @@ func TestPasskeyFirstSignupPages(t *testing.T) {
 	})
 }
 
+// TestSignupCodePageResendsAndLinks: on the sign-up's code page the
+// resend rules of email sign-in apply — sending the address again within
+// the quiet period mails nothing new and keeps the code that was sent; once
+// it is over, a new code comes, and it makes the account — and the page's
+// way back is /signup, not /signin. A sign-up finished by the mailed link
+// instead of the code makes the same account and leads to the passkey.
+func TestSignupCodePageResendsAndLinks(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		s := startSignupSite(t, database)
+		c := s.client()
+		send := func() (page, flow string) {
+			t.Helper()
+			page = wantPage(t, c.Form("/signup/passkey", url.Values{"email": {"new@example.com"}}), http.StatusOK)
+			m := signupFlowID.FindStringSubmatch(page)
+			if m == nil {
+				t.Fatalf("no code form:\n%s", visibleText(page))
+			}
+			return page, m[1]
+		}
+		page, first := send()
+		if !strings.Contains(page, `<a href="/signup">Back to sign-up</a>`) || strings.Contains(page, `href="/signin">Back to sign in`) {
+			t.Errorf("the sign-up's code page does not lead back to /signup:\n%s", page)
+		}
+		code := s.box.nth(t, "new@example.com", 1).code
+		s.Clock.Advance(signin.QuietFor / 2)
+		if _, again := send(); again != first {
+			t.Errorf("a resend within the quiet period answers flow %s, want the first, %s", again, first)
+		}
+		time.Sleep(200 * time.Millisecond) // a mail wrongly sent would have arrived
+		if n := s.box.count("new@example.com"); n != 1 {
+			t.Fatalf("%d mails after a resend within the quiet period, want 1", n)
+		}
+		s.Clock.Advance(signin.QuietFor)
+		_, second := send()
+		fresh := s.box.nth(t, "new@example.com", 2).code
+		if fresh == code {
+			t.Fatal("the resend after the quiet period mailed the same code")
+		}
+		r := c.Form("/email/code", url.Values{"flowId": {second}, "code": {fresh}, "signup": {"1"}, "email": {"new@example.com"}})
+		wantRedirect(t, r, "/welcome/passkey?signup=1")
+
+		// Finished by the link: the account is made, verified, without a
+		// password, and the passkey is offered next.
+		l := s.client()
+		wantPage(t, l.Form("/signup/passkey", url.Values{"email": {"linked@example.com"}}), http.StatusOK)
+		link := s.box.nth(t, "linked@example.com", 1)
+		landing := wantPage(t, l.Do(http.MethodGet, strings.TrimPrefix(link.link, s.URL), nil, nil), http.StatusOK)
+		if !strings.Contains(html.UnescapeString(landing), "Continue as l…@example.com") {
+			t.Errorf("the link's landing page:\n%s", visibleText(landing))
+		}
+		r = l.Form("/email/verify", url.Values{"token": {link.token}})
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/welcome/passkey") {
+			t.Fatalf("the link's form: %d to %q, want the passkey's page", r.Status, r.Header.Get("Location"))
+		}
+		u, err := s.DB.FindUserByEmailKey(context.Background(), "linked@example.com")
+		if err != nil || !u.EmailVerified || u.HasPassword || u.Origin != account.OriginEmail {
+			t.Fatalf("the account made by the link: %+v, %v", u, err)
+		}
+		wantStatus(t, newSoftKey(t, s.liveSite).register(l), http.StatusCreated)
+	})
+}
+
 // TestEmailFinishSaysCreated: /api/email/finish says "created": true for
 // an address that had no account, and nothing of the kind for a member.
 func TestEmailFinishSaysCreated(t *testing.T) {
@@ -159,17 +228,19 @@ func signupInBrowser(t *testing.T, b *inBrowser, box mailbox, email string) {
 	)
 	b.tab.Wait("the code form", `document.getElementById("signup-code-sent") !== null`)
 	wantWords(t, "the code page", b.tab.Text("#signup-code-sent"), email, "Wrong address?")
+	wantWords(t, "the code page's button", b.tab.Text("#email-code-submit"), "Continue")
 	b.tab.Run(
 		chromedp.SendKeys(chromedp.CSS("#code"), box.nth(t, email, 1).code),
 		chromedp.Click(chromedp.CSS("#email-code-submit")),
 	)
 }
 
-func startSignupBrowser(t *testing.T) (*inBrowser, mailbox) {
+func startSignupBrowser(t *testing.T, opts ...servertest.Option) (*inBrowser, mailbox) {
 	t.Helper()
 	box := mailbox{mailtest.Start(t)}
+	opts = append([]servertest.Option{func(c *config.Config) { c.SMTPURLs = []string{box.URL()} }}, opts...)
 	b := &inBrowser{
-		liveSite: startSite(t, "sqlite:"+testdb.SQLitePath(t), func(c *config.Config) { c.SMTPURLs = []string{box.URL()} }),
+		liveSite: startSite(t, "sqlite:"+testdb.SQLitePath(t), opts...),
 		tab:      browsertest.NewTab(t),
 	}
 	return b, box
@@ -186,8 +257,6 @@ func TestBrowserPasskeyFirstSignup(t *testing.T) {
 		t.Parallel()
 		b, box := startSignupBrowser(t)
 		a := b.tab.AddAuthenticator()
-		b.open("/signup")
-		shoot(b, "signup-passkey-first")
 		signupInBrowser(t, b, box, "ada@example.com")
 		b.tab.Wait("the account page with the new passkey", `location.pathname === "/account" && location.search === "?passkey=added" && document.readyState === "complete"`)
 		if n := len(a.Credentials()); n != 1 {
@@ -236,6 +305,47 @@ func TestBrowserPasskeyFirstSignup(t *testing.T) {
 			t.Fatalf("without WebAuthn: %+v, %v", u, err)
 		}
 	})
+}
+
+// TestBrowserSignupScreenshots photographs, light and dark, on a desktop
+// and a phone: the passkey-first /signup, its code page ("Wrong address?")
+// and /signup under the passkey-only policy. Set KEYSHIFT_SCREENSHOTS=DIR to
+// keep them, and look at them.
+func TestBrowserSignupScreenshots(t *testing.T) {
+	t.Parallel()
+	t.Run("passkey first", func(t *testing.T) {
+		t.Parallel()
+		b, _ := startSignupBrowser(t)
+		b.open("/signup")
+		wantPNGs(t, shoot(b, "signup-passkey-first"))
+		b.tab.Run(
+			chromedp.SendKeys(chromedp.CSS("#email"), "ada.lovelace@example.com"),
+			chromedp.Click(chromedp.CSS("#signup-passkey-submit")),
+		)
+		b.tab.Wait("the code form", `document.getElementById("signup-code-sent") !== null`)
+		wantPNGs(t, shoot(b, "signup-code-sent"))
+	})
+	t.Run("passkey only", func(t *testing.T) {
+		t.Parallel()
+		b, _ := startSignupBrowser(t, passkeyOnly)
+		b.open("/signup")
+		wantPNGs(t, shoot(b, "signup-passkey-only"))
+	})
+}
+
+// wantPNGs fails t unless shoot wrote its four PNGs (checked before the
+// test's temporary directory goes).
+func wantPNGs(t *testing.T, files []string) {
+	t.Helper()
+	if len(files) != 4 {
+		t.Fatalf("%d screenshots, want 4", len(files))
+	}
+	for _, f := range files {
+		png, err := os.ReadFile(f)
+		if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
+			t.Errorf("%s is not a PNG: %v", f, err)
+		}
+	}
 }
 
 // TestPasskeyFirstSignupsCountAsPasskey: a sign-up proven by the mailed

@@ -595,7 +595,8 @@ func (s *Service) member(ctx context.Context, f *Flow, holder *account.User, m a
 		}
 		u = &account.User{
 			ID: s.d.Random.NewID(), Email: f.Email, EmailKey: f.EmailKey, EmailVerified: true, Origin: account.OriginEmail,
-			WebAuthnID: s.d.Random.Bytes(32), CreatedAt: now, UpdatedAt: now,
+			RampSubject: account.AddressRampSubject(f.EmailKey),
+			WebAuthnID:  s.d.Random.Bytes(32), CreatedAt: now, UpdatedAt: now,
 		}
 		if err := s.users.CreateUser(ctx, u); err != nil {
 			return nil, false, nil, err

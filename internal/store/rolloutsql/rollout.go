@@ -140,6 +140,14 @@ func (db *Rollouts) insertRolloutChange(ctx context.Context, a rollout.Audit) er
 	return nil
 }
 
+// RecordRolloutAction audits an operator's action on the rollout that
+// changes no field of it (a password retirement run): a row of
+// rollout_changes whose state before and after are the same, so that
+// `keyshift rollout history` lists it beside the changes.
+func (db *Rollouts) RecordRolloutAction(ctx context.Context, a rollout.Audit) error {
+	return db.insertRolloutChange(ctx, a)
+}
+
 // RolloutChanges returns the latest limit changes, newest first.
 func (db *Rollouts) RolloutChanges(ctx context.Context, limit int) ([]rollout.Audit, error) {
 	rows, err := db.Query(ctx, `SELECT at, changed_by, state_before, state_after, reason, forced, tripped
