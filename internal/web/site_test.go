@@ -91,7 +91,7 @@ func (s *liveSite) member(email string) *servertest.Client {
 // key to answer with, and gives c the rotated token.
 func (s *liveSite) steppedUpByPasskey(c *servertest.Client) {
 	s.t.Helper()
-	token, _, err := s.Sessions.StepUp(context.Background(), currentSession(s.t, c).Session.ID, account.MethodPasskeyUsername)
+	token, _, err := s.Sessions.StepUp(context.Background(), currentSession(s.t, c).Session.ID, account.MethodPasskeyUsername, "")
 	if err != nil {
 		s.t.Fatal(err)
 	}
