@@ -160,9 +160,12 @@ type Passkey struct {
 	// Synced is true when the authenticator reports the credential backed
 	// up (BS): it lives in a password manager or platform keychain and
 	// survives losing one device. Otherwise it is on this device only.
-	Synced     bool
-	Transports []string
-	Attachment string
+	Synced bool
+	// ProbationUntil is when the passkey comes off probation (zero when it
+	// was never on it; probation.go).
+	ProbationUntil time.Time
+	Transports     []string
+	Attachment     string
 }
 
 // Config is the relying party and the operator's policy.
@@ -345,7 +348,7 @@ func view(c account.Credential) Passkey {
 	return Passkey{
 		ID: c.ID, Name: c.Name, Provider: aaguid.Name(c.AAGUID), CreatedAt: c.CreatedAt, LastUsedAt: c.LastUsedAt,
 		BackupEligible: c.BackupEligible, BackedUp: c.BackupState, Synced: c.BackupState,
-		Transports: c.Transports, Attachment: c.Attachment,
+		Transports: c.Transports, Attachment: c.Attachment, ProbationUntil: c.ProbationUntil,
 	}
 }
 

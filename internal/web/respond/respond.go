@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/web/i18n"
@@ -37,6 +38,7 @@ var statusOf = map[account.Code]int{
 	account.EInvalidCode:            http.StatusUnauthorized,
 	account.EInvalidCredential:      http.StatusBadRequest,
 	account.EReauthRequired:         http.StatusForbidden,
+	account.ECredentialOnProbation:  http.StatusForbidden,
 	account.EWrongPassword:          http.StatusForbidden,
 	account.EPasskeyRequired:        http.StatusConflict,
 	account.EThrottled:              http.StatusTooManyRequests,
@@ -97,11 +99,19 @@ type errorDetail struct {
 	Reason     string       `json:"reason,omitempty"`
 	Field      string       `json:"field,omitempty"`
 	RetryAfter int          `json:"retryAfter,omitempty"`
+	// Until is when a refusal that ends by itself ends (RFC 3339, UTC):
+	// credential_on_probation.
+	Until string `json:"until,omitempty"`
 }
 
 // Message returns what a person reads for e: the catalog's words for the
 // code and reason, never the wrapped cause.
 func (o *Responder) Message(e *account.Error) string {
+	if !e.Until.IsZero() {
+		if _, ok := o.msg.Lookup("error." + string(e.Code) + ".until"); ok {
+			return o.msg.T("error."+string(e.Code)+".until", e.Until.UTC().Format("2 January 2006, 15:04 UTC"))
+		}
+	}
 	if e.Reason != "" && e.Name != "" {
 		if _, ok := o.msg.Lookup("error." + string(e.Code) + "." + e.Reason + ".named"); ok {
 			return o.msg.T("error."+string(e.Code)+"."+e.Reason+".named", e.Name)
@@ -124,9 +134,11 @@ func (o *Responder) Error(w http.ResponseWriter, r *http.Request, err error) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
-	JSON(w, Status(e.Code), errorBody{Error: errorDetail{
-		Code: e.Code, Message: o.Message(e), Reason: shownReason(e), Field: e.Field, RetryAfter: e.RetryAfter,
-	}})
+	d := errorDetail{Code: e.Code, Message: o.Message(e), Reason: shownReason(e), Field: e.Field, RetryAfter: e.RetryAfter}
+	if !e.Until.IsZero() {
+		d.Until = e.Until.UTC().Format(time.RFC3339)
+	}
+	JSON(w, Status(e.Code), errorBody{Error: d})
 }
 
 // shownReason is the reason an answer may carry. A refused passkey sign-in
