@@ -303,7 +303,8 @@ func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor
 	// From the pepper, not server_keys: with a database copy and its key,
 	// a live flow's 6-digit code would fall to a million HMACs.
 	codeKey := peppers.Current.Key(emailCodePurpose)
-	s.Signin = signin.New(signin.Config{Origin: cfg.Origin, Site: cfg.RPName, SignupOpen: cfg.Signup.Open, CodeKey: codeKey},
+	s.Signin = signin.New(signin.Config{Origin: cfg.Origin, Site: cfg.RPName, SignupOpen: cfg.Signup.Open, CodeKey: codeKey,
+		RequirePasskey: cfg.EmailSignin.PasskeyAccounts == config.PasskeyAccountsRequirePasskey},
 		db, db, signin.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random,
 			Now: o.Now, Mailer: s.Outbox, Notices: s.Notices})
 	s.StepUp = stepup.New(stepup.Config{Site: cfg.RPName, CodeKey: codeKey}, db, stepup.Deps{Sessions: s.Sessions,

@@ -134,7 +134,7 @@ const DisownPath = "/passkeys/wasnt-me"
 // ends its sessions without signing in. It implements passkey.Notifier.
 func (n *Notifier) PasskeyOnProbation(ctx context.Context, u *account.User, name, provider string, until time.Time, disownToken string, c account.Client) error {
 	return n.toMember(ctx, KindPasskeyProbation, u, c, map[string]any{"Name": clip(name, 64), "Provider": provider,
-		"Until": until.UTC().Format(timeFormat),
+		"Until":      until.UTC().Format(timeFormat),
 		"DisownLink": strings.TrimRight(n.cfg.Origin, "/") + DisownPath + "?token=" + url.QueryEscape(disownToken)})
 }
 
