@@ -152,6 +152,7 @@ type apiError struct {
 		Reason     string `json:"reason"`
 		Field      string `json:"field"`
 		RetryAfter int    `json:"retryAfter"`
+		Until      string `json:"until"`
 	} `json:"error"`
 }
 
