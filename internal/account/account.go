@@ -282,6 +282,15 @@ func (sw SessionWithUser) freshAt(a Action, now time.Time) (at time.Time, held p
 	return at, held
 }
 
+// ProvenByOwnPasskey reports whether one of the member's passkeys that is
+// not on probation proved the session (sign-in or step-up) within window
+// of now: whether it may do every sensitive action. A passkey it adds is
+// on probation otherwise (package passkey).
+func (sw SessionWithUser) ProvenByOwnPasskey(now time.Time, window time.Duration) bool {
+	at, _ := sw.freshAt(ActionRemovePasskey, now)
+	return sw.User.PasskeyCount > 0 && now.Sub(at) <= window
+}
+
 // OnProbation reports whether a passkey on probation proved the session
 // (its sign-in or step-up) and, if so, when the latest such probation ends.
 func (sw SessionWithUser) OnProbation(now time.Time) (time.Time, bool) {

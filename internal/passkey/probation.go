@@ -34,7 +34,7 @@ func (s *Service) probationOf(sw *account.SessionWithUser) account.AuthMethod {
 	if s.cfg.Probation <= 0 || sw.User.PasskeyCount == 0 {
 		return ""
 	}
-	if sw.RequireFresh(s.now(), s.cfg.ReauthWindow, account.ActionRemovePasskey) == nil {
+	if sw.ProvenByOwnPasskey(s.now(), s.cfg.ReauthWindow) {
 		return ""
 	}
 	return sw.Session.AuthMethod
