@@ -50,8 +50,8 @@ func auditCmd(ctx context.Context, e *cli.Env, args []string) error {
 func auditSettings(cfg config.Config) audit.Settings {
 	return audit.Settings{
 		EmailSignin: cfg.MailTransport() != config.MailLog,
-		// Email sign-in gives every member a full session today.
-		EmailPasskeyAccounts: "full",
+		// email_signin.passkey_accounts: full, restricted or require_passkey.
+		EmailPasskeyAccounts: cfg.EmailSignin.PasskeyAccounts,
 		PasswordSignup:       cfg.Signup.Open && slices.Contains(cfg.Signup.Methods, config.SignupPassword),
 	}
 }

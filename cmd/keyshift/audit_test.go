@@ -14,8 +14,8 @@ import (
 
 // TestAuditReportsAndGatesOnHighFindings: `keyshift audit` prints the
 // channels, readiness and findings; --json carries the same; --strict
-// exits 1 once a passkey member can be reached by a full email session, and
-// 0 before.
+// exits 1 once a passkey member can be reached by a full email session
+// (email_signin.passkey_accounts full), and 0 before and under the default.
 func TestAuditReportsAndGatesOnHighFindings(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, database string) {
@@ -41,6 +41,12 @@ func TestAuditReportsAndGatesOnHighFindings(t *testing.T) {
 		if err := db.CreateCredential(ctx, pk); err != nil {
 			t.Fatal(err)
 		}
+		// The default policy (restricted) gives no passkey member a full
+		// email session: nothing high.
+		if r := runCmd(t, ctx, env, "audit", "--strict"); r.code != 0 || strings.Contains(r.stdout, "email_full_sessions") {
+			t.Fatalf("with a passkey member under restricted: code %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		env["KEYSHIFT_EMAIL_SIGNIN_PASSKEY_ACCOUNTS"] = "full"
 		r := runCmd(t, ctx, env, "audit", "--strict")
 		if r.code != 1 || !strings.Contains(r.stdout, "HIGH   email_full_sessions") || !strings.Contains(r.stdout, "at_risk  1") {
 			t.Fatalf("with a passkey member: code %d\n%s%s", r.code, r.stdout, r.stderr)

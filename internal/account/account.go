@@ -111,7 +111,23 @@ type Credential struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	LastUsedAt time.Time // zero when never used
+
+	// ProbationUntil is when a passkey added through a weaker channel
+	// comes off probation (zero: never on it); ProbationVia is the sign-in
+	// method of the session that added it, and AddedSessionID that session
+	// (docs/security.md, "Probation").
+	ProbationUntil time.Time
+	ProbationVia   AuthMethod
+	AddedSessionID string
+	// DisownHash is the SHA-256 of the token of the mailed "This wasn't
+	// me" link of a passkey added on probation, usable until
+	// DisownExpiresAt; written once, at creation, never read back.
+	DisownHash      []byte
+	DisownExpiresAt time.Time
 }
+
+// OnProbation reports whether the passkey is on probation at now.
+func (c Credential) OnProbation(now time.Time) bool { return now.Before(c.ProbationUntil) }
 
 // AuthMethod names how a session was authenticated.
 type AuthMethod string
@@ -127,6 +143,13 @@ const (
 	MethodEmailCode          AuthMethod = "email_code"
 	MethodRecoveryCode       AuthMethod = "recovery_code"
 )
+
+// IsWeaker reports whether m is a sign-in through a channel weaker than a
+// passkey — an email link or code, a recovery code — which
+// email_signin.passkey_accounts restricts for a member with a passkey.
+func (m AuthMethod) IsWeaker() bool {
+	return m == MethodEmailLink || m == MethodEmailCode || m == MethodRecoveryCode
+}
 
 // IsPasskey reports whether m is one of the passkey methods.
 func (m AuthMethod) IsPasskey() bool {
@@ -150,6 +173,11 @@ type Session struct {
 	// AuthenticatedAt (SessionWithUser.RequireFresh).
 	SteppedUpAt     time.Time
 	SteppedUpMethod AuthMethod
+	// SigninPasskey and SteppedUpPasskey are the passkeys (credential row
+	// ids) that proved the sign-in and the last step-up; empty for other
+	// proofs.
+	SigninPasskey    string
+	SteppedUpPasskey string
 	// NudgedAt is when the rollout's enrollment nudge was shown in this
 	// session (zero when never): once a session at most.
 	NudgedAt  time.Time
@@ -186,17 +214,24 @@ const (
 	ActionGrantAdmin Action = "grant_admin"
 )
 
-// proof is one way a session proved its member present, and when.
+// proof is one way a session proved its member present, and when; until
+// is when the passkey that made it comes off probation (zero: not on it).
 type proof struct {
 	method AuthMethod
 	at     time.Time
+	until  time.Time
 }
 
 // proofs are the session's sign-in and its last step-up (if any).
 func (s Session) proofs() []proof {
-	p := []proof{{s.AuthMethod, s.AuthenticatedAt}}
+	return s.proofsOnProbation(time.Time{}, time.Time{})
+}
+
+// proofsOnProbation are proofs with the probation ends of their passkeys.
+func (s Session) proofsOnProbation(signin, stepUp time.Time) []proof {
+	p := []proof{{s.AuthMethod, s.AuthenticatedAt, signin}}
 	if !s.SteppedUpAt.IsZero() {
-		p = append(p, proof{s.SteppedUpMethod, s.SteppedUpAt})
+		p = append(p, proof{s.SteppedUpMethod, s.SteppedUpAt, stepUp})
 	}
 	return p
 }
@@ -224,15 +259,52 @@ func (a Action) Counts(m AuthMethod, hasPasskey bool) bool {
 }
 
 // FreshAt returns when this session last proved its member present in a
-// way that counts for action a (Action.Counts); zero when none does.
+// way that counts for action a (Action.Counts); zero when none does. It
+// leaves probation out (FreshAtOn weighs it).
 func (sw SessionWithUser) FreshAt(a Action) time.Time {
-	var at time.Time
-	for _, p := range sw.Session.proofs() {
-		if a.Counts(p.method, sw.User.PasskeyCount > 0) && p.at.After(at) {
+	at, _ := sw.freshAt(a, time.Time{})
+	return at
+}
+
+// freshAt is FreshAt at now: a proof by a passkey on probation at now
+// counts only for adding a passkey (docs/security.md, "Probation"). It
+// also returns the latest probation end among the proofs that would have
+// counted but for it, and when the latest of those was made.
+func (sw SessionWithUser) freshAt(a Action, now time.Time) (at time.Time, held proof) {
+	for _, p := range sw.Session.proofsOnProbation(sw.SigninProbation, sw.StepUpProbation) {
+		if !a.Counts(p.method, sw.User.PasskeyCount > 0) {
+			continue
+		}
+		if a != ActionAddPasskey && now.Before(p.until) {
+			if p.at.After(held.at) {
+				held.at = p.at
+			}
+			if p.until.After(held.until) {
+				held.until = p.until
+			}
+			continue
+		}
+		if p.at.After(at) {
 			at = p.at
 		}
 	}
-	return at
+	return at, held
+}
+
+// ProvenByOwnPasskey reports whether one of the member's passkeys that is
+// not on probation proved the session (sign-in or step-up) within window
+// of now: whether it may do every sensitive action. A passkey it adds is
+// on probation otherwise (package passkey).
+func (sw SessionWithUser) ProvenByOwnPasskey(now time.Time, window time.Duration) bool {
+	at, _ := sw.freshAt(ActionRemovePasskey, now)
+	return sw.User.PasskeyCount > 0 && now.Sub(at) <= window
+}
+
+// OnProbation reports whether a passkey on probation proved the session
+// (its sign-in or step-up) and, if so, when the latest such probation ends.
+func (sw SessionWithUser) OnProbation(now time.Time) (time.Time, bool) {
+	_, held := sw.freshAt(ActionRemovePasskey, now)
+	return held.until, !held.until.IsZero()
 }
 
 // RequireFresh is the one gate of sensitive actions (the Action values):
@@ -243,9 +315,21 @@ func (sw SessionWithUser) FreshAt(a Action) time.Time {
 // member with a passkey only a passkey sign-in or step-up counts (reason
 // "passkey" when the session has a recent proof that does not), except
 // for adding a passkey.
+//
+// A proof by a passkey on probation (one added through a weaker channel,
+// for email_signin.probation) counts only for adding a passkey: for the
+// other actions a session whose only recent proofs are such is refused
+// with ECredentialOnProbation and the time the probation ends, so a thief
+// who signed in by email and added their own passkey cannot step up with
+// it to take the account over (docs/security.md, T29).
 func (sw SessionWithUser) RequireFresh(now time.Time, window time.Duration, a Action) error {
-	if now.Sub(sw.FreshAt(a)) <= window {
+	at, held := sw.freshAt(a, now)
+	if now.Sub(at) <= window {
 		return nil
+	}
+	if !held.until.IsZero() && now.Sub(held.at) <= window {
+		return &Error{Code: ECredentialOnProbation, Until: held.until,
+			Detail: "this session was proven by a passkey on probation until " + held.until.UTC().Format(time.RFC3339)}
 	}
 	e := &Error{Code: EReauthRequired, Detail: "sign in again to confirm"}
 	if sw.User.PasskeyCount > 0 && now.Sub(sw.FreshAt(ActionAddPasskey)) <= window {
@@ -259,6 +343,11 @@ func (sw SessionWithUser) RequireFresh(now time.Time, window time.Duration, a Ac
 type SessionWithUser struct {
 	Session Session
 	User    User
+	// SigninProbation and StepUpProbation are when the passkeys that
+	// proved the session's sign-in and step-up come off probation (zero
+	// when not on it, or no passkey proved them), loaded with the session.
+	SigninProbation time.Time
+	StepUpProbation time.Time
 }
 
 // Event is one row of the append-only audit log. Later features (passkeys,
@@ -318,6 +407,9 @@ const (
 	EventPasskeyAdded   = "passkey_added"
 	EventPasskeyRemoved = "passkey_removed"
 	EventPasskeyRenamed = "passkey_renamed"
+	// EventPasskeyDisowned records a passkey on probation removed by "This
+	// wasn't me" (Data "from": link or banner, "sessionsEnded").
+	EventPasskeyDisowned = "passkey_disowned"
 	// EventPasskeyRegisterError records a browser's refusal to create a
 	// passkey (InvalidStateError: one exists on that device already).
 	EventPasskeyRegisterError = "passkey_register_error"

@@ -3,6 +3,7 @@ package account
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code is a stable, snake_case error code. Codes are part of the public API
@@ -55,6 +56,13 @@ const (
 // admin role (`keyshift admin grant`).
 const EAdminRequired Code = "admin_required"
 
+// ECredentialOnProbation refuses a sensitive action (removing an older
+// passkey, changing the email or the password, recovery codes, the export)
+// to a session that a passkey on probation proved: one added through a
+// weaker channel than the member's passkeys (docs/security.md,
+// "Probation"). Error.Until says when the probation ends.
+const ECredentialOnProbation Code = "credential_on_probation"
+
 // EMisdirected answers a request whose Host is not the origin's host (a DNS
 // rebinding page, or a proxy that does not pass Host on).
 const EMisdirected Code = "misdirected_request"
@@ -75,6 +83,9 @@ type Error struct {
 	// Name is what the member's message names, when it names something (a
 	// passkey provider): the catalog's "….named" message takes it.
 	Name string
+	// Until is when a refusal ends, when it ends by itself at a known time
+	// (credential_on_probation).
+	Until time.Time
 	// Unknown is set on a refused discoverable passkey sign-in whose
 	// credential keyshift does not know (deleted, never registered, from
 	// before a cutover): what the page hands to the browser's

@@ -63,3 +63,61 @@ func TestRequireFresh(t *testing.T) {
 		})
 	}
 }
+
+// TestRequireFreshOnProbation: a proof by a passkey on probation (its
+// sign-in or step-up) counts only for adding a passkey until the probation
+// ends: every other action is refused with credential_on_probation and
+// the end, as long as that proof is within the window; an older proof of
+// the member's own passkey beside it does not help once stale, a fresh
+// one does; after the end it counts like any passkey proof.
+func TestRequireFreshOnProbation(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	until := at.Add(24 * time.Hour)
+	const window = 5 * time.Minute
+	for _, tc := range []struct {
+		name    string
+		sw      account.SessionWithUser
+		now     time.Time
+		action  account.Action
+		want    account.Code // "" passes
+		wantEnd bool
+	}{
+		{"refuses a step-up by a passkey on probation after an email sign-in",
+			account.SessionWithUser{Session: account.Session{AuthMethod: account.MethodEmailLink, AuthenticatedAt: at,
+				SteppedUpAt: at.Add(time.Minute), SteppedUpMethod: account.MethodPasskeyUsername}, StepUpProbation: until},
+			at.Add(2 * time.Minute), account.ActionRemovePasskey, account.ECredentialOnProbation, true},
+		{"refuses a sign-in by a passkey on probation",
+			account.SessionWithUser{Session: account.Session{AuthMethod: account.MethodPasskeyModal, AuthenticatedAt: at}, SigninProbation: until},
+			at, account.ActionChangeEmail, account.ECredentialOnProbation, true},
+		{"lets a passkey on probation add a passkey",
+			account.SessionWithUser{Session: account.Session{AuthMethod: account.MethodPasskeyModal, AuthenticatedAt: at}, SigninProbation: until},
+			at, account.ActionAddPasskey, "", false},
+		{"asks for a step-up once the probation's proof is stale",
+			account.SessionWithUser{Session: account.Session{AuthMethod: account.MethodPasskeyModal, AuthenticatedAt: at}, SigninProbation: until},
+			at.Add(window + time.Second), account.ActionRecoveryCodes, account.EReauthRequired, false},
+		{"lets the owner's passkey step-up pass beside a sign-in on probation",
+			account.SessionWithUser{Session: account.Session{AuthMethod: account.MethodPasskeyModal, AuthenticatedAt: at,
+				SteppedUpAt: at.Add(time.Minute), SteppedUpMethod: account.MethodPasskeyUsername}, SigninProbation: until},
+			at.Add(2 * time.Minute), account.ActionExport, "", false},
+		{"counts the passkey like any once the probation ended",
+			account.SessionWithUser{Session: account.Session{AuthMethod: account.MethodPasskeyModal, AuthenticatedAt: until}, SigninProbation: until},
+			until, account.ActionChangePassword, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.sw.User.PasskeyCount = 2
+			err := tc.sw.RequireFresh(tc.now, window, tc.action)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("RequireFresh = %v, want it to pass", err)
+				}
+				return
+			}
+			if !account.IsCode(err, tc.want) {
+				t.Fatalf("RequireFresh = %v, want %s", err, tc.want)
+			}
+			if e := err.(*account.Error); tc.wantEnd != e.Until.Equal(until) {
+				t.Errorf("until %v, want %v", e.Until, until)
+			}
+		})
+	}
+}

@@ -41,7 +41,10 @@ type Settings struct {
 	// email link and code work for every member with an address.
 	EmailSignin bool
 	// EmailPasskeyAccounts is what an email sign-in gives a member who holds
-	// a passkey: "full" (a session like any other).
+	// a passkey (email_signin.passkey_accounts): "full" (a session like any
+	// other; the finding email_full_sessions), "restricted" (an hour, and a
+	// passkey it adds on probation) or "require_passkey" (none without a
+	// passkey on the device).
 	EmailPasskeyAccounts string
 	// PasswordSignup is whether new members may choose a password.
 	PasswordSignup bool

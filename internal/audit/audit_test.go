@@ -152,6 +152,22 @@ func TestTheAuditCountsWhatWasSeeded(t *testing.T) {
 				t.Errorf("%q does not count the 6 passkey accounts", f.Message)
 			}
 		}
+		// Restricted or passkey-requiring email sign-in gives no passkey
+		// account a full session: the finding is gone, the rest stays.
+		for _, policy := range []string{"restricted", "require_passkey"} {
+			r, err := audit.Run(context.Background(), db, audit.Settings{EmailSignin: true, EmailPasskeyAccounts: policy, PasswordSignup: true}, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range r.Findings {
+				if f.Code == "email_full_sessions" {
+					t.Errorf("under %s: %q", policy, f.Message)
+				}
+			}
+			if !r.High() {
+				t.Errorf("under %s the weak hashes are no longer a high finding", policy)
+			}
+		}
 	})
 }
 

@@ -131,6 +131,9 @@ type Config struct {
 	// EmailChange is the policy of members moving their account to another
 	// address.
 	EmailChange EmailChangeConfig
+	// EmailSignin is what an email link or code (and a recovery code)
+	// grants a member who holds a passkey.
+	EmailSignin EmailSigninConfig
 	// Rollout holds the staged rollout's guardrails and retirement rule; the
 	// phase and cohorts themselves live in the database (docs/rollout.md).
 	Rollout RolloutConfig
@@ -198,6 +201,43 @@ type EmailChangeConfig struct {
 	// address works (KEYSHIFT_EMAIL_CHANGE_TIMEOUT).
 	LinkTimeout time.Duration
 }
+
+// The policies of email sign-in for passkey accounts
+// (EmailSigninConfig.PasskeyAccounts; docs/security.md, "Probation").
+const (
+	// PasskeyAccountsFull: an email link or code signs a passkey member in
+	// like any other (the behaviour before the policy existed).
+	PasskeyAccountsFull = "full"
+	// PasskeyAccountsRestricted: the session lasts at most an hour, and a
+	// passkey it adds is on probation.
+	PasskeyAccountsRestricted = "restricted"
+	// PasskeyAccountsRequirePasskey: the email landing asks for one of the
+	// member's passkeys on this device before signing in.
+	PasskeyAccountsRequirePasskey = "require_passkey"
+)
+
+// EmailSigninConfig is the policy of weaker sign-ins (an email link or
+// code, a recovery code) of members who hold at least one passkey. Members
+// without a passkey are never affected.
+type EmailSigninConfig struct {
+	// PasskeyAccounts is full, restricted or require_passkey
+	// (KEYSHIFT_EMAIL_SIGNIN_PASSKEY_ACCOUNTS).
+	PasskeyAccounts string
+	// Probation is how long a passkey added in a session that a weaker
+	// channel opened cannot remove older passkeys, change the email or the
+	// password, or make recovery codes (KEYSHIFT_EMAIL_SIGNIN_PROBATION).
+	Probation time.Duration
+}
+
+// Restricted reports whether weaker sign-ins of passkey members are
+// restricted (capped sessions, passkeys on probation): every policy but
+// full.
+func (e EmailSigninConfig) Restricted() bool { return e.PasskeyAccounts != PasskeyAccountsFull }
+
+// RestrictedSessionCap is the longest a session lasts that an email link or
+// code, or a recovery code, opened for a member with a passkey, under every
+// policy but full.
+const RestrictedSessionCap = time.Hour
 
 // NotifyConfig chooses optional security notices. Notices of passkeys added
 // or removed are always sent.
@@ -322,6 +362,7 @@ func Default() Config {
 		Notify:      NotifyConfig{NewDevice: true},
 		Signup:      SignupConfig{Open: true, Methods: []string{SignupPasskey, SignupPassword}},
 		EmailChange: EmailChangeConfig{LinkTimeout: time.Hour},
+		EmailSignin: EmailSigninConfig{PasskeyAccounts: PasskeyAccountsRestricted, Probation: 24 * time.Hour},
 		Rollout: RolloutConfig{PasskeySuccessMin: 90, PasskeyWindow: 200, RecoveryRiseMax: 50, RecoveryMinUses: 20,
 			DuplicatesPerHourMax: 50, RetireAfterDays: 90},
 		Telemetry: TelemetryConfig{RetentionDays: 400},

@@ -63,6 +63,8 @@ var settings = []setting{
 
 	{key: "oidc.clients_file", env: "KEYSHIFT_OIDC_CLIENTS_FILE", set: text(func(c *Config) *string { return &c.OIDC.ClientsFile })},
 	{key: "notify.new_device", env: "KEYSHIFT_NOTIFY_NEW_DEVICE", set: boolean(func(c *Config) *bool { return &c.Notify.NewDevice })},
+	{key: "email_signin.passkey_accounts", env: "KEYSHIFT_EMAIL_SIGNIN_PASSKEY_ACCOUNTS", set: text(func(c *Config) *string { return &c.EmailSignin.PasskeyAccounts })},
+	{key: "email_signin.probation", env: "KEYSHIFT_EMAIL_SIGNIN_PROBATION", set: duration(func(c *Config) *time.Duration { return &c.EmailSignin.Probation })},
 	{key: "email_change.link_timeout", env: "KEYSHIFT_EMAIL_CHANGE_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.EmailChange.LinkTimeout })},
 
 	{key: "rollout.passkey_success_min", env: "KEYSHIFT_ROLLOUT_PASSKEY_SUCCESS_MIN", set: number(func(c *Config) *int { return &c.Rollout.PasskeySuccessMin })},

@@ -600,6 +600,12 @@ func (c *Config) checkPasskey(ps *Problems) {
 	if d := c.EmailChange.LinkTimeout; d < 5*time.Minute || d > 7*24*time.Hour {
 		ps.addf("email_change.link_timeout", "is %s; want 5m to 168h", d)
 	}
+	switch e := &c.EmailSignin; {
+	case !slices.Contains([]string{PasskeyAccountsFull, PasskeyAccountsRestricted, PasskeyAccountsRequirePasskey}, e.PasskeyAccounts):
+		ps.addf("email_signin.passkey_accounts", "is %q; want full, restricted or require_passkey", e.PasskeyAccounts)
+	case e.Probation < time.Hour || e.Probation > 30*24*time.Hour:
+		ps.addf("email_signin.probation", "is %s; want 1h to 720h (a thief's passkey must stay on probation long enough for the owner to read the notice)", e.Probation)
+	}
 }
 
 func (c *Config) checkLog(ps *Problems) {

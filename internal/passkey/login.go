@@ -129,7 +129,7 @@ func (s *Service) FinishLogin(ctx context.Context, flowID string, credential []b
 			return err
 		}
 		var err error
-		if res, err = s.sessions.Start(ctx, u, method, c); err != nil {
+		if res, err = s.sessions.StartPasskey(ctx, u, method, stored.ID, c); err != nil {
 			return err
 		}
 		if err := s.event(ctx, &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(method),

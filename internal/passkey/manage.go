@@ -59,9 +59,14 @@ func (s *Service) find(ctx context.Context, userID, id string) (*Passkey, error)
 // theirs. Removing a passkey is a clean-up after a theft too, so the
 // member's pending changes of address are voided with it (T14). It is a
 // sensitive action: sw's session must be fresh (EReauthRequired otherwise).
+//
+// A session on probation (proven by a passkey on probation) may remove only
+// passkeys that are on probation themselves — its own, or one it added —
+// never an older one (ECredentialOnProbation).
 func (s *Service) Delete(ctx context.Context, sw *account.SessionWithUser, id string, c account.Client) error {
-	if err := sw.RequireFresh(s.now(), s.cfg.ReauthWindow, account.ActionRemovePasskey); err != nil {
-		return err
+	fresh := sw.RequireFresh(s.now(), s.cfg.ReauthWindow, account.ActionRemovePasskey)
+	if fresh != nil && !account.IsCode(fresh, account.ECredentialOnProbation) {
+		return fresh
 	}
 	userID := sw.User.ID
 	if !validFlowID(id) {
@@ -74,6 +79,9 @@ func (s *Service) Delete(ctx context.Context, sw *account.SessionWithUser, id st
 		gone, err := s.passkeyOf(ctx, userID, id)
 		if err != nil {
 			return err
+		}
+		if fresh != nil && !gone.OnProbation(s.now()) {
+			return fresh
 		}
 		name := gone.Name
 		if err := s.store.DeletePasskey(ctx, userID, id); err != nil {

@@ -64,6 +64,9 @@ type flowData struct {
 	// Origin is the origin the ceremony was begun on (origin.go); empty in
 	// a flow stored before ceremonies carried it, which means the primary.
 	Origin string `json:"origin,omitempty"`
+	// Probation, in a registration, is the sign-in method of a session
+	// that adds a passkey on probation (probation.go); empty otherwise.
+	Probation account.AuthMethod `json:"probation,omitempty"`
 }
 
 // Store is the storage of passkeys and the members they belong to. Every
@@ -83,6 +86,14 @@ type Store interface {
 	// (§7.2 step 22, checked in the write so that concurrent uses with one
 	// count cannot both pass), and when the passkey is gone.
 	UpdatePasskeyUse(ctx context.Context, id string, signCount uint32, backupEligible, backupState bool, at time.Time) error
+	// FindDisownPasskey returns the passkey whose "This wasn't me" link's
+	// token hashes to hash and is live at now, leaving it; TakeDisownPasskey
+	// deletes and returns it in one statement. ENotFound when there is none.
+	FindDisownPasskey(ctx context.Context, hash []byte, now time.Time) (*account.Credential, error)
+	TakeDisownPasskey(ctx context.Context, hash []byte, now time.Time) (*account.Credential, error)
+	// DeletePasskeySessions ends the user's sessions that passkeyID proved
+	// (sign-in or step-up) and the session addedSessionID; it says how many.
+	DeletePasskeySessions(ctx context.Context, userID, passkeyID, addedSessionID string) (int, error)
 	RenamePasskey(ctx context.Context, userID, id, name string, at time.Time) error
 	DeletePasskey(ctx context.Context, userID, id string) error
 }
@@ -110,9 +121,9 @@ type Ceremonies interface {
 // Sessions starts the session of a passkey sign-in, and renews the token
 // of the session that added a passkey (session.Service).
 type Sessions interface {
-	Start(ctx context.Context, u *account.User, m account.AuthMethod, c account.Client) (*account.SigninResult, error)
+	StartPasskey(ctx context.Context, u *account.User, m account.AuthMethod, passkeyID string, c account.Client) (*account.SigninResult, error)
 	Rotate(ctx context.Context, sessionID string) (string, error)
-	StepUp(ctx context.Context, sessionID string, m account.AuthMethod) (string, time.Time, error)
+	StepUp(ctx context.Context, sessionID string, m account.AuthMethod, passkeyID string) (string, time.Time, error)
 }
 
 // Members locks accounts and voids pending changes of address when a
@@ -131,6 +142,10 @@ type Notifier interface {
 	// attested.
 	PasskeyAdded(ctx context.Context, u *account.User, name, provider string, c account.Client) error
 	PasskeyRemoved(ctx context.Context, u *account.User, name string, c account.Client) error
+	// PasskeyOnProbation replaces PasskeyAdded for a passkey added on
+	// probation until until: the mail carries disownLink, the one-click
+	// "This wasn't me".
+	PasskeyOnProbation(ctx context.Context, u *account.User, name, provider string, until time.Time, disownLink string, c account.Client) error
 }
 
 // Passkey is a member's passkey as the account page and API show it.
@@ -145,9 +160,12 @@ type Passkey struct {
 	// Synced is true when the authenticator reports the credential backed
 	// up (BS): it lives in a password manager or platform keychain and
 	// survives losing one device. Otherwise it is on this device only.
-	Synced     bool
-	Transports []string
-	Attachment string
+	Synced bool
+	// ProbationUntil is when the passkey comes off probation (zero when it
+	// was never on it; probation.go).
+	ProbationUntil time.Time
+	Transports     []string
+	Attachment     string
 }
 
 // Config is the relying party and the operator's policy.
@@ -177,6 +195,10 @@ type Config struct {
 	// to add or remove a passkey (account.Session.RequireFresh; default
 	// account.DefaultReauthWindow).
 	ReauthWindow time.Duration
+	// Probation is how long a passkey added through a weaker channel is on
+	// probation (email_signin.probation; probation.go); zero puts none on
+	// it (email_signin.passkey_accounts full).
+	Probation time.Duration
 }
 
 // Deps are the parts a Service works with.
@@ -326,7 +348,7 @@ func view(c account.Credential) Passkey {
 	return Passkey{
 		ID: c.ID, Name: c.Name, Provider: aaguid.Name(c.AAGUID), CreatedAt: c.CreatedAt, LastUsedAt: c.LastUsedAt,
 		BackupEligible: c.BackupEligible, BackedUp: c.BackupState, Synced: c.BackupState,
-		Transports: c.Transports, Attachment: c.Attachment,
+		Transports: c.Transports, Attachment: c.Attachment, ProbationUntil: c.ProbationUntil,
 	}
 }
 
@@ -341,8 +363,14 @@ func newFlowID() string {
 // the wall clock; keyshift enforces expiry itself from the stored row
 // (testable with an injected clock), so the session data carries none.
 func (s *Service) saveFlow(ctx context.Context, kind, userID, sessionID string, sd *webauthn.SessionData, username bool, origin string) (string, error) {
+	return s.saveFlowData(ctx, kind, userID, sessionID, sd, flowData{Username: username, Origin: origin})
+}
+
+// saveFlowData is saveFlow with the rest of the flow's data in fd.
+func (s *Service) saveFlowData(ctx context.Context, kind, userID, sessionID string, sd *webauthn.SessionData, fd flowData) (string, error) {
 	sd.Expires = time.Time{}
-	data, err := json.Marshal(flowData{Session: *sd, Username: username, Origin: origin})
+	fd.Session = *sd
+	data, err := json.Marshal(fd)
 	if err != nil {
 		return "", err
 	}

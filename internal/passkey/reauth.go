@@ -78,7 +78,7 @@ func (s *Service) FinishReauth(ctx context.Context, sw *account.SessionWithUser,
 	var at time.Time
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if token, at, err = s.sessions.StepUp(ctx, sw.Session.ID, account.MethodPasskeyUsername); err != nil {
+		if token, at, err = s.sessions.StepUp(ctx, sw.Session.ID, account.MethodPasskeyUsername, stored.ID); err != nil {
 			return err
 		}
 		if err := s.event(ctx, &account.Event{Type: account.EventReauth, UserID: u.ID, SessionID: sw.Session.ID,

@@ -51,7 +51,7 @@ func (s *Service) BeginRegistration(ctx context.Context, sw *account.SessionWith
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.saveFlow(ctx, KindRegister, u.ID, sessionID, sd, false, origin)
+	id, err := s.saveFlowData(ctx, KindRegister, u.ID, sessionID, sd, flowData{Origin: origin, Probation: s.probationOf(sw)})
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func (s *Service) BeginUpgrade(ctx context.Context, sw *account.SessionWithUser,
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.saveFlow(ctx, KindRegister, u.ID, sw.Session.ID, sd, false, origin)
+	id, err := s.saveFlowData(ctx, KindRegister, u.ID, sw.Session.ID, sd, flowData{Origin: origin, Probation: s.probationOf(sw)})
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +180,7 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, sessi
 		return nil, err
 	}
 	stored := s.credential(u, cred, name)
+	disownToken := s.onProbation(stored, fd.Probation, sessionID)
 	var token string
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		// Under the account's lock and only while the session lives: an
@@ -199,11 +200,20 @@ func (s *Service) FinishRegistration(ctx context.Context, u *account.User, sessi
 		}
 		if s.notices != nil {
 			provider, _ := aaguid.Lookup(stored.AAGUID)
-			if err := s.notices.PasskeyAdded(ctx, u, stored.Name, provider, c); err != nil {
+			var err error
+			if disownToken != "" {
+				err = s.notices.PasskeyOnProbation(ctx, u, stored.Name, provider, stored.ProbationUntil, disownToken, c)
+			} else {
+				err = s.notices.PasskeyAdded(ctx, u, stored.Name, provider, c)
+			}
+			if err != nil {
 				return err
 			}
 		}
 		data := map[string]any{"passkey": stored.ID, "provider": aaguid.Name(stored.AAGUID), "synced": stored.BackupState}
+		if disownToken != "" {
+			data["probationUntil"], data["probationVia"] = stored.ProbationUntil.UTC().Format(time.RFC3339), string(stored.ProbationVia)
+		}
 		if fd.Session.Mediation == protocol.MediationConditional {
 			data["upgrade"] = true // saved by the browser itself (BeginUpgrade)
 		}

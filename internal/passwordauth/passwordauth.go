@@ -101,7 +101,7 @@ type Sessions interface {
 	Start(ctx context.Context, u *account.User, m account.AuthMethod, c account.Client) (*account.SigninResult, error)
 	StartFirst(ctx context.Context, u *account.User, m account.AuthMethod, c account.Client) (*account.SigninResult, error)
 	Rotate(ctx context.Context, sessionID string) (string, error)
-	StepUp(ctx context.Context, sessionID string, m account.AuthMethod) (string, time.Time, error)
+	StepUp(ctx context.Context, sessionID string, m account.AuthMethod, passkeyID string) (string, time.Time, error)
 }
 
 // Members locks accounts and cleans up after a change of password

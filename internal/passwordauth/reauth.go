@@ -34,7 +34,7 @@ func (s *Service) Reauth(ctx context.Context, sw *account.SessionWithUser, pw st
 	var at time.Time
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if token, at, err = s.d.Sessions.StepUp(ctx, sw.Session.ID, account.MethodPassword); err != nil {
+		if token, at, err = s.d.Sessions.StepUp(ctx, sw.Session.ID, account.MethodPassword, ""); err != nil {
 			return err
 		}
 		return s.d.Audit.Record(ctx, &account.Event{Type: account.EventReauth, UserID: u.ID, SessionID: sw.Session.ID,

@@ -277,7 +277,11 @@ func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor
 	// The one step-up window of every sensitive action.
 	window := cfg.Passkey.ReauthWindow
 	s.Notices = notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, s.Outbox, db, o.Now)
-	s.Sessions = session.New(session.Config{IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout},
+	var weakerCap time.Duration
+	if cfg.EmailSignin.Restricted() {
+		weakerCap = config.RestrictedSessionCap
+	}
+	s.Sessions = session.New(session.Config{IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout, WeakerCap: weakerCap},
 		db, session.Deps{Audit: audit, Random: s.Random, Now: o.Now, Notices: s.Notices})
 	s.Members = member.New(db, db, member.Deps{Sessions: s.Sessions, Audit: audit, Random: s.Random, Now: o.Now})
 	s.Confirm = confirm.New(confirm.Config{Origin: cfg.Origin, Site: cfg.RPName}, db, confirm.Deps{
@@ -299,7 +303,8 @@ func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor
 	// From the pepper, not server_keys: with a database copy and its key,
 	// a live flow's 6-digit code would fall to a million HMACs.
 	codeKey := peppers.Current.Key(emailCodePurpose)
-	s.Signin = signin.New(signin.Config{Origin: cfg.Origin, Site: cfg.RPName, SignupOpen: cfg.Signup.Open, CodeKey: codeKey},
+	s.Signin = signin.New(signin.Config{Origin: cfg.Origin, Site: cfg.RPName, SignupOpen: cfg.Signup.Open, CodeKey: codeKey,
+		RequirePasskey: cfg.EmailSignin.PasskeyAccounts == config.PasskeyAccountsRequirePasskey},
 		db, db, signin.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random,
 			Now: o.Now, Mailer: s.Outbox, Notices: s.Notices})
 	s.StepUp = stepup.New(stepup.Config{Site: cfg.RPName, CodeKey: codeKey}, db, stepup.Deps{Sessions: s.Sessions,
@@ -342,7 +347,7 @@ func newPasskeys(ctx context.Context, cfg config.Config, db *store.DB, d passkey
 		RPID: cfg.RPID, RPName: cfg.RPName, Origin: cfg.Origin, Origins: cfg.Origins, AllowRoaming: cfg.Passkey.AllowRoaming, Providers: providers,
 		Attestation: attestation,
 		Algorithms:  cfg.Passkey.Algorithms, ChallengeTTL: cfg.Passkey.ChallengeTimeout, DecoyKey: decoyKey,
-		CeremonyKey: ceremonyKey, ReauthWindow: cfg.Passkey.ReauthWindow,
+		CeremonyKey: ceremonyKey, ReauthWindow: cfg.Passkey.ReauthWindow, Probation: probation(cfg.EmailSignin),
 	}, db, db, d)
 	if err != nil {
 		return nil, err
@@ -626,4 +631,13 @@ func (s *Server) sweep(ctx context.Context) {
 	if _, err := s.DB.PruneTelemetry(ctx, s.now().Add(-keep)); err != nil && ctx.Err() == nil {
 		s.Log.Warn("pruning old telemetry", "err", err)
 	}
+}
+
+// probation is how long a passkey added through a weaker channel is on
+// probation: none under email_signin.passkey_accounts full.
+func probation(e config.EmailSigninConfig) time.Duration {
+	if !e.Restricted() {
+		return 0
+	}
+	return e.Probation
 }

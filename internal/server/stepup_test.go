@@ -174,6 +174,88 @@ func TestAPasskeyMembersWeakerProofsOnlyAddAPasskey(t *testing.T) {
 	})
 }
 
+// TestEverySensitiveDomainMethodRefusesASessionOnProbation: a session
+// that a passkey on probation proved — signed in or stepped up with it
+// moments ago (docs/security.md, T29) — passes only the gates of adding a
+// passkey; every other sensitive method refuses it with
+// credential_on_probation and the end of the probation, before it writes
+// anything; once the probation is over the same proof passes.
+func TestEverySensitiveDomainMethodRefusesASessionOnProbation(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		in := servertest.Start(t, database)
+		ctx := context.Background()
+		c := account.Client{IP: "192.0.2.46", UserAgent: "test"}
+		res, err := in.Passwords.Signup(ctx, "probation@example.com", memberPassword, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := in.DB.VerifyUserEmail(ctx, res.User.ID, in.Clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		now := in.Clock.Now()
+		until := now.Add(in.Config.EmailSignin.Probation)
+		owners := in.Random.NewID()
+		if err := in.DB.CreateCredential(ctx, &account.Credential{ID: owners, UserID: res.User.ID, Type: account.CredentialWebAuthn,
+			CredentialID: in.Random.Bytes(16), PublicKey: []byte{0xa0}, Name: "Owner's", CreatedAt: now.Add(-time.Hour), UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.DB.CreateCredential(ctx, &account.Credential{ID: in.Random.NewID(), UserID: res.User.ID, Type: account.CredentialWebAuthn,
+			CredentialID: in.Random.Bytes(16), PublicKey: []byte{0xa0}, Name: "Thief's", CreatedAt: now, UpdatedAt: now,
+			ProbationUntil: until, ProbationVia: account.MethodEmailLink}); err != nil {
+			t.Fatal(err)
+		}
+		u, err := in.DB.FindUser(ctx, res.User.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events := func() int {
+			t.Helper()
+			evs, err := in.DB.FindEvents(ctx, store.EventFilter{UserID: u.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(evs)
+		}
+		adds := map[string]bool{"passkey.Service.BeginRegistration": true, "passkey.Service.BeginUpgrade": true}
+		for _, sw := range []*account.SessionWithUser{
+			{User: *u, SigninProbation: until, Session: account.Session{ID: res.Session.ID, UserID: u.ID,
+				AuthMethod: account.MethodPasskeyModal, AuthenticatedAt: now}},
+			{User: *u, StepUpProbation: until, Session: account.Session{ID: res.Session.ID, UserID: u.ID,
+				AuthMethod: account.MethodEmailLink, AuthenticatedAt: now, SteppedUpAt: now, SteppedUpMethod: account.MethodPasskeyUsername}},
+		} {
+			calls := sensitive(ctx, in, c)
+			// Delete learns its passkey before it refuses (it may remove
+			// one on probation): it is asked for the owner's.
+			calls["passkey.Service.Delete"] = func(sw *account.SessionWithUser) error { return in.Passkeys.Delete(ctx, sw, owners, c) }
+			for name, call := range calls {
+				before := events()
+				err := call(sw)
+				if adds[name] {
+					if account.IsCode(err, account.ECredentialOnProbation) || account.IsCode(err, account.EReauthRequired) {
+						t.Errorf("%s on probation: %v, want it to pass the gate", name, err)
+					}
+					continue
+				}
+				if e, ok := err.(*account.Error); !ok || e.Code != account.ECredentialOnProbation || !e.Until.Equal(until) {
+					t.Errorf("%s on probation: %v, want credential_on_probation until %s", name, err, until)
+				}
+				if after := events(); after != before {
+					t.Errorf("%s on probation wrote %d events", name, after-before)
+				}
+			}
+		}
+		in.Clock.Set(until)
+		over := &account.SessionWithUser{User: *u, SigninProbation: until, Session: account.Session{ID: res.Session.ID, UserID: u.ID,
+			AuthMethod: account.MethodPasskeyModal, AuthenticatedAt: until}}
+		for name, call := range sensitive(ctx, in, c) {
+			if err := call(over); account.IsCode(err, account.ECredentialOnProbation) || account.IsCode(err, account.EReauthRequired) {
+				t.Errorf("%s after the probation: %v", name, err)
+			}
+		}
+	})
+}
+
 // TestTheSensitiveListIsEveryMethodThatChecksFreshness: the list above is
 // exactly the domain methods that call RequireFresh, read from the source:
 // a new sensitive method cannot be left out of the test above.

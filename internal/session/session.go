@@ -43,7 +43,8 @@ type Store interface {
 	RotateSessionToken(ctx context.Context, id string, tokenHash []byte) error
 	// StepUpSession replaces the token hash of session id and records a
 	// step-up at at with proof m; ENotFound when the session is gone.
-	StepUpSession(ctx context.Context, id string, tokenHash []byte, at time.Time, m account.AuthMethod) error
+	// passkeyID names the passkey that made the proof ("" for another).
+	StepUpSession(ctx context.Context, id string, tokenHash []byte, at time.Time, m account.AuthMethod, passkeyID string) error
 	// DeleteExpiredSessions removes sessions past their absolute end or idle
 	// since before idleBefore.
 	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
@@ -73,6 +74,11 @@ type Config struct {
 	IdleTimeout time.Duration
 	// AbsoluteTimeout ends a session this long after its sign-in.
 	AbsoluteTimeout time.Duration
+	// WeakerCap, when above zero, ends sooner the session that a weaker
+	// channel (account.AuthMethod.IsWeaker: an email link or code, a
+	// recovery code) opened for a member who holds a passkey
+	// (email_signin.passkey_accounts restricted or require_passkey: 1h).
+	WeakerCap time.Duration
 }
 
 // Deps are the parts a Service works with.
@@ -108,24 +114,45 @@ func New(cfg Config, store Store, d Deps) *Service {
 // A browser that carries no device cookie of u's is a new device: u is
 // told by mail, in the same transaction.
 func (s *Service) Start(ctx context.Context, u *account.User, m account.AuthMethod, c account.Client) (*account.SigninResult, error) {
+	return s.StartPasskey(ctx, u, m, "", c)
+}
+
+// StartPasskey is Start for a passkey sign-in: the session records which
+// passkey (passkeyID, its credential row) proved it, so that a passkey on
+// probation keeps its session on probation too.
+func (s *Service) StartPasskey(ctx context.Context, u *account.User, m account.AuthMethod, passkeyID string, c account.Client) (*account.SigninResult, error) {
 	if s.notices != nil && !c.Device.Trusted(u) {
 		if err := s.notices.NewDevice(ctx, u, m, c); err != nil {
 			return nil, err
 		}
 	}
-	return s.StartFirst(ctx, u, m, c)
+	return s.start(ctx, u, m, passkeyID, c)
 }
 
 // StartFirst is Start for the sign-in that created u, or the first after
 // every browser of it was signed out: there is no other device to tell
 // apart, so no notice is sent.
 func (s *Service) StartFirst(ctx context.Context, u *account.User, m account.AuthMethod, c account.Client) (*account.SigninResult, error) {
+	return s.start(ctx, u, m, "", c)
+}
+
+// Lifetime is how long a session that m opens for u lasts at most: the
+// absolute timeout, or WeakerCap for a weaker sign-in of a member who
+// holds a passkey (a thief with the mailbox gets an hour, not a month).
+func (s *Service) Lifetime(u *account.User, m account.AuthMethod) time.Duration {
+	if s.cfg.WeakerCap > 0 && u.PasskeyCount > 0 && m.IsWeaker() {
+		return min(s.cfg.WeakerCap, s.cfg.AbsoluteTimeout)
+	}
+	return s.cfg.AbsoluteTimeout
+}
+
+func (s *Service) start(ctx context.Context, u *account.User, m account.AuthMethod, passkeyID string, c account.Client) (*account.SigninResult, error) {
 	now := s.now()
 	token := s.random.NewToken()
 	sess := account.Session{
 		ID: s.random.NewID(), TokenHash: account.HashToken(token), UserID: u.ID, AuthMethod: m,
-		AuthenticatedAt: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.AbsoluteTimeout),
-		UserAgent: c.KeptUserAgent(), IP: c.IP,
+		AuthenticatedAt: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.Lifetime(u, m)),
+		UserAgent: c.KeptUserAgent(), IP: c.IP, SigninPasskey: passkeyID,
 	}
 	others, err := s.store.CreateSession(ctx, &sess)
 	if err != nil {
@@ -164,9 +191,11 @@ func (s *Service) Rotate(ctx context.Context, sessionID string) (string, error) 
 // Sensitive actions within the reauth window for which m counts pass from
 // then on (account.SessionWithUser.RequireFresh). Every step-up, whatever
 // its proof, rotates: a token copied before is worth nothing after.
-func (s *Service) StepUp(ctx context.Context, sessionID string, m account.AuthMethod) (string, time.Time, error) {
+// passkeyID is the passkey that made the proof ("" for another kind): a
+// step-up by a passkey on probation leaves the session on probation.
+func (s *Service) StepUp(ctx context.Context, sessionID string, m account.AuthMethod, passkeyID string) (string, time.Time, error) {
 	token, now := s.random.NewToken(), s.now()
-	if err := s.store.StepUpSession(ctx, sessionID, account.HashToken(token), now, m); err != nil {
+	if err := s.store.StepUpSession(ctx, sessionID, account.HashToken(token), now, m, passkeyID); err != nil {
 		return "", time.Time{}, err
 	}
 	return token, now, nil

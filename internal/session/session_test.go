@@ -154,3 +154,61 @@ func TestRevokingSessions(t *testing.T) {
 		}
 	})
 }
+
+// TestWeakerSigninsOfPasskeyMembersLastAnHour: with WeakerCap (the
+// restricted email_signin.passkey_accounts), a session that an email link
+// or code, or a recovery code, opens for a member who holds a passkey ends
+// an hour after it began however much it is used; a passkey or password
+// sign-in of that member, and every sign-in of a member without a passkey,
+// lasts the absolute timeout.
+func TestWeakerSigninsOfPasskeyMembersLastAnHour(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newFixture(t, database, cheap)
+		capped := session.New(session.Config{IdleTimeout: 7 * 24 * time.Hour, AbsoluteTimeout: 30 * 24 * time.Hour, WeakerCap: time.Hour}, f.db,
+			session.Deps{Audit: account.Audit{Store: f.db, Now: f.clock.Now}, Random: account.Random{}, Now: f.clock.Now})
+		up, err := f.passwords.Signup(ctx, "ada@example.com", pw, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		withKey, without := up.User, up.User
+		withKey.PasskeyCount = 1
+		for _, tc := range []struct {
+			name  string
+			u     account.User
+			m     account.AuthMethod
+			lasts time.Duration
+		}{
+			{"an email link of a passkey member", withKey, account.MethodEmailLink, time.Hour},
+			{"an email code of a passkey member", withKey, account.MethodEmailCode, time.Hour},
+			{"a recovery code of a passkey member", withKey, account.MethodRecoveryCode, time.Hour},
+			{"a passkey sign-in", withKey, account.MethodPasskeyModal, 30 * 24 * time.Hour},
+			{"a password sign-in of a passkey member", withKey, account.MethodPassword, 30 * 24 * time.Hour},
+			{"an email link of a member without a passkey", without, account.MethodEmailLink, 30 * 24 * time.Hour},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if got := capped.Lifetime(&tc.u, tc.m); got != tc.lasts {
+					t.Errorf("Lifetime = %s, want %s", got, tc.lasts)
+				}
+			})
+		}
+		var res *account.SigninResult
+		if err := f.db.InTx(ctx, func(ctx context.Context) error {
+			res, err = capped.StartFirst(ctx, &withKey, account.MethodEmailLink, alice)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for range 5 {
+			f.clock.Advance(11 * time.Minute)
+			if _, err := capped.Authenticate(ctx, res.Token); err != nil {
+				t.Fatalf("after %v: %v", f.clock.Now(), err)
+			}
+		}
+		f.clock.Advance(5*time.Minute + time.Second)
+		if _, err := capped.Authenticate(ctx, res.Token); !account.IsCode(err, account.EUnauthenticated) {
+			t.Fatalf("an hour and a second after the email sign-in: %v", err)
+		}
+	})
+}

@@ -15,12 +15,14 @@ import (
 func (db *DB) CreateCredential(ctx context.Context, c *account.Credential) error {
 	_, err := db.Exec(ctx, `INSERT INTO credentials (id, user_id, type, password_hash, password_format,
 			credential_id, public_key, sign_count, aaguid, transports, attachment, backup_eligible, backup_state,
-			user_handle, name, created_at, updated_at, last_used_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			user_handle, name, created_at, updated_at, last_used_at,
+			probation_until, probation_via, added_session_id, disown_hash, disown_expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.UserID, string(c.Type), sqldb.NullString(c.PasswordHash), sqldb.NullString(c.PasswordFormat),
 		sqldb.NullBytes(c.CredentialID), sqldb.NullBytes(c.PublicKey), int64(c.SignCount), sqldb.NullBytes(c.AAGUID),
 		strings.Join(c.Transports, ","), c.Attachment, db.Bool(c.BackupEligible), db.Bool(c.BackupState),
-		sqldb.NullBytes(c.UserHandle), c.Name, db.Time(c.CreatedAt), db.Time(c.UpdatedAt), db.NullTime(c.LastUsedAt))
+		sqldb.NullBytes(c.UserHandle), c.Name, db.Time(c.CreatedAt), db.Time(c.UpdatedAt), db.NullTime(c.LastUsedAt),
+		db.NullTime(c.ProbationUntil), string(c.ProbationVia), c.AddedSessionID, sqldb.NullBytes(c.DisownHash), db.NullTime(c.DisownExpiresAt))
 	switch {
 	case db.UniqueOn(err, "credentials", "credential_id"):
 		return &account.Error{Code: account.EPasskeyExists, Detail: "this passkey is already registered", Err: err}

@@ -96,12 +96,14 @@ func (db *DB) FindUserByWebAuthnID(ctx context.Context, handle []byte) (*account
 }
 
 const passkeyColumns = `id, user_id, credential_id, public_key, sign_count, aaguid, transports, attachment,
-	backup_eligible, backup_state, user_handle, name, created_at, updated_at, last_used_at`
+	backup_eligible, backup_state, user_handle, name, created_at, updated_at, last_used_at,
+	probation_until, probation_via, added_session_id`
 
 func passkeyDest(c *account.Credential, transports *string) []any {
 	return []any{&c.ID, &c.UserID, &c.CredentialID, &c.PublicKey, &c.SignCount, &c.AAGUID, transports, &c.Attachment,
 		sqldb.ScanBool(&c.BackupEligible), sqldb.ScanBool(&c.BackupState), &c.UserHandle, &c.Name,
-		sqldb.ScanTime(&c.CreatedAt), sqldb.ScanTime(&c.UpdatedAt), sqldb.ScanTime(&c.LastUsedAt)}
+		sqldb.ScanTime(&c.CreatedAt), sqldb.ScanTime(&c.UpdatedAt), sqldb.ScanTime(&c.LastUsedAt),
+		sqldb.ScanTime(&c.ProbationUntil), (*string)(&c.ProbationVia), &c.AddedSessionID}
 }
 
 func splitTransports(s string) []string {
@@ -259,4 +261,40 @@ func (db *DB) PasskeyShapes(ctx context.Context) (passkey.Shapes, error) {
 		sh.Creds = append(sh.Creds, w)
 	}
 	return sh, rows.Err()
+}
+
+// FindDisownPasskey implements passkey.Store: a read, so that the
+// account's lock is taken before the passkey is (link.Take).
+func (db *DB) FindDisownPasskey(ctx context.Context, hash []byte, now time.Time) (*account.Credential, error) {
+	return db.scanPasskey(db.QueryRow(ctx, `SELECT `+passkeyColumns+` FROM credentials
+		WHERE disown_hash = ? AND type = 'webauthn' AND disown_expires_at > ?`, hash, db.Time(now)))
+}
+
+// TakeDisownPasskey implements passkey.Store: one DELETE … RETURNING, so
+// a "This wasn't me" link works once however many requests race, on any
+// node.
+func (db *DB) TakeDisownPasskey(ctx context.Context, hash []byte, now time.Time) (*account.Credential, error) {
+	return db.scanPasskey(db.QueryRowW(ctx, `DELETE FROM credentials
+		WHERE disown_hash = ? AND type = 'webauthn' AND disown_expires_at > ? RETURNING `+passkeyColumns, hash, db.Time(now)))
+}
+
+func (db *DB) scanPasskey(row sqldb.Row) (*account.Credential, error) {
+	c := account.Credential{Type: account.CredentialWebAuthn}
+	var tr string
+	if err := sqldb.ScanErr(row.Scan(passkeyDest(&c, &tr)...), "passkey"); err != nil {
+		return nil, err
+	}
+	c.Transports = splitTransports(tr)
+	return &c, nil
+}
+
+// DeletePasskeySessions implements passkey.Store.
+func (db *DB) DeletePasskeySessions(ctx context.Context, userID, passkeyID, addedSessionID string) (int, error) {
+	res, err := db.Exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND (signin_passkey = ? OR stepped_up_passkey = ? OR id = ?)`,
+		userID, passkeyID, passkeyID, addedSessionID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }

@@ -15,28 +15,34 @@ import (
 // its id: SQLite's RETURNING would count it, PostgreSQL's does not.
 func (db *DB) CreateSession(ctx context.Context, s *account.Session) (int, error) {
 	var others int
-	err := db.QueryRowW(ctx, `INSERT INTO sessions (id, token_hash, user_id, auth_method, authenticated_at, created_at, last_seen_at, expires_at, user_agent, ip)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	err := db.QueryRowW(ctx, `INSERT INTO sessions (id, token_hash, user_id, auth_method, authenticated_at, created_at, last_seen_at, expires_at, user_agent, ip, signin_passkey)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING (SELECT COUNT(*) FROM sessions o WHERE o.user_id = sessions.user_id AND o.id <> sessions.id)`,
 		s.ID, s.TokenHash, s.UserID, string(s.AuthMethod), db.Time(s.AuthenticatedAt), db.Time(s.CreatedAt),
-		db.Time(s.LastSeenAt), db.Time(s.ExpiresAt), s.UserAgent, s.IP).Scan(&others)
+		db.Time(s.LastSeenAt), db.Time(s.ExpiresAt), s.UserAgent, s.IP, s.SigninPasskey).Scan(&others)
 	return others, err
 }
 
-const sessionColumns = `s.id, s.token_hash, s.user_id, s.auth_method, s.authenticated_at, s.created_at, s.last_seen_at, s.expires_at, s.stepped_up_at, s.stepped_up_method, s.nudged_at, s.user_agent, s.ip`
+const sessionColumns = `s.id, s.token_hash, s.user_id, s.auth_method, s.authenticated_at, s.created_at, s.last_seen_at, s.expires_at, s.stepped_up_at, s.stepped_up_method, s.nudged_at, s.user_agent, s.ip, s.signin_passkey, s.stepped_up_passkey`
 
 func sessionDest(s *account.Session) []any {
 	return []any{&s.ID, &s.TokenHash, &s.UserID, (*string)(&s.AuthMethod), sqldb.ScanTime(&s.AuthenticatedAt), sqldb.ScanTime(&s.CreatedAt),
-		sqldb.ScanTime(&s.LastSeenAt), sqldb.ScanTime(&s.ExpiresAt), sqldb.ScanTime(&s.SteppedUpAt), (*string)(&s.SteppedUpMethod), sqldb.ScanTime(&s.NudgedAt), &s.UserAgent, &s.IP}
+		sqldb.ScanTime(&s.LastSeenAt), sqldb.ScanTime(&s.ExpiresAt), sqldb.ScanTime(&s.SteppedUpAt), (*string)(&s.SteppedUpMethod), sqldb.ScanTime(&s.NudgedAt), &s.UserAgent, &s.IP, &s.SigninPasskey, &s.SteppedUpPasskey}
 }
 
 // FindSessionByToken implements session.Store: the session and its user in
-// one indexed query, since every authenticated request starts here.
+// one indexed query, since every authenticated request starts here, with
+// the probation ends of the passkeys that proved it (two primary-key
+// lookups; a session no passkey proved matches no row).
 func (db *DB) FindSessionByToken(ctx context.Context, tokenHash []byte) (*account.SessionWithUser, error) {
 	var sw account.SessionWithUser
 	dest := append(sessionDest(&sw.Session), userDest(&sw.User)...)
-	err := db.QueryRow(ctx, `SELECT `+sessionColumns+`, `+userColumns+`
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, tokenHash).Scan(dest...)
+	dest = append(dest, sqldb.ScanTime(&sw.SigninProbation), sqldb.ScanTime(&sw.StepUpProbation))
+	err := db.QueryRow(ctx, `SELECT `+sessionColumns+`, `+userColumns+`, sp.probation_until, up.probation_until
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		LEFT JOIN credentials sp ON sp.id = s.signin_passkey AND sp.user_id = s.user_id
+		LEFT JOIN credentials up ON up.id = s.stepped_up_passkey AND up.user_id = s.user_id
+		WHERE s.token_hash = ?`, tokenHash).Scan(dest...)
 	if err := sqldb.ScanErr(err, "session"); err != nil {
 		return nil, err
 	}
@@ -126,9 +132,9 @@ func (db *DB) RotateSessionToken(ctx context.Context, id string, tokenHash []byt
 // StepUpSession implements session.Store: a new token hash and the
 // step-up's time and proof, in one statement. ENotFound when the session
 // is gone.
-func (db *DB) StepUpSession(ctx context.Context, id string, tokenHash []byte, at time.Time, m account.AuthMethod) error {
-	res, err := db.Exec(ctx, `UPDATE sessions SET token_hash = ?, stepped_up_at = ?, stepped_up_method = ? WHERE id = ?`,
-		tokenHash, db.Time(at), string(m), id)
+func (db *DB) StepUpSession(ctx context.Context, id string, tokenHash []byte, at time.Time, m account.AuthMethod, passkeyID string) error {
+	res, err := db.Exec(ctx, `UPDATE sessions SET token_hash = ?, stepped_up_at = ?, stepped_up_method = ?, stepped_up_passkey = ? WHERE id = ?`,
+		tokenHash, db.Time(at), string(m), passkeyID, id)
 	return sqldb.Affected(res, err, "session")
 }
 

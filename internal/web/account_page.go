@@ -98,6 +98,13 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	if left := sw.FreshAt(account.ActionRemovePasskey).Add(s.cfg.Passkey.ReauthWindow).Sub(s.now()); left > 0 {
 		d.FreshFor = int(left / time.Second)
 	}
+	probations, err := s.passkeys.Probations(r.Context(), sw)
+	if err != nil {
+		return err
+	}
+	for _, p := range probations {
+		d.Probations = append(d.Probations, page.Probation{PasskeyID: p.PasskeyID, Name: p.Name, Provider: p.Provider, AddedAt: p.AddedAt, Until: p.Until})
+	}
 	d.Readiness = readinessOf(&sw.User, passkeys, d.RecoveryLeft)
 	// Only a passkey of the member's counts: any other id shows the guide
 	// from its start.

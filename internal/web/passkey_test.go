@@ -163,6 +163,7 @@ type passkeyView struct {
 	Synced         bool     `json:"synced"`
 	Transports     []string `json:"transports"`
 	Attachment     string   `json:"attachment"`
+	ProbationUntil *string  `json:"probationUntil"`
 }
 
 // listPasskeys is GET /api/passkeys on c.

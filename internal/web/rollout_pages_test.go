@@ -164,7 +164,9 @@ func TestTheNudgePageAndTheAccountSwitches(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
-		s := startPasskeySite(t, database)
+		// The second passkey is added in a password session: under the default
+		// policy it would be on probation (probation_test.go).
+		s := startPasskeySite(t, database, fullEmailSessions)
 		ada := newMemberWithoutPasskey(t, s, "ada@example.com")
 		c := ada.c
 		signin := func() *servertest.Response {

@@ -121,7 +121,7 @@ func TestGetSessionDescribesTheMemberAndTheSession(t *testing.T) {
 		wantStatus(t, r, http.StatusOK)
 		var top map[string]json.RawMessage
 		r.JSON(t, &top)
-		wantKeys(t, "GET /api/session", top, "user", "session", "signals")
+		wantKeys(t, "GET /api/session", top, "user", "session", "signals", "notices")
 		// The Signal API's calls: the member's user handle, no passkeys yet,
 		// and the address as the name a password manager shows.
 		var signals struct {

@@ -43,6 +43,12 @@ func startSite(t *testing.T, database string, opts ...servertest.Option) *liveSi
 	return &liveSite{Instance: servertest.Start(t, database, opts...), t: t}
 }
 
+// fullEmailSessions is email_signin.passkey_accounts full: a passkey a
+// thief adds through a weaker sign-in is on no probation, so tests of what
+// cleans up after such a thief (revert, cancel, sign-out everywhere) can
+// still set the scene; probation_test.go tests the default.
+func fullEmailSessions(c *config.Config) { c.EmailSignin.PasskeyAccounts = config.PasskeyAccountsFull }
+
 // trustLoopbackProxy makes keyshift believe X-Forwarded-For from loopback
 // peers, so that one test can speak from many client addresses.
 func trustLoopbackProxy(c *config.Config) {
@@ -91,7 +97,7 @@ func (s *liveSite) member(email string) *servertest.Client {
 // key to answer with, and gives c the rotated token.
 func (s *liveSite) steppedUpByPasskey(c *servertest.Client) {
 	s.t.Helper()
-	token, _, err := s.Sessions.StepUp(context.Background(), currentSession(s.t, c).Session.ID, account.MethodPasskeyUsername)
+	token, _, err := s.Sessions.StepUp(context.Background(), currentSession(s.t, c).Session.ID, account.MethodPasskeyUsername, "")
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -152,6 +158,7 @@ type apiError struct {
 		Reason     string `json:"reason"`
 		Field      string `json:"field"`
 		RetryAfter int    `json:"retryAfter"`
+		Until      string `json:"until"`
 	} `json:"error"`
 }
 

@@ -132,7 +132,7 @@ func TestTheOwnersRevertCannotBeBlocked(t *testing.T) {
 func TestARevertUndoesWhatTheThiefAdded(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, database string) {
 		t.Parallel()
-		s := startNoticeSite(t, database)
+		s := startNoticeSite(t, database, fullEmailSessions)
 		ada := newPasskeyMember(t, s.liveSite, "ada@example.com")
 		s.verify(t, ada.email)
 		s.Clock.Advance(time.Minute)
@@ -479,7 +479,7 @@ func TestAPendingChangeDiesWithEveryCleanUp(t *testing.T) {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
 			testdb.Each(t, func(t *testing.T, database string) {
 				t.Parallel()
-				s := startNoticeSite(t, database)
+				s := startNoticeSite(t, database, fullEmailSessions)
 				owner := newPasskeyMember(t, s.liveSite, "ada@example.com")
 				s.verify(t, owner.email)
 				stepUp(t, owner)

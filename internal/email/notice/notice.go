@@ -10,6 +10,7 @@ package notice
 import (
 	"context"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -117,7 +118,25 @@ const (
 	// KindPasswordRetired tells a member who chose "Go passwordless" that
 	// `keyshift rollout retire` deleted their password.
 	KindPasswordRetired = "notice_password_retired"
+	// KindPasskeyProbation tells a member that a passkey was added through
+	// a weaker channel and is on probation, with "This wasn't me".
+	KindPasskeyProbation = "notice_passkey_probation"
 )
+
+// DisownPath is the page the "This wasn't me" link of a passkey on
+// probation opens.
+const DisownPath = "/passkeys/wasnt-me"
+
+// PasskeyOnProbation tells u that a passkey was added in a session that a
+// weaker channel opened (how, by method via), that it cannot touch the
+// account's older credentials, address or password until until, and
+// gives the one-click link (its token, disownToken) that removes it and
+// ends its sessions without signing in. It implements passkey.Notifier.
+func (n *Notifier) PasskeyOnProbation(ctx context.Context, u *account.User, name, provider string, until time.Time, disownToken string, c account.Client) error {
+	return n.toMember(ctx, KindPasskeyProbation, u, c, map[string]any{"Name": clip(name, 64), "Provider": provider,
+		"Until":      until.UTC().Format(timeFormat),
+		"DisownLink": strings.TrimRight(n.cfg.Origin, "/") + DisownPath + "?token=" + url.QueryEscape(disownToken)})
+}
 
 // EmailCodesFailed tells u that wrong codes were typed for their address in
 // the last day, the last one from c. It implements signin.Notifier,

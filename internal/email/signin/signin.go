@@ -184,6 +184,22 @@ type Config struct {
 	SignupOpen bool
 	// CodeKey is the server secret codes are hashed under.
 	CodeKey []byte
+	// RequirePasskey (email_signin.passkey_accounts require_passkey): a
+	// link or code of a member who holds a passkey proves the mailbox but
+	// signs nobody in; the answer is EPasskeyRequired, reason
+	// "email_signin", and the page asks for a passkey on this device or
+	// leads to the recovery paths.
+	RequirePasskey bool
+}
+
+// ReasonPasskeyRequired is the reason of the EPasskeyRequired answer to an
+// email sign-in of a passkey member under require_passkey.
+const ReasonPasskeyRequired = "email_signin"
+
+// passkeyRequired is that answer.
+func passkeyRequired() *account.Error {
+	return &account.Error{Code: account.EPasskeyRequired, Reason: ReasonPasskeyRequired,
+		Detail: "this account signs in with a passkey; the email link or code alone is not enough"}
 }
 
 // Deps are the parts a Service works with.
@@ -501,6 +517,7 @@ func (s *Service) wrongCode(ctx context.Context, u *account.User, wrong int, c a
 func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Client, refund []throttle.Check, reason, key string,
 	take func(context.Context, time.Time) (*Flow, error)) (*account.SigninResult, error) {
 	var res *account.SigninResult
+	needPasskey := false
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
 		holder, err := s.users.FindEmailHolder(ctx, key, s.d.Now())
 		switch {
@@ -536,6 +553,14 @@ func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Cl
 		if err := s.d.Limiter.Reset(ctx, quietCheck(f.EmailKey)); err != nil {
 			return err
 		}
+		if s.cfg.RequirePasskey && u.PasskeyCount > 0 && removed == nil {
+			// The link or code is used up (it proved the mailbox, once),
+			// and the refusal is recorded, but no session starts: the
+			// member signs in with a passkey, or a recovery code.
+			needPasskey = true
+			return s.event(ctx, &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(m), Outcome: account.OutcomeFailure,
+				Data: map[string]any{"reason": "passkey_required"}}, c)
+		}
 		ev := &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(m), Outcome: account.OutcomeSuccess}
 		switch {
 		case removed != nil:
@@ -568,6 +593,9 @@ func (s *Service) finish(ctx context.Context, m account.AuthMethod, c account.Cl
 	}
 	if err != nil {
 		return nil, err
+	}
+	if needPasskey {
+		return nil, passkeyRequired()
 	}
 	// Counts are loaded fresh: the sign-in answer reports them.
 	if full, err := s.users.FindUser(ctx, res.User.ID); err == nil {
@@ -613,7 +641,9 @@ func (s *Service) member(ctx context.Context, f *Flow, holder *account.User, m a
 	if err != nil {
 		return nil, false, nil, err
 	}
-	u.EmailVerified = true
+	// What the first proof removed is gone: the session it starts is
+	// that of a member without passkey or password.
+	u.EmailVerified, u.PasskeyCount, u.HasPassword = true, 0, false
 	return u, false, &r, nil
 }
 

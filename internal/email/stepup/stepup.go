@@ -51,7 +51,7 @@ type Store interface {
 
 // Sessions steps a session up (session.Service).
 type Sessions interface {
-	StepUp(ctx context.Context, sessionID string, m account.AuthMethod) (string, time.Time, error)
+	StepUp(ctx context.Context, sessionID string, m account.AuthMethod, passkeyID string) (string, time.Time, error)
 }
 
 // Mailer queues a mail in the transaction of ctx (outbox.Outbox).
@@ -215,7 +215,7 @@ func (s *Service) Finish(ctx context.Context, sw *account.SessionWithUser, code 
 			return err
 		}
 		var err error
-		if token, at, err = s.d.Sessions.StepUp(ctx, sw.Session.ID, account.MethodEmailCode); err != nil {
+		if token, at, err = s.d.Sessions.StepUp(ctx, sw.Session.ID, account.MethodEmailCode, ""); err != nil {
 			return err
 		}
 		if err := s.d.Limiter.Refund(ctx, ip...); err != nil {

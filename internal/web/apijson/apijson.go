@@ -139,6 +139,8 @@ type Passkey struct {
 	Synced         bool       `json:"synced"`
 	Transports     []string   `json:"transports"`
 	Attachment     string     `json:"attachment"`
+	// ProbationUntil is set for a passkey added on probation (docs/api.md).
+	ProbationUntil *time.Time `json:"probationUntil,omitempty"`
 }
 
 // NewPasskey is p as the API shows it: transports never null, no
@@ -147,6 +149,10 @@ func NewPasskey(p passkey.Passkey) Passkey {
 	j := Passkey{ID: p.ID, Name: p.Name, Provider: p.Provider, CreatedAt: p.CreatedAt,
 		BackupEligible: p.BackupEligible, BackedUp: p.BackedUp, Synced: p.Synced,
 		Transports: p.Transports, Attachment: p.Attachment}
+	if !p.ProbationUntil.IsZero() {
+		t := p.ProbationUntil
+		j.ProbationUntil = &t
+	}
 	if j.Transports == nil {
 		j.Transports = []string{}
 	}
@@ -275,4 +281,29 @@ func ParseCursor(v string) (c Cursor, ok bool) {
 		return Cursor{}, false
 	}
 	return Cursor{time.UnixMicro(n), id}, true
+}
+
+// Notice is a security notice every other session of the member shows
+// (GET /api/session's "notices"): today only "passkey_probation", a
+// passkey added through a weaker channel and on probation until until,
+// which "This wasn't me" (POST /api/passkeys/{passkeyId}/wasnt-me) removes.
+type Notice struct {
+	Kind      string    `json:"kind"`
+	PasskeyID string    `json:"passkeyId"`
+	Name      string    `json:"name"`
+	Provider  string    `json:"provider"`
+	AddedAt   time.Time `json:"addedAt"`
+	Until     time.Time `json:"until"`
+	// Via is the sign-in method of the session that added the passkey.
+	Via string `json:"via"`
+}
+
+// NewNotices is ps as the API shows them: never null.
+func NewNotices(ps []passkey.Probation) []Notice {
+	out := make([]Notice, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, Notice{Kind: "passkey_probation", PasskeyID: p.PasskeyID, Name: p.Name, Provider: p.Provider,
+			AddedAt: p.AddedAt, Until: p.Until, Via: string(p.Via)})
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/keyshift/keyshift/internal/account"
+	"github.com/keyshift/keyshift/internal/email/signin"
 	"github.com/keyshift/keyshift/internal/web/apijson"
 	"github.com/keyshift/keyshift/internal/web/page"
 	"github.com/keyshift/keyshift/internal/web/request"
@@ -140,6 +141,9 @@ func (h *Handlers) CodeForm(w http.ResponseWriter, r *http.Request) error {
 	}
 	d.FlowID, d.Email, d.Signup = r.PostFormValue("flowId"), r.PostFormValue("email"), r.PostFormValue("signup") == "1"
 	res, err := h.finishEmail(r, emailFinishBody{FlowID: d.FlowID, Code: r.PostFormValue("code")})
+	if h.passkeyRequired(w, r, err, d.Email) {
+		return nil
+	}
 	if err != nil {
 		return h.respond.RefusedOnEmailPage(err, "email_sent", d)
 	}
@@ -207,10 +211,27 @@ func (h *Handlers) VerifyForm(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	res, err := h.finishEmail(r, emailFinishBody{Token: d.Token})
+	if h.passkeyRequired(w, r, err, "") {
+		return nil
+	}
 	if err != nil {
 		d.Token = ""
 		return h.respond.RefusedOnEmailPage(err, "email_verify", d)
 	}
 	http.Redirect(w, r, h.afterEmailPage(r, res, h.visitors.SetSession(w, r, res)), http.StatusSeeOther)
 	return nil
+}
+
+// passkeyRequired shows, for an email sign-in that
+// email_signin.passkey_accounts require_passkey answered with
+// EPasskeyRequired, the page that asks for one of the member's passkeys
+// on this device — or, without one here, leads to the recovery paths (a
+// recovery code, support) — and reports whether it did.
+func (h *Handlers) passkeyRequired(w http.ResponseWriter, r *http.Request, err error, email string) bool {
+	e, ok := err.(*account.Error)
+	if !ok || e.Code != account.EPasskeyRequired || e.Reason != signin.ReasonPasskeyRequired {
+		return false
+	}
+	h.respond.RenderEmail(w, r, http.StatusOK, "email_passkey_required", page.Data{Title: h.msg.T("email.passkey_required_title"), Email: email})
+	return true
 }

@@ -62,6 +62,9 @@ type Data struct {
 	// Readiness is how the account would fare if its member lost a device
 	// (internal/readiness), shown on /account as a short checklist.
 	Readiness *Readiness
+	// Probations are the member's passkeys on probation that this session
+	// neither added nor was proven by: the banner with "This wasn't me".
+	Probations []Probation
 	// Recovered: this session signed in with a recovery code moments ago;
 	// /account asks for a passkey and a new set of codes first.
 	Recovered bool
@@ -208,6 +211,10 @@ var (
 		ID: "email-change-confirm", Back: "/account", BackWords: "confirm.account"}
 	RevertLanding = &Landing{Path: "/email/revert", Title: "revert.title", Lead: "revert.lead", Button: "revert.button",
 		ID: "email-revert", Danger: true, Back: "/signin", BackWords: "email.back", CleanedUp: "revert.cleaned_up"}
+	// PasskeyDisownLanding is the "This wasn't me" link of a passkey on
+	// probation (notice_passkey_probation).
+	PasskeyDisownLanding = &Landing{Path: "/passkeys/wasnt-me", Title: "probation.title", Lead: "probation.lead", Button: "probation.button",
+		ID: "passkey-disown", Danger: true, Back: "/signin", BackWords: "email.back", BackAlways: true}
 	CancelLanding = &Landing{Path: "/email/cancel", Title: "cancel.title", Lead: "cancel.lead", Button: "cancel.button",
 		ID: "email-cancel", Danger: true, Back: "/signin", BackWords: "email.back", Hint: "cancel.too_late"}
 )
@@ -248,4 +255,11 @@ type MethodRow struct {
 	// The time to sign in in ms by the page's clock and the server's (0:
 	// none measured).
 	P50, P90, ServerP50, ServerP90 int
+}
+
+// Probation is one passkey on probation as the account page's banner
+// shows it.
+type Probation struct {
+	PasskeyID, Name, Provider string
+	AddedAt, Until            time.Time
 }

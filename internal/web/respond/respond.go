@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
 	"github.com/keyshift/keyshift/internal/web/i18n"
@@ -37,6 +38,7 @@ var statusOf = map[account.Code]int{
 	account.EInvalidCode:            http.StatusUnauthorized,
 	account.EInvalidCredential:      http.StatusBadRequest,
 	account.EReauthRequired:         http.StatusForbidden,
+	account.ECredentialOnProbation:  http.StatusForbidden,
 	account.EWrongPassword:          http.StatusForbidden,
 	account.EPasskeyRequired:        http.StatusConflict,
 	account.EThrottled:              http.StatusTooManyRequests,
@@ -97,6 +99,9 @@ type errorDetail struct {
 	Reason     string       `json:"reason,omitempty"`
 	Field      string       `json:"field,omitempty"`
 	RetryAfter int          `json:"retryAfter,omitempty"`
+	// Until is when a refusal that ends by itself ends (RFC 3339, UTC):
+	// credential_on_probation.
+	Until string `json:"until,omitempty"`
 	// Signals are what the page hands to the browser's Signal API, in
 	// the shapes it takes (docs/api.md, "Signal API").
 	Signals *errorSignals `json:"signals,omitempty"`
@@ -109,6 +114,11 @@ type errorSignals struct {
 // Message returns what a person reads for e: the catalog's words for the
 // code and reason, never the wrapped cause.
 func (o *Responder) Message(e *account.Error) string {
+	if !e.Until.IsZero() {
+		if _, ok := o.msg.Lookup("error." + string(e.Code) + ".until"); ok {
+			return o.msg.T("error."+string(e.Code)+".until", e.Until.UTC().Format("2 January 2006, 15:04 UTC"))
+		}
+	}
 	if e.Reason != "" && e.Name != "" {
 		if _, ok := o.msg.Lookup("error." + string(e.Code) + "." + e.Reason + ".named"); ok {
 			return o.msg.T("error."+string(e.Code)+"."+e.Reason+".named", e.Name)
@@ -134,6 +144,9 @@ func (o *Responder) Error(w http.ResponseWriter, r *http.Request, err error) {
 	d := errorDetail{Code: e.Code, Message: o.Message(e), Reason: shownReason(e), Field: e.Field, RetryAfter: e.RetryAfter}
 	if e.Unknown != nil {
 		d.Signals = &errorSignals{UnknownCredential: e.Unknown}
+	}
+	if !e.Until.IsZero() {
+		d.Until = e.Until.UTC().Format(time.RFC3339)
 	}
 	JSON(w, Status(e.Code), errorBody{Error: d})
 }

@@ -64,10 +64,21 @@ func (v *Cookies) writeCookie(w http.ResponseWriter, name, value, domain string,
 // returns where the browser asked to go back to (takeReturn), or "": every
 // sign-in, whichever way, answers with it.
 func (v *Cookies) SetSession(w http.ResponseWriter, r *http.Request, res *account.SigninResult) (returnTo string) {
-	v.setSessionCookie(w, res.Token, v.cfg.Session.AbsoluteTimeout)
+	v.setSessionCookie(w, res.Token, v.sessionLifetime(res.Session))
 	v.setDevice(w, r, &res.User)
 	v.setRemember(w, r, res)
 	return v.takeReturn(w, r)
+}
+
+// sessionLifetime is how long the cookie of a session just started lives:
+// until the session's own absolute end, which is sooner than
+// session.absolute_timeout for a restricted email sign-in of a passkey
+// member (1 hour; email_signin.passkey_accounts).
+func (v *Cookies) sessionLifetime(s account.Session) time.Duration {
+	if s.ExpiresAt.IsZero() {
+		return v.cfg.Session.AbsoluteTimeout
+	}
+	return min(v.cfg.Session.AbsoluteTimeout, max(time.Second, s.ExpiresAt.Sub(v.now())))
 }
 
 // setDevice marks the browser as a trusted device of u: it keeps its
