@@ -192,7 +192,7 @@ type Config struct {
 	// the same on every node; 32 bytes or more.
 	CeremonyKey []byte
 	// ReauthWindow is how recent the session's sign-in or step-up must be
-	// to add or remove a passkey (account.Session.RequireFresh; default
+	// to add or remove a passkey (account.SessionWithUser.RequireFresh; default
 	// account.DefaultReauthWindow).
 	ReauthWindow time.Duration
 	// Probation is how long a passkey added through a weaker channel is on

@@ -17,7 +17,7 @@ import (
 // ends (whoever knew the old password may hold one; this browser stays
 // signed in), pending changes of the address are voided (T14), an event is
 // written and the member is told by mail. The session must be fresh
-// (account.Session.RequireFresh; EReauthRequired before anything else): a
+// (account.SessionWithUser.RequireFresh; EReauthRequired before anything else): a
 // fresh sign-in is what makes setting a first password without a current
 // one safe — it proves the same as the email link that could set it anyway.
 func (s *Service) ChangePassword(ctx context.Context, sw *account.SessionWithUser, current, next string, c account.Client) (*account.Changed, error) {
@@ -141,7 +141,7 @@ func (s *Service) checkOwnPassword(ctx context.Context, u *account.User, cred *a
 // stay: nothing an intruder could know was added. Pending changes of the
 // address are voided (T14). An event is written and the member is told by
 // mail. ENotFound when the account has no password. The session must be
-// fresh (account.Session.RequireFresh; EReauthRequired before anything else).
+// fresh (account.SessionWithUser.RequireFresh; EReauthRequired before anything else).
 func (s *Service) RemovePassword(ctx context.Context, sw *account.SessionWithUser, c account.Client) (*account.Changed, error) {
 	if err := sw.RequireFresh(s.d.Now(), s.cfg.ReauthWindow, account.ActionRemovePassword); err != nil {
 		return nil, err

@@ -148,7 +148,7 @@ type Config struct {
 	// name); nil checks them without the site's name.
 	Policy *password.Policy
 	// ReauthWindow is how recent the session's sign-in or step-up must be
-	// to change or remove a password (account.Session.RequireFresh;
+	// to change or remove a password (account.SessionWithUser.RequireFresh;
 	// default account.DefaultReauthWindow).
 	ReauthWindow time.Duration
 }

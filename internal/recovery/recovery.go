@@ -82,7 +82,7 @@ type Config struct {
 	// codes cannot be made.
 	Keys []pepper.Key
 	// ReauthWindow is how recent the session's sign-in or step-up must be
-	// to make codes (account.Session.RequireFresh; default
+	// to make codes (account.SessionWithUser.RequireFresh; default
 	// account.DefaultReauthWindow).
 	ReauthWindow time.Duration
 }
@@ -131,7 +131,7 @@ const (
 // The member is told by mail, in the same transaction, which runs under the
 // account's lock and only while sw's session lives (member.Service.Lock): a revert
 // that ended it while this waited leaves no codes behind. The session must
-// be fresh (account.Session.RequireFresh; EReauthRequired before anything
+// be fresh (account.SessionWithUser.RequireFresh; EReauthRequired before anything
 // else).
 func (s *Service) Generate(ctx context.Context, sw *account.SessionWithUser, c account.Client) ([]string, error) {
 	if err := sw.RequireFresh(s.d.Now(), s.cfg.ReauthWindow, account.ActionRecoveryCodes); err != nil {

@@ -2,7 +2,7 @@ package server_test
 
 // Step-up lives in the domain: every sensitive action is a domain method
 // that takes the session and checks its freshness first
-// (account.Session.RequireFresh), so no HTTP handler, form or command can
+// (account.SessionWithUser.RequireFresh), so no HTTP handler, form or command can
 // reach one without the check.
 
 import (

@@ -174,7 +174,7 @@ type Config struct {
 	// TTL is how long a confirmation link works (default 1 h).
 	TTL time.Duration
 	// ReauthWindow is how recent the session's sign-in or step-up must be
-	// to ask for a change (account.Session.RequireFresh; default
+	// to ask for a change (account.SessionWithUser.RequireFresh; default
 	// account.DefaultReauthWindow).
 	ReauthWindow time.Duration
 }
@@ -226,7 +226,7 @@ func (s *Service) TTL() time.Duration { return s.cfg.TTL }
 // what was added since that session signed in (T2). An account whose
 // address was never proven cannot move (EEmailUnverified): it may be a
 // stranger's sign-up. The session must be fresh
-// (account.Session.RequireFresh; EReauthRequired before anything else).
+// (account.SessionWithUser.RequireFresh; EReauthRequired before anything else).
 func (s *Service) Begin(ctx context.Context, sw *account.SessionWithUser, newEmail string, c account.Client) error {
 	if err := sw.RequireFresh(s.d.Now(), s.cfg.ReauthWindow, account.ActionChangeEmail); err != nil {
 		return err
