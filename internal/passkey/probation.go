@@ -9,7 +9,7 @@ import (
 	"github.com/keyshift/keyshift/internal/email/link"
 )
 
-// Probation (docs/security.md, "Probation"; issue 14 point 2): a member
+// Probation (docs/security.md, "Probation"): a member
 // who holds a passkey and signs in through a weaker channel — an email link
 // or code, a recovery code, a password — may still add a passkey, or a
 // member who lost every device would be locked out. But a thief holding
