@@ -64,7 +64,7 @@ func newRigWith(t *testing.T, database string, edit func(*passkey.Config)) *rig 
 		CeremonyKey: []byte("ceremony key of the test, 32 b!!")}
 	edit(&cfg)
 	svc, err := passkey.New(cfg, db, db, passkey.Deps{Sessions: sessions, Members: locks,
-		Limiter: &throttle.Limiter{Store: db, Now: clk.Now}, Audit: audit, Now: clk.Now})
+		Limiter: &throttle.Limiter{Store: db, Now: clk.Now}, Audit: audit, Now: clk.Now, Disowns: db})
 	if err != nil {
 		t.Fatal(err)
 	}

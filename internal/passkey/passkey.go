@@ -86,14 +86,6 @@ type Store interface {
 	// (§7.2 step 22, checked in the write so that concurrent uses with one
 	// count cannot both pass), and when the passkey is gone.
 	UpdatePasskeyUse(ctx context.Context, id string, signCount uint32, backupEligible, backupState bool, at time.Time) error
-	// FindDisownPasskey returns the passkey whose "This wasn't me" link's
-	// token hashes to hash and is live at now, leaving it; TakeDisownPasskey
-	// deletes and returns it in one statement. ENotFound when there is none.
-	FindDisownPasskey(ctx context.Context, hash []byte, now time.Time) (*account.Credential, error)
-	TakeDisownPasskey(ctx context.Context, hash []byte, now time.Time) (*account.Credential, error)
-	// DeletePasskeySessions ends the user's sessions that passkeyID proved
-	// (sign-in or step-up) and the session addedSessionID; it says how many.
-	DeletePasskeySessions(ctx context.Context, userID, passkeyID, addedSessionID string) (int, error)
 	RenamePasskey(ctx context.Context, userID, id, name string, at time.Time) error
 	DeletePasskey(ctx context.Context, userID, id string) error
 }
@@ -212,6 +204,9 @@ type Deps struct {
 	Log      *slog.Logger
 	// Notices tells members of passkeys added and removed; nil sends none.
 	Notices Notifier
+	// Disowns is the storage of "This wasn't me" (probation.go); New
+	// refuses a config with a probation and no Disowns.
+	Disowns Disowns
 }
 
 // Service runs ceremonies and manages passkeys.
@@ -231,6 +226,7 @@ type Service struct {
 	log        *slog.Logger
 	shapes     shapeCache
 	notices    Notifier
+	disowns    Disowns
 }
 
 // New builds a Service; a nil d.Now is time.Now, a nil d.Log discards.
@@ -278,9 +274,12 @@ func New(cfg Config, store Store, ceremonies Ceremonies, d Deps) (*Service, erro
 	if cfg.ReauthWindow <= 0 {
 		cfg.ReauthWindow = account.DefaultReauthWindow
 	}
+	if cfg.Probation > 0 && d.Disowns == nil {
+		return nil, errors.New("passkey: a probation needs Deps.Disowns")
+	}
 	return &Service{store: store, ceremonies: ceremonies, sessions: d.Sessions, members: d.Members, limiter: d.Limiter,
 		audit: d.Audit, random: d.Random, wa: wa, cfg: cfg, params: params, sealer: sealer, now: d.Now, log: d.Log,
-		notices: d.Notices}, nil
+		notices: d.Notices, disowns: d.Disowns}, nil
 }
 
 var algorithms = map[string]webauthncose.COSEAlgorithmIdentifier{

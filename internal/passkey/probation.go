@@ -20,6 +20,20 @@ import (
 // sensitive (account.SessionWithUser.RequireFresh), and the member is told
 // at once, by mail and in every other session, with "This wasn't me".
 
+// Disowns is the storage behind "This wasn't me": finding and taking a
+// passkey on probation by the hash of its link's token, and ending the
+// sessions it proved. Every method joins the transaction in ctx.
+type Disowns interface {
+	// FindDisownPasskey returns the passkey whose "This wasn't me" link's
+	// token hashes to hash and is live at now, leaving it; TakeDisownPasskey
+	// deletes and returns it in one statement. ENotFound when there is none.
+	FindDisownPasskey(ctx context.Context, hash []byte, now time.Time) (*account.Credential, error)
+	TakeDisownPasskey(ctx context.Context, hash []byte, now time.Time) (*account.Credential, error)
+	// DeletePasskeySessions ends the user's sessions that passkeyID proved
+	// (sign-in or step-up) and the session addedSessionID; it says how many.
+	DeletePasskeySessions(ctx context.Context, userID, passkeyID, addedSessionID string) (int, error)
+}
+
 // DisownValid is how long the mailed "This wasn't me" link of a passkey on
 // probation works: longer than the probation, because the owner may read
 // the mail late, and a thief's passkey is worth removing after it too.
@@ -109,7 +123,7 @@ type Disowned struct {
 func (s *Service) Disown(ctx context.Context, token string, c account.Client) (*Disowned, error) {
 	var out *Disowned
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		gone, err := link.Take(ctx, disownLinks{s.store}, token, s.now(), func(ctx context.Context, cr *account.Credential) error {
+		gone, err := link.Take(ctx, disownLinks{s.disowns}, token, s.now(), func(ctx context.Context, cr *account.Credential) error {
 			return s.members.Lock(ctx, cr.UserID, "")
 		})
 		if err == link.ErrUnknown {
@@ -168,7 +182,7 @@ func (s *Service) DisownFromSession(ctx context.Context, sw *account.SessionWith
 // sessions end, pending address changes are voided, the member is told and
 // the event recorded, in the caller's transaction.
 func (s *Service) disowned(ctx context.Context, gone *account.Credential, from string, c account.Client) (*Disowned, error) {
-	n, err := s.store.DeletePasskeySessions(ctx, gone.UserID, gone.ID, gone.AddedSessionID)
+	n, err := s.disowns.DeletePasskeySessions(ctx, gone.UserID, gone.ID, gone.AddedSessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +208,7 @@ func (s *Service) disowned(ctx context.Context, gone *account.Credential, from s
 
 // disownLinks are the "This wasn't me" links as package link takes them:
 // the link is the passkey row itself.
-type disownLinks struct{ store Store }
+type disownLinks struct{ store Disowns }
 
 func (d disownLinks) FindLink(ctx context.Context, hash []byte, now time.Time) (*account.Credential, error) {
 	return d.store.FindDisownPasskey(ctx, hash, now)

@@ -295,7 +295,7 @@ func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor
 		Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random, Now: o.Now, Notices: s.Notices})
 	var err error
 	if s.Passkeys, err = newPasskeys(ctx, cfg, db, passkey.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter,
-		Audit: audit, Random: s.Random, Now: o.Now, Log: o.Log, Notices: s.Notices}); err != nil {
+		Audit: audit, Random: s.Random, Now: o.Now, Log: o.Log, Notices: s.Notices, Disowns: db}); err != nil {
 		return err
 	}
 	s.Export = export.New(db, window, export.Deps{Passkeys: s.Passkeys, Sessions: s.Sessions, RecoveryCodes: s.Recovery,

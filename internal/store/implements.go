@@ -50,6 +50,7 @@ var (
 	_ outbox.Store              = (*DB)(nil)
 	_ passkey.Ceremonies        = (*DB)(nil)
 	_ passkey.Store             = (*DB)(nil)
+	_ passkey.Disowns           = (*DB)(nil)
 	_ passwordauth.Store        = (*DB)(nil)
 	_ passwordauth.Users        = (*DB)(nil)
 	_ recovery.Store            = (*DB)(nil)
