@@ -22,9 +22,9 @@ type Store interface {
 	// CreateSession inserts s and says how many other sessions its user
 	// has, in the same statement.
 	CreateSession(ctx context.Context, s *account.Session) (others int, err error)
-	// TrimSessions deletes the user's sessions beyond the keep newest and
-	// says how many.
-	TrimSessions(ctx context.Context, userID string, keep int) (int, error)
+	// TrimSessions deletes the user's n oldest sessions other than keepID
+	// and says how many.
+	TrimSessions(ctx context.Context, userID, keepID string, n int) (int, error)
 	// FindSessionByToken returns the session whose token hashes to tokenHash,
 	// with its user; ENotFound otherwise.
 	FindSessionByToken(ctx context.Context, tokenHash []byte) (*account.SessionWithUser, error)
@@ -160,8 +160,12 @@ func (s *Service) start(ctx context.Context, u *account.User, m account.AuthMeth
 	}
 	// A member has at most MaxSessions: the oldest go, so that sign-ins
 	// in a loop cannot grow the table or the member's list without bound.
+	// The count comes from the INSERT, so this costs nothing below the cap;
+	// at it, the oldest go one by one (of two sign-ins racing on
+	// PostgreSQL, both may pick one row: the member is one over until the
+	// next sign-in, a bound, not a leak).
 	if others >= MaxSessions {
-		n, err := s.store.TrimSessions(ctx, u.ID, MaxSessions)
+		n, err := s.store.TrimSessions(ctx, u.ID, sess.ID, others+1-MaxSessions)
 		if err != nil {
 			return nil, err
 		}

@@ -23,13 +23,25 @@ func TestTrimRotateAndDeviceEpoch(t *testing.T) {
 				ids = append(ids, s.ID)
 			}
 			create(t, db, newSession(other, t0))
-			n, err := db.TrimSessions(ctx, u.ID, 3)
+			if n, err := db.TrimSessions(ctx, u.ID, ids[4], 0); err != nil || n != 0 {
+				t.Fatalf("TrimSessions of none = %d, %v", n, err)
+			}
+			n, err := db.TrimSessions(ctx, u.ID, ids[4], 2)
 			if err != nil || n != 2 {
 				t.Fatalf("TrimSessions = %d, %v; want 2", n, err)
 			}
 			left, err := db.ListSessions(ctx, u.ID)
 			if err != nil || len(left) != 3 || left[0].ID != ids[4] || left[2].ID != ids[2] {
 				t.Errorf("left %v (%v), want the three newest", left, err)
+			}
+			// The session to keep is never trimmed, even when it is the
+			// oldest (a clock that stepped back).
+			n, err = db.TrimSessions(ctx, u.ID, ids[2], 1)
+			if err != nil || n != 1 {
+				t.Fatalf("TrimSessions keeping the oldest = %d, %v; want 1", n, err)
+			}
+			if left, _ := db.ListSessions(ctx, u.ID); len(left) != 2 || left[0].ID != ids[4] || left[1].ID != ids[2] {
+				t.Errorf("left %v, want the newest and the kept one", left)
 			}
 			if o, _ := db.ListSessions(ctx, other.ID); len(o) != 1 {
 				t.Errorf("another member's sessions were trimmed: %d left", len(o))

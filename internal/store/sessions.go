@@ -138,16 +138,22 @@ func (db *DB) StepUpSession(ctx context.Context, id string, tokenHash []byte, at
 	return sqldb.Affected(res, err, "session")
 }
 
-// TrimSessions implements session.Store: it deletes the user's sessions
-// beyond the keep newest (by creation, then id) and says how many.
-func (db *DB) TrimSessions(ctx context.Context, userID string, keep int) (int, error) {
-	res, err := db.Exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id NOT IN
-		(SELECT id FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?)`, userID, userID, keep)
+// TrimSessions implements session.Store: it deletes the user's n oldest
+// sessions (by creation, then id) but never keepID, and says how many. The
+// index sessions_user_created (user_id, created_at, id) hands the subquery
+// the oldest rows first, so a member at the cap costs a short index range
+// and one DELETE, not a sort of all their sessions.
+func (db *DB) TrimSessions(ctx context.Context, userID, keepID string, n int) (int, error) {
+	if n <= 0 {
+		return 0, nil
+	}
+	res, err := db.Exec(ctx, `DELETE FROM sessions WHERE id IN
+		(SELECT id FROM sessions WHERE user_id = ? AND id <> ? ORDER BY created_at, id LIMIT ?)`, userID, keepID, n)
 	if err != nil {
 		return 0, err
 	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	m, err := res.RowsAffected()
+	return int(m), err
 }
 
 // MarkSessionNudged implements rollout.Store: one conditional UPDATE, so
