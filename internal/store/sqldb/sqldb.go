@@ -35,6 +35,9 @@ type DB struct {
 	missed  sync.Map // query → struct{}: ran unprepared in a transaction (SQLite only)
 
 	ckpt *checkpointer // SQLite only: checkpoints off the writer (checkpoint.go)
+	// commit is SQLite's group committer (groupcommit.go); nil on
+	// PostgreSQL.
+	commit *committer
 
 	madePrivate []string // SQLite files whose mode Open tightened (filemode.go)
 	sqlitePath  string   // the SQLite file, for BackupSQLite
@@ -121,7 +124,9 @@ func openSQLite(path string) (*DB, error) {
 	}
 	ck.SetMaxOpenConns(1)
 	ck.SetConnMaxLifetime(0)
-	return &DB{dialect: sqliteDialect{}, w: w, r: r, ckpt: startCheckpointer(ck, w), madePrivate: madePrivate, sqlitePath: path}, nil
+	db := &DB{dialect: sqliteDialect{}, w: w, r: r, ckpt: startCheckpointer(ck, w), madePrivate: madePrivate, sqlitePath: path}
+	db.commit = startCommitter(w, db.prepareMissed)
+	return db, nil
 }
 
 func openPostgres(dsn string) (*DB, error) {
@@ -145,6 +150,9 @@ func (db *DB) Close() error {
 		return true
 	})
 	var err error
+	if db.commit != nil {
+		db.commit.close()
+	}
 	if db.ckpt != nil {
 		err = db.ckpt.close()
 	}
@@ -171,10 +179,15 @@ type querier interface {
 }
 
 // InTx runs fn in a transaction. Queries made with the ctx fn receives join
-// it; a nested InTx joins the outer transaction.
+// it; a nested InTx joins the outer transaction. On SQLite the transaction
+// may share its COMMIT with others queued beside it (groupcommit.go): fn's
+// writes are still all or nothing, and kept once InTx returns nil.
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
 	if _, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
 		return fn(ctx)
+	}
+	if db.commit != nil {
+		return db.commit.inTx(ctx, fn)
 	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
