@@ -45,7 +45,8 @@ func TestBenchTargetMeasuresARunningServer(t *testing.T) {
 				t.Fatalf("%d members, %d results, want 60 and 4 scenarios × 2 concurrencies", rep.Members, len(rep.Results))
 			}
 			for _, m := range rep.Results {
-				if m.Ops == 0 || m.Errors != 0 || m.Rate <= 0 || m.P99Ms < m.P50Ms || m.ServerCPUMs == nil || *m.ServerCPUMs <= 0 || m.PostgresCPUMs != nil {
+				if m.Ops == 0 || m.Errors != 0 || m.Rate <= 0 || m.P99Ms < m.P50Ms || m.ServerCPUMs == nil || *m.ServerCPUMs <= 0 || m.PostgresCPUMs != nil ||
+					m.ServerPeakRSSMiB == nil || *m.ServerPeakRSSMiB <= 0 {
 					t.Errorf("run %d: %+v", run, m)
 				}
 			}

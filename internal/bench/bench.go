@@ -22,8 +22,10 @@ type Result struct {
 	Ops     int
 	Errors  int
 	Elapsed time.Duration
-	// Throttled counts the errors that were ErrThrottled.
+	// Throttled counts the errors that were ErrThrottled, Busy those that
+	// were ErrBusy.
 	Throttled     int
+	Busy          int
 	P50, P95, P99 time.Duration
 }
 
@@ -42,7 +44,7 @@ func (r Result) Rate() float64 {
 // single call takes longer than d (a slow hash on a loaded machine) reports
 // a low rate instead of none. Elapsed runs until the last call returns.
 func Run(ctx context.Context, d time.Duration, concurrency int, op func(ctx context.Context) error) Result {
-	var errs, throttled atomic.Int64
+	var errs, throttled, busy atomic.Int64
 	lat := make([][]time.Duration, concurrency)
 	start := time.Now()
 	deadline := start.Add(d)
@@ -61,6 +63,8 @@ func Run(ctx context.Context, d time.Duration, concurrency int, op func(ctx cont
 					errs.Add(1)
 					if errors.Is(err, ErrThrottled) {
 						throttled.Add(1)
+					} else if errors.Is(err, ErrBusy) {
+						busy.Add(1)
 					}
 				}
 				lat[i] = append(lat[i], time.Since(t0))
@@ -69,7 +73,7 @@ func Run(ctx context.Context, d time.Duration, concurrency int, op func(ctx cont
 	}
 	wg.Wait()
 	r := summarise(slices.Concat(lat...), int(errs.Load()), time.Since(start))
-	r.Throttled = int(throttled.Load())
+	r.Throttled, r.Busy = int(throttled.Load()), int(busy.Load())
 	return r
 }
 
@@ -134,13 +138,13 @@ func ResetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 // PeakRSSMiB returns the resident-memory high-water mark since the last
 // reset, in MiB (0 where /proc is missing).
-func PeakRSSMiB() float64 { return procStatusMiB("VmHWM") }
+func PeakRSSMiB() float64 { return procStatusMiB("self", "VmHWM") }
 
 // RSSMiB returns the resident memory now, in MiB.
-func RSSMiB() float64 { return procStatusMiB("VmRSS") }
+func RSSMiB() float64 { return procStatusMiB("self", "VmRSS") }
 
-func procStatusMiB(field string) float64 {
-	f, err := os.Open("/proc/self/status")
+func procStatusMiB(pid, field string) float64 {
+	f, err := os.Open("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -96,4 +97,31 @@ func TestPeakRSSSeesAnAllocation(t *testing.T) {
 		t.Errorf("peak grew %.0f MiB after touching 64 MiB", grown)
 	}
 	_ = buf[len(buf)-1]
+}
+
+// TestRunCountsThrottledAndBusyApart: a load run tells the answers the
+// design gives under overload — 429 from a throttle, 503 with Retry-After
+// from the hashing gate — from failures; a 503 without Retry-After is a
+// failure.
+func TestRunCountsThrottledAndBusyApart(t *testing.T) {
+	t.Parallel()
+	answer := func(status int, retryAfter string) error {
+		res := &http.Response{StatusCode: status, Header: http.Header{}}
+		if retryAfter != "" {
+			res.Header.Set("Retry-After", retryAfter)
+		}
+		_, err := expect(res, nil, http.StatusOK)
+		return err
+	}
+	errs := []error{answer(http.StatusOK, ""), answer(http.StatusTooManyRequests, "1"), answer(http.StatusServiceUnavailable, "2"),
+		answer(http.StatusServiceUnavailable, ""), answer(http.StatusInternalServerError, "")}
+	var n atomic.Int64
+	r := RunN(context.Background(), len(errs), 1, func(context.Context) error { return errs[n.Add(1)-1] })
+	if r.Ops != 5 || r.Errors != 4 {
+		t.Errorf("ops %d, errors %d; want 5 and 4", r.Ops, r.Errors)
+	}
+	r = Run(context.Background(), 20*time.Millisecond, 1, func(context.Context) error { return errs[n.Add(1)%5] })
+	if r.Throttled == 0 || r.Busy == 0 || r.Throttled+r.Busy >= r.Errors {
+		t.Errorf("throttled %d, busy %d, errors %d: want both counted, apart from the other failures", r.Throttled, r.Busy, r.Errors)
+	}
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +36,25 @@ func (p Probe) read() (server, postgres time.Duration, err error) {
 	return server, postgres, nil
 }
 
+// resetPeak resets the server's resident-memory high-water mark (writing 5
+// to /proc/PID/clear_refs, which needs the right to write there: the
+// server's user or root). Where it cannot, the peak read after is the
+// process's peak since it started, which is no lower.
+func (p Probe) resetPeak() {
+	if p.ServerPID > 0 {
+		os.WriteFile(filepath.Join("/proc", strconv.Itoa(p.ServerPID), "clear_refs"), []byte("5"), 0)
+	}
+}
+
+// peakRSSMiB reads the server's resident-memory high-water mark; 0 without
+// a ServerPID or /proc.
+func (p Probe) peakRSSMiB() float64 {
+	if p.ServerPID <= 0 {
+		return 0
+	}
+	return procStatusMiB(strconv.Itoa(p.ServerPID), "VmHWM")
+}
+
 // Scenario is one operation a load run repeats.
 type Scenario struct {
 	Name string
@@ -42,20 +64,27 @@ type Scenario struct {
 // Measurement is a scenario run at one concurrency: what the client saw,
 // and, with a Probe, the server's CPU time per successful operation.
 type Measurement struct {
-	Scenario    string  `json:"scenario"`
-	Concurrency int     `json:"concurrency"`
-	Ops         int     `json:"ops"`
-	Errors      int     `json:"errors"`
-	Throttled   int     `json:"throttled"`
-	Seconds     float64 `json:"seconds"`
-	Rate        float64 `json:"opsPerSecond"`
-	P50Ms       float64 `json:"p50Ms"`
-	P95Ms       float64 `json:"p95Ms"`
-	P99Ms       float64 `json:"p99Ms"`
+	Scenario    string `json:"scenario"`
+	Concurrency int    `json:"concurrency"`
+	Ops         int    `json:"ops"`
+	Errors      int    `json:"errors"`
+	Throttled   int    `json:"throttled"`
+	// Busy counts answers 503 with Retry-After (ErrBusy); Errors counts
+	// them too, as it counts Throttled.
+	Busy    int     `json:"busy"`
+	Seconds float64 `json:"seconds"`
+	Rate    float64 `json:"opsPerSecond"`
+	P50Ms   float64 `json:"p50Ms"`
+	P95Ms   float64 `json:"p95Ms"`
+	P99Ms   float64 `json:"p99Ms"`
 	// ServerCPUMs and PostgresCPUMs are CPU milliseconds per successful
 	// operation; null when not measured.
 	ServerCPUMs   *float64 `json:"serverCpuMsPerOp"`
 	PostgresCPUMs *float64 `json:"postgresCpuMsPerOp"`
+	// ServerPeakRSSMiB is the server process's peak resident memory
+	// during the measured part (its high-water mark, reset first where
+	// the kernel lets us); null without a ServerPID.
+	ServerPeakRSSMiB *float64 `json:"serverPeakRssMiB,omitempty"`
 }
 
 // Measure runs sc for warmup (not measured: connections, caches, first
@@ -94,6 +123,7 @@ func Measure(ctx context.Context, sc Scenario, concurrency int, warmup, d time.D
 			}
 		})
 	}
+	probe.resetPeak()
 	srv0, pg0, err := probe.read()
 	if err != nil {
 		close(stop)
@@ -107,8 +137,11 @@ func Measure(ctx context.Context, sc Scenario, concurrency int, warmup, d time.D
 		return Measurement{}, err
 	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	m := Measurement{Scenario: sc.Name, Concurrency: concurrency, Ops: r.Ops, Errors: r.Errors, Throttled: r.Throttled,
+	m := Measurement{Scenario: sc.Name, Concurrency: concurrency, Ops: r.Ops, Errors: r.Errors, Throttled: r.Throttled, Busy: r.Busy,
 		Seconds: r.Elapsed.Seconds(), Rate: r.Rate(), P50Ms: ms(r.P50), P95Ms: ms(r.P95), P99Ms: ms(r.P99)}
+	if peak := probe.peakRSSMiB(); peak > 0 {
+		m.ServerPeakRSSMiB = &peak
+	}
 	if ok := r.Ops - r.Errors; ok > 0 {
 		if probe.ServerPID > 0 {
 			v := ms(srv1-srv0) / float64(ok)

@@ -124,7 +124,7 @@ type TargetReport struct {
 func (r TargetReport) Print(w io.Writer) {
 	fmt.Fprintf(w, "keyshift bench --target %s: %d members, load client on %d CPUs, load average %s\n\n", r.Target, r.Members, r.CPUs, r.Load)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tclients\tops/s\tp50 ms\tp95 ms\tp99 ms\terrors\t429s\tserver CPU ms/op\tPostgreSQL CPU ms/op\t")
+	fmt.Fprintln(tw, "scenario\tclients\tops/s\tp50 ms\tp95 ms\tp99 ms\terrors\t429s\t503s\tserver CPU ms/op\tPostgreSQL CPU ms/op\tserver peak RSS MiB\t")
 	opt := func(v *float64) string {
 		if v == nil {
 			return "–"
@@ -132,8 +132,12 @@ func (r TargetReport) Print(w io.Writer) {
 		return strconv.FormatFloat(*v, 'f', 3, 64)
 	}
 	for _, m := range r.Results {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%s\t%s\t\n", m.Scenario, m.Concurrency, m.Rate, m.P50Ms, m.P95Ms, m.P99Ms,
-			m.Errors-m.Throttled, m.Throttled, opt(m.ServerCPUMs), opt(m.PostgresCPUMs))
+		rss := "–"
+		if m.ServerPeakRSSMiB != nil {
+			rss = strconv.FormatFloat(*m.ServerPeakRSSMiB, 'f', 0, 64)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%s\t%s\t%s\t\n", m.Scenario, m.Concurrency, m.Rate, m.P50Ms, m.P95Ms, m.P99Ms,
+			m.Errors-m.Throttled-m.Busy, m.Throttled, m.Busy, opt(m.ServerCPUMs), opt(m.PostgresCPUMs), rss)
 	}
 	tw.Flush()
 }

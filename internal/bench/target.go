@@ -65,6 +65,12 @@ func (t *Target) post(ctx context.Context, path string, body any) (*http.Respons
 // Load runs count it apart from errors.
 var ErrThrottled = errors.New("status 429: throttled")
 
+// ErrBusy is an answer 503: the server refused work it had no room for
+// (the password-hashing gate's server_busy, with Retry-After). Load runs
+// count it apart from errors too: under overload it is the answer the
+// design gives.
+var ErrBusy = errors.New("status 503: busy")
+
 func expect(res *http.Response, err error, status int) (*http.Response, error) {
 	if err != nil {
 		return nil, err
@@ -74,6 +80,10 @@ func expect(res *http.Response, err error, status int) (*http.Response, error) {
 		return res, nil
 	case http.StatusTooManyRequests:
 		return nil, ErrThrottled
+	case http.StatusServiceUnavailable:
+		if res.Header.Get("Retry-After") != "" {
+			return nil, ErrBusy
+		}
 	}
 	return nil, fmt.Errorf("status %d", res.StatusCode)
 }
