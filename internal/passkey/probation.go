@@ -92,6 +92,11 @@ func (s *Service) Probations(ctx context.Context, sw *account.SessionWithUser) (
 	if err != nil {
 		return nil, err
 	}
+	return s.probationsOf(all, sw), nil
+}
+
+// probationsOf is Probations of the member's passkeys all.
+func (s *Service) probationsOf(all []account.Credential, sw *account.SessionWithUser) []Probation {
 	now, sess := s.now(), sw.Session
 	var out []Probation
 	for _, c := range all {
@@ -101,7 +106,7 @@ func (s *Service) Probations(ctx context.Context, sw *account.SessionWithUser) (
 		out = append(out, Probation{PasskeyID: c.ID, Name: c.Name, Provider: aaguid.Name(c.AAGUID), AddedAt: c.CreatedAt,
 			Until: c.ProbationUntil, Via: c.ProbationVia})
 	}
-	return out, nil
+	return out
 }
 
 // Disowned is what "This wasn't me" removed.

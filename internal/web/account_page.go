@@ -84,7 +84,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	if d.Rollout, err = s.rolloutPages.Offer(r, &sw.User); err != nil {
 		return err
 	}
-	acc, err := s.passkeys.Accepted(r.Context(), &sw.User)
+	acc, probations, err := s.passkeys.Standing(r.Context(), sw)
 	if err != nil {
 		return err
 	}
@@ -97,10 +97,6 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	// same proofs (account.Action.Counts): one figure serves them all.
 	if left := sw.FreshAt(account.ActionRemovePasskey).Add(s.cfg.Passkey.ReauthWindow).Sub(s.now()); left > 0 {
 		d.FreshFor = int(left / time.Second)
-	}
-	probations, err := s.passkeys.Probations(r.Context(), sw)
-	if err != nil {
-		return err
 	}
 	for _, p := range probations {
 		d.Probations = append(d.Probations, page.Probation{PasskeyID: p.PasskeyID, Name: p.Name, Provider: p.Provider, AddedAt: p.AddedAt, Until: p.Until})

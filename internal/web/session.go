@@ -18,11 +18,7 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	acc, err := s.passkeys.Accepted(r.Context(), &sw.User)
-	if err != nil {
-		return err
-	}
-	probations, err := s.passkeys.Probations(r.Context(), sw)
+	acc, probations, err := s.passkeys.Standing(r.Context(), sw)
 	if err != nil {
 		return err
 	}
