@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyshift/keyshift/internal/session"
+	"github.com/keyshift/keyshift/internal/testdb"
 )
 
 // TestBenchMeasuresEveryScenario runs `keyshift bench` briefly on a fresh
@@ -85,4 +88,33 @@ func TestBenchImportMeasuresTheRealCommands(t *testing.T) {
 			t.Errorf("no rate or memory for the %s step in\n%s", step, r.stdout)
 		}
 	}
+}
+
+// TestBenchSeedSessionsAddsLiveSessionsOfBallastMembers: seed-sessions
+// adds exactly the sessions asked for, at most the cap per member, live
+// (not expired, just seen), and a second run adds members of its own.
+func TestBenchSeedSessionsAddsLiveSessionsOfBallastMembers(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		for range 2 {
+			r := runCmd(t, t.Context(), map[string]string{}, "bench", "seed-sessions", "--database", database, "--count", "120")
+			if r.code != 0 || !strings.Contains(r.stderr, "120 sessions of 3 ballast members") {
+				t.Fatalf("code %d\n%s", r.code, r.stderr)
+			}
+		}
+		raw := testdb.Raw(t, database)
+		var sessions, members, most int
+		if err := raw.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT user_id) FROM sessions`).Scan(&sessions, &members); err != nil {
+			t.Fatal(err)
+		}
+		if err := raw.QueryRow(`SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM sessions GROUP BY user_id) per`).Scan(&most); err != nil {
+			t.Fatal(err)
+		}
+		if sessions != 240 || members != 6 || most != session.MaxSessions {
+			t.Errorf("%d sessions of %d members, at most %d each; want 240 of 6, at most %d", sessions, members, most, session.MaxSessions)
+		}
+		r := runCmd(t, t.Context(), map[string]string{}, "bench", "seed-sessions", "--count", "5")
+		if r.code == 0 || !strings.Contains(r.stderr, "--database") {
+			t.Errorf("without --database: code %d, %s", r.code, r.stderr)
+		}
+	})
 }

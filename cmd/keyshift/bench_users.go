@@ -20,6 +20,7 @@ var benchCommands = []cli.Command{
 	{Name: "chart", Summary: "draw bench --target --json results as an SVG chart", Run: benchChartCmd},
 	{Name: "import", Summary: "measure keyshift import and export of a generated file", Run: benchImportCmd},
 	{Name: "metrics", Summary: "seed N telemetry events and time the admin API's metrics document", Run: benchMetricsCmd},
+	{Name: "seed-sessions", Summary: "add N live sessions of ballast members to a scratch database", Run: benchSeedSessionsCmd},
 }
 
 // benchGenUsersCmd writes a generated import file (bench.GenUsers), for
