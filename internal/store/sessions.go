@@ -147,8 +147,17 @@ func (db *DB) TrimSessions(ctx context.Context, userID, keepID string, n int) (i
 	if n <= 0 {
 		return 0, nil
 	}
-	res, err := db.Exec(ctx, `DELETE FROM sessions WHERE id IN
-		(SELECT id FROM sessions WHERE user_id = ? AND id <> ? ORDER BY created_at, id LIMIT ?)`, userID, keepID, n)
+	// At the cap each sign-in trims one, so that case has its own
+	// statement: SQLite prepares a statement again every time a value is
+	// bound to "LIMIT ?" (its plan may depend on it), which cost as much
+	// as the DELETE itself.
+	q, args := `DELETE FROM sessions WHERE id IN
+		(SELECT id FROM sessions WHERE user_id = ? AND id <> ? ORDER BY created_at, id LIMIT 1)`, []any{userID, keepID}
+	if n > 1 {
+		q, args = `DELETE FROM sessions WHERE id IN
+		(SELECT id FROM sessions WHERE user_id = ? AND id <> ? ORDER BY created_at, id LIMIT ?)`, []any{userID, keepID, n}
+	}
+	res, err := db.Exec(ctx, q, args...)
 	if err != nil {
 		return 0, err
 	}
