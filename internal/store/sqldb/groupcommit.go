@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -50,6 +51,7 @@ type committer struct {
 	stop    chan struct{}
 	done    chan struct{}
 	prepare func(context.Context) // DB.prepareMissed, after each group
+	closed  sync.Once
 	// groups and grouped count commits and the transactions they held,
 	// for tests and the operator's curiosity.
 	groups, grouped atomic.Int64
@@ -95,9 +97,10 @@ func (c *committer) inTx(ctx context.Context, fn func(ctx context.Context) error
 	return o.err
 }
 
-// close stops the committer after the group it is running.
+// close stops the committer after the group it is running; closing
+// again does nothing (DB.Close may be called twice).
 func (c *committer) close() {
-	close(c.stop)
+	c.closed.Do(func() { close(c.stop) })
 	<-c.done
 }
 
