@@ -142,13 +142,16 @@ const (
 	MethodEmailLink          AuthMethod = "email_link"
 	MethodEmailCode          AuthMethod = "email_code"
 	MethodRecoveryCode       AuthMethod = "recovery_code"
+	// MethodSupportRecovery: the completion link of a support recovery
+	// (package support), mailed to the new address after the wait.
+	MethodSupportRecovery AuthMethod = "support_recovery"
 )
 
 // IsWeaker reports whether m is a sign-in through a channel weaker than a
 // passkey — an email link or code, a recovery code — which
 // email_signin.passkey_accounts restricts for a member with a passkey.
 func (m AuthMethod) IsWeaker() bool {
-	return m == MethodEmailLink || m == MethodEmailCode || m == MethodRecoveryCode
+	return m == MethodEmailLink || m == MethodEmailCode || m == MethodRecoveryCode || m == MethodSupportRecovery
 }
 
 // IsPasskey reports whether m is one of the passkey methods.

@@ -52,11 +52,11 @@ func (db *DB) GuardrailFigures(ctx context.Context, window int, now time.Time) (
 			COALESCE(SUM(CASE WHEN e.at < ? THEN 1 ELSE 0 END), 0)
 		FROM events e
 		WHERE e.type = ? AND e.outcome = ? AND e.at >= ? AND e.at < ?
-		  AND (e.method = ? OR (e.method IN (?, ?) AND EXISTS (
+		  AND (e.method IN (?, ?) OR (e.method IN (?, ?) AND EXISTS (
 			SELECT 1 FROM credentials c WHERE c.user_id = e.user_id AND c.type = ?)))`,
 		db.Time(weekAgo), db.Time(weekAgo),
 		account.EventSignin, account.OutcomeSuccess, db.Time(twoWeeksAgo), db.Time(now),
-		account.MethodRecoveryCode, account.MethodEmailLink, account.MethodEmailCode, account.CredentialWebAuthn).
+		account.MethodRecoveryCode, account.MethodSupportRecovery, account.MethodEmailLink, account.MethodEmailCode, account.CredentialWebAuthn).
 		Scan(&f.RecoveryThisWeek, &f.RecoveryLastWeek)
 	if err != nil {
 		return f, fmt.Errorf("guardrail figures: recovery: %w", err)

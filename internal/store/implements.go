@@ -20,6 +20,7 @@ import (
 	"github.com/keyshift/keyshift/internal/recovery"
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/session"
+	"github.com/keyshift/keyshift/internal/support"
 	"github.com/keyshift/keyshift/internal/telemetry"
 	"github.com/keyshift/keyshift/internal/throttle"
 )
@@ -58,6 +59,8 @@ var (
 	_ rollout.Retirer           = (*DB)(nil)
 	_ rollout.Store             = (*DB)(nil)
 	_ session.Store             = (*DB)(nil)
+	_ support.Store             = (*DB)(nil)
+	_ support.Accounts          = (*DB)(nil)
 	_ signin.Store              = (*DB)(nil)
 	_ signin.Users              = (*DB)(nil)
 	_ stepup.Store              = (*DB)(nil)

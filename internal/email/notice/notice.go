@@ -121,6 +121,13 @@ const (
 	// KindPasskeyProbation tells a member that a passkey was added through
 	// a weaker channel and is on probation, with "This wasn't me".
 	KindPasskeyProbation = "notice_passkey_probation"
+	// KindSupportRecoveryRequested tells every known address of an account
+	// that support will move it to another address after a wait, with the
+	// link that cancels it.
+	KindSupportRecoveryRequested = "notice_support_recovery_requested"
+	// KindSupportRecoveryCompleted tells the addresses an account left
+	// that a support recovery moved it and removed every credential.
+	KindSupportRecoveryCompleted = "notice_support_recovery_completed"
 )
 
 // DisownPath is the page the "This wasn't me" link of a passkey on
@@ -226,6 +233,31 @@ func (n *Notifier) EmailChangeReverted(ctx context.Context, to string, removed a
 	})
 }
 
+// SupportRecoveryRequested tells u's address, and every address the
+// account can still move back to, that support will move the account to
+// newEmail (masked) at readyAt unless cancelLink is used, and says to how
+// many addresses it wrote (none when the account's address was never
+// proven and it has no other). It implements support.Notifier.
+func (n *Notifier) SupportRecoveryRequested(ctx context.Context, u *account.User, newEmail, cancelLink string, readyAt time.Time) (int, error) {
+	return n.toMemberCounted(ctx, KindSupportRecoveryRequested, u, account.Client{}, map[string]any{
+		"New": account.MaskEmail(newEmail), "CancelLink": cancelLink, "ReadyAt": readyAt.UTC().Format(timeFormat),
+	})
+}
+
+// SupportRecoveryCompleted tells the addresses u had (its address before
+// the recovery, and those it could move back to) that a support recovery
+// moved the account to newEmail (masked) and what it removed. It
+// implements support.Notifier.
+func (n *Notifier) SupportRecoveryCompleted(ctx context.Context, u *account.User, newEmail string, removed account.Removed, c account.Client) (int, error) {
+	names := make([]string, len(removed.Passkeys))
+	for i, p := range removed.Passkeys {
+		names[i] = clip(p, 64)
+	}
+	return n.toMemberCounted(ctx, KindSupportRecoveryCompleted, u, c, map[string]any{
+		"New": account.MaskEmail(newEmail), "Password": removed.Password, "Passkeys": names, "RecoveryCodes": removed.RecoveryCodes,
+	})
+}
+
 // RecoveryCodesGenerated tells u that a new set of recovery codes was made
 // and the old set no longer works: whoever made them can sign in with one.
 func (n *Notifier) RecoveryCodesGenerated(ctx context.Context, u *account.User, c account.Client) error {
@@ -303,20 +335,28 @@ const timeFormat = "Monday, 2 January 2006, 15:04 MST"
 // notice too: the owner may be there, and a thief's changes must reach
 // them (T2).
 func (n *Notifier) toMember(ctx context.Context, kind string, u *account.User, c account.Client, data map[string]any) error {
+	_, err := n.toMemberCounted(ctx, kind, u, c, data)
+	return err
+}
+
+// toMemberCounted is toMember, saying to how many addresses it wrote.
+func (n *Notifier) toMemberCounted(ctx context.Context, kind string, u *account.User, c account.Client, data map[string]any) (int, error) {
 	if !u.EmailVerified {
-		return nil
+		return 0, nil
 	}
 	earlier, err := n.reserved(ctx, u)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	sent := 0
 	for _, to := range append([]string{u.Email}, earlier...) {
 		// Each mail renders its own copy: send adds to data.
 		if err := n.send(ctx, kind, to, c, maps.Clone(data)); err != nil {
-			return err
+			return sent, err
 		}
+		sent++
 	}
-	return nil
+	return sent, nil
 }
 
 // reserved returns the addresses u left and can still move back to, but
@@ -375,6 +415,8 @@ func methodWords(m account.AuthMethod) string {
 		return "with a code sent by email"
 	case account.MethodRecoveryCode:
 		return "with a recovery code"
+	case account.MethodSupportRecovery:
+		return "with a support recovery link"
 	}
 	return "with " + strings.ReplaceAll(string(m), "_", " ")
 }
