@@ -108,6 +108,7 @@ func TestTheAuditCountsWhatWasSeeded(t *testing.T) {
 		s.signin(atRisk, account.MethodRecoveryCode, account.OutcomeSuccess, 3) // a passkey holder
 		s.signin(weakPw, account.MethodPassword, account.OutcomeSuccess, 40)    // older than 30 days
 		s.signin(strongTwo, account.MethodPasskeyModal, account.OutcomeSuccess, 0)
+		s.signin(weakPw, account.MethodSupportRecovery, account.OutcomeSuccess, 20) // support moved it, this month
 
 		r, err := audit.Run(context.Background(), db, audit.Settings{EmailSignin: true, EmailPasskeyAccounts: "full", PasswordSignup: true}, now)
 		if err != nil {
@@ -124,7 +125,8 @@ func TestTheAuditCountsWhatWasSeeded(t *testing.T) {
 			t.Errorf("weak formats %v, want %v", r.Weak, want)
 		}
 		type uses struct{ week, month, holders int }
-		want := map[string]uses{"email_link": {2, 2, 1}, "email_code": {0, 1, 0}, "recovery_code": {1, 1, 1}, "password": {0, 0, 0}, "sms": {0, 0, 0}}
+		want := map[string]uses{"email_link": {2, 2, 1}, "email_code": {0, 1, 0}, "recovery_code": {1, 1, 1}, "password": {0, 0, 0}, "sms": {0, 0, 0},
+			"support_recovery": {0, 1, 0}}
 		for _, c := range r.Channels {
 			w, ok := want[c.Name]
 			if !ok {

@@ -39,9 +39,9 @@ var Channels = []Channel{
 	{Name: "recovery_code", Offered: true, Methods: []account.AuthMethod{account.MethodRecoveryCode},
 		Bypasses: "every passkey and the mailbox, once per code",
 		Weakness: "a printout or file stolen or photographed; codes can be phished one at a time"},
-	{Name: "support_recovery", Offered: false,
-		Bypasses: "everything: support moves the account to a new address",
-		Weakness: "social engineering of support staff; not offered yet"},
+	{Name: "support_recovery", Offered: true, Methods: []account.AuthMethod{account.MethodSupportRecovery},
+		Bypasses: "everything: support moves the account to a new address and removes every credential",
+		Weakness: "social engineering of support staff; the waiting period and the notices to every known address and session are the owner's chance to cancel"},
 	{Name: "sms", Offered: false,
 		Bypasses: "every passkey",
 		Weakness: "SIM swap and SS7 interception; keyshift does not offer SMS"},
@@ -97,6 +97,11 @@ func findings(r *Report, s Settings, passkeyAccounts int) []Finding {
 	for _, c := range r.Channels {
 		if c.Name == "recovery_code" && c.ByPasskeyHolders7 > 0 {
 			add(Low, "recovery_codes_used", "recovery codes were used %d times by passkey members in the last 7 days", c.ByPasskeyHolders7)
+		}
+		// Each one handed an account to a new address on support's word:
+		// the operator should see every one, and check it was expected.
+		if c.Name == "support_recovery" && c.Uses7 > 0 {
+			add(Low, "support_recovery_used", "support recovery moved %d accounts to a new address in the last 7 days: check each against your support tickets (keyshift admin recover --list --all)", c.Uses7)
 		}
 		if (c.Name == "email_link" || c.Name == "email_code") && c.ByPasskeyHolders7 > 0 {
 			add(Low, "email_used_by_passkey_members", "%s was used %d times by members who hold a passkey in the last 7 days", c.Name, c.ByPasskeyHolders7)

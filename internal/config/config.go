@@ -134,6 +134,8 @@ type Config struct {
 	// EmailSignin is what an email link or code (and a recovery code)
 	// grants a member who holds a passkey.
 	EmailSignin EmailSigninConfig
+	// SupportRecovery is the policy of `keyshift admin recover`.
+	SupportRecovery SupportRecoveryConfig
 	// Rollout holds the staged rollout's guardrails and retirement rule; the
 	// phase and cohorts themselves live in the database (docs/rollout.md).
 	Rollout RolloutConfig
@@ -199,6 +201,18 @@ func (s SignupConfig) SignupAllows(method string) bool { return slices.Contains(
 type EmailChangeConfig struct {
 	// LinkTimeout is how long the confirmation link mailed to the new
 	// address works (KEYSHIFT_EMAIL_CHANGE_TIMEOUT).
+	LinkTimeout time.Duration
+}
+
+// SupportRecoveryConfig is the policy of support recovery (`keyshift admin
+// recover`; docs/security.md, "Support recovery").
+type SupportRecoveryConfig struct {
+	// Wait is how long a recovery waits, while every known channel of the
+	// account can cancel it, before the new address gets its link
+	// (KEYSHIFT_SUPPORT_RECOVERY_WAIT).
+	Wait time.Duration
+	// LinkTimeout is how long that link works
+	// (KEYSHIFT_SUPPORT_RECOVERY_LINK_TIMEOUT).
 	LinkTimeout time.Duration
 }
 
@@ -359,10 +373,11 @@ func Default() Config {
 			ChallengeTimeout: 5 * time.Minute,
 			ReauthWindow:     5 * time.Minute,
 		},
-		Notify:      NotifyConfig{NewDevice: true},
-		Signup:      SignupConfig{Open: true, Methods: []string{SignupPasskey, SignupPassword}},
-		EmailChange: EmailChangeConfig{LinkTimeout: time.Hour},
-		EmailSignin: EmailSigninConfig{PasskeyAccounts: PasskeyAccountsRestricted, Probation: 24 * time.Hour},
+		Notify:          NotifyConfig{NewDevice: true},
+		Signup:          SignupConfig{Open: true, Methods: []string{SignupPasskey, SignupPassword}},
+		EmailChange:     EmailChangeConfig{LinkTimeout: time.Hour},
+		EmailSignin:     EmailSigninConfig{PasskeyAccounts: PasskeyAccountsRestricted, Probation: 24 * time.Hour},
+		SupportRecovery: SupportRecoveryConfig{Wait: 72 * time.Hour, LinkTimeout: 7 * 24 * time.Hour},
 		Rollout: RolloutConfig{PasskeySuccessMin: 90, PasskeyWindow: 200, RecoveryRiseMax: 50, RecoveryMinUses: 20,
 			DuplicatesPerHourMax: 50, RetireAfterDays: 90},
 		Telemetry: TelemetryConfig{RetentionDays: 400},

@@ -66,6 +66,8 @@ var settings = []setting{
 	{key: "email_signin.passkey_accounts", env: "KEYSHIFT_EMAIL_SIGNIN_PASSKEY_ACCOUNTS", set: text(func(c *Config) *string { return &c.EmailSignin.PasskeyAccounts })},
 	{key: "email_signin.probation", env: "KEYSHIFT_EMAIL_SIGNIN_PROBATION", set: duration(func(c *Config) *time.Duration { return &c.EmailSignin.Probation })},
 	{key: "email_change.link_timeout", env: "KEYSHIFT_EMAIL_CHANGE_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.EmailChange.LinkTimeout })},
+	{key: "support_recovery.wait", env: "KEYSHIFT_SUPPORT_RECOVERY_WAIT", set: duration(func(c *Config) *time.Duration { return &c.SupportRecovery.Wait })},
+	{key: "support_recovery.link_timeout", env: "KEYSHIFT_SUPPORT_RECOVERY_LINK_TIMEOUT", set: duration(func(c *Config) *time.Duration { return &c.SupportRecovery.LinkTimeout })},
 
 	{key: "rollout.passkey_success_min", env: "KEYSHIFT_ROLLOUT_PASSKEY_SUCCESS_MIN", set: number(func(c *Config) *int { return &c.Rollout.PasskeySuccessMin })},
 	{key: "rollout.passkey_window", env: "KEYSHIFT_ROLLOUT_PASSKEY_WINDOW", set: number(func(c *Config) *int { return &c.Rollout.PasskeyWindow })},

@@ -600,6 +600,12 @@ func (c *Config) checkPasskey(ps *Problems) {
 	if d := c.EmailChange.LinkTimeout; d < 5*time.Minute || d > 7*24*time.Hour {
 		ps.addf("email_change.link_timeout", "is %s; want 5m to 168h", d)
 	}
+	if d := c.SupportRecovery.Wait; d < 24*time.Hour || d > 30*24*time.Hour {
+		ps.addf("support_recovery.wait", "is %s; want 24h to 720h (the owner must have time to read the notice and cancel)", d)
+	}
+	if d := c.SupportRecovery.LinkTimeout; d < time.Hour || d > 30*24*time.Hour {
+		ps.addf("support_recovery.link_timeout", "is %s; want 1h to 720h", d)
+	}
 	switch e := &c.EmailSignin; {
 	case !slices.Contains([]string{PasskeyAccountsFull, PasskeyAccountsRestricted, PasskeyAccountsRequirePasskey}, e.PasskeyAccounts):
 		ps.addf("email_signin.passkey_accounts", "is %q; want full, restricted or require_passkey", e.PasskeyAccounts)

@@ -14,7 +14,8 @@ func AMR(m account.AuthMethod) []string {
 		return []string{"pop", "mfa"}
 	case m == account.MethodPassword || m == account.MethodSignup:
 		return []string{"pwd"}
-	case m == account.MethodEmailLink || m == account.MethodEmailCode || m == account.MethodRecoveryCode:
+	case m == account.MethodEmailLink || m == account.MethodEmailCode || m == account.MethodRecoveryCode,
+		m == account.MethodSupportRecovery:
 		return []string{"otp"}
 	}
 	return nil

@@ -40,6 +40,7 @@ import (
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/session"
 	"github.com/keyshift/keyshift/internal/store"
+	"github.com/keyshift/keyshift/internal/support"
 	"github.com/keyshift/keyshift/internal/telemetry"
 	"github.com/keyshift/keyshift/internal/throttle"
 	"github.com/keyshift/keyshift/internal/web"
@@ -66,8 +67,11 @@ type Server struct {
 	Export *export.Service
 	// StepUp confirms members who have only their mailbox by a mailed code.
 	StepUp *stepup.Service
-	Web    *web.Server
-	Gate   *password.Gate
+	// Support is support recovery (`keyshift admin recover`); the janitor
+	// mails its links when their wait ends.
+	Support *support.Service
+	Web     *web.Server
+	Gate    *password.Gate
 	// Hasher hashes passwords through Gate.
 	Hasher *password.Hasher
 	// Random makes ids and tokens (crypto/rand).
@@ -162,6 +166,30 @@ func Notices(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Log
 	return notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, box, db, time.Now), nil
 }
 
+// SupportRecovery returns the support recovery of a keyshift on db, for
+// `keyshift admin recover` while servers run: its notices are queued in the
+// outbox, sealed under the configured pepper, for the servers' workers to
+// deliver, and their janitors mail the links when the wait ends.
+func SupportRecovery(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logger) (*support.Service, error) {
+	peppers, err := loadPepper(ctx, cfg, db, log)
+	if err != nil {
+		return nil, err
+	}
+	box := outbox.NewOutbox(db, nil, outbox.WithKeys(peppers.Keys(outbox.SealPurpose)))
+	notices := notice.New(notice.Config{Origin: cfg.Origin, Site: cfg.RPName, NewDevice: cfg.Notify.NewDevice}, box, db, time.Now)
+	audit := account.Audit{Store: db, Now: time.Now}
+	sessions := session.New(session.Config{IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout}, db,
+		session.Deps{Audit: audit, Now: time.Now})
+	members := member.New(db, db, member.Deps{Sessions: sessions, Audit: audit, Now: time.Now})
+	return newSupport(cfg, db, box, notices, members, sessions, audit, account.Random{}, time.Now), nil
+}
+
+func newSupport(cfg config.Config, db *store.DB, box *outbox.Outbox, notices *notice.Notifier, members *member.Service,
+	sessions *session.Service, audit account.Audit, random account.Random, now func() time.Time) *support.Service {
+	return support.New(support.Config{Origin: cfg.Origin, Site: cfg.RPName, Wait: cfg.SupportRecovery.Wait, LinkTTL: cfg.SupportRecovery.LinkTimeout},
+		db, db, support.Deps{Members: members, Sessions: sessions, Notices: notices, Mailer: box, Audit: audit, Random: random, Now: now})
+}
+
 // loadPepper finds the pepper (package pepper) and says where it came from.
 func loadPepper(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logger) (pepper.Set, error) {
 	src := pepper.Source{Value: cfg.Pepper, File: cfg.PepperFile, Previous: cfg.PreviousPeppers, Create: true}
@@ -249,7 +277,7 @@ func assemble(ctx context.Context, cfg config.Config, db *store.DB, o Options) (
 		Config: cfg, Sessions: s.Sessions, Members: s.Members, Passwords: s.Passwords, Recovery: s.Recovery,
 		Passkeys: s.Passkeys, Health: db, Build: o.Build, DeviceKey: deviceKey, Now: o.Now,
 		Log: o.Log, Registry: o.Registry, HashGate: gate, Signin: s.Signin,
-		Confirm: s.Confirm, Change: s.Change, StepUp: s.StepUp, Export: s.Export,
+		Confirm: s.Confirm, Change: s.Change, StepUp: s.StepUp, Export: s.Export, Support: s.Support,
 		Rollout: s.Rollout, AdminTokens: admintoken.New(db, cfg.AdminToken, time.Now),
 		Telemetry:  telemetry.NewService(db, s.Telemetry, FigurePolicy(cfg), o.Now),
 		AdminRoles: adminrole.New(db, o.Now),
@@ -312,6 +340,7 @@ func (s *Server) build(ctx context.Context, o Options, peppers pepper.Set, floor
 	s.Change = change.New(change.Config{Origin: cfg.Origin, Site: cfg.RPName, TTL: cfg.EmailChange.LinkTimeout, ReauthWindow: window},
 		db, db, change.Deps{Sessions: s.Sessions, Members: s.Members, Limiter: limiter, Audit: audit, Random: s.Random,
 			Now: o.Now, Mailer: s.Outbox, Notices: s.Notices})
+	s.Support = newSupport(cfg, db, s.Outbox, s.Notices, s.Members, s.Sessions, audit, s.Random, o.Now)
 	s.Rollout = rollout.NewService(db, rollout.Config{Guardrails: Guardrails(cfg), ReauthWindow: window, Observer: s.Telemetry}, o.Now)
 	s.Folder = telemetry.NewFolder(db, folderName(), o.Now, o.Log)
 	s.now = o.Now
@@ -606,6 +635,11 @@ func (s *Server) sweep(ctx context.Context) {
 	}
 	if _, err := s.Notices.SendDigests(ctx); err != nil && ctx.Err() == nil {
 		s.Log.Warn("sending new-device digests", "err", err)
+	}
+	if n, err := s.Support.MailDue(ctx); err != nil && ctx.Err() == nil {
+		s.Log.Warn("mailing support recovery links", "err", err)
+	} else if n > 0 {
+		s.Log.Info("mailed support recovery links: their wait ended", "count", n)
 	}
 	if trips, held, err := s.Rollout.Watch(ctx); err != nil && ctx.Err() == nil {
 		s.Log.Warn("checking the rollout's guardrails", "err", err)

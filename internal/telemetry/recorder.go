@@ -202,6 +202,8 @@ func translate(e *account.Event) []Event {
 			out = append(out, Event{Kind: KindRecovery, Method: ChannelRecoveryCode})
 		case account.MethodEmailLink, account.MethodEmailCode:
 			out = append(out, Event{Kind: KindRecovery, Method: ChannelEmail}) // kept only for a passkey account
+		case account.MethodSupportRecovery:
+			out = append(out, Event{Kind: KindRecovery, Method: ChannelSupport})
 		}
 		return out
 	case account.EventSignup:

@@ -216,6 +216,7 @@ func TestWhatEachAuditEventCounts(t *testing.T) {
 		// passkey (Bob holds none).
 		r.record(t, signin(bob, account.MethodEmailLink, account.OutcomeSuccess), cl)
 		r.record(t, signin(bob, account.MethodRecoveryCode, account.OutcomeSuccess), cl)
+		r.record(t, signin(bob, account.MethodSupportRecovery, account.OutcomeSuccess), cl)
 		for range 3 {
 			if err := r.rec.ConditionalOffered(t.Context(), cl); err != nil {
 				t.Fatal(err)
@@ -251,6 +252,8 @@ func TestWhatEachAuditEventCounts(t *testing.T) {
 			{"autofill used", d.Conditional.Used, 1},
 			{"recovery by email (Bob holds no passkey)", d.Recovery[0].Count, 0},
 			{"recovery by code", d.Recovery[1].Count, 1},
+			{"recovery by support", d.Recovery[2].Count, 1},
+			{"support recovery sign-ins", count(d, "support_recovery", "success"), 1},
 			{"active members", d.EnrollmentRate.ActiveUsers, 2},
 			{"active members with a passkey", d.EnrollmentRate.ActiveWithPasskey, 1},
 			{"accounts", d.Accounts.Total, 2},
@@ -263,8 +266,10 @@ func TestWhatEachAuditEventCounts(t *testing.T) {
 				t.Errorf("%s: %d, want %d", w.what, w.got, w.want)
 			}
 		}
-		if d.ConditionalFillRate != 0.3333 || d.EnrollmentRate.PerSignin != 0.25 || d.EnrollmentRate.PerActiveUser != 0.5 {
-			t.Errorf("fill rate %v, enrollment per sign-in %v per active member %v; want 0.3333, 0.25, 0.5",
+		// One passkey added over five successful sign-ins (password, email
+		// link, recovery code, support recovery, conditional).
+		if d.ConditionalFillRate != 0.3333 || d.EnrollmentRate.PerSignin != 0.2 || d.EnrollmentRate.PerActiveUser != 0.5 {
+			t.Errorf("fill rate %v, enrollment per sign-in %v per active member %v; want 0.3333, 0.2, 0.5",
 				d.ConditionalFillRate, d.EnrollmentRate.PerSignin, d.EnrollmentRate.PerActiveUser)
 		}
 		var pw *telemetry.Timing

@@ -98,6 +98,11 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	if left := sw.FreshAt(account.ActionRemovePasskey).Add(s.cfg.Passkey.ReauthWindow).Sub(s.now()); left > 0 {
 		d.FreshFor = int(left / time.Second)
 	}
+	if sr, err := s.pendingSupport(r, sw.User.ID); err != nil {
+		return err
+	} else if sr != nil {
+		d.SupportRecovery = &page.SupportRecovery{To: sr.To, ReadyAt: sr.ReadyAt}
+	}
 	for _, p := range probations {
 		d.Probations = append(d.Probations, page.Probation{PasskeyID: p.PasskeyID, Name: p.Name, Provider: p.Provider, AddedAt: p.AddedAt, Until: p.Until})
 	}

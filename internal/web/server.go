@@ -31,6 +31,7 @@ import (
 	"github.com/keyshift/keyshift/internal/recovery"
 	"github.com/keyshift/keyshift/internal/rollout"
 	"github.com/keyshift/keyshift/internal/session"
+	"github.com/keyshift/keyshift/internal/support"
 	"github.com/keyshift/keyshift/internal/telemetry"
 	"github.com/keyshift/keyshift/internal/web/admin"
 	"github.com/keyshift/keyshift/internal/web/email"
@@ -89,6 +90,8 @@ type Options struct {
 	StepUp *stepup.Service
 	// Export gathers members' own data (export.go).
 	Export *export.Service
+	// Support is support recovery's side that members see (support.go).
+	Support *support.Service
 	// Rollout is the staged rollout (package admin, package rolloutpages).
 	Rollout *rollout.Service
 	// AdminTokens authenticates the admin API (package admin) and /metrics.
@@ -119,6 +122,7 @@ type Server struct {
 	signin       *signin.Service
 	stepUp       *stepup.Service
 	exports      *export.Service
+	support      *support.Service
 	rollout      *rollout.Service
 	tokens       *admintoken.Tokens
 	msg          *i18n.Catalog
@@ -160,7 +164,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, sessions: o.Sessions, members: o.Members, passwords: o.Passwords, recovery: o.Recovery, passkeys: o.Passkeys, now: o.Now, health: o.Health,
-		log: o.Log, msg: msg, mail: o.Mail, signin: o.Signin, stepUp: o.StepUp, exports: o.Export,
+		log: o.Log, msg: msg, mail: o.Mail, signin: o.Signin, stepUp: o.StepUp, exports: o.Export, support: o.Support,
 		rollout: o.Rollout, tokens: o.AdminTokens,
 		metrics: metrics.New(o.Registry, o.HashGate, metrics.Build{Version: o.Build.Version, Commit: o.Build.Commit, GoVersion: o.Build.GoVersion}),
 		build:   o.Build,

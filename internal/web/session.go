@@ -22,12 +22,16 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	recovery, err := s.pendingSupport(r, sw.User.ID)
+	if err != nil {
+		return err
+	}
 	respond.JSON(w, http.StatusOK, struct {
 		User    apijson.User     `json:"user"`
 		Session apijson.Session  `json:"session"`
 		Signals *apijson.Signals `json:"signals"`
 		Notices []apijson.Notice `json:"notices"`
-	}{apijson.NewUser(sw.User), apijson.NewSession(sw.Session, sw.Session.ID), apijson.NewSignals(acc), apijson.NewNotices(probations)})
+	}{apijson.NewUser(sw.User), apijson.NewSession(sw.Session, sw.Session.ID), apijson.NewSignals(acc), apijson.NewNotices(probations, recovery)})
 	return nil
 }
 

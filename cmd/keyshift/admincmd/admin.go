@@ -1,6 +1,7 @@
 // Package admincmd is `keyshift admin`: operator tasks on a running
 // deployment's database — admin API tokens, the admin role, OpenID Connect
-// apps and signing keys, stuck mail, address keys, telemetry pruning.
+// apps and signing keys, stuck mail, address keys, telemetry pruning,
+// support recovery.
 package admincmd
 
 import (
@@ -27,6 +28,7 @@ var adminCommands = []cli.Command{
 	{Name: "list", Summary: "list the members holding the admin role", Run: adminListCmd},
 	{Name: "client", Summary: "OpenID Connect apps: client create|list|revoke", Run: adminClientCmd},
 	{Name: "keys", Summary: "OpenID Connect signing keys: keys rotate", Run: adminKeysCmd},
+	{Name: "recover", Summary: "support recovery of a member who cannot sign in: recover --user EMAIL --new-email ADDR --evidence TEXT | --list | --cancel ID", Run: adminRecoverCmd},
 	{Name: "prune", Summary: "delete telemetry older than its retention: prune [--days N]", Run: adminPruneCmd},
 }
 

@@ -283,27 +283,46 @@ func ParseCursor(v string) (c Cursor, ok bool) {
 	return Cursor{time.UnixMicro(n), id}, true
 }
 
-// Notice is a security notice every other session of the member shows
-// (GET /api/session's "notices"): today only "passkey_probation", a
-// passkey added through a weaker channel and on probation until until,
-// which "This wasn't me" (POST /api/passkeys/{passkeyId}/wasnt-me) removes.
+// Notice is a security notice the member's sessions show (GET
+// /api/session's "notices"). "passkey_probation": a passkey added through
+// a weaker channel and on probation until until, which "This wasn't me"
+// (POST /api/passkeys/{passkeyId}/wasnt-me) removes; every session but
+// the one it concerns shows it. "support_recovery": support will move the
+// account to another address (recovery), which any session may cancel
+// (POST /api/account/support-recovery/cancel). Fields another kind does
+// not have are left out.
 type Notice struct {
-	Kind      string    `json:"kind"`
-	PasskeyID string    `json:"passkeyId"`
-	Name      string    `json:"name"`
-	Provider  string    `json:"provider"`
-	AddedAt   time.Time `json:"addedAt"`
-	Until     time.Time `json:"until"`
+	Kind      string     `json:"kind"`
+	PasskeyID string     `json:"passkeyId,omitempty"`
+	Name      string     `json:"name,omitempty"`
+	Provider  string     `json:"provider,omitempty"`
+	AddedAt   *time.Time `json:"addedAt,omitempty"`
+	Until     *time.Time `json:"until,omitempty"`
 	// Via is the sign-in method of the session that added the passkey.
-	Via string `json:"via"`
+	Via string `json:"via,omitempty"`
+	// Recovery is the pending support recovery.
+	Recovery *SupportRecovery `json:"recovery,omitempty"`
 }
 
-// NewNotices is ps as the API shows them: never null.
-func NewNotices(ps []passkey.Probation) []Notice {
-	out := make([]Notice, 0, len(ps))
+// SupportRecovery is a pending support recovery as a session sees it: the
+// new address masked, and when its link goes out. Never the evidence or
+// who asked: those are support's.
+type SupportRecovery struct {
+	ID      string    `json:"id"`
+	To      string    `json:"to"`
+	ReadyAt time.Time `json:"readyAt"`
+}
+
+// NewNotices is ps, and the pending support recovery sr (nil: none), as
+// the API shows them: never null.
+func NewNotices(ps []passkey.Probation, sr *SupportRecovery) []Notice {
+	out := make([]Notice, 0, len(ps)+1)
+	if sr != nil {
+		out = append(out, Notice{Kind: "support_recovery", Recovery: sr})
+	}
 	for _, p := range ps {
 		out = append(out, Notice{Kind: "passkey_probation", PasskeyID: p.PasskeyID, Name: p.Name, Provider: p.Provider,
-			AddedAt: p.AddedAt, Until: p.Until, Via: string(p.Via)})
+			AddedAt: &p.AddedAt, Until: &p.Until, Via: string(p.Via)})
 	}
 	return out
 }

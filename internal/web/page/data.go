@@ -62,6 +62,10 @@ type Data struct {
 	// Readiness is how the account would fare if its member lost a device
 	// (internal/readiness), shown on /account as a short checklist.
 	Readiness *Readiness
+	// SupportRecovery is the account's pending support recovery, which
+	// every session's account page shows with a button that cancels it
+	// (nil: none).
+	SupportRecovery *SupportRecovery
 	// Probations are the member's passkeys on probation that this session
 	// neither added nor was proven by: the banner with "This wasn't me".
 	Probations []Probation
@@ -215,6 +219,13 @@ var (
 	// probation (notice_passkey_probation).
 	PasskeyDisownLanding = &Landing{Path: "/passkeys/wasnt-me", Title: "probation.title", Lead: "probation.lead", Button: "probation.button",
 		ID: "passkey-disown", Danger: true, Back: "/signin", BackWords: "email.back", BackAlways: true}
+	// SupportCancelLanding is the "This wasn't me — cancel" link of a
+	// support recovery's notice; SupportRecoverLanding its completion link,
+	// mailed to the new address after the wait.
+	SupportCancelLanding = &Landing{Path: "/support/cancel", Title: "support.cancel_title", Lead: "support.cancel_lead", Button: "support.cancel_button",
+		ID: "support-cancel", Danger: true, Back: "/signin", BackWords: "email.back", BackAlways: true}
+	SupportRecoverLanding = &Landing{Path: "/support/recover", Title: "support.recover_title", Lead: "support.recover_lead", Button: "support.recover_button",
+		ID: "support-recover", Back: "/signin", BackWords: "email.back", Hint: "support.recover_hint"}
 	CancelLanding = &Landing{Path: "/email/cancel", Title: "cancel.title", Lead: "cancel.lead", Button: "cancel.button",
 		ID: "email-cancel", Danger: true, Back: "/signin", BackWords: "email.back", Hint: "cancel.too_late"}
 )
@@ -255,6 +266,13 @@ type MethodRow struct {
 	// The time to sign in in ms by the page's clock and the server's (0:
 	// none measured).
 	P50, P90, ServerP50, ServerP90 int
+}
+
+// SupportRecovery is a pending support recovery as the account page's
+// banner shows it: the new address masked, and when its link goes out.
+type SupportRecovery struct {
+	To      string
+	ReadyAt time.Time
 }
 
 // Probation is one passkey on probation as the account page's banner

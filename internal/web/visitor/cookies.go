@@ -150,7 +150,7 @@ func methodStep(m account.AuthMethod, u *account.User) string {
 	switch {
 	case m.IsPasskey():
 		return stepPasskey
-	case m == account.MethodEmailLink || m == account.MethodEmailCode:
+	case m == account.MethodEmailLink || m == account.MethodEmailCode || m == account.MethodSupportRecovery:
 		return stepEmail
 	case m == account.MethodRecoveryCode && u.PasskeyCount > 0:
 		return stepPasskey
