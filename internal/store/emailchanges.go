@@ -163,3 +163,9 @@ func (db *DB) refuseReserved(ctx context.Context, key, userID string, now time.T
 func emailKeyTaken(err error) error {
 	return &account.Error{Code: account.EEmailTaken, Field: "email", Detail: "another account has this email address", Err: err}
 }
+
+// DeleteEmailChangeLinks implements support.Accounts: every email change
+// link of the user, revert links too.
+func (db *DB) DeleteEmailChangeLinks(ctx context.Context, userID string) (int, error) {
+	return db.DeleteUserEmailChanges(ctx, userID)
+}

@@ -39,7 +39,7 @@ func (db *DB) FindNewestEmailFlow(ctx context.Context, emailKey string, now time
 // TakeEmailFlow implements signin.Store: the code's way to a flow, taken
 // as its link is (links.go), by id.
 func (db *DB) TakeEmailFlow(ctx context.Context, id string, now time.Time) (*signin.Flow, error) {
-	return db.emailFlows().takeBy(ctx, "id", id, now)
+	return db.emailFlows().TakeBy(ctx, "id", id, now)
 }
 
 // TryEmailCode implements signin.Store: the try is counted in the same

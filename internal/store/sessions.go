@@ -175,3 +175,10 @@ func (db *DB) MarkSessionNudged(ctx context.Context, sessionID string, at time.T
 	n, err := res.RowsAffected()
 	return n == 1, err
 }
+
+// CountLiveSessions implements support.Accounts.
+func (db *DB) CountLiveSessions(ctx context.Context, userID string, now time.Time) (int, error) {
+	var n int
+	err := db.QueryRow(ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = ? AND expires_at > ?`, userID, db.Time(now)).Scan(&n)
+	return n, err
+}

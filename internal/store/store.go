@@ -14,6 +14,7 @@ import (
 	"github.com/keyshift/keyshift/internal/store/oidcsql"
 	"github.com/keyshift/keyshift/internal/store/rolloutsql"
 	"github.com/keyshift/keyshift/internal/store/sqldb"
+	"github.com/keyshift/keyshift/internal/store/supportsql"
 	"github.com/keyshift/keyshift/internal/store/telemetrysql"
 )
 
@@ -25,6 +26,7 @@ type DB struct {
 	*telemetrysql.Telemetry
 	*oidcsql.OIDC
 	*adminsql.Admin
+	*supportsql.Support
 }
 
 // Open connects to database ("sqlite:PATH" or a postgres:// URL), checks that
@@ -49,7 +51,7 @@ func OpenNoMigrate(ctx context.Context, database string) (*DB, error) {
 		return nil, err
 	}
 	return &DB{DB: core, Imports: &importsql.Imports{DB: core}, Rollouts: &rolloutsql.Rollouts{DB: core}, Telemetry: &telemetrysql.Telemetry{DB: core},
-		OIDC: &oidcsql.OIDC{DB: core}, Admin: &adminsql.Admin{DB: core}}, nil
+		OIDC: &oidcsql.OIDC{DB: core}, Admin: &adminsql.Admin{DB: core}, Support: &supportsql.Support{DB: core}}, nil
 }
 
 // Migrate applies every pending migration, with the store's data steps

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -116,6 +117,8 @@ type Store interface {
 	// SupportRecoveries lists the recoveries f chooses, newest first, with
 	// each account's current address.
 	SupportRecoveries(ctx context.Context, f Filter) ([]Recovery, error)
+	// AnySupportRecoveryPending reports whether any recovery is pending.
+	AnySupportRecoveryPending(ctx context.Context) (bool, error)
 	// DueSupportRecoveries returns up to limit pending recoveries whose
 	// wait ended at or before now and whose link was not mailed yet,
 	// earliest first.
@@ -250,6 +253,20 @@ type Service struct {
 	accounts Accounts
 	cfg      Config
 	d        Deps
+	pending  pendingCache
+}
+
+// pendingRecheck is how often a node asks whether any recovery is pending
+// at all. Pending runs on every GET /api/session; a recovery is rare, so
+// the usual answer costs no query, and a recovery begun elsewhere (the
+// command, another node) shows in every session within this much.
+const pendingRecheck = 5 * time.Second
+
+// pendingCache is this node's last answer to "is any recovery pending?".
+type pendingCache struct {
+	mu      sync.Mutex
+	checked time.Time
+	any     bool
 }
 
 // New builds a Service; a nil d.Now is time.Now.
@@ -370,6 +387,7 @@ func (s *Service) Begin(ctx context.Context, req Request) (*Begun, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.sawPending()
 	return &out, nil
 }
 
@@ -382,13 +400,43 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Recovery, error) {
 }
 
 // Pending returns the member's pending recovery, or nil: what every
-// session of the account shows, with a button that cancels it.
+// session of the account shows, with a button that cancels it. While no
+// recovery is pending anywhere it asks the store once per pendingRecheck,
+// not once per call.
 func (s *Service) Pending(ctx context.Context, userID string) (*Recovery, error) {
+	if any, err := s.anyPending(ctx); err != nil || !any {
+		return nil, err
+	}
 	rs, err := s.store.SupportRecoveries(ctx, Filter{UserID: userID, Pending: true, Limit: 1})
 	if err != nil || len(rs) == 0 {
 		return nil, err
 	}
 	return &rs[0], nil
+}
+
+// anyPending reports whether any recovery may be pending: the cached
+// answer, asked again once it is pendingRecheck old.
+func (s *Service) anyPending(ctx context.Context) (bool, error) {
+	s.pending.mu.Lock()
+	defer s.pending.mu.Unlock()
+	now := s.d.Now()
+	if !s.pending.checked.IsZero() && now.Sub(s.pending.checked) < pendingRecheck && now.After(s.pending.checked.Add(-time.Second)) {
+		return s.pending.any, nil
+	}
+	any, err := s.store.AnySupportRecoveryPending(ctx)
+	if err != nil {
+		return false, err
+	}
+	s.pending.any, s.pending.checked = any, now
+	return any, nil
+}
+
+// sawPending notes a recovery begun through this node: its sessions show
+// it at once.
+func (s *Service) sawPending() {
+	s.pending.mu.Lock()
+	defer s.pending.mu.Unlock()
+	s.pending.any, s.pending.checked = true, s.d.Now()
 }
 
 // CancelByLink uses a notice's cancel link: the recovery it names ends,
@@ -580,38 +628,7 @@ func (s *Service) Complete(ctx context.Context, token string, c account.Client) 
 		if err != nil {
 			return err
 		}
-		// Credentials first, sessions last: a sign-in racing the recovery
-		// either used a credential removed here, and so waited for this
-		// transaction, or its session is among those ended below. The
-		// zero Reset removes every one.
-		if out.Removed, err = s.d.Members.ResetCredentials(ctx, u.ID, account.Reset{}); err != nil {
-			return err
-		}
-		keys, err := s.addresses(ctx, u, r, now)
-		if err != nil {
-			return err
-		}
-		// Told before the links go, while the addresses the account can
-		// move back to are still known: they hear of it too.
-		if _, err := s.d.Notices.SupportRecoveryCompleted(ctx, u, r.Email, out.Removed, c); err != nil {
-			return err
-		}
-		if _, err := s.accounts.DeleteEmailChangeLinks(ctx, u.ID); err != nil {
-			return err
-		}
-		if _, err := s.accounts.DeleteUserEmailVerifications(ctx, u.ID); err != nil {
-			return err
-		}
-		if _, err := s.accounts.DeleteEmailFlows(ctx, keys...); err != nil {
-			return err
-		}
-		if out.Removed.Sessions, err = s.d.Members.EndSessions(ctx, u.ID); err != nil {
-			return err
-		}
-		if err := s.accounts.UpdateUserEmail(ctx, u.ID, r.Email, r.EmailKey, true, now); err != nil {
-			if account.IsCode(err, account.EEmailTaken) {
-				return &account.Error{Code: account.EEmailTaken, Reason: "in_use", Field: "email", Detail: "another account has that address now", Err: err}
-			}
+		if out.Removed, err = s.handOver(ctx, u, r, now, c); err != nil {
 			return err
 		}
 		if ok, err := s.store.EndSupportRecovery(ctx, r.ID, StateCompleted, now, ByMember); err != nil {
@@ -651,6 +668,48 @@ func (s *Service) Complete(ctx context.Context, token string, c account.Client) 
 		return nil, err
 	}
 	return &out, nil
+}
+
+// handOver gives u's account to r's new address, in the transaction of
+// Complete, and says what it removed: every credential, every pending
+// link, every session; then the new address.
+func (s *Service) handOver(ctx context.Context, u *account.User, r *Recovery, now time.Time, c account.Client) (account.Removed, error) {
+	// Credentials first, sessions last: a sign-in racing the recovery
+	// either used a credential removed here, and so waited for this
+	// transaction, or its session is among those ended below. The zero
+	// Reset removes every one.
+	removed, err := s.d.Members.ResetCredentials(ctx, u.ID, account.Reset{})
+	if err != nil {
+		return removed, err
+	}
+	keys, err := s.addresses(ctx, u, r, now)
+	if err != nil {
+		return removed, err
+	}
+	// Told before the links go, while the addresses the account can move
+	// back to are still known: they hear of it too.
+	if _, err := s.d.Notices.SupportRecoveryCompleted(ctx, u, r.Email, removed, c); err != nil {
+		return removed, err
+	}
+	if _, err := s.accounts.DeleteEmailChangeLinks(ctx, u.ID); err != nil {
+		return removed, err
+	}
+	if _, err := s.accounts.DeleteUserEmailVerifications(ctx, u.ID); err != nil {
+		return removed, err
+	}
+	if _, err := s.accounts.DeleteEmailFlows(ctx, keys...); err != nil {
+		return removed, err
+	}
+	if removed.Sessions, err = s.d.Members.EndSessions(ctx, u.ID); err != nil {
+		return removed, err
+	}
+	if err := s.accounts.UpdateUserEmail(ctx, u.ID, r.Email, r.EmailKey, true, now); err != nil {
+		if account.IsCode(err, account.EEmailTaken) {
+			return removed, &account.Error{Code: account.EEmailTaken, Reason: "in_use", Field: "email", Detail: "another account has that address now", Err: err}
+		}
+		return removed, err
+	}
+	return removed, nil
 }
 
 // addresses returns the keys whose email sign-ins in progress a completion

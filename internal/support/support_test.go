@@ -511,3 +511,33 @@ func TestAnUnprovenAddressIsNotMailed(t *testing.T) {
 		}
 	})
 }
+
+// TestARecoveryBegunElsewhereShowsWithinTheRecheck: sessions ask Pending
+// on every request, so a node remembers for pendingRecheck (5 s) that no
+// recovery is pending anywhere; one begun by the command or another node
+// shows in its sessions once that passes — and one begun through this
+// node at once.
+func TestARecoveryBegunElsewhereShowsWithinTheRecheck(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		f := newFixture(t, database)
+		other := newFixture(t, database) // the command, or another node
+		ctx := context.Background()
+		u, _ := f.member("cy@example.com", true)
+		if p, err := f.svc.Pending(ctx, u.ID); err != nil || p != nil {
+			t.Fatalf("Pending before = %+v, %v", p, err)
+		}
+		if _, err := other.svc.Begin(ctx, support.Request{User: u.Email, NewEmail: "cy@new.example", Evidence: "id", By: "cli:x"}); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(5 * time.Second)
+		if p, err := f.svc.Pending(ctx, u.ID); err != nil || p == nil {
+			t.Fatalf("Pending after the recheck = %+v, %v", p, err)
+		}
+		v, _ := f.member("vi@example.com", true)
+		f.begin(v.Email, "vi@new.example")
+		if p, err := f.svc.Pending(ctx, v.ID); err != nil || p == nil {
+			t.Fatalf("Pending of one begun here = %+v, %v", p, err)
+		}
+	})
+}

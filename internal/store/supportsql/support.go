@@ -1,4 +1,6 @@
-package store
+// Package supportsql is the SQL of support recovery (support.Store): the
+// recoveries and their single-use links. store.DB embeds it.
+package supportsql
 
 import (
 	"context"
@@ -27,7 +29,7 @@ func scanSupportRecovery(row sqldb.Row) (*support.Recovery, error) {
 	return &r, nil
 }
 
-func (db *DB) supportRecoveries(ctx context.Context, q string, args ...any) ([]support.Recovery, error) {
+func (db *Support) supportRecoveries(ctx context.Context, q string, args ...any) ([]support.Recovery, error) {
 	rows, err := db.Query(ctx, `SELECT `+supportColumns+supportFrom+q, args...)
 	if err != nil {
 		return nil, err
@@ -45,7 +47,7 @@ func (db *DB) supportRecoveries(ctx context.Context, q string, args ...any) ([]s
 }
 
 // CreateSupportRecovery implements support.Store.
-func (db *DB) CreateSupportRecovery(ctx context.Context, r *support.Recovery) error {
+func (db *Support) CreateSupportRecovery(ctx context.Context, r *support.Recovery) error {
 	_, err := db.Exec(ctx, `INSERT INTO support_recoveries (id, user_id, email, email_key, evidence, requested_by, state,
 			created_at, ready_at, mailed_at, link_expires_at, ended_at, ended_by)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -55,12 +57,12 @@ func (db *DB) CreateSupportRecovery(ctx context.Context, r *support.Recovery) er
 }
 
 // FindSupportRecovery implements support.Store.
-func (db *DB) FindSupportRecovery(ctx context.Context, id string) (*support.Recovery, error) {
+func (db *Support) FindSupportRecovery(ctx context.Context, id string) (*support.Recovery, error) {
 	return scanSupportRecovery(db.QueryRow(ctx, `SELECT `+supportColumns+supportFrom+` WHERE r.id = ?`, id))
 }
 
 // SupportRecoveries implements support.Store.
-func (db *DB) SupportRecoveries(ctx context.Context, f support.Filter) ([]support.Recovery, error) {
+func (db *Support) SupportRecoveries(ctx context.Context, f support.Filter) ([]support.Recovery, error) {
 	q, args := ` WHERE 1 = 1`, []any{}
 	if f.UserID != "" {
 		q, args = q+` AND r.user_id = ?`, append(args, f.UserID)
@@ -71,21 +73,29 @@ func (db *DB) SupportRecoveries(ctx context.Context, f support.Filter) ([]suppor
 	return db.supportRecoveries(ctx, q+` ORDER BY r.created_at DESC, r.id LIMIT ?`, append(args, max(f.Limit, 1))...)
 }
 
+// AnySupportRecoveryPending implements support.Store (index
+// support_recoveries_due).
+func (db *Support) AnySupportRecoveryPending(ctx context.Context) (bool, error) {
+	var n int
+	err := db.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM support_recoveries WHERE state = 'pending' LIMIT 1) r`).Scan(&n)
+	return n > 0, err
+}
+
 // DueSupportRecoveries implements support.Store (index support_recoveries_due).
-func (db *DB) DueSupportRecoveries(ctx context.Context, now time.Time, limit int) ([]support.Recovery, error) {
+func (db *Support) DueSupportRecoveries(ctx context.Context, now time.Time, limit int) ([]support.Recovery, error) {
 	return db.supportRecoveries(ctx, ` WHERE r.state = 'pending' AND r.ready_at <= ? AND r.mailed_at IS NULL
 		ORDER BY r.ready_at, r.id LIMIT ?`, db.Time(now), limit)
 }
 
 // ExpiredSupportRecoveries implements support.Store.
-func (db *DB) ExpiredSupportRecoveries(ctx context.Context, now time.Time, limit int) ([]support.Recovery, error) {
+func (db *Support) ExpiredSupportRecoveries(ctx context.Context, now time.Time, limit int) ([]support.Recovery, error) {
 	return db.supportRecoveries(ctx, ` WHERE r.state = 'pending' AND r.link_expires_at <= ?
 		ORDER BY r.link_expires_at, r.id LIMIT ?`, db.Time(now), limit)
 }
 
 // MarkSupportRecoveryMailed implements support.Store: one conditional
 // UPDATE, so of several nodes one mails the link.
-func (db *DB) MarkSupportRecoveryMailed(ctx context.Context, id string, at, expires time.Time) (bool, error) {
+func (db *Support) MarkSupportRecoveryMailed(ctx context.Context, id string, at, expires time.Time) (bool, error) {
 	res, err := db.Exec(ctx, `UPDATE support_recoveries SET mailed_at = ?, link_expires_at = ?
 		WHERE id = ? AND state = 'pending' AND mailed_at IS NULL`, db.Time(at), db.Time(expires), id)
 	if err != nil {
@@ -96,7 +106,7 @@ func (db *DB) MarkSupportRecoveryMailed(ctx context.Context, id string, at, expi
 }
 
 // EndSupportRecovery implements support.Store.
-func (db *DB) EndSupportRecovery(ctx context.Context, id string, state support.State, at time.Time, by string) (bool, error) {
+func (db *Support) EndSupportRecovery(ctx context.Context, id string, state support.State, at time.Time, by string) (bool, error) {
 	res, err := db.Exec(ctx, `UPDATE support_recoveries SET state = ?, ended_at = ?, ended_by = ?
 		WHERE id = ? AND state = 'pending'`, string(state), db.Time(at), by, id)
 	if err != nil {
@@ -118,20 +128,20 @@ func scanSupportLink(row sqldb.Row) (*support.Link, error) {
 }
 
 // CreateSupportLink implements support.Store.
-func (db *DB) CreateSupportLink(ctx context.Context, l *support.Link) error {
+func (db *Support) CreateSupportLink(ctx context.Context, l *support.Link) error {
 	_, err := db.Exec(ctx, `INSERT INTO support_links (`+supportLinkColumns+`) VALUES (?, ?, ?, ?, ?)`,
 		l.TokenHash, string(l.Kind), l.RecoveryID, l.UserID, db.Time(l.ExpiresAt))
 	return err
 }
 
 // SupportLinks implements support.Store.
-func (db *DB) SupportLinks(kind support.LinkKind) link.Store[support.Link] {
-	return links[support.Link]{db: db, table: "support_links", columns: supportLinkColumns, scan: scanSupportLink,
-		where: `kind = ?`, args: []any{string(kind)}}
+func (db *Support) SupportLinks(kind support.LinkKind) link.Store[support.Link] {
+	return sqldb.Links[support.Link]{DB: db.DB, Table: "support_links", Columns: supportLinkColumns, Scan: scanSupportLink,
+		Where: `kind = ?`, Args: []any{string(kind)}}
 }
 
 // DeleteSupportLinks implements support.Store.
-func (db *DB) DeleteSupportLinks(ctx context.Context, recoveryID string) (int, error) {
+func (db *Support) DeleteSupportLinks(ctx context.Context, recoveryID string) (int, error) {
 	res, err := db.Exec(ctx, `DELETE FROM support_links WHERE recovery_id = ?`, recoveryID)
 	if err != nil {
 		return 0, err
@@ -140,15 +150,7 @@ func (db *DB) DeleteSupportLinks(ctx context.Context, recoveryID string) (int, e
 	return int(n), err
 }
 
-// DeleteEmailChangeLinks implements support.Accounts: every email change
-// link of the user, revert links too.
-func (db *DB) DeleteEmailChangeLinks(ctx context.Context, userID string) (int, error) {
-	return db.DeleteUserEmailChanges(ctx, userID)
-}
-
-// CountLiveSessions implements support.Accounts.
-func (db *DB) CountLiveSessions(ctx context.Context, userID string, now time.Time) (int, error) {
-	var n int
-	err := db.QueryRow(ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = ? AND expires_at > ?`, userID, db.Time(now)).Scan(&n)
-	return n, err
+// Support is the SQL of support recovery over the shared core.
+type Support struct {
+	*sqldb.DB
 }
