@@ -116,6 +116,9 @@ func TestSupportRecoveryIsCancelledByTheLinkOrASession(t *testing.T) {
 			t.Errorf("the cancel page:\n%s", page)
 		}
 		wantInvalidCode(t, "the cancel link again", s.Client(t).JSON(http.MethodPost, "/api/support/cancel", map[string]any{"token": token}))
+		if again := s.Client(t).Form("/support/cancel", url.Values{"token": {token}}); again.Status == http.StatusOK || !strings.Contains(string(again.Body), "The link works once") {
+			t.Errorf("the cancel page again: %d\n%s", again.Status, again.Body)
+		}
 		s.Clock.Advance(support.DefaultWait)
 		if n, err := s.Support.MailDue(context.Background()); err != nil || n != 0 {
 			t.Fatalf("MailDue after the cancel = %d, %v", n, err)

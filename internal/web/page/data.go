@@ -223,7 +223,7 @@ var (
 	// support recovery's notice; SupportRecoverLanding its completion link,
 	// mailed to the new address after the wait.
 	SupportCancelLanding = &Landing{Path: "/support/cancel", Title: "support.cancel_title", Lead: "support.cancel_lead", Button: "support.cancel_button",
-		ID: "support-cancel", Danger: true, Back: "/signin", BackWords: "email.back", BackAlways: true}
+		ID: "support-cancel", Danger: true, Back: "/signin", BackWords: "email.back", BackAlways: true, Hint: "support.cancel_too_late"}
 	SupportRecoverLanding = &Landing{Path: "/support/recover", Title: "support.recover_title", Lead: "support.recover_lead", Button: "support.recover_button",
 		ID: "support-recover", Back: "/signin", BackWords: "email.back", Hint: "support.recover_hint"}
 	CancelLanding = &Landing{Path: "/email/cancel", Title: "cancel.title", Lead: "cancel.lead", Button: "cancel.button",
