@@ -185,3 +185,28 @@ func TestPlaceholdersAndAnys(t *testing.T) {
 		t.Errorf("Anys = %v", got)
 	}
 }
+
+// TestPostgresRunsWithoutJIT: keyshift's PostgreSQL connections turn JIT
+// compilation off (a page of an export of 10M members compiled for 24 ms
+// to run for 1 ms), unless the URL sets jit itself.
+func TestPostgresRunsWithoutJIT(t *testing.T) {
+	database := testdb.PostgresURL(t)
+	for _, tc := range []struct{ suffix, want string }{{"", "off"}, {"jit=on", "on"}} {
+		url := database
+		if tc.suffix != "" {
+			sep := "?"
+			if strings.Contains(url, "?") {
+				sep = "&"
+			}
+			url += sep + tc.suffix
+		}
+		db := open(t, url)
+		var got string
+		if err := db.QueryRow(t.Context(), `SHOW jit`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("URL with %q: jit is %q, want %q", tc.suffix, got, tc.want)
+		}
+	}
+}
