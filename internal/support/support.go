@@ -467,14 +467,16 @@ func (s *Service) CancelBySession(ctx context.Context, sw *account.SessionWithUs
 		if err := s.d.Members.Lock(ctx, sw.User.ID, sw.Session.ID); err != nil {
 			return err
 		}
-		r, err := s.Pending(ctx, sw.User.ID)
+		// From the store, not Pending's cache: a recovery begun elsewhere a
+		// moment ago must be cancellable at once.
+		rs, err := s.store.SupportRecoveries(ctx, Filter{UserID: sw.User.ID, Pending: true, Limit: 1})
 		if err != nil {
 			return err
 		}
-		if r == nil {
+		if len(rs) == 0 {
 			return &account.Error{Code: account.ENotFound, Detail: "no support recovery of this account is pending"}
 		}
-		out, err = s.cancel(ctx, r.ID, BySession, sw.Session.ID, c)
+		out, err = s.cancel(ctx, rs[0].ID, BySession, sw.Session.ID, c)
 		return err
 	})
 	return out, err

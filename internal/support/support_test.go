@@ -541,3 +541,26 @@ func TestARecoveryBegunElsewhereShowsWithinTheRecheck(t *testing.T) {
 		}
 	})
 }
+
+// TestASessionCancelsARecoveryBegunElsewhereAtOnce: the cancel asks the
+// store, not the node's 5-second answer, so a recovery the command began a
+// moment ago is cancellable from a session at once.
+func TestASessionCancelsARecoveryBegunElsewhereAtOnce(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		f := newFixture(t, database)
+		other := newFixture(t, database)
+		ctx := context.Background()
+		u, res := f.member("di@example.com", true)
+		if p, err := f.svc.Pending(ctx, u.ID); err != nil || p != nil {
+			t.Fatalf("Pending before = %+v, %v", p, err) // the node now remembers "none"
+		}
+		if _, err := other.svc.Begin(ctx, support.Request{User: u.Email, NewEmail: "di@new.example", Evidence: "id", By: "cli:x"}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := f.svc.CancelBySession(ctx, &account.SessionWithUser{Session: res.Session, User: *u}, browser)
+		if err != nil || r.State != support.StateCancelled || r.EndedBy != support.BySession {
+			t.Fatalf("CancelBySession = %+v, %v", r, err)
+		}
+	})
+}
