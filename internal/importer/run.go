@@ -62,8 +62,9 @@ type pending struct {
 // run's new place in the file, so a crash never leaves a later batch
 // committed and an earlier one not, and --resume stays exact. Two such
 // transactions never wait for each other inside the database: their rows'
-// unique keys are distinct (claims refuses a key the file repeats), and the
-// imports row is only written once the one before has committed.
+// unique keys are distinct (the reader's window refuses a key a batch still
+// in flight has), and the imports row is only written once the one before
+// has committed.
 func (im *importRun) loop(parent context.Context, rd *userfile.Reader) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
@@ -167,10 +168,15 @@ func (t *turn) wait(ctx context.Context) error {
 }
 
 // produce reads the file into batches. Rows up to resumeAt, the offset the
-// run had committed when it began, are read again only to claim their keys,
-// so a duplicate of one of them is still found.
+// run had committed when it began, are skipped: a row repeating one of
+// theirs meets it in the database (see seen).
 func (im *importRun) produce(ctx context.Context, rd *userfile.Reader, resumeAt int64, out chan<- *batch) error {
-	cl := newClaims()
+	var cl seen
+	if im.opt.DryRun {
+		cl = newClaims()
+	} else {
+		cl = newWindow(im.opt.Writers)
+	}
 	defer cl.free()
 	b := &batch{}
 	n := 0
@@ -195,12 +201,12 @@ func (im *importRun) produce(ctx context.Context, rd *userfile.Reader, resumeAt 
 		case err != nil:
 			return err
 		default:
+			if rec.Offset <= resumeAt {
+				continue
+			}
 			m, rerr := validate(&rec.Row, im.opt.Legacy, now)
 			if rerr == nil {
 				rerr = cl.claim(m)
-			}
-			if rec.Offset <= resumeAt {
-				continue
 			}
 			b.offset, b.line = rec.Offset, rec.Line
 			b.counts.Read++
@@ -216,6 +222,7 @@ func (im *importRun) produce(ctx context.Context, rd *userfile.Reader, resumeAt 
 			if err := send(ctx, out, b); err != nil {
 				return err
 			}
+			cl.endBatch()
 			b, n = &batch{}, 0
 		}
 	}
@@ -283,7 +290,7 @@ func (im *importRun) apply(ctx context.Context, b *batch, t *turn) error {
 			var creds []*account.Credential
 			var rejects []reject
 			var err error
-			users, creds, rejects, d, err = classify(b, matches, im.rowText)
+			users, creds, rejects, d, err = classify(b, matches, im.run.ID, im.rowText)
 			if err != nil {
 				return err
 			}
@@ -373,7 +380,7 @@ func (im *importRun) rowText(p pending) (string, error) {
 // insert writes a batch's new rows. fresh says no lookup was made: a
 // clash is then no race but a batch that needs its lookups (see apply).
 func (im *importRun) insert(ctx context.Context, users []*account.User, creds []*account.Credential, fresh bool) error {
-	n, err := im.st.InsertUsers(ctx, users, fresh)
+	n, err := im.st.InsertUsers(ctx, im.run.ID, users, fresh)
 	if err == nil && n != int64(len(users)) {
 		err = errRace
 	}
@@ -408,13 +415,14 @@ func batchKeys(b *batch) *Keys {
 }
 
 // classify decides each member of the batch against what the database
-// holds: matched by external_id, then email, to an existing account —
+// holds: a duplicate of an earlier row of the run (repeats), matched by
+// external_id, then email, to an existing account —
 // unchanged, the import never alters an account — or refused because the
 // email belongs to another account or a passkey or user handle is
 // registered already, or new. It returns what to insert, the batch's
 // rejects in line order, and the batch's counts; text gives a refused
 // row's text.
-func classify(b *batch, mt *Matches, text func(pending) (string, error)) ([]*account.User, []*account.Credential, []reject, Counts, error) {
+func classify(b *batch, mt *Matches, run string, text func(pending) (string, error)) ([]*account.User, []*account.Credential, []reject, Counts, error) {
 	d := b.counts.plus(nil)
 	rejects := slices.Clone(b.rejects)
 	users := make([]*account.User, 0, len(b.members))
@@ -428,6 +436,10 @@ func classify(b *batch, mt *Matches, text func(pending) (string, error)) ([]*acc
 	}
 	for _, p := range b.members {
 		m := p.m
+		if rerr := repeats(m, mt, run); rerr != nil {
+			drop(p, rerr.reason, rerr.msg)
+			continue
+		}
 		ext := m.user.ExternalID
 		if _, ok := mt.ByExternalID[ext]; ok && ext != "" {
 			d.Unchanged++
@@ -445,11 +457,11 @@ func classify(b *batch, mt *Matches, text func(pending) (string, error)) ([]*acc
 			}
 			continue
 		}
-		if i := slices.IndexFunc(m.passkeys, func(c account.Credential) bool { return mt.CredentialIDs[string(c.CredentialID)] }); i >= 0 {
+		if i := slices.IndexFunc(m.passkeys, func(c account.Credential) bool { _, ok := mt.CredentialIDs[string(c.CredentialID)]; return ok }); i >= 0 {
 			drop(p, ReasonPasskeyTaken, fmt.Sprintf("passkey %d: its credential_id is registered already", i+1))
 			continue
 		}
-		if m.handleGiven && mt.UserHandles[string(m.user.WebAuthnID)] {
+		if _, ok := mt.UserHandles[string(m.user.WebAuthnID)]; ok && m.handleGiven {
 			drop(p, ReasonUserHandleTaken, "another account has this user_handle")
 			continue
 		}

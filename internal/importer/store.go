@@ -40,7 +40,8 @@ type Store interface {
 	// no row to clash, and the store may instead fail the call with an
 	// error wrapping ErrKeyTaken when one does (the transaction is then
 	// spoiled): PostgreSQL inserts a third faster without ON CONFLICT.
-	InsertUsers(ctx context.Context, users []*account.User, fresh bool) (int64, error)
+	// Each account records importID, the run that made it.
+	InsertUsers(ctx context.Context, importID string, users []*account.User, fresh bool) (int64, error)
 	// InsertCredentials is InsertUsers for credentials.
 	InsertCredentials(ctx context.Context, creds []*account.Credential, fresh bool) (int64, error)
 	AppendEvent(ctx context.Context, e *account.Event) error
@@ -95,15 +96,19 @@ type Match struct {
 	// row's member (classify).
 	EmailVerified bool
 	Origin        account.Origin
+	// ImportID is the import run that made the account; "" for any other
+	// account, and for an address the account only holds reserved.
+	ImportID string
 }
 
 // Matches are the Keys the database holds already. Byte keys are held as
-// strings.
+// strings; a credential id or user handle maps to the ImportID of its
+// account.
 type Matches struct {
 	ByExternalID  map[string]Match
 	ByEmailKey    map[string]Match
-	CredentialIDs map[string]bool
-	UserHandles   map[string]bool
+	CredentialIDs map[string]string
+	UserHandles   map[string]string
 }
 
 // any reports whether the database holds any of the keys asked about.

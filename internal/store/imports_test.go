@@ -45,7 +45,7 @@ func TestImportInsertsRoundTripEveryColumn(t *testing.T) {
 
 		for _, fresh := range []bool{true, false} {
 			err := db.InTx(ctx, func(ctx context.Context) error {
-				n, err := db.InsertUsers(ctx, []*account.User{withExt, plain}, fresh)
+				n, err := db.InsertUsers(ctx, "run-1", []*account.User{withExt, plain}, fresh)
 				if err != nil || n != 2 {
 					t.Errorf("InsertUsers(fresh=%v) = %d, %v; want 2", fresh, n, err)
 				}
@@ -60,7 +60,7 @@ func TestImportInsertsRoundTripEveryColumn(t *testing.T) {
 			}
 		}
 		if err := db.InTx(ctx, func(ctx context.Context) error {
-			if _, err := db.InsertUsers(ctx, []*account.User{withExt, plain}, true); err != nil {
+			if _, err := db.InsertUsers(ctx, "run-1", []*account.User{withExt, plain}, true); err != nil {
 				return err
 			}
 			_, err := db.InsertCredentials(ctx, []*account.Credential{pw, pk, bare}, true)
@@ -86,6 +86,18 @@ func TestImportInsertsRoundTripEveryColumn(t *testing.T) {
 			if got, err := db.FindPasskeyByCredentialID(ctx, want.CredentialID); err != nil || !reflect.DeepEqual(got, want) {
 				t.Errorf("passkey\n got %+v, %v\nwant %+v", got, err, want)
 			}
+		}
+
+		// Every key the rows hold leads back to the run that inserted them:
+		// how an import tells a row repeating an earlier line of its file.
+		m, err := db.FindImportMatches(ctx, &importer.Keys{ExternalIDs: []string{withExt.ExternalID}, EmailKeys: []string{plain.EmailKey},
+			CredentialIDs: [][]byte{pk.CredentialID}, UserHandles: [][]byte{plain.WebAuthnID}, At: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.ByExternalID[withExt.ExternalID].ImportID != "run-1" || m.ByEmailKey[plain.EmailKey].ImportID != "run-1" ||
+			m.CredentialIDs[string(pk.CredentialID)] != "run-1" || m.UserHandles[string(plain.WebAuthnID)] != "run-1" {
+			t.Errorf("matches %+v: want every one made by run-1", m)
 		}
 	})
 }
@@ -115,7 +127,7 @@ func TestImportInsertsSkipOrRefuseTakenKeys(t *testing.T) {
 				ok := importUser("ok-"+clash.ID, "ok-"+clash.EmailKey)
 				// Not fresh: the clash is skipped, the rest goes in.
 				err := db.InTx(ctx, func(ctx context.Context) error {
-					n, err := db.InsertUsers(ctx, []*account.User{ok, clash}, false)
+					n, err := db.InsertUsers(ctx, "run-2", []*account.User{ok, clash}, false)
 					if err != nil || n != 1 {
 						t.Errorf("InsertUsers = %d, %v; want 1 inserted and no error", n, err)
 					}
@@ -127,7 +139,7 @@ func TestImportInsertsSkipOrRefuseTakenKeys(t *testing.T) {
 				// Fresh: the clash fails the call, or is skipped and
 				// counted out; either way the caller sees it.
 				_ = db.InTx(ctx, func(ctx context.Context) error {
-					n, err := db.InsertUsers(ctx, []*account.User{ok, clash}, true)
+					n, err := db.InsertUsers(ctx, "run-2", []*account.User{ok, clash}, true)
 					if err == nil && n != 1 || err != nil && !errors.Is(err, importer.ErrKeyTaken) {
 						t.Errorf("InsertUsers(fresh) = %d, %v; want 1 inserted, or an error wrapping ErrKeyTaken", n, err)
 					}

@@ -474,7 +474,7 @@ func TestARevertCleansUpEvenWhenTheOldAddressIsTaken(t *testing.T) {
 		// lookups do): the one way left to take the address.
 		other := &account.User{ID: "imported-1", Email: "ada@example.com", EmailKey: "ada@example.com", WebAuthnID: []byte("imported-1"),
 			CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now(), Origin: account.OriginImport}
-		if n, err := f.db.InsertUsers(ctx, []*account.User{other}, false); err != nil || n != 1 {
+		if n, err := f.db.InsertUsers(ctx, "run-1", []*account.User{other}, false); err != nil || n != 1 {
 			t.Fatalf("InsertUsers: %d, %v", n, err)
 		}
 

@@ -75,12 +75,13 @@ func (db *Imports) AbandonImports(ctx context.Context, sha256 []byte, size int64
 func (db *Imports) FindImportMatches(ctx context.Context, keys *importer.Keys) (*importer.Matches, error) {
 	m := &importer.Matches{
 		ByExternalID: map[string]importer.Match{}, ByEmailKey: map[string]importer.Match{},
-		CredentialIDs: map[string]bool{}, UserHandles: map[string]bool{},
+		CredentialIDs: map[string]string{}, UserHandles: map[string]string{},
 	}
 	users := func(column string, vals []any, into map[string]importer.Match, key func(importer.Match) string) error {
-		return db.eachIn(ctx, `SELECT id, COALESCE(external_id, ''), email_key, email_verified, origin FROM users WHERE `+column, vals, func(scan func(...any) error) error {
+		return db.eachIn(ctx, `SELECT id, COALESCE(external_id, ''), email_key, email_verified, origin, COALESCE(import_id, '')
+			FROM users WHERE `+column, vals, func(scan func(...any) error) error {
 			var u importer.Match
-			if err := scan(&u.UserID, &u.ExternalID, &u.EmailKey, sqldb.ScanBool(&u.EmailVerified), (*string)(&u.Origin)); err != nil {
+			if err := scan(&u.UserID, &u.ExternalID, &u.EmailKey, sqldb.ScanBool(&u.EmailVerified), (*string)(&u.Origin), &u.ImportID); err != nil {
 				return err
 			}
 			into[key(u)] = u
@@ -95,7 +96,9 @@ func (db *Imports) FindImportMatches(ctx context.Context, keys *importer.Keys) (
 	}
 	// An address an account holds reserved (account.Reservation) matches
 	// that account, as if it still had the address: the row is answered as
-	// for a taken address, and no new account takes it.
+	// for a taken address, and no new account takes it. Its ImportID stays
+	// empty: the address is no longer the account's, so the row repeats no
+	// earlier row of the file.
 	var free []any
 	for _, k := range keys.EmailKeys {
 		if _, ok := m.ByEmailKey[k]; !ok {
@@ -115,20 +118,22 @@ func (db *Imports) FindImportMatches(ctx context.Context, keys *importer.Keys) (
 	if err != nil {
 		return nil, err
 	}
-	set := func(query string, vals [][]byte, into map[string]bool) error {
+	set := func(query string, vals [][]byte, into map[string]string) error {
 		return db.eachIn(ctx, query, sqldb.Anys(vals), func(scan func(...any) error) error {
 			var b []byte
-			if err := scan(&b); err != nil {
+			var importID string
+			if err := scan(&b, &importID); err != nil {
 				return err
 			}
-			into[string(b)] = true
+			into[string(b)] = importID
 			return nil
 		})
 	}
-	if err := set(`SELECT credential_id FROM credentials WHERE credential_id`, keys.CredentialIDs, m.CredentialIDs); err != nil {
+	if err := set(`SELECT c.credential_id, COALESCE(u.import_id, '') FROM credentials c JOIN users u ON u.id = c.user_id
+		WHERE c.credential_id`, keys.CredentialIDs, m.CredentialIDs); err != nil {
 		return nil, err
 	}
-	if err := set(`SELECT webauthn_id FROM users WHERE webauthn_id`, keys.UserHandles, m.UserHandles); err != nil {
+	if err := set(`SELECT webauthn_id, COALESCE(import_id, '') FROM users WHERE webauthn_id`, keys.UserHandles, m.UserHandles); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -185,19 +190,19 @@ const (
 // InsertUsers implements importer.Store: on SQLite with multi-row
 // INSERTs that skip clashing rows whether fresh or not, on PostgreSQL with
 // one INSERT of arrays (imports_postgres.go).
-func (db *Imports) InsertUsers(ctx context.Context, users []*account.User, fresh bool) (int64, error) {
+func (db *Imports) InsertUsers(ctx context.Context, importID string, users []*account.User, fresh bool) (int64, error) {
 	if len(users) == 0 {
 		return 0, nil
 	}
 	if db.Dialect() == "postgres" {
 		return inChunks(users, unnestRows, func(part []*account.User) (int64, error) {
-			return db.insertUsersUnnest(ctx, part, fresh)
+			return db.insertUsersUnnest(ctx, importID, part, fresh)
 		})
 	}
-	return db.insertRows(ctx, "users", userInsertColumns, 10, len(users), func(i int, args []any) []any {
+	return db.insertRows(ctx, "users", userInsertColumns+`, import_id`, 11, len(users), func(i int, args []any) []any {
 		u := users[i]
 		return append(args, u.ID, u.Email, u.EmailKey, db.Bool(u.EmailVerified), u.Name, sqldb.NullString(u.ExternalID),
-			u.WebAuthnID, db.Time(u.CreatedAt), db.Time(u.UpdatedAt), string(u.Origin))
+			u.WebAuthnID, db.Time(u.CreatedAt), db.Time(u.UpdatedAt), string(u.Origin), importID)
 	})
 }
 

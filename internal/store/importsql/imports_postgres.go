@@ -22,9 +22,9 @@ import (
 // again; a clash then fails the statement with a unique violation, which
 // the importer takes as its cue to look the batch's keys up.
 const (
-	usersUnnest = `INSERT INTO users (` + userInsertColumns + `)
-		SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::boolean[], ?::text[], ?::text[], ?::bytea[],
-			?::timestamptz[], ?::timestamptz[], ?::text[])`
+	usersUnnest = `INSERT INTO users (` + userInsertColumns + `, import_id)
+		SELECT u.*, ?::text FROM unnest(?::text[], ?::text[], ?::text[], ?::boolean[], ?::text[], ?::text[], ?::bytea[],
+			?::timestamptz[], ?::timestamptz[], ?::text[]) AS u`
 	credentialsUnnest = `INSERT INTO credentials (` + credentialInsertColumns + `)
 		SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bytea[], ?::bytea[], ?::bigint[],
 			?::bytea[], ?::text[], ?::text[], ?::boolean[], ?::boolean[], ?::bytea[], ?::text[],
@@ -32,7 +32,7 @@ const (
 	skipTaken = ` ON CONFLICT DO NOTHING`
 )
 
-func (db *Imports) insertUsersUnnest(ctx context.Context, users []*account.User, fresh bool) (int64, error) {
+func (db *Imports) insertUsersUnnest(ctx context.Context, importID string, users []*account.User, fresh bool) (int64, error) {
 	n := len(users)
 	var (
 		id, email, key, name = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -50,7 +50,7 @@ func (db *Imports) insertUsersUnnest(ctx context.Context, users []*account.User,
 		created[i], updated[i] = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 		origin[i] = string(u.Origin)
 	}
-	return db.execCount(ctx, "users", usersUnnest, fresh, id, email, key, verified, name, external, handle, created, updated, origin)
+	return db.execCount(ctx, "users", usersUnnest, fresh, importID, id, email, key, verified, name, external, handle, created, updated, origin)
 }
 
 func (db *Imports) insertCredentialsUnnest(ctx context.Context, creds []*account.Credential, fresh bool) (int64, error) {
