@@ -527,3 +527,33 @@ func TestNoRejectsLeaveNoRejectFile(t *testing.T) {
 		t.Errorf("an earlier run's reject file is still there: %v", err)
 	}
 }
+
+// After a run that imported rows, PostgreSQL's planner has statistics of
+// the tables it filled: without them a large import left the export's page
+// queries estimated at twenty times their rows, each starting parallel
+// workers (docs/benchmarks.md).
+func TestARunLeavesThePlannerStatistics(t *testing.T) {
+	path := mixedFile(t, 40)
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		if strings.HasPrefix(database, "sqlite:") {
+			t.Skip("SQLite: keyshift relies on no planner statistics")
+		}
+		db, raw := openDB(t, database), rawDB(t, database)
+		analyzed := func() int {
+			var n int
+			if err := raw.QueryRowContext(t.Context(), `SELECT count(DISTINCT tablename) FROM pg_stats
+				WHERE schemaname = current_schema() AND tablename IN ('users', 'credentials')`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := analyzed(); n != 0 {
+			t.Fatalf("%d tables have statistics before the import", n)
+		}
+		run(t, db, importer.Options{Path: path, Rejects: filepath.Join(t.TempDir(), "rejects.jsonl")})
+		if n := analyzed(); n != 2 {
+			t.Errorf("after the import %d of users and credentials have statistics, want both", n)
+		}
+	})
+}

@@ -519,7 +519,7 @@ func (im *importRun) finish(ctx context.Context) error {
 	now := im.opt.Now()
 	im.run.Status, im.run.UpdatedAt, im.run.FinishedAt = StatusDone, now, now
 	c := im.run.Counts
-	return im.st.InTx(ctx, func(ctx context.Context) error {
+	err := im.st.InTx(ctx, func(ctx context.Context) error {
 		if err := im.st.SaveImport(ctx, im.run); err != nil {
 			return err
 		}
@@ -530,4 +530,12 @@ func (im *importRun) finish(ctx context.Context) error {
 				"reasons": c.Reasons, "password_formats": c.Formats, "weak_passwords": c.Weak, "passkeys": c.Passkeys,
 			}})
 	})
+	if err != nil || c.Imported == 0 {
+		return err
+	}
+	// The run is done and recorded; statistics that cannot be refreshed
+	// leave the planner guessing until autovacuum does it, which is no
+	// reason to call the import failed.
+	_ = im.st.AnalyzeAfterImport(ctx)
+	return nil
 }

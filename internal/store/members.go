@@ -48,6 +48,14 @@ func (db *DB) EachMember(ctx context.Context, pageSize int, fn func(m *Member) e
 	// A read-only transaction has nothing to commit; rolling back ends it
 	// the same way whatever happened.
 	defer tx.Rollback()
+	if db.Dialect() == "postgres" {
+		// A page is a thousand members: parallel workers never pay for
+		// their start there, but a planner that overestimates the page (no
+		// statistics yet after a large import) starts one for every page.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+	}
 	users, err := tx.PrepareContext(ctx, db.Rebind(`SELECT id, email, email_key, email_verified, name, COALESCE(external_id, ''),
 		webauthn_id, created_at, updated_at, origin FROM users WHERE id > ? ORDER BY id LIMIT ?`))
 	if err != nil {

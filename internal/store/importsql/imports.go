@@ -312,6 +312,23 @@ func (db *Imports) TuneForImport(ctx context.Context) error {
 	return db.ExecUnprepared(ctx, `PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 16384; PRAGMA cache_size = -24576`)
 }
 
+// AnalyzeAfterImport refreshes the planner's statistics of the tables an
+// import filled. On PostgreSQL a table that grew from nothing to ten
+// million rows has none until autovacuum gets to it, and meanwhile the
+// planner guesses: after a 10M import a page of the export (1,294
+// credentials) was estimated at 30,496 rows, past the cost at which it
+// JIT-compiles and starts parallel workers, and the 10M export took 16.9
+// times the 1M one (10.7 times with this and the export's own guard,
+// docs/benchmarks.md). ANALYZE samples a fixed number of rows per table,
+// whatever its size. SQLite's planner keeps no statistics keyshift relies on:
+// nothing to do.
+func (db *Imports) AnalyzeAfterImport(ctx context.Context) error {
+	if db.Dialect() != "postgres" {
+		return nil
+	}
+	return db.ExecUnprepared(ctx, `ANALYZE users, credentials`)
+}
+
 // Imports is the queries, on the SQL core.
 type Imports struct {
 	*sqldb.DB
