@@ -169,7 +169,8 @@ func Run(ctx context.Context, st Store, opt Options) (*Summary, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if err := st.TuneForImport(ctx); err != nil {
+	after, err := st.TuneForImport(ctx)
+	if err != nil {
 		return nil, err
 	}
 	start := opt.Now()
@@ -191,7 +192,7 @@ func Run(ctx context.Context, st Store, opt Options) (*Summary, error) {
 		return nil, err
 	}
 	readBefore := run.Counts.Read
-	im := &importRun{st: st, opt: &opt, run: run, rej: rej, file: f,
+	im := &importRun{st: st, opt: &opt, run: run, rej: rej, file: f, after: after,
 		prog: newProgress(opt.Progress, opt.Terminal, size, run.Offset, run.Counts.Read, start)}
 	im.optimistic.Store(true)
 	if err := im.loop(ctx, rd); err != nil {

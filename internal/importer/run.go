@@ -29,6 +29,8 @@ type importRun struct {
 	// optimistic is set while batches meet no existing account: the next
 	// batch is inserted without looking its keys up first (see apply).
 	optimistic atomic.Bool
+	// after is the store's work once rows were imported (TuneForImport).
+	after func(context.Context) error
 }
 
 // batch is BatchSize consecutive rows of the file, validated: what one
@@ -536,6 +538,6 @@ func (im *importRun) finish(ctx context.Context) error {
 	// The run is done and recorded; statistics that cannot be refreshed
 	// leave the planner guessing until autovacuum does it, which is no
 	// reason to call the import failed.
-	_ = im.st.AnalyzeAfterImport(ctx)
+	_ = im.after(ctx)
 	return nil
 }

@@ -12,11 +12,10 @@ import (
 // method joins the transaction InTx put in ctx.
 type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-	// TuneForImport readies the database for bulk writes.
-	TuneForImport(ctx context.Context) error
-	// AnalyzeAfterImport refreshes what the database's planner knows of the
-	// tables a run filled; it runs after the run, outside its transactions.
-	AnalyzeAfterImport(ctx context.Context) error
+	// TuneForImport readies the database for bulk writes and returns what
+	// to do once a run has imported rows, outside its transactions
+	// (PostgreSQL: refresh the planner's statistics of the tables it filled).
+	TuneForImport(ctx context.Context) (after func(context.Context) error, err error)
 	// ImportWriters is how many import transactions are worth running at
 	// once: 1 where the database has one writer connection, and then never
 	// more than one.

@@ -305,24 +305,26 @@ func (db *Imports) ImportWriters() int {
 // cache costs about two of RSS). All three are per connection and
 // harmless for the server's own writes. On PostgreSQL there is nothing
 // to tune.
-func (db *Imports) TuneForImport(ctx context.Context) error {
+//
+// What it returns runs once a run has imported rows: analyze.
+func (db *Imports) TuneForImport(ctx context.Context) (func(context.Context) error, error) {
 	if db.Dialect() != "sqlite" {
-		return nil
+		return db.analyze, nil
 	}
-	return db.ExecUnprepared(ctx, `PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 16384; PRAGMA cache_size = -24576`)
+	return db.analyze, db.ExecUnprepared(ctx, `PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 16384; PRAGMA cache_size = -24576`)
 }
 
-// AnalyzeAfterImport refreshes the planner's statistics of the tables an
+// analyze refreshes the planner's statistics of the tables an
 // import filled. On PostgreSQL a table that grew from nothing to ten
 // million rows has none until autovacuum gets to it, and meanwhile the
 // planner guesses: after a 10M import a page of the export (1,294
 // credentials) was estimated at 30,496 rows, past the cost at which it
-// JIT-compiles and starts parallel workers, and the 10M export took 16.9
+// starts parallel workers, and the 10M export took 16.9
 // times the 1M one (10.7 times with this and the export's own guard,
 // docs/benchmarks.md). ANALYZE samples a fixed number of rows per table,
 // whatever its size. SQLite's planner keeps no statistics keyshift relies on:
 // nothing to do.
-func (db *Imports) AnalyzeAfterImport(ctx context.Context) error {
+func (db *Imports) analyze(ctx context.Context) error {
 	if db.Dialect() != "postgres" {
 		return nil
 	}
