@@ -21,7 +21,8 @@ func benchCmd(ctx context.Context, e *cli.Env, args []string) error {
 		}
 	}
 	fs := cli.NewFlagSet(e, "bench", "bench [--database sqlite:PATH|postgres://…] [--duration 5s] [--concurrency 32]\n"+
-		"       keyshift bench --target URL [--config FILE] [--concurrency 1,8,32] [--duration 10s] [--warmup 2s] [--scenarios …] [--members N] [--server-pid PID] [--postgres-pid PID] [--spread-ips] [--json]\n"+
+		"       keyshift bench --target URL [--config FILE] [--concurrency 1,8,32] [--duration 10s] [--warmup 2s] [--scenarios …] [--members N] [--server-pid PID] [--postgres-pid PID] [--spread-ips] [--import=false] [--json]\n"+
+		"       keyshift bench ceiling [--listen ADDR] [--origin URL] [--members N] [--seed S]\n"+
 		"       keyshift bench gen-users --count N --out FILE [--seed S]\n       keyshift bench import [--count N] [--postgres URL]\n       keyshift bench chart --out FILE.svg LABEL=RESULTS.json …")
 	database := fs.String("database", "", "database to measure; default a fresh SQLite file in a temporary directory. It must be empty or a scratch database: bench creates accounts")
 	duration := fs.Duration("duration", 5*time.Second, "how long each timed scenario runs")

@@ -34,6 +34,9 @@ type targetFlags struct {
 	postgresPID int
 	spreadIPs   bool
 	json        bool
+	// noImport skips the import: the members are there already, or the
+	// target is `keyshift bench ceiling`, which has no database.
+	noImport bool
 }
 
 func (t *targetFlags) register(fs *flag.FlagSet) {
@@ -47,6 +50,11 @@ func (t *targetFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&t.postgresPID, "postgres-pid", 0, "with --target: the PostgreSQL postmaster's process id; its CPU and its backends' is reported per operation")
 	fs.BoolVar(&t.spreadIPs, "spread-ips", false, "with --target: send each request as from one of 4,096 addresses (X-Forwarded-For, 198.18.0.0/20); the server must trust this machine as a proxy (trusted_proxies), or per-IP throttles answer 429")
 	fs.BoolVar(&t.json, "json", false, "with --target: print the results as JSON")
+	fs.BoolFunc("import", "with --target: import the generated members into the server's database first (default true; =false when they are there already, or against keyshift bench ceiling)", func(v string) error {
+		b, err := strconv.ParseBool(v)
+		t.noImport = !b
+		return err
+	})
 }
 
 // parseConcurrencies reads "1,8,32".
@@ -85,8 +93,10 @@ func benchTargetCmd(ctx context.Context, e *cli.Env, tf targetFlags, concs []int
 	if err != nil {
 		return err
 	}
-	if err := importMembers(ctx, e, cfg.Database, tf.seed, rows); err != nil {
-		return err
+	if !tf.noImport {
+		if err := importMembers(ctx, e, cfg.Database, tf.seed, rows); err != nil {
+			return err
+		}
 	}
 	scenarios, err := bench.TargetScenarios(ctx, bench.TargetOptions{URL: tf.target, Seed: tf.seed, SpreadIPs: tf.spreadIPs}, rows)
 	if err != nil {

@@ -2,8 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,4 +58,64 @@ func TestBenchTargetMeasuresARunningServer(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestBenchCeilingAnswersEveryTargetScenario: the floor server (bench
+// ceiling) serves the generated members, so bench --target --import=false
+// runs each scenario against it without an error — and, with no import,
+// never opens the configured database.
+func TestBenchCeilingAnswersEveryTargetScenario(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	rows, err := bench.GenMembers(40, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := bench.NewCeilingServerFor(origin, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+
+	unused := filepath.Join(t.TempDir(), "never.db")
+	env := map[string]string{"KEYSHIFT_DATABASE": "sqlite:" + unused, "KEYSHIFT_ORIGIN": origin, "KEYSHIFT_DEV": "1"}
+	r := runCmd(t, t.Context(), env, "bench", "--target", origin, "--import=false", "--members", "40", "--seed", "3",
+		"--scenarios", "passkey,session,password", "--duration", "300ms", "--warmup", "50ms", "--concurrency", "2", "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	var rep struct {
+		Results []bench.Measurement `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, r.stdout)
+	}
+	if len(rep.Results) != 3 {
+		t.Fatalf("%d results, want 3 scenarios", len(rep.Results))
+	}
+	for _, m := range rep.Results {
+		if m.Ops == 0 || m.Errors != 0 {
+			t.Errorf("%s: %d ops, %d errors", m.Scenario, m.Ops, m.Errors)
+		}
+	}
+	if strings.Contains(r.stderr, "imported") {
+		t.Errorf("--import=false imported:\n%s", r.stderr)
+	}
+	if _, err := os.Stat(unused); !os.IsNotExist(err) {
+		t.Errorf("the configured database was opened (%v)", err)
+	}
+
+	// A wrong password and an unknown session are refused, not waved through.
+	tg := bench.NewTarget(origin)
+	if err := tg.Signin(t.Context(), rows[0].Email, "not the password"); err == nil {
+		t.Error("a wrong password signed in")
+	}
+	if err := tg.Session(t.Context(), "ks_session=forged"); err == nil {
+		t.Error("a forged session cookie passed")
+	}
 }

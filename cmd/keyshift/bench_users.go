@@ -17,6 +17,7 @@ import (
 // measures sign-in and sessions.
 var benchCommands = []cli.Command{
 	{Name: "gen-users", Summary: "write a realistic import file of N members", Run: benchGenUsersCmd},
+	{Name: "ceiling", Summary: "serve the floor of bench --target's scenarios: go-webauthn, Argon2id and a session map, nothing else", Run: benchCeilingCmd},
 	{Name: "chart", Summary: "draw bench --target --json results as an SVG chart", Run: benchChartCmd},
 	{Name: "import", Summary: "measure keyshift import and export of a generated file", Run: benchImportCmd},
 	{Name: "metrics", Summary: "seed N telemetry events and time the admin API's metrics document", Run: benchMetricsCmd},

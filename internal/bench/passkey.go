@@ -332,16 +332,16 @@ type BareLogin struct {
 	next       atomic.Int64
 }
 
-// bareUser is a go-webauthn user with one credential.
+// bareUser is a go-webauthn user with its credentials.
 type bareUser struct {
-	id   []byte
-	cred webauthn.Credential
+	id    []byte
+	creds []webauthn.Credential
 }
 
 func (u *bareUser) WebAuthnID() []byte                         { return u.id }
 func (u *bareUser) WebAuthnName() string                       { return "bench@example.com" }
 func (u *bareUser) WebAuthnDisplayName() string                { return "bench" }
-func (u *bareUser) WebAuthnCredentials() []webauthn.Credential { return []webauthn.Credential{u.cred} }
+func (u *bareUser) WebAuthnCredentials() []webauthn.Credential { return u.creds }
 
 // NewBareLogin registers a software passkey with go-webauthn and makes 16
 // assertions, each for its own discoverable ceremony, and checks that they
@@ -378,7 +378,7 @@ func NewBareLogin() (*BareLogin, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.user.cred = *cred
+	l.user.creds = []webauthn.Credential{*cred}
 	for range 16 {
 		opts, sd, err := wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 		if err != nil {
