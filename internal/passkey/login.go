@@ -128,22 +128,24 @@ func (s *Service) FinishLogin(ctx context.Context, flowID string, credential []b
 		if err := s.spendLogin(ctx, f, account.EPasskeyRejected); err != nil {
 			return err
 		}
-		var err error
-		if res, err = s.sessions.StartPasskey(ctx, u, method, stored.ID, c); err != nil {
-			return err
-		}
-		if err := s.event(ctx, &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(method),
-			Outcome: account.OutcomeSuccess, Data: map[string]any{"passkey": stored.ID}, Subject: u}, c); err != nil {
-			return err
-		}
-		// Last, so the credential's row is locked for the shortest time.
+		// The count first: on PostgreSQL what follows the session's INSERT
+		// (the audit and telemetry events) then travels with the COMMIT in
+		// one round trip (sqldb.ExecLater); the credential's row stays
+		// locked for that round trip longer, not more.
 		flags := parsed.Response.AuthenticatorData.Flags
-		err = s.store.UpdatePasskeyUse(ctx, stored.ID, verified.Authenticator.SignCount,
+		err := s.store.UpdatePasskeyUse(ctx, stored.ID, verified.Authenticator.SignCount,
 			flags.HasBackupEligible(), flags.HasBackupState(), s.now())
 		if account.IsCode(err, account.ENotFound) {
 			return errCountMoved
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		if res, err = s.sessions.StartPasskey(ctx, u, method, stored.ID, c); err != nil {
+			return err
+		}
+		return s.event(ctx, &account.Event{Type: account.EventSignin, UserID: u.ID, Method: string(method),
+			Outcome: account.OutcomeSuccess, Data: map[string]any{"passkey": stored.ID}, Subject: u}, c)
 	})
 	if errors.Is(err, errCountMoved) {
 		// Another sign-in stored this count or a later one since it was

@@ -11,7 +11,10 @@ import (
 	"github.com/keyshift/keyshift/internal/store/sqldb"
 )
 
-// AppendEvent implements account.AuditStore.
+// AppendEvent implements account.AuditStore. The event's ID is read back
+// when it is written at once; on PostgreSQL inside a transaction it travels
+// with the COMMIT (sqldb.ExecLater) and keeps ID 0 — nothing in a flow
+// reads it.
 func (db *DB) AppendEvent(ctx context.Context, e *account.Event) error {
 	data := []byte("{}")
 	if len(e.Data) > 0 {
@@ -20,10 +23,13 @@ func (db *DB) AppendEvent(ctx context.Context, e *account.Event) error {
 			return fmt.Errorf("event data: %w", err)
 		}
 	}
-	return db.QueryRowW(ctx, `INSERT INTO events (at, type, user_id, session_id, method, outcome, ip, user_agent, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		db.Time(e.At), e.Type, sqldb.NullString(e.UserID), sqldb.NullString(e.SessionID), e.Method, e.Outcome, e.IP, e.UserAgent, string(data)).
-		Scan(&e.ID)
+	const insert = `INSERT INTO events (at, type, user_id, session_id, method, outcome, ip, user_agent, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	args := []any{db.Time(e.At), e.Type, sqldb.NullString(e.UserID), sqldb.NullString(e.SessionID), e.Method, e.Outcome, e.IP, e.UserAgent, string(data)}
+	if db.Defers(ctx) {
+		return db.ExecLater(ctx, insert, args...)
+	}
+	return db.QueryRowW(ctx, insert+` RETURNING id`, args...).Scan(&e.ID)
 }
 
 // EventFilter selects audit events; zero fields match everything.

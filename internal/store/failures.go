@@ -10,11 +10,10 @@ import (
 // CountFailure implements account.AuditStore: one upsert adds one to the row of
 // f's minute (UTC, truncated), type, method, outcome, reason and IP.
 func (db *DB) CountFailure(ctx context.Context, f *account.Failure) error {
-	_, err := db.Exec(ctx, `INSERT INTO failure_counts (minute, type, method, outcome, reason, ip, count)
+	return db.ExecLater(ctx, `INSERT INTO failure_counts (minute, type, method, outcome, reason, ip, count)
 		VALUES (?, ?, ?, ?, ?, ?, 1)
 		ON CONFLICT (minute, type, method, outcome, reason, ip) DO UPDATE SET count = failure_counts.count + 1`,
 		db.Time(f.At.UTC().Truncate(time.Minute)), f.Type, f.Method, f.Outcome, f.Reason, f.IP)
-	return err
 }
 
 // FailureCount is how many counted failures (account.Failure) of one

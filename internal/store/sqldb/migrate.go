@@ -141,7 +141,11 @@ func (db *DB) Apply(ctx context.Context, ms []Migration, steps DataSteps) ([]int
 				return nil
 			}
 			m := ms[cur]
-			if _, err := db.writer(ctx).ExecContext(ctx, m.SQL); err != nil {
+			w, err := db.writer(ctx)
+			if err == nil {
+				_, err = w.ExecContext(ctx, m.SQL)
+			}
+			if err != nil {
 				return fmt.Errorf("migration %04d_%s failed, schema left at version %d: %w", m.Version, m.Name, cur, err)
 			}
 			if step, ok := steps[m.Name]; ok {

@@ -195,14 +195,19 @@ type querier interface {
 
 // InTx runs fn in a transaction. Queries made with the ctx fn receives join
 // it; a nested InTx joins the outer transaction. On SQLite the transaction
-// may share its COMMIT with others queued beside it (groupcommit.go): fn's
-// writes are still all or nothing, and kept once InTx returns nil.
+// may share its COMMIT with others queued beside it (groupcommit.go); on
+// PostgreSQL the writes queued with ExecLater travel with the COMMIT
+// (pgtx.go). Either way fn's writes are all or nothing, and kept once InTx
+// returns nil.
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
-	if _, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
+	if ctx.Value(txKey{}) != nil {
 		return fn(ctx)
 	}
 	if db.commit != nil {
 		return db.commit.inTx(ctx, fn)
+	}
+	if db.dialect.name() == "postgres" {
+		return db.pgInTx(ctx, fn)
 	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -227,20 +232,17 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err
 	return nil
 }
 
-// reader returns the transaction in ctx or the read pool.
-func (db *DB) reader(ctx context.Context) querier {
-	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
-		return tx
+// writer returns what runs a statement on the writer as it is: the
+// transaction in ctx (on PostgreSQL after sending what waits in it) or the
+// write pool.
+func (db *DB) writer(ctx context.Context) (querier, error) {
+	switch tx := ctx.Value(txKey{}).(type) {
+	case *sql.Tx:
+		return tx, nil
+	case *pgTx:
+		return tx.conn, tx.flush(ctx)
 	}
-	return db.r
-}
-
-// writer returns the transaction in ctx or the write pool.
-func (db *DB) writer(ctx context.Context) querier {
-	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
-		return tx
-	}
-	return db.w
+	return db.w, nil
 }
 
 // q returns query rewritten for the dialect, cached.
@@ -281,11 +283,11 @@ type stmtKey struct {
 // on returns what to run query on: the transaction in ctx or pool, through
 // a prepared statement where that pays.
 func (db *DB) on(ctx context.Context, pool *sql.DB, query string) (querier, string, error) {
+	if t, ok := ctx.Value(txKey{}).(*pgTx); ok {
+		return t.conn, db.q(query), t.flush(ctx)
+	}
 	tx, inTx := ctx.Value(txKey{}).(*sql.Tx)
 	if db.dialect.name() != "sqlite" {
-		if inTx {
-			return tx, db.q(query), nil
-		}
 		return pool, db.q(query), nil
 	}
 	if inTx {
@@ -375,8 +377,7 @@ func (r errRow) Scan(...any) error { return r.err }
 
 // InTransaction reports whether ctx carries a transaction (InTx).
 func InTransaction(ctx context.Context) bool {
-	_, ok := ctx.Value(txKey{}).(*sql.Tx)
-	return ok
+	return ctx.Value(txKey{}) != nil
 }
 
 // Savepoint runs fn inside a savepoint of the transaction in ctx: fn's error

@@ -16,13 +16,18 @@ import (
 	"github.com/keyshift/keyshift/internal/telemetry"
 )
 
-// AppendTelemetry implements telemetry.Store.
+// AppendTelemetry implements telemetry.Store. Like store.AppendEvent, it
+// reads the ID back only when the event is written at once.
 func (db *Telemetry) AppendTelemetry(ctx context.Context, e *telemetry.Event) error {
-	return db.QueryRowW(ctx, `INSERT INTO telemetry_events (at, kind, method, outcome, code, phase, cohort, user_id, has_passkey,
+	const insert = `INSERT INTO telemetry_events (at, kind, method, outcome, code, phase, cohort, user_id, has_passkey,
 			client_ms, server_ms, provider, synced, browser, os)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		db.Time(e.At), e.Kind, e.Method, e.Outcome, e.Code, e.Phase, e.Cohort, sqldb.NullString(e.UserID), db.Bool(e.HasPasskey),
-		e.ClientMs, e.ServerMs, e.Provider, db.Bool(e.Synced), e.Browser, e.OS).Scan(&e.ID)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	args := []any{db.Time(e.At), e.Kind, e.Method, e.Outcome, e.Code, e.Phase, e.Cohort, sqldb.NullString(e.UserID), db.Bool(e.HasPasskey),
+		e.ClientMs, e.ServerMs, e.Provider, db.Bool(e.Synced), e.Browser, e.OS}
+	if db.Defers(ctx) {
+		return db.ExecLater(ctx, insert, args...)
+	}
+	return db.QueryRowW(ctx, insert+` RETURNING id`, args...).Scan(&e.ID)
 }
 
 // ClaimTelemetryFold implements telemetry.FoldStore: one conditional
