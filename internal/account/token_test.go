@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"regexp"
 	"testing"
+	"time"
 
 	"github.com/keyshift/keyshift/internal/account"
 )
@@ -46,5 +48,33 @@ func TestPlausibleToken(t *testing.T) {
 		if got := account.PlausibleToken(tc.token); got != tc.ok {
 			t.Errorf("%s: got %v", tc.name, got)
 		}
+	}
+}
+
+// TestNewTimeIDIsAVersion7UUIDThatSortsByTime: NewTimeID's text has NewID's
+// form, says version 7 with the RFC 9562 variant, carries the millisecond
+// time first — so ids made later sort later as text, which is what keeps
+// their index appends on the last page — and random bits after it.
+func TestNewTimeIDIsAVersion7UUIDThatSortsByTime(t *testing.T) {
+	at := time.UnixMilli(0x0190_1234_5678).UTC()
+	fixed := account.Random{Rand: bytes.NewReader(bytes.Repeat([]byte{0xff}, 16))}
+	if got, want := fixed.NewTimeID(at), "01901234-5678-7fff-bfff-ffffffffffff"; got != want {
+		t.Errorf("NewTimeID = %s, want %s (time, version 7, variant 10, the drawn bits)", got, want)
+	}
+	form := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	var r account.Random
+	prev, seen := "", map[string]bool{}
+	for i := range 1000 {
+		id := r.NewTimeID(at.Add(time.Duration(i) * time.Millisecond))
+		if !form.MatchString(id) || !account.PlausibleID(id) || len(id) != len(r.NewID()) {
+			t.Fatalf("id %q is not a version-7 UUID in NewID's form", id)
+		}
+		if id <= prev {
+			t.Fatalf("id %s made a millisecond after %s sorts before it", id, prev)
+		}
+		if seen[id[14:]] {
+			t.Fatalf("random part of %s repeated", id)
+		}
+		prev, seen[id[14:]] = id, true
 	}
 }

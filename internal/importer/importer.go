@@ -14,7 +14,6 @@ package importer
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -268,21 +267,9 @@ func startRun(ctx context.Context, st Store, opt *Options, format userfile.Forma
 	return r, nil, err
 }
 
-// newID returns a UUID of version 7 (RFC 9562): the millisecond time, then
-// random bits. keyshift's other ids are version 4; both are UUIDs in the
-// same text form. Imported ids are time-ordered because a million random
-// keys land on a million random pages of the primary-key and user_id
-// indexes, and every batch would rewrite most of them (SQLite's WAL grew by
+// newID returns a time-ordered id (account.Random.NewTimeID): imported
+// accounts and credentials are made a million at a time, and random keys
+// would land on a million random pages of the primary-key and user_id
+// indexes, every batch rewriting most of them (SQLite's WAL grew by
 // gigabytes); ordered ids append to the indexes' last pages instead.
-func newID() string {
-	var b [16]byte
-	rand.Read(b[6:])
-	ms := uint64(time.Now().UnixMilli())
-	for i := range 6 {
-		b[i] = byte(ms >> (40 - 8*i))
-	}
-	b[6] = b[6]&0x0f | 0x70
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func newID() string { return account.Random{}.NewTimeID(time.Now()) }

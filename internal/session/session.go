@@ -150,7 +150,7 @@ func (s *Service) start(ctx context.Context, u *account.User, m account.AuthMeth
 	now := s.now()
 	token := s.random.NewToken()
 	sess := account.Session{
-		ID: s.random.NewID(), TokenHash: account.HashToken(token), UserID: u.ID, AuthMethod: m,
+		ID: s.random.NewTimeID(now), TokenHash: account.HashToken(token), UserID: u.ID, AuthMethod: m,
 		AuthenticatedAt: now, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.Lifetime(u, m)),
 		UserAgent: c.KeptUserAgent(), IP: c.IP, SigninPasskey: passkeyID,
 	}
