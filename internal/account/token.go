@@ -37,7 +37,7 @@ func (r Random) Bytes(n int) []byte {
 }
 
 // NewID returns a random UUID (version 4) string, the form of every id
-// keyshift makes.
+// keyshift makes (NewTimeID's too).
 func (r Random) NewID() string {
 	b := r.Bytes(16)
 	b[6] = b[6]&0x0f | 0x40
