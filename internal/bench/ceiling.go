@@ -147,83 +147,104 @@ func (s *CeilingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.URL.Path {
 	case "/api/passkeys/login/begin":
-		opts, sd, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		id := make([]byte, 16)
-		rand.Read(id)
-		flowID := base64.RawURLEncoding.EncodeToString(id)
-		s.flows.Store(flowID, *sd)
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"flowId": flowID, "publicKey": opts.Response})
+		s.loginBegin(w)
 	case "/api/passkeys/login/finish":
-		var in struct {
-			FlowID     string          `json:"flowId"`
-			Credential json.RawMessage `json:"credential"`
-		}
-		if err := json.Unmarshal(body, &in); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		sd, ok := s.flows.LoadAndDelete(in.FlowID)
-		if !ok {
-			http.Error(w, "unknown flow", http.StatusUnauthorized)
-			return
-		}
-		parsed, err := protocol.ParseCredentialRequestResponseBytes(in.Credential)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		_, err = s.wa.ValidateDiscoverableLogin(func(_, handle []byte) (webauthn.User, error) {
-			return s.users[string(handle)], nil
-		}, sd.(webauthn.SessionData), parsed)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusUnauthorized)
-			return
-		}
-		s.startSession(w, "")
+		s.loginFinish(w, body)
 	case "/api/signin/password":
-		var in struct{ Email, Password string }
-		if err := json.Unmarshal(body, &in); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		hash, known := s.passwords[in.Email]
-		if !known || s.hasher == nil {
-			http.Error(w, "unknown member", http.StatusUnauthorized)
-			return
-		}
-		ok, _, err := s.hasher.Verify(r.Context(), in.Password, hash, "argon2id")
-		switch {
-		case errors.Is(err, password.ErrBusy):
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-		case err != nil:
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-		case !ok:
-			http.Error(w, "wrong password", http.StatusUnauthorized)
-		default:
-			s.startSession(w, in.Email)
-		}
+		s.passwordSignin(w, r, body)
 	case "/api/session", "/api/verify":
-		c, err := r.Cookie("ks_session")
-		if err != nil {
-			http.Error(w, "no session", http.StatusUnauthorized)
-			return
-		}
-		email, ok := s.sessions.Load(c.Value)
-		if !ok {
-			http.Error(w, "no session", http.StatusUnauthorized)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"user": map[string]string{"email": email.(string)}})
+		s.session(w, r)
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// loginBegin makes a discoverable ceremony and keeps its session data.
+func (s *CeilingServer) loginBegin(w http.ResponseWriter) {
+	opts, sd, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	id := make([]byte, 16)
+	rand.Read(id)
+	flowID := base64.RawURLEncoding.EncodeToString(id)
+	s.flows.Store(flowID, *sd)
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"flowId": flowID, "publicKey": opts.Response})
+}
+
+// loginFinish verifies the assertion of a ceremony begun here, once.
+func (s *CeilingServer) loginFinish(w http.ResponseWriter, body []byte) {
+	var in struct {
+		FlowID     string          `json:"flowId"`
+		Credential json.RawMessage `json:"credential"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	sd, ok := s.flows.LoadAndDelete(in.FlowID)
+	if !ok {
+		http.Error(w, "unknown flow", http.StatusUnauthorized)
+		return
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(in.Credential)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	_, err = s.wa.ValidateDiscoverableLogin(func(_, handle []byte) (webauthn.User, error) {
+		return s.users[string(handle)], nil
+	}, sd.(webauthn.SessionData), parsed)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
+	s.startSession(w, "")
+}
+
+// passwordSignin checks a generated member's Argon2id password through the
+// hashing gate, as keyshift does (a full gate answers 503 + Retry-After).
+func (s *CeilingServer) passwordSignin(w http.ResponseWriter, r *http.Request, body []byte) {
+	var in struct{ Email, Password string }
+	if err := json.Unmarshal(body, &in); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	hash, known := s.passwords[in.Email]
+	if !known || s.hasher == nil {
+		http.Error(w, "unknown member", http.StatusUnauthorized)
+		return
+	}
+	ok, _, err := s.hasher.Verify(r.Context(), in.Password, hash, "argon2id")
+	switch {
+	case errors.Is(err, password.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	case !ok:
+		http.Error(w, "wrong password", http.StatusUnauthorized)
+	default:
+		s.startSession(w, in.Email)
+	}
+}
+
+// session answers a session check: one map lookup.
+func (s *CeilingServer) session(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie("ks_session")
+	if err != nil {
+		http.Error(w, "no session", http.StatusUnauthorized)
+		return
+	}
+	email, ok := s.sessions.Load(c.Value)
+	if !ok {
+		http.Error(w, "no session", http.StatusUnauthorized)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"user": map[string]string{"email": email.(string)}})
 }
 
 // startSession answers a sign-in with a new session cookie and keeps the
