@@ -3,7 +3,6 @@ package sqldb_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/keyshift/keyshift/internal/testdb"
@@ -27,20 +26,7 @@ func TestWritesQueuedWithExecLater(t *testing.T) {
 		}
 		logged := func(ctx context.Context) string {
 			t.Helper()
-			rows, err := db.Query(ctx, `SELECT n FROM log ORDER BY n`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var out []string
-			for rows.Next() {
-				var n string
-				if err := rows.Scan(&n); err != nil {
-					t.Fatal(err)
-				}
-				out = append(out, n)
-			}
-			return strings.Join(out, ",")
+			return column(t, ctx, db, `SELECT n FROM log ORDER BY n`)
 		}
 		log := func(ctx context.Context, n int) error {
 			return db.ExecLater(ctx, `INSERT INTO log (n) VALUES (?)`, n)

@@ -10,6 +10,29 @@ import (
 	"github.com/keyshift/keyshift/internal/testdb"
 )
 
+// column runs query, which selects one column, and returns its values
+// joined by commas.
+func column(t *testing.T, ctx context.Context, db *sqldb.DB, query string) string {
+	t.Helper()
+	rows, err := db.Query(ctx, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(out, ",")
+}
+
 // open connects to database, without migrations, and closes it when t ends.
 func open(t *testing.T, database string) *sqldb.DB {
 	t.Helper()
@@ -155,20 +178,7 @@ func TestSavepointsAndAtomically(t *testing.T) {
 		if err := db.Atomically(ctx, "outside", put("d")); err != nil {
 			t.Fatal(err)
 		}
-		rows, err := db.Query(ctx, `SELECT k FROM kv ORDER BY k`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var got []string
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, k)
-		}
-		if strings.Join(got, ",") != "a,c,d" {
+		if got := column(t, ctx, db, `SELECT k FROM kv ORDER BY k`); got != "a,c,d" {
 			t.Errorf("rows %v, want a, c, d (b undone with its savepoint)", got)
 		}
 	})
