@@ -131,6 +131,64 @@ func TestWritesQueuedWithExecLater(t *testing.T) {
 			}
 		})
 
+		t.Run("an Exec after queued writes counts its own rows", func(t *testing.T) {
+			reset()
+			err := db.InTx(ctx, func(ctx context.Context) error {
+				for n := range 3 {
+					if err := log(ctx, n); err != nil {
+						return err
+					}
+				}
+				res, err := db.Exec(ctx, `UPDATE log SET n = n + 10 WHERE n < 2`)
+				if err != nil {
+					return err
+				}
+				if got, err := res.RowsAffected(); got != 2 || err != nil {
+					t.Errorf("RowsAffected = %d, %v; want 2", got, err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := logged(ctx); got != "2,10,11" {
+				t.Errorf("log %q, want 2,10,11", got)
+			}
+		})
+
+		t.Run("an Exec after a queued write that fails returns that failure", func(t *testing.T) {
+			reset()
+			err := db.InTx(ctx, func(ctx context.Context) error {
+				if err := db.ExecLater(ctx, `INSERT INTO kv (k) VALUES ('once')`); err != nil {
+					return err
+				}
+				if err := db.ExecLater(ctx, `INSERT INTO kv (k) VALUES ('once')`); err != nil {
+					return err
+				}
+				_, err := db.Exec(ctx, `INSERT INTO log (n) VALUES (1)`)
+				return err
+			})
+			if !db.IsUnique(err) {
+				t.Fatalf("InTx = %v, want the queued statement's unique violation", err)
+			}
+			if got := logged(ctx); got != "" {
+				t.Errorf("log %q after the failure, want nothing", got)
+			}
+		})
+
+		t.Run("a transaction that writes nothing, or only reads, commits", func(t *testing.T) {
+			reset()
+			if err := db.InTx(ctx, func(context.Context) error { return nil }); err != nil {
+				t.Errorf("an empty transaction: %v", err)
+			}
+			var n int
+			if err := db.InTx(ctx, func(ctx context.Context) error {
+				return db.QueryRow(ctx, `SELECT COUNT(*) FROM log`).Scan(&n)
+			}); err != nil || n != 0 {
+				t.Errorf("a reading transaction: %d rows, %v", n, err)
+			}
+		})
+
 		t.Run("outside a transaction ExecLater runs at once", func(t *testing.T) {
 			reset()
 			if err := log(ctx, 7); err != nil {

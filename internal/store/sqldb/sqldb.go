@@ -335,6 +335,9 @@ func (s stmtQuerier) QueryRowContext(ctx context.Context, _ string, args ...any)
 }
 
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t, ok := ctx.Value(txKey{}).(*pgTx); ok {
+		return t.exec(ctx, db.q(query), args)
+	}
 	q, text, err := db.on(ctx, db.w, query)
 	if err != nil {
 		return nil, err
