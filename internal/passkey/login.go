@@ -131,7 +131,7 @@ func (s *Service) FinishLogin(ctx context.Context, flowID string, credential []b
 		// The count first: on PostgreSQL what follows the session's INSERT
 		// (the audit and telemetry events) then travels with the COMMIT in
 		// one round trip (sqldb.ExecLater); the credential's row stays
-		// locked for that round trip longer, not more.
+		// locked one round trip longer (the session's INSERT), no more.
 		flags := parsed.Response.AuthenticatorData.Flags
 		err := s.store.UpdatePasskeyUse(ctx, stored.ID, verified.Authenticator.SignCount,
 			flags.HasBackupEligible(), flags.HasBackupState(), s.now())

@@ -185,7 +185,8 @@ func (r pgResult) LastInsertId() (int64, error) {
 // InTx it waits for the transaction's next round trip (the next statement
 // that runs at once, or the COMMIT) and its failure fails the transaction
 // there; anywhere else it runs at once, as Exec. Only for statements whose
-// failure no caller handles — an INSERT into a table without unique keys.
+// failure no caller handles: no unique key to meet (an INSERT into a table
+// without one, an upsert with ON CONFLICT), no row count to read.
 func (db *DB) ExecLater(ctx context.Context, query string, args ...any) error {
 	if t, ok := ctx.Value(txKey{}).(*pgTx); ok {
 		t.later(db.q(query), args)
