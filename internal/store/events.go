@@ -26,10 +26,7 @@ func (db *DB) AppendEvent(ctx context.Context, e *account.Event) error {
 	const insert = `INSERT INTO events (at, type, user_id, session_id, method, outcome, ip, user_agent, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	args := []any{db.Time(e.At), e.Type, sqldb.NullString(e.UserID), sqldb.NullString(e.SessionID), e.Method, e.Outcome, e.IP, e.UserAgent, string(data)}
-	if db.Defers(ctx) {
-		return db.ExecLater(ctx, insert, args...)
-	}
-	return db.QueryRowW(ctx, insert+` RETURNING id`, args...).Scan(&e.ID)
+	return db.Append(ctx, &e.ID, insert, args...)
 }
 
 // EventFilter selects audit events; zero fields match everything.

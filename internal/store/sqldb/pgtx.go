@@ -196,9 +196,13 @@ func (db *DB) ExecLater(ctx context.Context, query string, args ...any) error {
 	return err
 }
 
-// Defers reports whether ExecLater in ctx waits rather than runs: a store
-// method that would read back what it wrote (an id) skips that when so.
-func (db *DB) Defers(ctx context.Context) bool {
-	_, ok := ctx.Value(txKey{}).(*pgTx)
-	return ok
+// Append runs insert — an INSERT into a table whose id column nothing in a
+// flow reads — through ExecLater, reading the new row's id into id when the
+// row is written at once (SQLite, or outside a transaction); when it waits
+// for the COMMIT, id is left as it was.
+func (db *DB) Append(ctx context.Context, id *int64, insert string, args ...any) error {
+	if _, ok := ctx.Value(txKey{}).(*pgTx); ok {
+		return db.ExecLater(ctx, insert, args...)
+	}
+	return db.QueryRowW(ctx, insert+` RETURNING id`, args...).Scan(id)
 }

@@ -24,10 +24,7 @@ func (db *Telemetry) AppendTelemetry(ctx context.Context, e *telemetry.Event) er
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	args := []any{db.Time(e.At), e.Kind, e.Method, e.Outcome, e.Code, e.Phase, e.Cohort, sqldb.NullString(e.UserID), db.Bool(e.HasPasskey),
 		e.ClientMs, e.ServerMs, e.Provider, db.Bool(e.Synced), e.Browser, e.OS}
-	if db.Defers(ctx) {
-		return db.ExecLater(ctx, insert, args...)
-	}
-	return db.QueryRowW(ctx, insert+` RETURNING id`, args...).Scan(&e.ID)
+	return db.Append(ctx, &e.ID, insert, args...)
 }
 
 // ClaimTelemetryFold implements telemetry.FoldStore: one conditional
