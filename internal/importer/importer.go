@@ -273,3 +273,21 @@ func startRun(ctx context.Context, st Store, opt *Options, format userfile.Forma
 // indexes, every batch rewriting most of them (SQLite's WAL grew by
 // gigabytes); ordered ids append to the indexes' last pages instead.
 func newID() string { return account.Random{}.NewTimeID(time.Now()) }
+
+// newHandle returns the WebAuthn user handle of a member the file gives
+// none: 32 bytes, the first 6 the time in milliseconds (as in newID), the
+// other 26 random. Made a million at a time, fully random handles land on
+// random pages of the users.webauthn_id index, and once that index is
+// larger than the page cache nearly every row costs a page read and two
+// page writes (10M members took 17 x the time of 1M, docs/benchmarks.md);
+// ordered handles append. A handle needs to be unique and to name no one
+// (WebAuthn L3 §14.6.1); 208 random bits keep it unguessable, and the time
+// it tells is the import's, which the account's id tells anyway.
+func newHandle() []byte {
+	h := account.Random{}.Bytes(handleLen)
+	ms := uint64(time.Now().UnixMilli())
+	for i := range 6 {
+		h[i] = byte(ms >> (40 - 8*i))
+	}
+	return h
+}

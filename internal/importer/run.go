@@ -362,11 +362,23 @@ func (im *importRun) apply(ctx context.Context, b *batch, t *turn) error {
 // the writer would otherwise do between statements.
 func (m *member) assignIDs() {
 	m.user.ID = newID()
+	if m.user.WebAuthnID == nil {
+		m.setHandle(newHandle())
+	}
 	if m.password != nil {
 		m.password.ID, m.password.UserID = newID(), m.user.ID
 	}
 	for i := range m.passkeys {
 		m.passkeys[i].ID, m.passkeys[i].UserID = newID(), m.user.ID
+	}
+}
+
+// setHandle makes handle the member's WebAuthn user handle, and its
+// passkeys'.
+func (m *member) setHandle(handle []byte) {
+	m.user.WebAuthnID = handle
+	for i := range m.passkeys {
+		m.passkeys[i].UserHandle = handle
 	}
 }
 

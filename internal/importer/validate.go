@@ -2,7 +2,6 @@ package importer
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -51,7 +50,7 @@ const (
 	maxPasskeys     = 100 // per member
 	maxCredentialID = 1023
 	maxUserHandle   = 64 // WebAuthn L3 §5.4.3: user.id is at most 64 bytes
-	handleLen       = 32 // a handle keyshift makes, as sign-up does
+	handleLen       = 32 // a handle keyshift makes, as long as sign-up's
 )
 
 // knownTransports are the AuthenticatorTransport values of WebAuthn L3
@@ -203,15 +202,10 @@ func (m *member) setPasskeys(ps []userfile.Passkey, now time.Time) *rowError {
 		m.passkeys = append(m.passkeys, c)
 	}
 	if handle == nil {
-		handle = make([]byte, handleLen)
-		rand.Read(handle)
-	} else {
-		m.handleGiven = true
+		return nil // assignIDs makes one (newHandle)
 	}
-	m.user.WebAuthnID = handle
-	for i := range m.passkeys {
-		m.passkeys[i].UserHandle = handle
-	}
+	m.handleGiven = true
+	m.setHandle(handle)
 	return nil
 }
 

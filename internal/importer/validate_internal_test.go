@@ -1,7 +1,9 @@
 package importer
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"strings"
 	"testing"
 	"time"
@@ -89,14 +91,37 @@ func TestValidateRefusesEachBadField(t *testing.T) {
 	}
 }
 
-func TestValidateMakesAHandleWhenNoneIsGiven(t *testing.T) {
-	row := userfile.Row{Email: "ada@example.com"}
-	a, err := validate(&row, legacy.Options{}, time.Now())
-	if err != nil {
-		t.Fatal(err)
+func TestAMemberWithoutAHandleGetsATimeOrderedOne(t *testing.T) {
+	row := userfile.Row{Email: "ada@example.com", Passkeys: []userfile.Passkey{{
+		CredentialID: "AQIDBA",
+		PublicKey:    base64.RawURLEncoding.EncodeToString(virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2).Key.AttestationData()),
+	}}}
+	var prev []byte
+	seen := map[string]bool{}
+	for range 200 {
+		m, err := validate(&row, legacy.Options{}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.user.WebAuthnID != nil || m.handleGiven {
+			t.Fatalf("validate made handle %x: the reader's assignIDs makes it, in file order", m.user.WebAuthnID)
+		}
+		m.assignIDs()
+		h := m.user.WebAuthnID
+		if len(h) != 32 || !bytes.Equal(m.passkeys[0].UserHandle, h) {
+			t.Fatalf("handle %x, passkey's %x: want the same 32 bytes", h, m.passkeys[0].UserHandle)
+		}
+		if seen[string(h)] {
+			t.Fatalf("handle %x made twice", h)
+		}
+		seen[string(h)] = true
+		// Ordered by their first 6 bytes (the millisecond), random after.
+		if prev != nil && bytes.Compare(h[:6], prev[:6]) < 0 {
+			t.Fatalf("handle %x made after %x sorts before it", h, prev)
+		}
+		prev = h
 	}
-	b, _ := validate(&row, legacy.Options{}, time.Now())
-	if len(a.user.WebAuthnID) != 32 || string(a.user.WebAuthnID) == string(b.user.WebAuthnID) || a.handleGiven {
-		t.Errorf("handles %x and %x: want 32 random bytes each, not from the file", a.user.WebAuthnID, b.user.WebAuthnID)
+	if ms := int64(binary.BigEndian.Uint64(append([]byte{0, 0}, prev[:6]...))); time.Since(time.UnixMilli(ms)).Abs() > time.Minute {
+		t.Errorf("handle %x: its first 6 bytes are not now's milliseconds", prev)
 	}
 }
