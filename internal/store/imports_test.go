@@ -186,3 +186,43 @@ func TestImportInsertsKeepCredentialsWithTheirUser(t *testing.T) {
 		})
 	})
 }
+
+// TestInsertSessionsAddsSessionsASessionCheckFinds: the bulk insert of
+// `bench seed-sessions` writes sessions that FindSessionByToken finds as
+// CreateSession's, skips one whose token is taken, and counts what it
+// inserted, on both backends.
+func TestInsertSessionsAddsSessionsASessionCheckFinds(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, database string) {
+		t.Parallel()
+		db := open(t, database)
+		ctx := t.Context()
+		u := importUser("u-ballast", "ballast@bench.invalid")
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		var sessions []*account.Session
+		for i := range 3 {
+			sessions = append(sessions, &account.Session{ID: account.Random{}.NewTimeID(now), TokenHash: account.HashToken(string(rune('a' + i))),
+				UserID: u.ID, AuthMethod: account.MethodPassword, AuthenticatedAt: now.Add(-time.Minute), CreatedAt: now.Add(-time.Minute),
+				LastSeenAt: now, ExpiresAt: now.Add(24 * time.Hour)})
+		}
+		if n, err := db.InsertUsers(ctx, "seed", []*account.User{u}, false); err != nil || n != 1 {
+			t.Fatalf("InsertUsers = %d, %v", n, err)
+		}
+		if n, err := db.InsertSessions(ctx, sessions); err != nil || n != 3 {
+			t.Fatalf("InsertSessions = %d, %v; want 3", n, err)
+		}
+		again := *sessions[1]
+		again.ID = account.Random{}.NewTimeID(now)
+		if n, err := db.InsertSessions(ctx, []*account.Session{&again}); err != nil || n != 0 {
+			t.Errorf("a session whose token is taken: InsertSessions = %d, %v; want 0 and no error", n, err)
+		}
+		found, err := db.FindSessionByToken(ctx, account.HashToken("b"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := found.Session, sessions[1]
+		if got.ID != want.ID || got.UserID != u.ID || found.User.Email != u.Email || got.AuthMethod != want.AuthMethod ||
+			!got.AuthenticatedAt.Equal(want.AuthenticatedAt) || !got.LastSeenAt.Equal(want.LastSeenAt) || !got.ExpiresAt.Equal(want.ExpiresAt) {
+			t.Errorf("found %+v of %s; want %+v of %s", got, found.User.Email, *want, u.Email)
+		}
+	})
+}
