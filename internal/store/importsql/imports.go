@@ -1,8 +1,9 @@
 // Package importsql is the SQL of `keyshift import` (importer.Store): the
 // imports table that lets a killed run resume, the look-up of a batch's keys
 // among existing accounts, and the batch inserts (multi-row INSERT on
-// SQLite, one INSERT of arrays per table on PostgreSQL). store.DB embeds
-// it.
+// SQLite, one INSERT of arrays per table on PostgreSQL), which `keyshift
+// bench seed-sessions` also uses for sessions (sessions.go). store.DB
+// embeds it.
 package importsql
 
 import (
