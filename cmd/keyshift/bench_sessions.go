@@ -40,7 +40,9 @@ func benchSeedSessionsCmd(ctx context.Context, e *cli.Env, args []string) error 
 	// A run id keeps a second run's members apart from the first's.
 	var random account.Random
 	run := random.NewID()[:8]
-	const batch = 100 * session.MaxSessions // sessions a transaction
+	// Sessions a transaction: whole members, so that each transaction's
+	// first session starts a member of its own (users is never empty).
+	const batch = 100 * session.MaxSessions
 	for done := 0; done < *count; {
 		var (
 			users    []*account.User
