@@ -27,23 +27,31 @@ import (
 // writer that never pauses a round never finishes before the next commit,
 // so the file grows without end (a 10-million-event seed took it past
 // 33 GB). So once the WAL is past walBound the round goes on with a
-// TRUNCATE checkpoint: it takes the write lock, copies what PASSIVE left
-// (little, since PASSIVE just ran), waits for readers to leave the WAL and
-// cuts the file to nothing. Writers wait meanwhile, at most about
-// truncateBusy for the locks plus the copy; that is the price of a bounded
-// file, paid once per walBound of writes and never on a quiet server. A
-// TRUNCATE that could not finish (a long read, a backup) is tried again
-// after truncateRetry, not every round, so a long reader does not make
-// writers stall over and over.
+// RESTART checkpoint on the writer's connection: it copies what PASSIVE
+// left (little, since PASSIVE just ran), waits for readers to leave the WAL
+// and makes the next commit start the WAL over from its first frame, which
+// then cuts the file back to walBound (journal_size_limit). Writers wait
+// meanwhile, at most about resetBusy for the readers plus the copy and its
+// fsyncs; that is the price of a bounded file, paid once per walBound of
+// writes and never on a quiet server. A reset that could not finish (a long
+// read, a backup) is tried again after resetRetry, not every round, so a
+// long reader does not make writers stall over and over.
+//
+// RESTART, not TRUNCATE, under load: cutting a 64 MiB file to nothing while
+// writers wait doubled the stall (85 against 40 ms, and the p99 of a
+// 32-client sign-in benchmark with it: docs/benchmarks.md), and the next
+// commits only grow the file again. Once the writes stop — a round that
+// finds nothing new — a TRUNCATE gives the disk space back, with nobody
+// waiting behind it.
 
 const (
 	checkpointBusy = 200 * time.Millisecond
 	checkpointIdle = 2 * time.Second
-	truncateBusy   = 100 * time.Millisecond
-	truncateRetry  = time.Second
+	resetBusy      = 100 * time.Millisecond
+	resetRetry     = time.Second
 )
 
-// walBound is the WAL size in bytes past which a round truncates; a variable
+// walBound is the WAL size in bytes past which a round starts it over; a variable
 // so that tests can show the bound without writing 64 MiB.
 var walBound atomic.Int64
 
@@ -51,12 +59,12 @@ func init() { walBound.Store(64 << 20) }
 
 // checkpointer runs PASSIVE checkpoints until stopped.
 type checkpointer struct {
-	conn      *sql.DB
-	writer    *sql.DB // the one writer connection, for TRUNCATE
-	stop      context.CancelFunc
-	done      chan struct{}
-	rounds    atomic.Int64 // checkpoints that moved pages, for tests
-	truncates atomic.Int64 // TRUNCATE checkpoints that finished, for tests
+	conn   *sql.DB
+	writer *sql.DB // the one writer connection, for TRUNCATE
+	stop   context.CancelFunc
+	done   chan struct{}
+	rounds atomic.Int64 // checkpoints that moved pages, for tests
+	resets atomic.Int64 // RESTART and TRUNCATE checkpoints that finished, for tests
 }
 
 func startCheckpointer(conn, writer *sql.DB) *checkpointer {
@@ -72,7 +80,8 @@ func (c *checkpointer) run(ctx context.Context) {
 	defer t.Stop()
 	lastLog := -1
 	var pageSize int64
-	var nextTruncate time.Time
+	var nextReset time.Time
+	shrink := false // restarted under load, the file not cut back yet
 	for {
 		select {
 		case <-ctx.Done():
@@ -86,21 +95,34 @@ func (c *checkpointer) run(ctx context.Context) {
 		// only grows meanwhile, as with SQLite's own checkpoints.
 		var busy, log, moved int
 		if err := c.conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &moved); err == nil {
-			if log != lastLog || moved < log {
+			changed := log != lastLog
+			quiet := !changed && moved == log
+			if !quiet {
 				wait = checkpointBusy
 			}
-			if moved > 0 && log != lastLog {
+			if moved > 0 && changed {
 				c.rounds.Add(1)
 			}
 			lastLog = log
 			if pageSize == 0 {
 				_ = c.conn.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&pageSize)
 			}
-			if pageSize > 0 && int64(log)*pageSize > walBound.Load() && !time.Now().Before(nextTruncate) {
-				if c.truncate(ctx) {
-					lastLog = 0
+			// After a RESTART the WAL reports its old frames until the next
+			// commit starts it over: only a WAL that changed is restarted.
+			over := pageSize > 0 && int64(log)*pageSize > walBound.Load()
+			switch {
+			case time.Now().Before(nextReset):
+			case quiet && (shrink || over):
+				if c.reset(ctx, "TRUNCATE") {
+					shrink = false
 				} else {
-					nextTruncate = time.Now().Add(truncateRetry)
+					nextReset = time.Now().Add(resetRetry)
+				}
+			case over && changed:
+				if c.reset(ctx, "RESTART") {
+					shrink = true
+				} else {
+					nextReset = time.Now().Add(resetRetry)
 				}
 			}
 		}
@@ -108,10 +130,10 @@ func (c *checkpointer) run(ctx context.Context) {
 	}
 }
 
-// truncate runs one TRUNCATE checkpoint on the writer's connection with a
-// short busy timeout (for readers still in the WAL), and says whether it
-// finished.
-func (c *checkpointer) truncate(ctx context.Context) bool {
+// reset runs one RESTART or TRUNCATE checkpoint on the writer's connection
+// with a short busy timeout (for readers still in the WAL), and says
+// whether it finished.
+func (c *checkpointer) reset(ctx context.Context, mode string) bool {
 	conn, err := c.writer.Conn(ctx)
 	if err != nil {
 		return false
@@ -121,10 +143,10 @@ func (c *checkpointer) truncate(ctx context.Context) bool {
 		conn.Close()
 		return false
 	}
-	_, err = conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, truncateBusy.Milliseconds()))
+	_, err = conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, resetBusy.Milliseconds()))
 	var busy, log, moved int
 	if err == nil {
-		err = conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &log, &moved)
+		err = conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &log, &moved)
 	}
 	// The writer must get its usual patience back before anyone else uses
 	// it; if that fails the connection is thrown away, not pooled.
@@ -135,7 +157,7 @@ func (c *checkpointer) truncate(ctx context.Context) bool {
 	if err != nil || busy != 0 {
 		return false
 	}
-	c.truncates.Add(1)
+	c.resets.Add(1)
 	return true
 }
 

@@ -15,10 +15,11 @@ import (
 // pauses and readers beside it, a PASSIVE checkpoint never finds every frame
 // copied back at the moment the next write starts, so SQLite never restarts
 // the WAL and it grows without end (a 10-million-event seed grew it past
-// 33 GB). The checkpointer must bound it: past the bound it truncates the
-// WAL, briefly holding writers back. The test writes 120 times the bound,
-// watches the file's high-water mark, and sees the file cut back once the
-// writes stop (without the fix it keeps its full size for good).
+// 33 GB). The checkpointer must bound it: past the bound it starts the WAL
+// over (RESTART), briefly holding writers back, and once the writes stop it
+// cuts the file (TRUNCATE). The test writes 120 times the bound, watches the
+// file's high-water mark, and sees the file cut back once the writes stop
+// (without the fix it keeps its full size for good).
 func TestTheWALStaysBoundedUnderContinuousWrites(t *testing.T) {
 	const bound = 1 << 20
 	defer sqldb.SetWALBoundForTest(bound)()
@@ -70,10 +71,10 @@ func TestTheWALStaysBoundedUnderContinuousWrites(t *testing.T) {
 	wg.Wait()
 
 	// The bound plus what arrives while a round copies and waits its turn:
-	// rounds run every 200 ms, a TRUNCATE that readers kept from finishing
+	// rounds run every 200 ms, a RESTART that readers kept from finishing
 	// is tried again after a second, and this writer is far faster than a
 	// server's (30–40 MiB a second here), so on a loaded machine the WAL
-	// reaches tens of bounds. Without the truncation it ends past the
+	// reaches tens of bounds. Without the restarts it ends past the
 	// whole 120 MiB written; with it, well under half.
 	if got := high.Load(); got > total/2 {
 		t.Errorf("the WAL grew to %d bytes under continuous writes; want at most %d (bound %d)", got, total/2, bound)
