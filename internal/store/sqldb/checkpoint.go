@@ -60,7 +60,7 @@ func init() { walBound.Store(64 << 20) }
 // checkpointer runs PASSIVE checkpoints until stopped.
 type checkpointer struct {
 	conn   *sql.DB
-	writer *sql.DB // the one writer connection, for TRUNCATE
+	writer *sql.DB // the one writer connection, for RESTART and TRUNCATE
 	stop   context.CancelFunc
 	done   chan struct{}
 	rounds atomic.Int64 // checkpoints that moved pages, for tests
